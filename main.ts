@@ -1,0 +1,14 @@
+/**
+ * The auth server's entry point: configuration -> runtime (KV, keys, hasher) -> HTTP server.
+ *
+ * @module
+ */
+import { loadConfigOrExit } from "./src/load_config.ts";
+import { openRuntime } from "./src/runtime.ts";
+import { serve } from "./src/server.ts";
+
+if (import.meta.main) {
+  const config = await loadConfigOrExit();
+  const runtime = await openRuntime(config);
+  Deno.exit(await serve(runtime));
+}

@@ -1,0 +1,175 @@
+/**
+ * `createApp(deps)`: builds the services and the Hono app (routes, middleware, the one error
+ * handler). No I/O at import time; `main.ts` passes the KV store, keys and clock in.
+ *
+ * @module
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppContext, AppEnv, Services } from "./app_types.ts";
+import { clientAddress } from "./client_address.ts";
+import type { Config } from "./config.ts";
+import type { KeyRing } from "./crypto/keys.ts";
+import type { PasswordHasher } from "./crypto/passwords.ts";
+import { AuthError, type ErrorCode } from "./errors.ts";
+import { createRateLimiter } from "./limits/rate_limiter.ts";
+import type { Logger } from "./logger.ts";
+import { limitBody, requireJson } from "./middleware/json_body.ts";
+import { requestLog } from "./middleware/request_log.ts";
+import { requireAuth } from "./middleware/require_auth.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { loginRoutes } from "./routes/login.ts";
+import { refreshRoutes } from "./routes/refresh.ts";
+import { sessionRoutes } from "./routes/session_routes.ts";
+import { wellKnownRoutes } from "./routes/well_known.ts";
+import type { KvStore } from "./store/kv_store.ts";
+import { createAccessTokenSigner } from "./tokens/access_token.ts";
+import { createSessionService, type SessionEvent } from "./tokens/sessions.ts";
+import { createUserService } from "./users/user_service.ts";
+
+/** What the app is built from. */
+export interface AppDeps {
+  readonly config: Config;
+  readonly store: KvStore;
+  /** The live key ring (replaced on SIGHUP). */
+  readonly keys: () => KeyRing;
+  readonly hasher: PasswordHasher;
+  readonly logger: Logger;
+  /** Epoch milliseconds. */
+  readonly now?: () => number;
+}
+
+/** Builds the services the routes and the CLI share. */
+export function createServices(deps: AppDeps): Services {
+  const now = deps.now ?? Date.now;
+  const signAccessToken = createAccessTokenSigner({
+    keys: deps.keys,
+    issuer: deps.config.issuer,
+    audience: deps.config.audience,
+    ttl: deps.config.tokenTtl,
+  });
+  const sessions = createSessionService({
+    store: deps.store,
+    signAccessToken,
+    refreshTtl: deps.config.refreshTtl,
+    graceSeconds: deps.config.refreshGraceSeconds,
+    now,
+    onEvent: (event) => logSessionEvent(deps.logger, event),
+  });
+  const users = createUserService({
+    store: deps.store,
+    hasher: deps.hasher,
+    now,
+    revokeSessions: (userId, reason) => sessions.revokeAll(userId, reason),
+  });
+  return {
+    store: deps.store,
+    hasher: deps.hasher,
+    users,
+    sessions,
+    limiter: createRateLimiter(deps.store, now),
+  };
+}
+
+/** Builds the HTTP app. */
+export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const authOptions = {
+    issuer: config.issuer,
+    audience: config.audience,
+    keyRing: deps.keys,
+    now,
+    isActive: (claims: { sid: string | undefined }) =>
+      claims.sid !== undefined && services.sessions.isActive(claims.sid),
+  };
+  const ctx: AppContext = {
+    config,
+    services,
+    keys: deps.keys,
+    logger,
+    now,
+    requireUser: requireAuth(authOptions),
+    requireAdmin: requireAuth({ ...authOptions, roles: ["admin"] }),
+  };
+
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        throw new AuthError("validation_failed", issue?.message ?? "request is invalid");
+      }
+    },
+  });
+
+  app.use(requestLog(logger));
+  app.use(secureHeaders({ crossOriginResourcePolicy: "same-site" }));
+  app.use(async (c, next) => {
+    c.header("Cache-Control", "no-store");
+    const peer = c.env?.remoteAddr;
+    const peerAddress = peer && "hostname" in peer ? peer.hostname : "unknown";
+    c.set(
+      "clientIp",
+      clientAddress(peerAddress, c.req.header("X-Forwarded-For"), config.trustProxy),
+    );
+    await next();
+  });
+  if (config.corsOrigins.length > 0) {
+    app.use(cors({
+      origin: [...config.corsOrigins],
+      allowMethods: ["GET", "POST", "PATCH", "DELETE"],
+      allowHeaders: ["Authorization", "Content-Type"],
+      maxAge: 600,
+    }));
+  }
+  for (const path of ["/login", "/refresh", "/admin/*"]) {
+    app.use(path, limitBody());
+    app.on(["POST", "PATCH", "PUT"], path, requireJson());
+  }
+
+  loginRoutes(app, ctx);
+  refreshRoutes(app, ctx);
+  sessionRoutes(app, ctx);
+  wellKnownRoutes(app, ctx);
+  healthRoutes(app, ctx);
+
+  app.notFound((c) => c.json({ error: "not found", code: "not_found" satisfies ErrorCode }, 404));
+  app.onError((err, c) => {
+    if (err instanceof AuthError) {
+      for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+      return c.json(err.toJSON(), err.status);
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      const code = HTTP_EXCEPTION_CODES[err.status] ?? "bad_request";
+      const message = code === "invalid_json"
+        ? "request body is not valid JSON"
+        : err.message || code;
+      return c.json({ error: message, code }, err.status as ContentfulStatusCode);
+    }
+    logger.error("unhandled_error", {
+      path: c.req.path,
+      error: err instanceof Error ? err.name : typeof err,
+      message: err instanceof Error ? err.message.slice(0, 500) : undefined,
+    });
+    return c.json({ error: "internal error", code: "internal_error" satisfies ErrorCode }, 500);
+  });
+  return app;
+}
+
+const HTTP_EXCEPTION_CODES: Readonly<Record<number, ErrorCode>> = {
+  400: "invalid_json",
+  401: "invalid_token",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
+
+function logSessionEvent(logger: Logger, event: SessionEvent): void {
+  const { type, ...fields } = event;
+  const level = type === "refresh_reused" || type === "session_revoked" ? "warn" : "info";
+  logger[level](type, fields);
+}

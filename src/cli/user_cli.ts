@@ -1,0 +1,210 @@
+/**
+ * `deno task user <command>`: user management on the server's KV store, with the same rules as
+ * the admin API (one user service serves both).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createServices } from "../app.ts";
+import type { Services } from "../app_types.ts";
+import { loadConfigOrExit } from "../load_config.ts";
+import { openRuntime } from "../runtime.ts";
+import type { UserRecord } from "../store/kv_store.ts";
+import { publicUser } from "../users/user_service.ts";
+import { CliError, describeFailure, EXIT, table } from "./output.ts";
+import { readPassword } from "./password_prompt.ts";
+
+interface Command {
+  readonly usage: string;
+  readonly summary: string;
+  run(services: Services, args: Args): Promise<void>;
+}
+
+interface Args {
+  readonly positionals: string[];
+  readonly roles: string[];
+  readonly json: boolean;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  add: {
+    usage: "add <user_id> [--role <role>]...",
+    summary:
+      "Create a user; password from a hidden prompt, or one line of stdin. Roles default to user",
+    async run(services, args) {
+      const userId = one(args, "user_id");
+      const user = await services.users.add(
+        userId,
+        await readPassword(),
+        args.roles.length ? args.roles : ["user"],
+      );
+      print(args, publicUser(user), `Added user "${user.id}" (roles: ${user.roles.join(", ")})`);
+    },
+  },
+  list: {
+    usage: "list [--json]",
+    summary: "List users",
+    async run(services, args) {
+      const users: UserRecord[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await services.users.list(500, cursor);
+        users.push(...page.users);
+        cursor = page.cursor;
+      } while (cursor);
+      if (args.json) return console.log(JSON.stringify(users.map(publicUser)));
+      console.log(table(
+        ["USER_ID", "ROLES", "STATUS", "CREATED"],
+        users.map((
+          u,
+        ) => [u.id, u.roles.join(","), u.disabled ? "disabled" : "enabled", iso(u.createdAt)]),
+      ));
+    },
+  },
+  show: {
+    usage: "show <user_id> [--json]",
+    summary: "Show one user",
+    async run(services, args) {
+      const user = publicUser(await services.users.get(one(args, "user_id")));
+      print(
+        args,
+        user,
+        table(["FIELD", "VALUE"], Object.entries(user).map(([k, v]) => [k, String(v)])),
+      );
+    },
+  },
+  remove: {
+    usage: "remove <user_id>",
+    summary: "Remove a user and end their sessions",
+    async run(services, args) {
+      const userId = one(args, "user_id");
+      await services.users.remove(userId);
+      print(args, { removed: userId }, `Removed user "${userId}"`);
+    },
+  },
+  passwd: {
+    usage: "passwd <user_id>",
+    summary: "Set a new password (prompt or stdin) and end the user's sessions",
+    async run(services, args) {
+      const userId = one(args, "user_id");
+      await services.users.get(userId);
+      await services.users.update(userId, { password: await readPassword("New password: ") });
+      print(
+        args,
+        { updated: userId },
+        `Password changed for "${userId}"; their sessions have ended`,
+      );
+    },
+  },
+  roles: {
+    usage: "roles <user_id> <role>...",
+    summary: "Replace a user's roles (sessions end if a role is taken away)",
+    async run(services, args) {
+      const [userId, ...roles] = args.positionals;
+      if (!userId || roles.length === 0) {
+        throw new CliError("Usage: roles <user_id> <role>...", EXIT.usage);
+      }
+      const user = await services.users.update(userId, { roles });
+      print(args, publicUser(user), `Roles of "${userId}": ${user.roles.join(", ")}`);
+    },
+  },
+  disable: {
+    usage: "disable <user_id>",
+    summary: "Refuse the user's logins and end their sessions",
+    async run(services, args) {
+      const user = await services.users.update(one(args, "user_id"), { disabled: true });
+      print(args, publicUser(user), `Disabled "${user.id}"`);
+    },
+  },
+  enable: {
+    usage: "enable <user_id>",
+    summary: "Allow the user to log in again",
+    async run(services, args) {
+      const user = await services.users.update(one(args, "user_id"), { disabled: false });
+      print(args, publicUser(user), `Enabled "${user.id}"`);
+    },
+  },
+};
+
+function help(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(34)} ${c.summary}`);
+  return [
+    "Usage: deno task user <command> [options]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Options: --json (machine-readable output), --help",
+    "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 invalid value",
+  ].join("\n");
+}
+
+function one(args: Args, name: string): string {
+  const [value, extra] = args.positionals;
+  if (value === undefined || extra !== undefined) {
+    throw new CliError(`Expected exactly one <${name}>`, EXIT.usage);
+  }
+  return value;
+}
+
+function print(args: Args, json: unknown, text: string): void {
+  console.log(args.json ? JSON.stringify(json) : text);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19) + "Z";
+}
+
+/** Runs the CLI with `argv`; returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        role: { type: "string", multiple: true },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : err}\n\n${help()}`);
+    return EXIT.usage;
+  }
+  const [name, ...positionals] = parsed.positionals;
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (parsed.values.help || name === "help") {
+    console.log(command ? `Usage: deno task user ${command.usage}\n\n${command.summary}` : help());
+    return EXIT.ok;
+  }
+  if (!command) {
+    console.error(`${name ? `Unknown command "${name}"` : "No command given"}\n\n${help()}`);
+    return EXIT.usage;
+  }
+  const config = await loadConfigOrExit();
+  const runtime = await openRuntime(config, console.error);
+  try {
+    const services = createServices({
+      config,
+      store: runtime.store,
+      keys: runtime.keys,
+      hasher: runtime.hasher,
+      logger: runtime.logger,
+    });
+    await command.run(services, {
+      positionals,
+      roles: parsed.values.role ?? [],
+      json: parsed.values.json ?? false,
+    });
+    return EXIT.ok;
+  } catch (err) {
+    const { code, message } = describeFailure(err);
+    console.error(`Error: ${message}`);
+    return code;
+  } finally {
+    runtime.close();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

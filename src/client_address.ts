@@ -1,0 +1,134 @@
+/**
+ * The client's address for rate limits: the connection's peer, or, only when that peer is a
+ * proxy named in `TRUST_PROXY`, the right-most untrusted hop of `X-Forwarded-For`. A client
+ * that forges the header without going through a trusted proxy changes nothing.
+ *
+ * @module
+ */
+
+interface Range {
+  readonly version: 4 | 6;
+  readonly base: bigint;
+  readonly prefix: number;
+}
+
+/** Parsed `TRUST_PROXY`: the proxy addresses whose `X-Forwarded-For` is believed. */
+export interface TrustedProxies {
+  readonly ranges: readonly Range[];
+}
+
+/**
+ * Parses a comma-separated list of IP addresses and CIDR ranges; `undefined` when malformed.
+ *
+ * @example
+ * ```ts
+ * import { parseTrustedProxies, isTrusted } from "./client_address.ts";
+ * const trusted = parseTrustedProxies("10.0.0.0/8, ::1")!;
+ * console.assert(isTrusted(trusted, "10.1.2.3") && !isTrusted(trusted, "11.0.0.1"));
+ * ```
+ */
+export function parseTrustedProxies(text: string): TrustedProxies | undefined {
+  const ranges: Range[] = [];
+  for (const item of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    const [address = "", prefixText, extra] = item.split("/");
+    const parsed = parseIp(address);
+    if (!parsed || extra !== undefined) return undefined;
+    const bits = parsed.version === 4 ? 32 : 128;
+    const prefix = prefixText === undefined ? bits : Number(prefixText);
+    if (!/^\d{1,3}$/.test(prefixText ?? "0") || prefix > bits) return undefined;
+    ranges.push({ version: parsed.version, base: mask(parsed.value, prefix, bits), prefix });
+  }
+  return { ranges };
+}
+
+/** Whether an address falls in one of the trusted ranges. */
+export function isTrusted(trusted: TrustedProxies, address: string): boolean {
+  const parsed = parseIp(address);
+  if (!parsed) return false;
+  const bits = parsed.version === 4 ? 32 : 128;
+  return trusted.ranges.some((range) =>
+    range.version === parsed.version && mask(parsed.value, range.prefix, bits) === range.base
+  );
+}
+
+/**
+ * The address to count a request against.
+ *
+ * @example
+ * ```ts
+ * import { clientAddress, parseTrustedProxies } from "./client_address.ts";
+ * const none = parseTrustedProxies("")!;
+ * console.assert(clientAddress("203.0.113.9", "1.2.3.4", none) === "203.0.113.9");
+ * const proxy = parseTrustedProxies("127.0.0.1")!;
+ * console.assert(clientAddress("127.0.0.1", "1.2.3.4, 198.51.100.7", proxy) === "198.51.100.7");
+ * ```
+ */
+export function clientAddress(
+  peer: string,
+  forwardedFor: string | undefined,
+  trusted: TrustedProxies,
+): string {
+  if (trusted.ranges.length === 0 || !isTrusted(trusted, peer) || !forwardedFor) return peer;
+  const hops = forwardedFor.split(",").map((s) => s.trim());
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] ?? "";
+    if (!parseIp(hop)) return peer; // a malformed hop: trust nothing the proxy passed on
+    if (!isTrusted(trusted, hop)) return normalize(hop);
+  }
+  return normalize(hops[0] ?? peer);
+}
+
+function normalize(address: string): string {
+  const parsed = parseIp(address);
+  if (!parsed) return address;
+  return parsed.version === 4 ? address.replace(/^::ffff:/i, "") : address.toLowerCase();
+}
+
+function mask(value: bigint, prefix: number, bits: number): bigint {
+  const hostBits = BigInt(bits - prefix);
+  return (value >> hostBits) << hostBits;
+}
+
+function parseIp(text: string): { version: 4 | 6; value: bigint } | undefined {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
+  const v4 = parseIpv4(mapped?.[1] ?? text);
+  if (v4 !== undefined) return { version: 4, value: v4 };
+  const v6 = parseIpv6(text);
+  return v6 === undefined ? undefined : { version: 6, value: v6 };
+}
+
+function parseIpv4(text: string): bigint | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4) return undefined;
+  let value = 0n;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
+    value = (value << 8n) | BigInt(part);
+  }
+  return value;
+}
+
+function parseIpv6(text: string): bigint | undefined {
+  if (!/^[0-9a-f:.]+$/i.test(text) || text.length > 45) return undefined;
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (half: string | undefined) => (half ? half.split(":") : []);
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  const last = tail.length ? tail : head;
+  const lastGroup = last[last.length - 1];
+  if (lastGroup?.includes(".")) {
+    const v4 = parseIpv4(lastGroup);
+    if (v4 === undefined) return undefined;
+    last.splice(last.length - 1, 1, (v4 >> 16n).toString(16), (v4 & 0xffffn).toString(16));
+  }
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const all = [...head, ...Array(halves.length === 2 ? missing : 0).fill("0"), ...tail];
+  let value = 0n;
+  for (const group of all) {
+    if (!/^[0-9a-f]{1,4}$/i.test(group)) return undefined;
+    value = (value << 16n) | BigInt(parseInt(group, 16));
+  }
+  return value;
+}

@@ -1,0 +1,298 @@
+/**
+ * Configuration: `.env` plus the real environment (the environment wins), read once, validated,
+ * frozen. A fresh clone has no `.env`: {@link loadConfig} writes one with a random secret.
+ *
+ * @module
+ */
+import { parseEnv } from "node:util";
+import { base64url } from "jose";
+import { parseDuration, parseRate, type Rate } from "./duration.ts";
+import { parseTrustedProxies, type TrustedProxies } from "./client_address.ts";
+import { hasControlCharacter } from "./text.ts";
+
+export const SIGNING_ALGORITHMS = ["HS256", "EdDSA", "ES256", "RS256"] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The validated, frozen configuration. Durations are in seconds. */
+export interface Config {
+  readonly secretKey: string;
+  readonly previousSecretKeys: readonly string[];
+  readonly issuer: string;
+  readonly audience: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  readonly tokenTtl: number;
+  readonly refreshTtl: number;
+  readonly refreshGraceSeconds: number;
+  readonly jwtAlg: SigningAlgorithm;
+  readonly kvPath: string;
+  readonly keysPath: string;
+  readonly loginLimitPerAccount: Rate;
+  readonly loginLimitPerClient: Rate;
+  readonly refreshLimitPerClient: Rate;
+  readonly trustProxy: TrustedProxies;
+  readonly bootstrapPassword: string | undefined;
+  readonly corsOrigins: readonly string[];
+  readonly metricsToken: string | undefined;
+  readonly logLevel: LogLevel;
+}
+
+/** A configuration value that cannot be used; `message` names the variable. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`${variable} ${problem}`);
+    this.name = "ConfigError";
+    this.variable = variable;
+  }
+}
+
+/** The placeholder `SECRET_KEY` that `.env.example` ships; refused like every placeholder. */
+export const EXAMPLE_SECRET_KEY = "replace-me-with-at-least-32-random-bytes";
+
+const PLACEHOLDER_SECRETS = new Set([
+  EXAMPLE_SECRET_KEY,
+  "your-very-secret",
+  "your-very-secret-key",
+  "your-secret-key",
+  "secret",
+  "secret-key",
+  "secretkey",
+  "changeme",
+  "change-me",
+  "changethis",
+  "password",
+  "supersecret",
+  "super-secret-key",
+]);
+
+const MIN_SECRET_BYTES = 32;
+const MIN_PASSWORD_LENGTH = 8;
+
+/** Raw variables: what `.env` and the environment hold, by name. */
+export type RawVars = Readonly<Record<string, string | undefined>>;
+
+/** The defaults written to a first-run `.env` and used for unset variables. */
+export const DEFAULTS = {
+  ISSUER: "http://localhost:10000",
+  HOST: "0.0.0.0",
+  PORT: "10000",
+  TOKEN_TTL: "30m",
+  REFRESH_TTL: "30d",
+  REFRESH_GRACE_SECONDS: "10",
+  JWT_ALG: "HS256",
+  KV_PATH: "./data/auth.kv",
+  KEYS_PATH: "./data/keys.json",
+  LOGIN_LIMIT_PER_ACCOUNT: "10/15m",
+  LOGIN_LIMIT_PER_CLIENT: "30/1m",
+  REFRESH_LIMIT_PER_CLIENT: "60/1m",
+  LOG_LEVEL: "info",
+} as const;
+
+/**
+ * Validates raw variables into a frozen {@link Config}; throws {@link ConfigError} on the first
+ * bad value.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig({ SECRET_KEY: "k".repeat(20) + "0123456789abcdefghij" });
+ * console.assert(config.port === 10000 && config.tokenTtl === 1800);
+ * ```
+ */
+export function parseConfig(vars: RawVars): Config {
+  const get = (name: keyof typeof DEFAULTS) => nonEmpty(vars[name]) ?? DEFAULTS[name];
+  const secretKey = requireSecret("SECRET_KEY", vars.SECRET_KEY);
+  const previousSecretKeys = (nonEmpty(vars.PREVIOUS_SECRET_KEYS) ?? "")
+    .split(",").map((s) => s.trim()).filter((s) => s !== "")
+    .map((s) => requireSecret("PREVIOUS_SECRET_KEYS", s));
+  const jwtAlg = get("JWT_ALG");
+  if (!(SIGNING_ALGORITHMS as readonly string[]).includes(jwtAlg)) {
+    throw new ConfigError("JWT_ALG", `must be one of ${SIGNING_ALGORITHMS.join(", ")}`);
+  }
+  const logLevel = get("LOG_LEVEL").toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError("LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+  const bootstrapPassword = nonEmpty(vars.BOOTSTRAP_PASSWORD);
+  if (bootstrapPassword !== undefined && bootstrapPassword.length < MIN_PASSWORD_LENGTH) {
+    throw new ConfigError(
+      "BOOTSTRAP_PASSWORD",
+      `must be at least ${MIN_PASSWORD_LENGTH} characters`,
+    );
+  }
+  const trustProxy = parseTrustedProxies(nonEmpty(vars.TRUST_PROXY) ?? "");
+  if (trustProxy === undefined) {
+    throw new ConfigError(
+      "TRUST_PROXY",
+      "must be a comma-separated list of IP addresses or CIDR ranges",
+    );
+  }
+  return Object.freeze({
+    secretKey,
+    previousSecretKeys: Object.freeze(previousSecretKeys),
+    issuer: requireText("ISSUER", get("ISSUER")),
+    audience: nonEmpty(vars.AUDIENCE),
+    host: requireText("HOST", get("HOST")),
+    port: requirePort(get("PORT")),
+    tokenTtl: requireDuration("TOKEN_TTL", get("TOKEN_TTL"), 1),
+    refreshTtl: requireDuration("REFRESH_TTL", get("REFRESH_TTL"), 1),
+    refreshGraceSeconds: requireDuration("REFRESH_GRACE_SECONDS", get("REFRESH_GRACE_SECONDS"), 0),
+    jwtAlg: jwtAlg as SigningAlgorithm,
+    kvPath: requireText("KV_PATH", get("KV_PATH")),
+    keysPath: requireText("KEYS_PATH", get("KEYS_PATH")),
+    loginLimitPerAccount: requireRate("LOGIN_LIMIT_PER_ACCOUNT", get("LOGIN_LIMIT_PER_ACCOUNT")),
+    loginLimitPerClient: requireRate("LOGIN_LIMIT_PER_CLIENT", get("LOGIN_LIMIT_PER_CLIENT")),
+    refreshLimitPerClient: requireRate("REFRESH_LIMIT_PER_CLIENT", get("REFRESH_LIMIT_PER_CLIENT")),
+    trustProxy,
+    bootstrapPassword,
+    corsOrigins: Object.freeze(parseOrigins(nonEmpty(vars.CORS_ORIGINS) ?? "")),
+    metricsToken: nonEmpty(vars.METRICS_TOKEN),
+    logLevel: logLevel as LogLevel,
+  });
+}
+
+/** Where {@link loadConfig} reads from; injected so tests need no real environment. */
+export interface LoadOptions {
+  /** The real environment; wins over `.env`. */
+  readonly env: RawVars;
+  /** Path of the `.env` file, normally `.env` in the working directory. */
+  readonly envFile: string;
+}
+
+/** A loaded configuration and whether this call wrote the first-run `.env`. */
+export interface Loaded {
+  readonly config: Config;
+  readonly createdEnvFile: boolean;
+}
+
+/**
+ * Reads `.env` (parsed by Deno's built-in dotenv parser), lets the real environment win, and
+ * validates. With no `.env` and no `SECRET_KEY` in the environment, first writes a `.env`
+ * (mode 0600) with a fresh random secret and the defaults.
+ */
+export async function loadConfig(options: LoadOptions): Promise<Loaded> {
+  let fileText = await readIfExists(options.envFile);
+  let createdEnvFile = false;
+  if (fileText === undefined && nonEmpty(options.env.SECRET_KEY) === undefined) {
+    const fresh = firstRunEnvFile();
+    createdEnvFile = await writeNewFile(options.envFile, fresh);
+    // Another instance may have written it first: use whatever is on disk now.
+    fileText = createdEnvFile ? fresh : await readIfExists(options.envFile);
+  }
+  const vars: Record<string, string | undefined> = fileText === undefined
+    ? {}
+    : { ...parseEnv(fileText) };
+  for (const [name, value] of Object.entries(options.env)) {
+    if (value !== undefined) vars[name] = value;
+  }
+  return { config: parseConfig(vars), createdEnvFile };
+}
+
+/** The text of a first-run `.env`: a fresh 48-byte random secret and the defaults. */
+export function firstRunEnvFile(): string {
+  const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(48)));
+  const lines = [
+    "# Written on first start. Keep it private (mode 0600); see README.md for every setting.",
+    `SECRET_KEY=${secret}`,
+    ...Object.entries(DEFAULTS).map(([name, value]) => `${name}=${value}`),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function requireText(name: string, value: string): string {
+  if (hasControlCharacter(value)) {
+    throw new ConfigError(name, "must not contain control characters");
+  }
+  return value;
+}
+
+function requireSecret(name: string, value: string | undefined): string {
+  const secret = nonEmpty(value);
+  if (secret === undefined) {
+    throw new ConfigError(name, "is required: delete .env to have a fresh one written, or set it");
+  }
+  if (PLACEHOLDER_SECRETS.has(secret.toLowerCase())) {
+    throw new ConfigError(name, "is a placeholder: set a random value of at least 32 bytes");
+  }
+  if (new TextEncoder().encode(secret).length < MIN_SECRET_BYTES) {
+    throw new ConfigError(name, `must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (new Set(secret).size < 10) {
+    throw new ConfigError(name, "is too repetitive to be random: set a random value");
+  }
+  return secret;
+}
+
+function requirePort(value: string): number {
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 1 && port <= 65535)) {
+    throw new ConfigError("PORT", "must be a number from 1 to 65535");
+  }
+  return port;
+}
+
+function requireDuration(name: string, value: string, min: number): number {
+  const seconds = parseDuration(value);
+  if (seconds === undefined || seconds < min) {
+    throw new ConfigError(
+      name,
+      `must be a duration such as 30s, 30m, 12h or 30d${min > 0 ? ", above zero" : ""}`,
+    );
+  }
+  return seconds;
+}
+
+function requireRate(name: string, value: string): Rate {
+  const rate = parseRate(value);
+  if (rate === undefined) {
+    throw new ConfigError(name, "must be a rate such as 10/15m (count/duration)");
+  }
+  return rate;
+}
+
+function parseOrigins(value: string): string[] {
+  return value.split(",").map((s) => s.trim()).filter((s) => s !== "").map((origin) => {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin) {
+      throw new ConfigError(
+        "CORS_ORIGINS",
+        `has "${origin}", which is not an origin like https://app.example`,
+      );
+    }
+    return origin;
+  });
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+}
+
+/** Writes a file only if none exists (mode 0600); false when another process won the race. */
+async function writeNewFile(path: string, text: string): Promise<boolean> {
+  try {
+    await Deno.writeTextFile(path, text, { createNew: true, mode: 0o600 });
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) return false;
+    throw err;
+  }
+}

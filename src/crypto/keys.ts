@@ -1,0 +1,224 @@
+/**
+ * Signing and verification keys, imported once as WebCrypto `CryptoKey`s.
+ *
+ * Under HS256 the key is `SECRET_KEY` (its UTF-8 bytes, as PyJWT and jsonwebtoken use a string
+ * secret), plus any `PREVIOUS_SECRET_KEYS` for verification only. Under EdDSA, ES256 and RS256
+ * the private keys live in a JSON key file (`KEYS_PATH`, mode 0600); the newest key of the
+ * configured algorithm signs, every key in the file verifies. Every key's `kid` is its RFC 7638
+ * thumbprint.
+ *
+ * @module
+ */
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+} from "jose";
+import type { SigningAlgorithm } from "../config.ts";
+
+/** A key that verifies tokens of one algorithm. */
+export interface VerificationKey {
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly key: CryptoKey;
+}
+
+/** The key new tokens are signed with. */
+export type SigningKey = VerificationKey;
+
+/** The public half of the key set, as published at `/.well-known/jwks.json`. */
+export interface PublicJwks {
+  readonly keys: readonly Readonly<Record<string, string>>[];
+}
+
+/** Everything the server signs and verifies with, fixed until the next reload. */
+export interface KeyRing {
+  readonly signing: SigningKey;
+  readonly verification: ReadonlyMap<string, VerificationKey>;
+  readonly jwks: PublicJwks;
+}
+
+/** One private key as stored in the key file. */
+export interface StoredKey {
+  readonly kid: string;
+  readonly alg: Exclude<SigningAlgorithm, "HS256">;
+  readonly created_at: string;
+  readonly private_jwk: JWK;
+}
+
+/** The key file at `KEYS_PATH`. */
+export interface KeyFile {
+  readonly version: 1;
+  readonly keys: readonly StoredKey[];
+}
+
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+
+/**
+ * Builds the HS256 key ring from the current secret and any previous ones.
+ *
+ * @example
+ * ```ts
+ * import { hmacKeyRing } from "./keys.ts";
+ * const ring = await hmacKeyRing("0123456789abcdefghijklmnopqrstuvwxyz", []);
+ * console.assert(ring.signing.alg === "HS256" && ring.jwks.keys.length === 0);
+ * ```
+ */
+export async function hmacKeyRing(secret: string, previous: readonly string[]): Promise<KeyRing> {
+  const keys = await Promise.all([secret, ...previous].map(importHmacKey));
+  const signing = keys[0]!;
+  return {
+    signing,
+    verification: new Map(keys.map((k) => [k.kid, k])),
+    jwks: { keys: [] },
+  };
+}
+
+export async function importHmacKey(secret: string): Promise<VerificationKey> {
+  const bytes = new TextEncoder().encode(secret);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    bytes,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+  // The thumbprint of a 256-bit-or-more secret reveals nothing a token's signature does not.
+  const kid = await calculateJwkThumbprint({ kty: "oct", k: base64url.encode(bytes) });
+  return { kid, alg: "HS256", key };
+}
+
+/**
+ * Builds a key ring from a key file: the newest key of `alg` signs, all keys verify.
+ * Throws when the file holds no key of `alg`.
+ */
+export async function asymmetricKeyRing(file: KeyFile, alg: SigningAlgorithm): Promise<KeyRing> {
+  const signingEntry = [...file.keys].reverse().find((k) => k.alg === alg);
+  if (!signingEntry) throw new Error(`The key file holds no ${alg} key`);
+  const imported = await Promise.all(file.keys.map(async (entry) => {
+    const privateKey = await importJWK({ ...entry.private_jwk, ext: false }, entry.alg);
+    const publicKey = await importJWK({ ...publicJwk(entry.private_jwk), ext: true }, entry.alg);
+    return { entry, privateKey: privateKey as CryptoKey, publicKey: publicKey as CryptoKey };
+  }));
+  const signingKey = imported.find((k) => k.entry.kid === signingEntry.kid)!;
+  return {
+    signing: { kid: signingEntry.kid, alg: signingEntry.alg, key: signingKey.privateKey },
+    verification: new Map(
+      imported.map((k) => [k.entry.kid, { kid: k.entry.kid, alg: k.entry.alg, key: k.publicKey }]),
+    ),
+    jwks: {
+      keys: file.keys.map((k) => ({
+        ...(publicJwk(k.private_jwk) as Record<string, string>),
+        kid: k.kid,
+        alg: k.alg,
+        use: "sig",
+      })),
+    },
+  };
+}
+
+/** A JWK with every private member removed. */
+export function publicJwk(jwk: JWK): JWK {
+  const copy: Record<string, unknown> = { ...jwk };
+  for (const member of PRIVATE_MEMBERS) delete copy[member];
+  delete copy.key_ops;
+  delete copy.ext;
+  return copy as JWK;
+}
+
+/** Generates a new private key of `alg` as a stored key entry. */
+export async function generateStoredKey(
+  alg: Exclude<SigningAlgorithm, "HS256">,
+  now: Date,
+): Promise<StoredKey> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, crv: "Ed25519" });
+  const jwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(publicJwk(jwk));
+  return { kid, alg, created_at: now.toISOString(), private_jwk: jwk };
+}
+
+/** Reads and checks a key file; `undefined` when there is none. */
+export async function readKeyFile(path: string): Promise<KeyFile | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  }
+  const parsed: unknown = JSON.parse(text);
+  if (!isKeyFile(parsed)) throw new Error(`${path} is not a key file this server wrote`);
+  return parsed;
+}
+
+/** Writes a key file atomically (temporary file, then rename) with mode 0600. */
+export async function writeKeyFile(path: string, file: KeyFile): Promise<void> {
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(temporary, JSON.stringify(file, null, 2) + "\n", { mode: 0o600 });
+  await Deno.rename(temporary, path);
+}
+
+/**
+ * Loads the key file for `alg`, creating it or adding a key of `alg` when it has none.
+ * Creation uses an exclusive create, so two instances starting together agree on one file.
+ */
+export async function ensureKeyFile(
+  path: string,
+  alg: Exclude<SigningAlgorithm, "HS256">,
+  now: Date,
+): Promise<KeyFile> {
+  const existing = await readKeyFile(path);
+  if (existing?.keys.some((k) => k.alg === alg)) return existing;
+  const created: KeyFile = {
+    version: 1,
+    keys: [...(existing?.keys ?? []), await generateStoredKey(alg, now)],
+  };
+  if (existing) {
+    await writeKeyFile(path, created);
+    return created;
+  }
+  try {
+    await Deno.writeTextFile(path, JSON.stringify(created, null, 2) + "\n", {
+      createNew: true,
+      mode: 0o600,
+    });
+    return created;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    return await ensureKeyFile(path, alg, now);
+  }
+}
+
+function isKeyFile(value: unknown): value is KeyFile {
+  if (typeof value !== "object" || value === null) return false;
+  const file = value as { version?: unknown; keys?: unknown };
+  return file.version === 1 && Array.isArray(file.keys) && file.keys.every((k: unknown) => {
+    const key = k as Partial<StoredKey> | null;
+    return typeof key?.kid === "string" && typeof key.created_at === "string" &&
+      (key.alg === "EdDSA" || key.alg === "ES256" || key.alg === "RS256") &&
+      typeof key.private_jwk === "object" && key.private_jwk !== null;
+  });
+}
+
+/** What {@link loadKeyRing} needs from the configuration. */
+export interface KeyConfig {
+  readonly jwtAlg: SigningAlgorithm;
+  readonly secretKey: string;
+  readonly previousSecretKeys: readonly string[];
+  readonly keysPath: string;
+}
+
+/**
+ * Loads the key ring the configuration asks for; under an asymmetric algorithm, creates the key
+ * file on first start. Call again to pick up a rotation (SIGHUP).
+ */
+export async function loadKeyRing(config: KeyConfig, now: Date = new Date()): Promise<KeyRing> {
+  if (config.jwtAlg === "HS256") {
+    return await hmacKeyRing(config.secretKey, config.previousSecretKeys);
+  }
+  const file = await ensureKeyFile(config.keysPath, config.jwtAlg, now);
+  return await asymmetricKeyRing(file, config.jwtAlg);
+}

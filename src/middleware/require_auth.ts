@@ -1,0 +1,191 @@
+/**
+ * `requireAuth`: the Hono middleware that verifies this server's access tokens, for the server
+ * itself and for every other service of the system.
+ *
+ * ```ts
+ * import { Hono } from "hono";
+ * import { requireAuth } from "./require_auth.ts";
+ * const app = new Hono();
+ * app.use("/orders/*", requireAuth({
+ *   issuer: "http://localhost:10000",
+ *   jwksUrl: "http://localhost:10000/.well-known/jwks.json",
+ * }));
+ * app.get("/orders/mine", (c) => c.json({ owner: c.get("auth").sub }));
+ * ```
+ *
+ * It pins the algorithms, requires `exp`, checks `iss` (and `aud` when given), accepts only a
+ * `kid` that names a known key whose own algorithm is the token's, and answers 401/403 with
+ * RFC 6750 `WWW-Authenticate` headers. It answers by itself, so it works in any Hono app
+ * whatever that app's error handler does.
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { createRemoteJWKSet, customFetch, type FetchImplementation } from "jose";
+import type { SigningAlgorithm } from "../config.ts";
+import type { ErrorCode } from "../errors.ts";
+import { AuthError } from "../errors.ts";
+import type { KeyRing, VerificationKey } from "../crypto/keys.ts";
+import {
+  type AccessClaims,
+  type KeyResolver,
+  keyRingResolver,
+  verifyAccessToken,
+} from "../tokens/access_token.ts";
+
+export type { AccessClaims } from "../tokens/access_token.ts";
+export { importHmacKey } from "../crypto/keys.ts";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The verified access token claims, set by `requireAuth`. */
+    auth: AccessClaims;
+  }
+}
+
+const ASYMMETRIC: readonly SigningAlgorithm[] = ["EdDSA", "ES256", "RS256"];
+
+/** Options of {@link requireAuth}. Give exactly one of `key`, `keyRing` or `jwksUrl`. */
+export interface RequireAuthOptions {
+  /** Expected `iss`. */
+  readonly issuer: string;
+  /** Expected `aud`, when tokens carry one. */
+  readonly audience?: string | undefined;
+  /** Known keys, by `kid` (e.g. from `importHmacKey(secret)` for HS256). */
+  readonly key?: VerificationKey | readonly VerificationKey[];
+  /** A live key ring, read per request (the auth server itself, so SIGHUP reloads apply). */
+  readonly keyRing?: () => KeyRing;
+  /** A remote JWKS, cached and refetched on an unknown `kid` after a cooldown. */
+  readonly jwksUrl?: string | URL;
+  /** Accepted algorithms; default: the keys' own, or EdDSA, ES256, RS256 for a JWKS. */
+  readonly algorithms?: readonly SigningAlgorithm[];
+  /** When given, the token's `role` must be one of these (403 otherwise). */
+  readonly roles?: readonly string[];
+  /** The realm in `WWW-Authenticate`. */
+  readonly realm?: string;
+  /** Remote JWKS tuning, in milliseconds. */
+  readonly jwks?: {
+    readonly cooldown?: number;
+    readonly cacheMaxAge?: number;
+    readonly timeout?: number;
+    readonly fetch?: FetchImplementation;
+  };
+  /** Extra check after the signature, e.g. "is this session revoked?"; false refuses. */
+  readonly isActive?: (claims: AccessClaims) => Promise<boolean> | boolean;
+  /** Current time in epoch milliseconds; injected by tests. */
+  readonly now?: () => number;
+}
+
+/**
+ * Builds the middleware. Bad options throw a `TypeError` here, not on the first request.
+ */
+export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
+  const sources = [options.key, options.keyRing, options.jwksUrl].filter((s) => s !== undefined);
+  if (sources.length !== 1) {
+    throw new TypeError("requireAuth needs exactly one of key, keyRing, jwksUrl");
+  }
+  if (!options.issuer) throw new TypeError("requireAuth needs an issuer");
+  const { resolveKey, algorithms } = keySource(options);
+  if (algorithms().length === 0) throw new TypeError("requireAuth needs at least one algorithm");
+  const realm = (options.realm ?? "auth").replace(/["\\]/g, "");
+  const now = options.now ?? Date.now;
+  const roles = options.roles ? new Set(options.roles) : undefined;
+
+  return async function requireAuthMiddleware(c, next) {
+    const token = bearerToken(c.req.header("Authorization"));
+    if (token === undefined) {
+      return refuse(c, 401, "missing_token", "missing bearer token", `Bearer realm="${realm}"`);
+    }
+    let claims: AccessClaims;
+    try {
+      claims = await verifyAccessToken(token, {
+        resolveKey,
+        algorithms: algorithms(),
+        issuer: options.issuer,
+        audience: options.audience,
+        now: now(),
+      });
+      if (options.isActive && !(await options.isActive(claims))) {
+        throw new AuthError("invalid_token", "session has been revoked");
+      }
+    } catch (err) {
+      const message = err instanceof AuthError ? err.message : "invalid token";
+      return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
+    }
+    if (roles && !roles.has(claims.role)) {
+      const message = "token role is not allowed here";
+      return refuse(
+        c,
+        403,
+        "insufficient_role",
+        message,
+        challenge(realm, "insufficient_scope", message),
+      );
+    }
+    c.set("auth", claims);
+    await next();
+  };
+}
+
+function keySource(options: RequireAuthOptions): {
+  resolveKey: KeyResolver;
+  algorithms: () => readonly SigningAlgorithm[];
+} {
+  if (options.keyRing) {
+    const ring = options.keyRing;
+    const fixed = options.algorithms;
+    return {
+      resolveKey: keyRingResolver(ring),
+      algorithms: () => fixed ?? [...new Set([...ring().verification.values()].map((k) => k.alg))],
+    };
+  }
+  if (options.key) {
+    const list = Array.isArray(options.key) ? options.key : [options.key as VerificationKey];
+    const known = new Map(list.map((k) => [k.kid, k]));
+    const algorithms = options.algorithms ?? [...new Set(list.map((k) => k.alg))];
+    return {
+      resolveKey: (kid, alg) => {
+        const entry = known.get(kid);
+        return entry && entry.alg === alg ? entry.key : undefined;
+      },
+      algorithms: () => algorithms,
+    };
+  }
+  const url = new URL(String(options.jwksUrl));
+  const jwks = createRemoteJWKSet(url, {
+    cooldownDuration: options.jwks?.cooldown ?? 30_000,
+    cacheMaxAge: options.jwks?.cacheMaxAge ?? 600_000,
+    timeoutDuration: options.jwks?.timeout ?? 5_000,
+    ...(options.jwks?.fetch ? { [customFetch]: options.jwks.fetch } : {}),
+  });
+  const algorithms = options.algorithms ?? ASYMMETRIC;
+  if (algorithms.includes("HS256")) throw new TypeError("A JWKS never verifies HS256 tokens");
+  return {
+    resolveKey: async (kid, alg) => {
+      try {
+        return await jwks({ kid, alg });
+      } catch {
+        return undefined; // unknown kid (after a refetch), a fetch failure, or several matches
+      }
+    },
+    algorithms: () => algorithms,
+  };
+}
+
+/** The token of an `Authorization: Bearer <token>` header (RFC 6750 b64token syntax). */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header ?? "");
+  return match?.[1];
+}
+
+function challenge(realm: string, error: string, description: string): string {
+  return `Bearer realm="${realm}", error="${error}", error_description="${
+    description.replace(/["\\]/g, "")
+  }"`;
+}
+
+function refuse(c: Context, status: 401 | 403, code: ErrorCode, message: string, header: string) {
+  c.header("WWW-Authenticate", header);
+  c.header("Cache-Control", "no-store");
+  return c.json({ error: message, code }, status);
+}

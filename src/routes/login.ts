@@ -1,0 +1,72 @@
+/**
+ * `POST /login`: the tutorial's endpoint, now checking credentials. Limits: every attempt counts
+ * against the client, every failure against the account; past either, 429 even for the right
+ * password.
+ *
+ * @module
+ */
+import { createRoute } from "@hono/zod-openapi";
+import { AuthError, tooManyAttempts } from "../errors.ts";
+import type { AppContext, AppRouter } from "../app_types.ts";
+import { errorResponse, jsonBody, LoginBody, TokenPair } from "./schemas.ts";
+
+const route = createRoute({
+  method: "post",
+  path: "/login",
+  summary: "Check credentials and issue an access token and a refresh token",
+  request: { body: jsonBody(LoginBody) },
+  responses: {
+    200: { content: { "application/json": { schema: TokenPair } }, description: "Signed in" },
+    400: errorResponse("Malformed JSON, a missing or invalid field"),
+    401: errorResponse("Unknown user, wrong password or disabled user: `invalid_credentials`"),
+    403: errorResponse("The requested role is not one of the user's roles"),
+    413: errorResponse("Body over 16 KiB"),
+    415: errorResponse("Not application/json"),
+    429: errorResponse("Too many attempts for this account or client; see Retry-After"),
+  },
+});
+
+/** Registers `POST /login`. */
+export function loginRoutes(app: AppRouter, ctx: AppContext): void {
+  const { services, config, logger } = ctx;
+  app.openapi(route, async (c) => {
+    const { user_id: userId, password, role } = c.req.valid("json");
+    const client = c.get("clientIp");
+
+    const perClient = await services.limiter.hit(
+      "login_client",
+      client,
+      config.loginLimitPerClient,
+    );
+    if (perClient.limited) throw tooManyAttempts(perClient.retryAfter);
+    const perAccount = await services.limiter.isExhausted(
+      "login_account",
+      userId,
+      config.loginLimitPerAccount,
+    );
+    if (perAccount.limited) {
+      // Same cost as a real check, so a locked account cannot be told apart by timing.
+      await services.hasher.verifyDummy(password);
+      logger.warn("login_locked", { user_id: userId, client });
+      throw tooManyAttempts(perAccount.retryAfter);
+    }
+
+    let user;
+    try {
+      user = await services.users.authenticate(userId, password);
+    } catch (err) {
+      if (err instanceof AuthError && err.code === "invalid_credentials") {
+        await services.limiter.hit("login_account", userId, config.loginLimitPerAccount);
+        logger.warn("login_failed", { user_id: userId, client });
+      }
+      throw err;
+    }
+    const granted = role ?? user.roles[0];
+    if (granted === undefined || !user.roles.includes(granted)) {
+      throw new AuthError("role_not_allowed", `role "${role ?? ""}" is not granted to this user`);
+    }
+    const pair = await services.sessions.start(user.id, granted);
+    logger.info("login", { user_id: user.id, role: granted, client });
+    return c.json(pair, 200);
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * `POST /refresh`: spends a refresh token for a new pair; a spent token presented again ends
+ * the session (`refresh_token_reused`).
+ *
+ * @module
+ */
+import { createRoute } from "@hono/zod-openapi";
+import { tooManyAttempts } from "../errors.ts";
+import type { AppContext, AppRouter } from "../app_types.ts";
+import { errorResponse, jsonBody, RefreshBody, TokenPair } from "./schemas.ts";
+
+const route = createRoute({
+  method: "post",
+  path: "/refresh",
+  summary: "Rotate a refresh token: spend it, get a new access token and refresh token",
+  request: { body: jsonBody(RefreshBody) },
+  responses: {
+    200: { content: { "application/json": { schema: TokenPair } }, description: "Rotated" },
+    400: errorResponse("Malformed JSON or a missing refresh_token"),
+    401: errorResponse(
+      "Unknown or expired token (`invalid_refresh_token`), ended session (`session_revoked`), " +
+        "or a spent token presented again (`refresh_token_reused`, which revokes the session)",
+    ),
+    413: errorResponse("Body over 16 KiB"),
+    415: errorResponse("Not application/json"),
+    429: errorResponse("Too many refreshes from this client; see Retry-After"),
+  },
+});
+
+/** Registers `POST /refresh`. */
+export function refreshRoutes(app: AppRouter, ctx: AppContext): void {
+  const { services, config } = ctx;
+  app.openapi(route, async (c) => {
+    const { refresh_token: refreshToken } = c.req.valid("json");
+    const limit = await services.limiter.hit(
+      "refresh_client",
+      c.get("clientIp"),
+      config.refreshLimitPerClient,
+    );
+    if (limit.limited) throw tooManyAttempts(limit.retryAfter);
+    return c.json(await services.sessions.refresh(refreshToken), 200);
+  });
+}

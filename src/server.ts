@@ -1,0 +1,94 @@
+/**
+ * Running the HTTP server: first-start bootstrap, `Deno.serve`, key reload on SIGHUP and a
+ * graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close KV).
+ *
+ * @module
+ */
+import { base64url } from "jose";
+import { createApp, createServices } from "./app.ts";
+import { AuthError } from "./errors.ts";
+import type { Services } from "./app_types.ts";
+import type { Runtime } from "./runtime.ts";
+
+/** How long in-flight requests may take to finish after SIGTERM. */
+const SHUTDOWN_GRACE_MS = 8_000;
+
+/**
+ * Creates user `admin` (roles admin, user) when the store has no users: with
+ * `BOOTSTRAP_PASSWORD`, or a random password printed once to stderr.
+ */
+export async function bootstrapAdmin(
+  services: Services,
+  password: string | undefined,
+): Promise<void> {
+  if (await services.store.hasUsers()) return;
+  const chosen = password ?? base64url.encode(crypto.getRandomValues(new Uint8Array(18)));
+  try {
+    await services.users.add("admin", chosen, ["admin", "user"]);
+  } catch (err) {
+    if (err instanceof AuthError && err.code === "conflict") return; // another instance did it
+    throw err;
+  }
+  if (password === undefined) {
+    console.error(
+      `Created user "admin" with password ${chosen} (shown once; change it: deno task user passwd admin)`,
+    );
+  } else {
+    console.error('Created user "admin" with the password from BOOTSTRAP_PASSWORD');
+  }
+}
+
+/** Serves until a stop signal; resolves with the exit code. */
+export async function serve(runtime: Runtime): Promise<number> {
+  const { config, logger } = runtime;
+  const deps = {
+    config,
+    store: runtime.store,
+    keys: runtime.keys,
+    hasher: runtime.hasher,
+    logger,
+  };
+  const services = createServices(deps);
+  await bootstrapAdmin(services, config.bootstrapPassword);
+  const app = createApp(deps, services);
+
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ hostname, port }) => {
+      console.error(
+        `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, issuer ${config.issuer})`,
+      );
+    },
+  }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+
+  const stop = async (signal: string) => {
+    logger.info("shutdown", { signal });
+    const timeout = setTimeout(() => {
+      logger.warn("shutdown_timeout", { after_ms: SHUTDOWN_GRACE_MS });
+      runtime.close();
+      Deno.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    await server.shutdown();
+    clearTimeout(timeout);
+  };
+  const onSigterm = () => void stop("SIGTERM");
+  const onSigint = () => void stop("SIGINT");
+  const onSighup = () => {
+    runtime.reloadKeys().then(
+      () => logger.info("keys_reloaded", { kid: runtime.keys().signing.kid }),
+      (err) => logger.error("keys_reload_failed", { message: String(err).slice(0, 300) }),
+    );
+  };
+  Deno.addSignalListener("SIGTERM", onSigterm);
+  Deno.addSignalListener("SIGINT", onSigint);
+  Deno.addSignalListener("SIGHUP", onSighup);
+
+  await server.finished;
+  Deno.removeSignalListener("SIGTERM", onSigterm);
+  Deno.removeSignalListener("SIGINT", onSigint);
+  Deno.removeSignalListener("SIGHUP", onSighup);
+  runtime.close();
+  logger.info("stopped");
+  return 0;
+}

@@ -1,0 +1,279 @@
+/**
+ * Every Deno KV key the server uses, and the only code that touches them.
+ *
+ * Layout (all values are plain JSON-like objects):
+ * - `["users", userId]` -> {@link UserRecord}
+ * - `["sessions", sid]` -> {@link SessionRecord}, expires with its last refresh token
+ * - `["user_sessions", userId, sid]` -> `true`, the index global logout walks
+ * - `["refresh_tokens", sha256(token)]` -> {@link RefreshRecord}, expires with the token
+ * - `["limits", bucket, subject, window]` -> attempt count, expires with its window
+ *
+ * The store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
+ * not race are atomic commits guarded by versionstamps, so several processes sharing one KV file
+ * or one KV Connect store behave as one server.
+ *
+ * @module
+ */
+
+/** A user as stored. Timestamps are epoch milliseconds. */
+export interface UserRecord {
+  readonly id: string;
+  readonly passwordHash: string;
+  readonly roles: readonly string[];
+  readonly disabled: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** A login session: every access token it issues carries its `sid`. */
+export interface SessionRecord {
+  readonly sid: string;
+  readonly userId: string;
+  readonly role: string;
+  readonly createdAt: number;
+  /** When its newest refresh token expires; the KV entry expires then too. */
+  readonly expiresAt: number;
+  /** Hash of the one refresh token that may rotate now. */
+  readonly currentHash: string;
+  readonly revokedAt?: number;
+}
+
+/** One refresh token, by the SHA-256 of its text; the text itself is never stored. */
+export interface RefreshRecord {
+  readonly sid: string;
+  readonly userId: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  readonly parentHash?: string;
+  /** Set when it was rotated: the hash of the token that replaced it. */
+  readonly spentAt?: number;
+  readonly childHash?: string;
+  /** Set once it was presented again inside the grace window and forgiven. */
+  readonly graceUsedAt?: number;
+}
+
+/** A value with the versionstamp it was read at. */
+export interface Versioned<T> {
+  readonly value: T;
+  readonly versionstamp: string;
+}
+
+/** A page of users and the cursor for the next one (`undefined` at the end). */
+export interface UserPage {
+  readonly users: UserRecord[];
+  readonly cursor: string | undefined;
+}
+
+/** The rotation of one refresh token, committed atomically by {@link KvStore.commitRotation}. */
+export interface Rotation {
+  readonly spent: Versioned<RefreshRecord> & { readonly hash: string };
+  readonly session: Versioned<SessionRecord>;
+  readonly child: { readonly hash: string; readonly record: RefreshRecord };
+  readonly now: number;
+  /** Marks this rotation as the grace-window replay of `spent`. */
+  readonly grace: boolean;
+}
+
+const MAX_ATOMIC_MUTATIONS = 500;
+
+/** Typed access to the server's Deno KV data. */
+export class KvStore {
+  readonly #kv: Deno.Kv;
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  // ---- users ----
+
+  async getUser(id: string): Promise<Versioned<UserRecord> | undefined> {
+    return versioned(await this.#kv.get<UserRecord>(["users", id]));
+  }
+
+  /** Creates a user; false when the id is taken (checked atomically). */
+  async createUser(user: UserRecord): Promise<boolean> {
+    const key = ["users", user.id];
+    const result = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, user)
+      .commit();
+    return result.ok;
+  }
+
+  /** Replaces a user read at `versionstamp`; false when it changed meanwhile. */
+  async updateUser(user: UserRecord, versionstamp: string): Promise<boolean> {
+    const key = ["users", user.id];
+    const result = await this.#kv.atomic().check({ key, versionstamp }).set(key, user).commit();
+    return result.ok;
+  }
+
+  /** Deletes a user read at `versionstamp`; false when it changed meanwhile. */
+  async deleteUser(id: string, versionstamp: string): Promise<boolean> {
+    const key = ["users", id];
+    const result = await this.#kv.atomic().check({ key, versionstamp }).delete(key).commit();
+    return result.ok;
+  }
+
+  async listUsers(options: { limit: number; cursor?: string | undefined }): Promise<UserPage> {
+    const iterator = this.#kv.list<UserRecord>({ prefix: ["users"] }, {
+      limit: options.limit,
+      ...(options.cursor ? { cursor: options.cursor } : {}),
+    });
+    const users: UserRecord[] = [];
+    for await (const entry of iterator) users.push(entry.value);
+    return {
+      users,
+      cursor: users.length === options.limit && iterator.cursor ? iterator.cursor : undefined,
+    };
+  }
+
+  async hasUsers(): Promise<boolean> {
+    for await (const _ of this.#kv.list({ prefix: ["users"] }, { limit: 1 })) return true;
+    return false;
+  }
+
+  // ---- sessions and refresh tokens ----
+
+  /** Stores a new session and its first refresh token in one commit. */
+  async createSession(
+    session: SessionRecord,
+    tokenHash: string,
+    token: RefreshRecord,
+  ): Promise<void> {
+    const expireIn = Math.max(1, session.expiresAt - session.createdAt);
+    const result = await this.#kv.atomic()
+      .check({ key: ["sessions", session.sid], versionstamp: null })
+      .set(["sessions", session.sid], session, { expireIn })
+      .set(["user_sessions", session.userId, session.sid], true, { expireIn })
+      .set(["refresh_tokens", tokenHash], token, { expireIn })
+      .commit();
+    if (!result.ok) throw new Error("Session id collision");
+  }
+
+  async getSession(sid: string): Promise<Versioned<SessionRecord> | undefined> {
+    return versioned(await this.#kv.get<SessionRecord>(["sessions", sid]));
+  }
+
+  /**
+   * A refresh token's record and its session. Two reads, not a snapshot: a rotation commits
+   * only if neither changed since, so a stale pair can never be acted on.
+   */
+  async getRefresh(tokenHash: string): Promise<
+    { token: Versioned<RefreshRecord>; session: Versioned<SessionRecord> | undefined } | undefined
+  > {
+    const token = versioned(await this.#kv.get<RefreshRecord>(["refresh_tokens", tokenHash]));
+    if (!token) return undefined;
+    return { token, session: await this.getSession(token.value.sid) };
+  }
+
+  /**
+   * Spends a refresh token and stores its child, in one atomic commit guarded by the
+   * versionstamps both were read at: of concurrent rotations of one token, exactly one commits.
+   */
+  async commitRotation(rotation: Rotation): Promise<boolean> {
+    const { spent, session, child, now } = rotation;
+    const spentRecord: RefreshRecord = rotation.grace
+      ? { ...spent.value, graceUsedAt: now, childHash: child.hash }
+      : { ...spent.value, spentAt: now, childHash: child.hash };
+    const expireIn = Math.max(1, child.record.expiresAt - now);
+    const spentExpireIn = Math.max(1, spent.value.expiresAt - now);
+    const result = await this.#kv.atomic()
+      .check({ key: ["refresh_tokens", spent.hash], versionstamp: spent.versionstamp })
+      .check({ key: ["sessions", session.value.sid], versionstamp: session.versionstamp })
+      .set(["refresh_tokens", spent.hash], spentRecord, { expireIn: spentExpireIn })
+      .set(["refresh_tokens", child.hash], child.record, { expireIn })
+      .set(["sessions", session.value.sid], {
+        ...session.value,
+        currentHash: child.hash,
+        expiresAt: child.record.expiresAt,
+      }, { expireIn })
+      .set(["user_sessions", session.value.userId, session.value.sid], true, { expireIn })
+      .commit();
+    return result.ok;
+  }
+
+  /** Marks a session revoked (idempotent); its refresh tokens stop working at once. */
+  async revokeSession(sid: string, now: number): Promise<void> {
+    for (;;) {
+      const entry = await this.getSession(sid);
+      if (!entry || entry.value.revokedAt !== undefined) return;
+      const expireIn = Math.max(1, entry.value.expiresAt - now);
+      const result = await this.#kv.atomic()
+        .check({ key: ["sessions", sid], versionstamp: entry.versionstamp })
+        .set(["sessions", sid], { ...entry.value, revokedAt: now }, { expireIn })
+        .commit();
+      if (result.ok) return;
+    }
+  }
+
+  /** The ids of a user's sessions (live or revoked but not yet expired). */
+  async listSessionIds(userId: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const entry of this.#kv.list({ prefix: ["user_sessions", userId] })) {
+      const sid = entry.key[2];
+      if (typeof sid === "string") ids.push(sid);
+    }
+    return ids;
+  }
+
+  /** Revokes every session of a user; returns how many were listed. */
+  async revokeUserSessions(userId: string, now: number): Promise<number> {
+    const ids = await this.listSessionIds(userId);
+    for (const sid of ids) await this.revokeSession(sid, now);
+    return ids.length;
+  }
+
+  /** Removes the session index of a deleted user (the sessions themselves stay revoked). */
+  async deleteSessionIndex(userId: string): Promise<void> {
+    const keys: Deno.KvKey[] = [];
+    for await (const entry of this.#kv.list({ prefix: ["user_sessions", userId] })) {
+      keys.push(entry.key);
+    }
+    for (let i = 0; i < keys.length; i += MAX_ATOMIC_MUTATIONS) {
+      const batch = this.#kv.atomic();
+      for (const key of keys.slice(i, i + MAX_ATOMIC_MUTATIONS)) batch.delete(key);
+      await batch.commit();
+    }
+  }
+
+  // ---- rate limits ----
+
+  /**
+   * Adds one to a fixed-window counter and returns the new count; the entry expires with its
+   * window. Optimistic: retried on a concurrent write, so every attempt is counted once.
+   */
+  async hit(bucket: string, subject: string, windowStart: number, windowMs: number, now: number) {
+    const key = ["limits", bucket, subject, windowStart];
+    for (;;) {
+      const entry = await this.#kv.get<number>(key);
+      const count = (entry.value ?? 0) + 1;
+      const expireIn = Math.max(1, windowStart + windowMs - now);
+      const result = await this.#kv.atomic()
+        .check({ key, versionstamp: entry.versionstamp })
+        .set(key, count, { expireIn })
+        .commit();
+      if (result.ok) return count;
+    }
+  }
+
+  /** The current count of a fixed-window counter, without adding to it. */
+  async count(bucket: string, subject: string, windowStart: number): Promise<number> {
+    return (await this.#kv.get<number>(["limits", bucket, subject, windowStart])).value ?? 0;
+  }
+
+  /** Forgets a counter (after a successful login, the per-account failures). */
+  async clear(bucket: string, subject: string, windowStart: number): Promise<void> {
+    await this.#kv.delete(["limits", bucket, subject, windowStart]);
+  }
+
+  // ---- health ----
+
+  /** Throws when the store cannot be read. */
+  async ping(): Promise<void> {
+    await this.#kv.get(["health"]);
+  }
+}
+
+function versioned<T>(entry: Deno.KvEntryMaybe<T>): Versioned<T> | undefined {
+  return entry.versionstamp === null
+    ? undefined
+    : { value: entry.value, versionstamp: entry.versionstamp };
+}

@@ -1,0 +1,204 @@
+/**
+ * Access tokens: signing (the server) and verification (the server and every other service).
+ * No HTTP here; `middleware/require_auth.ts` wraps {@link verifyAccessToken}.
+ *
+ * @module
+ */
+import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { AuthError } from "../errors.ts";
+import type { SigningAlgorithm } from "../config.ts";
+import type { KeyRing } from "../crypto/keys.ts";
+
+/** The verified claims of an access token. */
+export interface AccessClaims {
+  readonly sub: string;
+  readonly role: string;
+  readonly iat: number;
+  readonly exp: number;
+  readonly iss: string;
+  readonly jti: string;
+  /** Session id; present in every token this server issues. */
+  readonly sid: string | undefined;
+  readonly aud?: string | string[];
+}
+
+/** What the signer needs; `keys` is read per call so a reload (SIGHUP) takes effect. */
+export interface SignerOptions {
+  readonly keys: () => KeyRing;
+  readonly issuer: string;
+  readonly audience: string | undefined;
+  /** Lifetime in seconds; `exp - iat` of every token. */
+  readonly ttl: number;
+}
+
+/** A freshly signed access token. */
+export interface SignedToken {
+  readonly token: string;
+  readonly expiresIn: number;
+  readonly claims: AccessClaims;
+}
+
+/**
+ * Signs access tokens with the active key.
+ *
+ * @example
+ * ```ts
+ * import { hmacKeyRing } from "../crypto/keys.ts";
+ * import { createAccessTokenSigner } from "./access_token.ts";
+ * const ring = await hmacKeyRing("0123456789abcdefghijklmnopqrstuvwxyz", []);
+ * const sign = createAccessTokenSigner({ keys: () => ring, issuer: "me", audience: undefined, ttl: 1800 });
+ * const { claims } = await sign({ sub: "ada", role: "user", sid: "s1" }, Date.now());
+ * console.assert(claims.exp - claims.iat === 1800);
+ * ```
+ */
+export function createAccessTokenSigner(options: SignerOptions) {
+  if (!Number.isInteger(options.ttl) || options.ttl < 1) throw new TypeError("ttl must be >= 1");
+  return async function signAccessToken(
+    subject: { sub: string; role: string; sid: string },
+    nowMs: number,
+  ): Promise<SignedToken> {
+    const { signing } = options.keys();
+    const iat = Math.floor(nowMs / 1000);
+    const claims: AccessClaims = {
+      sub: subject.sub,
+      role: subject.role,
+      iat,
+      exp: iat + options.ttl,
+      iss: options.issuer,
+      jti: crypto.randomUUID(),
+      sid: subject.sid,
+      ...(options.audience !== undefined ? { aud: options.audience } : {}),
+    };
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: signing.alg, typ: "JWT", kid: signing.kid })
+      .sign(signing.key);
+    return { token, expiresIn: options.ttl, claims };
+  };
+}
+
+/** Resolves a `kid` and the header's `alg` to a key; `undefined` refuses the token. */
+export type KeyResolver = (
+  kid: string,
+  alg: string,
+  header: Record<string, unknown>,
+  token: string,
+) => Promise<CryptoKey | undefined> | CryptoKey | undefined;
+
+/** How {@link verifyAccessToken} checks a token. */
+export interface VerifyOptions {
+  readonly resolveKey: KeyResolver;
+  /** The only algorithms accepted, whatever the token's header says. */
+  readonly algorithms: readonly SigningAlgorithm[];
+  readonly issuer: string;
+  readonly audience?: string | undefined;
+  /** Current time in epoch milliseconds. */
+  readonly now: number;
+}
+
+/** Tokens longer than this are refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 8192;
+
+/** Header members that point at keys elsewhere; a token that carries one is refused. */
+const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "b64", "crit"];
+
+/**
+ * Verifies an access token: signature with a known key for its `kid`, an allowed algorithm that
+ * matches that key, `typ: JWT`, `exp` (required), `iat`, `iss`, `aud` when configured, and the
+ * claim types. Throws `AuthError("invalid_token")` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { hmacKeyRing } from "../crypto/keys.ts";
+ * import { createAccessTokenSigner, keyRingResolver, verifyAccessToken } from "./access_token.ts";
+ * const ring = await hmacKeyRing("0123456789abcdefghijklmnopqrstuvwxyz", []);
+ * const sign = createAccessTokenSigner({ keys: () => ring, issuer: "me", audience: undefined, ttl: 60 });
+ * const { token } = await sign({ sub: "ada", role: "user", sid: "s1" }, Date.now());
+ * const claims = await verifyAccessToken(token, {
+ *   resolveKey: keyRingResolver(() => ring), algorithms: ["HS256"], issuer: "me", now: Date.now(),
+ * });
+ * console.assert(claims.sub === "ada");
+ * ```
+ */
+export async function verifyAccessToken(
+  token: string,
+  options: VerifyOptions,
+): Promise<AccessClaims> {
+  if (token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) {
+    throw invalid("malformed token");
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = decodeProtectedHeader(token) as Record<string, unknown>;
+  } catch {
+    throw invalid("malformed token");
+  }
+  if (FORBIDDEN_HEADERS.some((name) => name in header)) {
+    throw invalid("token header is not allowed");
+  }
+  const { kid, alg } = header;
+  if (typeof kid !== "string" || kid === "" || kid.length > 256) {
+    throw invalid("token has no valid kid");
+  }
+  if (typeof alg !== "string" || !(options.algorithms as readonly string[]).includes(alg)) {
+    throw invalid("token algorithm is not allowed");
+  }
+  const key = await options.resolveKey(kid, alg, header, token);
+  if (!key) throw invalid("token key is unknown");
+
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, key, {
+      algorithms: [alg],
+      issuer: options.issuer,
+      ...(options.audience !== undefined ? { audience: options.audience } : {}),
+      typ: "JWT",
+      requiredClaims: ["exp", "iat", "sub", "iss"],
+      currentDate: new Date(options.now),
+    }));
+  } catch (err) {
+    throw invalid(describeJoseError(err));
+  }
+  return checkClaimTypes(payload);
+}
+
+/**
+ * A {@link KeyResolver} over a local key ring: the `kid` must name a key and the header's
+ * `alg` must be that key's own algorithm.
+ */
+export function keyRingResolver(keys: () => KeyRing): KeyResolver {
+  return (kid, alg) => {
+    const known = keys().verification.get(kid);
+    return known && known.alg === alg ? known.key : undefined;
+  };
+}
+
+function checkClaimTypes(payload: JWTPayload): AccessClaims {
+  const { sub, iat, exp, iss, jti, sid, aud } = payload;
+  const role = payload.role;
+  const isText = (v: unknown) => typeof v === "string" && v !== "";
+  if (!isText(sub) || !isText(role) || !isText(iss)) throw invalid("token claims have wrong types");
+  if (!Number.isFinite(iat) || !Number.isFinite(exp)) throw invalid("token times are not numbers");
+  if (jti !== undefined && typeof jti !== "string") throw invalid("token claims have wrong types");
+  if (sid !== undefined && typeof sid !== "string") throw invalid("token claims have wrong types");
+  return {
+    sub: sub as string,
+    role: role as string,
+    iat: iat as number,
+    exp: exp as number,
+    iss: iss as string,
+    jti: (jti as string | undefined) ?? "",
+    sid: sid as string | undefined,
+    ...(aud !== undefined ? { aud } : {}),
+  };
+}
+
+function describeJoseError(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return "token expired";
+  if (err instanceof errors.JWTClaimValidationFailed) return `token claim ${err.claim} is invalid`;
+  if (err instanceof errors.JWSSignatureVerificationFailed) return "token signature is invalid";
+  return "invalid token";
+}
+
+function invalid(message: string): AuthError {
+  return new AuthError("invalid_token", message);
+}
