@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { addUser, login, makeApp } from "../helpers/app.ts";
+
+Deno.test("POST /login: every status of the contract", async (t) => {
+  using app = await makeApp();
+  await addUser(app, "ada", "correct horse battery", ["user", "editor"]);
+
+  await t.step("200 with the tutorial's shape plus refresh", async () => {
+    const body = await login(app, "ada", "correct horse battery");
+    assert.equal(body.token_type, "Bearer");
+    assert.equal(body.expires_in, 1800);
+    assert.match(body.refresh_token, /^[A-Za-z0-9_-]{43}$/);
+  });
+
+  const cases: [string, RequestInit, number, string, string?][] = [
+    [
+      "missing user_id",
+      { body: JSON.stringify({ password: "x" }) },
+      400,
+      "validation_failed",
+      "user_id is required",
+    ],
+    [
+      "empty user_id",
+      { body: JSON.stringify({ user_id: "", password: "x" }) },
+      400,
+      "validation_failed",
+      "user_id is required",
+    ],
+    [
+      "missing password",
+      { body: JSON.stringify({ user_id: "ada" }) },
+      400,
+      "validation_failed",
+      "password is required",
+    ],
+    [
+      "user_id not a string",
+      { body: JSON.stringify({ user_id: 7, password: "x" }) },
+      400,
+      "validation_failed",
+      "user_id must be a string",
+    ],
+    [
+      "control character",
+      { body: JSON.stringify({ user_id: "a\u0000b", password: "x" }) },
+      400,
+      "validation_failed",
+    ],
+    [
+      "user_id too long",
+      { body: JSON.stringify({ user_id: "a".repeat(129), password: "x" }) },
+      400,
+      "validation_failed",
+    ],
+    [
+      "password too long",
+      { body: JSON.stringify({ user_id: "ada", password: "x".repeat(1025) }) },
+      400,
+      "validation_failed",
+    ],
+    ["malformed JSON", { body: "{not json" }, 400, "invalid_json"],
+    ["JSON array", { body: "[]" }, 400, "validation_failed"],
+    ["JSON null", { body: "null" }, 400, "validation_failed"],
+    [
+      "wrong password",
+      { body: JSON.stringify({ user_id: "ada", password: "wrong password" }) },
+      401,
+      "invalid_credentials",
+      "invalid credentials",
+    ],
+    [
+      "unknown user",
+      { body: JSON.stringify({ user_id: "bob", password: "whatever1" }) },
+      401,
+      "invalid_credentials",
+      "invalid credentials",
+    ],
+    [
+      "role not granted",
+      {
+        body: JSON.stringify({ user_id: "ada", password: "correct horse battery", role: "admin" }),
+      },
+      403,
+      "role_not_allowed",
+    ],
+    [
+      "form body",
+      { body: "user_id=ada", headers: { "Content-Type": "application/x-www-form-urlencoded" } },
+      415,
+      "unsupported_media_type",
+    ],
+    [
+      "no content type",
+      { body: "{}", headers: { "Content-Type": "" } },
+      415,
+      "unsupported_media_type",
+    ],
+    [
+      "17 KiB body",
+      { body: JSON.stringify({ user_id: "ada", password: "x".repeat(17 * 1024) }) },
+      413,
+      "payload_too_large",
+    ],
+  ];
+  for (const [name, init, status, code, message] of cases) {
+    await t.step(`${status} ${name}`, async () => {
+      const res = await app.request("/login", {
+        method: "POST",
+        ...init,
+        headers: {
+          "Content-Type": "application/json",
+          ...(init.headers as Record<string, string>),
+        },
+      });
+      assert.equal(res.status, status);
+      assert.match(res.headers.get("Content-Type") ?? "", /application\/json/);
+      const body = await res.json();
+      assert.equal(body.code, code);
+      if (message) assert.equal(body.error, message);
+    });
+  }
+});

@@ -1,0 +1,121 @@
+/**
+ * The app built in-process on an in-memory KV store and a controllable clock, for fast tests
+ * through `app.request`. End-to-end tests use `server_process.ts` instead.
+ */
+import { createApp, createServices } from "../../src/app.ts";
+import type { Services } from "../../src/app_types.ts";
+import { type Config, parseConfig, type RawVars } from "../../src/config.ts";
+import { type KeyRing, loadKeyRing } from "../../src/crypto/keys.ts";
+import { createPasswordHasher } from "../../src/crypto/passwords.ts";
+import { createLogger } from "../../src/logger.ts";
+import { KvStore } from "../../src/store/kv_store.ts";
+
+export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+/** A clock tests move by hand. Starts at 2026-01-01T00:00:00Z. */
+export class TestClock {
+  ms = Date.UTC(2026, 0, 1);
+  now = () => this.ms;
+  advance(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+}
+
+/** One shared hasher: argon2id at OWASP's minimum, as in production. */
+export const hasher = createPasswordHasher();
+
+export interface TestApp {
+  readonly app: ReturnType<typeof createApp>;
+  readonly services: Services;
+  readonly config: Config;
+  readonly kv: Deno.Kv;
+  readonly store: KvStore;
+  readonly clock: TestClock;
+  readonly logLines: string[];
+  keys(): KeyRing;
+  /** `app.request` as if from `client` (default 192.0.2.1). */
+  request(path: string, init?: RequestInit, client?: string): Promise<Response>;
+  /** POST JSON. */
+  post(
+    path: string,
+    body: unknown,
+    headers?: Record<string, string>,
+    client?: string,
+  ): Promise<Response>;
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Builds the app with `vars` over safe test defaults. */
+export async function makeApp(vars: RawVars = {}, keysDir?: string): Promise<TestApp> {
+  const config = parseConfig({
+    SECRET_KEY: TEST_SECRET,
+    ISSUER: "https://auth.test",
+    LOG_LEVEL: "debug",
+    ...(keysDir ? { KEYS_PATH: `${keysDir}/keys.json` } : {}),
+    ...vars,
+  });
+  const clock = new TestClock();
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  const ring = await loadKeyRing(config, new Date(clock.ms));
+  const logLines: string[] = [];
+  const deps = {
+    config,
+    store,
+    keys: () => ring,
+    hasher,
+    logger: createLogger(config.logLevel, (line) => logLines.push(line)),
+    now: clock.now,
+  };
+  const services = createServices(deps);
+  const app = createApp(deps, services);
+  const request = (path: string, init: RequestInit = {}, client = "192.0.2.1") =>
+    Promise.resolve(
+      app.request(path, init, {
+        remoteAddr: { transport: "tcp", hostname: client, port: 40000 },
+      }),
+    );
+  const close = () => kv.close();
+  return {
+    app,
+    services,
+    config,
+    kv,
+    store,
+    clock,
+    logLines,
+    keys: () => ring,
+    request,
+    post: (path, body, headers = {}, client) =>
+      request(path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      }, client),
+    close,
+    [Symbol.dispose]: close,
+  };
+}
+
+/** Adds a user through the user service (the same path as the CLI). */
+export async function addUser(
+  t: TestApp,
+  userId: string,
+  password: string,
+  roles: string[] = ["user"],
+): Promise<void> {
+  await t.services.users.add(userId, password, roles);
+}
+
+/** Logs in and returns the parsed 200 body; throws on any other status. */
+export async function login(
+  t: TestApp,
+  userId: string,
+  password: string,
+  role?: string,
+): Promise<{ token: string; refresh_token: string; expires_in: number; token_type: string }> {
+  const res = await t.post("/login", { user_id: userId, password, ...(role ? { role } : {}) });
+  if (res.status !== 200) throw new Error(`login ${res.status}: ${await res.text()}`);
+  return await res.json();
+}
