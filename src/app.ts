@@ -17,6 +17,10 @@ import type { PasswordHasher } from "./crypto/passwords.ts";
 import { AuthError, type ErrorCode } from "./errors.ts";
 import { createRateLimiter } from "./limits/rate_limiter.ts";
 import type { Logger } from "./logger.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { requestMetrics } from "./middleware/request_metrics.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { createSessionGate } from "./tokens/session_gate.ts";
 import { limitBody, requireJson } from "./middleware/json_body.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
@@ -45,6 +49,8 @@ export interface AppDeps {
 /** Builds the services the routes and the CLI share. */
 export function createServices(deps: AppDeps): Services {
   const now = deps.now ?? Date.now;
+  const metrics = createMetrics();
+  const gate = createSessionGate({ store: deps.store, now });
   const signAccessToken = createAccessTokenSigner({
     keys: deps.keys,
     issuer: deps.config.issuer,
@@ -57,13 +63,20 @@ export function createServices(deps: AppDeps): Services {
     refreshTtl: deps.config.refreshTtl,
     graceSeconds: deps.config.refreshGraceSeconds,
     now,
-    onEvent: (event) => logSessionEvent(deps.logger, event),
+    onEvent: (event) => {
+      logSessionEvent(deps.logger, event);
+      countSessionEvent(metrics, event);
+      if (event.type === "session_revoked" || event.type === "refresh_reused") {
+        gate.forgetSession(event.sid);
+      }
+    },
   });
   const users = createUserService({
     store: deps.store,
     hasher: deps.hasher,
     now,
     revokeSessions: (userId, reason) => sessions.revokeAll(userId, reason),
+    onChange: (userId) => gate.forgetUser(userId),
   });
   return {
     store: deps.store,
@@ -71,6 +84,8 @@ export function createServices(deps: AppDeps): Services {
     users,
     sessions,
     limiter: createRateLimiter(deps.store, now),
+    gate,
+    metrics,
   };
 }
 
@@ -83,14 +98,15 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     audience: config.audience,
     keyRing: deps.keys,
     now,
-    isActive: (claims: { sid: string | undefined }) =>
-      claims.sid !== undefined && services.sessions.isActive(claims.sid),
+    cache: true,
+    isActive: services.gate.isActive,
   };
   const ctx: AppContext = {
     config,
     services,
     keys: deps.keys,
     logger,
+    metrics: services.metrics,
     now,
     requireUser: requireAuth(authOptions),
     requireAdmin: requireAuth({ ...authOptions, roles: ["admin"] }),
@@ -106,6 +122,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   });
 
   app.use(requestLog(logger));
+  app.use(requestMetrics(services.metrics));
   app.use(secureHeaders({ crossOriginResourcePolicy: "same-site" }));
   app.use(async (c, next) => {
     c.header("Cache-Control", "no-store");
@@ -135,6 +152,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   sessionRoutes(app, ctx);
   wellKnownRoutes(app, ctx);
   healthRoutes(app, ctx);
+  metricsRoutes(app, ctx);
 
   app.notFound((c) => c.json({ error: "not found", code: "not_found" satisfies ErrorCode }, 404));
   app.onError((err, c) => {
@@ -167,6 +185,18 @@ const HTTP_EXCEPTION_CODES: Readonly<Record<number, ErrorCode>> = {
   413: "payload_too_large",
   415: "unsupported_media_type",
 };
+
+function countSessionEvent(metrics: Metrics, event: SessionEvent): void {
+  if (event.type === "refreshed") {
+    metrics.refreshes.inc({ outcome: event.grace ? "grace" : "success" });
+  }
+  if (event.type === "refresh_reused") {
+    metrics.reuseDetections.inc();
+    metrics.refreshes.inc({ outcome: "reused" });
+    metrics.revocations.inc({ reason: "refresh reuse" });
+  }
+  if (event.type === "session_revoked") metrics.revocations.inc({ reason: event.reason });
+}
 
 function logSessionEvent(logger: Logger, event: SessionEvent): void {
   const { type, ...fields } = event;

@@ -10,7 +10,9 @@ import type { KeyRing } from "./crypto/keys.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
 import type { RateLimiter } from "./limits/rate_limiter.ts";
 import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
 import type { KvStore } from "./store/kv_store.ts";
+import type { SessionGate } from "./tokens/session_gate.ts";
 import type { SessionService } from "./tokens/sessions.ts";
 import type { UserService } from "./users/user_service.ts";
 
@@ -36,6 +38,8 @@ export interface Services {
   readonly users: UserService;
   readonly sessions: SessionService;
   readonly limiter: RateLimiter;
+  readonly gate: SessionGate;
+  readonly metrics: Metrics;
 }
 
 /** What each route module receives. */
@@ -44,6 +48,7 @@ export interface AppContext {
   readonly services: Services;
   readonly keys: () => KeyRing;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly now: () => number;
   /** `requireAuth` for this server: any role, and the session must not be revoked. */
   readonly requireUser: MiddlewareHandler;

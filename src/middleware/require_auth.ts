@@ -21,7 +21,12 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { createRemoteJWKSet, customFetch, type FetchImplementation } from "jose";
+import {
+  createRemoteJWKSet,
+  customFetch,
+  decodeProtectedHeader,
+  type FetchImplementation,
+} from "jose";
 import type { SigningAlgorithm } from "../config.ts";
 import type { ErrorCode } from "../errors.ts";
 import { AuthError } from "../errors.ts";
@@ -32,6 +37,7 @@ import {
   keyRingResolver,
   verifyAccessToken,
 } from "../tokens/access_token.ts";
+import { VerifiedTokenCache } from "../tokens/verified_token_cache.ts";
 
 export type { AccessClaims } from "../tokens/access_token.ts";
 export { importHmacKey } from "../crypto/keys.ts";
@@ -72,6 +78,11 @@ export interface RequireAuthOptions {
   };
   /** Extra check after the signature, e.g. "is this session revoked?"; false refuses. */
   readonly isActive?: (claims: AccessClaims) => Promise<boolean> | boolean;
+  /**
+   * Cache verified tokens (exact string, until `exp`, only while their key is still known):
+   * `true` for 10,000 entries, or a number. Off by default. `isActive` still runs every time.
+   */
+  readonly cache?: boolean | number;
   /** Current time in epoch milliseconds; injected by tests. */
   readonly now?: () => number;
 }
@@ -85,11 +96,29 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
     throw new TypeError("requireAuth needs exactly one of key, keyRing, jwksUrl");
   }
   if (!options.issuer) throw new TypeError("requireAuth needs an issuer");
-  const { resolveKey, algorithms } = keySource(options);
+  const { resolveKey, algorithms, isKnownKid } = keySource(options);
   if (algorithms().length === 0) throw new TypeError("requireAuth needs at least one algorithm");
   const realm = (options.realm ?? "auth").replace(/["\\]/g, "");
   const now = options.now ?? Date.now;
   const roles = options.roles ? new Set(options.roles) : undefined;
+  const cache = options.cache
+    ? new VerifiedTokenCache(options.cache === true ? undefined : options.cache)
+    : undefined;
+
+  async function verify(token: string): Promise<AccessClaims> {
+    const at = now();
+    const cached = cache?.get(token, at);
+    if (cached && isKnownKid(cached.kid)) return cached.claims;
+    const claims = await verifyAccessToken(token, {
+      resolveKey,
+      algorithms: algorithms(),
+      issuer: options.issuer,
+      audience: options.audience,
+      now: at,
+    });
+    cache?.set(token, claims, String(decodeProtectedHeader(token).kid));
+    return claims;
+  }
 
   return async function requireAuthMiddleware(c, next) {
     const token = bearerToken(c.req.header("Authorization"));
@@ -98,13 +127,7 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
     }
     let claims: AccessClaims;
     try {
-      claims = await verifyAccessToken(token, {
-        resolveKey,
-        algorithms: algorithms(),
-        issuer: options.issuer,
-        audience: options.audience,
-        now: now(),
-      });
+      claims = await verify(token);
       if (options.isActive && !(await options.isActive(claims))) {
         throw new AuthError("invalid_token", "session has been revoked");
       }
@@ -130,6 +153,8 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
 function keySource(options: RequireAuthOptions): {
   resolveKey: KeyResolver;
   algorithms: () => readonly SigningAlgorithm[];
+  /** Whether a cached token's key still verifies (false once retired or reloaded away). */
+  isKnownKid: (kid: string) => boolean;
 } {
   if (options.keyRing) {
     const ring = options.keyRing;
@@ -137,6 +162,7 @@ function keySource(options: RequireAuthOptions): {
     return {
       resolveKey: keyRingResolver(ring),
       algorithms: () => fixed ?? [...new Set([...ring().verification.values()].map((k) => k.alg))],
+      isKnownKid: (kid) => ring().verification.has(kid),
     };
   }
   if (options.key) {
@@ -149,6 +175,7 @@ function keySource(options: RequireAuthOptions): {
         return entry && entry.alg === alg ? entry.key : undefined;
       },
       algorithms: () => algorithms,
+      isKnownKid: (kid) => known.has(kid),
     };
   }
   const url = new URL(String(options.jwksUrl));
@@ -169,6 +196,7 @@ function keySource(options: RequireAuthOptions): {
       }
     },
     algorithms: () => algorithms,
+    isKnownKid: (kid) => jwks.jwks()?.keys.some((k) => k.kid === kid) ?? false,
   };
 }
 

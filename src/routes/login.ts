@@ -28,7 +28,7 @@ const route = createRoute({
 
 /** Registers `POST /login`. */
 export function loginRoutes(app: AppRouter, ctx: AppContext): void {
-  const { services, config, logger } = ctx;
+  const { services, config, logger, metrics } = ctx;
   app.openapi(route, async (c) => {
     const { user_id: userId, password, role } = c.req.valid("json");
     const client = c.get("clientIp");
@@ -38,7 +38,11 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
       client,
       config.loginLimitPerClient,
     );
-    if (perClient.limited) throw tooManyAttempts(perClient.retryAfter);
+    if (perClient.limited) {
+      metrics.rateLimited.inc({ limit: "login_client" });
+      metrics.logins.inc({ outcome: "rate_limited" });
+      throw tooManyAttempts(perClient.retryAfter);
+    }
     const perAccount = await services.limiter.isExhausted(
       "login_account",
       userId,
@@ -48,6 +52,8 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
       // Same cost as a real check, so a locked account cannot be told apart by timing.
       await services.hasher.verifyDummy(password);
       logger.warn("login_locked", { user_id: userId, client });
+      metrics.rateLimited.inc({ limit: "login_account" });
+      metrics.logins.inc({ outcome: "rate_limited" });
       throw tooManyAttempts(perAccount.retryAfter);
     }
 
@@ -58,15 +64,18 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
       if (err instanceof AuthError && err.code === "invalid_credentials") {
         await services.limiter.hit("login_account", userId, config.loginLimitPerAccount);
         logger.warn("login_failed", { user_id: userId, client });
+        metrics.logins.inc({ outcome: "invalid_credentials" });
       }
       throw err;
     }
     const granted = role ?? user.roles[0];
     if (granted === undefined || !user.roles.includes(granted)) {
+      metrics.logins.inc({ outcome: "role_not_allowed" });
       throw new AuthError("role_not_allowed", `role "${role ?? ""}" is not granted to this user`);
     }
     const pair = await services.sessions.start(user.id, granted);
     logger.info("login", { user_id: user.id, role: granted, client });
+    metrics.logins.inc({ outcome: "success" });
     return c.json(pair, 200);
   });
 }

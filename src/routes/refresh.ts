@@ -5,7 +5,7 @@
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
-import { tooManyAttempts } from "../errors.ts";
+import { AuthError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { errorResponse, jsonBody, RefreshBody, TokenPair } from "./schemas.ts";
 
@@ -29,7 +29,7 @@ const route = createRoute({
 
 /** Registers `POST /refresh`. */
 export function refreshRoutes(app: AppRouter, ctx: AppContext): void {
-  const { services, config } = ctx;
+  const { services, config, metrics } = ctx;
   app.openapi(route, async (c) => {
     const { refresh_token: refreshToken } = c.req.valid("json");
     const limit = await services.limiter.hit(
@@ -37,7 +37,18 @@ export function refreshRoutes(app: AppRouter, ctx: AppContext): void {
       c.get("clientIp"),
       config.refreshLimitPerClient,
     );
-    if (limit.limited) throw tooManyAttempts(limit.retryAfter);
-    return c.json(await services.sessions.refresh(refreshToken), 200);
+    if (limit.limited) {
+      metrics.rateLimited.inc({ limit: "refresh_client" });
+      throw tooManyAttempts(limit.retryAfter);
+    }
+    try {
+      return c.json(await services.sessions.refresh(refreshToken), 200);
+    } catch (err) {
+      // Successes and reuse are counted from session events; the other refusals here.
+      if (err instanceof AuthError && err.code !== "refresh_token_reused") {
+        metrics.refreshes.inc({ outcome: err.code });
+      }
+      throw err;
+    }
   });
 }

@@ -4,7 +4,6 @@
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { AuthError } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { errorResponse, MeResponse } from "./schemas.ts";
 
@@ -30,10 +29,6 @@ export function sessionRoutes(app: AppRouter, ctx: AppContext): void {
     }),
     async (c) => {
       const claims = c.get("auth");
-      const user = await services.store.getUser(claims.sub);
-      if (!user || user.value.disabled) {
-        throw new AuthError("invalid_token", "user no longer exists");
-      }
       const { sid, aud, ...rest } = claims;
       return c.json({
         claims: {
@@ -41,7 +36,8 @@ export function sessionRoutes(app: AppRouter, ctx: AppContext): void {
           ...(sid !== undefined ? { sid } : {}),
           ...(aud !== undefined ? { aud } : {}),
         },
-        roles: [...user.value.roles],
+        // requireUser has just checked the session and user through the gate: its answer.
+        roles: [...(await services.gate.roles(claims))],
       }, 200);
     },
   );

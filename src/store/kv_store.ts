@@ -152,6 +152,18 @@ export class KvStore {
     return versioned(await this.#kv.get<SessionRecord>(["sessions", sid]));
   }
 
+  /** A session and its user, read in one snapshot. */
+  async getSessionAndUser(
+    sid: string,
+    userId: string,
+  ): Promise<{ session: SessionRecord | undefined; user: UserRecord | undefined }> {
+    const [session, user] = await this.#kv.getMany<[SessionRecord, UserRecord]>([
+      ["sessions", sid],
+      ["users", userId],
+    ]);
+    return { session: session.value ?? undefined, user: user.value ?? undefined };
+  }
+
   /**
    * A refresh token's record and its session. Two reads, not a snapshot: a rotation commits
    * only if neither changed since, so a stale pair can never be acted on.

@@ -70,6 +70,8 @@ export interface UserDeps {
   readonly now: () => number;
   /** Ends every session of a user (password change, disable, removal). */
   readonly revokeSessions: (userId: string, reason: string) => Promise<unknown>;
+  /** Told after every change to a user (caches forget what they knew). */
+  readonly onChange?: (userId: string) => void;
 }
 
 /** What may change on a user. */
@@ -150,6 +152,7 @@ export function createUserService(deps: UserDeps) {
       };
       if (isActiveAdmin(before) && !isActiveAdmin(after)) await requireAnotherAdmin(userId);
       if (!(await store.updateUser(after, found.versionstamp))) continue;
+      deps.onChange?.(userId);
       const lostRole = before.roles.some((role) => !after.roles.includes(role));
       if (passwordHash !== undefined || (after.disabled && !before.disabled) || lostRole) {
         await deps.revokeSessions(
@@ -167,6 +170,7 @@ export function createUserService(deps: UserDeps) {
       if (!found) throw notFound(userId);
       if (isActiveAdmin(found.value)) await requireAnotherAdmin(userId);
       if (!(await store.deleteUser(userId, found.versionstamp))) continue;
+      deps.onChange?.(userId);
       await deps.revokeSessions(userId, "user removed");
       await store.deleteSessionIndex(userId);
       return;

@@ -1,0 +1,55 @@
+/**
+ * Prometheus metrics (prom-client, one registry per app so tests do not share counters).
+ * Labels are closed sets (outcomes, route patterns), never user input.
+ *
+ * @module
+ */
+import { Counter, Histogram, Registry } from "prom-client";
+
+/** Creates the registry and the server's metrics. */
+export function createMetrics() {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    logins: new Counter({
+      name: "auth_logins_total",
+      help: "Login attempts by outcome",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    refreshes: new Counter({
+      name: "auth_refreshes_total",
+      help: "Refresh token rotations by outcome",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    reuseDetections: new Counter({
+      name: "auth_refresh_reuse_detected_total",
+      help: "Spent refresh tokens presented again (each revokes its session)",
+      registers,
+    }),
+    revocations: new Counter({
+      name: "auth_session_revocations_total",
+      help: "Sessions revoked, by reason",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: "auth_rate_limited_total",
+      help: "Requests refused by a rate limit, by limit",
+      labelNames: ["limit"] as const,
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: "auth_http_request_duration_seconds",
+      help: "HTTP request latency by route pattern, method and status",
+      labelNames: ["route", "method", "status"] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+  };
+}
+
+/** The server's metrics. */
+export type Metrics = ReturnType<typeof createMetrics>;
