@@ -24,6 +24,7 @@ import { createSessionGate } from "./tokens/session_gate.ts";
 import { limitBody, requireJson } from "./middleware/json_body.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { refreshRoutes } from "./routes/refresh.ts";
@@ -33,6 +34,9 @@ import type { KvStore } from "./store/kv_store.ts";
 import { createAccessTokenSigner } from "./tokens/access_token.ts";
 import { createSessionService, type SessionEvent } from "./tokens/sessions.ts";
 import { createUserService } from "./users/user_service.ts";
+
+/** The API version in `/openapi.json`; follows `progress.md`. */
+export const API_VERSION = "1.0.0";
 
 /** What the app is built from. */
 export interface AppDeps {
@@ -153,6 +157,22 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   wellKnownRoutes(app, ctx);
   healthRoutes(app, ctx);
   metricsRoutes(app, ctx);
+  adminRoutes(app, ctx);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Auth server",
+      version: API_VERSION,
+      description: "Credentials in, short-lived signed JWTs and rotating refresh tokens out. " +
+        'Every error is JSON {"error", "code"}.',
+    },
+  });
 
   app.notFound((c) => c.json({ error: "not found", code: "not_found" satisfies ErrorCode }, 404));
   app.onError((err, c) => {

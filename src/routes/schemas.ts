@@ -36,28 +36,39 @@ export const LoginBody = z.object({
     .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`)
     .openapi({ example: "correct horse battery staple" }),
   role: role.optional().openapi({ example: "user" }),
-}).openapi("LoginRequest");
+}).openapi("LoginRequest", {
+  example: { user_id: "ada", password: "correct horse battery staple", role: "user" },
+});
 
 export const RefreshBody = z.object({
   refresh_token: text("refresh_token")
     .min(1, "refresh_token is required")
     .max(512, "refresh_token is too long")
     .openapi({ example: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" }),
-}).openapi("RefreshRequest");
+}).openapi("RefreshRequest", {
+  example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
+});
 
 export const TokenPair = z.object({
   token: z.string().openapi({ description: "The access token, a signed JWT" }),
   token_type: z.literal("Bearer"),
   expires_in: z.number().int().openapi({ example: 1800 }),
   refresh_token: z.string().openapi({ description: "Opaque; spent by POST /refresh" }),
-}).openapi("TokenPair");
+}).openapi("TokenPair", {
+  example: {
+    token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiJhZGEifQ.c2ln",
+    token_type: "Bearer",
+    expires_in: 1800,
+    refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A",
+  },
+});
 
 export const ErrorBody = z.object({
   error: z.string().openapi({ example: "invalid credentials" }),
   code: z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS]).openapi({
     example: "invalid_credentials",
   }),
-}).openapi("Error");
+}).openapi("Error", { example: { error: "invalid credentials", code: "invalid_credentials" } });
 
 export const Claims = z.object({
   sub: z.string(),
@@ -68,7 +79,17 @@ export const Claims = z.object({
   jti: z.string(),
   sid: z.string().optional(),
   aud: z.union([z.string(), z.array(z.string())]).optional(),
-}).openapi("Claims");
+}).openapi("Claims", {
+  example: {
+    sub: "ada",
+    role: "user",
+    iat: 1767225600,
+    exp: 1767227400,
+    iss: "http://localhost:10000",
+    jti: "6f1c2b9e-1d7a-4c55-9a53-0f3e2d1c4b5a",
+    sid: "0b7e0f4e-6a0e-4d39-8d9c-2d4b9d0f6a11",
+  },
+});
 
 export const MeResponse = z.object({
   claims: Claims,
@@ -81,14 +102,24 @@ export const User = z.object({
   disabled: z.boolean(),
   created_at: z.string(),
   updated_at: z.string(),
-}).openapi("User");
+}).openapi("User", {
+  example: {
+    user_id: "ada",
+    roles: ["user"],
+    disabled: false,
+    created_at: "2026-01-01T00:00:00.000Z",
+    updated_at: "2026-01-01T00:00:00.000Z",
+  },
+});
 
 export const NewUserBody = z.object({
   user_id: userId,
   password: text("password").min(8, "password must be at least 8 characters")
     .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`),
   roles: z.array(role, { error: "roles must be an array of strings" }).optional(),
-}).openapi("NewUser");
+}).openapi("NewUser", {
+  example: { user_id: "grace", password: "a long passphrase", roles: ["user", "editor"] },
+});
 
 export const UserPatchBody = z.object({
   roles: z.array(role, { error: "roles must be an array of strings" }).optional(),
@@ -96,7 +127,7 @@ export const UserPatchBody = z.object({
   password: text("password").min(8, "password must be at least 8 characters")
     .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`)
     .optional(),
-}).openapi("UserPatch");
+}).openapi("UserPatch", { example: { roles: ["user"], disabled: false } });
 
 export const UserList = z.object({
   users: z.array(User),

@@ -108,10 +108,11 @@ export function createSessionService(deps: SessionDeps) {
       await requireUserStillHolds(session.value);
 
       const isCurrent = session.value.currentHash === hash && token.value.spentAt === undefined;
-      const isGraceReplay = graceAllowed && token.value.spentAt !== undefined &&
-        token.value.graceUsedAt === undefined &&
+      // A grace window of 0 turns the forgiveness off entirely.
+      const isGraceReplay = graceAllowed && deps.graceSeconds > 0 &&
+        token.value.spentAt !== undefined && token.value.graceUsedAt === undefined &&
         token.value.childHash === session.value.currentHash &&
-        now - token.value.spentAt <= deps.graceSeconds * 1000;
+        now - token.value.spentAt < deps.graceSeconds * 1000;
       if (!isCurrent && !isGraceReplay) {
         await deps.store.revokeSession(session.value.sid, now);
         emit({ type: "refresh_reused", sid: session.value.sid, sub: session.value.userId });

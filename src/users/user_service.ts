@@ -45,18 +45,18 @@ export function rolesProblem(roles: readonly string[]): string | undefined {
 
 /** A user as shown to people and the admin API: never the hash. */
 export interface PublicUser {
-  readonly user_id: string;
-  readonly roles: readonly string[];
-  readonly disabled: boolean;
-  readonly created_at: string;
-  readonly updated_at: string;
+  user_id: string;
+  roles: string[];
+  disabled: boolean;
+  created_at: string;
+  updated_at: string;
 }
 
 /** The user record without its password hash. */
 export function publicUser(user: UserRecord): PublicUser {
   return {
     user_id: user.id,
-    roles: user.roles,
+    roles: [...user.roles],
     disabled: user.disabled,
     created_at: new Date(user.createdAt).toISOString(),
     updated_at: new Date(user.updatedAt).toISOString(),
