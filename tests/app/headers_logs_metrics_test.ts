@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { addUser, login, makeApp, TEST_SECRET } from "../helpers/app.ts";
+
+Deno.test("secure headers on every answer; no-store on tokens; CORS off by default", async () => {
+  using t = await makeApp();
+  await addUser(t, "ada", "correct horse battery");
+  const responses = [
+    await t.post("/login", { user_id: "ada", password: "correct horse battery" }, {
+      Origin: "https://evil.example",
+    }),
+    await t.request("/healthz", { headers: { Origin: "https://evil.example" } }),
+    await t.request("/nope"),
+    await t.post("/login", "{bad"),
+  ];
+  for (const res of responses) {
+    assert.equal(res.headers.get("X-Content-Type-Options"), "nosniff");
+    assert.equal(res.headers.get("X-Frame-Options"), "SAMEORIGIN");
+    assert.ok(res.headers.get("Strict-Transport-Security"));
+    assert.equal(res.headers.get("Access-Control-Allow-Origin"), null);
+    assert.match(res.headers.get("X-Request-Id") ?? "", /^[0-9a-f-]{36}$/);
+  }
+  assert.equal(responses[0]!.headers.get("Cache-Control"), "no-store");
+  const notFound = await responses[2]!.json();
+  assert.deepEqual(notFound, { error: "not found", code: "not_found" });
+});
+
+Deno.test("CORS answers only the configured origins", async () => {
+  using t = await makeApp({ CORS_ORIGINS: "https://app.example" });
+  const preflight = (origin: string) =>
+    t.request("/login", {
+      method: "OPTIONS",
+      headers: { Origin: origin, "Access-Control-Request-Method": "POST" },
+    });
+  const ok = await preflight("https://app.example");
+  assert.equal(ok.headers.get("Access-Control-Allow-Origin"), "https://app.example");
+  const other = await preflight("https://evil.example");
+  assert.notEqual(other.headers.get("Access-Control-Allow-Origin"), "https://evil.example");
+});
+
+Deno.test("logs: one JSON line per request, security events, and never a secret", async () => {
+  using t = await makeApp({ REFRESH_GRACE_SECONDS: "0" });
+  await addUser(t, "ada", "correct horse battery");
+  const pair = await login(t, "ada", "correct horse battery");
+  await t.post("/login", { user_id: "ada", password: "wrong password here" });
+  const rotated = await (await t.post("/refresh", { refresh_token: pair.refresh_token })).json();
+  await t.post("/refresh", { refresh_token: pair.refresh_token }); // reuse
+  await t.request("/me", { headers: { Authorization: `Bearer ${rotated.token}` } });
+
+  const text = t.logLines.join("\n");
+  for (
+    const secret of [
+      "correct horse battery",
+      "wrong password here",
+      pair.token,
+      pair.refresh_token,
+      rotated.token,
+      rotated.refresh_token,
+      TEST_SECRET,
+    ]
+  ) {
+    assert.equal(text.includes(secret), false, `log holds ${secret.slice(0, 12)}...`);
+  }
+  const lines = t.logLines.map((line) => JSON.parse(line));
+  const requests = lines.filter((l) => l.event === "request");
+  assert.equal(requests.length, 5);
+  for (const r of requests) {
+    assert.equal(typeof r.time, "string");
+    assert.equal(typeof r.request_id, "string");
+    assert.equal(typeof r.duration_ms, "number");
+    assert.ok(["POST", "GET"].includes(r.method));
+  }
+  assert.equal(requests[0].sub, undefined); // /login has no verified token
+  const events = new Set(lines.map((l) => l.event));
+  for (const e of ["login", "login_failed", "refreshed", "refresh_reused"]) {
+    assert.ok(events.has(e), e);
+  }
+});
+
+Deno.test("/metrics counts outcomes and is guarded by METRICS_TOKEN when set", async () => {
+  using t = await makeApp({ METRICS_TOKEN: "metrics-token-123", REFRESH_GRACE_SECONDS: "0" });
+  await addUser(t, "ada", "correct horse battery");
+  const pair = await login(t, "ada", "correct horse battery");
+  await t.post("/login", { user_id: "ada", password: "wrong password" });
+  await t.post("/refresh", { refresh_token: pair.refresh_token });
+  await t.post("/refresh", { refresh_token: pair.refresh_token });
+
+  assert.equal((await t.request("/metrics")).status, 401);
+  const wrong = await t.request("/metrics", {
+    headers: { Authorization: "Bearer metrics-token-124" },
+  });
+  assert.equal(wrong.status, 401);
+  const res = await t.request("/metrics", {
+    headers: { Authorization: "Bearer metrics-token-123" },
+  });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("Content-Type") ?? "", /text\/plain/);
+  const text = await res.text();
+  assert.match(text, /auth_logins_total\{outcome="success"\} 1/);
+  assert.match(text, /auth_logins_total\{outcome="invalid_credentials"\} 1/);
+  assert.match(text, /auth_refreshes_total\{outcome="success"\} 1/);
+  assert.match(text, /auth_refresh_reuse_detected_total 1/);
+  assert.match(
+    text,
+    /auth_http_request_duration_seconds_count\{route="\/login",method="POST",status="200"\} 1/,
+  );
+});
+
+Deno.test("readyz answers 503 JSON when the store is gone", async () => {
+  const t = await makeApp();
+  assert.equal((await t.request("/readyz")).status, 200);
+  t.close();
+  const res = await t.request("/readyz");
+  assert.equal(res.status, 503);
+  assert.equal((await res.json()).code, "not_ready");
+  assert.equal((await t.request("/healthz")).status, 200);
+});
