@@ -36,7 +36,7 @@ import { createSessionService, type SessionEvent } from "./tokens/sessions.ts";
 import { createUserService } from "./users/user_service.ts";
 
 /** The API version in `/openapi.json`; follows `progress.md`. */
-export const API_VERSION = "1.0.0";
+export const API_VERSION = "2.4.0";
 
 /** What the app is built from. */
 export interface AppDeps {
