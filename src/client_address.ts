@@ -115,7 +115,8 @@ function parseIpv6(text: string): bigint | undefined {
   const groups = (half: string | undefined) => (half ? half.split(":") : []);
   const head = groups(halves[0]);
   const tail = groups(halves[1]);
-  const last = tail.length ? tail : head;
+  // Only the address's last 32 bits may be written as a dotted quad.
+  const last = halves.length === 2 ? tail : head;
   const lastGroup = last[last.length - 1];
   if (lastGroup?.includes(".")) {
     const v4 = parseIpv4(lastGroup);

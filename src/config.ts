@@ -180,14 +180,15 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
   if (fileText === undefined && nonEmpty(options.env.SECRET_KEY) === undefined) {
     const fresh = firstRunEnvFile();
     createdEnvFile = await writeNewFile(options.envFile, fresh);
-    // Another instance may have written it first: use whatever is on disk now.
-    fileText = createdEnvFile ? fresh : await readIfExists(options.envFile);
+    // Another instance may have created it first: use what it writes.
+    fileText = createdEnvFile ? fresh : await readJustCreated(options.envFile);
   }
   const vars: Record<string, string | undefined> = fileText === undefined
     ? {}
     : { ...parseEnv(fileText) };
   for (const [name, value] of Object.entries(options.env)) {
-    if (value !== undefined) vars[name] = value;
+    // A blank variable is unset, as in parseConfig: it does not erase the file's value.
+    if (nonEmpty(value) !== undefined) vars[name] = value;
   }
   return { config: parseConfig(vars), createdEnvFile };
 }
@@ -294,5 +295,20 @@ async function writeNewFile(path: string, text: string): Promise<boolean> {
   } catch (err) {
     if (err instanceof Deno.errors.AlreadyExists) return false;
     throw err;
+  }
+}
+
+/**
+ * Reads a `.env` another process has just created. Its creator writes it right after creating
+ * it, so an empty or unfinished file is waited for (up to 1 s). A temporary file and a rename
+ * would avoid the wait but need write access beside `.env`, which the server does not have.
+ */
+async function readJustCreated(path: string): Promise<string | undefined> {
+  const deadline = Date.now() + 1000;
+  for (;;) {
+    const text = await readIfExists(path);
+    const finished = text !== undefined && text.endsWith("\n") && text.includes("SECRET_KEY=");
+    if (finished || Date.now() > deadline) return text;
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

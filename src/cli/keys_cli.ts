@@ -12,7 +12,7 @@ import {
   hmacKeyRing,
   type KeyFile,
   readKeyFile,
-  writeKeyFile,
+  updateKeyFile,
 } from "../crypto/keys.ts";
 import { loadConfigOrExit } from "../load_config.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
@@ -115,9 +115,11 @@ async function rotate(config: Config, alg: string, now: Date): Promise<void> {
     throw new CliError("--alg must be EdDSA, ES256 or RS256", EXIT.usage);
   }
   await Deno.mkdir(dirname(config.keysPath), { recursive: true, mode: 0o700 });
-  const file = (await readKeyFile(config.keysPath)) ?? { version: 1 as const, keys: [] };
   const key = await generateStoredKey(alg, now);
-  await writeKeyFile(config.keysPath, { version: 1, keys: [...file.keys, key] });
+  await updateKeyFile(
+    config.keysPath,
+    (current) => Promise.resolve({ version: 1, keys: [...(current?.keys ?? []), key] }),
+  );
   console.log(`New ${alg} signing key ${key.kid}; send SIGHUP to the server or restart it`);
   if (alg !== config.jwtAlg) {
     console.log(`Note: JWT_ALG is ${config.jwtAlg}; this key signs only under JWT_ALG=${alg}`);
@@ -131,7 +133,21 @@ async function retire(
   now: Date,
 ): Promise<void> {
   if (!kid) throw new CliError("Usage: retire <kid> [--force]", EXIT.usage);
-  const file = await readKeyFile(config.keysPath);
+  await updateKeyFile(
+    config.keysPath,
+    (file) => Promise.resolve(withoutKey(config, file, kid, force, now)),
+  );
+  console.log(`Retired ${kid}; send SIGHUP to the server or restart it`);
+}
+
+/** The key file without `kid`; throws when it is missing, active, or may still sign live tokens. */
+function withoutKey(
+  config: Config,
+  file: KeyFile | undefined,
+  kid: string,
+  force: boolean,
+  now: Date,
+): KeyFile {
   const index = file?.keys.findIndex((k) => k.kid === kid) ?? -1;
   if (!file || index === -1) {
     throw new CliError(`No key ${kid} in ${config.keysPath}`, EXIT.notFound);
@@ -151,9 +167,7 @@ async function retire(
       EXIT.conflict,
     );
   }
-  const kept: KeyFile = { version: 1, keys: file.keys.filter((k) => k.kid !== kid) };
-  await writeKeyFile(config.keysPath, kept);
-  console.log(`Retired ${kid}; send SIGHUP to the server or restart it`);
+  return { version: 1, keys: file.keys.filter((k) => k.kid !== kid) };
 }
 
 function activeKid(file: KeyFile, alg: SigningAlgorithm): string | undefined {

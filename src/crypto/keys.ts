@@ -18,6 +18,7 @@ import {
   type JWK,
 } from "jose";
 import type { SigningAlgorithm } from "../config.ts";
+import { createFileExclusive, replaceFile, withFileLock } from "../files.ts";
 
 /** A key that verifies tokens of one algorithm. */
 export interface VerificationKey {
@@ -134,7 +135,10 @@ export async function generateStoredKey(
   alg: Exclude<SigningAlgorithm, "HS256">,
   now: Date,
 ): Promise<StoredKey> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, crv: "Ed25519" });
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === "EdDSA" ? { crv: "Ed25519" } : {}),
+  });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(publicJwk(jwk));
   return { kid, alg, created_at: now.toISOString(), private_jwk: jwk };
@@ -156,14 +160,30 @@ export async function readKeyFile(path: string): Promise<KeyFile | undefined> {
 
 /** Writes a key file atomically (temporary file, then rename) with mode 0600. */
 export async function writeKeyFile(path: string, file: KeyFile): Promise<void> {
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, JSON.stringify(file, null, 2) + "\n", { mode: 0o600 });
-  await Deno.rename(temporary, path);
+  await replaceFile(path, serialize(file));
 }
 
 /**
- * Loads the key file for `alg`, creating it or adding a key of `alg` when it has none.
- * Creation uses an exclusive create, so two instances starting together agree on one file.
+ * Changes the key file under its lock: `change` gets the current file (or `undefined`) and
+ * returns the new one, or `undefined` to leave it as it is. Returns the file as it is after.
+ */
+export async function updateKeyFile(
+  path: string,
+  change: (current: KeyFile | undefined) => Promise<KeyFile | undefined>,
+): Promise<KeyFile | undefined> {
+  return await withFileLock(path, async () => {
+    const current = await readKeyFile(path);
+    const next = await change(current);
+    if (next === undefined) return current;
+    await writeKeyFile(path, next);
+    return next;
+  });
+}
+
+/**
+ * Loads the key file for `alg`, creating it or adding a key of `alg` when it has none. Safe when
+ * several instances start together: a new file appears whole (created by link), and adding a key
+ * happens under the file's lock, so all of them end up with the same keys.
  */
 export async function ensureKeyFile(
   path: string,
@@ -172,24 +192,19 @@ export async function ensureKeyFile(
 ): Promise<KeyFile> {
   const existing = await readKeyFile(path);
   if (existing?.keys.some((k) => k.alg === alg)) return existing;
-  const created: KeyFile = {
-    version: 1,
-    keys: [...(existing?.keys ?? []), await generateStoredKey(alg, now)],
-  };
-  if (existing) {
-    await writeKeyFile(path, created);
-    return created;
+  if (!existing) {
+    const created: KeyFile = { version: 1, keys: [await generateStoredKey(alg, now)] };
+    if (await createFileExclusive(path, serialize(created))) return created;
   }
-  try {
-    await Deno.writeTextFile(path, JSON.stringify(created, null, 2) + "\n", {
-      createNew: true,
-      mode: 0o600,
-    });
-    return created;
-  } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-    return await ensureKeyFile(path, alg, now);
-  }
+  const updated = await updateKeyFile(path, async (current) => {
+    if (current?.keys.some((k) => k.alg === alg)) return undefined;
+    return { version: 1, keys: [...(current?.keys ?? []), await generateStoredKey(alg, now)] };
+  });
+  return updated!;
+}
+
+function serialize(file: KeyFile): string {
+  return JSON.stringify(file, null, 2) + "\n";
 }
 
 function isKeyFile(value: unknown): value is KeyFile {

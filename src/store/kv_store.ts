@@ -58,6 +58,12 @@ export interface Versioned<T> {
   readonly versionstamp: string;
 }
 
+/** Another user's record that a change relies on, at the versionstamp it was read at. */
+export interface Guard {
+  readonly id: string;
+  readonly versionstamp: string;
+}
+
 /** A page of users and the cursor for the next one (`undefined` at the end). */
 export interface UserPage {
   readonly users: UserRecord[];
@@ -98,18 +104,34 @@ export class KvStore {
     return result.ok;
   }
 
-  /** Replaces a user read at `versionstamp`; false when it changed meanwhile. */
-  async updateUser(user: UserRecord, versionstamp: string): Promise<boolean> {
+  /**
+   * Replaces a user read at `versionstamp`; false when it, or any `guards` entry (other users
+   * the change relies on, such as the admin that remains), changed meanwhile.
+   */
+  async updateUser(user: UserRecord, versionstamp: string, guards: Guard[] = []): Promise<boolean> {
     const key = ["users", user.id];
-    const result = await this.#kv.atomic().check({ key, versionstamp }).set(key, user).commit();
-    return result.ok;
+    const op = this.#kv.atomic().check({ key, versionstamp });
+    for (const guard of guards) {
+      op.check({ key: ["users", guard.id], versionstamp: guard.versionstamp });
+    }
+    return (await op.set(key, user).commit()).ok;
   }
 
-  /** Deletes a user read at `versionstamp`; false when it changed meanwhile. */
-  async deleteUser(id: string, versionstamp: string): Promise<boolean> {
+  /** Deletes a user read at `versionstamp`; false when it or a guard changed meanwhile. */
+  async deleteUser(id: string, versionstamp: string, guards: Guard[] = []): Promise<boolean> {
     const key = ["users", id];
-    const result = await this.#kv.atomic().check({ key, versionstamp }).delete(key).commit();
-    return result.ok;
+    const op = this.#kv.atomic().check({ key, versionstamp });
+    for (const guard of guards) {
+      op.check({ key: ["users", guard.id], versionstamp: guard.versionstamp });
+    }
+    return (await op.delete(key).commit()).ok;
+  }
+
+  /** Every user with the versionstamp it was read at, a page at a time. */
+  async *allUsers(): AsyncGenerator<Versioned<UserRecord>> {
+    for await (const entry of this.#kv.list<UserRecord>({ prefix: ["users"] })) {
+      yield { value: entry.value, versionstamp: entry.versionstamp };
+    }
   }
 
   async listUsers(options: { limit: number; cursor?: string | undefined }): Promise<UserPage> {

@@ -7,7 +7,7 @@
 import { AuthError } from "../errors.ts";
 import { hasControlCharacter } from "../text.ts";
 import { type PasswordHasher, passwordProblem } from "../crypto/passwords.ts";
-import type { KvStore, UserPage, UserRecord } from "../store/kv_store.ts";
+import type { Guard, KvStore, UserPage, UserRecord } from "../store/kv_store.ts";
 
 export const MAX_USER_ID_LENGTH = 128;
 const ROLE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -150,8 +150,10 @@ export function createUserService(deps: UserDeps) {
         ...(passwordHash !== undefined ? { passwordHash } : {}),
         updatedAt: deps.now(),
       };
-      if (isActiveAdmin(before) && !isActiveAdmin(after)) await requireAnotherAdmin(userId);
-      if (!(await store.updateUser(after, found.versionstamp))) continue;
+      const guards = isActiveAdmin(before) && !isActiveAdmin(after)
+        ? [await anotherAdmin(userId)]
+        : [];
+      if (!(await store.updateUser(after, found.versionstamp, guards))) continue;
       deps.onChange?.(userId);
       const lostRole = before.roles.some((role) => !after.roles.includes(role));
       if (passwordHash !== undefined || (after.disabled && !before.disabled) || lostRole) {
@@ -168,8 +170,8 @@ export function createUserService(deps: UserDeps) {
     for (;;) {
       const found = await store.getUser(userId);
       if (!found) throw notFound(userId);
-      if (isActiveAdmin(found.value)) await requireAnotherAdmin(userId);
-      if (!(await store.deleteUser(userId, found.versionstamp))) continue;
+      const guards = isActiveAdmin(found.value) ? [await anotherAdmin(userId)] : [];
+      if (!(await store.deleteUser(userId, found.versionstamp, guards))) continue;
       deps.onChange?.(userId);
       await deps.revokeSessions(userId, "user removed");
       await store.deleteSessionIndex(userId);
@@ -177,13 +179,17 @@ export function createUserService(deps: UserDeps) {
     }
   }
 
-  async function requireAnotherAdmin(exceptId: string): Promise<void> {
-    let cursor: string | undefined;
-    do {
-      const page = await store.listUsers({ limit: 500, cursor });
-      if (page.users.some((u) => u.id !== exceptId && isActiveAdmin(u))) return;
-      cursor = page.cursor;
-    } while (cursor);
+  /**
+   * Another enabled admin, as a guard for the commit: if that admin changes before the commit
+   * (say, two admins demoting each other at once), the commit fails and is retried, and the
+   * retry finds no other admin and refuses.
+   */
+  async function anotherAdmin(exceptId: string): Promise<Guard> {
+    for await (const user of store.allUsers()) {
+      if (user.value.id !== exceptId && isActiveAdmin(user.value)) {
+        return { id: user.value.id, versionstamp: user.versionstamp };
+      }
+    }
     throw conflict("cannot remove, disable or demote the last enabled admin");
   }
 

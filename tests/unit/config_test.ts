@@ -1,0 +1,431 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseEnv } from "node:util";
+import {
+  ConfigError,
+  DEFAULTS,
+  EXAMPLE_SECRET_KEY,
+  firstRunEnvFile,
+  loadConfig,
+  parseConfig,
+  type RawVars,
+} from "../../src/config.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const GOOD_SECRET = "unit-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+/** Asserts that parsing `vars` (over a good secret) throws a ConfigError naming `variable`. */
+function assertConfigError(vars: RawVars, variable: string, messagePart?: RegExp): void {
+  assert.throws(
+    () => parseConfig({ SECRET_KEY: GOOD_SECRET, ...vars }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+      assert.equal(err.variable, variable);
+      assert.ok(err.message.startsWith(`${variable} `), err.message);
+      assert.ok(!err.message.includes("\n"), "one line");
+      if (messagePart) assert.match(err.message, messagePart);
+      return true;
+    },
+  );
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "auth-unit-config-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Replaces `Deno.writeTextFile` for the duration of `fn` with one that, for an exclusive create,
+ * creates the file and then pauses before writing its content: the window another process sees
+ * when it reads a file its creator has not finished writing.
+ */
+async function withSlowExclusiveWrites(fn: () => Promise<void>): Promise<void> {
+  const original = Deno.writeTextFile;
+  Deno.writeTextFile = async (path, data, options) => {
+    if (!options?.createNew) return await original(path, data, options);
+    const file = await Deno.open(path, {
+      write: true,
+      createNew: true,
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 30));
+      const text = typeof data === "string" ? data : "";
+      await file.write(new TextEncoder().encode(text));
+    } finally {
+      file.close();
+    }
+  };
+  try {
+    await fn();
+  } finally {
+    Deno.writeTextFile = original;
+  }
+}
+
+Deno.test("parseConfig: defaults", () => {
+  const config = parseConfig({ SECRET_KEY: GOOD_SECRET });
+  assert.equal(config.secretKey, GOOD_SECRET);
+  assert.deepEqual(config.previousSecretKeys, []);
+  assert.equal(config.port, 10000);
+  assert.equal(config.host, "0.0.0.0");
+  assert.equal(config.issuer, "http://localhost:10000");
+  assert.equal(config.audience, undefined);
+  assert.equal(config.tokenTtl, 1800);
+  assert.equal(config.refreshTtl, 30 * 86400);
+  assert.equal(config.refreshGraceSeconds, 10);
+  assert.equal(config.jwtAlg, "HS256");
+  assert.equal(config.kvPath, "./data/auth.kv");
+  assert.equal(config.keysPath, "./data/keys.json");
+  assert.deepEqual(config.loginLimitPerAccount, { max: 10, windowSeconds: 900 });
+  assert.deepEqual(config.loginLimitPerClient, { max: 30, windowSeconds: 60 });
+  assert.deepEqual(config.refreshLimitPerClient, { max: 60, windowSeconds: 60 });
+  assert.deepEqual(config.trustProxy.ranges, []);
+  assert.equal(config.bootstrapPassword, undefined);
+  assert.deepEqual(config.corsOrigins, []);
+  assert.equal(config.metricsToken, undefined);
+  assert.equal(config.logLevel, "info");
+});
+
+Deno.test("parseConfig: the result is frozen", () => {
+  const config = parseConfig({ SECRET_KEY: GOOD_SECRET, PREVIOUS_SECRET_KEYS: GOOD_SECRET + "x" });
+  assert.ok(Object.isFrozen(config));
+  assert.ok(Object.isFrozen(config.previousSecretKeys));
+  assert.ok(Object.isFrozen(config.corsOrigins));
+  assert.throws(() => {
+    (config as { port: number }).port = 1;
+  }, TypeError);
+});
+
+Deno.test("parseConfig: empty and blank values fall back to the defaults", () => {
+  const config = parseConfig({
+    SECRET_KEY: GOOD_SECRET,
+    PORT: "",
+    TOKEN_TTL: "   ",
+    JWT_ALG: "",
+    AUDIENCE: "",
+    BOOTSTRAP_PASSWORD: "",
+    TRUST_PROXY: "",
+    CORS_ORIGINS: "",
+  });
+  assert.equal(config.port, 10000);
+  assert.equal(config.tokenTtl, 1800);
+  assert.equal(config.jwtAlg, "HS256");
+  assert.equal(config.audience, undefined);
+  assert.equal(config.bootstrapPassword, undefined);
+});
+
+Deno.test("parseConfig: valid non-default values", () => {
+  const config = parseConfig({
+    SECRET_KEY: `  ${GOOD_SECRET}  `,
+    PREVIOUS_SECRET_KEYS: ` ${GOOD_SECRET}-old1 , ,${GOOD_SECRET}-old2 `,
+    ISSUER: "https://auth.example",
+    AUDIENCE: "api",
+    HOST: "127.0.0.1",
+    PORT: "65535",
+    TOKEN_TTL: "15m",
+    REFRESH_TTL: "7d",
+    REFRESH_GRACE_SECONDS: "0",
+    JWT_ALG: "EdDSA",
+    LOGIN_LIMIT_PER_ACCOUNT: "5/1h",
+    LOGIN_LIMIT_PER_CLIENT: "100/30s",
+    REFRESH_LIMIT_PER_CLIENT: "7/90",
+    TRUST_PROXY: "10.0.0.0/8, ::1",
+    BOOTSTRAP_PASSWORD: "12345678",
+    CORS_ORIGINS: "https://app.example, http://localhost:3000",
+    METRICS_TOKEN: "m-token",
+    LOG_LEVEL: "WARN",
+  });
+  assert.equal(config.secretKey, GOOD_SECRET, "trimmed");
+  assert.deepEqual(config.previousSecretKeys, [`${GOOD_SECRET}-old1`, `${GOOD_SECRET}-old2`]);
+  assert.equal(config.issuer, "https://auth.example");
+  assert.equal(config.audience, "api");
+  assert.equal(config.host, "127.0.0.1");
+  assert.equal(config.port, 65535);
+  assert.equal(config.tokenTtl, 900);
+  assert.equal(config.refreshTtl, 7 * 86400);
+  assert.equal(config.refreshGraceSeconds, 0);
+  assert.equal(config.jwtAlg, "EdDSA");
+  assert.deepEqual(config.loginLimitPerAccount, { max: 5, windowSeconds: 3600 });
+  assert.deepEqual(config.loginLimitPerClient, { max: 100, windowSeconds: 30 });
+  assert.deepEqual(config.refreshLimitPerClient, { max: 7, windowSeconds: 90 });
+  assert.equal(config.trustProxy.ranges.length, 2);
+  assert.equal(config.bootstrapPassword, "12345678");
+  assert.deepEqual(config.corsOrigins, ["https://app.example", "http://localhost:3000"]);
+  assert.equal(config.metricsToken, "m-token");
+  assert.equal(config.logLevel, "warn");
+});
+
+Deno.test("parseConfig: every signing algorithm is accepted, others refused", () => {
+  for (const alg of ["HS256", "EdDSA", "ES256", "RS256"]) {
+    assert.equal(parseConfig({ SECRET_KEY: GOOD_SECRET, JWT_ALG: alg }).jwtAlg, alg);
+  }
+  for (const alg of ["none", "HS512", "hs256", "RS512", "ES384", "PS256"]) {
+    assertConfigError({ JWT_ALG: alg }, "JWT_ALG");
+  }
+});
+
+Deno.test("parseConfig: bad values name their variable", async (t) => {
+  const cases: [string, RawVars, string][] = [
+    ["PORT 0", { PORT: "0" }, "PORT"],
+    ["PORT 70000", { PORT: "70000" }, "PORT"],
+    ["PORT 65536", { PORT: "65536" }, "PORT"],
+    ["PORT abc", { PORT: "abc" }, "PORT"],
+    ["PORT -1", { PORT: "-1" }, "PORT"],
+    ["PORT 80.5", { PORT: "80.5" }, "PORT"],
+    ["PORT 1e3", { PORT: "1e3" }, "PORT"],
+    ["TOKEN_TTL soon", { TOKEN_TTL: "soon" }, "TOKEN_TTL"],
+    ["TOKEN_TTL 0", { TOKEN_TTL: "0" }, "TOKEN_TTL"],
+    ["TOKEN_TTL 0m", { TOKEN_TTL: "0m" }, "TOKEN_TTL"],
+    ["TOKEN_TTL -5", { TOKEN_TTL: "-5" }, "TOKEN_TTL"],
+    ["TOKEN_TTL 30x", { TOKEN_TTL: "30x" }, "TOKEN_TTL"],
+    ["REFRESH_TTL 0", { REFRESH_TTL: "0" }, "REFRESH_TTL"],
+    ["REFRESH_TTL 1w", { REFRESH_TTL: "1w" }, "REFRESH_TTL"],
+    ["REFRESH_GRACE_SECONDS -1", { REFRESH_GRACE_SECONDS: "-1" }, "REFRESH_GRACE_SECONDS"],
+    ["REFRESH_GRACE_SECONDS ten", { REFRESH_GRACE_SECONDS: "ten" }, "REFRESH_GRACE_SECONDS"],
+    ["LOG_LEVEL verbose", { LOG_LEVEL: "verbose" }, "LOG_LEVEL"],
+    ["LOGIN_LIMIT_PER_ACCOUNT 10", { LOGIN_LIMIT_PER_ACCOUNT: "10" }, "LOGIN_LIMIT_PER_ACCOUNT"],
+    ["LOGIN_LIMIT_PER_CLIENT 10", { LOGIN_LIMIT_PER_CLIENT: "10" }, "LOGIN_LIMIT_PER_CLIENT"],
+    ["LOGIN_LIMIT_PER_CLIENT 0/1m", { LOGIN_LIMIT_PER_CLIENT: "0/1m" }, "LOGIN_LIMIT_PER_CLIENT"],
+    ["LOGIN_LIMIT_PER_ACCOUNT 5/0", { LOGIN_LIMIT_PER_ACCOUNT: "5/0" }, "LOGIN_LIMIT_PER_ACCOUNT"],
+    [
+      "REFRESH_LIMIT_PER_CLIENT x/1m",
+      { REFRESH_LIMIT_PER_CLIENT: "x/1m" },
+      "REFRESH_LIMIT_PER_CLIENT",
+    ],
+    ["TRUST_PROXY not-an-ip", { TRUST_PROXY: "not-an-ip" }, "TRUST_PROXY"],
+    ["TRUST_PROXY 10.0.0.0/33", { TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY"],
+    ["TRUST_PROXY 256.0.0.1", { TRUST_PROXY: "256.0.0.1" }, "TRUST_PROXY"],
+    ["TRUST_PROXY ::1/129", { TRUST_PROXY: "::1/129" }, "TRUST_PROXY"],
+    ["TRUST_PROXY one good one bad", { TRUST_PROXY: "10.0.0.1, nope" }, "TRUST_PROXY"],
+    ["CORS_ORIGINS not a url", { CORS_ORIGINS: "not a url" }, "CORS_ORIGINS"],
+    ["CORS_ORIGINS with a path", { CORS_ORIGINS: "https://app.example/path" }, "CORS_ORIGINS"],
+    ["CORS_ORIGINS trailing slash", { CORS_ORIGINS: "https://app.example/" }, "CORS_ORIGINS"],
+    ["BOOTSTRAP_PASSWORD short", { BOOTSTRAP_PASSWORD: "short" }, "BOOTSTRAP_PASSWORD"],
+    ["BOOTSTRAP_PASSWORD 7 chars", { BOOTSTRAP_PASSWORD: "1234567" }, "BOOTSTRAP_PASSWORD"],
+    ["ISSUER with a newline", { ISSUER: "https://a\nb" }, "ISSUER"],
+    ["HOST with a control char", { HOST: "local\u0007host" }, "HOST"],
+    ["KV_PATH with a control char", { KV_PATH: "./data/\u0000x" }, "KV_PATH"],
+    ["PREVIOUS_SECRET_KEYS short", { PREVIOUS_SECRET_KEYS: "short" }, "PREVIOUS_SECRET_KEYS"],
+    [
+      "PREVIOUS_SECRET_KEYS placeholder",
+      { PREVIOUS_SECRET_KEYS: `${GOOD_SECRET}2,changeme` },
+      "PREVIOUS_SECRET_KEYS",
+    ],
+  ];
+  for (const [name, vars, variable] of cases) {
+    await t.step(name, () => assertConfigError(vars, variable));
+  }
+});
+
+Deno.test("parseConfig: SECRET_KEY rules", async (t) => {
+  const exampleFile = await Deno.readTextFile(join(ROOT, ".env.example"));
+  const shipped = parseEnv(exampleFile).SECRET_KEY;
+  assert.ok(shipped, ".env.example ships a SECRET_KEY line");
+
+  await t.step("missing, empty or blank is refused", () => {
+    for (const value of [undefined, "", "   "]) {
+      assert.throws(() => parseConfig({ SECRET_KEY: value }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.variable, "SECRET_KEY");
+        assert.match(err.message, /required/);
+        return true;
+      });
+    }
+  });
+
+  await t.step("under 32 bytes is refused; exactly 32 random bytes is accepted", () => {
+    const thirtyOne = "0123456789abcdefghijklmnopqrstu";
+    assert.equal(thirtyOne.length, 31);
+    assertConfigError({ SECRET_KEY: thirtyOne }, "SECRET_KEY", /32 bytes/);
+    assert.equal(parseConfig({ SECRET_KEY: thirtyOne + "v" }).secretKey, thirtyOne + "v");
+  });
+
+  await t.step("bytes, not characters, are counted", () => {
+    // 11 distinct characters of 3 UTF-8 bytes each: 11 characters but 33 bytes.
+    const wide = "\u4e00\u4e01\u4e02\u4e03\u4e04\u4e05\u4e06\u4e07\u4e08\u4e09\u4e0a";
+    assert.equal(new TextEncoder().encode(wide).length, 33);
+    assert.equal(parseConfig({ SECRET_KEY: wide }).secretKey, wide);
+  });
+
+  await t.step("placeholders are refused, whatever the case", () => {
+    for (
+      const placeholder of [
+        "secret",
+        "changeme",
+        "your-very-secret",
+        "your-very-secret-key",
+        "YOUR-VERY-SECRET-KEY",
+        "ChangeMe",
+        shipped,
+        EXAMPLE_SECRET_KEY,
+      ]
+    ) {
+      assertConfigError({ SECRET_KEY: placeholder }, "SECRET_KEY", /placeholder/);
+    }
+  });
+
+  await t.step("the value .env.example ships is refused even though it is long", () => {
+    assert.ok(new TextEncoder().encode(shipped).length >= 32, "the check is not just length");
+    assertConfigError({ SECRET_KEY: shipped }, "SECRET_KEY", /placeholder/);
+  });
+
+  await t.step("too repetitive is refused", () => {
+    for (const value of ["a".repeat(64), "ab".repeat(32), "0123456789".slice(0, 9).repeat(8)]) {
+      assertConfigError({ SECRET_KEY: value }, "SECRET_KEY", /repetitive/);
+    }
+  });
+});
+
+Deno.test("firstRunEnvFile: a fresh strong secret and every default", () => {
+  const a = parseEnv(firstRunEnvFile());
+  const b = parseEnv(firstRunEnvFile());
+  assert.ok(a.SECRET_KEY && b.SECRET_KEY);
+  assert.notEqual(a.SECRET_KEY, b.SECRET_KEY, "random per call");
+  assert.ok(new TextEncoder().encode(a.SECRET_KEY).length >= 32);
+  for (const [name, value] of Object.entries(DEFAULTS)) assert.equal(a[name], value, name);
+  // It passes validation as written.
+  assert.equal(parseConfig(a).secretKey, a.SECRET_KEY);
+});
+
+Deno.test("loadConfig: first run writes .env (0600) with a strong secret", async () => {
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    const { config, createdEnvFile } = await loadConfig({ env: {}, envFile });
+    assert.equal(createdEnvFile, true);
+    const info = await Deno.stat(envFile);
+    assert.equal(info.mode! & 0o777, 0o600);
+    const written = parseEnv(await Deno.readTextFile(envFile));
+    assert.equal(written.SECRET_KEY, config.secretKey);
+    assert.ok(new TextEncoder().encode(config.secretKey).length >= 32);
+    assert.equal(config.port, 10000);
+    assert.equal(config.tokenTtl, 1800);
+  });
+});
+
+Deno.test("loadConfig: a second call reuses the file", async () => {
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    const first = await loadConfig({ env: {}, envFile });
+    const text = await Deno.readTextFile(envFile);
+    const second = await loadConfig({ env: {}, envFile });
+    assert.equal(second.createdEnvFile, false);
+    assert.equal(second.config.secretKey, first.config.secretKey);
+    assert.equal(await Deno.readTextFile(envFile), text, "file untouched");
+  });
+});
+
+Deno.test("loadConfig: no file is written when SECRET_KEY is in the environment", async () => {
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    const { config, createdEnvFile } = await loadConfig({
+      env: { SECRET_KEY: GOOD_SECRET },
+      envFile,
+    });
+    assert.equal(createdEnvFile, false);
+    assert.equal(config.secretKey, GOOD_SECRET);
+    await assert.rejects(() => Deno.stat(envFile), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("loadConfig: the real environment wins over .env", async () => {
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    await Deno.writeTextFile(
+      envFile,
+      `SECRET_KEY=${GOOD_SECRET}\nPORT=8080\nISSUER=https://from-file\nTOKEN_TTL=5m\n`,
+    );
+    const { config, createdEnvFile } = await loadConfig({
+      env: { PORT: "9090", ISSUER: undefined },
+      envFile,
+    });
+    assert.equal(createdEnvFile, false);
+    assert.equal(config.port, 9090, "environment wins");
+    assert.equal(config.issuer, "https://from-file", "an unset variable does not erase the file's");
+    assert.equal(config.tokenTtl, 300, "file value used when the environment is silent");
+    assert.equal(config.secretKey, GOOD_SECRET);
+  });
+});
+
+Deno.test("loadConfig: a bad value in .env is a ConfigError", async () => {
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    await Deno.writeTextFile(envFile, `SECRET_KEY=${GOOD_SECRET}\nPORT=70000\n`);
+    await assert.rejects(() => loadConfig({ env: {}, envFile }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.variable, "PORT");
+      return true;
+    });
+  });
+});
+
+Deno.test("loadConfig: an existing .env without SECRET_KEY is not overwritten", async () => {
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    await Deno.writeTextFile(envFile, "PORT=8080\n");
+    await assert.rejects(() => loadConfig({ env: {}, envFile }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.variable, "SECRET_KEY");
+      return true;
+    });
+    assert.equal(await Deno.readTextFile(envFile), "PORT=8080\n");
+  });
+});
+
+Deno.test("loadConfig: concurrent first runs agree on one secret", async () => {
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => loadConfig({ env: {}, envFile })),
+    );
+    assert.equal(results.filter((r) => r.createdEnvFile).length, 1, "exactly one writer");
+    const onDisk = parseEnv(await Deno.readTextFile(envFile)).SECRET_KEY;
+    for (const { config } of results) assert.equal(config.secretKey, onDisk);
+  });
+});
+
+Deno.test("loadConfig: a reader never sees a half-written first-run .env", async () => {
+  // Two instances start together on a fresh clone; the second finds the file the first has
+  // created but not yet filled.
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    await withSlowExclusiveWrites(async () => {
+      const results = await Promise.allSettled([
+        loadConfig({ env: {}, envFile }),
+        loadConfig({ env: {}, envFile }),
+      ]);
+      const errors = results.flatMap((r) => r.status === "rejected" ? [String(r.reason)] : []);
+      assert.deepEqual(errors, [], "no instance fails on a half-written .env");
+      const secrets = results.flatMap((r) =>
+        r.status === "fulfilled" ? [r.value.config.secretKey] : []
+      );
+      assert.equal(new Set(secrets).size, 1);
+    });
+  });
+});
+
+Deno.test("loadConfig: an empty SECRET_KEY in the environment does not discard the .env secret", async () => {
+  // e.g. docker-compose `SECRET_KEY: ${SECRET_KEY}` with nothing set: parseConfig treats a blank
+  // value as unset, so the merge must not let it override the file's value.
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    const { config, createdEnvFile } = await loadConfig({ env: { SECRET_KEY: "" }, envFile });
+    assert.equal(createdEnvFile, true);
+    assert.equal(config.secretKey, parseEnv(await Deno.readTextFile(envFile)).SECRET_KEY);
+  });
+});
+
+Deno.test("loadConfig: a blank variable in the environment does not erase the file's value", async () => {
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    await Deno.writeTextFile(envFile, `SECRET_KEY=${GOOD_SECRET}\nPORT=8080\n`);
+    const { config } = await loadConfig({ env: { PORT: "", SECRET_KEY: " " }, envFile });
+    assert.equal(config.secretKey, GOOD_SECRET);
+    assert.equal(config.port, 8080);
+  });
+});

@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { createRateLimiter } from "../../src/limits/rate_limiter.ts";
+import { KvStore } from "../../src/store/kv_store.ts";
+import { TestClock } from "../helpers/app.ts";
+
+interface Fixture {
+  readonly store: KvStore;
+  readonly clock: TestClock;
+  readonly limiter: ReturnType<typeof createRateLimiter>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function fixture(): Promise<Fixture> {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  const clock = new TestClock(); // 2026-01-01T00:00:00Z: a whole number of any window
+  return {
+    store,
+    clock,
+    limiter: createRateLimiter(store, clock.now),
+    [Symbol.asyncDispose]: () => Promise.resolve(kv.close()),
+  };
+}
+
+const FIVE_PER_MINUTE = { max: 5, windowSeconds: 60 };
+
+Deno.test("KvStore.hit: counts per bucket, subject and window", async () => {
+  await using f = await fixture();
+  const start = f.clock.ms;
+  assert.equal(await f.store.count("login", "ada", start), 0);
+  for (let i = 1; i <= 4; i++) {
+    assert.equal(await f.store.hit("login", "ada", start, 60_000, start), i);
+  }
+  assert.equal(await f.store.count("login", "ada", start), 4);
+  assert.equal(await f.store.hit("login", "bob", start, 60_000, start), 1, "other subject");
+  assert.equal(await f.store.hit("client", "ada", start, 60_000, start), 1, "other bucket");
+  assert.equal(await f.store.hit("login", "ada", start + 60_000, 60_000, start), 1, "other window");
+  await f.store.clear("login", "ada", start);
+  assert.equal(await f.store.count("login", "ada", start), 0);
+  assert.equal(await f.store.hit("login", "ada", start, 60_000, start), 1);
+});
+
+Deno.test("KvStore.hit: concurrent hits are all counted", async () => {
+  await using f = await fixture();
+  const start = f.clock.ms;
+  const counts = await Promise.all(
+    Array.from({ length: 25 }, () => f.store.hit("login", "ada", start, 60_000, start)),
+  );
+  assert.deepEqual([...counts].sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => i + 1));
+  assert.equal(await f.store.count("login", "ada", start), 25);
+});
+
+Deno.test("rate limiter: limited only past max within the window", async () => {
+  await using f = await fixture();
+  for (let i = 1; i <= 5; i++) {
+    const state = await f.limiter.hit("login", "ada", FIVE_PER_MINUTE);
+    assert.equal(state.limited, false, `attempt ${i}`);
+    f.clock.advance(1);
+  }
+  assert.equal((await f.limiter.hit("login", "ada", FIVE_PER_MINUTE)).limited, true);
+  assert.equal((await f.limiter.hit("login", "ada", FIVE_PER_MINUTE)).limited, true);
+  assert.equal((await f.limiter.hit("login", "bob", FIVE_PER_MINUTE)).limited, false);
+  assert.equal((await f.limiter.hit("refresh", "ada", FIVE_PER_MINUTE)).limited, false);
+});
+
+Deno.test("rate limiter: retryAfter counts down to the end of the window", async () => {
+  await using f = await fixture();
+  assert.equal((await f.limiter.hit("login", "ada", FIVE_PER_MINUTE)).retryAfter, 60);
+  f.clock.advance(0.5);
+  assert.equal((await f.limiter.hit("login", "ada", FIVE_PER_MINUTE)).retryAfter, 60, "rounded up");
+  f.clock.advance(19.5);
+  assert.equal((await f.limiter.hit("login", "ada", FIVE_PER_MINUTE)).retryAfter, 40);
+  f.clock.advance(39.9);
+  const last = await f.limiter.hit("login", "ada", FIVE_PER_MINUTE);
+  assert.equal(last.retryAfter, 1, "never 0");
+  for (let i = 0; i < 3; i++) await f.limiter.hit("login", "ada", FIVE_PER_MINUTE);
+  const limited = await f.limiter.hit("login", "ada", FIVE_PER_MINUTE);
+  assert.equal(limited.limited, true);
+  assert.ok(limited.retryAfter >= 1 && limited.retryAfter <= 60);
+});
+
+Deno.test("rate limiter: a new window starts from zero", async () => {
+  await using f = await fixture();
+  for (let i = 0; i < 6; i++) await f.limiter.hit("login", "ada", FIVE_PER_MINUTE);
+  assert.equal((await f.limiter.isExhausted("login", "ada", FIVE_PER_MINUTE)).limited, true);
+  f.clock.advance(59);
+  assert.equal((await f.limiter.hit("login", "ada", FIVE_PER_MINUTE)).limited, true);
+  f.clock.advance(1);
+  const fresh = await f.limiter.hit("login", "ada", FIVE_PER_MINUTE);
+  assert.equal(fresh.limited, false);
+  assert.equal(fresh.retryAfter, 60);
+  assert.equal((await f.limiter.isExhausted("login", "ada", FIVE_PER_MINUTE)).limited, false);
+});
+
+Deno.test("rate limiter: windows are aligned to the rate's length", async () => {
+  await using f = await fixture();
+  const fifteenMinutes = { max: 1, windowSeconds: 900 };
+  f.clock.advance(600); // 10 minutes into a 15-minute window
+  const first = await f.limiter.hit("login", "ada", fifteenMinutes);
+  assert.equal(first.limited, false);
+  assert.equal(first.retryAfter, 300);
+  assert.equal((await f.limiter.hit("login", "ada", fifteenMinutes)).limited, true);
+  f.clock.advance(300);
+  assert.equal((await f.limiter.hit("login", "ada", fifteenMinutes)).limited, false);
+});
+
+Deno.test("rate limiter: isExhausted reads without counting", async () => {
+  await using f = await fixture();
+  const rate = { max: 2, windowSeconds: 60 };
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await f.limiter.isExhausted("login", "ada", rate)).limited, false);
+  }
+  await f.limiter.hit("login", "ada", rate);
+  assert.equal((await f.limiter.isExhausted("login", "ada", rate)).limited, false);
+  await f.limiter.hit("login", "ada", rate);
+  const state = await f.limiter.isExhausted("login", "ada", rate);
+  assert.equal(state.limited, true, "max attempts used: the next would be over");
+  assert.equal(state.retryAfter, 60);
+});
+
+Deno.test("rate limiter: concurrent hits are all counted; exactly max pass", async () => {
+  await using f = await fixture();
+  const rate = { max: 7, windowSeconds: 60 };
+  const states = await Promise.all(
+    Array.from({ length: 20 }, () => f.limiter.hit("login", "ada", rate)),
+  );
+  assert.equal(states.filter((s) => !s.limited).length, 7);
+  assert.equal(await f.store.count("login", "ada", f.clock.ms), 20);
+});

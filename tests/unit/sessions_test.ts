@@ -1,0 +1,401 @@
+import assert from "node:assert/strict";
+import { AuthError, type ErrorCode } from "../../src/errors.ts";
+import { hmacKeyRing, type KeyRing } from "../../src/crypto/keys.ts";
+import {
+  createAccessTokenSigner,
+  keyRingResolver,
+  verifyAccessToken,
+} from "../../src/tokens/access_token.ts";
+import { KvStore, type UserRecord } from "../../src/store/kv_store.ts";
+import {
+  createSessionService,
+  type SessionEvent,
+  type SessionService,
+  type TokenPair,
+} from "../../src/tokens/sessions.ts";
+import { TestClock } from "../helpers/app.ts";
+
+const SECRET = "sessions-test-secret-0123456789-abcdefghijklmnop";
+const ISSUER = "https://auth.test";
+const TOKEN_TTL = 1800;
+const REFRESH_TTL = 3600;
+const ring: KeyRing = await hmacKeyRing(SECRET, []);
+
+interface Fixture {
+  readonly kv: Deno.Kv;
+  readonly store: KvStore;
+  readonly clock: TestClock;
+  readonly sessions: SessionService;
+  readonly events: SessionEvent[];
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function fixture(options: { graceSeconds?: number } = {}): Promise<Fixture> {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  const clock = new TestClock();
+  const events: SessionEvent[] = [];
+  const sessions = createSessionService({
+    store,
+    signAccessToken: createAccessTokenSigner({
+      keys: () => ring,
+      issuer: ISSUER,
+      audience: undefined,
+      ttl: TOKEN_TTL,
+    }),
+    refreshTtl: REFRESH_TTL,
+    graceSeconds: options.graceSeconds ?? 10,
+    now: clock.now,
+    onEvent: (event) => events.push(event),
+  });
+  for (const [id, roles] of [["ada", ["user", "editor"]], ["bob", ["user"]]] as const) {
+    const user: UserRecord = {
+      id,
+      passwordHash: "$argon2id$not-used-here",
+      roles,
+      disabled: false,
+      createdAt: clock.ms,
+      updatedAt: clock.ms,
+    };
+    assert.ok(await store.createUser(user));
+  }
+  return {
+    kv,
+    store,
+    clock,
+    sessions,
+    events,
+    [Symbol.asyncDispose]: () => Promise.resolve(kv.close()),
+  };
+}
+
+async function claimsOf(f: Fixture, pair: TokenPair) {
+  return await verifyAccessToken(pair.token, {
+    resolveKey: keyRingResolver(() => ring),
+    algorithms: ["HS256"],
+    issuer: ISSUER,
+    now: f.clock.ms,
+  });
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode | ErrorCode[]) {
+  const codes = Array.isArray(code) ? code : [code];
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof AuthError, `expected AuthError, got ${String(err)}`);
+    assert.ok(codes.includes(err.code), `code ${err.code}, expected ${codes.join(" or ")}`);
+    return true;
+  });
+}
+
+async function updateUser(f: Fixture, id: string, change: Partial<UserRecord>) {
+  const found = await f.store.getUser(id);
+  assert.ok(found);
+  assert.ok(await f.store.updateUser({ ...found.value, ...change }, found.versionstamp));
+}
+
+Deno.test("start: a token pair whose access token carries the session", async () => {
+  await using f = await fixture();
+  const pair = await f.sessions.start("ada", "editor");
+  assert.equal(pair.token_type, "Bearer");
+  assert.equal(pair.expires_in, TOKEN_TTL);
+  assert.match(pair.refresh_token, /^[A-Za-z0-9_-]{43}$/);
+  const claims = await claimsOf(f, pair);
+  assert.equal(claims.sub, "ada");
+  assert.equal(claims.role, "editor");
+  assert.equal(claims.iss, ISSUER);
+  assert.equal(claims.iat, Math.floor(f.clock.ms / 1000));
+  assert.equal(claims.exp - claims.iat, TOKEN_TTL);
+  assert.ok(claims.sid);
+  assert.equal(await f.sessions.isActive(claims.sid), true);
+  assert.deepEqual(f.events, [{ type: "session_started", sid: claims.sid, sub: "ada" }]);
+  // Each start is a new session with its own refresh token.
+  const other = await f.sessions.start("ada", "editor");
+  assert.notEqual((await claimsOf(f, other)).sid, claims.sid);
+  assert.notEqual(other.refresh_token, pair.refresh_token);
+});
+
+Deno.test("start: only the refresh token's hash is stored", async () => {
+  await using f = await fixture();
+  const pair = await f.sessions.start("ada", "user");
+  for await (const entry of f.kv.list({ prefix: [] })) {
+    const text = JSON.stringify({ key: entry.key, value: entry.value });
+    assert.ok(!text.includes(pair.refresh_token), `plain token stored under ${String(entry.key)}`);
+  }
+});
+
+Deno.test("refresh: rotates; the same session continues; the old token is spent", async () => {
+  await using f = await fixture();
+  const first = await f.sessions.start("ada", "editor");
+  const { sid } = await claimsOf(f, first);
+  f.clock.advance(60);
+  const second = await f.sessions.refresh(first.refresh_token);
+  assert.notEqual(second.refresh_token, first.refresh_token);
+  assert.notEqual(second.token, first.token);
+  const claims = await claimsOf(f, second);
+  assert.equal(claims.sid, sid);
+  assert.equal(claims.sub, "ada");
+  assert.equal(claims.role, "editor");
+  assert.equal(claims.iat, Math.floor(f.clock.ms / 1000));
+  const third = await f.sessions.refresh(second.refresh_token);
+  assert.equal((await claimsOf(f, third)).sid, sid);
+  assert.deepEqual(f.events.map((e) => e.type), ["session_started", "refreshed", "refreshed"]);
+  assert.ok(f.events.every((e) => e.type !== "refreshed" || e.grace === false));
+});
+
+Deno.test("refresh: a spent token after the grace window revokes the session", async () => {
+  await using f = await fixture();
+  const first = await f.sessions.start("ada", "user");
+  const { sid } = await claimsOf(f, first);
+  const second = await f.sessions.refresh(first.refresh_token);
+  f.clock.advance(11);
+  await rejectsWith(f.sessions.refresh(first.refresh_token), "refresh_token_reused");
+  assert.equal(await f.sessions.isActive(sid!), false);
+  await rejectsWith(f.sessions.refresh(second.refresh_token), "session_revoked");
+  assert.ok(f.events.some((e) => e.type === "refresh_reused" && e.sid === sid));
+});
+
+Deno.test("refresh: grace window gives the immediate parent one fresh pair", async () => {
+  await using f = await fixture();
+  const parent = await f.sessions.start("ada", "user");
+  const { sid } = await claimsOf(f, parent);
+  const lost = await f.sessions.refresh(parent.refresh_token); // the answer the client lost
+  f.clock.advance(5);
+  const replay = await f.sessions.refresh(parent.refresh_token);
+  assert.notEqual(replay.refresh_token, lost.refresh_token);
+  assert.equal((await claimsOf(f, replay)).sid, sid);
+  const last = f.events.at(-1);
+  assert.ok(last?.type === "refreshed" && last.grace === true, JSON.stringify(last));
+  // Only once: a third presentation is reuse, and it ends the session.
+  await rejectsWith(f.sessions.refresh(parent.refresh_token), "refresh_token_reused");
+  assert.equal(await f.sessions.isActive(sid!), false);
+  await rejectsWith(f.sessions.refresh(replay.refresh_token), "session_revoked");
+});
+
+Deno.test("refresh: after a grace replay the child issued before is no longer usable", async () => {
+  await using f = await fixture();
+  const parent = await f.sessions.start("ada", "user");
+  const lost = await f.sessions.refresh(parent.refresh_token);
+  f.clock.advance(1);
+  const replay = await f.sessions.refresh(parent.refresh_token);
+  await rejectsWith(f.sessions.refresh(lost.refresh_token), [
+    "refresh_token_reused",
+    "invalid_refresh_token",
+  ]);
+  assert.notEqual(replay.refresh_token, lost.refresh_token);
+});
+
+Deno.test("refresh: the replacement from a grace replay rotates normally", async () => {
+  await using f = await fixture();
+  const parent = await f.sessions.start("ada", "user");
+  await f.sessions.refresh(parent.refresh_token);
+  f.clock.advance(2);
+  const replay = await f.sessions.refresh(parent.refresh_token);
+  f.clock.advance(2);
+  const next = await f.sessions.refresh(replay.refresh_token);
+  assert.match(next.refresh_token, /^[A-Za-z0-9_-]{43}$/);
+  // The grace-replayed parent is now two generations back.
+  await rejectsWith(f.sessions.refresh(parent.refresh_token), "refresh_token_reused");
+});
+
+Deno.test("refresh: no grace once the child has itself been used", async () => {
+  await using f = await fixture();
+  const parent = await f.sessions.start("ada", "user");
+  const child = await f.sessions.refresh(parent.refresh_token);
+  const grandchild = await f.sessions.refresh(child.refresh_token);
+  f.clock.advance(1);
+  await rejectsWith(f.sessions.refresh(parent.refresh_token), "refresh_token_reused");
+  await rejectsWith(f.sessions.refresh(grandchild.refresh_token), "session_revoked");
+});
+
+Deno.test("refresh: the grace window ends after REFRESH_GRACE_SECONDS", async () => {
+  {
+    await using f = await fixture({ graceSeconds: 10 });
+    const parent = await f.sessions.start("ada", "user");
+    await f.sessions.refresh(parent.refresh_token);
+    f.clock.advance(9.999);
+    await f.sessions.refresh(parent.refresh_token); // just inside: forgiven
+  }
+  {
+    await using f = await fixture({ graceSeconds: 10 });
+    const parent = await f.sessions.start("ada", "user");
+    await f.sessions.refresh(parent.refresh_token);
+    f.clock.advance(10.001);
+    await rejectsWith(f.sessions.refresh(parent.refresh_token), "refresh_token_reused");
+  }
+});
+
+Deno.test("refresh: REFRESH_GRACE_SECONDS=0 detects reuse immediately", async () => {
+  await using f = await fixture({ graceSeconds: 0 });
+  const parent = await f.sessions.start("ada", "user");
+  const { sid } = await claimsOf(f, parent);
+  const child = await f.sessions.refresh(parent.refresh_token);
+  // Same instant on the injected clock: with no grace there is nothing to forgive.
+  await rejectsWith(f.sessions.refresh(parent.refresh_token), "refresh_token_reused");
+  assert.equal(await f.sessions.isActive(sid!), false);
+  await rejectsWith(f.sessions.refresh(child.refresh_token), "session_revoked");
+});
+
+Deno.test("refresh: REFRESH_GRACE_SECONDS=0 one millisecond later is reuse", async () => {
+  await using f = await fixture({ graceSeconds: 0 });
+  const parent = await f.sessions.start("ada", "user");
+  await f.sessions.refresh(parent.refresh_token);
+  f.clock.advance(0.001);
+  await rejectsWith(f.sessions.refresh(parent.refresh_token), "refresh_token_reused");
+});
+
+Deno.test("refresh: a refresh token expires after REFRESH_TTL (sliding)", async () => {
+  {
+    await using f = await fixture();
+    const pair = await f.sessions.start("ada", "user");
+    f.clock.advance(REFRESH_TTL - 1);
+    const next = await f.sessions.refresh(pair.refresh_token);
+    // The new token lives a full REFRESH_TTL from its own issue.
+    f.clock.advance(REFRESH_TTL - 1);
+    const again = await f.sessions.refresh(next.refresh_token);
+    f.clock.advance(REFRESH_TTL);
+    await rejectsWith(f.sessions.refresh(again.refresh_token), "invalid_refresh_token");
+  }
+  {
+    await using f = await fixture();
+    const pair = await f.sessions.start("ada", "user");
+    const { sid } = await claimsOf(f, pair);
+    f.clock.advance(REFRESH_TTL);
+    await rejectsWith(f.sessions.refresh(pair.refresh_token), "invalid_refresh_token");
+    assert.equal(await f.sessions.isActive(sid!), false, "the session expired with its token");
+  }
+});
+
+Deno.test("refresh: malformed or unknown tokens are invalid_refresh_token", async () => {
+  await using f = await fixture();
+  const pair = await f.sessions.start("ada", "user");
+  const unknown = pair.refresh_token.startsWith("A")
+    ? "B" + pair.refresh_token.slice(1)
+    : "A" + pair.refresh_token.slice(1);
+  for (
+    const token of [
+      "",
+      "abc",
+      pair.refresh_token + "A",
+      pair.refresh_token.slice(1),
+      pair.refresh_token.slice(0, 42) + "=",
+      pair.refresh_token.slice(0, 42) + "+",
+      ` ${pair.refresh_token.slice(1)}`,
+      "x".repeat(10_000),
+      pair.token,
+      unknown,
+    ]
+  ) {
+    await rejectsWith(f.sessions.refresh(token), "invalid_refresh_token");
+  }
+  // None of that touched the real session.
+  assert.match((await f.sessions.refresh(pair.refresh_token)).refresh_token, /^[\w-]{43}$/);
+});
+
+Deno.test("refresh: of concurrent presentations of one token exactly one wins", async () => {
+  await using f = await fixture({ graceSeconds: 0 });
+  const pair = await f.sessions.start("ada", "user");
+  const results = await Promise.allSettled(
+    Array.from({ length: 10 }, () => f.sessions.refresh(pair.refresh_token)),
+  );
+  const fulfilled = results.filter((r) => r.status === "fulfilled");
+  assert.equal(fulfilled.length, 1, "exactly one fulfilled");
+  for (const r of results) {
+    if (r.status === "rejected") {
+      assert.ok(r.reason instanceof AuthError, `not an AuthError: ${String(r.reason)}`);
+    }
+  }
+});
+
+Deno.test("refresh: concurrent presentations under the default grace: one pair, no crash", async () => {
+  await using f = await fixture({ graceSeconds: 10 });
+  const pair = await f.sessions.start("ada", "user");
+  const results = await Promise.allSettled(
+    Array.from({ length: 10 }, () => f.sessions.refresh(pair.refresh_token)),
+  );
+  const fulfilled = results.filter((r) => r.status === "fulfilled");
+  assert.ok(fulfilled.length >= 1, "at least one fulfilled");
+  for (const r of results) {
+    if (r.status === "rejected") {
+      assert.ok(r.reason instanceof AuthError, `not an AuthError: ${String(r.reason)}`);
+    }
+  }
+});
+
+Deno.test("revoke: ends one session; revokeAll ends every session of a user", async () => {
+  await using f = await fixture();
+  const a1 = await f.sessions.start("ada", "user");
+  const a2 = await f.sessions.start("ada", "editor");
+  const a3 = await f.sessions.start("ada", "user");
+  const b1 = await f.sessions.start("bob", "user");
+  const sid = async (p: TokenPair) => (await claimsOf(f, p)).sid!;
+
+  await f.sessions.revoke(await sid(a1), "logout");
+  assert.equal(await f.sessions.isActive(await sid(a1)), false);
+  assert.equal(await f.sessions.isActive(await sid(a2)), true);
+  await rejectsWith(f.sessions.refresh(a1.refresh_token), "session_revoked");
+  assert.deepEqual(f.events.at(-1), {
+    type: "session_revoked",
+    sid: await sid(a1),
+    sub: "ada",
+    reason: "logout",
+  });
+  // Idempotent.
+  await f.sessions.revoke(await sid(a1), "logout");
+  assert.equal(await f.sessions.isActive(await sid(a1)), false);
+
+  assert.equal(await f.sessions.revokeAll("ada", "password changed"), 3);
+  for (const p of [a1, a2, a3]) {
+    assert.equal(await f.sessions.isActive(await sid(p)), false);
+    await rejectsWith(f.sessions.refresh(p.refresh_token), "session_revoked");
+  }
+  assert.equal(await f.sessions.isActive(await sid(b1)), true, "other users untouched");
+  await f.sessions.refresh(b1.refresh_token);
+  assert.equal(await f.sessions.revokeAll("nobody", "x"), 0);
+});
+
+Deno.test("revoke/isActive: unknown sessions", async () => {
+  await using f = await fixture();
+  assert.equal(await f.sessions.isActive(crypto.randomUUID()), false);
+  const before = f.events.length;
+  await f.sessions.revoke(crypto.randomUUID(), "logout");
+  assert.equal(f.events.length, before, "no event for a session that does not exist");
+});
+
+Deno.test("isActive: false once the session's refresh lifetime has passed", async () => {
+  await using f = await fixture();
+  const { sid } = await claimsOf(f, await f.sessions.start("ada", "user"));
+  f.clock.advance(REFRESH_TTL - 1);
+  assert.equal(await f.sessions.isActive(sid!), true);
+  f.clock.advance(1);
+  assert.equal(await f.sessions.isActive(sid!), false);
+});
+
+Deno.test("refresh: a disabled user's sessions end", async () => {
+  await using f = await fixture();
+  const pair = await f.sessions.start("ada", "user");
+  const { sid } = await claimsOf(f, pair);
+  await updateUser(f, "ada", { disabled: true });
+  await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");
+  assert.equal(await f.sessions.isActive(sid!), false, "revoked, not just refused");
+  // Re-enabling does not bring the session back.
+  await updateUser(f, "ada", { disabled: false });
+  await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");
+});
+
+Deno.test("refresh: a session whose role the user lost ends; other roles continue", async () => {
+  await using f = await fixture();
+  const editor = await f.sessions.start("ada", "editor");
+  const user = await f.sessions.start("ada", "user");
+  await updateUser(f, "ada", { roles: ["user"] });
+  await rejectsWith(f.sessions.refresh(editor.refresh_token), "session_revoked");
+  assert.equal(await f.sessions.isActive((await claimsOf(f, editor)).sid!), false);
+  await f.sessions.refresh(user.refresh_token);
+});
+
+Deno.test("refresh: a removed user's sessions end", async () => {
+  await using f = await fixture();
+  const pair = await f.sessions.start("bob", "user");
+  const found = await f.store.getUser("bob");
+  assert.ok(found && await f.store.deleteUser("bob", found.versionstamp));
+  await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");
+});

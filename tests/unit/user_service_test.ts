@@ -1,0 +1,373 @@
+import assert from "node:assert/strict";
+import { type Algorithm, hash as argon2Hash } from "@node-rs/argon2";
+import { AuthError, type ErrorCode } from "../../src/errors.ts";
+import { KvStore, type UserRecord } from "../../src/store/kv_store.ts";
+import {
+  createUserService,
+  MAX_USER_ID_LENGTH,
+  publicUser,
+  rolesProblem,
+  userIdProblem,
+  type UserService,
+} from "../../src/users/user_service.ts";
+import { hasher, TestClock } from "../helpers/app.ts";
+
+const PASSWORD = "correct horse battery";
+/** One real hash, reused for users written straight into the store (hashing costs ~15 ms). */
+const STORED_HASH = await hasher.hash(PASSWORD);
+
+interface Fixture {
+  readonly store: KvStore;
+  readonly clock: TestClock;
+  readonly users: UserService;
+  readonly revoked: { userId: string; reason: string }[];
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function fixture(): Promise<Fixture> {
+  const kv = await Deno.openKv(":memory:");
+  const store = new KvStore(kv);
+  const clock = new TestClock();
+  const revoked: { userId: string; reason: string }[] = [];
+  const users = createUserService({
+    store,
+    hasher,
+    now: clock.now,
+    revokeSessions: (userId, reason) => {
+      revoked.push({ userId, reason });
+      return Promise.resolve();
+    },
+  });
+  return { store, clock, users, revoked, [Symbol.asyncDispose]: () => Promise.resolve(kv.close()) };
+}
+
+/** Writes a user straight into the store, without the service (and without hashing). */
+async function putUser(
+  f: Fixture,
+  id: string,
+  roles: string[],
+  extra: Partial<UserRecord> = {},
+): Promise<void> {
+  assert.ok(
+    await f.store.createUser({
+      id,
+      passwordHash: STORED_HASH,
+      roles,
+      disabled: false,
+      createdAt: f.clock.ms,
+      updatedAt: f.clock.ms,
+      ...extra,
+    }),
+  );
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message?: RegExp) {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof AuthError, `expected AuthError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    if (message) assert.match(err.message, message);
+    return true;
+  });
+}
+
+Deno.test("userIdProblem: 1 to 128 characters, no control characters", () => {
+  assert.equal(MAX_USER_ID_LENGTH, 128);
+  assert.equal(userIdProblem("a"), undefined);
+  assert.equal(userIdProblem("x".repeat(128)), undefined);
+  assert.equal(userIdProblem("Ada Lovelace <ada@example.com>"), undefined);
+  assert.equal(userIdProblem("日本語"), undefined);
+  for (
+    const bad of ["", "x".repeat(129), "a\nb", "a\u0000", "\t", "a\u007f", "a\u0085", "a\u2028"]
+  ) {
+    assert.ok(userIdProblem(bad), JSON.stringify(bad));
+  }
+});
+
+Deno.test("rolesProblem: 1 to 32 roles of a safe alphabet", () => {
+  assert.equal(rolesProblem(["user"]), undefined);
+  assert.equal(rolesProblem(["admin", "user", "svc:read", "a.b-c_d"]), undefined);
+  assert.equal(rolesProblem(["r".repeat(64)]), undefined);
+  assert.equal(rolesProblem(Array.from({ length: 32 }, (_, i) => `r${i}`)), undefined);
+  assert.ok(rolesProblem([]));
+  assert.ok(rolesProblem(Array.from({ length: 33 }, (_, i) => `r${i}`)));
+  for (const bad of ["", "has space", "r".repeat(65), "ünï", "a/b", "a\nb"]) {
+    assert.ok(rolesProblem(["user", bad]), JSON.stringify(bad));
+  }
+});
+
+Deno.test("publicUser: never the hash", () => {
+  const shown = publicUser({
+    id: "ada",
+    passwordHash: STORED_HASH,
+    roles: ["user"],
+    disabled: false,
+    createdAt: Date.UTC(2026, 0, 1),
+    updatedAt: Date.UTC(2026, 0, 2),
+  });
+  assert.deepEqual(shown, {
+    user_id: "ada",
+    roles: ["user"],
+    disabled: false,
+    created_at: "2026-01-01T00:00:00.000Z",
+    updated_at: "2026-01-02T00:00:00.000Z",
+  });
+  assert.ok(!JSON.stringify(shown).includes(STORED_HASH));
+});
+
+Deno.test("add: stores an argon2id hash, deduplicated roles and the clock's time", async () => {
+  await using f = await fixture();
+  const user = await f.users.add("ada", PASSWORD, ["user", "editor", "user"]);
+  assert.equal(user.id, "ada");
+  assert.deepEqual(user.roles, ["user", "editor"]);
+  assert.equal(user.disabled, false);
+  assert.equal(user.createdAt, f.clock.ms);
+  assert.equal(user.updatedAt, f.clock.ms);
+  assert.match(user.passwordHash, /^\$argon2id\$/);
+  assert.ok(!user.passwordHash.includes(PASSWORD));
+  assert.equal(await hasher.verify(user.passwordHash, PASSWORD), true);
+  assert.deepEqual((await f.store.getUser("ada"))?.value, user);
+  assert.deepEqual(await f.users.get("ada"), user);
+});
+
+Deno.test("add: invalid id, password or roles is validation_failed and stores nothing", async () => {
+  await using f = await fixture();
+  const cases: [string, string, string[]][] = [
+    ["", PASSWORD, ["user"]],
+    ["x".repeat(129), PASSWORD, ["user"]],
+    ["a\nb", PASSWORD, ["user"]],
+    ["a\u0000b", PASSWORD, ["user"]],
+    ["ada", "short", ["user"]],
+    ["ada", "1234567", ["user"]],
+    ["ada", "x".repeat(1025), ["user"]],
+    ["ada", PASSWORD, []],
+    ["ada", PASSWORD, ["bad role"]],
+    ["ada", PASSWORD, Array.from({ length: 33 }, (_, i) => `r${i}`)],
+  ];
+  for (const [id, password, roles] of cases) {
+    await rejectsWith(f.users.add(id, password, roles), "validation_failed");
+  }
+  assert.equal(await f.store.hasUsers(), false);
+});
+
+Deno.test("add: a taken id is a conflict and the first user is untouched", async () => {
+  await using f = await fixture();
+  await putUser(f, "ada", ["user"]);
+  await rejectsWith(f.users.add("ada", "another password", ["admin"]), "conflict");
+  const stored = await f.users.get("ada");
+  assert.deepEqual(stored.roles, ["user"]);
+  assert.equal(stored.passwordHash, STORED_HASH);
+});
+
+Deno.test("get, list: not_found and pages", async () => {
+  await using f = await fixture();
+  await rejectsWith(f.users.get("nobody"), "not_found");
+  for (const id of ["a", "b", "c"]) await putUser(f, id, ["user"]);
+  const first = await f.users.list(2);
+  assert.deepEqual(first.users.map((u) => u.id), ["a", "b"]);
+  assert.ok(first.cursor);
+  const second = await f.users.list(2, first.cursor);
+  assert.deepEqual(second.users.map((u) => u.id), ["c"]);
+  assert.equal(second.cursor, undefined);
+});
+
+Deno.test("update: taking a role away revokes sessions; adding one does not", async () => {
+  await using f = await fixture();
+  await putUser(f, "ada", ["user", "editor"]);
+  f.clock.advance(5);
+  const grown = await f.users.update("ada", { roles: ["user", "editor", "auditor", "user"] });
+  assert.deepEqual(grown.roles, ["user", "editor", "auditor"]);
+  assert.equal(grown.updatedAt, f.clock.ms);
+  assert.equal(f.revoked.length, 0);
+  const shrunk = await f.users.update("ada", { roles: ["user"] });
+  assert.deepEqual(shrunk.roles, ["user"]);
+  assert.deepEqual((await f.users.get("ada")).roles, ["user"]);
+  assert.deepEqual(f.revoked.map((r) => r.userId), ["ada"]);
+});
+
+Deno.test("update: disabling revokes sessions; enabling does not", async () => {
+  await using f = await fixture();
+  await putUser(f, "ada", ["user"]);
+  assert.equal((await f.users.update("ada", { disabled: true })).disabled, true);
+  assert.equal((await f.users.get("ada")).disabled, true);
+  assert.equal(f.revoked.length, 1);
+  assert.equal((await f.users.update("ada", { disabled: false })).disabled, false);
+  assert.equal(f.revoked.length, 1);
+  // Disabling an already disabled user takes nothing away.
+  await f.users.update("ada", { disabled: true });
+  await f.users.update("ada", { disabled: true });
+  assert.equal(f.revoked.length, 2);
+});
+
+Deno.test("update: a new password replaces the hash and revokes sessions", async () => {
+  await using f = await fixture();
+  await putUser(f, "ada", ["user"]);
+  const changed = await f.users.update("ada", { password: "a brand new password" });
+  assert.notEqual(changed.passwordHash, STORED_HASH);
+  assert.equal(await hasher.verify(changed.passwordHash, "a brand new password"), true);
+  assert.equal(await hasher.verify(changed.passwordHash, PASSWORD), false);
+  assert.deepEqual(f.revoked, [{ userId: "ada", reason: "password changed" }]);
+  await f.users.authenticate("ada", "a brand new password");
+  await rejectsWith(f.users.authenticate("ada", PASSWORD), "invalid_credentials");
+});
+
+Deno.test("update: invalid changes and unknown users", async () => {
+  await using f = await fixture();
+  await putUser(f, "ada", ["user"]);
+  await rejectsWith(f.users.update("ada", { roles: [] }), "validation_failed");
+  await rejectsWith(f.users.update("ada", { roles: ["no spaces"] }), "validation_failed");
+  await rejectsWith(f.users.update("ada", { password: "short" }), "validation_failed");
+  await rejectsWith(f.users.update("nobody", { disabled: true }), "not_found");
+  const unchanged = await f.users.get("ada");
+  assert.deepEqual(unchanged.roles, ["user"]);
+  assert.equal(unchanged.passwordHash, STORED_HASH);
+  assert.equal(f.revoked.length, 0);
+});
+
+Deno.test("remove: deletes the user, revokes sessions and drops the session index", async () => {
+  await using f = await fixture();
+  await putUser(f, "ada", ["user"]);
+  const now = f.clock.ms;
+  await f.store.createSession(
+    {
+      sid: "s1",
+      userId: "ada",
+      role: "user",
+      createdAt: now,
+      expiresAt: now + 60_000,
+      currentHash: "h",
+    },
+    "h",
+    { sid: "s1", userId: "ada", issuedAt: now, expiresAt: now + 60_000 },
+  );
+  assert.deepEqual(await f.store.listSessionIds("ada"), ["s1"]);
+  await f.users.remove("ada");
+  await rejectsWith(f.users.get("ada"), "not_found");
+  assert.deepEqual(f.revoked, [{ userId: "ada", reason: "user removed" }]);
+  assert.deepEqual(await f.store.listSessionIds("ada"), []);
+  await rejectsWith(f.users.remove("ada"), "not_found");
+  // The id is free again.
+  await putUser(f, "ada", ["user"]);
+});
+
+Deno.test("last enabled admin cannot be removed, disabled or demoted", async () => {
+  await using f = await fixture();
+  await putUser(f, "root", ["admin", "user"]);
+  await putUser(f, "ada", ["user"]);
+  await putUser(f, "old-admin", ["admin"], { disabled: true }); // does not count
+  await rejectsWith(f.users.remove("root"), "conflict", /last enabled admin/);
+  await rejectsWith(f.users.update("root", { disabled: true }), "conflict");
+  await rejectsWith(f.users.update("root", { roles: ["user"] }), "conflict");
+  const root = await f.users.get("root");
+  assert.deepEqual(root.roles, ["admin", "user"]);
+  assert.equal(root.disabled, false);
+  assert.equal(f.revoked.length, 0);
+  // Changes that keep root an enabled admin are fine.
+  await f.users.update("root", { roles: ["admin"] });
+  await f.users.update("root", { disabled: false });
+  // Other users are not held back by the rule.
+  await f.users.update("ada", { disabled: true });
+  await f.users.remove("ada");
+});
+
+Deno.test("another enabled admin lets the first one go", async () => {
+  await using f = await fixture();
+  await putUser(f, "root", ["admin"]);
+  await putUser(f, "second", ["admin", "user"]);
+  await f.users.update("root", { roles: ["user"] });
+  assert.deepEqual((await f.users.get("root")).roles, ["user"]);
+  // Now "second" is the last one.
+  await rejectsWith(f.users.update("second", { disabled: true }), "conflict");
+  await rejectsWith(f.users.remove("second"), "conflict");
+  // Re-enabling a disabled admin makes room again.
+  await putUser(f, "third", ["admin"], { disabled: true });
+  await rejectsWith(f.users.remove("second"), "conflict");
+  await f.users.update("third", { disabled: false });
+  await f.users.remove("second");
+  await rejectsWith(f.users.get("second"), "not_found");
+});
+
+Deno.test("authenticate: unknown, wrong password and disabled fail alike", async () => {
+  await using f = await fixture();
+  await putUser(f, "ada", ["user"]);
+  await putUser(f, "off", ["user"], { disabled: true });
+  const user = await f.users.authenticate("ada", PASSWORD);
+  assert.equal(user.id, "ada");
+  assert.deepEqual(user.roles, ["user"]);
+
+  const failures: AuthError[] = [];
+  for (
+    const [id, password] of [["nobody", PASSWORD], ["ada", "wrong password"], ["off", PASSWORD], [
+      "ada",
+      "",
+    ]]
+  ) {
+    const err = await f.users.authenticate(id!, password!).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof AuthError, `${id}: expected AuthError, got ${String(err)}`);
+    failures.push(err);
+  }
+  for (const err of failures) {
+    assert.equal(err.code, "invalid_credentials");
+    assert.equal(err.message, failures[0]!.message);
+    assert.equal(err.status, 401);
+  }
+});
+
+Deno.test("authenticate: a weak stored hash is upgraded on a successful login", async () => {
+  await using f = await fixture();
+  const weak = await argon2Hash(PASSWORD, {
+    algorithm: 2 as Algorithm,
+    memoryCost: 4096,
+    timeCost: 1,
+  });
+  assert.equal(hasher.needsRehash(weak), true);
+  await putUser(f, "ada", ["user"], { passwordHash: weak });
+
+  await rejectsWith(f.users.authenticate("ada", "wrong password"), "invalid_credentials");
+  assert.equal((await f.users.get("ada")).passwordHash, weak, "a failed login changes nothing");
+
+  await f.users.authenticate("ada", PASSWORD);
+  const upgraded = (await f.users.get("ada")).passwordHash;
+  assert.notEqual(upgraded, weak);
+  assert.equal(hasher.needsRehash(upgraded), false);
+  assert.equal(await hasher.verify(upgraded, PASSWORD), true);
+  assert.equal(f.revoked.length, 0, "an upgrade is not a password change");
+  // A current hash is left alone.
+  await f.users.authenticate("ada", PASSWORD);
+  assert.equal((await f.users.get("ada")).passwordHash, upgraded);
+});
+
+Deno.test("authenticate: a malformed stored hash never lets anyone in", async () => {
+  await using f = await fixture();
+  await putUser(f, "ada", ["user"], { passwordHash: "not-a-hash" });
+  await rejectsWith(f.users.authenticate("ada", PASSWORD), "invalid_credentials");
+  await rejectsWith(f.users.authenticate("ada", "not-a-hash"), "invalid_credentials");
+});
+
+Deno.test("two admins demoting each other at once leave one enabled admin", async () => {
+  await using f = await fixture();
+  await putUser(f, "root", ["admin"]);
+  await putUser(f, "second", ["admin"]);
+  const results = await Promise.allSettled([
+    f.users.update("root", { roles: ["user"] }),
+    f.users.update("second", { disabled: true }),
+  ]);
+  const admins = (await f.users.list(100)).users.filter((u) =>
+    !u.disabled && u.roles.includes("admin")
+  );
+  assert.equal(admins.length, 1, `enabled admins left: ${admins.length}`);
+  assert.equal(results.filter((r) => r.status === "rejected").length, 1);
+});
+
+Deno.test("two admins removing each other at once leave one enabled admin", async () => {
+  await using f = await fixture();
+  await putUser(f, "root", ["admin"]);
+  await putUser(f, "second", ["admin"]);
+  await Promise.allSettled([f.users.remove("root"), f.users.remove("second")]);
+  const admins = (await f.users.list(100)).users.filter((u) =>
+    !u.disabled && u.roles.includes("admin")
+  );
+  assert.equal(admins.length, 1, `enabled admins left: ${admins.length}`);
+});
