@@ -22,9 +22,10 @@ export interface TrustedProxies {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTrustedProxies, isTrusted } from "./client_address.ts";
  * const trusted = parseTrustedProxies("10.0.0.0/8, ::1")!;
- * console.assert(isTrusted(trusted, "10.1.2.3") && !isTrusted(trusted, "11.0.0.1"));
+ * assert(isTrusted(trusted, "10.1.2.3") && !isTrusted(trusted, "11.0.0.1"));
  * ```
  */
 export function parseTrustedProxies(text: string): TrustedProxies | undefined {
@@ -56,11 +57,12 @@ export function isTrusted(trusted: TrustedProxies, address: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clientAddress, parseTrustedProxies } from "./client_address.ts";
  * const none = parseTrustedProxies("")!;
- * console.assert(clientAddress("203.0.113.9", "1.2.3.4", none) === "203.0.113.9");
+ * assert(clientAddress("203.0.113.9", "1.2.3.4", none) === "203.0.113.9");
  * const proxy = parseTrustedProxies("127.0.0.1")!;
- * console.assert(clientAddress("127.0.0.1", "1.2.3.4, 198.51.100.7", proxy) === "198.51.100.7");
+ * assert(clientAddress("127.0.0.1", "1.2.3.4, 198.51.100.7", proxy) === "198.51.100.7");
  * ```
  */
 export function clientAddress(

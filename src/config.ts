@@ -98,9 +98,10 @@ export const DEFAULTS = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "./config.ts";
  * const config = parseConfig({ SECRET_KEY: "k".repeat(20) + "0123456789abcdefghij" });
- * console.assert(config.port === 10000 && config.tokenTtl === 1800);
+ * assert(config.port === 10000 && config.tokenTtl === 1800);
  * ```
  */
 export function parseConfig(vars: RawVars): Config {

@@ -12,10 +12,11 @@ const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDuration } from "./duration.ts";
- * console.assert(parseDuration("30m") === 1800);
- * console.assert(parseDuration("90") === 90);
- * console.assert(parseDuration("soon") === undefined);
+ * assert(parseDuration("30m") === 1800);
+ * assert(parseDuration("90") === 90);
+ * assert(parseDuration("soon") === undefined);
  * ```
  */
 export function parseDuration(text: string): number | undefined {
@@ -37,9 +38,10 @@ export interface Rate {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRate } from "./duration.ts";
  * const rate = parseRate("10/15m");
- * console.assert(rate?.max === 10 && rate.windowSeconds === 900);
+ * assert(rate?.max === 10 && rate.windowSeconds === 900);
  * ```
  */
 export function parseRate(text: string): Rate | undefined {

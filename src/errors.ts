@@ -48,9 +48,10 @@ export interface ErrorBody {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AuthError } from "./errors.ts";
  * const err = new AuthError("invalid_credentials", "invalid credentials");
- * console.assert(err.status === 401);
+ * assert(err.status === 401);
  * ```
  */
 export class AuthError extends Error {

@@ -30,12 +30,13 @@ export interface Logger {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLogger } from "./logger.ts";
  * const lines: string[] = [];
  * const log = createLogger("warn", (line) => lines.push(line));
  * log.info("ignored");
  * log.warn("login_failed", { user_id: "ada" });
- * console.assert(lines.length === 1 && JSON.parse(lines[0]!).event === "login_failed");
+ * assert(lines.length === 1 && JSON.parse(lines[0]!).event === "login_failed");
  * ```
  */
 export function createLogger(level: LogLevel, write: (line: string) => void = console.log): Logger {

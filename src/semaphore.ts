@@ -3,11 +3,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Semaphore } from "./semaphore.ts";
  * const one = new Semaphore(1);
  * const order: number[] = [];
  * await Promise.all([1, 2].map((n) => one.run(async () => { order.push(n); })));
- * console.assert(order.join() === "1,2");
+ * assert(order.join() === "1,2");
  * ```
  */
 export class Semaphore {

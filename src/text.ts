@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hasControlCharacter } from "./text.ts";
- * console.assert(hasControlCharacter("a\tb") && !hasControlCharacter("Ada Lovelace"));
+ * assert(hasControlCharacter("a\tb") && !hasControlCharacter("Ada Lovelace"));
  * ```
  */
 export function hasControlCharacter(text: string): boolean {

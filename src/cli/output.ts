@@ -49,8 +49,9 @@ export function describeFailure(err: unknown): { code: number; message: string }
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { table } from "./output.ts";
- * console.assert(table(["A", "B"], [["x", "yy"]]) === "A  B\nx  yy");
+ * assert(table(["A", "B"], [["x", "yy"]]) === "A  B\nx  yy");
  * ```
  */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -63,9 +63,10 @@ const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hmacKeyRing } from "./keys.ts";
  * const ring = await hmacKeyRing("0123456789abcdefghijklmnopqrstuvwxyz", []);
- * console.assert(ring.signing.alg === "HS256" && ring.jwks.keys.length === 0);
+ * assert(ring.signing.alg === "HS256" && ring.jwks.keys.length === 0);
  * ```
  */
 export async function hmacKeyRing(secret: string, previous: readonly string[]): Promise<KeyRing> {

@@ -50,11 +50,12 @@ export interface HasherOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createPasswordHasher } from "./passwords.ts";
  * const hasher = createPasswordHasher();
  * const phc = await hasher.hash("correct horse battery");
- * console.assert(await hasher.verify(phc, "correct horse battery"));
- * console.assert(!(await hasher.verify(phc, "wrong")));
+ * assert(await hasher.verify(phc, "correct horse battery"));
+ * assert(!(await hasher.verify(phc, "wrong")));
  * ```
  */
 export function createPasswordHasher(options: HasherOptions = {}): PasswordHasher {
@@ -102,9 +103,10 @@ export function createPasswordHasher(options: HasherOptions = {}): PasswordHashe
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePhcParams } from "./passwords.ts";
  * const p = parsePhcParams("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA");
- * console.assert(p?.memoryCost === 19456 && p.timeCost === 2 && p.parallelism === 1);
+ * assert(p?.memoryCost === 19456 && p.timeCost === 2 && p.parallelism === 1);
  * ```
  */
 export function parsePhcParams(phc: string): Argon2Params | undefined {

@@ -43,12 +43,13 @@ export interface SignedToken {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hmacKeyRing } from "../crypto/keys.ts";
  * import { createAccessTokenSigner } from "./access_token.ts";
  * const ring = await hmacKeyRing("0123456789abcdefghijklmnopqrstuvwxyz", []);
  * const sign = createAccessTokenSigner({ keys: () => ring, issuer: "me", audience: undefined, ttl: 1800 });
  * const { claims } = await sign({ sub: "ada", role: "user", sid: "s1" }, Date.now());
- * console.assert(claims.exp - claims.iat === 1800);
+ * assert(claims.exp - claims.iat === 1800);
  * ```
  */
 export function createAccessTokenSigner(options: SignerOptions) {
@@ -108,6 +109,7 @@ const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "b64",
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hmacKeyRing } from "../crypto/keys.ts";
  * import { createAccessTokenSigner, keyRingResolver, verifyAccessToken } from "./access_token.ts";
  * const ring = await hmacKeyRing("0123456789abcdefghijklmnopqrstuvwxyz", []);
@@ -116,7 +118,7 @@ const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "b64",
  * const claims = await verifyAccessToken(token, {
  *   resolveKey: keyRingResolver(() => ring), algorithms: ["HS256"], issuer: "me", now: Date.now(),
  * });
- * console.assert(claims.sub === "ada");
+ * assert(claims.sub === "ada");
  * ```
  */
 export async function verifyAccessToken(

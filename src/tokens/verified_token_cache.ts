@@ -21,12 +21,13 @@ interface Entry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { VerifiedTokenCache } from "./verified_token_cache.ts";
  * const cache = new VerifiedTokenCache(2);
  * const claims = { sub: "ada", role: "user", iat: 0, exp: 60, iss: "me", jti: "j", sid: "s" };
  * cache.set("t1", claims, "kid1");
- * console.assert(cache.get("t1", 59_000)?.claims.sub === "ada");
- * console.assert(cache.get("t1", 60_000) === undefined); // at exp: gone
+ * assert(cache.get("t1", 59_000)?.claims.sub === "ada");
+ * assert(cache.get("t1", 60_000) === undefined); // at exp: gone
  * ```
  */
 export class VerifiedTokenCache {

@@ -19,9 +19,10 @@ const ADMIN_ROLE = "admin";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { userIdProblem } from "./user_service.ts";
- * console.assert(userIdProblem("ada") === undefined);
- * console.assert(userIdProblem("") !== undefined && userIdProblem("a\nb") !== undefined);
+ * assert(userIdProblem("ada") === undefined);
+ * assert(userIdProblem("") !== undefined && userIdProblem("a\nb") !== undefined);
  * ```
  */
 export function userIdProblem(id: string): string | undefined {
