@@ -25,6 +25,7 @@ import {
   createRemoteJWKSet,
   customFetch,
   decodeProtectedHeader,
+  errors,
   type FetchImplementation,
 } from "jose";
 import type { SigningAlgorithm } from "../config.ts";
@@ -187,11 +188,19 @@ function keySource(options: RequireAuthOptions): {
   });
   const algorithms = options.algorithms ?? ASYMMETRIC;
   if (algorithms.includes("HS256")) throw new TypeError("A JWKS never verifies HS256 tokens");
+  // jose starts its cooldown only after a successful fetch; while the JWKS is unreachable, back
+  // off here too, so a flood of tokens is not a flood of fetches.
+  const failureBackoff = Math.min(options.jwks?.cooldown ?? 30_000, 5_000);
+  const now = options.now ?? Date.now;
+  let lastFailure = -Infinity;
   return {
     resolveKey: async (kid, alg) => {
+      const cached = jwks.jwks()?.keys.some((k) => k.kid === kid) ?? false;
+      if (!cached && now() - lastFailure < failureBackoff) return undefined;
       try {
         return await jwks({ kid, alg });
-      } catch {
+      } catch (err) {
+        if (!(err instanceof errors.JWKSNoMatchingKey)) lastFailure = now();
         return undefined; // unknown kid (after a refetch), a fetch failure, or several matches
       }
     },

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import {
+  base64url,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import { AuthError } from "../errors.ts";
 import type { SigningAlgorithm } from "../config.ts";
 import type { KeyRing } from "../crypto/keys.ts";
@@ -125,7 +132,10 @@ export async function verifyAccessToken(
   token: string,
   options: VerifyOptions,
 ): Promise<AccessClaims> {
-  if (token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) {
+  if (
+    token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token) ||
+    !token.split(".").every(isCanonicalBase64Url)
+  ) {
     throw invalid("malformed token");
   }
   let header: Record<string, unknown>;
@@ -172,6 +182,18 @@ export function keyRingResolver(keys: () => KeyRing): KeyResolver {
     const known = keys().verification.get(kid);
     return known && known.alg === alg ? known.key : undefined;
   };
+}
+
+/**
+ * Only one spelling of each byte string is accepted, so two different token strings never
+ * carry the same signature (anything that compares token strings stays sound).
+ */
+function isCanonicalBase64Url(segment: string): boolean {
+  try {
+    return base64url.encode(base64url.decode(segment)) === segment;
+  } catch {
+    return false;
+  }
 }
 
 function checkClaimTypes(payload: JWTPayload): AccessClaims {
