@@ -162,6 +162,8 @@ export interface LoadOptions {
   readonly env: RawVars;
   /** Path of the `.env` file, normally `.env` in the working directory. */
   readonly envFile: string;
+  /** Told as soon as a first-run `.env` was written, before validation can fail. */
+  readonly onCreatedEnvFile?: () => void;
 }
 
 /** A loaded configuration and whether this call wrote the first-run `.env`. */
@@ -181,6 +183,7 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
   if (fileText === undefined && nonEmpty(options.env.SECRET_KEY) === undefined) {
     const fresh = firstRunEnvFile();
     createdEnvFile = await writeNewFile(options.envFile, fresh);
+    if (createdEnvFile) options.onCreatedEnvFile?.();
     // Another instance may have created it first: use what it writes.
     fileText = createdEnvFile ? fresh : await readJustCreated(options.envFile);
   }

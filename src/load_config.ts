@@ -12,13 +12,14 @@ import { type Config, ConfigError, loadConfig } from "./config.ts";
  */
 export async function loadConfigOrExit(): Promise<Config> {
   try {
-    const { config, createdEnvFile } = await loadConfig({
+    const { config } = await loadConfig({
       env: Deno.env.toObject(),
       envFile: ".env",
+      onCreatedEnvFile: () =>
+        console.error(
+          "Wrote .env (mode 0600) with a new random SECRET_KEY and the default settings",
+        ),
     });
-    if (createdEnvFile) {
-      console.error("Wrote .env (mode 0600) with a new random SECRET_KEY and the default settings");
-    }
     return config;
   } catch (err) {
     if (err instanceof ConfigError) {

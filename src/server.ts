@@ -51,6 +51,7 @@ export async function serve(runtime: Runtime): Promise<number> {
   const services = createServices(deps);
   await bootstrapAdmin(services, config.bootstrapPassword);
   const app = createApp(deps, services);
+  const drain = createDrain();
 
   const server = Deno.serve({
     hostname: config.host,
@@ -60,7 +61,7 @@ export async function serve(runtime: Runtime): Promise<number> {
         `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, issuer ${config.issuer})`,
       );
     },
-  }, (request, info) => app.fetch(request, { remoteAddr: info.remoteAddr }));
+  }, drain.wrap((request, info) => app.fetch(request, { remoteAddr: info.remoteAddr })));
 
   const stop = async (signal: string) => {
     logger.info("shutdown", { signal });
@@ -69,6 +70,9 @@ export async function serve(runtime: Runtime): Promise<number> {
       runtime.close();
       Deno.exit(1);
     }, SHUTDOWN_GRACE_MS);
+    // Requests already in flight finish first, bodies and all: Deno's shutdown() alone stops
+    // reading bodies still arriving. New requests meanwhile get 503 and Connection: close.
+    await drain.start();
     await server.shutdown();
     clearTimeout(timeout);
   };
@@ -91,4 +95,39 @@ export async function serve(runtime: Runtime): Promise<number> {
   runtime.close();
   logger.info("stopped");
   return 0;
+}
+
+type Handler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.Addr>,
+) => Response | Promise<Response>;
+
+/** Counts requests in flight so a stop can wait for them; refuses new ones while draining. */
+function createDrain() {
+  let inFlight = 0;
+  let draining = false;
+  let idle: (() => void) | undefined;
+  return {
+    wrap(handler: Handler): Handler {
+      return async (request, info) => {
+        if (draining) {
+          return Response.json({ error: "server is shutting down", code: "not_ready" }, {
+            status: 503,
+            headers: { "Connection": "close", "Retry-After": "1" },
+          });
+        }
+        inFlight++;
+        try {
+          return await handler(request, info);
+        } finally {
+          inFlight--;
+          if (draining && inFlight === 0) idle?.();
+        }
+      };
+    },
+    start(): Promise<void> {
+      draining = true;
+      return inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idle = resolve);
+    },
+  };
 }

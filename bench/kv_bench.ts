@@ -1,0 +1,99 @@
+/**
+ * The server's KV store (`KvStore`, src/store/kv_store.ts) on a temporary KV file, as in
+ * production (not `:memory:`): a user read, a session creation (one atomic commit of three
+ * keys) and a refresh rotation (the read of token and session, then one guarded commit).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { base64url } from "jose";
+import { KvStore, type RefreshRecord, type SessionRecord } from "../src/store/kv_store.ts";
+
+const dir = await Deno.makeTempDir({ prefix: "auth-bench-kv-" });
+const kv = await Deno.openKv(join(dir, "bench.kv"));
+const store = new KvStore(kv);
+globalThis.addEventListener("unload", () => {
+  kv.close();
+  Deno.removeSync(dir, { recursive: true });
+});
+
+const DAY_MS = 86_400_000;
+const randomHash = () => base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+
+const now = Date.now();
+await store.createUser({
+  id: "admin",
+  passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
+  roles: ["admin", "user"],
+  disabled: false,
+  createdAt: now,
+  updatedAt: now,
+});
+
+function newSession(at: number): { session: SessionRecord; hash: string; record: RefreshRecord } {
+  const hash = randomHash();
+  const session: SessionRecord = {
+    sid: crypto.randomUUID(),
+    userId: "admin",
+    role: "admin",
+    createdAt: at,
+    expiresAt: at + 30 * DAY_MS,
+    currentHash: hash,
+  };
+  const record: RefreshRecord = {
+    sid: session.sid,
+    userId: "admin",
+    issuedAt: at,
+    expiresAt: session.expiresAt,
+  };
+  return { session, hash, record };
+}
+
+Deno.bench("KvStore.getUser", { group: "kv" }, async () => {
+  await store.getUser("admin");
+});
+
+Deno.bench("KvStore.createSession (1 commit)", { group: "kv", baseline: true }, async () => {
+  const { session, hash, record } = newSession(Date.now());
+  await store.createSession(session, hash, record);
+});
+
+// One chain of rotations, as one client refreshing again and again.
+const first = newSession(Date.now());
+await store.createSession(first.session, first.hash, first.record);
+let current = first.hash;
+
+async function rotate(b?: Deno.BenchContext): Promise<void> {
+  const at = Date.now();
+  const found = await store.getRefresh(current);
+  if (!found?.session) throw new Error("refresh chain broken");
+  const child = randomHash();
+  b?.start();
+  const ok = await store.commitRotation({
+    spent: { ...found.token, hash: current },
+    session: found.session,
+    child: {
+      hash: child,
+      record: {
+        sid: found.session.value.sid,
+        userId: "admin",
+        issuedAt: at,
+        expiresAt: at + 30 * DAY_MS,
+        parentHash: current,
+      },
+    },
+    now: at,
+    grace: false,
+  });
+  b?.end();
+  if (!ok) throw new Error("rotation commit refused");
+  current = child;
+}
+
+Deno.bench("KvStore.commitRotation (commit only)", { group: "kv" }, async (b) => {
+  await rotate(b);
+});
+
+Deno.bench("refresh rotation (getRefresh + commitRotation)", { group: "kv" }, async () => {
+  await rotate();
+});

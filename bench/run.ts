@@ -1,0 +1,732 @@
+/**
+ * `deno task bench`: the micro benchmarks (`deno bench bench/`), then the HTTP benchmark of the
+ * real server against this machine's own ceilings, measured in the same run:
+ *
+ * - `GET /me` (one valid token reused) vs baseline A, a bare `Deno.serve` (target >= 0.5x);
+ * - `POST /refresh` (a chain of fresh tokens per connection) vs baseline B, `Deno.serve` making
+ *   one Deno KV atomic commit per request (target >= 0.6x);
+ * - `POST /login` vs the raw argon2id verify rate of the server's own hasher (target >= 0.85x);
+ * - start-up to the first token answered (target <= 150 ms) and the server's peak resident
+ *   memory under this load (VmHWM, target <= 128 MB).
+ *
+ * Every server listens on 127.0.0.1 on a free port and is killed at the end; every wrk run is
+ * bounded in time. Results: one table on stdout and `bench/results/latest.json`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { createPasswordHasher } from "../src/crypto/passwords.ts";
+import {
+  freePort,
+  ROOT,
+  type RunningServer,
+  startServer,
+  taskCommand,
+} from "../tests/helpers/server_process.ts";
+import { ensureWrk, runWrk, type WrkResult } from "./wrk.ts";
+
+const BENCH_DIR = join(ROOT, "bench");
+const RESULTS = join(BENCH_DIR, "results", "latest.json");
+const SECONDS = 8;
+const WARMUP_SECONDS = 2;
+const WRK_THREADS = 2;
+const CONNECTIONS = 32;
+/** /refresh and baseline B: one connection per wrk thread, each thread its own token chain. */
+const CHAINS = 8;
+const ARGON2_SECONDS = 5;
+const STARTS = 5;
+const UNLIMITED = "100000000/1m";
+const TARGETS = { me: 0.5, refresh: 0.6, login: 0.85, startupMs: 150, memoryMb: 128 } as const;
+
+const decoder = new TextDecoder();
+const log = (line: string) => console.error(`[bench] ${line}`);
+
+// ---- processes we start, all killed in `finally` ----
+
+interface Child {
+  readonly name: string;
+  readonly process: Deno.ChildProcess;
+  readonly stderr: () => string;
+}
+
+const children = new Set<Child>();
+const servers = new Set<RunningServer>();
+
+function collect(stream: ReadableStream<Uint8Array>): () => string {
+  let text = "";
+  const textDecoder = new TextDecoder();
+  (async () => {
+    for await (const chunk of stream) text += textDecoder.decode(chunk, { stream: true });
+  })().catch(() => {});
+  return () => text;
+}
+
+/** Starts a `deno run` process and waits for its "listening" line on stderr. */
+async function spawnDeno(name: string, args: string[]): Promise<Child> {
+  const process = new Deno.Command("deno", {
+    args,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const child = { name, process, stderr: collect(process.stderr) };
+  children.add(child);
+  let exited: Deno.CommandStatus | undefined;
+  process.status.then((s) => exited = s);
+  const deadline = Date.now() + 30_000;
+  while (!child.stderr().includes("listening")) {
+    if (exited) throw new Error(`${name} exited (${exited.code}):\n${child.stderr()}`);
+    if (Date.now() > deadline) {
+      throw new Error(`${name} did not listen in time:\n${child.stderr()}`);
+    }
+    await sleep(20);
+  }
+  return child;
+}
+
+async function stopChild(child: Child): Promise<void> {
+  try {
+    child.process.kill("SIGKILL");
+  } catch {
+    // already exited
+  }
+  await child.process.status;
+  children.delete(child);
+}
+
+async function stopServer(server: RunningServer): Promise<void> {
+  const timer = setTimeout(() => {
+    try {
+      server.process.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }, 10_000);
+  await server.stop("SIGTERM");
+  clearTimeout(timer);
+  servers.delete(server);
+}
+
+async function cleanup(): Promise<void> {
+  for (const child of [...children]) await stopChild(child);
+  for (const server of [...servers]) {
+    try {
+      server.process.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await server.process.status;
+    servers.delete(server);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// ---- the machine ----
+
+/** A /proc file's text: Deno grants /proc reads only with --allow-all, so `cat` reads it. */
+async function procText(path: string): Promise<string> {
+  const out = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" })
+    .output();
+  return out.success ? decoder.decode(out.stdout) : "";
+}
+
+async function machine() {
+  const cpuinfo = await procText("/proc/cpuinfo");
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown";
+  const nproc = decoder.decode(
+    (await new Deno.Command("nproc", { stdout: "piped" }).output()).stdout,
+  )
+    .trim();
+  const loadavg = (await procText("/proc/loadavg")).split(" ")
+    .slice(0, 3).join(" ");
+  return {
+    date: new Date().toISOString(),
+    nproc: Number(nproc) || navigator.hardwareConcurrency,
+    cpu,
+    loadavg_at_start: loadavg,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    os: `${Deno.build.os}-${Deno.build.arch}`,
+  };
+}
+
+// ---- the micro benchmarks ----
+
+async function microBenchmarks(): Promise<{ ok: boolean; output: string }> {
+  // The `bench` task's own command and permissions, with `bench` in place of `run`.
+  const { env, args } = taskCommand("bench");
+  const flags = args.slice(1, -1); // drop "run" and "bench/run.ts"
+  log(`deno bench ${flags.join(" ")} ${BENCH_DIR}`);
+  const child = new Deno.Command("deno", {
+    args: ["bench", ...flags, BENCH_DIR],
+    cwd: ROOT,
+    env: { ...env, NO_COLOR: "1" }, // plain text, also for results/latest.json
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const output = decoder.decode(out.stdout) + decoder.decode(out.stderr);
+  console.log(output.trimEnd());
+  return { ok: out.success, output };
+}
+
+// ---- talking to the real server ----
+
+async function login(url: string, password: string): Promise<{ token: string; refresh: string }> {
+  const response = await fetch(`${url}/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ user_id: "admin", password }),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`/login answered ${response.status}: ${text}`);
+  const body = JSON.parse(text) as { token: string; refresh_token: string };
+  return { token: body.token, refresh: body.refresh_token };
+}
+
+async function logins(url: string, password: string, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) tokens.push((await login(url, password)).refresh);
+  return tokens;
+}
+
+/** Peak and current resident memory of a process, in MB, from /proc/<pid>/status. */
+async function memory(pid: number): Promise<{ vmHwmMb: number; vmRssMb: number }> {
+  const status = await procText(`/proc/${pid}/status`);
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+  return { vmHwmMb: kb("VmHWM") / 1024, vmRssMb: kb("VmRSS") / 1024 };
+}
+
+// ---- raw argon2id, in process ----
+
+/**
+ * Runs argon2id verifies through the server's own hasher (same parameters and the same bound on
+ * concurrent hashes as the server's) with `callers` requests in flight, for `seconds`.
+ */
+async function argon2Rate(callers: number, seconds: number) {
+  const hasher = createPasswordHasher();
+  const password = "bench-password-0123456789";
+  const phc = await hasher.hash(password);
+  for (let i = 0; i < 4; i++) await hasher.verify(phc, password); // warm-up
+  const latencies: number[] = [];
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(Array.from({ length: callers }, async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      if (!(await hasher.verify(phc, password))) throw new Error("argon2id verify failed");
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    rps: latencies.length / elapsed,
+    verifies: latencies.length,
+    seconds: elapsed,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    callers,
+  };
+}
+
+// ---- start-up ----
+
+/**
+ * Spawns the `start` task's command in `dir` and times it until /login first answers 200 (and,
+ * less precisely, until its "listening on" line).
+ */
+async function timeStart(
+  dir: string,
+  env: Record<string, string>,
+  password: string,
+): Promise<{ firstTokenMs: number; listeningMs: number }> {
+  const port = freePort();
+  const task = taskCommand("start");
+  const url = `http://127.0.0.1:${port}/login`;
+  const body = JSON.stringify({ user_id: "admin", password });
+  const client = Deno.createHttpClient({});
+  const t0 = performance.now();
+  const process = new Deno.Command("deno", {
+    args: task.args,
+    cwd: dir,
+    env: { ...task.env, ...env, PORT: String(port) },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const child: Child = { name: "start-up server", process, stderr: collect(process.stderr) };
+  children.add(child);
+  let listeningMs: number | undefined;
+  try {
+    for (;;) {
+      const elapsed = performance.now() - t0;
+      if (listeningMs === undefined && child.stderr().includes("listening on")) {
+        listeningMs = elapsed;
+      }
+      if (elapsed > 15_000) throw new Error(`no 200 from /login in 15 s:\n${child.stderr()}`);
+      try {
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body,
+          client,
+        });
+        await response.body?.cancel();
+        if (response.status === 200) {
+          const firstTokenMs = performance.now() - t0;
+          return { firstTokenMs, listeningMs: listeningMs ?? firstTokenMs };
+        }
+        throw new Error(`/login answered ${response.status}`);
+      } catch (err) {
+        if (err instanceof Error && err.message.startsWith("/login answered")) throw err;
+        await sleep(1); // not listening yet
+      }
+    }
+  } finally {
+    client.close();
+    await stopChild(child);
+  }
+}
+
+// ---- the report ----
+
+interface Row {
+  readonly endpoint: string;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly baseline: string;
+  readonly baselineRps: number | undefined;
+  readonly ratio: number | undefined;
+  readonly target: number | undefined;
+  readonly met: boolean | undefined;
+  readonly load: string;
+  readonly errors: string;
+}
+
+function row(
+  endpoint: string,
+  load: string,
+  result: { rps: number; p50Ms: number; p99Ms: number },
+  errors: string,
+  baseline?: { name: string; rps: number; target: number },
+): Row {
+  const ratio = baseline ? result.rps / baseline.rps : undefined;
+  return {
+    endpoint,
+    rps: result.rps,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    baseline: baseline?.name ?? "-",
+    baselineRps: baseline?.rps,
+    ratio,
+    target: baseline?.target,
+    met: baseline && ratio !== undefined ? ratio >= baseline.target : undefined,
+    load,
+    errors,
+  };
+}
+
+function errorsOf(result: WrkResult): string {
+  const parts: string[] = [];
+  const bad = result.status?.bad ?? result.non2xx;
+  parts.push(`${bad} non-200`);
+  if (result.status?.firstBad) parts.push(`first: ${result.status.firstBad}`);
+  if (result.socketErrors) parts.push(`socket errors: ${result.socketErrors}`);
+  return parts.join("; ");
+}
+
+function fmt(value: number | undefined, digits = 0): string {
+  return value === undefined || !Number.isFinite(value) ? "-" : value.toFixed(digits);
+}
+
+function ms(value: number): string {
+  return value < 10 ? `${value.toFixed(2)} ms` : `${value.toFixed(1)} ms`;
+}
+
+function table(rows: readonly Row[]): string {
+  const header = [
+    "endpoint",
+    "rps",
+    "p50",
+    "p99",
+    "baseline",
+    "baseline rps",
+    "ratio",
+    "target",
+    "met?",
+  ];
+  const cells = rows.map((r) => [
+    r.endpoint,
+    fmt(r.rps),
+    ms(r.p50Ms),
+    ms(r.p99Ms),
+    r.baseline,
+    fmt(r.baselineRps),
+    r.ratio === undefined ? "-" : `${r.ratio.toFixed(2)}x`,
+    r.target === undefined ? "-" : `>= ${r.target.toFixed(2)}x`,
+    r.met === undefined ? "-" : r.met ? "yes" : "NO",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
+  const line = (c: readonly string[]) =>
+    `| ${c.map((v, i) => v.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  return [
+    line(header),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...cells.map(line),
+  ].join("\n");
+}
+
+// ---- main ----
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  const host = await machine();
+  log(
+    `${host.date} · ${host.nproc} CPUs (${host.cpu}) · deno ${host.deno} · load average ${host.loadavg_at_start}`,
+  );
+
+  const micro = await microBenchmarks();
+  if (!micro.ok) log("deno bench failed (see above); going on with the HTTP benchmark");
+
+  const wrkFound = await ensureWrk(log);
+  if ("problem" in wrkFound) {
+    console.error(
+      `\nHTTP benchmark NOT RUN: ${wrkFound.problem}\n` +
+        "It needs wrk (Debian package `wrk`); install it and run `deno task bench` again.",
+    );
+    return 1;
+  }
+  const wrk = wrkFound.path;
+  const tmp = await Deno.makeTempDir({ prefix: "auth-bench-" });
+  const serverDir = join(tmp, "server");
+  const kvDir = join(tmp, "baseline-kv");
+  await Deno.mkdir(serverDir);
+  await Deno.mkdir(kvDir);
+  const password = `bench-${crypto.randomUUID()}`;
+  const serverEnv: Record<string, string> = {
+    HOST: "127.0.0.1",
+    BOOTSTRAP_PASSWORD: password,
+    LOGIN_LIMIT_PER_CLIENT: UNLIMITED,
+    REFRESH_LIMIT_PER_CLIENT: UNLIMITED,
+    LOG_LEVEL: "warn",
+  };
+  const config = join(ROOT, "deno.json");
+  const results: Record<string, unknown> = {};
+
+  try {
+    const load = (t: number, c: number) => `wrk -t${t} -c${c} -d${SECONDS}s`;
+    const drive = async (
+      name: string,
+      options: Omit<Parameters<typeof runWrk>[1], "seconds">,
+    ): Promise<WrkResult> => {
+      log(`${name}: warm-up ${WARMUP_SECONDS}s, then ${SECONDS}s`);
+      await runWrk(wrk, { ...options, seconds: WARMUP_SECONDS });
+      const result = await runWrk(wrk, { ...options, seconds: SECONDS });
+      log(
+        `${name}: ${result.rps.toFixed(0)} rps, p50 ${ms(result.p50Ms)}, p99 ${ms(result.p99Ms)}, ${
+          errorsOf(result)
+        }`,
+      );
+      return result;
+    };
+
+    // Baseline A: bare Deno.serve.
+    const barePort = freePort();
+    const bare = await spawnDeno("baseline A (bare Deno.serve)", [
+      "run",
+      `--allow-net=127.0.0.1:${barePort}`,
+      join(BENCH_DIR, "baseline_bare.ts"),
+      String(barePort),
+    ]);
+    const bareResult = await drive("baseline A GET /", {
+      url: `http://127.0.0.1:${barePort}/`,
+      threads: WRK_THREADS,
+      connections: CONNECTIONS,
+    });
+    await stopChild(bare);
+
+    // The real server, from the `start` task's own command.
+    log("starting the real server (deno task start's command; LOG_LEVEL=warn: request log off)");
+    const server = await startServer({ dir: serverDir, env: serverEnv });
+    servers.add(server);
+
+    const phaseMemory: Record<string, { vm_hwm_mb: number; vm_rss_mb: number }> = {};
+    const notePhase = async (phase: string) => {
+      const m = await memory(server.process.pid);
+      phaseMemory[phase] = { vm_hwm_mb: round(m.vmHwmMb, 1), vm_rss_mb: round(m.vmRssMb, 1) };
+    };
+    await notePhase("started");
+    const access = await login(server.url, password);
+    const meResult = await drive("GET /me", {
+      url: `${server.url}/me`,
+      threads: WRK_THREADS,
+      connections: CONNECTIONS,
+      headers: [`Authorization: Bearer ${access.token}`],
+    });
+    await notePhase("after GET /me");
+
+    // Baseline B: one KV atomic commit per request.
+    const kvPort = freePort();
+    const kvBaseline = await spawnDeno("baseline B (Deno.serve + 1 KV commit)", [
+      "run",
+      "--config",
+      config,
+      `--allow-net=127.0.0.1:${kvPort}`,
+      `--allow-read=${kvDir}`,
+      `--allow-write=${kvDir}`,
+      join(BENCH_DIR, "baseline_kv.ts"),
+      String(kvPort),
+      join(kvDir, "baseline.kv"),
+    ]);
+    const kvResult = await drive("baseline B POST /", {
+      url: `http://127.0.0.1:${kvPort}/`,
+      threads: CHAINS,
+      connections: CHAINS,
+      script: join(BENCH_DIR, "post_json.lua"),
+      env: { BENCH_PATH: "/", BENCH_BODY: JSON.stringify({ refresh_token: "x".repeat(43) }) },
+    });
+    await stopChild(kvBaseline);
+
+    // POST /refresh: each wrk thread (one connection) rotates its own chain.
+    log(`POST /refresh: ${2 * CHAINS} logins for the chains' first tokens`);
+    const warmTokens = await logins(server.url, password, CHAINS);
+    const runTokens = await logins(server.url, password, CHAINS);
+    const refreshOptions = {
+      url: `${server.url}/refresh`,
+      threads: CHAINS,
+      connections: CHAINS,
+      script: join(BENCH_DIR, "refresh.lua"),
+    };
+    log(`POST /refresh: warm-up ${WARMUP_SECONDS}s, then ${SECONDS}s`);
+    await runWrk(wrk, {
+      ...refreshOptions,
+      seconds: WARMUP_SECONDS,
+      env: { BENCH_REFRESH_TOKENS: warmTokens.join(",") },
+    });
+    const refreshResult = await runWrk(wrk, {
+      ...refreshOptions,
+      seconds: SECONDS,
+      env: { BENCH_REFRESH_TOKENS: runTokens.join(",") },
+    });
+    log(
+      `POST /refresh: ${refreshResult.rps.toFixed(0)} rps, p50 ${ms(refreshResult.p50Ms)}, ` +
+        `${errorsOf(refreshResult)}`,
+    );
+    await notePhase("after POST /refresh");
+
+    // The raw argon2id ceiling, measured just before and just after the login run (the server
+    // idle meanwhile); the higher of the two is the baseline, so noise cannot flatter /login.
+    const argon2Runs = [await rawArgon2()];
+
+    // POST /login with the bootstrap admin's credentials.
+    const loginResult = await drive("POST /login", {
+      url: `${server.url}/login`,
+      threads: WRK_THREADS,
+      connections: CONNECTIONS,
+      script: join(BENCH_DIR, "post_json.lua"),
+      env: { BENCH_PATH: "/login", BENCH_BODY: JSON.stringify({ user_id: "admin", password }) },
+    });
+
+    await notePhase("after POST /login");
+    argon2Runs.push(await rawArgon2());
+    const argon2 = argon2Runs.reduce((a, b) => (b.rps > a.rps ? b : a));
+
+    const mem = await memory(server.process.pid);
+    log(
+      `server peak resident memory (VmHWM) ${mem.vmHwmMb.toFixed(1)} MB; by phase: ${
+        Object.entries(phaseMemory).map(([k, v]) => `${k} ${v.vm_hwm_mb}`).join(", ")
+      }`,
+    );
+    await stopServer(server);
+
+    // Start-up, warm (deno's caches are hot from the run above), reusing the server's directory
+    // with its .env and KV file so that only start-up is measured.
+    // One unmeasured start first.
+    await timeStart(serverDir, serverEnv, password);
+    const startRuns: { firstTokenMs: number; listeningMs: number }[] = [];
+    for (let i = 0; i < STARTS; i++) {
+      startRuns.push(await timeStart(serverDir, serverEnv, password));
+    }
+    const starts = startRuns.map((r) => r.firstTokenMs);
+    const startupMs = median(starts);
+    const listeningMs = median(startRuns.map((r) => r.listeningMs));
+    log(`start-up to the first 200 from /login: ${starts.map((s) => s.toFixed(0)).join(", ")} ms`);
+
+    const rows: Row[] = [
+      row(
+        "GET / (baseline A: bare Deno.serve)",
+        load(WRK_THREADS, CONNECTIONS),
+        bareResult,
+        errorsOf(bareResult),
+      ),
+      row(
+        "GET /me (one token reused)",
+        load(WRK_THREADS, CONNECTIONS),
+        meResult,
+        errorsOf(meResult),
+        { name: "bare Deno.serve", rps: bareResult.rps, target: TARGETS.me },
+      ),
+      row("POST / (baseline B: 1 KV commit)", load(CHAINS, CHAINS), kvResult, errorsOf(kvResult)),
+      row(
+        "POST /refresh (fresh token each)",
+        load(CHAINS, CHAINS),
+        refreshResult,
+        errorsOf(refreshResult),
+        { name: "Deno.serve + 1 KV commit", rps: kvResult.rps, target: TARGETS.refresh },
+      ),
+      row(
+        "POST /login (admin)",
+        load(WRK_THREADS, CONNECTIONS),
+        loginResult,
+        errorsOf(loginResult),
+        { name: "raw argon2id verify", rps: argon2.rps, target: TARGETS.login },
+      ),
+    ];
+    const refreshBad = refreshResult.status?.bad ?? refreshResult.non2xx;
+    const startupMet = startupMs <= TARGETS.startupMs;
+    const memoryMet = mem.vmHwmMb <= TARGETS.memoryMb;
+
+    const lines = [
+      "",
+      `Auth server benchmark — ${host.date}`,
+      `machine: ${host.nproc} CPUs, ${host.cpu}, ${host.os}; load average at start ${host.loadavg_at_start}`,
+      `deno ${host.deno} (v8 ${host.v8}); wrk ${wrk}`,
+      "command: deno task bench",
+      `server: deno task start's command on 127.0.0.1, HS256, LOG_LEVEL=warn (request log off for the run), ` +
+      `LOGIN_LIMIT_PER_CLIENT and REFRESH_LIMIT_PER_CLIENT ${UNLIMITED}`,
+      `each row: ${WARMUP_SECONDS}s warm-up, then ${SECONDS}s measured; raw argon2id: createPasswordHasher() ` +
+      `(m=19456,t=2,p=1, its own bound on concurrent hashes), ${CONNECTIONS} callers, ${ARGON2_SECONDS}s, ` +
+      `just before and just after /login, the higher taken (${
+        argon2Runs.map((a) => a.rps.toFixed(1)).join(" / ")
+      } per s)`,
+      "",
+      table(rows),
+      "",
+      `start-up (spawn to first 200 from POST /login, warm caches, existing .env and KV reused): ` +
+      `median ${startupMs.toFixed(0)} ms of ${STARTS} (${
+        starts.map((s) => s.toFixed(0)).join(", ")
+      } ms; "listening on" at a median ${listeningMs.toFixed(0)} ms); ` +
+      `target <= ${TARGETS.startupMs} ms: ${startupMet ? "yes" : "NO"}`,
+      `peak resident memory of the server under this load (VmHWM): ${mem.vmHwmMb.toFixed(1)} MB ` +
+      `(VmRSS after load ${mem.vmRssMb.toFixed(1)} MB); target <= ${TARGETS.memoryMb} MB: ${
+        memoryMet ? "yes" : "NO"
+      }`,
+      `errors: ${rows.map((r) => `${r.endpoint.split(" (")[0]}: ${r.errors}`).join(" · ")}`,
+      `total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    ];
+    console.log(lines.join("\n"));
+
+    Object.assign(results, {
+      command: "deno task bench",
+      ...host,
+      wrk: {
+        path: wrk,
+        installed_now: wrkFound.installed,
+        threads: WRK_THREADS,
+        connections: CONNECTIONS,
+      },
+      settings: {
+        seconds: SECONDS,
+        warmup_seconds: WARMUP_SECONDS,
+        refresh_chains: CHAINS,
+        log_level: "warn",
+        login_limit_per_client: UNLIMITED,
+        refresh_limit_per_client: UNLIMITED,
+        argon2_seconds: ARGON2_SECONDS,
+      },
+      rows: rows.map((r) => ({
+        endpoint: r.endpoint,
+        load: r.load,
+        rps: round(r.rps),
+        p50_ms: round(r.p50Ms, 3),
+        p99_ms: round(r.p99Ms, 3),
+        baseline: r.baseline,
+        baseline_rps: r.baselineRps === undefined ? null : round(r.baselineRps),
+        ratio: r.ratio === undefined ? null : round(r.ratio, 3),
+        target: r.target ?? null,
+        met: r.met ?? null,
+        errors: r.errors,
+      })),
+      raw_argon2id: argon2Runs.map((a) => ({
+        rps: round(a.rps, 2),
+        verifies: a.verifies,
+        p50_ms: round(a.p50Ms, 2),
+        p99_ms: round(a.p99Ms, 2),
+        callers: a.callers,
+        used_as_baseline: a === argon2,
+      })),
+      refresh_non_200: refreshBad,
+      startup: {
+        median_ms: round(startupMs, 1),
+        runs_ms: starts.map((s) => round(s, 1)),
+        listening_median_ms: round(listeningMs, 1),
+        target_ms: TARGETS.startupMs,
+        met: startupMet,
+        note: "warm deno caches; the server directory's existing .env and KV file reused",
+      },
+      memory: {
+        vm_hwm_mb: round(mem.vmHwmMb, 1),
+        vm_rss_after_mb: round(mem.vmRssMb, 1),
+        target_mb: TARGETS.memoryMb,
+        met: memoryMet,
+        by_phase: phaseMemory,
+      },
+      micro_benchmarks: { ok: micro.ok, output: micro.output },
+      total_seconds: round((performance.now() - started) / 1000, 1),
+    });
+    await Deno.mkdir(join(BENCH_DIR, "results"), { recursive: true });
+    await Deno.writeTextFile(RESULTS, JSON.stringify(results, null, 2) + "\n");
+    log(`wrote ${RESULTS}`);
+    return micro.ok && refreshBad === 0 ? 0 : 1;
+  } finally {
+    await cleanup();
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
+async function rawArgon2() {
+  log(`raw argon2id verify, in process, ${CONNECTIONS} callers, ${ARGON2_SECONDS}s`);
+  const result = await argon2Rate(CONNECTIONS, ARGON2_SECONDS);
+  log(`raw argon2id verify: ${result.rps.toFixed(1)}/s, p50 ${ms(result.p50Ms)}`);
+  return result;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function round(value: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+if (import.meta.main) {
+  const onSignal = () => {
+    log("interrupted: stopping every server started");
+    cleanup().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let code = 1;
+  try {
+    code = await main();
+  } catch (err) {
+    console.error(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  } finally {
+    await cleanup();
+  }
+  Deno.exit(code);
+}
