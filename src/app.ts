@@ -7,18 +7,18 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppContext, AppEnv, Services } from "./app_types.ts";
-import { clientAddress } from "./client_address.ts";
 import type { Config } from "./config.ts";
 import type { KeyRing } from "./crypto/keys.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
 import { AuthError, type ErrorCode } from "./errors.ts";
+import { createMemoryRateLimiter } from "./limits/memory_rate_limiter.ts";
 import { createRateLimiter } from "./limits/rate_limiter.ts";
 import type { Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { requestMetrics } from "./middleware/request_metrics.ts";
+import { securityHeaders } from "./middleware/security_headers.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { createSessionGate } from "./tokens/session_gate.ts";
 import { limitBody, requireJson } from "./middleware/json_body.ts";
@@ -88,6 +88,7 @@ export function createServices(deps: AppDeps): Services {
     users,
     sessions,
     limiter: createRateLimiter(deps.store, now),
+    localLimiter: createMemoryRateLimiter(now),
     gate,
     metrics,
   };
@@ -125,19 +126,9 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     },
   });
 
-  app.use(requestLog(logger));
+  app.use(requestLog(logger, config.trustProxy));
   app.use(requestMetrics(services.metrics));
-  app.use(secureHeaders({ crossOriginResourcePolicy: "same-site" }));
-  app.use(async (c, next) => {
-    c.header("Cache-Control", "no-store");
-    const peer = c.env?.remoteAddr;
-    const peerAddress = peer && "hostname" in peer ? peer.hostname : "unknown";
-    c.set(
-      "clientIp",
-      clientAddress(peerAddress, c.req.header("X-Forwarded-For"), config.trustProxy),
-    );
-    await next();
-  });
+  app.use(securityHeaders());
   if (config.corsOrigins.length > 0) {
     app.use(cors({
       origin: [...config.corsOrigins],

@@ -8,6 +8,7 @@ import type { MiddlewareHandler } from "hono";
 import type { Config } from "./config.ts";
 import type { KeyRing } from "./crypto/keys.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
+import type { MemoryRateLimiter } from "./limits/memory_rate_limiter.ts";
 import type { RateLimiter } from "./limits/rate_limiter.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -15,13 +16,6 @@ import type { KvStore } from "./store/kv_store.ts";
 import type { SessionGate } from "./tokens/session_gate.ts";
 import type { SessionService } from "./tokens/sessions.ts";
 import type { UserService } from "./users/user_service.ts";
-
-declare module "hono" {
-  interface ContextVariableMap {
-    /** The address rate limits count against (see `client_address.ts`). */
-    clientIp: string;
-  }
-}
 
 /** Hono environment: `Deno.serve` passes the connection info as the bindings. */
 export interface AppEnv {
@@ -37,7 +31,10 @@ export interface Services {
   readonly hasher: PasswordHasher;
   readonly users: UserService;
   readonly sessions: SessionService;
+  /** Shared by every instance (KV): the login limits. */
   readonly limiter: RateLimiter;
+  /** This instance's own (memory): the refresh limit. */
+  readonly localLimiter: MemoryRateLimiter;
   readonly gate: SessionGate;
   readonly metrics: Metrics;
 }

@@ -23,6 +23,8 @@ export interface Logger {
   info(event: string, fields?: LogFields): void;
   warn(event: string, fields?: LogFields): void;
   error(event: string, fields?: LogFields): void;
+  /** Whether lines of `level` are written (callers skip building fields otherwise). */
+  enabled(level: Exclude<LogLevel, "silent">): boolean;
 }
 
 /**
@@ -45,5 +47,11 @@ export function createLogger(level: LogLevel, write: (line: string) => void = co
       if (RANK[lineLevel] < RANK[level]) return;
       write(JSON.stringify({ time: new Date().toISOString(), level: lineLevel, event, ...fields }));
     };
-  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    enabled: (lineLevel) => RANK[lineLevel] >= RANK[level],
+  };
 }

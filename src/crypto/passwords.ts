@@ -41,7 +41,7 @@ export interface PasswordHasher {
 /** Options for {@link createPasswordHasher}. */
 export interface HasherOptions {
   readonly params?: Argon2Params;
-  /** How many hashes may run at once; each holds `memoryCost` KiB. Defaults to 4. */
+  /** How many hashes may run at once; each holds `memoryCost` KiB. Defaults to the CPU count. */
   readonly maxConcurrent?: number;
 }
 
@@ -66,9 +66,9 @@ export function createPasswordHasher(options: HasherOptions = {}): PasswordHashe
   ) {
     throw new TypeError("Argon2id parameters must be at least OWASP's m=19456, t=2, p=1");
   }
-  // Bounds memory (each hash holds 19 MiB) and keeps a flood of logins from starving the
-  // thread pool; measured here, throughput peaks at 4 to 8 at once on 2 cores.
-  const slots = new Semaphore(options.maxConcurrent ?? 4);
+  // Bounds memory (each hash holds 19 MiB) and keeps hashing from starving the event loop: more
+  // hashes at once than cores only queue inside the thread pool, with more memory and latency.
+  const slots = new Semaphore(options.maxConcurrent ?? Math.max(1, navigator.hardwareConcurrency));
   // `Algorithm` is an ambient const enum, which isolated modules cannot read: 2 is Argon2id.
   const hashOptions = { algorithm: 2 as Algorithm, ...params };
   let dummy: Promise<string> | undefined;

@@ -10,15 +10,20 @@ import type { Metrics } from "../metrics.ts";
 
 /** Observes each request's duration after it is answered. */
 export function requestMetrics(metrics: Metrics): MiddlewareHandler {
+  // One histogram child per label set, looked up once: prom-client hashes labels on every call.
+  const children = new Map<string, { observe(value: number): void }>();
   return async function requestMetricsMiddleware(c, next) {
     const started = performance.now();
     await next();
     // After next(), the route index is the handler that answered; "/*" means none matched.
     const path = routePath(c);
     const route = path === "/*" || path === "*" || path === "" ? "unmatched" : path;
-    metrics.requestDuration.observe(
-      { route, method: c.req.method, status: String(c.res.status) },
-      (performance.now() - started) / 1000,
-    );
+    const key = `${route} ${c.req.method} ${c.res.status}`;
+    let child = children.get(key);
+    if (child === undefined) {
+      child = metrics.requestDuration.labels(route, c.req.method, String(c.res.status));
+      children.set(key, child);
+    }
+    child.observe((performance.now() - started) / 1000);
   };
 }

@@ -8,6 +8,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AuthError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { clientIp } from "../middleware/client_ip.ts";
 import { errorResponse, jsonBody, LoginBody, TokenPair } from "./schemas.ts";
 
 const route = createRoute({
@@ -31,7 +32,7 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
   const { services, config, logger, metrics } = ctx;
   app.openapi(route, async (c) => {
     const { user_id: userId, password, role } = c.req.valid("json");
-    const client = c.get("clientIp");
+    const client = clientIp(c, config.trustProxy);
 
     const perClient = await services.limiter.hit(
       "login_client",

@@ -7,6 +7,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AuthError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { clientIp } from "../middleware/client_ip.ts";
 import { errorResponse, jsonBody, RefreshBody, TokenPair } from "./schemas.ts";
 
 const route = createRoute({
@@ -32,9 +33,9 @@ export function refreshRoutes(app: AppRouter, ctx: AppContext): void {
   const { services, config, metrics } = ctx;
   app.openapi(route, async (c) => {
     const { refresh_token: refreshToken } = c.req.valid("json");
-    const limit = await services.limiter.hit(
+    const limit = services.localLimiter.hit(
       "refresh_client",
-      c.get("clientIp"),
+      clientIp(c, config.trustProxy),
       config.refreshLimitPerClient,
     );
     if (limit.limited) {

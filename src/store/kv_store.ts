@@ -187,15 +187,23 @@ export class KvStore {
   }
 
   /**
-   * A refresh token's record and its session. Two reads, not a snapshot: a rotation commits
-   * only if neither changed since, so a stale pair can never be acted on.
+   * A refresh token's record, its session and its user. Two reads, not a snapshot: a rotation
+   * commits only if neither token nor session changed since, so a stale pair is never acted on.
    */
   async getRefresh(tokenHash: string): Promise<
-    { token: Versioned<RefreshRecord>; session: Versioned<SessionRecord> | undefined } | undefined
+    {
+      token: Versioned<RefreshRecord>;
+      session: Versioned<SessionRecord> | undefined;
+      user: UserRecord | undefined;
+    } | undefined
   > {
     const token = versioned(await this.#kv.get<RefreshRecord>(["refresh_tokens", tokenHash]));
     if (!token) return undefined;
-    return { token, session: await this.getSession(token.value.sid) };
+    const [session, user] = await this.#kv.getMany<[SessionRecord, UserRecord]>([
+      ["sessions", token.value.sid],
+      ["users", token.value.userId],
+    ]);
+    return { token, session: versioned(session), user: user.value ?? undefined };
   }
 
   /**

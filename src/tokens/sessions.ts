@@ -101,11 +101,11 @@ export function createSessionService(deps: SessionDeps) {
       const now = deps.now();
       const found = await deps.store.getRefresh(hash);
       if (!found || found.token.value.expiresAt <= now) throw invalidRefresh();
-      const { token, session } = found;
+      const { token, session, user } = found;
       if (!session || session.value.revokedAt !== undefined || session.value.expiresAt <= now) {
         throw sessionEnded();
       }
-      await requireUserStillHolds(session.value);
+      await requireUserStillHolds(session.value, user);
 
       const isCurrent = session.value.currentHash === hash && token.value.spentAt === undefined;
       // A grace window of 0 turns the forgiveness off entirely.
@@ -155,8 +155,7 @@ export function createSessionService(deps: SessionDeps) {
   }
 
   /** Refresh only continues while the user exists, is enabled and still holds the role. */
-  async function requireUserStillHolds(session: SessionRecord) {
-    const user = await deps.store.getUser(session.userId);
+  async function requireUserStillHolds(session: SessionRecord, user: UserRecord | undefined) {
     if (user && stillHolds(user, session.role)) return;
     await revoke(session.sid, "user changed");
     throw sessionEnded();
@@ -188,8 +187,8 @@ export function createSessionService(deps: SessionDeps) {
 /** The session service's interface. */
 export type SessionService = ReturnType<typeof createSessionService>;
 
-function stillHolds(user: Versioned<UserRecord>, role: string): boolean {
-  return !user.value.disabled && user.value.roles.includes(role);
+function stillHolds(user: UserRecord, role: string): boolean {
+  return !user.disabled && user.roles.includes(role);
 }
 
 function isLive(session: Versioned<SessionRecord> | undefined, now: number): boolean {

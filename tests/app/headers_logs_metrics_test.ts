@@ -14,12 +14,20 @@ Deno.test("secure headers on every answer; no-store on tokens; CORS off by defau
   ];
   for (const res of responses) {
     assert.equal(res.headers.get("X-Content-Type-Options"), "nosniff");
-    assert.equal(res.headers.get("X-Frame-Options"), "SAMEORIGIN");
+    assert.equal(res.headers.get("X-Frame-Options"), "DENY");
+    assert.equal(
+      res.headers.get("Content-Security-Policy"),
+      "default-src 'none'; frame-ancestors 'none'",
+    );
     assert.ok(res.headers.get("Strict-Transport-Security"));
     assert.equal(res.headers.get("Access-Control-Allow-Origin"), null);
     assert.match(res.headers.get("X-Request-Id") ?? "", /^[0-9a-f-]{36}$/);
   }
-  assert.equal(responses[0]!.headers.get("Cache-Control"), "no-store");
+  for (const res of responses) assert.equal(res.headers.get("Cache-Control"), "no-store");
+  // A route's own caching policy is kept: the JWKS is public and cacheable.
+  const jwks = await t.request("/.well-known/jwks.json");
+  assert.equal(jwks.headers.get("Cache-Control"), "public, max-age=300");
+  assert.equal(jwks.headers.get("X-Content-Type-Options"), "nosniff");
   const notFound = await responses[2]!.json();
   assert.deepEqual(notFound, { error: "not found", code: "not_found" });
 });
