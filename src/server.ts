@@ -61,7 +61,9 @@ export async function serve(runtime: Runtime): Promise<number> {
         `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, issuer ${config.issuer})`,
       );
     },
-  }, drain.wrap((request, info) => app.fetch(request, { remoteAddr: info.remoteAddr })));
+    // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
+    // runtime, so only the routes that need the client address (limits, logs) pay for it.
+  }, drain.wrap((request, info) => app.fetch(request, info)));
 
   const stop = async (signal: string) => {
     logger.info("shutdown", { signal });

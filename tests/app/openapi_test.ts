@@ -78,3 +78,24 @@ Deno.test("/openapi.json marks bearer routes and documents every error as the Er
     }
   }
 });
+
+Deno.test("answers match their documented schemas (/me is served pre-serialized)", async () => {
+  using t = await makeApp();
+  await t.services.users.add("ada", "correct horse battery", ["user", "editor"]);
+  const res = await t.post("/login", { user_id: "ada", password: "correct horse battery" });
+  const pair = await res.json();
+  assert.ok(schemas.TokenPair.safeParse(pair).success);
+  for (let i = 0; i < 2; i++) { // the second answer comes from the serialized cache
+    const me = await t.request("/me", { headers: { Authorization: `Bearer ${pair.token}` } });
+    assert.equal(me.headers.get("Content-Type"), "application/json");
+    const body = await me.json();
+    assert.ok(schemas.MeResponse.strict().safeParse(body).success, JSON.stringify(body));
+    assert.deepEqual(body.roles, ["user", "editor"]);
+  }
+  // A role change shows at once on this instance: the gate forgets, the answer is rebuilt.
+  await t.services.users.update("ada", { roles: ["user", "editor", "viewer"] });
+  const after = await t.request("/me", { headers: { Authorization: `Bearer ${pair.token}` } });
+  assert.deepEqual((await after.json()).roles, ["user", "editor", "viewer"]);
+  const bad = await t.request("/nope");
+  assert.ok(schemas.ErrorBody.strict().safeParse(await bad.json()).success);
+});
