@@ -27,8 +27,9 @@ import { ensureWrk, runWrk, type WrkResult } from "./wrk.ts";
 
 const BENCH_DIR = join(ROOT, "bench");
 const RESULTS = join(BENCH_DIR, "results", "latest.json");
-const SECONDS = 8;
-const WARMUP_SECONDS = 2;
+const ROUNDS = 3;
+const SECONDS = 5;
+const WARMUP_SECONDS = 1;
 const WRK_THREADS = 2;
 const CONNECTIONS = 32;
 /** /refresh and baseline B: one connection per wrk thread, each thread its own token chain. */
@@ -320,9 +321,9 @@ function row(
   load: string,
   result: { rps: number; p50Ms: number; p99Ms: number },
   errors: string,
-  baseline?: { name: string; rps: number; target: number },
+  baseline?: { name: string; rps: number; target: number; ratio: number },
 ): Row {
-  const ratio = baseline ? result.rps / baseline.rps : undefined;
+  const ratio = baseline?.ratio;
   return {
     endpoint,
     rps: result.rps,
@@ -442,7 +443,9 @@ async function main(): Promise<number> {
       return result;
     };
 
-    // Baseline A: bare Deno.serve.
+    // Every server runs for the whole benchmark; each round measures every pair back to back
+    // (baseline, then the endpoint), and each ratio is the median of the per-round ratios, so a
+    // burst of noise on this 2-core machine moves one round, not the answer.
     const barePort = freePort();
     const bare = await spawnDeno("baseline A (bare Deno.serve)", [
       "run",
@@ -450,34 +453,6 @@ async function main(): Promise<number> {
       join(BENCH_DIR, "baseline_bare.ts"),
       String(barePort),
     ]);
-    const bareResult = await drive("baseline A GET /", {
-      url: `http://127.0.0.1:${barePort}/`,
-      threads: WRK_THREADS,
-      connections: CONNECTIONS,
-    });
-    await stopChild(bare);
-
-    // The real server, from the `start` task's own command.
-    log("starting the real server (deno task start's command; LOG_LEVEL=warn: request log off)");
-    const server = await startServer({ dir: serverDir, env: serverEnv });
-    servers.add(server);
-
-    const phaseMemory: Record<string, { vm_hwm_mb: number; vm_rss_mb: number }> = {};
-    const notePhase = async (phase: string) => {
-      const m = await memory(server.process.pid);
-      phaseMemory[phase] = { vm_hwm_mb: round(m.vmHwmMb, 1), vm_rss_mb: round(m.vmRssMb, 1) };
-    };
-    await notePhase("started");
-    const access = await login(server.url, password);
-    const meResult = await drive("GET /me", {
-      url: `${server.url}/me`,
-      threads: WRK_THREADS,
-      connections: CONNECTIONS,
-      headers: [`Authorization: Bearer ${access.token}`],
-    });
-    await notePhase("after GET /me");
-
-    // Baseline B: one KV atomic commit per request.
     const kvPort = freePort();
     const kvBaseline = await spawnDeno("baseline B (Deno.serve + 1 KV commit)", [
       "run",
@@ -490,58 +465,112 @@ async function main(): Promise<number> {
       String(kvPort),
       join(kvDir, "baseline.kv"),
     ]);
-    const kvResult = await drive("baseline B POST /", {
-      url: `http://127.0.0.1:${kvPort}/`,
-      threads: CHAINS,
-      connections: CHAINS,
-      script: join(BENCH_DIR, "post_json.lua"),
-      env: { BENCH_PATH: "/", BENCH_BODY: JSON.stringify({ refresh_token: "x".repeat(43) }) },
-    });
-    await stopChild(kvBaseline);
+    log("starting the real server (deno task start's command; LOG_LEVEL=warn: request log off)");
+    const server = await startServer({ dir: serverDir, env: serverEnv });
+    servers.add(server);
 
-    // POST /refresh: each wrk thread (one connection) rotates its own chain.
-    log(`POST /refresh: ${2 * CHAINS} logins for the chains' first tokens`);
-    const warmTokens = await logins(server.url, password, CHAINS);
-    const runTokens = await logins(server.url, password, CHAINS);
-    const refreshOptions = {
-      url: `${server.url}/refresh`,
-      threads: CHAINS,
-      connections: CHAINS,
-      script: join(BENCH_DIR, "refresh.lua"),
+    const phaseMemory: Record<string, { vm_hwm_mb: number; vm_rss_mb: number }> = {};
+    const notePhase = async (phase: string) => {
+      const m = await memory(server.process.pid);
+      phaseMemory[phase] = { vm_hwm_mb: round(m.vmHwmMb, 1), vm_rss_mb: round(m.vmRssMb, 1) };
     };
-    log(`POST /refresh: warm-up ${WARMUP_SECONDS}s, then ${SECONDS}s`);
-    await runWrk(wrk, {
-      ...refreshOptions,
-      seconds: WARMUP_SECONDS,
-      env: { BENCH_REFRESH_TOKENS: warmTokens.join(",") },
-    });
-    const refreshResult = await runWrk(wrk, {
-      ...refreshOptions,
-      seconds: SECONDS,
-      env: { BENCH_REFRESH_TOKENS: runTokens.join(",") },
-    });
+    await notePhase("started");
+    const access = await login(server.url, password);
+    const runs = {
+      bare: [] as WrkResult[],
+      me: [] as WrkResult[],
+      kv: [] as WrkResult[],
+      refresh: [] as WrkResult[],
+      login: [] as WrkResult[],
+    };
+    const argon2Runs: Awaited<ReturnType<typeof rawArgon2>>[] = [];
+
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round} of ${ROUNDS}`);
+      runs.bare.push(
+        await drive("baseline A GET /", {
+          url: `http://127.0.0.1:${barePort}/`,
+          threads: WRK_THREADS,
+          connections: CONNECTIONS,
+        }),
+      );
+      runs.me.push(
+        await drive("GET /me", {
+          url: `${server.url}/me`,
+          threads: WRK_THREADS,
+          connections: CONNECTIONS,
+          headers: [`Authorization: Bearer ${access.token}`],
+        }),
+      );
+      await notePhase("after GET /me");
+
+      runs.kv.push(
+        await drive("baseline B POST /", {
+          url: `http://127.0.0.1:${kvPort}/`,
+          threads: CHAINS,
+          connections: CHAINS,
+          script: join(BENCH_DIR, "post_json.lua"),
+          env: { BENCH_PATH: "/", BENCH_BODY: JSON.stringify({ refresh_token: "x".repeat(43) }) },
+        }),
+      );
+      // POST /refresh: each wrk thread (one connection) rotates its own chain of fresh tokens.
+      log(`POST /refresh: ${2 * CHAINS} logins for the chains' first tokens`);
+      const warmTokens = await logins(server.url, password, CHAINS);
+      const runTokens = await logins(server.url, password, CHAINS);
+      const refreshOptions = {
+        url: `${server.url}/refresh`,
+        threads: CHAINS,
+        connections: CHAINS,
+        script: join(BENCH_DIR, "refresh.lua"),
+      };
+      await runWrk(wrk, {
+        ...refreshOptions,
+        seconds: WARMUP_SECONDS,
+        env: { BENCH_REFRESH_TOKENS: warmTokens.join(",") },
+      });
+      const refreshResult = await runWrk(wrk, {
+        ...refreshOptions,
+        seconds: SECONDS,
+        env: { BENCH_REFRESH_TOKENS: runTokens.join(",") },
+      });
+      log(
+        `POST /refresh: ${refreshResult.rps.toFixed(0)} rps, p50 ${ms(refreshResult.p50Ms)}, ` +
+          `${errorsOf(refreshResult)}`,
+      );
+      runs.refresh.push(refreshResult);
+      await notePhase("after POST /refresh");
+
+      // The raw argon2id ceiling of the server's own hasher, with the server idle, then /login.
+      argon2Runs.push(await rawArgon2());
+      runs.login.push(
+        await drive("POST /login", {
+          url: `${server.url}/login`,
+          threads: WRK_THREADS,
+          connections: CONNECTIONS,
+          script: join(BENCH_DIR, "post_json.lua"),
+          env: { BENCH_PATH: "/login", BENCH_BODY: JSON.stringify({ user_id: "admin", password }) },
+        }),
+      );
+      await notePhase("after POST /login");
+    }
+    await stopChild(bare);
+    await stopChild(kvBaseline);
+    const bareResult = medianRun(runs.bare);
+    const meResult = medianRun(runs.me);
+    const kvResult = medianRun(runs.kv);
+    const refreshResult = medianRun(runs.refresh);
+    const loginResult = medianRun(runs.login);
+    const argon2 = { rps: median(argon2Runs.map((a) => a.rps)) };
+    const ratios = {
+      me: runs.me.map((r, i) => r.rps / runs.bare[i]!.rps),
+      refresh: runs.refresh.map((r, i) => r.rps / runs.kv[i]!.rps),
+      login: runs.login.map((r, i) => r.rps / argon2Runs[i]!.rps),
+    };
     log(
-      `POST /refresh: ${refreshResult.rps.toFixed(0)} rps, p50 ${ms(refreshResult.p50Ms)}, ` +
-        `${errorsOf(refreshResult)}`,
+      `per-round ratios: /me ${ratios.me.map((r) => r.toFixed(2)).join(", ")}; /refresh ${
+        ratios.refresh.map((r) => r.toFixed(2)).join(", ")
+      }; /login ${ratios.login.map((r) => r.toFixed(2)).join(", ")}`,
     );
-    await notePhase("after POST /refresh");
-
-    // The raw argon2id ceiling, measured just before and just after the login run (the server
-    // idle meanwhile); the higher of the two is the baseline, so noise cannot flatter /login.
-    const argon2Runs = [await rawArgon2()];
-
-    // POST /login with the bootstrap admin's credentials.
-    const loginResult = await drive("POST /login", {
-      url: `${server.url}/login`,
-      threads: WRK_THREADS,
-      connections: CONNECTIONS,
-      script: join(BENCH_DIR, "post_json.lua"),
-      env: { BENCH_PATH: "/login", BENCH_BODY: JSON.stringify({ user_id: "admin", password }) },
-    });
-
-    await notePhase("after POST /login");
-    argon2Runs.push(await rawArgon2());
-    const argon2 = argon2Runs.reduce((a, b) => (b.rps > a.rps ? b : a));
 
     const mem = await memory(server.process.pid);
     log(
@@ -576,7 +605,12 @@ async function main(): Promise<number> {
         load(WRK_THREADS, CONNECTIONS),
         meResult,
         errorsOf(meResult),
-        { name: "bare Deno.serve", rps: bareResult.rps, target: TARGETS.me },
+        {
+          name: "bare Deno.serve",
+          rps: bareResult.rps,
+          target: TARGETS.me,
+          ratio: median(ratios.me),
+        },
       ),
       row("POST / (baseline B: 1 KV commit)", load(CHAINS, CHAINS), kvResult, errorsOf(kvResult)),
       row(
@@ -584,14 +618,24 @@ async function main(): Promise<number> {
         load(CHAINS, CHAINS),
         refreshResult,
         errorsOf(refreshResult),
-        { name: "Deno.serve + 1 KV commit", rps: kvResult.rps, target: TARGETS.refresh },
+        {
+          name: "Deno.serve + 1 KV commit",
+          rps: kvResult.rps,
+          target: TARGETS.refresh,
+          ratio: median(ratios.refresh),
+        },
       ),
       row(
         "POST /login (admin)",
         load(WRK_THREADS, CONNECTIONS),
         loginResult,
         errorsOf(loginResult),
-        { name: "raw argon2id verify", rps: argon2.rps, target: TARGETS.login },
+        {
+          name: "raw argon2id verify",
+          rps: argon2.rps,
+          target: TARGETS.login,
+          ratio: median(ratios.login),
+        },
       ),
     ];
     const refreshBad = refreshResult.status?.bad ?? refreshResult.non2xx;
@@ -606,9 +650,13 @@ async function main(): Promise<number> {
       "command: deno task bench",
       `server: deno task start's command on 127.0.0.1, HS256, LOG_LEVEL=warn (request log off for the run), ` +
       `LOGIN_LIMIT_PER_CLIENT and REFRESH_LIMIT_PER_CLIENT ${UNLIMITED}`,
-      `each row: ${WARMUP_SECONDS}s warm-up, then ${SECONDS}s measured; raw argon2id: createPasswordHasher() ` +
-      `(m=19456,t=2,p=1, its own bound on concurrent hashes), ${CONNECTIONS} callers, ${ARGON2_SECONDS}s, ` +
-      `just before and just after /login, the higher taken (${
+      `${ROUNDS} rounds; in each, every baseline and its endpoint back to back, ${WARMUP_SECONDS}s ` +
+      `warm-up then ${SECONDS}s measured; rps, p50, p99: the median round; ratio: the median of ` +
+      `the per-round ratios (/me ${ratios.me.map((r) => r.toFixed(2)).join(", ")}; /refresh ${
+        ratios.refresh.map((r) => r.toFixed(2)).join(", ")
+      }; /login ${ratios.login.map((r) => r.toFixed(2)).join(", ")})`,
+      `raw argon2id: createPasswordHasher() (m=19456,t=2,p=1, its own bound on concurrent hashes), ` +
+      `${CONNECTIONS} callers, ${ARGON2_SECONDS}s per round with the server idle (${
         argon2Runs.map((a) => a.rps.toFixed(1)).join(" / ")
       } per s)`,
       "",
@@ -638,6 +686,7 @@ async function main(): Promise<number> {
         connections: CONNECTIONS,
       },
       settings: {
+        rounds: ROUNDS,
         seconds: SECONDS,
         warmup_seconds: WARMUP_SECONDS,
         refresh_chains: CHAINS,
@@ -665,8 +714,8 @@ async function main(): Promise<number> {
         p50_ms: round(a.p50Ms, 2),
         p99_ms: round(a.p99Ms, 2),
         callers: a.callers,
-        used_as_baseline: a === argon2,
       })),
+      per_round_ratios: ratios,
       refresh_non_200: refreshBad,
       startup: {
         median_ms: round(startupMs, 1),
@@ -701,6 +750,12 @@ async function rawArgon2() {
   const result = await argon2Rate(CONNECTIONS, ARGON2_SECONDS);
   log(`raw argon2id verify: ${result.rps.toFixed(1)}/s, p50 ${ms(result.p50Ms)}`);
   return result;
+}
+
+/** The run with the median requests/s (its latencies come with it). */
+function medianRun(results: readonly WrkResult[]): WrkResult {
+  const sorted = [...results].sort((a, b) => a.rps - b.rps);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function median(values: readonly number[]): number {

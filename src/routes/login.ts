@@ -74,7 +74,7 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
       metrics.logins.inc({ outcome: "role_not_allowed" });
       throw new AuthError("role_not_allowed", `role "${role ?? ""}" is not granted to this user`);
     }
-    const pair = await services.sessions.start(user.id, granted);
+    const pair = await services.sessions.start(user.id, granted, user.versionstamp);
     logger.info("login", { user_id: user.id, role: granted, client });
     metrics.logins.inc({ outcome: "success" });
     return c.json(pair, 200);

@@ -3,7 +3,8 @@
  *
  * Layout (all values are plain JSON-like objects):
  * - `["users", userId]` -> {@link UserRecord}
- * - `["sessions", sid]` -> {@link SessionRecord}, expires with its last refresh token
+ * - `["sessions", sid]` -> {@link SessionRecord}, rewritten with each newest refresh token and
+ *   expiring with it
  * - `["user_sessions", userId, sid]` -> `true`, the index global logout walks
  * - `["refresh_tokens", sha256(token)]` -> {@link RefreshRecord}, expires with the token
  * - `["limits", bucket, subject, window]` -> attempt count, expires with its window
@@ -25,7 +26,11 @@ export interface UserRecord {
   readonly updatedAt: number;
 }
 
-/** A login session: every access token it issues carries its `sid`. */
+/**
+ * A login session: every access token it issues carries its `sid`. Written in the same commit
+ * as each of its refresh tokens, so the newest token's own versionstamp is the session's, until
+ * a revocation changes it: a rotation's commit checks exactly that.
+ */
 export interface SessionRecord {
   readonly sid: string;
   readonly userId: string;
@@ -33,15 +38,24 @@ export interface SessionRecord {
   readonly createdAt: number;
   /** When its newest refresh token expires; the KV entry expires then too. */
   readonly expiresAt: number;
-  /** Hash of the one refresh token that may rotate now. */
-  readonly currentHash: string;
   readonly revokedAt?: number;
 }
 
-/** One refresh token, by the SHA-256 of its text; the text itself is never stored. */
+/**
+ * One refresh token, by the SHA-256 of its text; the text itself is never stored. It carries
+ * what a rotation needs without reading the session and the user: the session's fixed fields and
+ * the user's versionstamp at issue (the commit checks it and the session's, so a revocation or a
+ * change to the user sends the rotation down the slow path, which reads them).
+ */
 export interface RefreshRecord {
   readonly sid: string;
   readonly userId: string;
+  readonly role: string;
+  readonly sessionCreatedAt: number;
+  /** When the session's entry in the `user_sessions` index expires. */
+  readonly indexExpiresAt: number;
+  /** The user's versionstamp at issue; absent when unknown (the first rotation reads it). */
+  readonly userVersionstamp?: string;
   readonly issuedAt: number;
   readonly expiresAt: number;
   readonly parentHash?: string;
@@ -50,6 +64,8 @@ export interface RefreshRecord {
   readonly childHash?: string;
   /** Set once it was presented again inside the grace window and forgiven. */
   readonly graceUsedAt?: number;
+  /** Set when a grace replay of its parent replaced it before it was used. */
+  readonly supersededAt?: number;
 }
 
 /** A value with the versionstamp it was read at. */
@@ -70,14 +86,31 @@ export interface UserPage {
   readonly cursor: string | undefined;
 }
 
+/** A refresh record to write, guarded by the versionstamp it was read at. */
+export interface GuardedRecord {
+  readonly hash: string;
+  readonly versionstamp: string;
+  /** The record's new value. */
+  readonly record: RefreshRecord;
+}
+
 /** The rotation of one refresh token, committed atomically by {@link KvStore.commitRotation}. */
 export interface Rotation {
-  readonly spent: Versioned<RefreshRecord> & { readonly hash: string };
-  readonly session: Versioned<SessionRecord>;
+  readonly sid: string;
+  readonly userId: string;
+  /** The presented token, now spent (or its grace used). */
+  readonly spent: GuardedRecord;
+  /** The child issued before, superseded by a grace replay. */
+  readonly superseded?: GuardedRecord;
   readonly child: { readonly hash: string; readonly record: RefreshRecord };
+  /** Versionstamps the session and the user must still have (else nothing is written). */
+  readonly sessionVersionstamp: string;
+  readonly userVersionstamp: string;
+  /** The session, rewritten with the child (same commit, same versionstamp). */
+  readonly session: SessionRecord;
+  /** Renew the `user_sessions` index entry until this time (when the child would outlive it). */
+  readonly indexUntil?: number;
   readonly now: number;
-  /** Marks this rotation as the grace-window replay of `spent`. */
-  readonly grace: boolean;
 }
 
 const MAX_ATOMIC_MUTATIONS = 500;
@@ -160,12 +193,12 @@ export class KvStore {
     tokenHash: string,
     token: RefreshRecord,
   ): Promise<void> {
-    const expireIn = Math.max(1, session.expiresAt - session.createdAt);
+    const until = (at: number) => ({ expireIn: Math.max(1, at - session.createdAt) });
     const result = await this.#kv.atomic()
       .check({ key: ["sessions", session.sid], versionstamp: null })
-      .set(["sessions", session.sid], session, { expireIn })
-      .set(["user_sessions", session.userId, session.sid], true, { expireIn })
-      .set(["refresh_tokens", tokenHash], token, { expireIn })
+      .set(["sessions", session.sid], session, until(session.expiresAt))
+      .set(["user_sessions", session.userId, session.sid], true, until(token.indexExpiresAt))
+      .set(["refresh_tokens", tokenHash], token, until(token.expiresAt))
       .commit();
     if (!result.ok) throw new Error("Session id collision");
   }
@@ -174,7 +207,7 @@ export class KvStore {
     return versioned(await this.#kv.get<SessionRecord>(["sessions", sid]));
   }
 
-  /** A session and its user, read in one snapshot. */
+  /** A session and its user (values only), read in one snapshot. */
   async getSessionAndUser(
     sid: string,
     userId: string,
@@ -186,50 +219,50 @@ export class KvStore {
     return { session: session.value ?? undefined, user: user.value ?? undefined };
   }
 
-  /**
-   * A refresh token's record, its session and its user. Two reads, not a snapshot: a rotation
-   * commits only if neither token nor session changed since, so a stale pair is never acted on.
-   */
-  async getRefresh(tokenHash: string): Promise<
-    {
-      token: Versioned<RefreshRecord>;
-      session: Versioned<SessionRecord> | undefined;
-      user: UserRecord | undefined;
-    } | undefined
-  > {
-    const token = versioned(await this.#kv.get<RefreshRecord>(["refresh_tokens", tokenHash]));
-    if (!token) return undefined;
+  /** A refresh token's record, by the hash of the token. */
+  async getRefresh(tokenHash: string): Promise<Versioned<RefreshRecord> | undefined> {
+    return versioned(await this.#kv.get<RefreshRecord>(["refresh_tokens", tokenHash]));
+  }
+
+  /** A session and its user with their versionstamps, read in one snapshot. */
+  async getSessionAndUserVersioned(sid: string, userId: string): Promise<{
+    session: Versioned<SessionRecord> | undefined;
+    user: Versioned<UserRecord> | undefined;
+  }> {
     const [session, user] = await this.#kv.getMany<[SessionRecord, UserRecord]>([
-      ["sessions", token.value.sid],
-      ["users", token.value.userId],
+      ["sessions", sid],
+      ["users", userId],
     ]);
-    return { token, session: versioned(session), user: user.value ?? undefined };
+    return { session: versioned(session), user: versioned(user) };
   }
 
   /**
-   * Spends a refresh token and stores its child, in one atomic commit guarded by the
-   * versionstamps both were read at: of concurrent rotations of one token, exactly one commits.
+   * Spends a refresh token and stores its child in one atomic commit, which checks that the
+   * presented token, the session and the user are exactly as they were read (or recorded): of
+   * concurrent rotations of one token exactly one commits, and none commits past a revocation.
    */
   async commitRotation(rotation: Rotation): Promise<boolean> {
-    const { spent, session, child, now } = rotation;
-    const spentRecord: RefreshRecord = rotation.grace
-      ? { ...spent.value, graceUsedAt: now, childHash: child.hash }
-      : { ...spent.value, spentAt: now, childHash: child.hash };
-    const expireIn = Math.max(1, child.record.expiresAt - now);
-    const spentExpireIn = Math.max(1, spent.value.expiresAt - now);
-    const result = await this.#kv.atomic()
+    const { spent, child, superseded, session, now } = rotation;
+    const until = (at: number) => ({ expireIn: Math.max(1, at - now) });
+    const op = this.#kv.atomic()
       .check({ key: ["refresh_tokens", spent.hash], versionstamp: spent.versionstamp })
-      .check({ key: ["sessions", session.value.sid], versionstamp: session.versionstamp })
-      .set(["refresh_tokens", spent.hash], spentRecord, { expireIn: spentExpireIn })
-      .set(["refresh_tokens", child.hash], child.record, { expireIn })
-      .set(["sessions", session.value.sid], {
-        ...session.value,
-        currentHash: child.hash,
-        expiresAt: child.record.expiresAt,
-      }, { expireIn })
-      .set(["user_sessions", session.value.userId, session.value.sid], true, { expireIn })
-      .commit();
-    return result.ok;
+      .check({ key: ["sessions", rotation.sid], versionstamp: rotation.sessionVersionstamp })
+      .check({ key: ["users", rotation.userId], versionstamp: rotation.userVersionstamp })
+      .set(["refresh_tokens", spent.hash], spent.record, until(spent.record.expiresAt))
+      .set(["refresh_tokens", child.hash], child.record, until(child.record.expiresAt))
+      .set(["sessions", rotation.sid], session, until(session.expiresAt));
+    if (superseded) {
+      op.check({ key: ["refresh_tokens", superseded.hash], versionstamp: superseded.versionstamp })
+        .set(
+          ["refresh_tokens", superseded.hash],
+          superseded.record,
+          until(superseded.record.expiresAt),
+        );
+    }
+    if (rotation.indexUntil !== undefined) {
+      op.set(["user_sessions", rotation.userId, rotation.sid], true, until(rotation.indexUntil));
+    }
+    return (await op.commit()).ok;
   }
 
   /** Marks a session revoked (idempotent); its refresh tokens stop working at once. */

@@ -3,22 +3,17 @@
  *
  * A refresh token is 256 random bits, base64url; only its SHA-256 is stored (a slow hash buys
  * nothing for a random 256-bit value). Each rotation spends the presented token and stores its
- * child in one atomic commit guarded by versionstamps (see `KvStore.commitRotation`). Presenting
- * a spent token again revokes the session, except once, inside `REFRESH_GRACE_SECONDS` after its
- * rotation and while its child is unused, for a client that lost the answer: then the child is
- * replaced by a new one.
+ * child in one atomic commit guarded by versionstamps (see `KvStore.commitRotation`): the
+ * presented token's, the session's and the user's. Presenting a spent token again revokes the
+ * session, except once, inside `REFRESH_GRACE_SECONDS` after its rotation and while its child is
+ * unused, for a client that lost the answer: then that child is superseded by a new one.
  *
  * @module
  */
 import { base64url } from "jose";
+import { createHash } from "node:crypto";
 import { AuthError } from "../errors.ts";
-import type {
-  KvStore,
-  RefreshRecord,
-  SessionRecord,
-  UserRecord,
-  Versioned,
-} from "../store/kv_store.ts";
+import type { KvStore, RefreshRecord, SessionRecord, Versioned } from "../store/kv_store.ts";
 import type { SignedToken } from "./access_token.ts";
 
 /** The `/login` and `/refresh` answer. */
@@ -58,107 +53,202 @@ export function createSessionService(deps: SessionDeps) {
   const emit = (event: SessionEvent) => deps.onEvent?.(event);
   const refreshTtlMs = deps.refreshTtl * 1000;
 
-  async function issuePair(session: SessionRecord, refreshToken: string, nowMs: number) {
-    const signed = await deps.signAccessToken(
-      { sub: session.userId, role: session.role, sid: session.sid },
-      nowMs,
-    );
-    return pair(signed, refreshToken);
+  async function issuePair(
+    subject: { sub: string; role: string; sid: string },
+    refreshToken: string,
+    nowMs: number,
+  ): Promise<TokenPair> {
+    return pair(await deps.signAccessToken(subject, nowMs), refreshToken);
   }
 
-  /** Starts a session for a user who just proved their credentials. */
-  async function start(userId: string, role: string): Promise<TokenPair> {
+  /**
+   * Starts a session for a user who just proved their credentials. `userVersionstamp`, the
+   * user record's as read for the check, lets the first refresh skip reading the user.
+   */
+  async function start(
+    userId: string,
+    role: string,
+    userVersionstamp?: string,
+  ): Promise<TokenPair> {
     const now = deps.now();
-    const { token, hash } = await newRefreshToken();
+    const { token, hash } = newRefreshToken();
     const session: SessionRecord = {
       sid: crypto.randomUUID(),
       userId,
       role,
       createdAt: now,
       expiresAt: now + refreshTtlMs,
-      currentHash: hash,
     };
     const record: RefreshRecord = {
       sid: session.sid,
       userId,
+      role,
+      sessionCreatedAt: now,
+      indexExpiresAt: now + 2 * refreshTtlMs,
+      ...(userVersionstamp !== undefined ? { userVersionstamp } : {}),
       issuedAt: now,
       expiresAt: session.expiresAt,
     };
     // The access token is signed before the commit, but sent only after it: nothing is
     // acknowledged that is not stored.
-    const answer = await issuePair(session, token, now);
+    const answer = await issuePair({ sub: userId, role, sid: session.sid }, token, now);
     await deps.store.createSession(session, hash, record);
     emit({ type: "session_started", sid: session.sid, sub: userId });
     return answer;
   }
 
-  /** Spends a refresh token and returns a new pair. */
+  /**
+   * Spends a refresh token and returns a new pair.
+   *
+   * Fast path (a live token, nothing changed): one read, one commit. The record carries the
+   * versionstamps of the session and the user it was issued against and the commit checks them,
+   * so a revocation or a change to the user makes the commit fail instead. Slow path (after such
+   * a failure, or for a spent token): read session and user, decide, commit with what was read.
+   */
   async function refresh(refreshToken: string): Promise<TokenPair> {
     if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) throw invalidRefresh();
-    const hash = await sha256(refreshToken);
+    const hash = sha256(refreshToken);
     let graceAllowed = true;
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
       const now = deps.now();
-      const found = await deps.store.getRefresh(hash);
-      if (!found || found.token.value.expiresAt <= now) throw invalidRefresh();
-      const { token, session, user } = found;
+      const token = await deps.store.getRefresh(hash);
+      if (!token || token.value.expiresAt <= now) throw invalidRefresh();
+      const record = token.value;
+      const live = record.spentAt === undefined && record.supersededAt === undefined;
+
+      if (live && attempt === 0 && record.userVersionstamp !== undefined) {
+        // The newest token was written with its session: the same versionstamp, unless revoked.
+        const answer = await rotate(hash, token, now, token.versionstamp, record.userVersionstamp);
+        if (answer) return answer;
+        // Something changed since we read: maybe a concurrent rotation of this very token,
+        // which is no lost answer and gets no grace (of many, exactly one wins).
+        graceAllowed = false;
+        continue;
+      }
+
+      const { session, user } = await deps.store.getSessionAndUserVersioned(
+        record.sid,
+        record.userId,
+      );
       if (!session || session.value.revokedAt !== undefined || session.value.expiresAt <= now) {
         throw sessionEnded();
       }
-      await requireUserStillHolds(session.value, user);
-
-      const isCurrent = session.value.currentHash === hash && token.value.spentAt === undefined;
-      // A grace window of 0 turns the forgiveness off entirely.
-      const isGraceReplay = graceAllowed && deps.graceSeconds > 0 &&
-        token.value.spentAt !== undefined && token.value.graceUsedAt === undefined &&
-        token.value.childHash === session.value.currentHash &&
-        now - token.value.spentAt < deps.graceSeconds * 1000;
-      if (!isCurrent && !isGraceReplay) {
-        await deps.store.revokeSession(session.value.sid, now);
-        emit({ type: "refresh_reused", sid: session.value.sid, sub: session.value.userId });
-        throw new AuthError(
-          "refresh_token_reused",
-          "refresh token was already used; the session has been revoked",
-        );
+      if (!user || user.value.disabled || !user.value.roles.includes(record.role)) {
+        await revoke(record.sid, "user changed");
+        throw sessionEnded();
       }
-
-      const child = await newRefreshToken();
-      const childRecord: RefreshRecord = {
-        sid: session.value.sid,
-        userId: session.value.userId,
-        issuedAt: now,
-        expiresAt: now + refreshTtlMs,
-        parentHash: hash,
-      };
-      const answer = await issuePair(session.value, child.token, now);
-      const committed = await deps.store.commitRotation({
-        spent: { ...token, hash },
-        session,
-        child: { hash: child.hash, record: childRecord },
+      let replaced: Versioned<RefreshRecord> | undefined;
+      if (!live) {
+        replaced = graceAllowed ? await unusedChildForGrace(record, now) : undefined;
+        if (!replaced) {
+          await deps.store.revokeSession(record.sid, now);
+          emit({ type: "refresh_reused", sid: record.sid, sub: record.userId });
+          throw new AuthError(
+            "refresh_token_reused",
+            "refresh token was already used; the session has been revoked",
+          );
+        }
+      }
+      const answer = await rotate(
+        hash,
+        token,
         now,
-        grace: isGraceReplay,
-      });
-      if (committed) {
-        emit({
-          type: "refreshed",
-          sid: session.value.sid,
-          sub: session.value.userId,
-          grace: isGraceReplay,
-        });
-        return answer;
-      }
-      // Someone else changed this token or session since we read it. A concurrent presentation
-      // of the same token is not a lost answer, so it gets no grace: of many, exactly one wins.
+        session.versionstamp,
+        user.versionstamp,
+        replaced,
+      );
+      if (answer) return answer;
       graceAllowed = false;
     }
     throw sessionEnded();
   }
 
-  /** Refresh only continues while the user exists, is enabled and still holds the role. */
-  async function requireUserStillHolds(session: SessionRecord, user: UserRecord | undefined) {
-    if (user && stillHolds(user, session.role)) return;
-    await revoke(session.sid, "user changed");
-    throw sessionEnded();
+  /**
+   * The child a spent token's rotation issued, if this is a lost-answer replay the grace window
+   * forgives: the grace is on, unused for this token, within the window, and the child unused.
+   */
+  async function unusedChildForGrace(record: RefreshRecord, now: number) {
+    if (
+      deps.graceSeconds <= 0 || record.spentAt === undefined || record.graceUsedAt !== undefined ||
+      record.childHash === undefined || now - record.spentAt >= deps.graceSeconds * 1000
+    ) {
+      return undefined;
+    }
+    const child = await deps.store.getRefresh(record.childHash);
+    const unused = child && child.value.spentAt === undefined &&
+      child.value.supersededAt === undefined;
+    return unused ? child : undefined;
+  }
+
+  /** Commits one rotation; undefined when a checked versionstamp no longer matches. */
+  async function rotate(
+    hash: string,
+    token: Versioned<RefreshRecord>,
+    now: number,
+    sessionVersionstamp: string,
+    userVersionstamp: string,
+    replaced?: Versioned<RefreshRecord>,
+  ): Promise<TokenPair | undefined> {
+    const record = token.value;
+    const child = newRefreshToken();
+    const expiresAt = now + refreshTtlMs;
+    // The index entry global logout walks is renewed only when the child would outlive it
+    // (about once per REFRESH_TTL of activity), not with every rotation.
+    const renewIndex = record.indexExpiresAt < expiresAt;
+    const indexExpiresAt = renewIndex ? now + 2 * refreshTtlMs : record.indexExpiresAt;
+    const childRecord: RefreshRecord = {
+      sid: record.sid,
+      userId: record.userId,
+      role: record.role,
+      sessionCreatedAt: record.sessionCreatedAt,
+      indexExpiresAt,
+      userVersionstamp,
+      issuedAt: now,
+      expiresAt,
+      parentHash: hash,
+    };
+    const answer = await issuePair(
+      { sub: record.userId, role: record.role, sid: record.sid },
+      child.token,
+      now,
+    );
+    const committed = await deps.store.commitRotation({
+      sid: record.sid,
+      userId: record.userId,
+      spent: {
+        hash,
+        versionstamp: token.versionstamp,
+        record: replaced
+          ? { ...record, graceUsedAt: now, childHash: child.hash }
+          : { ...record, spentAt: now, childHash: child.hash },
+      },
+      ...(replaced && record.childHash
+        ? {
+          superseded: {
+            hash: record.childHash,
+            versionstamp: replaced.versionstamp,
+            record: { ...replaced.value, supersededAt: now },
+          },
+        }
+        : {}),
+      child: { hash: child.hash, record: childRecord },
+      sessionVersionstamp,
+      userVersionstamp,
+      // Rebuilt from the token's copy of its fixed fields: the commit checks the session is
+      // unchanged (so not revoked) since it was written with this token or read just now.
+      session: {
+        sid: record.sid,
+        userId: record.userId,
+        role: record.role,
+        createdAt: record.sessionCreatedAt,
+        expiresAt,
+      },
+      ...(renewIndex ? { indexUntil: indexExpiresAt } : {}),
+      now,
+    });
+    if (!committed) return undefined;
+    emit({ type: "refreshed", sid: record.sid, sub: record.userId, grace: replaced !== undefined });
+    return answer;
   }
 
   /** Revokes one session. */
@@ -187,10 +277,6 @@ export function createSessionService(deps: SessionDeps) {
 /** The session service's interface. */
 export type SessionService = ReturnType<typeof createSessionService>;
 
-function stillHolds(user: UserRecord, role: string): boolean {
-  return !user.disabled && user.roles.includes(role);
-}
-
 function isLive(session: Versioned<SessionRecord> | undefined, now: number): boolean {
   return session !== undefined && session.value.revokedAt === undefined &&
     session.value.expiresAt > now;
@@ -205,14 +291,14 @@ function pair(signed: SignedToken, refreshToken: string): TokenPair {
   };
 }
 
-async function newRefreshToken(): Promise<{ token: string; hash: string }> {
+function newRefreshToken(): { token: string; hash: string } {
   const token = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-  return { token, hash: await sha256(token) };
+  return { token, hash: sha256(token) };
 }
 
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return base64url.encode(new Uint8Array(digest));
+/** SHA-256, base64url. Synchronous: a 43-byte input costs less than one async crypto op's trip. */
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("base64url");
 }
 
 function invalidRefresh(): AuthError {

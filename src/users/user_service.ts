@@ -86,8 +86,14 @@ export interface UserChange {
 export function createUserService(deps: UserDeps) {
   const { store, hasher } = deps;
 
-  /** Checks credentials; the same error and about the same time for every failure. */
-  async function authenticate(userId: string, password: string): Promise<UserRecord> {
+  /**
+   * Checks credentials; the same error and about the same time for every failure. Returns the
+   * user with the versionstamp it was read at (sessions record it).
+   */
+  async function authenticate(
+    userId: string,
+    password: string,
+  ): Promise<UserRecord & { readonly versionstamp: string }> {
     const found = await store.getUser(userId);
     const matches = found
       ? await hasher.verify(found.value.passwordHash, password)
@@ -96,11 +102,12 @@ export function createUserService(deps: UserDeps) {
       throw new AuthError("invalid_credentials", "invalid credentials");
     }
     if (hasher.needsRehash(found.value.passwordHash)) {
-      // Best effort: a concurrent change wins, and the next login tries again.
+      // Best effort: a concurrent change wins, and the next login tries again. (The first
+      // refresh then meets a changed user versionstamp and simply reads the user.)
       const upgraded = { ...found.value, passwordHash: await hasher.hash(password) };
       await store.updateUser(upgraded, found.versionstamp);
     }
-    return found.value;
+    return { ...found.value, versionstamp: found.versionstamp };
   }
 
   async function add(

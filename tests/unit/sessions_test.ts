@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { AuthError, type ErrorCode } from "../../src/errors.ts";
 import { hmacKeyRing, type KeyRing } from "../../src/crypto/keys.ts";
 import {
@@ -397,5 +398,47 @@ Deno.test("refresh: a removed user's sessions end", async () => {
   const pair = await f.sessions.start("bob", "user");
   const found = await f.store.getUser("bob");
   assert.ok(found && await f.store.deleteUser("bob", found.versionstamp));
+  await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");
+});
+
+Deno.test("refresh fast path: a change to the user made between rotations is still seen", async () => {
+  await using f = await fixture();
+  const versionstamp = (await f.store.getUser("ada"))!.versionstamp;
+  const pair = await f.sessions.start("ada", "user", versionstamp);
+  // One rotation on the fast path (nothing changed): one read, one commit.
+  const next = await f.sessions.refresh(pair.refresh_token);
+  // Disable the user behind the service's back (no revocation): the next rotation's commit
+  // checks the user's versionstamp, fails, and the slow path reads the user and refuses.
+  await updateUser(f, "ada", { disabled: true });
+  await rejectsWith(f.sessions.refresh(next.refresh_token), "session_revoked");
+  const { sid } = await claimsOf(f, next);
+  assert.equal(await f.sessions.isActive(sid!), false);
+});
+
+Deno.test("refresh fast path: a harmless change to the user costs one slow rotation, no more", async () => {
+  await using f = await fixture();
+  const versionstamp = (await f.store.getUser("ada"))!.versionstamp;
+  const pair = await f.sessions.start("ada", "user", versionstamp);
+  await updateUser(f, "ada", { roles: ["user", "editor"] }); // the session's role is kept
+  const next = await f.sessions.refresh(pair.refresh_token);
+  const after = await f.sessions.refresh(next.refresh_token);
+  assert.equal((await claimsOf(f, after)).role, "user");
+  // The rotation recorded the user's new versionstamp: the record says so.
+  const hash = createHash("sha256").update(after.refresh_token).digest("base64url");
+  const record = await f.store.getRefresh(hash);
+  assert.equal(record?.value.userVersionstamp, (await f.store.getUser("ada"))!.versionstamp);
+});
+
+Deno.test("refresh: a revocation between the read and the commit wins", async () => {
+  await using f = await fixture();
+  const versionstamp = (await f.store.getUser("ada"))!.versionstamp;
+  const pair = await f.sessions.start("ada", "user", versionstamp);
+  const { sid } = await claimsOf(f, pair);
+  // Revoke while the rotation is in flight: the commit's session check must fail.
+  const original = f.store.commitRotation.bind(f.store);
+  f.store.commitRotation = async (rotation) => {
+    await f.store.revokeSession(sid!, f.clock.ms);
+    return await original(rotation);
+  };
   await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");
 });

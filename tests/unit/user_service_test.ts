@@ -234,10 +234,17 @@ Deno.test("remove: deletes the user, revokes sessions and drops the session inde
       role: "user",
       createdAt: now,
       expiresAt: now + 60_000,
-      currentHash: "h",
     },
     "h",
-    { sid: "s1", userId: "ada", issuedAt: now, expiresAt: now + 60_000 },
+    {
+      sid: "s1",
+      userId: "ada",
+      role: "user",
+      sessionCreatedAt: now,
+      indexExpiresAt: now + 60_000,
+      issuedAt: now,
+      expiresAt: now + 60_000,
+    },
   );
   assert.deepEqual(await f.store.listSessionIds("ada"), ["s1"]);
   await f.users.remove("ada");
