@@ -321,7 +321,7 @@ function row(
   load: string,
   result: { rps: number; p50Ms: number; p99Ms: number },
   errors: string,
-  baseline?: { name: string; rps: number; target: number; ratio: number },
+  baseline?: { name: string; rps: number; target?: number; ratio: number },
 ): Row {
   const ratio = baseline?.ratio;
   return {
@@ -333,7 +333,9 @@ function row(
     baselineRps: baseline?.rps,
     ratio,
     target: baseline?.target,
-    met: baseline && ratio !== undefined ? ratio >= baseline.target : undefined,
+    met: baseline?.target !== undefined && ratio !== undefined
+      ? ratio >= baseline.target
+      : undefined,
     load,
     errors,
   };
@@ -476,8 +478,32 @@ async function main(): Promise<number> {
     };
     await notePhase("started");
     const access = await login(server.url, password);
+
+    // Baseline C replays /me's exact answer (headers and body) from a bare Deno.serve.
+    const meAnswer = await fetch(`${server.url}/me`, {
+      headers: { Authorization: `Bearer ${access.token}` },
+    });
+    const recordedMe = join(tmp, "me-answer.json");
+    await Deno.writeTextFile(
+      recordedMe,
+      JSON.stringify({
+        status: meAnswer.status,
+        headers: [...meAnswer.headers],
+        body: await meAnswer.text(),
+      }),
+    );
+    const replayPort = freePort();
+    const replay = await spawnDeno("baseline C (bare Deno.serve replaying /me's answer)", [
+      "run",
+      `--allow-net=127.0.0.1:${replayPort}`,
+      `--allow-read=${recordedMe}`,
+      join(BENCH_DIR, "baseline_replay.ts"),
+      String(replayPort),
+      recordedMe,
+    ]);
     const runs = {
       bare: [] as WrkResult[],
+      replay: [] as WrkResult[],
       me: [] as WrkResult[],
       kv: [] as WrkResult[],
       refresh: [] as WrkResult[],
@@ -492,6 +518,14 @@ async function main(): Promise<number> {
           url: `http://127.0.0.1:${barePort}/`,
           threads: WRK_THREADS,
           connections: CONNECTIONS,
+        }),
+      );
+      runs.replay.push(
+        await drive("baseline C GET / (replaying /me's answer)", {
+          url: `http://127.0.0.1:${replayPort}/`,
+          threads: WRK_THREADS,
+          connections: CONNECTIONS,
+          headers: [`Authorization: Bearer ${access.token}`],
         }),
       );
       runs.me.push(
@@ -554,8 +588,10 @@ async function main(): Promise<number> {
       await notePhase("after POST /login");
     }
     await stopChild(bare);
+    await stopChild(replay);
     await stopChild(kvBaseline);
     const bareResult = medianRun(runs.bare);
+    const replayResult = medianRun(runs.replay);
     const meResult = medianRun(runs.me);
     const kvResult = medianRun(runs.kv);
     const refreshResult = medianRun(runs.refresh);
@@ -563,6 +599,8 @@ async function main(): Promise<number> {
     const argon2 = { rps: median(argon2Runs.map((a) => a.rps)) };
     const ratios = {
       me: runs.me.map((r, i) => r.rps / runs.bare[i]!.rps),
+      replay: runs.replay.map((r, i) => r.rps / runs.bare[i]!.rps),
+      meVsReplay: runs.me.map((r, i) => r.rps / runs.replay[i]!.rps),
       refresh: runs.refresh.map((r, i) => r.rps / runs.kv[i]!.rps),
       login: runs.login.map((r, i) => r.rps / argon2Runs[i]!.rps),
     };
@@ -599,6 +637,17 @@ async function main(): Promise<number> {
         load(WRK_THREADS, CONNECTIONS),
         bareResult,
         errorsOf(bareResult),
+      ),
+      row(
+        "GET / (baseline C: bare, /me's exact answer)",
+        load(WRK_THREADS, CONNECTIONS),
+        replayResult,
+        errorsOf(replayResult),
+        {
+          name: "bare Deno.serve",
+          rps: bareResult.rps,
+          ratio: median(ratios.replay),
+        },
       ),
       row(
         "GET /me (one token reused)",
@@ -671,6 +720,10 @@ async function main(): Promise<number> {
       `(VmRSS after load ${mem.vmRssMb.toFixed(1)} MB); target <= ${TARGETS.memoryMb} MB: ${
         memoryMet ? "yes" : "NO"
       }`,
+      `GET /me against baseline C (the same answer from a bare Deno.serve, no application code): ` +
+      `${median(ratios.meVsReplay).toFixed(2)}x (per round ${
+        ratios.meVsReplay.map((r) => r.toFixed(2)).join(", ")
+      })`,
       `errors: ${rows.map((r) => `${r.endpoint.split(" (")[0]}: ${r.errors}`).join(" · ")}`,
       `total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`,
     ];

@@ -80,6 +80,26 @@ export function clientAddress(
   return normalize(hops[0] ?? peer);
 }
 
+/**
+ * What a per-client limit counts against: an IPv4 address as is, an IPv6 address by its /64
+ * (one subscriber usually holds a whole /64, so counting single addresses would let a client
+ * rotate through them).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { limitSubject } from "./client_address.ts";
+ * assert.equal(limitSubject("203.0.113.9"), "203.0.113.9");
+ * assert.equal(limitSubject("2001:db8:1:2:aaaa::1"), limitSubject("2001:db8:1:2:bbbb::7"));
+ * assert.notEqual(limitSubject("2001:db8:1:2::1"), limitSubject("2001:db8:1:3::1"));
+ * ```
+ */
+export function limitSubject(address: string): string {
+  const parsed = parseIp(address);
+  if (!parsed || parsed.version === 4) return address;
+  return `${(parsed.value >> 64n).toString(16)}::/64`;
+}
+
 function normalize(address: string): string {
   const parsed = parseIp(address);
   if (!parsed) return address;

@@ -70,6 +70,7 @@ const PLACEHOLDER_SECRETS = new Set([
 ]);
 
 const MIN_SECRET_BYTES = 32;
+const DAY = 86_400;
 const MIN_PASSWORD_LENGTH = 8;
 
 /** Raw variables: what `.env` and the environment hold, by name. */
@@ -139,9 +140,14 @@ export function parseConfig(vars: RawVars): Config {
     audience: nonEmpty(vars.AUDIENCE),
     host: requireText("HOST", get("HOST")),
     port: requirePort(get("PORT")),
-    tokenTtl: requireDuration("TOKEN_TTL", get("TOKEN_TTL"), 1),
-    refreshTtl: requireDuration("REFRESH_TTL", get("REFRESH_TTL"), 1),
-    refreshGraceSeconds: requireDuration("REFRESH_GRACE_SECONDS", get("REFRESH_GRACE_SECONDS"), 0),
+    tokenTtl: requireDuration("TOKEN_TTL", get("TOKEN_TTL"), 1, DAY),
+    refreshTtl: requireDuration("REFRESH_TTL", get("REFRESH_TTL"), 1, 365 * DAY),
+    refreshGraceSeconds: requireDuration(
+      "REFRESH_GRACE_SECONDS",
+      get("REFRESH_GRACE_SECONDS"),
+      0,
+      300,
+    ),
     jwtAlg: jwtAlg as SigningAlgorithm,
     kvPath: requireText("KV_PATH", get("KV_PATH")),
     keysPath: requireText("KEYS_PATH", get("KEYS_PATH")),
@@ -245,7 +251,7 @@ function requirePort(value: string): number {
   return port;
 }
 
-function requireDuration(name: string, value: string, min: number): number {
+function requireDuration(name: string, value: string, min: number, max: number): number {
   const seconds = parseDuration(value);
   if (seconds === undefined || seconds < min) {
     throw new ConfigError(
@@ -253,6 +259,7 @@ function requireDuration(name: string, value: string, min: number): number {
       `must be a duration such as 30s, 30m, 12h or 30d${min > 0 ? ", above zero" : ""}`,
     );
   }
+  if (seconds > max) throw new ConfigError(name, `must be at most ${max} seconds`);
   return seconds;
 }
 
@@ -261,6 +268,7 @@ function requireRate(name: string, value: string): Rate {
   if (rate === undefined) {
     throw new ConfigError(name, "must be a rate such as 10/15m (count/duration)");
   }
+  if (rate.windowSeconds > DAY) throw new ConfigError(name, "must have a window of at most 1d");
   return rate;
 }
 

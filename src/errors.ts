@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   missing_token: 401,
   invalid_refresh_token: 401,
   refresh_token_reused: 401,
+  refresh_conflict: 401,
   session_revoked: 401,
   forbidden: 403,
   role_not_allowed: 403,
@@ -28,6 +29,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   too_many_attempts: 429,
   not_ready: 503,
+  busy: 503,
   internal_error: 500,
 } as const;
 

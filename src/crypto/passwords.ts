@@ -71,9 +71,10 @@ export function createPasswordHasher(options: HasherOptions = {}): PasswordHashe
   const slots = new Semaphore(options.maxConcurrent ?? Math.max(1, navigator.hardwareConcurrency));
   // `Algorithm` is an ambient const enum, which isolated modules cannot read: 2 is Argon2id.
   const hashOptions = { algorithm: 2 as Algorithm, ...params };
-  let dummy: Promise<string> | undefined;
-
   const hash = (password: string) => slots.run(() => argon2Hash(password, hashOptions));
+  // Made now, not at the first unknown user: that request must cost what every other does.
+  const dummy = hash(crypto.randomUUID());
+  dummy.catch(() => {}); // a failure surfaces where it is awaited, in verifyDummy
   const verify = async (phc: string, password: string) => {
     if (!phc.startsWith("$argon2id$")) return false;
     try {
@@ -86,7 +87,6 @@ export function createPasswordHasher(options: HasherOptions = {}): PasswordHashe
     hash,
     verify,
     async verifyDummy(password) {
-      dummy ??= hash(crypto.randomUUID());
       await verify(await dummy, password);
       return false;
     },

@@ -37,15 +37,6 @@ interface Counter {
 export function createMemoryRateLimiter(now: () => number, maxSubjects = 100_000) {
   const counters = new Map<string, Counter>();
 
-  function makeRoom(at: number, windowMs: number): void {
-    for (const [key, counter] of counters) {
-      if (counter.windowStart + windowMs <= at) counters.delete(key);
-    }
-    // Still full of live windows: forget the oldest (an attacker spraying addresses gains a
-    // fresh window for some, never more than the limit per window for any one).
-    while (counters.size >= maxSubjects) counters.delete(counters.keys().next().value!);
-  }
-
   return {
     /** Counts an attempt; limited when it is past `rate.max` in this window. */
     hit(bucket: string, subject: string, rate: Rate): LimitState {
@@ -55,7 +46,11 @@ export function createMemoryRateLimiter(now: () => number, maxSubjects = 100_000
       const key = `${bucket}\u0000${subject}`;
       let counter = counters.get(key);
       if (counter === undefined || counter.windowStart !== windowStart) {
-        if (counter === undefined && counters.size >= maxSubjects) makeRoom(at, windowMs);
+        // Full: forget the counter created longest ago (O(1); an attacker spraying addresses
+        // only makes it forget its own older ones sooner).
+        if (counter === undefined && counters.size >= maxSubjects) {
+          counters.delete(counters.keys().next().value!);
+        }
         counter = { windowStart, count: 0 };
         counters.set(key, counter);
       }

@@ -14,6 +14,11 @@ export interface LimitState {
   readonly retryAfter: number;
 }
 
+/** An attempt counted in a given window, which `refund` can give back. */
+export interface CountedAttempt extends LimitState {
+  readonly windowStart: number;
+}
+
 /** Creates a limiter over the store, with an injected clock (epoch ms). */
 export function createRateLimiter(store: KvStore, now: () => number) {
   function window(rate: Rate, at: number) {
@@ -24,17 +29,20 @@ export function createRateLimiter(store: KvStore, now: () => number) {
 
   return {
     /** Counts an attempt; limited when it is past `rate.max` in this window. */
-    async hit(bucket: string, subject: string, rate: Rate): Promise<LimitState> {
+    async hit(bucket: string, subject: string, rate: Rate): Promise<CountedAttempt> {
       const at = now();
       const { start, windowMs, retryAfter } = window(rate, at);
       const count = await store.hit(bucket, subject, start, windowMs, at);
-      return { limited: count > rate.max, retryAfter };
+      return { limited: count > rate.max, retryAfter, windowStart: start };
     },
-    /** Whether `rate.max` attempts were already counted in this window, without counting. */
-    async isExhausted(bucket: string, subject: string, rate: Rate): Promise<LimitState> {
-      const at = now();
-      const { start, retryAfter } = window(rate, at);
-      return { limited: (await store.count(bucket, subject, start)) >= rate.max, retryAfter };
+    /**
+     * Gives a counted attempt back (a login that succeeded is no failure). Counting first and
+     * refunding after means concurrent attempts cannot all slip under the limit before any of
+     * them is counted.
+     */
+    async refund(bucket: string, subject: string, rate: Rate, attempt: CountedAttempt) {
+      const windowMs = rate.windowSeconds * 1000;
+      await store.hit(bucket, subject, attempt.windowStart, windowMs, now(), -1);
     },
   };
 }

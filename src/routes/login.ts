@@ -8,6 +8,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AuthError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { limitSubject } from "../client_address.ts";
 import { clientIp } from "../middleware/client_ip.ts";
 import { errorResponse, jsonBody, LoginBody, TokenPair } from "./schemas.ts";
 
@@ -36,7 +37,7 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
 
     const perClient = await services.limiter.hit(
       "login_client",
-      client,
+      limitSubject(client),
       config.loginLimitPerClient,
     );
     if (perClient.limited) {
@@ -44,7 +45,9 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
       metrics.logins.inc({ outcome: "rate_limited" });
       throw tooManyAttempts(perClient.retryAfter);
     }
-    const perAccount = await services.limiter.isExhausted(
+    // Every attempt is counted against the account before the password is checked, and given
+    // back when it succeeds: concurrent guesses cannot all get in before one is counted.
+    const perAccount = await services.limiter.hit(
       "login_account",
       userId,
       config.loginLimitPerAccount,
@@ -63,12 +66,12 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
       user = await services.users.authenticate(userId, password);
     } catch (err) {
       if (err instanceof AuthError && err.code === "invalid_credentials") {
-        await services.limiter.hit("login_account", userId, config.loginLimitPerAccount);
         logger.warn("login_failed", { user_id: userId, client });
         metrics.logins.inc({ outcome: "invalid_credentials" });
       }
       throw err;
     }
+    await services.limiter.refund("login_account", userId, config.loginLimitPerAccount, perAccount);
     const granted = role ?? user.roles[0];
     if (granted === undefined || !user.roles.includes(granted)) {
       metrics.logins.inc({ outcome: "role_not_allowed" });

@@ -7,6 +7,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AuthError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { limitSubject } from "../client_address.ts";
 import { clientIp } from "../middleware/client_ip.ts";
 import { errorResponse, jsonBody, RefreshBody, TokenPair } from "./schemas.ts";
 
@@ -35,7 +36,7 @@ export function refreshRoutes(app: AppRouter, ctx: AppContext): void {
     const { refresh_token: refreshToken } = c.req.valid("json");
     const limit = services.localLimiter.hit(
       "refresh_client",
-      clientIp(c, config.trustProxy),
+      limitSubject(clientIp(c, config.trustProxy)),
       config.refreshLimitPerClient,
     );
     if (limit.limited) {

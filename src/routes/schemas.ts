@@ -22,6 +22,7 @@ const userId = text("user_id")
   .min(1, "user_id is required")
   .max(MAX_USER_ID_LENGTH, `user_id must be at most ${MAX_USER_ID_LENGTH} characters`)
   .refine((id) => !hasControlCharacter(id), "user_id must not contain control characters")
+  .refine((id) => id.isWellFormed(), "user_id must be valid Unicode")
   .openapi({ example: "ada" });
 
 const role = text("role").min(1, "role must not be empty").max(

@@ -6,7 +6,6 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { SIGNING_ALGORITHMS } from "../config.ts";
 
 const JWKS_CACHE = "public, max-age=300";
 
@@ -64,10 +63,9 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
         refresh_endpoint: `${base}/refresh`,
         revocation_endpoint: `${base}/logout`,
         userinfo_endpoint: `${base}/me`,
-        id_token_signing_alg_values_supported: [keys().signing.alg],
-        token_endpoint_auth_signing_alg_values_supported: [...SIGNING_ALGORITHMS],
-        subject_types_supported: ["public"],
-        response_types_supported: ["token"],
+        // Not an OpenID provider (no ID tokens, no authorization endpoint): only what a resource
+        // service needs, plus the algorithm access tokens are signed with now.
+        access_token_signing_alg_values_supported: [keys().signing.alg],
         grant_types_supported: ["password", "refresh_token"],
         claims_supported: ["sub", "role", "iat", "exp", "iss", "jti", "sid", "aud"],
       }, 200);

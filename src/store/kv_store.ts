@@ -59,8 +59,9 @@ export interface RefreshRecord {
   readonly issuedAt: number;
   readonly expiresAt: number;
   readonly parentHash?: string;
-  /** Set when it was rotated: the hash of the token that replaced it. */
+  /** Set when it was rotated. */
   readonly spentAt?: number;
+  /** The hash of the token that replaced it. */
   readonly childHash?: string;
   /** Set once it was presented again inside the grace window and forgiven. */
   readonly graceUsedAt?: number;
@@ -114,6 +115,8 @@ export interface Rotation {
 }
 
 const MAX_ATOMIC_MUTATIONS = 500;
+/** Lost optimistic-commit races in a row before giving up (counters, revocations). */
+const MAX_COUNTER_ATTEMPTS = 32;
 
 /** Typed access to the server's Deno KV data. */
 export class KvStore {
@@ -138,16 +141,22 @@ export class KvStore {
   }
 
   /**
-   * Replaces a user read at `versionstamp`; false when it, or any `guards` entry (other users
-   * the change relies on, such as the admin that remains), changed meanwhile.
+   * Replaces a user read at `versionstamp`; returns the new versionstamp, or `undefined` when it,
+   * or any `guards` entry (other users the change relies on, such as the admin that remains),
+   * changed meanwhile.
    */
-  async updateUser(user: UserRecord, versionstamp: string, guards: Guard[] = []): Promise<boolean> {
+  async updateUser(
+    user: UserRecord,
+    versionstamp: string,
+    guards: Guard[] = [],
+  ): Promise<string | undefined> {
     const key = ["users", user.id];
     const op = this.#kv.atomic().check({ key, versionstamp });
     for (const guard of guards) {
       op.check({ key: ["users", guard.id], versionstamp: guard.versionstamp });
     }
-    return (await op.set(key, user).commit()).ok;
+    const result = await op.set(key, user).commit();
+    return result.ok ? result.versionstamp : undefined;
   }
 
   /** Deletes a user read at `versionstamp`; false when it or a guard changed meanwhile. */
@@ -188,35 +197,31 @@ export class KvStore {
   // ---- sessions and refresh tokens ----
 
   /** Stores a new session and its first refresh token in one commit. */
+  /**
+   * Stores a new session and its first refresh token in one commit. With `token.userVersionstamp`
+   * the commit also checks the user is as it was when the credentials were checked: false when
+   * the user changed meanwhile (a password change or removal must not miss this session).
+   */
   async createSession(
     session: SessionRecord,
     tokenHash: string,
     token: RefreshRecord,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const until = (at: number) => ({ expireIn: Math.max(1, at - session.createdAt) });
-    const result = await this.#kv.atomic()
-      .check({ key: ["sessions", session.sid], versionstamp: null })
+    const op = this.#kv.atomic().check({ key: ["sessions", session.sid], versionstamp: null });
+    if (token.userVersionstamp !== undefined) {
+      op.check({ key: ["users", session.userId], versionstamp: token.userVersionstamp });
+    }
+    const result = await op
       .set(["sessions", session.sid], session, until(session.expiresAt))
       .set(["user_sessions", session.userId, session.sid], true, until(token.indexExpiresAt))
       .set(["refresh_tokens", tokenHash], token, until(token.expiresAt))
       .commit();
-    if (!result.ok) throw new Error("Session id collision");
+    return result.ok;
   }
 
   async getSession(sid: string): Promise<Versioned<SessionRecord> | undefined> {
     return versioned(await this.#kv.get<SessionRecord>(["sessions", sid]));
-  }
-
-  /** A session and its user (values only), read in one snapshot. */
-  async getSessionAndUser(
-    sid: string,
-    userId: string,
-  ): Promise<{ session: SessionRecord | undefined; user: UserRecord | undefined }> {
-    const [session, user] = await this.#kv.getMany<[SessionRecord, UserRecord]>([
-      ["sessions", sid],
-      ["users", userId],
-    ]);
-    return { session: session.value ?? undefined, user: user.value ?? undefined };
   }
 
   /** A refresh token's record, by the hash of the token. */
@@ -267,7 +272,7 @@ export class KvStore {
 
   /** Marks a session revoked (idempotent); its refresh tokens stop working at once. */
   async revokeSession(sid: string, now: number): Promise<void> {
-    for (;;) {
+    for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
       const entry = await this.getSession(sid);
       if (!entry || entry.value.revokedAt !== undefined) return;
       const expireIn = Math.max(1, entry.value.expiresAt - now);
@@ -277,6 +282,7 @@ export class KvStore {
         .commit();
       if (result.ok) return;
     }
+    throw new Error("Session revocation too contended");
   }
 
   /** The ids of a user's sessions (live or revoked but not yet expired). */
@@ -312,14 +318,22 @@ export class KvStore {
   // ---- rate limits ----
 
   /**
-   * Adds one to a fixed-window counter and returns the new count; the entry expires with its
-   * window. Optimistic: retried on a concurrent write, so every attempt is counted once.
+   * Adds `delta` (default one; negative to give an attempt back) to a fixed-window counter and
+   * returns the new count; the entry expires with its window. Optimistic and retried on a
+   * concurrent write, so every attempt is counted once; throws after 32 lost races in a row.
    */
-  async hit(bucket: string, subject: string, windowStart: number, windowMs: number, now: number) {
+  async hit(
+    bucket: string,
+    subject: string,
+    windowStart: number,
+    windowMs: number,
+    now: number,
+    delta = 1,
+  ): Promise<number> {
     const key = ["limits", bucket, subject, windowStart];
-    for (;;) {
+    for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
       const entry = await this.#kv.get<number>(key);
-      const count = (entry.value ?? 0) + 1;
+      const count = Math.max(0, (entry.value ?? 0) + delta);
       const expireIn = Math.max(1, windowStart + windowMs - now);
       const result = await this.#kv.atomic()
         .check({ key, versionstamp: entry.versionstamp })
@@ -327,16 +341,12 @@ export class KvStore {
         .commit();
       if (result.ok) return count;
     }
+    throw new Error("Rate-limit counter too contended");
   }
 
   /** The current count of a fixed-window counter, without adding to it. */
   async count(bucket: string, subject: string, windowStart: number): Promise<number> {
     return (await this.#kv.get<number>(["limits", bucket, subject, windowStart])).value ?? 0;
-  }
-
-  /** Forgets a counter (after a successful login, the per-account failures). */
-  async clear(bucket: string, subject: string, windowStart: number): Promise<void> {
-    await this.#kv.delete(["limits", bucket, subject, windowStart]);
   }
 
   // ---- health ----

@@ -62,8 +62,10 @@ export function createSessionService(deps: SessionDeps) {
   }
 
   /**
-   * Starts a session for a user who just proved their credentials. `userVersionstamp`, the
-   * user record's as read for the check, lets the first refresh skip reading the user.
+   * Starts a session for a user who just proved their credentials. `userVersionstamp` is the
+   * user record's as read for that check: the session is stored only if the user is still
+   * exactly so (else 401: a password change or removal raced the login), and the first refresh
+   * can skip reading the user.
    */
   async function start(
     userId: string,
@@ -92,7 +94,9 @@ export function createSessionService(deps: SessionDeps) {
     // The access token is signed before the commit, but sent only after it: nothing is
     // acknowledged that is not stored.
     const answer = await issuePair({ sub: userId, role, sid: session.sid }, token, now);
-    await deps.store.createSession(session, hash, record);
+    if (!(await deps.store.createSession(session, hash, record))) {
+      throw new AuthError("invalid_credentials", "invalid credentials");
+    }
     emit({ type: "session_started", sid: session.sid, sub: userId });
     return answer;
   }
@@ -108,22 +112,28 @@ export function createSessionService(deps: SessionDeps) {
   async function refresh(refreshToken: string): Promise<TokenPair> {
     if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) throw invalidRefresh();
     const hash = sha256(refreshToken);
-    let graceAllowed = true;
+    const firstReadAt = deps.now();
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
       const now = deps.now();
       const token = await deps.store.getRefresh(hash);
       if (!token || token.value.expiresAt <= now) throw invalidRefresh();
       const record = token.value;
       const live = record.spentAt === undefined && record.supersededAt === undefined;
+      if (attempt > 0 && record.spentAt !== undefined && record.spentAt >= firstReadAt) {
+        // Spent by a concurrent request while this one was in flight: not a replay of an old
+        // token and not a lost answer. This one loses, the winner's pair stays good, and no
+        // session ends over two requests that raced (a later replay is judged as usual).
+        throw new AuthError(
+          "refresh_conflict",
+          "refresh token was spent by a concurrent request; use the newest one",
+        );
+      }
 
       if (live && attempt === 0 && record.userVersionstamp !== undefined) {
         // The newest token was written with its session: the same versionstamp, unless revoked.
         const answer = await rotate(hash, token, now, token.versionstamp, record.userVersionstamp);
         if (answer) return answer;
-        // Something changed since we read: maybe a concurrent rotation of this very token,
-        // which is no lost answer and gets no grace (of many, exactly one wins).
-        graceAllowed = false;
-        continue;
+        continue; // something changed since the read: read it all and decide
       }
 
       const { session, user } = await deps.store.getSessionAndUserVersioned(
@@ -139,7 +149,7 @@ export function createSessionService(deps: SessionDeps) {
       }
       let replaced: Versioned<RefreshRecord> | undefined;
       if (!live) {
-        replaced = graceAllowed ? await unusedChildForGrace(record, now) : undefined;
+        replaced = await unusedChildForGrace(record, now);
         if (!replaced) {
           await deps.store.revokeSession(record.sid, now);
           emit({ type: "refresh_reused", sid: record.sid, sub: record.userId });
@@ -158,9 +168,8 @@ export function createSessionService(deps: SessionDeps) {
         replaced,
       );
       if (answer) return answer;
-      graceAllowed = false;
     }
-    throw sessionEnded();
+    throw new AuthError("busy", "refresh is contended; try again", { "Retry-After": "1" });
   }
 
   /**

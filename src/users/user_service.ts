@@ -32,6 +32,8 @@ export function userIdProblem(id: string): string | undefined {
   if (hasControlCharacter(id)) {
     return "user_id must not contain control characters";
   }
+  // A lone surrogate is stored as U+FFFD, so two different ids would name one user.
+  if (!id.isWellFormed()) return "user_id must be valid Unicode";
   return undefined;
 }
 
@@ -102,10 +104,10 @@ export function createUserService(deps: UserDeps) {
       throw new AuthError("invalid_credentials", "invalid credentials");
     }
     if (hasher.needsRehash(found.value.passwordHash)) {
-      // Best effort: a concurrent change wins, and the next login tries again. (The first
-      // refresh then meets a changed user versionstamp and simply reads the user.)
+      // Best effort: a concurrent change wins (and the session commit will then refuse).
       const upgraded = { ...found.value, passwordHash: await hasher.hash(password) };
-      await store.updateUser(upgraded, found.versionstamp);
+      const versionstamp = await store.updateUser(upgraded, found.versionstamp);
+      if (versionstamp !== undefined) return { ...upgraded, versionstamp };
     }
     return { ...found.value, versionstamp: found.versionstamp };
   }

@@ -122,3 +122,17 @@ Deno.test("readyz answers 503 JSON when the store is gone", async () => {
   assert.equal((await res.json()).code, "not_ready");
   assert.equal((await t.request("/healthz")).status, 200);
 });
+
+Deno.test("/metrics labels come from closed sets: made-up methods and paths add no series", async () => {
+  using t = await makeApp();
+  for (let i = 0; i < 20; i++) {
+    const res = await t.request(`/made-up-${i}`, { method: `ZZQQ${i}` });
+    await res.body?.cancel();
+  }
+  const text = await (await t.request("/metrics")).text();
+  assert.doesNotMatch(text, /ZZQQ|made-up/);
+  assert.match(
+    text,
+    /auth_http_request_duration_seconds_count\{route="unmatched",method="OTHER",status="404"\} 20/,
+  );
+});

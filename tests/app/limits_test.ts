@@ -74,3 +74,49 @@ Deno.test("/refresh has a per-client limit", async () => {
   assert.equal(limited.status, 429);
   assert.equal((await limited.json()).code, "too_many_attempts");
 });
+
+Deno.test("per-account limit holds against a burst of concurrent guesses", async () => {
+  using t = await makeApp({ LOGIN_LIMIT_PER_ACCOUNT: "3/15m", LOGIN_LIMIT_PER_CLIENT: "1000/1m" });
+  await addUser(t, "ada", "correct horse battery");
+  const guesses = Array.from({ length: 20 }, (_, i) =>
+    t.post(
+      "/login",
+      { user_id: "ada", password: i === 19 ? "correct horse battery" : `guess number ${i}` },
+      {},
+      `198.51.100.${i}`,
+    ));
+  const statuses = await Promise.all(guesses.map(async (p) => {
+    const res = await p;
+    await res.body?.cancel();
+    return res.status;
+  }));
+  const checked = statuses.filter((s) => s !== 429).length;
+  assert.ok(checked <= 3, `at most 3 passwords checked, got ${checked}: ${statuses.join(",")}`);
+  assert.ok(statuses.filter((s) => s === 429).length >= 17);
+});
+
+Deno.test("a successful login gives its attempt back to the account", async () => {
+  using t = await makeApp({ LOGIN_LIMIT_PER_ACCOUNT: "2/15m", LOGIN_LIMIT_PER_CLIENT: "1000/1m" });
+  await addUser(t, "ada", "correct horse battery");
+  for (let i = 0; i < 5; i++) {
+    assert.equal(
+      (await t.post("/login", { user_id: "ada", password: "correct horse battery" })).status,
+      200,
+    );
+  }
+  assert.equal((await t.post("/login", { user_id: "ada", password: "wrong one" })).status, 401);
+  assert.equal(
+    (await t.post("/login", { user_id: "ada", password: "correct horse battery" })).status,
+    200,
+  );
+});
+
+Deno.test("per-client limits count an IPv6 client by its /64", async () => {
+  using t = await makeApp({ LOGIN_LIMIT_PER_CLIENT: "2/1m" });
+  const from = (client: string) =>
+    t.post("/login", { user_id: "x", password: "whatever1" }, {}, client);
+  assert.equal((await from("2001:db8:1:2::1")).status, 401);
+  assert.equal((await from("2001:db8:1:2::ffff")).status, 401);
+  assert.equal((await from("2001:db8:1:2:dead:beef:0:1")).status, 429); // same /64
+  assert.equal((await from("2001:db8:1:3::1")).status, 401); // another /64
+});

@@ -121,3 +121,10 @@ Deno.test("POST /login: every status of the contract", async (t) => {
     });
   }
 });
+
+Deno.test("POST /login refuses a user_id with a lone surrogate (it would alias another id)", async () => {
+  using app = await makeApp();
+  const res = await app.post("/login", '{"user_id":"b\\ud800","password":"whatever1"}');
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).error, "user_id must be valid Unicode");
+});

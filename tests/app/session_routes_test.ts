@@ -131,3 +131,20 @@ Deno.test("disabling a user ends their tokens on this server at once", async () 
   await t.services.users.update("ada", { disabled: true });
   assert.equal((await t.request("/me", bearer(token))).status, 401);
 });
+
+Deno.test("a login racing a password change is refused, not left with a live session", async () => {
+  using t = await makeApp();
+  await addUser(t, "ada", "correct horse battery");
+  // Hold the session commit until the password change (and its revocation sweep) is done.
+  const original = t.store.createSession.bind(t.store);
+  t.store.createSession = async (...args) => {
+    await t.services.users.update("ada", { password: "a brand new passphrase" });
+    return await original(...args);
+  };
+  const res = await t.post("/login", { user_id: "ada", password: "correct horse battery" });
+  assert.equal(res.status, 401);
+  assert.equal((await res.json()).code, "invalid_credentials");
+  t.store.createSession = original;
+  assert.deepEqual(await t.store.listSessionIds("ada"), []);
+  await login(t, "ada", "a brand new passphrase");
+});

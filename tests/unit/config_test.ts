@@ -186,6 +186,18 @@ Deno.test("parseConfig: bad values name their variable", async (t) => {
     ["TOKEN_TTL 30x", { TOKEN_TTL: "30x" }, "TOKEN_TTL"],
     ["REFRESH_TTL 0", { REFRESH_TTL: "0" }, "REFRESH_TTL"],
     ["REFRESH_TTL 1w", { REFRESH_TTL: "1w" }, "REFRESH_TTL"],
+    ["REFRESH_TTL too long", { REFRESH_TTL: "99999999d" }, "REFRESH_TTL"],
+    ["TOKEN_TTL over a day", { TOKEN_TTL: "2d" }, "TOKEN_TTL"],
+    [
+      "REFRESH_GRACE_SECONDS over 5 minutes",
+      { REFRESH_GRACE_SECONDS: "1h" },
+      "REFRESH_GRACE_SECONDS",
+    ],
+    [
+      "LOGIN_LIMIT_PER_CLIENT window over a day",
+      { LOGIN_LIMIT_PER_CLIENT: "5/2d" },
+      "LOGIN_LIMIT_PER_CLIENT",
+    ],
     ["REFRESH_GRACE_SECONDS -1", { REFRESH_GRACE_SECONDS: "-1" }, "REFRESH_GRACE_SECONDS"],
     ["REFRESH_GRACE_SECONDS ten", { REFRESH_GRACE_SECONDS: "ten" }, "REFRESH_GRACE_SECONDS"],
     ["LOG_LEVEL verbose", { LOG_LEVEL: "verbose" }, "LOG_LEVEL"],

@@ -322,6 +322,36 @@ Deno.test("refresh: concurrent presentations under the default grace: one pair, 
   }
 });
 
+Deno.test("refresh: two requests that race with one token: one pair, and the session lives", async () => {
+  await using f = await fixture({ graceSeconds: 0 });
+  const versionstamp = (await f.store.getUser("ada"))!.versionstamp;
+  const pair = await f.sessions.start("ada", "user", versionstamp);
+  // Both read the token before either commits (a client retrying a slow request).
+  const original = f.store.commitRotation.bind(f.store);
+  let readsDone!: () => void;
+  const bothRead = new Promise<void>((resolve) => readsDone = resolve);
+  let waiting = 0;
+  f.store.commitRotation = async (rotation) => {
+    if (++waiting === 2) readsDone();
+    await bothRead;
+    return await original(rotation);
+  };
+  const results = await Promise.allSettled([
+    f.sessions.refresh(pair.refresh_token),
+    f.sessions.refresh(pair.refresh_token),
+  ]);
+  f.store.commitRotation = original;
+  const winner = results.find((r) => r.status === "fulfilled");
+  const loser = results.find((r) => r.status === "rejected");
+  assert.ok(winner && loser, JSON.stringify(results.map((r) => r.status)));
+  assert.ok(loser.reason instanceof AuthError && loser.reason.code === "refresh_conflict");
+  // The winner's pair still works: no session ends because two requests raced...
+  const next = await f.sessions.refresh(winner.value.refresh_token);
+  // ...but presenting the raced token again later is a replay, and ends the session.
+  await rejectsWith(f.sessions.refresh(pair.refresh_token), "refresh_token_reused");
+  await rejectsWith(f.sessions.refresh(next.refresh_token), "session_revoked");
+});
+
 Deno.test("revoke: ends one session; revokeAll ends every session of a user", async () => {
   await using f = await fixture();
   const a1 = await f.sessions.start("ada", "user");
