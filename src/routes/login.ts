@@ -46,13 +46,21 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
       throw tooManyAttempts(perClient.retryAfter);
     }
     // Every attempt is counted against the account before the password is checked, and given
-    // back when it succeeds: concurrent guesses cannot all get in before one is counted.
+    // back when it succeeds: concurrent guesses cannot all get in before one is counted. So at
+    // most LOGIN_LIMIT_PER_ACCOUNT checks of one account are ever in flight at once.
     const perAccount = await services.limiter.hit(
       "login_account",
       userId,
       config.loginLimitPerAccount,
     );
     if (perAccount.limited) {
+      // Not checked, so not counted: refused attempts must not keep the account locked longer.
+      await services.limiter.refund(
+        "login_account",
+        userId,
+        config.loginLimitPerAccount,
+        perAccount,
+      );
       // Same cost as a real check, so a locked account cannot be told apart by timing.
       await services.hasher.verifyDummy(password);
       logger.warn("login_locked", { user_id: userId, client });

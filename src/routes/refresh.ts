@@ -21,11 +21,13 @@ const route = createRoute({
     400: errorResponse("Malformed JSON or a missing refresh_token"),
     401: errorResponse(
       "Unknown or expired token (`invalid_refresh_token`), ended session (`session_revoked`), " +
-        "or a spent token presented again (`refresh_token_reused`, which revokes the session)",
+        "a spent token presented again (`refresh_token_reused`, which revokes the session), or " +
+        "a concurrent request with the same token that won (`refresh_conflict`)",
     ),
     413: errorResponse("Body over 16 KiB"),
     415: errorResponse("Not application/json"),
     429: errorResponse("Too many refreshes from this client; see Retry-After"),
+    503: errorResponse("The refresh was contended too often (`busy`); retry"),
   },
 });
 

@@ -120,3 +120,21 @@ Deno.test("per-client limits count an IPv6 client by its /64", async () => {
   assert.equal((await from("2001:db8:1:2:dead:beef:0:1")).status, 429); // same /64
   assert.equal((await from("2001:db8:1:3::1")).status, 401); // another /64
 });
+
+Deno.test("refused and successful attempts leave nothing behind on the account", async () => {
+  using t = await makeApp({ LOGIN_LIMIT_PER_ACCOUNT: "3/15m", LOGIN_LIMIT_PER_CLIENT: "1000/1m" });
+  await addUser(t, "ada", "correct horse battery");
+  // More concurrent right-password logins than the limit: the excess waits its turn (429)...
+  const statuses = await Promise.all(Array.from({ length: 8 }, async () => {
+    const res = await t.post("/login", { user_id: "ada", password: "correct horse battery" });
+    await res.body?.cancel();
+    return res.status;
+  }));
+  assert.ok(statuses.includes(200), statuses.join(","));
+  assert.ok(statuses.every((s) => s === 200 || s === 429), statuses.join(","));
+  // ...and afterwards the account is not locked: three failures are still allowed.
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await t.post("/login", { user_id: "ada", password: "wrong guess" })).status, 401);
+  }
+  assert.equal((await t.post("/login", { user_id: "ada", password: "wrong guess" })).status, 429);
+});
