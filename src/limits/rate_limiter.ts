@@ -5,7 +5,7 @@
  * @module
  */
 import type { Rate } from "../duration.ts";
-import type { KvStore } from "../store/kv_store.ts";
+import { ContendedError, type KvStore } from "../store/kv_store.ts";
 
 /** The outcome of counting an attempt. */
 export interface LimitState {
@@ -17,6 +17,8 @@ export interface LimitState {
 /** An attempt counted in a given window, which `refund` can give back. */
 export interface CountedAttempt extends LimitState {
   readonly windowStart: number;
+  /** Refused without being counted (the counter was too contended); nothing to refund. */
+  readonly uncounted?: boolean;
 }
 
 /** Creates a limiter over the store, with an injected clock (epoch ms). */
@@ -32,7 +34,16 @@ export function createRateLimiter(store: KvStore, now: () => number) {
     async hit(bucket: string, subject: string, rate: Rate): Promise<CountedAttempt> {
       const at = now();
       const { start, windowMs, retryAfter } = window(rate, at);
-      const count = await store.hit(bucket, subject, start, windowMs, at);
+      let count: number;
+      try {
+        count = await store.hit(bucket, subject, start, windowMs, at);
+      } catch (err) {
+        // Could not count it: refuse it, uncounted, and ask for a retry in a second.
+        if (err instanceof ContendedError) {
+          return { limited: true, retryAfter: 1, uncounted: true, windowStart: start };
+        }
+        throw err;
+      }
       return { limited: count > rate.max, retryAfter, windowStart: start };
     },
     /**
@@ -41,8 +52,14 @@ export function createRateLimiter(store: KvStore, now: () => number) {
      * them is counted.
      */
     async refund(bucket: string, subject: string, rate: Rate, attempt: CountedAttempt) {
+      if (attempt.uncounted) return;
       const windowMs = rate.windowSeconds * 1000;
-      await store.hit(bucket, subject, attempt.windowStart, windowMs, now(), -1);
+      try {
+        await store.hit(bucket, subject, attempt.windowStart, windowMs, now(), -1);
+      } catch (err) {
+        // An attempt not given back only makes the limit stricter: safe to drop.
+        if (!(err instanceof ContendedError)) throw err;
+      }
     },
   };
 }

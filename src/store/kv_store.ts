@@ -118,9 +118,19 @@ const MAX_ATOMIC_MUTATIONS = 500;
 /** Lost optimistic-commit races in a row before giving up (counters, revocations). */
 const MAX_COUNTER_ATTEMPTS = 32;
 
+/** Too many lost commit races in a row on one key: the caller decides how to fail safe. */
+export class ContendedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ContendedError";
+  }
+}
+
 /** Typed access to the server's Deno KV data. */
 export class KvStore {
   readonly #kv: Deno.Kv;
+  /** The last queued update of each counter this process is changing (see `hit`). */
+  readonly #counterQueue = new Map<string, Promise<unknown>>();
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -282,7 +292,7 @@ export class KvStore {
         .commit();
       if (result.ok) return;
     }
-    throw new Error("Session revocation too contended");
+    throw new ContendedError("Session revocation too contended");
   }
 
   /** The ids of a user's sessions (live or revoked but not yet expired). */
@@ -319,8 +329,10 @@ export class KvStore {
 
   /**
    * Adds `delta` (default one; negative to give an attempt back) to a fixed-window counter and
-   * returns the new count; the entry expires with its window. Optimistic and retried on a
-   * concurrent write, so every attempt is counted once; throws after 32 lost races in a row.
+   * returns the new count; the entry expires with its window. Exact: an optimistic commit,
+   * retried on a concurrent write. Within this process, updates of one counter queue behind each
+   * other (a burst of logins to one account would otherwise mostly lose commit races); only
+   * other instances can make a commit fail. Throws {@link ContendedError} after 32 lost races.
    */
   async hit(
     bucket: string,
@@ -331,17 +343,27 @@ export class KvStore {
     delta = 1,
   ): Promise<number> {
     const key = ["limits", bucket, subject, windowStart];
-    for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
-      const entry = await this.#kv.get<number>(key);
-      const count = Math.max(0, (entry.value ?? 0) + delta);
-      const expireIn = Math.max(1, windowStart + windowMs - now);
-      const result = await this.#kv.atomic()
-        .check({ key, versionstamp: entry.versionstamp })
-        .set(key, count, { expireIn })
-        .commit();
-      if (result.ok) return count;
+    const lockName = JSON.stringify(key);
+    const previous = this.#counterQueue.get(lockName) ?? Promise.resolve();
+    const update = previous.catch(() => {}).then(async () => {
+      for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
+        const entry = await this.#kv.get<number>(key);
+        const count = Math.max(0, (entry.value ?? 0) + delta);
+        const expireIn = Math.max(1, windowStart + windowMs - now);
+        const result = await this.#kv.atomic()
+          .check({ key, versionstamp: entry.versionstamp })
+          .set(key, count, { expireIn })
+          .commit();
+        if (result.ok) return count;
+      }
+      throw new ContendedError("Rate-limit counter too contended");
+    });
+    this.#counterQueue.set(lockName, update);
+    try {
+      return await update;
+    } finally {
+      if (this.#counterQueue.get(lockName) === update) this.#counterQueue.delete(lockName);
     }
-    throw new Error("Rate-limit counter too contended");
   }
 
   /** The current count of a fixed-window counter, without adding to it. */

@@ -6,6 +6,7 @@ import { TestClock } from "../helpers/app.ts";
 interface Fixture {
   readonly store: KvStore;
   readonly clock: TestClock;
+  readonly kv: Deno.Kv;
   readonly limiter: ReturnType<typeof createRateLimiter>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -17,6 +18,7 @@ async function fixture(): Promise<Fixture> {
   return {
     store,
     clock,
+    kv,
     limiter: createRateLimiter(store, clock.now),
     [Symbol.asyncDispose]: () => Promise.resolve(kv.close()),
   };
@@ -44,10 +46,23 @@ Deno.test("KvStore.hit: concurrent hits are all counted", async () => {
   await using f = await fixture();
   const start = f.clock.ms;
   const counts = await Promise.all(
-    Array.from({ length: 25 }, () => f.store.hit("login", "ada", start, 60_000, start)),
+    Array.from({ length: 200 }, () => f.store.hit("login", "ada", start, 60_000, start)),
   );
-  assert.deepEqual([...counts].sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => i + 1));
-  assert.equal(await f.store.count("login", "ada", start), 25);
+  assert.deepEqual([...counts].sort((a, b) => a - b), Array.from({ length: 200 }, (_, i) => i + 1));
+  assert.equal(await f.store.count("login", "ada", start), 200);
+});
+
+Deno.test("KvStore.hit: two stores on one KV (two instances) still count every hit", async () => {
+  await using f = await fixture();
+  const other = new KvStore(f.kv);
+  const start = f.clock.ms;
+  await Promise.all(
+    Array.from(
+      { length: 40 },
+      (_, i) => (i % 2 ? other : f.store).hit("login", "ada", start, 60_000, start),
+    ),
+  );
+  assert.equal(await f.store.count("login", "ada", start), 40);
 });
 
 Deno.test("rate limiter: limited only past max within the window", async () => {
