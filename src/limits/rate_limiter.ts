@@ -32,19 +32,41 @@ export function createRateLimiter(store: KvStore, now: () => number) {
   return {
     /** Counts an attempt; limited when it is past `rate.max` in this window. */
     async hit(bucket: string, subject: string, rate: Rate): Promise<CountedAttempt> {
+      const [attempt] = await this.hitAll([{ bucket, subject, rate }]);
+      return attempt!;
+    },
+    /** Counts one attempt against several limits in one commit. */
+    async hitAll(
+      limits: readonly { bucket: string; subject: string; rate: Rate }[],
+    ): Promise<CountedAttempt[]> {
       const at = now();
-      const { start, windowMs, retryAfter } = window(rate, at);
-      let count: number;
+      const windows = limits.map((limit) => window(limit.rate, at));
+      let counts: number[];
       try {
-        count = await store.hit(bucket, subject, start, windowMs, at);
+        counts = await store.hitMany(
+          limits.map((limit, i) => ({
+            bucket: limit.bucket,
+            subject: limit.subject,
+            windowStart: windows[i]!.start,
+            windowMs: windows[i]!.windowMs,
+          })),
+          at,
+        );
       } catch (err) {
         // Could not count it: refuse it, uncounted, and ask for a retry in a second.
-        if (err instanceof ContendedError) {
-          return { limited: true, retryAfter: 1, uncounted: true, windowStart: start };
-        }
-        throw err;
+        if (!(err instanceof ContendedError)) throw err;
+        return windows.map((w) => ({
+          limited: true,
+          retryAfter: 1,
+          uncounted: true,
+          windowStart: w.start,
+        }));
       }
-      return { limited: count > rate.max, retryAfter, windowStart: start };
+      return limits.map((limit, i) => ({
+        limited: counts[i]! > limit.rate.max,
+        retryAfter: windows[i]!.retryAfter,
+        windowStart: windows[i]!.start,
+      }));
     },
     /**
      * Gives a counted attempt back (a login that succeeded is no failure). Counting first and

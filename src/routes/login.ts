@@ -9,6 +9,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { AuthError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { limitSubject } from "../client_address.ts";
+import type { CountedAttempt } from "../limits/rate_limiter.ts";
 import { clientIp } from "../middleware/client_ip.ts";
 import { errorResponse, jsonBody, LoginBody, TokenPair } from "./schemas.ts";
 
@@ -35,38 +36,31 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
     const { user_id: userId, password, role } = c.req.valid("json");
     const client = clientIp(c, config.trustProxy);
 
-    const perClient = await services.limiter.hit(
-      "login_client",
-      limitSubject(client),
-      config.loginLimitPerClient,
-    );
-    if (perClient.limited) {
-      metrics.rateLimited.inc({ limit: "login_client" });
-      metrics.logins.inc({ outcome: "rate_limited" });
-      throw tooManyAttempts(perClient.retryAfter);
-    }
-    // Every attempt is counted against the account before the password is checked, and given
-    // back when it succeeds: concurrent guesses cannot all get in before one is counted. So at
-    // most LOGIN_LIMIT_PER_ACCOUNT checks of one account are ever in flight at once.
-    const perAccount = await services.limiter.hit(
-      "login_account",
-      userId,
-      config.loginLimitPerAccount,
-    );
-    if (perAccount.limited) {
-      // Not checked, so not counted: refused attempts must not keep the account locked longer.
+    // Every attempt counts against the client, and against the account before the password is
+    // checked (given back when it succeeds): concurrent guesses cannot all get in before one is
+    // counted, so at most LOGIN_LIMIT_PER_ACCOUNT checks of one account are ever in flight.
+    // Both counters move in one KV commit.
+    const [perClient, perAccount] = await services.limiter.hitAll([
+      { bucket: "login_client", subject: limitSubject(client), rate: config.loginLimitPerClient },
+      { bucket: "login_account", subject: userId, rate: config.loginLimitPerAccount },
+    ]) as [CountedAttempt, CountedAttempt];
+    if (perClient.limited || perAccount.limited) {
+      // Not checked, so not counted against the account: refusals must not extend its lock.
       await services.limiter.refund(
         "login_account",
         userId,
         config.loginLimitPerAccount,
         perAccount,
       );
-      // Same cost as a real check, so a locked account cannot be told apart by timing.
-      await services.hasher.verifyDummy(password);
-      logger.warn("login_locked", { user_id: userId, client });
-      metrics.rateLimited.inc({ limit: "login_account" });
+      const limit = perClient.limited ? "login_client" : "login_account";
+      if (limit === "login_account") {
+        // Same cost as a real check, so a locked account cannot be told apart by timing.
+        await services.hasher.verifyDummy(password);
+        logger.warn("login_locked", { user_id: userId, client });
+      }
+      metrics.rateLimited.inc({ limit });
       metrics.logins.inc({ outcome: "rate_limited" });
-      throw tooManyAttempts(perAccount.retryAfter);
+      throw tooManyAttempts((perClient.limited ? perClient : perAccount).retryAfter);
     }
 
     let user;

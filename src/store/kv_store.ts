@@ -95,6 +95,16 @@ export interface GuardedRecord {
   readonly record: RefreshRecord;
 }
 
+/** One change to a fixed-window counter (see {@link KvStore.hitMany}). */
+export interface CounterUpdate {
+  readonly bucket: string;
+  readonly subject: string;
+  readonly windowStart: number;
+  readonly windowMs: number;
+  /** Default 1; negative to give attempts back. */
+  readonly delta?: number;
+}
+
 /** The rotation of one refresh token, committed atomically by {@link KvStore.commitRotation}. */
 export interface Rotation {
   readonly sid: string;
@@ -129,8 +139,8 @@ export class ContendedError extends Error {
 /** Typed access to the server's Deno KV data. */
 export class KvStore {
   readonly #kv: Deno.Kv;
-  /** The last queued update of each counter this process is changing (see `hit`). */
-  readonly #counterQueue = new Map<string, Promise<unknown>>();
+  /** The last queued counter update of this process (see `hitMany`). */
+  #counterQueue: Promise<unknown> = Promise.resolve();
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -329,10 +339,7 @@ export class KvStore {
 
   /**
    * Adds `delta` (default one; negative to give an attempt back) to a fixed-window counter and
-   * returns the new count; the entry expires with its window. Exact: an optimistic commit,
-   * retried on a concurrent write. Within this process, updates of one counter queue behind each
-   * other (a burst of logins to one account would otherwise mostly lose commit races); only
-   * other instances can make a commit fail. Throws {@link ContendedError} after 32 lost races.
+   * returns the new count; the entry expires with its window.
    */
   async hit(
     bucket: string,
@@ -342,28 +349,37 @@ export class KvStore {
     now: number,
     delta = 1,
   ): Promise<number> {
-    const key = ["limits", bucket, subject, windowStart];
-    const lockName = JSON.stringify(key);
-    const previous = this.#counterQueue.get(lockName) ?? Promise.resolve();
-    const update = previous.catch(() => {}).then(async () => {
+    const [count] = await this.hitMany([{ bucket, subject, windowStart, windowMs, delta }], now);
+    return count!;
+  }
+
+  /**
+   * Adds to several fixed-window counters in one atomic commit and returns their new counts.
+   * Exact: an optimistic commit, retried on a concurrent write. Within this process all counter
+   * updates queue behind each other (a burst of logins to one account would otherwise mostly
+   * lose commit races); only other instances can make a commit fail. Throws
+   * {@link ContendedError} after 32 lost races in a row.
+   */
+  hitMany(counters: readonly CounterUpdate[], now: number): Promise<number[]> {
+    const keys = counters.map((c) => ["limits", c.bucket, c.subject, c.windowStart]);
+    const update = this.#counterQueue.catch(() => {}).then(async () => {
       for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
-        const entry = await this.#kv.get<number>(key);
-        const count = Math.max(0, (entry.value ?? 0) + delta);
-        const expireIn = Math.max(1, windowStart + windowMs - now);
-        const result = await this.#kv.atomic()
-          .check({ key, versionstamp: entry.versionstamp })
-          .set(key, count, { expireIn })
-          .commit();
-        if (result.ok) return count;
+        const entries = await this.#kv.getMany<number[]>(keys);
+        const op = this.#kv.atomic();
+        const counts = counters.map((counter, i) => {
+          const entry = entries[i]!;
+          const count = Math.max(0, (entry.value ?? 0) + (counter.delta ?? 1));
+          const expireIn = Math.max(1, counter.windowStart + counter.windowMs - now);
+          op.check({ key: entry.key, versionstamp: entry.versionstamp })
+            .set(entry.key, count, { expireIn });
+          return count;
+        });
+        if ((await op.commit()).ok) return counts;
       }
       throw new ContendedError("Rate-limit counter too contended");
     });
-    this.#counterQueue.set(lockName, update);
-    try {
-      return await update;
-    } finally {
-      if (this.#counterQueue.get(lockName) === update) this.#counterQueue.delete(lockName);
-    }
+    this.#counterQueue = update;
+    return update;
   }
 
   /** The current count of a fixed-window counter, without adding to it. */
