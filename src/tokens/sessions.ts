@@ -104,10 +104,11 @@ export function createSessionService(deps: SessionDeps) {
   /**
    * Spends a refresh token and returns a new pair.
    *
-   * Fast path (a live token, nothing changed): one read, one commit. The record carries the
-   * versionstamps of the session and the user it was issued against and the commit checks them,
-   * so a revocation or a change to the user makes the commit fail instead. Slow path (after such
-   * a failure, or for a spent token): read session and user, decide, commit with what was read.
+   * Fast path (a live token, nothing changed): one read, one commit. The newest token was
+   * written in the same commit as its session, so its versionstamp is the session's; it also
+   * records the user's. The commit checks both, so a revocation or a change to the user makes
+   * it fail instead. Slow path (after such a failure, or for a spent token): read session and
+   * user, decide, commit with what was read.
    */
   async function refresh(refreshToken: string): Promise<TokenPair> {
     if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) throw invalidRefresh();
