@@ -54,7 +54,9 @@ export function adminRoutes(app: AppRouter, ctx: AppContext): void {
       let page;
       try {
         page = await services.users.list(limit ?? 50, cursor);
-      } catch {
+      } catch (err) {
+        // Deno KV refuses a cursor it did not issue; any other failure is not the caller's.
+        if (cursor === undefined) throw err;
         return c.json({ error: "cursor is invalid", code: "validation_failed" as const }, 400);
       }
       return c.json({ users: page.users.map(publicUser), next_cursor: page.cursor ?? null }, 200);

@@ -63,8 +63,4 @@ export class VerifiedTokenCache {
   get size(): number {
     return this.#entries.size;
   }
-
-  clear(): void {
-    this.#entries.clear();
-  }
 }
