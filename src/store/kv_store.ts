@@ -250,7 +250,7 @@ export class KvStore {
   }
 
   /** A session and its user with their versionstamps, read in one snapshot. */
-  async getSessionAndUserVersioned(sid: string, userId: string): Promise<{
+  async getSessionAndUser(sid: string, userId: string): Promise<{
     session: Versioned<SessionRecord> | undefined;
     user: Versioned<UserRecord> | undefined;
   }> {
@@ -290,17 +290,20 @@ export class KvStore {
     return (await op.commit()).ok;
   }
 
-  /** Marks a session revoked (idempotent); its refresh tokens stop working at once. */
-  async revokeSession(sid: string, now: number): Promise<void> {
+  /**
+   * Marks a session revoked (idempotent); its refresh tokens stop working at once. Returns the
+   * session as it was found, or `undefined` when there is none.
+   */
+  async revokeSession(sid: string, now: number): Promise<SessionRecord | undefined> {
     for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt++) {
       const entry = await this.getSession(sid);
-      if (!entry || entry.value.revokedAt !== undefined) return;
+      if (!entry || entry.value.revokedAt !== undefined) return entry?.value;
       const expireIn = Math.max(1, entry.value.expiresAt - now);
       const result = await this.#kv.atomic()
         .check({ key: ["sessions", sid], versionstamp: entry.versionstamp })
         .set(["sessions", sid], { ...entry.value, revokedAt: now }, { expireIn })
         .commit();
-      if (result.ok) return;
+      if (result.ok) return entry.value;
     }
     throw new ContendedError("Session revocation too contended");
   }
@@ -313,13 +316,6 @@ export class KvStore {
       if (typeof sid === "string") ids.push(sid);
     }
     return ids;
-  }
-
-  /** Revokes every session of a user; returns how many were listed. */
-  async revokeUserSessions(userId: string, now: number): Promise<number> {
-    const ids = await this.listSessionIds(userId);
-    for (const sid of ids) await this.revokeSession(sid, now);
-    return ids.length;
   }
 
   /** Removes the session index of a deleted user (the sessions themselves stay revoked). */

@@ -38,7 +38,7 @@ export function createSessionGate(options: SessionGateOptions) {
     const at = options.now();
     const cached = checked.get(sid);
     if (cached && cached.userId === userId && at - cached.checkedAt < maxAgeMs) return cached;
-    const read = await options.store.getSessionAndUserVersioned(sid, userId);
+    const read = await options.store.getSessionAndUser(sid, userId);
     const session = read.session?.value;
     const user = read.user?.value;
     const live = session !== undefined && session.revokedAt === undefined &&

@@ -137,7 +137,7 @@ export function createSessionService(deps: SessionDeps) {
         continue; // something changed since the read: read it all and decide
       }
 
-      const { session, user } = await deps.store.getSessionAndUserVersioned(
+      const { session, user } = await deps.store.getSessionAndUser(
         record.sid,
         record.userId,
       );
@@ -263,9 +263,8 @@ export function createSessionService(deps: SessionDeps) {
 
   /** Revokes one session. */
   async function revoke(sid: string, reason: string): Promise<void> {
-    const session = await deps.store.getSession(sid);
-    await deps.store.revokeSession(sid, deps.now());
-    if (session) emit({ type: "session_revoked", sid, sub: session.value.userId, reason });
+    const session = await deps.store.revokeSession(sid, deps.now());
+    if (session) emit({ type: "session_revoked", sid, sub: session.userId, reason });
   }
 
   /** Revokes every session of a user. */
