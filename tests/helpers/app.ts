@@ -6,7 +6,7 @@ import { createApp, createServices } from "../../src/app.ts";
 import type { Services } from "../../src/app_types.ts";
 import { type Config, parseConfig, type RawVars } from "../../src/config.ts";
 import { type KeyRing, loadKeyRing } from "../../src/crypto/keys.ts";
-import { createPasswordHasher } from "../../src/crypto/passwords.ts";
+import { createPasswordHasher, type PasswordHasher } from "../../src/crypto/passwords.ts";
 import { createLogger } from "../../src/logger.ts";
 import { KvStore } from "../../src/store/kv_store.ts";
 
@@ -46,8 +46,12 @@ export interface TestApp {
   [Symbol.dispose](): void;
 }
 
-/** Builds the app with `vars` over safe test defaults. */
-export async function makeApp(vars: RawVars = {}, keysDir?: string): Promise<TestApp> {
+/** Builds the app with `vars` over safe test defaults; `options.hasher` replaces the shared one. */
+export async function makeApp(
+  vars: RawVars = {},
+  keysDir?: string,
+  options: { readonly hasher?: PasswordHasher } = {},
+): Promise<TestApp> {
   const config = parseConfig({
     SECRET_KEY: TEST_SECRET,
     ISSUER: "https://auth.test",
@@ -64,7 +68,7 @@ export async function makeApp(vars: RawVars = {}, keysDir?: string): Promise<Tes
     config,
     store,
     keys: () => ring,
-    hasher,
+    hasher: options.hasher ?? hasher,
     logger: createLogger(config.logLevel, (line) => logLines.push(line)),
     now: clock.now,
   };
