@@ -1,0 +1,266 @@
+/**
+ * `deno task mutate`: proves the suite catches every broken security property on the list in
+ * `tools/mutants.ts`. For each mutant: copy the tree to a temporary directory (the files git
+ * knows plus untracked ones it does not ignore), let `deno install --frozen` lay out that
+ * copy's own `node_modules` from Deno's cache (a symlink to this tree's would not do: Deno
+ * resolves it, so the tasks' `--allow-ffi=./node_modules/...` paths stop matching, and Deno
+ * could write through it), apply the edit there, run the whole suite (`deno task test`, no
+ * fail-fast) and collect the names of the failing tests. The work tree is never edited.
+ *
+ * Usage: `deno task mutate [--jobs N] [--only name,name] [--timeout SECONDS] [--check]`
+ * (`--check` only validates the list). Exits 0 when every mutant is killed, 1 when one survives
+ * (or does not type-check, or the unmutated baseline fails), 2 when the list itself is broken.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Mutant, MUTANTS } from "./mutants.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** What one suite run showed. */
+export interface Outcome {
+  readonly status: "killed" | "survived" | "invalid" | "timeout";
+  /** Failing tests (and steps), by name. */
+  readonly failing: string[];
+  readonly detail: string;
+  readonly seconds: number;
+}
+
+/** The text with the mutant applied; throws unless `search` occurs exactly once. */
+export function applyMutant(text: string, mutant: Mutant): string {
+  const count = text.split(mutant.search).length - 1;
+  if (count !== 1) {
+    throw new Error(
+      `mutant "${mutant.name}": search text found ${count} times in ${mutant.file} (need 1): ` +
+        JSON.stringify(mutant.search),
+    );
+  }
+  return text.replace(mutant.search, () => mutant.replace);
+}
+
+/** Problems with the list itself: duplicate names, or search texts not found exactly once. */
+export async function listProblems(mutants: readonly Mutant[], root: string): Promise<string[]> {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const mutant of mutants) {
+    if (names.has(mutant.name)) problems.push(`duplicate mutant name "${mutant.name}"`);
+    names.add(mutant.name);
+    if (mutant.search === mutant.replace) problems.push(`mutant "${mutant.name}" changes nothing`);
+    try {
+      applyMutant(await Deno.readTextFile(join(root, mutant.file)), mutant);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  return problems;
+}
+
+/**
+ * Reads Deno's test report: the summary line and the names in its FAILURES section
+ * (`name => ./file.ts:line:col`; a failing step is `parent ... step => ...`).
+ */
+export function readReport(output: string): { summary: string | undefined; failing: string[] } {
+  // deno-lint-ignore no-control-regex
+  const text = output.replace(/\x1b\[[0-9;]*m/g, "");
+  const summary = text.match(/^(ok|FAILED) \| \d+ passed.*$/m)?.[0];
+  const failures = text.split(/^ FAILURES $/m)[1] ?? "";
+  const failing = [...failures.matchAll(/^(.+?) => \S+:\d+:\d+$/gm)].map((m) => m[1]!.trim());
+  return { summary, failing: [...new Set(failing)] };
+}
+
+/** Copies the tree (tracked and untracked, not ignored files) into a new temporary directory. */
+async function copyTree(files: readonly string[]): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "mutant-" });
+  for (const file of files) {
+    await Deno.mkdir(join(dir, dirname(file)), { recursive: true });
+    await Deno.copyFile(join(ROOT, file), join(dir, file));
+  }
+  const install = await new Deno.Command("deno", {
+    args: ["install", "--frozen"],
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!install.success) {
+    throw new Error(`deno install in ${dir} failed: ${new TextDecoder().decode(install.stderr)}`);
+  }
+  return dir;
+}
+
+async function treeFiles(): Promise<string[]> {
+  const out = await new Deno.Command("git", {
+    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    cwd: ROOT,
+    stdout: "piped",
+  }).output();
+  if (!out.success) throw new Error("git ls-files failed");
+  const names = new TextDecoder().decode(out.stdout).split("\0").filter((f) => f !== "");
+  const present: string[] = [];
+  for (const name of names) {
+    // Deleted but not yet committed files are listed by --cached; skip them.
+    const info = await Deno.lstat(join(ROOT, name)).catch(() => undefined);
+    if (info?.isFile) present.push(name);
+  }
+  return present;
+}
+
+/** Runs the suite in `dir`; the mutant (if any) is already applied there. */
+async function runSuite(dir: string, timeoutSeconds: number): Promise<Outcome> {
+  const started = performance.now();
+  const child = new Deno.Command("deno", {
+    args: ["task", "test"],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, timeoutSeconds * 1000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const { summary, failing } = readReport(output);
+  if (timedOut) {
+    return { status: "timeout", failing, detail: `no result after ${timeoutSeconds}s`, seconds };
+  }
+  if (/Type checking failed|error: TS\d+|TS\d+ \[ERROR\]/.test(output)) {
+    const first = output.split("\n").find((l) => /TS\d+/.test(l)) ?? "type error";
+    return { status: "invalid", failing, detail: `does not type-check: ${first.trim()}`, seconds };
+  }
+  if (out.success) return { status: "survived", failing, detail: summary ?? "", seconds };
+  if (summary === undefined) {
+    const first = output.split("\n").find((l) => /error/i.test(l)) ?? "no test summary";
+    return { status: "killed", failing, detail: `suite did not finish: ${first.trim()}`, seconds };
+  }
+  return { status: "killed", failing, detail: summary, seconds };
+}
+
+async function runMutant(
+  mutant: Mutant | undefined,
+  files: readonly string[],
+  timeoutSeconds: number,
+): Promise<Outcome> {
+  const dir = await copyTree(files);
+  try {
+    if (mutant) {
+      const path = join(dir, mutant.file);
+      await Deno.writeTextFile(path, applyMutant(await Deno.readTextFile(path), mutant));
+    }
+    return await runSuite(dir, timeoutSeconds);
+  } finally {
+    // Its node_modules holds links into Deno's cache: removing a link leaves the cache intact.
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs `tasks` with at most `jobs` at a time, keeping their order in the result. */
+async function pool<T>(jobs: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, worker));
+  return results;
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function shorten(names: string[], max = 3): string {
+  if (names.length === 0) return "-";
+  const shown = names.slice(0, max).map((n) => (n.length > 70 ? `${n.slice(0, 67)}...` : n));
+  return shown.join("; ") + (names.length > max ? ` (+${names.length - max} more)` : "");
+}
+
+async function main(args: string[]): Promise<number> {
+  const jobs = Number(option(args, "--jobs") ?? 2);
+  const timeout = Number(option(args, "--timeout") ?? 600);
+  const only = option(args, "--only")?.split(",").map((s) => s.trim());
+  if (!(jobs >= 1) || !(timeout > 0)) {
+    console.error("mutate: --jobs and --timeout must be positive numbers");
+    return 2;
+  }
+
+  const problems = await listProblems(MUTANTS, ROOT);
+  if (problems.length > 0) {
+    console.error("mutate: the mutant list is broken (fix tools/mutants.ts):");
+    for (const p of problems) console.error(`  - ${p}`);
+    return 2;
+  }
+  const unknown = (only ?? []).filter((name) => !MUTANTS.some((m) => m.name === name));
+  if (unknown.length > 0) {
+    console.error(`mutate: no mutant named ${unknown.join(", ")}`);
+    return 2;
+  }
+  const selected = only ? MUTANTS.filter((m) => only.includes(m.name)) : MUTANTS;
+  console.log(`mutate: ${selected.length} mutants, valid (each search text found exactly once)`);
+  if (args.includes("--check")) return 0;
+
+  const started = performance.now();
+  const files = await treeFiles();
+  console.log(`mutate: baseline (no mutant) first, then ${jobs} at a time`);
+  const baseline = await runMutant(undefined, files, timeout);
+  if (baseline.status !== "survived") {
+    console.error(`mutate: the unmutated suite does not pass (${baseline.detail}); failing:`);
+    for (const name of baseline.failing) console.error(`  - ${name}`);
+    return 1;
+  }
+  console.log(`mutate: baseline passes in ${baseline.seconds.toFixed(1)}s (${baseline.detail})`);
+
+  let done = 0;
+  const outcomes = await pool(
+    jobs,
+    selected.map((mutant) => async () => {
+      const outcome = await runMutant(mutant, files, timeout);
+      done++;
+      console.log(
+        `  [${done}/${selected.length}] ${mutant.name}: ${outcome.status} ` +
+          `(${outcome.failing.length} failing, ${outcome.seconds.toFixed(1)}s)`,
+      );
+      return outcome;
+    }),
+  );
+
+  const rows = selected.map((mutant, i) => ({ mutant, outcome: outcomes[i]! }));
+  console.log("\n| # | mutant | property broken | result | catching tests |");
+  console.log("|---|---|---|---|---|");
+  rows.forEach(({ mutant, outcome }, i) => {
+    const result = outcome.status === "killed" || outcome.status === "survived"
+      ? outcome.status
+      : `${outcome.status}: ${outcome.detail}`;
+    const catching = outcome.failing.length > 0
+      ? `${outcome.failing.length}: ${shorten(outcome.failing)}`
+      : outcome.status === "killed"
+      ? outcome.detail
+      : "-";
+    console.log(`| ${i + 1} | ${mutant.name} | ${mutant.property} | ${result} | ${catching} |`);
+  });
+  const killed = rows.filter((r) => r.outcome.status === "killed").length;
+  const total = (performance.now() - started) / 1000;
+  console.log(
+    `\nkilled ${killed}/${rows.length} (${((100 * killed) / rows.length).toFixed(1)}%), ` +
+      `total ${total.toFixed(0)}s with --jobs ${jobs}`,
+  );
+  const bad = rows.filter((r) => r.outcome.status !== "killed");
+  for (const { mutant, outcome } of bad) {
+    console.log(`NOT KILLED: ${mutant.name} (${outcome.status}): ${mutant.property}`);
+  }
+  return bad.length === 0 ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
