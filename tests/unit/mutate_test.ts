@@ -1,0 +1,62 @@
+/** The mutation harness's own rules: a mutant applies exactly once, and the report is read right. */
+import assert from "node:assert/strict";
+import { applyMutant, listProblems, readReport } from "../../tools/mutate.ts";
+import type { Mutant } from "../../tools/mutants.ts";
+
+const mutant = (search: string): Mutant => ({
+  name: "m",
+  property: "p",
+  file: "f.ts",
+  search,
+  replace: "NEW",
+});
+
+Deno.test("applyMutant: replaces a search text found once, refuses none or several", () => {
+  assert.equal(applyMutant("a OLD b", mutant("OLD")), "a NEW b");
+  assert.throws(() => applyMutant("a b", mutant("OLD")), /found 0 times/);
+  assert.throws(() => applyMutant("OLD OLD", mutant("OLD")), /found 2 times/);
+  // `$&` and friends in a replacement are taken literally.
+  assert.equal(applyMutant("x", { ...mutant("x"), replace: "$&$&" }), "$&$&");
+});
+
+Deno.test("listProblems: a missing file, a duplicate name, a no-op edit", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/f.ts`, "one two");
+    assert.deepEqual(await listProblems([mutant("one")], dir), []);
+    const problems = await listProblems(
+      [mutant("one"), mutant("two"), { ...mutant("three"), name: "n" }, {
+        ...mutant("one"),
+        name: "same",
+        replace: "one",
+      }],
+      dir,
+    );
+    assert.equal(problems.length, 3, problems.join("\n"));
+    assert.match(problems.join("\n"), /duplicate mutant name "m"/);
+    assert.match(problems.join("\n"), /found 0 times/);
+    assert.match(problems.join("\n"), /changes nothing/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readReport: the summary and every failing test and step, colours or not", () => {
+  const output = [
+    "running 2 tests from ./tests/a_test.ts",
+    "\x1b[0m\x1b[31mFAILED\x1b[0m",
+    " ERRORS ",
+    "first => ./tests/a_test.ts:3:6",
+    "error: AssertionError",
+    " FAILURES ",
+    "",
+    "first => ./tests/a_test.ts:3:6",
+    "parent ... a step => ./tests/b_test.ts:10:11",
+    "",
+    "\x1b[0m\x1b[31mFAILED\x1b[0m | 5 passed (2 steps) | 2 failed (3s)",
+  ].join("\n");
+  const report = readReport(output);
+  assert.equal(report.summary, "FAILED | 5 passed (2 steps) | 2 failed (3s)");
+  assert.deepEqual(report.failing, ["first", "parent ... a step"]);
+  assert.deepEqual(readReport("ok | 3 passed | 0 failed (1s)").failing, []);
+});
