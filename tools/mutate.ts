@@ -48,8 +48,15 @@ export async function listProblems(mutants: readonly Mutant[], root: string): Pr
     if (names.has(mutant.name)) problems.push(`duplicate mutant name "${mutant.name}"`);
     names.add(mutant.name);
     if (mutant.search === mutant.replace) problems.push(`mutant "${mutant.name}" changes nothing`);
+    let text: string;
     try {
-      applyMutant(await Deno.readTextFile(join(root, mutant.file)), mutant);
+      text = await Deno.readTextFile(join(root, mutant.file));
+    } catch {
+      problems.push(`mutant "${mutant.name}": cannot read ${mutant.file}`);
+      continue;
+    }
+    try {
+      applyMutant(text, mutant);
     } catch (err) {
       problems.push(err instanceof Error ? err.message : String(err));
     }

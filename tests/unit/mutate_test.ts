@@ -36,6 +36,8 @@ Deno.test("listProblems: a missing file, a duplicate name, a no-op edit", async 
     assert.match(problems.join("\n"), /duplicate mutant name "m"/);
     assert.match(problems.join("\n"), /found 0 times/);
     assert.match(problems.join("\n"), /changes nothing/);
+    const missing = await listProblems([{ ...mutant("one"), file: "gone.ts" }], dir);
+    assert.deepEqual(missing, ['mutant "m": cannot read gone.ts']);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
