@@ -46,3 +46,30 @@ Deno.test("a login whose user changed after the password check stores no session
   );
   assert.deepEqual(await t.store.listSessionIds("ada"), [], "no session was stored");
 });
+
+for (
+  const [label, change] of [
+    ["disabled", { disabled: true }],
+    ["stripped of the token's role", { roles: ["other"] }],
+  ] as const
+) {
+  Deno.test(`a bearer token is refused once its user is ${label}, before any revocation`, async () => {
+    using t = await makeApp();
+    await addUser(t, "ada", PASSWORD);
+    const { token } = await login(t, "ada", PASSWORD);
+    const me = () => t.request("/me", { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal((await me()).status, 200);
+
+    const read = await t.store.getUser("ada");
+    assert.ok(read);
+    assert.ok(await t.store.updateUser({ ...read.value, ...change }, read.versionstamp));
+    t.clock.advance(2); // past the session gate's 1 s memory of its last check
+    const res = await me();
+    assert.equal(res.status, 401, await res.clone().text());
+    assert.equal((await res.json()).code, "invalid_token");
+    // The gate refused it, not a revocation: the session itself is untouched.
+    const [sid] = await t.store.listSessionIds("ada");
+    assert.ok(sid);
+    assert.equal((await t.store.getSession(sid))?.value.revokedAt, undefined);
+  });
+}
