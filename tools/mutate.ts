@@ -237,7 +237,8 @@ async function main(args: string[]): Promise<number> {
       done++;
       console.log(
         `  [${done}/${selected.length}] ${mutant.name}: ${outcome.status} ` +
-          `(${outcome.failing.length} failing, ${outcome.seconds.toFixed(1)}s)`,
+          `(${outcome.failing.length} failing, ${outcome.seconds.toFixed(1)}s) ` +
+          shorten(outcome.failing, 2),
       );
       return outcome;
     }),
