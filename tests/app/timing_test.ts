@@ -29,7 +29,10 @@ Deno.test("failed logins cost the same whatever the reason", async () => {
     for (let i = 0; i < 3; i++) {
       await t.post("/login", { user_id: "locked", password: "nope nope" });
     }
-    for (const [name, c] of Object.entries(cases)) {
+    // A different order each round: the case right after the burst above pays for it.
+    const entries = Object.entries(cases);
+    const order = [...entries.slice(round % 4), ...entries.slice(0, round % 4)];
+    for (const [name, c] of order) {
       const started = performance.now();
       const res = await t.post("/login", { user_id: c.user_id, password: c.password });
       samples[name]!.push(performance.now() - started);
@@ -37,13 +40,17 @@ Deno.test("failed logins cost the same whatever the reason", async () => {
       await res.body?.cancel();
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const medians = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+  // The fastest of the rounds: load from other processes only ever adds time, so the minimum is
+  // the steadiest estimate of what a case costs (a median of 7 in a fixed order swung 0.4-3x on a
+  // loaded machine).
+  const fastest = Object.fromEntries(
+    Object.entries(samples).map(([k, v]) => [k, Math.min(...v)]),
+  );
   for (const name of ["unknown", "disabled", "locked"]) {
-    const ratio = medians[name]! / medians.wrong!;
+    const ratio = fastest[name]! / fastest.wrong!;
     assert.ok(
       ratio > 0.5 && ratio < 2,
-      `${name}/wrong = ${ratio.toFixed(2)} (${JSON.stringify(medians)})`,
+      `${name}/wrong = ${ratio.toFixed(2)} (${JSON.stringify(fastest)})`,
     );
   }
 });
