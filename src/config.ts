@@ -9,6 +9,7 @@ import { base64url } from "jose";
 import { parseDuration, parseRate, type Rate } from "./duration.ts";
 import { parseTrustedProxies, type TrustedProxies } from "./client_address.ts";
 import { hasControlCharacter } from "./text.ts";
+import { PASSWORD_HASHER_CHOICES, type PasswordHasherChoice } from "./crypto/argon2_backend.ts";
 
 export const SIGNING_ALGORITHMS = ["HS256", "EdDSA", "ES256", "RS256"] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
@@ -38,6 +39,8 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly metricsToken: string | undefined;
   readonly logLevel: LogLevel;
+  /** Which argon2id backend: `auto` (native if it loads), `webcrypto` or `native`. */
+  readonly passwordHasher: PasswordHasherChoice;
 }
 
 /** A configuration value that cannot be used; `message` names the variable. */
@@ -159,6 +162,7 @@ export function parseConfig(vars: RawVars): Config {
     corsOrigins: Object.freeze(parseOrigins(nonEmpty(vars.CORS_ORIGINS) ?? "")),
     metricsToken: nonEmpty(vars.METRICS_TOKEN),
     logLevel: logLevel as LogLevel,
+    passwordHasher: requireChoice("PASSWORD_HASHER", vars.PASSWORD_HASHER, PASSWORD_HASHER_CHOICES),
   });
 }
 
@@ -241,6 +245,19 @@ function requireSecret(name: string, value: string | undefined): string {
     throw new ConfigError(name, "is too repetitive to be random: set a random value");
   }
   return secret;
+}
+
+/** One of `choices` (case-insensitive); the first when unset. */
+function requireChoice<T extends string>(
+  name: string,
+  value: string | undefined,
+  choices: readonly [T, ...T[]],
+): T {
+  const picked = (nonEmpty(value) ?? choices[0]).toLowerCase();
+  if (!(choices as readonly string[]).includes(picked)) {
+    throw new ConfigError(name, `must be one of ${choices.join(", ")}`);
+  }
+  return picked as T;
 }
 
 function requirePort(value: string): number {

@@ -7,7 +7,8 @@
 import { dirname } from "node:path";
 import type { Config } from "./config.ts";
 import { type KeyRing, loadKeyRing } from "./crypto/keys.ts";
-import { createPasswordHasher, type PasswordHasher } from "./crypto/passwords.ts";
+import type { PasswordHasher } from "./crypto/passwords.ts";
+import { openPasswordHasherOrExit } from "./crypto/open_password_hasher.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { KvStore } from "./store/kv_store.ts";
 
@@ -17,6 +18,8 @@ export interface Runtime {
   readonly kv: Deno.Kv;
   readonly store: KvStore;
   readonly hasher: PasswordHasher;
+  /** The hasher's backend in words, for the start-up line. */
+  readonly passwordBackend: string;
   readonly logger: Logger;
   /** The live key ring; {@link Runtime.reloadKeys} replaces it. */
   keys(): KeyRing;
@@ -38,6 +41,7 @@ export async function openRuntime(
   if (config.jwtAlg !== "HS256") {
     await Deno.mkdir(dirname(config.keysPath), { recursive: true, mode: 0o700 });
   }
+  const passwords = await openPasswordHasherOrExit(config.passwordHasher);
   const kv = await Deno.openKv(config.kvPath);
   let ring: KeyRing;
   try {
@@ -50,7 +54,8 @@ export async function openRuntime(
     config,
     kv,
     store: new KvStore(kv),
-    hasher: createPasswordHasher(),
+    hasher: passwords.hasher,
+    passwordBackend: passwords.description,
     logger: createLogger(config.logLevel, writeLog),
     keys: () => ring,
     async reloadKeys() {

@@ -58,7 +58,7 @@ export async function serve(runtime: Runtime): Promise<number> {
     port: config.port,
     onListen: ({ hostname, port }) => {
       console.error(
-        `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, issuer ${config.issuer})`,
+        `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${runtime.passwordBackend}, issuer ${config.issuer})`,
       );
     },
     // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the

@@ -21,7 +21,7 @@ export function taskCommand(name: string): TaskCommand {
   const task: string = config.tasks[name];
   if (!task) throw new Error(`No task ${name}`);
   const absolute = (word: string) =>
-    word.replaceAll("./node_modules/", join(ROOT, "node_modules") + "/")
+    word.replace(/(?<=[=,])\.\/node_modules(?=\/|,|$)/g, join(ROOT, "node_modules"))
       .replace(/^(main\.ts|src\/.*\.ts)$/, (file) => join(ROOT, file));
   const words = task.split(/\s+/).map(absolute);
   const env: Record<string, string> = {};
