@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import jwt from "jsonwebtoken";
+import jwt from "npm:jsonwebtoken@^9.0.2";
 import {
   assertError,
   cliOk,

@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import { createPublicKey, type JsonWebKey, verify as verifySignature } from "node:crypto";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
-import jwt from "jsonwebtoken";
+import jwt from "npm:jsonwebtoken@^9.0.2";
 import {
   freePort,
   freshDir,

@@ -20,7 +20,7 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.3.0";
 import { addUser, login, makeApp, TEST_SECRET, type TestApp } from "../helpers/app.ts";
 import { b64u, decodePart, forge, seg } from "./_jws.ts";
 

@@ -18,7 +18,7 @@ import {
   verify as nodeVerify,
 } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
-import jwt from "jsonwebtoken";
+import jwt from "npm:jsonwebtoken@^9.0.2";
 import type { FetchImplementation } from "jose";
 import {
   importHmacKey,
