@@ -42,7 +42,8 @@ export async function loadNativeArgon2(): Promise<Argon2Backend> {
     // the first login.
     await addon.hashRaw("probe", { memoryCost: 8, timeCost: 1, salt: new Uint8Array(8) });
   } catch (err) {
-    throw new NativeArgon2Unavailable(describeLoadFailure(err), isPermissionError(err));
+    const failure = describeLoadFailure(err);
+    throw new NativeArgon2Unavailable(failure.message, failure.notPermitted);
   }
   const { hash, verify } = addon;
   return Object.freeze({
@@ -54,23 +55,27 @@ export async function loadNativeArgon2(): Promise<Argon2Backend> {
   });
 }
 
+/** Why the loader failed: the chain of causes it threw, reduced to one line. */
+interface LoadFailure {
+  readonly message: string;
+  readonly notPermitted: boolean;
+}
+
 /**
  * The loader wraps each attempt in a chain of causes, most of them "Cannot find module" for
- * bindings of other platforms: a permission refusal, else the first other message, says why.
+ * bindings of other platforms. A binding that was found and failed (say "invalid ELF header")
+ * says why; failing that, a permission refusal (the binding, or a probe, was not allowed). A
+ * refusal after a failed binding is only the loader's WASI fallback looking further up the tree.
  */
-function describeLoadFailure(err: unknown): string {
+function describeLoadFailure(err: unknown): LoadFailure {
   const messages: string[] = [];
   for (let e: unknown = err; e instanceof Error && messages.length < 20; e = e.cause) {
     messages.push(e.message.split("\n")[0]!);
   }
-  const permission = messages.find((m) => /^Requires \w+ access/.test(m));
-  const specific = messages.find((m) => !/^Cannot find|WASI binding|Failed to load native/.test(m));
-  return (permission ?? specific ?? messages[0] ?? String(err)).slice(0, 200);
-}
-
-function isPermissionError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 20; e = e.cause, depth++) {
-    if (e instanceof Deno.errors.NotCapable || /^Requires \w+ access/.test(e.message)) return true;
-  }
-  return false;
+  const isPermission = (m: string) => /^Requires \w+ access|NotCapable/.test(m);
+  const generic = (m: string) => /^Cannot find|WASI binding|Failed to load native/.test(m);
+  const failed = messages.find((m) => !generic(m) && !isPermission(m));
+  const refused = messages.find(isPermission);
+  const message = failed ?? refused ?? messages[0] ?? String(err);
+  return { message: message.slice(0, 200), notPermitted: failed === undefined && !!refused };
 }

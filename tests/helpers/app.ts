@@ -6,7 +6,8 @@ import { createApp, createServices } from "../../src/app.ts";
 import type { Services } from "../../src/app_types.ts";
 import { type Config, parseConfig, type RawVars } from "../../src/config.ts";
 import { type KeyRing, loadKeyRing } from "../../src/crypto/keys.ts";
-import { createPasswordHasher } from "../../src/crypto/passwords.ts";
+import { createPasswordHasher, type PasswordHasher } from "../../src/crypto/passwords.ts";
+import { selectArgon2Backend } from "../../src/crypto/select_argon2_backend.ts";
 import { createLogger } from "../../src/logger.ts";
 import { KvStore } from "../../src/store/kv_store.ts";
 
@@ -21,8 +22,13 @@ export class TestClock {
   }
 }
 
-/** One shared hasher: argon2id at OWASP's minimum, as in production. */
-export const hasher = createPasswordHasher();
+/**
+ * One shared hasher: argon2id at OWASP's minimum on the backend production's `auto` picks here
+ * (the native addon when it loads, Web Crypto otherwise).
+ */
+export const hasher = createPasswordHasher({
+  backend: (await selectArgon2Backend("auto")).backend,
+});
 
 export interface TestApp {
   readonly app: ReturnType<typeof createApp>;
@@ -46,8 +52,12 @@ export interface TestApp {
   [Symbol.dispose](): void;
 }
 
-/** Builds the app with `vars` over safe test defaults. */
-export async function makeApp(vars: RawVars = {}, keysDir?: string): Promise<TestApp> {
+/** Builds the app with `vars` over safe test defaults (and another hasher when given). */
+export async function makeApp(
+  vars: RawVars = {},
+  keysDir?: string,
+  passwordHasher: PasswordHasher = hasher,
+): Promise<TestApp> {
   const config = parseConfig({
     SECRET_KEY: TEST_SECRET,
     ISSUER: "https://auth.test",
@@ -64,7 +74,7 @@ export async function makeApp(vars: RawVars = {}, keysDir?: string): Promise<Tes
     config,
     store,
     keys: () => ring,
-    hasher,
+    hasher: passwordHasher,
     logger: createLogger(config.logLevel, (line) => logLines.push(line)),
     now: clock.now,
   };
