@@ -16,6 +16,8 @@
  */
 import { join } from "node:path";
 import { createPasswordHasher } from "../src/crypto/passwords.ts";
+import { selectArgon2Backend } from "../src/crypto/select_argon2_backend.ts";
+import { benchLoginBackends, loginBackendsTable } from "./login_backends.ts";
 import {
   freePort,
   ROOT,
@@ -213,7 +215,8 @@ async function memory(pid: number): Promise<{ vmHwmMb: number; vmRssMb: number }
  * concurrent hashes as the server's) with `callers` requests in flight, for `seconds`.
  */
 async function argon2Rate(callers: number, seconds: number) {
-  const hasher = createPasswordHasher();
+  // The backend the server's PASSWORD_HASHER=auto picks on this machine.
+  const hasher = createPasswordHasher({ backend: (await selectArgon2Backend("auto")).backend });
   const password = "bench-password-0123456789";
   const phc = await hasher.hash(password);
   for (let i = 0; i < 4; i++) await hasher.verify(phc, password); // warm-up
@@ -834,6 +837,7 @@ if (import.meta.main) {
   let code = 1;
   try {
     code = await main();
+    console.log(loginBackendsTable(await benchLoginBackends())); // issue 9: per-backend /login
   } catch (err) {
     console.error(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   } finally {

@@ -6,6 +6,7 @@
  * machines cannot reach that download, so the test runs only when DENORT_BIN points at one.
  */
 import assert from "node:assert/strict";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
 import jwt from "npm:jsonwebtoken@^9.0.2";
 import { join } from "node:path";
 import { freePort, postJson, ROOT, runTask, taskCommand } from "../helpers/server_process.ts";

@@ -18,6 +18,7 @@ import {
   verify as nodeVerify,
 } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
 import jwt from "npm:jsonwebtoken@^9.0.2";
 import type { FetchImplementation } from "jose";
 import {
