@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
-import { freePort, postJson, ROOT } from "../helpers/server_process.ts";
+import { freePort, postJson, ROOT, runDeno as deno } from "../helpers/server_process.ts";
 import { PASSWORD } from "./support.ts";
 
 const SKIPPED = new Set([".git", "node_modules", "data", "dist", ".env"]);
@@ -36,27 +36,6 @@ async function* argon2Bindings(dir: string): AsyncGenerator<string> {
     if (entry.isDirectory) yield* argon2Bindings(path);
     else if (entry.isFile && /argon2.*\.node$/.test(entry.name)) yield path;
   }
-}
-
-async function deno(
-  dir: string,
-  args: string[],
-  options: { stdin?: string; env?: Record<string, string> } = {},
-) {
-  const child = new Deno.Command("deno", {
-    args,
-    cwd: dir,
-    env: options.env ?? {},
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  if (options.stdin !== undefined) await writer.write(new TextEncoder().encode(options.stdin));
-  await writer.close();
-  const out = await child.output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
 }
 
 Deno.test("fresh checkout with an unloadable argon2 addon: user add, start and /login on Web Crypto", async () => {

@@ -133,10 +133,19 @@ export async function runTask(
   options: { stdin?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   const { env, args } = taskCommand(task);
+  return await runDeno(dir, [...args, ...cliArgs], { ...options, env: { ...env, ...options.env } });
+}
+
+/** Runs `deno <args>` in `dir`, `env` added to this environment, feeding `stdin`. */
+export async function runDeno(
+  dir: string,
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const child = new Deno.Command("deno", {
-    args: [...args, ...cliArgs],
+    args,
     cwd: dir,
-    env: { ...env, ...options.env },
+    env: options.env ?? {},
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
