@@ -34,6 +34,11 @@ import type { KvStore } from "./store/kv_store.ts";
 import { createAccessTokenSigner } from "./tokens/access_token.ts";
 import { createSessionService, type SessionEvent } from "./tokens/sessions.ts";
 import { createUserService } from "./users/user_service.ts";
+import { createLoginService } from "./users/login_service.ts";
+import { createClientService } from "./oauth/client_service.ts";
+import { oauthErrorResponse } from "./oauth/oauth_error.ts";
+import { oauthRoutes } from "./routes/oauth.ts";
+import { adminClientRoutes } from "./routes/admin_clients.ts";
 
 /** The API version in `/openapi.json`; follows `progress.md`. */
 export const API_VERSION = "2.4.0";
@@ -82,15 +87,26 @@ export function createServices(deps: AppDeps): Services {
     revokeSessions: (userId, reason) => sessions.revokeAll(userId, reason),
     onChange: (userId) => gate.forgetUser(userId),
   });
+  const limiter = createRateLimiter(deps.store, now);
   return {
     store: deps.store,
     hasher: deps.hasher,
     users,
     sessions,
-    limiter: createRateLimiter(deps.store, now),
+    limiter,
     localLimiter: createMemoryRateLimiter(now),
     gate,
     metrics,
+    login: createLoginService({
+      config: deps.config,
+      hasher: deps.hasher,
+      users,
+      sessions,
+      limiter,
+      logger: deps.logger,
+      metrics,
+    }),
+    clients: createClientService({ store: deps.store, now, signAccessToken }),
   };
 }
 
@@ -141,6 +157,7 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     app.use(path, limitBody());
     app.on(["POST", "PATCH", "PUT"], path, requireJson());
   }
+  app.use("/oauth/*", limitBody());
 
   loginRoutes(app, ctx);
   refreshRoutes(app, ctx);
@@ -149,6 +166,8 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
   healthRoutes(app, ctx);
   metricsRoutes(app, ctx);
   adminRoutes(app, ctx);
+  adminClientRoutes(app, ctx);
+  oauthRoutes(app, ctx);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -167,6 +186,8 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
 
   app.notFound((c) => c.json({ error: "not found", code: "not_found" satisfies ErrorCode }, 404));
   app.onError((err, c) => {
+    // The OAuth endpoints answer in RFC 6749 section 5.2's shape, whatever failed.
+    if (c.req.path.startsWith("/oauth/")) return oauthErrorResponse(err, c, logger);
     if (err instanceof AuthError) {
       for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
       return c.json(err.toJSON(), err.status);

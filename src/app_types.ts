@@ -16,6 +16,8 @@ import type { KvStore } from "./store/kv_store.ts";
 import type { SessionGate } from "./tokens/session_gate.ts";
 import type { SessionService } from "./tokens/sessions.ts";
 import type { UserService } from "./users/user_service.ts";
+import type { LoginService } from "./users/login_service.ts";
+import type { ClientService } from "./oauth/client_service.ts";
 
 /** Hono environment: `Deno.serve` passes the connection info as the bindings. */
 export interface AppEnv {
@@ -37,6 +39,10 @@ export interface Services {
   readonly localLimiter: MemoryRateLimiter;
   readonly gate: SessionGate;
   readonly metrics: Metrics;
+  /** Password sign-in: `POST /login` and the OAuth password grant. */
+  readonly login: LoginService;
+  /** OAuth clients (service accounts). */
+  readonly clients: ClientService;
 }
 
 /** What each route module receives. */

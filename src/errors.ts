@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   role_not_allowed: 403,
   insufficient_role: 403,
+  insufficient_scope: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

@@ -39,6 +39,11 @@ import {
   verifyAccessToken,
 } from "../tokens/access_token.ts";
 import { VerifiedTokenCache } from "../tokens/verified_token_cache.ts";
+import {
+  createIntrospectionCheck,
+  type IntrospectionOptions,
+  IntrospectionUnavailable,
+} from "./introspection.ts";
 
 export type { AccessClaims } from "../tokens/access_token.ts";
 export { importHmacKey } from "../crypto/keys.ts";
@@ -68,6 +73,17 @@ export interface RequireAuthOptions {
   readonly algorithms?: readonly SigningAlgorithm[];
   /** When given, the token's `role` must be one of these (403 otherwise). */
   readonly roles?: readonly string[];
+  /**
+   * When given, the token's `scope` claim must hold every one of these (403
+   * `insufficient_scope` otherwise): for service-account tokens (client_credentials).
+   */
+  readonly scopes?: readonly string[];
+  /**
+   * Ask the auth server's introspection endpoint (RFC 7662) too, so revocations are seen before
+   * `exp`; answers are cached briefly (see {@link IntrospectionOptions}). When it cannot answer:
+   * 503 with `Retry-After`, never 401.
+   */
+  readonly introspection?: IntrospectionOptions;
   /** The realm in `WWW-Authenticate`. */
   readonly realm?: string;
   /** Remote JWKS tuning, in milliseconds. */
@@ -102,6 +118,13 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
   const realm = (options.realm ?? "auth").replace(/["\\]/g, "");
   const now = options.now ?? Date.now;
   const roles = options.roles ? new Set(options.roles) : undefined;
+  const scopes = options.scopes ? [...options.scopes] : undefined;
+  if (scopes?.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
+    throw new TypeError("requireAuth scopes must be RFC 6749 scope tokens");
+  }
+  const introspect = options.introspection
+    ? createIntrospectionCheck(options.introspection)
+    : undefined;
   const cache = options.cache
     ? new VerifiedTokenCache(options.cache === true ? undefined : options.cache)
     : undefined;
@@ -132,7 +155,15 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
       if (options.isActive && !(await options.isActive(claims))) {
         throw new AuthError("invalid_token", "session has been revoked");
       }
+      if (introspect && !(await introspect(token, claims.exp, now()))) {
+        throw new AuthError("invalid_token", "token is not active");
+      }
     } catch (err) {
+      if (err instanceof IntrospectionUnavailable) {
+        c.header("Retry-After", "1");
+        c.header("Cache-Control", "no-store");
+        return c.json({ error: "token introspection is unavailable", code: "not_ready" }, 503);
+      }
       const message = err instanceof AuthError ? err.message : "invalid token";
       return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
     }
@@ -145,6 +176,20 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
         message,
         challenge(realm, "insufficient_scope", message),
       );
+    }
+    if (scopes) {
+      const granted = new Set(claims.scope?.split(" ") ?? []);
+      const missing = scopes.filter((scope) => !granted.has(scope));
+      if (missing.length > 0) {
+        const message = `token lacks scope ${missing.join(" ")}`;
+        return refuse(
+          c,
+          403,
+          "insufficient_scope",
+          message,
+          `${challenge(realm, "insufficient_scope", message)}, scope="${scopes.join(" ")}"`,
+        );
+      }
     }
     c.set("auth", claims);
     await next();

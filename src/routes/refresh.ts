@@ -9,6 +9,7 @@ import { AuthError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { limitSubject } from "../client_address.ts";
 import { clientIp } from "../middleware/client_ip.ts";
+import type { TokenPair as SessionTokenPair } from "../tokens/sessions.ts";
 import { errorResponse, jsonBody, RefreshBody, TokenPair } from "./schemas.ts";
 
 const route = createRoute({
@@ -33,26 +34,39 @@ const route = createRoute({
 
 /** Registers `POST /refresh`. */
 export function refreshRoutes(app: AppRouter, ctx: AppContext): void {
-  const { services, config, metrics } = ctx;
+  const { config } = ctx;
   app.openapi(route, async (c) => {
     const { refresh_token: refreshToken } = c.req.valid("json");
-    const limit = services.localLimiter.hit(
-      "refresh_client",
-      limitSubject(clientIp(c, config.trustProxy)),
-      config.refreshLimitPerClient,
-    );
-    if (limit.limited) {
-      metrics.rateLimited.inc({ limit: "refresh_client" });
-      throw tooManyAttempts(limit.retryAfter);
-    }
-    try {
-      return c.json(await services.sessions.refresh(refreshToken), 200);
-    } catch (err) {
-      // Successes and reuse are counted from session events; the other refusals here.
-      if (err instanceof AuthError && err.code !== "refresh_token_reused") {
-        metrics.refreshes.inc({ outcome: err.code });
-      }
-      throw err;
-    }
+    return c.json(await refreshForClient(ctx, refreshToken, clientIp(c, config.trustProxy)), 200);
   });
+}
+
+/**
+ * Spends a refresh token for `client` (an address) under the per-client refresh limit, counting
+ * the outcome: `POST /refresh` and the OAuth refresh_token grant both come through here.
+ */
+export async function refreshForClient(
+  ctx: Pick<AppContext, "services" | "config" | "metrics">,
+  refreshToken: string,
+  client: string,
+): Promise<SessionTokenPair> {
+  const { services, config, metrics } = ctx;
+  const limit = services.localLimiter.hit(
+    "refresh_client",
+    limitSubject(client),
+    config.refreshLimitPerClient,
+  );
+  if (limit.limited) {
+    metrics.rateLimited.inc({ limit: "refresh_client" });
+    throw tooManyAttempts(limit.retryAfter);
+  }
+  try {
+    return await services.sessions.refresh(refreshToken);
+  } catch (err) {
+    // Successes and reuse are counted from session events; the other refusals here.
+    if (err instanceof AuthError && err.code !== "refresh_token_reused") {
+      metrics.refreshes.inc({ outcome: err.code });
+    }
+    throw err;
+  }
 }

@@ -8,6 +8,7 @@
  * - `["user_sessions", userId, sid]` -> `true`, the index global logout walks
  * - `["refresh_tokens", sha256(token)]` -> {@link RefreshRecord}, expires with the token
  * - `["limits", bucket, subject, window]` -> attempt count, expires with its window
+ * - `["oauth_clients", clientId]` -> {@link ClientRecord}
  *
  * The store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
  * not race are atomic commits guarded by versionstamps, so several processes sharing one KV file
@@ -67,6 +68,19 @@ export interface RefreshRecord {
   readonly graceUsedAt?: number;
   /** Set when a grace replay of its parent replaced it before it was used. */
   readonly supersededAt?: number;
+}
+
+/** An OAuth client (service account) as stored; its secret only as a SHA-256 hash. */
+export interface ClientRecord {
+  readonly clientId: string;
+  /** SHA-256 of the secret, base64url. */
+  readonly secretHash: string;
+  /** The scopes it may ask for (client_credentials). */
+  readonly scopes: readonly string[];
+  /** The grant types it may use. */
+  readonly grantTypes: readonly string[];
+  readonly createdAt: number;
+  readonly updatedAt: number;
 }
 
 /** A value with the versionstamp it was read at. */
@@ -381,6 +395,43 @@ export class KvStore {
   /** The current count of a fixed-window counter, without adding to it. */
   async count(bucket: string, subject: string, windowStart: number): Promise<number> {
     return (await this.#kv.get<number>(["limits", bucket, subject, windowStart])).value ?? 0;
+  }
+
+  // ---- OAuth clients ----
+
+  async getClient(clientId: string): Promise<Versioned<ClientRecord> | undefined> {
+    return versioned(await this.#kv.get<ClientRecord>(["oauth_clients", clientId]));
+  }
+
+  /** Creates a client; false when the id is taken (checked atomically). */
+  async createClient(client: ClientRecord): Promise<boolean> {
+    const key = ["oauth_clients", client.clientId];
+    const op = this.#kv.atomic().check({ key, versionstamp: null }).set(key, client);
+    return (await op.commit()).ok;
+  }
+
+  /** Replaces a client read at `versionstamp`; false when it changed meanwhile. */
+  async updateClient(client: ClientRecord, versionstamp: string): Promise<boolean> {
+    const key = ["oauth_clients", client.clientId];
+    return (await this.#kv.atomic().check({ key, versionstamp }).set(key, client).commit()).ok;
+  }
+
+  /** Deletes a client; false when there was none. */
+  async deleteClient(clientId: string): Promise<boolean> {
+    const key = ["oauth_clients", clientId];
+    const entry = await this.#kv.get(key);
+    if (entry.versionstamp === null) return false;
+    await this.#kv.delete(key);
+    return true;
+  }
+
+  /** Every client (service accounts are few: no paging). */
+  async listClients(): Promise<ClientRecord[]> {
+    const clients: ClientRecord[] = [];
+    for await (const entry of this.#kv.list<ClientRecord>({ prefix: ["oauth_clients"] })) {
+      clients.push(entry.value);
+    }
+    return clients;
   }
 
   // ---- health ----

@@ -27,6 +27,19 @@ export interface AccessClaims {
   /** Session id; present in every token this server issues. */
   readonly sid: string | undefined;
   readonly aud?: string | string[];
+  /** Service-account tokens (client_credentials): the client, which is also `sub`. */
+  readonly client_id?: string;
+  /** Space-separated scopes granted (RFC 6749 section 3.3); service-account tokens only. */
+  readonly scope?: string;
+}
+
+/** Whom a token is for: a user's session, or a service account (no session, with scopes). */
+export interface TokenSubject {
+  readonly sub: string;
+  readonly role: string;
+  readonly sid?: string;
+  readonly client_id?: string;
+  readonly scope?: string;
 }
 
 /** What the signer needs; `keys` is read per call so a reload (SIGHUP) takes effect. */
@@ -62,7 +75,7 @@ export interface SignedToken {
 export function createAccessTokenSigner(options: SignerOptions) {
   if (!Number.isInteger(options.ttl) || options.ttl < 1) throw new TypeError("ttl must be >= 1");
   return async function signAccessToken(
-    subject: { sub: string; role: string; sid: string },
+    subject: TokenSubject,
     nowMs: number,
   ): Promise<SignedToken> {
     const { signing } = options.keys();
@@ -76,6 +89,8 @@ export function createAccessTokenSigner(options: SignerOptions) {
       jti: crypto.randomUUID(),
       sid: subject.sid,
       ...(options.audience !== undefined ? { aud: options.audience } : {}),
+      ...(subject.client_id !== undefined ? { client_id: subject.client_id } : {}),
+      ...(subject.scope !== undefined ? { scope: subject.scope } : {}),
     };
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: signing.alg, typ: "JWT", kid: signing.kid })
@@ -198,12 +213,19 @@ function isCanonicalBase64Url(segment: string): boolean {
 
 function checkClaimTypes(payload: JWTPayload): AccessClaims {
   const { sub, iat, exp, iss, jti, sid, aud } = payload;
+  const { client_id: clientId, scope } = payload;
   const role = payload.role;
   const isText = (v: unknown) => typeof v === "string" && v !== "";
   if (!isText(sub) || !isText(role) || !isText(iss)) throw invalid("token claims have wrong types");
   if (!Number.isFinite(iat) || !Number.isFinite(exp)) throw invalid("token times are not numbers");
   if (jti !== undefined && typeof jti !== "string") throw invalid("token claims have wrong types");
   if (sid !== undefined && typeof sid !== "string") throw invalid("token claims have wrong types");
+  if (clientId !== undefined && typeof clientId !== "string") {
+    throw invalid("token claims have wrong types");
+  }
+  if (scope !== undefined && typeof scope !== "string") {
+    throw invalid("token claims have wrong types");
+  }
   return {
     sub: sub as string,
     role: role as string,
@@ -213,6 +235,8 @@ function checkClaimTypes(payload: JWTPayload): AccessClaims {
     jti: (jti as string | undefined) ?? "",
     sid: sid as string | undefined,
     ...(aud !== undefined ? { aud } : {}),
+    ...(clientId !== undefined ? { client_id: clientId as string } : {}),
+    ...(scope !== undefined ? { scope: scope as string } : {}),
   };
 }
 

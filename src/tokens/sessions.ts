@@ -14,7 +14,7 @@ import { base64url } from "jose";
 import { createHash } from "node:crypto";
 import { AuthError } from "../errors.ts";
 import type { KvStore, RefreshRecord, SessionRecord, Versioned } from "../store/kv_store.ts";
-import type { SignedToken } from "./access_token.ts";
+import type { SignedToken, TokenSubject } from "./access_token.ts";
 
 /** The `/login` and `/refresh` answer. */
 export interface TokenPair {
@@ -34,10 +34,7 @@ export type SessionEvent =
 /** Dependencies of {@link createSessionService}. */
 export interface SessionDeps {
   readonly store: KvStore;
-  readonly signAccessToken: (
-    subject: { sub: string; role: string; sid: string },
-    nowMs: number,
-  ) => Promise<SignedToken>;
+  readonly signAccessToken: (subject: TokenSubject, nowMs: number) => Promise<SignedToken>;
   /** Refresh token lifetime in seconds (sliding: each rotation starts a new one). */
   readonly refreshTtl: number;
   readonly graceSeconds: number;
@@ -274,13 +271,25 @@ export function createSessionService(deps: SessionDeps) {
     return ids.length;
   }
 
+  /**
+   * Revokes the session a refresh token belongs to (spent or not, as long as its record lives);
+   * false when the token is unknown (RFC 7009: the caller answers 200 all the same).
+   */
+  async function revokeByRefreshToken(refreshToken: string, reason: string): Promise<boolean> {
+    if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) return false;
+    const token = await deps.store.getRefresh(sha256(refreshToken));
+    if (!token) return false;
+    await revoke(token.value.sid, reason);
+    return true;
+  }
+
   /** Whether a session may still be used (exists, not revoked, not expired). */
   async function isActive(sid: string): Promise<boolean> {
     const session = await deps.store.getSession(sid);
     return isLive(session, deps.now());
   }
 
-  return { start, refresh, revoke, revokeAll, isActive };
+  return { start, refresh, revoke, revokeAll, revokeByRefreshToken, isActive };
 }
 
 /** The session service's interface. */
