@@ -6,12 +6,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createServices } from "../app.ts";
 import type { Services } from "../app_types.ts";
-import { loadConfigOrExit } from "../load_config.ts";
 import type { ClientWithSecret } from "../oauth/client_service.ts";
-import { openRuntime } from "../runtime.ts";
-import { CliError, describeFailure, EXIT, table } from "./output.ts";
+import { CliError, EXIT, table } from "./output.ts";
+import { withServices } from "./with_services.ts";
 
 interface Args {
   readonly positionals: string[];
@@ -135,30 +133,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(`${name ? `Unknown command "${name}"` : "No command given"}\n\n${help()}`);
     return EXIT.usage;
   }
-  const config = await loadConfigOrExit();
-  const runtime = await openRuntime(config, console.error);
-  try {
-    const services = createServices({
-      config,
-      store: runtime.store,
-      keys: runtime.keys,
-      hasher: runtime.hasher,
-      logger: runtime.logger,
-    });
-    await command.run(services, {
+  return await withServices((services) =>
+    command.run(services, {
       positionals,
       scopes: parsed.values.scope ?? [],
       grants: parsed.values.grant ?? [],
       json: parsed.values.json ?? false,
-    });
-    return EXIT.ok;
-  } catch (err) {
-    const { code, message } = describeFailure(err);
-    console.error(`Error: ${message}`);
-    return code;
-  } finally {
-    runtime.close();
-  }
+    })
+  );
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -5,8 +5,8 @@
  *
  * Bound on staleness: a revocation made on THIS instance (logout, reuse, disable, password
  * change) is forgotten from the cache at once; one made on ANOTHER instance sharing the store is
- * seen here within `maxAgeMs`. Other services never see revocations: their tokens live until
- * `exp` (`TOKEN_TTL`).
+ * seen here within `maxAgeMs`. Other services see revocations only at `exp` (`TOKEN_TTL`), unless
+ * they use `requireAuth`'s introspection mode (`/oauth/introspect` answers through this gate).
  *
  * @module
  */
