@@ -44,7 +44,10 @@ export type IntrospectionResponse =
     aud?: string | string[];
   };
 
-type GrantContext = Pick<AppContext, "services" | "config" | "metrics" | "keys" | "now">;
+type GrantContext = Pick<
+  AppContext,
+  "services" | "config" | "metrics" | "keys" | "now" | "logger"
+>;
 
 /** One token request: the form, the authenticated client (if any) and the caller's address. */
 export interface TokenRequest {
@@ -130,6 +133,7 @@ async function clientCredentialsGrant(
     throw new OAuthError("invalid_scope", "scope asks for more than this client may have");
   }
   const signed = await ctx.services.clients.issueToken(client, scopes);
+  ctx.logger.info("client_token", { client_id: client.clientId, scope: scopes.join(" ") });
   return {
     access_token: signed.token,
     token_type: "Bearer",

@@ -416,13 +416,13 @@ export class KvStore {
     return (await this.#kv.atomic().check({ key, versionstamp }).set(key, client).commit()).ok;
   }
 
-  /** Deletes a client; false when there was none. */
+  /** Deletes a client; false when there was none (or a concurrent remove got it first). */
   async deleteClient(clientId: string): Promise<boolean> {
     const key = ["oauth_clients", clientId];
     const entry = await this.#kv.get(key);
     if (entry.versionstamp === null) return false;
-    await this.#kv.delete(key);
-    return true;
+    const op = this.#kv.atomic().check({ key, versionstamp: entry.versionstamp }).delete(key);
+    return (await op.commit()).ok;
   }
 
   /** Every client (service accounts are few: no paging). */

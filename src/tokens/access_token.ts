@@ -24,7 +24,7 @@ export interface AccessClaims {
   readonly exp: number;
   readonly iss: string;
   readonly jti: string;
-  /** Session id; present in every token this server issues. */
+  /** Session id; in every user token this server issues (service-account tokens have none). */
   readonly sid: string | undefined;
   readonly aud?: string | string[];
   /** Service-account tokens (client_credentials): the client, which is also `sub`. */

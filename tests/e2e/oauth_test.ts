@@ -286,4 +286,11 @@ Deno.test("oauth4webapi drives every grant, revocation and introspection against
     });
     assertOAuthError(introspectNoClient, 401, "invalid_client");
   });
+
+  // remove: gone from the list; removing it again is "not found" (exit code 3).
+  await clientTask(dir, env, ["remove", "webapp"]);
+  const after = JSON.parse(await clientTask(dir, env, ["list", "--json"]));
+  assert.deepEqual(after.map((c: { client_id: string }) => c.client_id), ["reports"]);
+  const again = await runTask("client", dir, ["remove", "webapp"], { env });
+  assert.equal(again.code, 3, again.stderr);
 });
