@@ -45,7 +45,7 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
   // RFC 8414 metadata: only endpoints that speak the protocol their field names. Served at the
   // OpenID path too, where resource services already look for `jwks_uri`; it is not an OpenID
   // provider (no ID tokens, no authorization endpoint), and the document does not pretend to be.
-  const metadata = async () => {
+  const metadata = async (): Promise<Record<string, string | string[]>> => {
     const scopes = new Set((await ctx.services.clients.list()).flatMap((c) => c.scopes));
     const clientAuth = ["client_secret_basic", "client_secret_post"];
     return {
@@ -54,14 +54,15 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
       revocation_endpoint: `${base}/oauth/revoke`,
       introspection_endpoint: `${base}/oauth/introspect`,
       jwks_uri: `${base}/.well-known/jwks.json`,
-      // No authorization endpoint, so no response type (RFC 8414 section 2 requires the field).
-      response_types_supported: [],
+      // No response_types_supported: there is no authorization endpoint, so there is no value,
+      // and RFC 8414 section 3.2 says an empty array must be omitted (see its erratum 7793).
       grant_types_supported: ["password", "refresh_token", "client_credentials"],
       token_endpoint_auth_methods_supported: [...clientAuth, "none"],
       revocation_endpoint_auth_methods_supported: [...clientAuth, "none"],
       introspection_endpoint_auth_methods_supported: clientAuth,
-      // The registered clients' scopes; a user's roles are asked for as scope too but not listed.
-      scopes_supported: [...scopes].sort(),
+      // The registered clients' scopes (omitted while there are none); a user's roles are asked
+      // for as scope too but not listed, which section 2 allows.
+      ...(scopes.size > 0 ? { scopes_supported: [...scopes].sort() } : {}),
       // Not a metadata name RFC 8414 registers; kept for the resource services that read it.
       access_token_signing_alg_values_supported: [keys().signing.alg],
       claims_supported: [

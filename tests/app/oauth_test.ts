@@ -449,6 +449,7 @@ Deno.test("metadata (RFC 8414) names only OAuth endpoints; the OpenID path serve
     "client_secret_post",
   ]);
   assert.equal(meta.authorization_endpoint, undefined);
+  assert.equal(meta.response_types_supported, undefined, "no empty arrays (RFC 8414 3.2)");
   assert.equal(meta.userinfo_endpoint, undefined);
   // Every endpoint it names answers a POST in the OAuth error shape, not 404 or JSON errors.
   for (const field of ["token_endpoint", "revocation_endpoint", "introspection_endpoint"]) {
