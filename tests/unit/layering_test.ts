@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 
 async function moduleGraph(entry: string): Promise<string[]> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+  const { code, stdout, stderr } = await new Deno.Command("deno", {
     args: ["info", "--json", entry],
     stdout: "piped",
     stderr: "piped",
