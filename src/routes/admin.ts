@@ -8,7 +8,15 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { publicUser } from "../users/user_service.ts";
 import { MAX_USER_ID_LENGTH } from "../users/user_rules.ts";
-import { errorResponse, jsonBody, NewUserBody, User, UserList, UserPatchBody } from "./schemas.ts";
+import {
+  errorResponse,
+  jsonBody,
+  NewUserBody,
+  storeUnavailable,
+  User,
+  UserList,
+  UserPatchBody,
+} from "./schemas.ts";
 
 const UserIdParam = z.object({
   id: z.string().min(1).max(MAX_USER_ID_LENGTH).openapi({
@@ -27,7 +35,7 @@ const ListQuery = z.object({
 const common = {
   401: errorResponse("No valid bearer token"),
   403: errorResponse("The token's role is not admin"),
-  503: errorResponse("The store is unavailable (`unavailable`) or contended (`busy`); retry"),
+  503: storeUnavailable,
 };
 const userJson = (description: string) => ({
   content: { "application/json": { schema: User } },

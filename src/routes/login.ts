@@ -8,7 +8,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
-import { errorResponse, jsonBody, LoginBody, TokenPair } from "./schemas.ts";
+import { errorResponse, jsonBody, LoginBody, storeUnavailable, TokenPair } from "./schemas.ts";
 
 const route = createRoute({
   method: "post",
@@ -23,7 +23,7 @@ const route = createRoute({
     413: errorResponse("Body over 16 KiB"),
     415: errorResponse("Not application/json"),
     429: errorResponse("Too many attempts for this account or client; see Retry-After"),
-    503: errorResponse("The store is unavailable (`unavailable`) or contended (`busy`); retry"),
+    503: storeUnavailable,
   },
 });
 

@@ -8,13 +8,10 @@ import type { TypedResponse } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import type { AccessClaims } from "../tokens/access_token.ts";
 import type { Me } from "../wire.ts";
-import { errorResponse, MeResponse } from "./schemas.ts";
+import { errorResponse, MeResponse, storeUnavailable } from "./schemas.ts";
 
 const unauthorized = errorResponse(
   'No valid bearer token (`WWW-Authenticate: Bearer error="invalid_token"`)',
-);
-const unavailable = errorResponse(
-  "The store is unavailable (`unavailable`) or contended (`busy`); retry, keep the tokens",
 );
 
 /** Registers `GET /me` and `POST /logout`. */
@@ -32,7 +29,7 @@ export function meAndLogoutRoutes(app: AppRouter, ctx: AppContext): void {
       responses: {
         200: { content: { "application/json": { schema: MeResponse } }, description: "Claims" },
         401: unauthorized,
-        503: unavailable,
+        503: storeUnavailable,
       },
     }),
     async (c) => {
@@ -71,7 +68,7 @@ export function meAndLogoutRoutes(app: AppRouter, ctx: AppContext): void {
         204: { description: "Signed out" },
         400: errorResponse("Bad scope"),
         401: unauthorized,
-        503: unavailable,
+        503: storeUnavailable,
       },
     }),
     async (c) => {

@@ -9,7 +9,7 @@ import { toApiError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { limitSubject } from "../client_address.ts";
 import { clientIp } from "../client_ip.ts";
-import { errorResponse, jsonBody, RefreshBody, TokenPair } from "./schemas.ts";
+import { errorResponse, jsonBody, RefreshBody, storeUnavailable, TokenPair } from "./schemas.ts";
 
 const route = createRoute({
   method: "post",
@@ -27,10 +27,7 @@ const route = createRoute({
     413: errorResponse("Body over 16 KiB"),
     415: errorResponse("Not application/json"),
     429: errorResponse("Too many refreshes from this client; see Retry-After"),
-    503: errorResponse(
-      "The refresh was contended too often (`busy`) or the store is unavailable " +
-        "(`unavailable`); retry",
-    ),
+    503: storeUnavailable,
   },
 });
 

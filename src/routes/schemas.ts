@@ -128,6 +128,12 @@ export function errorResponse(description: string) {
   return { content: { "application/json": { schema: ErrorBody } }, description };
 }
 
+/** The 503 of every route that touches the store (see `toApiError`). */
+export const storeUnavailable = errorResponse(
+  "The store is unavailable (`unavailable`) or contended (`busy`); retry after Retry-After, " +
+    "with the same tokens",
+);
+
 /** A JSON request body in an OpenAPI route. */
 export function jsonBody<T extends z.ZodType>(schema: T) {
   return { content: { "application/json": { schema } }, required: true } as const;
