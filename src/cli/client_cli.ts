@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Services } from "../app_types.ts";
+import type { Services } from "../services.ts";
 import type { ClientWithSecret } from "../oauth/client_service.ts";
 import { CliError, EXIT, table } from "./output.ts";
 import { withServices } from "./with_services.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Services } from "../app_types.ts";
-import type { UserRecord } from "../store/kv_store.ts";
+import type { Services } from "../services.ts";
+import type { UserRecord } from "../users/user_store.ts";
 import { publicUser } from "../users/user_service.ts";
 import { CliError, EXIT, table } from "./output.ts";
 import { withServices } from "./with_services.ts";

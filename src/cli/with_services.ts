@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { createServices } from "../app.ts";
-import type { Services } from "../app_types.ts";
 import { loadConfigOrExit } from "../load_config.ts";
 import { openRuntime } from "../runtime.ts";
+import { createServices, type Services } from "../services.ts";
 import { describeFailure, EXIT } from "./output.ts";
 
 /** Runs `work` on the services; resolves with the exit code. Logs go to stderr. */
@@ -16,13 +15,7 @@ export async function withServices(work: (services: Services) => Promise<void>):
   const config = await loadConfigOrExit();
   const runtime = await openRuntime(config, console.error);
   try {
-    await work(createServices({
-      config,
-      store: runtime.store,
-      keys: runtime.keys,
-      hasher: runtime.hasher,
-      logger: runtime.logger,
-    }));
+    await work(createServices(runtime));
     return EXIT.ok;
   } catch (err) {
     const { code, message } = describeFailure(err);

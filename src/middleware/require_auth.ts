@@ -28,9 +28,9 @@ import {
   errors,
   type FetchImplementation,
 } from "jose";
-import type { SigningAlgorithm } from "../config.ts";
+import { ASYMMETRIC_ALGORITHMS, type SigningAlgorithm } from "../config.ts";
 import type { ErrorCode } from "../errors.ts";
-import { AuthError } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 import type { KeyRing, VerificationKey } from "../crypto/keys.ts";
 import {
   type AccessClaims,
@@ -54,8 +54,6 @@ declare module "hono" {
     auth: AccessClaims;
   }
 }
-
-const ASYMMETRIC: readonly SigningAlgorithm[] = ["EdDSA", "ES256", "RS256"];
 
 /** Options of {@link requireAuth}. Give exactly one of `key`, `keyRing` or `jwksUrl`. */
 export interface RequireAuthOptions {
@@ -93,7 +91,10 @@ export interface RequireAuthOptions {
     readonly timeout?: number;
     readonly fetch?: FetchImplementation;
   };
-  /** Extra check after the signature, e.g. "is this session revoked?"; false refuses. */
+  /**
+   * Extra check after the signature, e.g. "is this session revoked?"; false refuses (401). When
+   * it throws, the error goes to the app's error handler: it cannot tell, so it does not refuse.
+   */
   readonly isActive?: (claims: AccessClaims) => Promise<boolean> | boolean;
   /**
    * Cache verified tokens (exact string, until `exp`, only while their key is still known):
@@ -152,20 +153,33 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
     let claims: AccessClaims;
     try {
       claims = await verify(token);
-      if (options.isActive && !(await options.isActive(claims))) {
-        throw new AuthError("invalid_token", "session has been revoked");
-      }
-      if (introspect && !(await introspect(token, claims.exp, now()))) {
-        throw new AuthError("invalid_token", "token is not active");
-      }
     } catch (err) {
-      if (err instanceof IntrospectionUnavailable) {
+      const message = err instanceof ApiError ? err.message : "invalid token";
+      return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
+    }
+    // A failure of the check itself (the store is down) is not a verdict on the token: it is
+    // thrown to the app's error handler (503 there), so clients keep their good tokens.
+    if (options.isActive && !(await options.isActive(claims))) {
+      const message = "session has been revoked";
+      return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
+    }
+    if (introspect) {
+      let active: boolean;
+      try {
+        active = await introspect(token, claims.exp, now());
+      } catch (err) {
+        if (!(err instanceof IntrospectionUnavailable)) throw err;
+        // Same rule: an unreachable auth server is no verdict on the token; answered here, as
+        // this middleware runs in other services' apps, whatever their error handler does.
         c.header("Retry-After", "1");
         c.header("Cache-Control", "no-store");
-        return c.json({ error: "token introspection is unavailable", code: "not_ready" }, 503);
+        const unavailable = new ApiError("not_ready", "token introspection is unavailable");
+        return c.json(unavailable.toJSON(), 503);
       }
-      const message = err instanceof AuthError ? err.message : "invalid token";
-      return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
+      if (!active) {
+        const message = "token is not active";
+        return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
+      }
     }
     if (roles && !roles.has(claims.role)) {
       const message = "token role is not allowed here";
@@ -231,7 +245,7 @@ function keySource(options: RequireAuthOptions): {
     timeoutDuration: options.jwks?.timeout ?? 5_000,
     ...(options.jwks?.fetch ? { [customFetch]: options.jwks.fetch } : {}),
   });
-  const algorithms = options.algorithms ?? ASYMMETRIC;
+  const algorithms: readonly SigningAlgorithm[] = options.algorithms ?? ASYMMETRIC_ALGORITHMS;
   if (algorithms.includes("HS256")) throw new TypeError("A JWKS never verifies HS256 tokens");
   // jose starts its cooldown only after a successful fetch; while the JWKS is unreachable, back
   // off here too, so a flood of tokens is not a flood of fetches.

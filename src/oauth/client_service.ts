@@ -11,9 +11,13 @@
  */
 import { base64url } from "jose";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { AuthError } from "../errors.ts";
-import type { ClientRecord, KvStore } from "../store/kv_store.ts";
+import { ApiError } from "../errors.ts";
+import type { EmitEvent } from "../events.ts";
 import type { SignedToken, TokenSubject } from "../tokens/access_token.ts";
+import type { PublicClient } from "../wire.ts";
+import type { ClientRecord, ClientStore } from "./client_store.ts";
+
+export type { PublicClient } from "../wire.ts";
 
 /** The grant types of `POST /oauth/token`. */
 export const GRANT_TYPES = ["password", "refresh_token", "client_credentials"] as const;
@@ -35,15 +39,6 @@ const MAX_SCOPES = 64;
 const MAX_SECRET_LENGTH = 512;
 const DUMMY_HASH = sha256Bytes("no such client");
 
-/** A client as the CLI and the admin API show it (never the hash). */
-export interface PublicClient {
-  client_id: string;
-  scopes: string[];
-  grant_types: string[];
-  created_at: string;
-  updated_at: string;
-}
-
 /** A client and its secret, returned once by `add` and `rotateSecret`. */
 export interface ClientWithSecret {
   readonly client: PublicClient;
@@ -52,9 +47,10 @@ export interface ClientWithSecret {
 
 /** Dependencies of {@link createClientService}. */
 export interface ClientServiceDeps {
-  readonly store: KvStore;
+  readonly store: ClientStore;
   readonly now: () => number;
   readonly signAccessToken: (subject: TokenSubject, nowMs: number) => Promise<SignedToken>;
+  readonly onEvent?: EmitEvent;
 }
 
 /**
@@ -115,10 +111,11 @@ export function publicClient(client: ClientRecord): PublicClient {
 /** Creates the client service. */
 export function createClientService(deps: ClientServiceDeps) {
   const { store, now } = deps;
+  const emit: EmitEvent = (event) => deps.onEvent?.(event);
 
   async function find(clientId: string): Promise<ClientRecord> {
     const client = await store.getClient(clientId);
-    if (!client) throw new AuthError("not_found", `no client "${clientId.slice(0, 128)}"`);
+    if (!client) throw new ApiError("not_found", `no client "${clientId.slice(0, 128)}"`);
     return client.value;
   }
 
@@ -133,7 +130,7 @@ export function createClientService(deps: ClientServiceDeps) {
       const problem = !CLIENT_ID.test(clientId)
         ? "client_id must be 1 to 128 of A-Z a-z 0-9 . _ ~ -"
         : scopesProblem(scopes) ?? grantTypesProblem(grantTypes);
-      if (problem) throw new AuthError("validation_failed", problem);
+      if (problem) throw new ApiError("validation_failed", problem);
       const { secret, hash } = newSecret();
       const at = now();
       const client: ClientRecord = {
@@ -145,7 +142,7 @@ export function createClientService(deps: ClientServiceDeps) {
         updatedAt: at,
       };
       if (!(await store.createClient(client))) {
-        throw new AuthError("conflict", `client "${clientId}" already exists`);
+        throw new ApiError("conflict", `client "${clientId}" already exists`);
       }
       return { client: publicClient(client), secret };
     },
@@ -161,18 +158,18 @@ export function createClientService(deps: ClientServiceDeps) {
     /** Removes a client; tokens it holds live until `exp` (introspection says inactive at once). */
     async remove(clientId: string): Promise<void> {
       if (!(await store.deleteClient(clientId))) {
-        throw new AuthError("not_found", `no client "${clientId.slice(0, 128)}"`);
+        throw new ApiError("not_found", `no client "${clientId.slice(0, 128)}"`);
       }
     },
 
     /** Replaces the secret; the old one stops working at once. */
     async rotateSecret(clientId: string): Promise<ClientWithSecret> {
       const entry = await store.getClient(clientId);
-      if (!entry) throw new AuthError("not_found", `no client "${clientId.slice(0, 128)}"`);
+      if (!entry) throw new ApiError("not_found", `no client "${clientId.slice(0, 128)}"`);
       const { secret, hash } = newSecret();
       const client = { ...entry.value, secretHash: hash, updatedAt: now() };
       if (!(await store.updateClient(client, entry.versionstamp))) {
-        throw new AuthError("conflict", "client changed meanwhile; try again");
+        throw new ApiError("conflict", "client changed meanwhile; try again");
       }
       return { client: publicClient(client), secret };
     },
@@ -192,13 +189,16 @@ export function createClientService(deps: ClientServiceDeps) {
     },
 
     /** Signs a service-account token: `sub` and `client_id` name the client; no session. */
-    issueToken(client: ClientRecord, scopes: readonly string[]): Promise<SignedToken> {
-      return deps.signAccessToken({
+    async issueToken(client: ClientRecord, scopes: readonly string[]): Promise<SignedToken> {
+      const scope = scopes.join(" ");
+      const signed = await deps.signAccessToken({
         sub: client.clientId,
         role: SERVICE_ACCOUNT_ROLE,
         client_id: client.clientId,
-        scope: scopes.join(" "),
+        scope,
       }, now());
+      emit({ type: "client_token", client_id: client.clientId, scope });
+      return signed;
     },
   };
 }

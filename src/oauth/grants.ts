@@ -8,46 +8,14 @@
 import { decodeJwt } from "jose";
 import type { AppContext } from "../app_types.ts";
 import { LoginBody } from "../routes/schemas.ts";
-import { refreshForClient } from "../routes/refresh.ts";
-import type { ClientRecord } from "../store/kv_store.ts";
 import { type AccessClaims, keyRingResolver, verifyAccessToken } from "../tokens/access_token.ts";
-import type { TokenPair } from "../tokens/sessions.ts";
+import type { IntrospectionResponse, OAuthTokenResponse, TokenPair } from "../wire.ts";
 import { grantedScopes, type GrantType, scopesProblem } from "./client_service.ts";
+import type { ClientRecord } from "./client_store.ts";
 import { OAuthError } from "./oauth_error.ts";
 import type { OAuthForm } from "./oauth_request.ts";
 
-/** The RFC 6749 section 5.1 answer. */
-export interface OAuthTokenResponse {
-  access_token: string;
-  token_type: "Bearer";
-  expires_in: number;
-  refresh_token?: string;
-  scope?: string;
-}
-
-/** The RFC 7662 answer. */
-export type IntrospectionResponse =
-  | { active: false }
-  | {
-    active: true;
-    token_type: "Bearer";
-    sub: string;
-    iss: string;
-    iat: number;
-    exp: number;
-    jti: string;
-    role: string;
-    scope?: string;
-    client_id?: string;
-    username?: string;
-    sid?: string;
-    aud?: string | string[];
-  };
-
-type GrantContext = Pick<
-  AppContext,
-  "services" | "config" | "metrics" | "keys" | "now" | "logger"
->;
+type GrantContext = Pick<AppContext, "services" | "config">;
 
 /** One token request: the form, the authenticated client (if any) and the caller's address. */
 export interface TokenRequest {
@@ -113,7 +81,7 @@ async function refreshTokenGrant(
     throw new OAuthError("invalid_request", "refresh_token is required");
   }
   if (refreshToken.length > 512) throw new OAuthError("invalid_grant", "refresh token is invalid");
-  return fromPair(await refreshForClient(ctx, refreshToken, address));
+  return fromPair(await ctx.services.refresh.refresh({ refreshToken, client: address }));
 }
 
 /** `grant_type=client_credentials`: a service-account token, no refresh token. */
@@ -133,7 +101,6 @@ async function clientCredentialsGrant(
     throw new OAuthError("invalid_scope", "scope asks for more than this client may have");
   }
   const signed = await ctx.services.clients.issueToken(client, scopes);
-  ctx.logger.info("client_token", { client_id: client.clientId, scope: scopes.join(" ") });
   return {
     access_token: signed.token,
     token_type: "Bearer",
@@ -196,14 +163,15 @@ export async function introspectToken(
 
 /** The claims of an access token this server issued and still verifies, else `undefined`. */
 async function verifyOwnToken(ctx: GrantContext, token: string): Promise<AccessClaims | undefined> {
-  const ring = ctx.keys();
+  const { keys, now } = ctx.services;
+  const ring = keys();
   try {
     return await verifyAccessToken(token, {
-      resolveKey: keyRingResolver(ctx.keys),
+      resolveKey: keyRingResolver(keys),
       algorithms: [...new Set([...ring.verification.values()].map((k) => k.alg))],
       issuer: ctx.config.issuer,
       audience: ctx.config.audience,
-      now: ctx.now(),
+      now: now(),
     });
   } catch {
     return undefined;

@@ -1,27 +1,19 @@
 /**
  * Errors of the OAuth endpoints in RFC 6749 section 5.2's shape, `{"error", "error_description"}`,
- * and the one mapping from the services' `AuthError` codes onto them.
+ * translated at this edge from what the one mapper (`toApiError` in `errors.ts`) makes of a
+ * failure: the services' `ApiError` codes, a store outage, contention.
  *
  * @module
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { AuthError, type ErrorCode } from "../errors.ts";
+import { type ErrorCode, toApiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { ContendedError } from "../store/kv_store.ts";
+import type { OAUTH_ERROR_CODES, OAuthErrorBody } from "../wire.ts";
 
 /** RFC 6749 section 5.2 and RFC 7009 section 2.2.1 codes, plus our 429 and 503. */
-export type OAuthErrorCode =
-  | "invalid_request"
-  | "invalid_client"
-  | "invalid_grant"
-  | "unauthorized_client"
-  | "unsupported_grant_type"
-  | "invalid_scope"
-  | "too_many_attempts"
-  | "temporarily_unavailable"
-  | "server_error";
+export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
 
 const STATUS: Readonly<Record<OAuthErrorCode, ContentfulStatusCode>> = {
   invalid_request: 400,
@@ -35,8 +27,8 @@ const STATUS: Readonly<Record<OAuthErrorCode, ContentfulStatusCode>> = {
   server_error: 500,
 };
 
-/** How the services' refusals read at the OAuth door. */
-const FROM_AUTH_ERROR: Partial<Record<ErrorCode, OAuthErrorCode>> = {
+/** How the API's error codes read at the OAuth door. */
+const FROM_API_ERROR: Partial<Record<ErrorCode, OAuthErrorCode>> = {
   invalid_credentials: "invalid_grant",
   invalid_refresh_token: "invalid_grant",
   refresh_token_reused: "invalid_grant",
@@ -46,6 +38,7 @@ const FROM_AUTH_ERROR: Partial<Record<ErrorCode, OAuthErrorCode>> = {
   too_many_attempts: "too_many_attempts",
   busy: "temporarily_unavailable",
   not_ready: "temporarily_unavailable",
+  unavailable: "temporarily_unavailable",
 };
 
 /**
@@ -78,7 +71,7 @@ export class OAuthError extends Error {
     return STATUS[this.code];
   }
 
-  toJSON(): { error: OAuthErrorCode; error_description: string } {
+  toJSON(): OAuthErrorBody {
     return { error: this.code, error_description: this.message };
   }
 }
@@ -101,17 +94,13 @@ export function oauthErrorResponse(err: unknown, c: Context, logger: Logger): Re
 
 function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
-  if (err instanceof AuthError) {
-    const code = FROM_AUTH_ERROR[err.code] ??
-      (err.status < 500 ? "invalid_request" : "temporarily_unavailable");
-    const retryAfter = err.headers["Retry-After"];
-    return new OAuthError(code, err.message, retryAfter ? { "Retry-After": retryAfter } : {});
-  }
   if (err instanceof HTTPException && err.status < 500) {
     return new OAuthError("invalid_request", err.message || "request is invalid");
   }
-  if (err instanceof ContendedError) {
-    return new OAuthError("temporarily_unavailable", "try again", { "Retry-After": "1" });
-  }
-  return new OAuthError("server_error", "internal error");
+  const known = toApiError(err);
+  if (!known) return new OAuthError("server_error", "internal error");
+  const code = FROM_API_ERROR[known.code] ??
+    (known.status < 500 ? "invalid_request" : "server_error");
+  const retryAfter = known.headers["Retry-After"];
+  return new OAuthError(code, known.message, retryAfter ? { "Retry-After": retryAfter } : {});
 }

@@ -8,15 +8,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { GRANT_TYPES } from "../oauth/client_service.ts";
-import { errorResponse, jsonBody } from "./schemas.ts";
+import { PublicClientSchema } from "../wire.ts";
+import { errorResponse, jsonBody, storeUnavailable } from "./schemas.ts";
 
-const Client = z.object({
-  client_id: z.string(),
-  scopes: z.array(z.string()),
-  grant_types: z.array(z.string()),
-  created_at: z.string(),
-  updated_at: z.string(),
-}).openapi("OAuthClient");
+const Client = PublicClientSchema.openapi("OAuthClient");
 
 const ClientWithSecret = Client.extend({
   client_secret: z.string().openapi({ description: "Shown once" }),
@@ -38,6 +33,7 @@ const ClientIdParam = z.object({
 const common = {
   401: errorResponse("No valid bearer token"),
   403: errorResponse("The token's role is not admin"),
+  503: storeUnavailable,
 };
 
 /** Registers the admin API for OAuth clients. */

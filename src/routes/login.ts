@@ -1,13 +1,14 @@
 /**
- * `POST /login`: the tutorial's endpoint, now checking credentials (the rules and limits live in
- * `users/login_service.ts`, shared with the OAuth password grant).
+ * `POST /login`: the tutorial's endpoint, now checking credentials (`users/login_service.ts`).
+ * Limits: every attempt counts against the client, every failure against the account; past
+ * either, 429 even for the right password.
  *
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { clientIp } from "../middleware/client_ip.ts";
-import { errorResponse, jsonBody, LoginBody, TokenPair } from "./schemas.ts";
+import { clientIp } from "../client_ip.ts";
+import { errorResponse, jsonBody, LoginBody, storeUnavailable, TokenPair } from "./schemas.ts";
 
 const route = createRoute({
   method: "post",
@@ -22,10 +23,11 @@ const route = createRoute({
     413: errorResponse("Body over 16 KiB"),
     415: errorResponse("Not application/json"),
     429: errorResponse("Too many attempts for this account or client; see Retry-After"),
+    503: storeUnavailable,
   },
 });
 
-/** Registers `POST /login`. */
+/** Registers `POST /login`: parses, asks the login service, answers. */
 export function loginRoutes(app: AppRouter, ctx: AppContext): void {
   const { services, config } = ctx;
   app.openapi(route, async (c) => {

@@ -9,7 +9,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { clientIp } from "../middleware/client_ip.ts";
+import { clientIp } from "../client_ip.ts";
 import { introspectToken, revokeToken, tokenGrant } from "../oauth/grants.ts";
 import {
   authenticateClient,
@@ -18,21 +18,14 @@ import {
   readForm,
 } from "../oauth/oauth_request.ts";
 import { OAuthError } from "../oauth/oauth_error.ts";
-import type { ClientRecord } from "../store/kv_store.ts";
+import type { ClientRecord } from "../oauth/client_store.ts";
+import {
+  IntrospectionResponseSchema,
+  OAuthErrorBodySchema,
+  OAuthTokenResponseSchema,
+} from "../wire.ts";
 
-const OAuthErrorBody = z.object({
-  error: z.enum([
-    "invalid_request",
-    "invalid_client",
-    "invalid_grant",
-    "unauthorized_client",
-    "unsupported_grant_type",
-    "invalid_scope",
-    "too_many_attempts",
-    "temporarily_unavailable",
-  ]),
-  error_description: z.string(),
-}).openapi("OAuthError");
+const OAuthErrorBody = OAuthErrorBodySchema.openapi("OAuthError");
 
 const TokenRequest = z.object({
   grant_type: z.enum(["password", "refresh_token", "client_credentials"]),
@@ -47,13 +40,7 @@ const TokenRequest = z.object({
   client_secret: z.string().optional().openapi({ description: "client_secret_post" }),
 }).openapi("OAuthTokenRequest");
 
-const TokenResponse = z.object({
-  access_token: z.string(),
-  token_type: z.literal("Bearer"),
-  expires_in: z.number().int(),
-  refresh_token: z.string().optional().openapi({ description: "Not for client_credentials" }),
-  scope: z.string().optional().openapi({ description: "The role (password, refresh) or scopes" }),
-}).openapi("OAuthTokenResponse");
+const TokenResponse = OAuthTokenResponseSchema.openapi("OAuthTokenResponse");
 
 const TokenForm = z.object({
   token: z.string(),
@@ -62,20 +49,7 @@ const TokenForm = z.object({
   client_secret: z.string().optional(),
 });
 
-const IntrospectionResponse = z.object({
-  active: z.boolean(),
-  token_type: z.literal("Bearer").optional(),
-  sub: z.string().optional(),
-  iss: z.string().optional(),
-  iat: z.number().optional(),
-  exp: z.number().optional(),
-  jti: z.string().optional(),
-  role: z.string().optional(),
-  scope: z.string().optional(),
-  client_id: z.string().optional(),
-  username: z.string().optional(),
-  sid: z.string().optional(),
-}).openapi("IntrospectionResponse");
+const IntrospectionResponse = IntrospectionResponseSchema.openapi("IntrospectionResponse");
 
 const form = <T extends z.ZodType>(schema: T) => ({
   content: { "application/x-www-form-urlencoded": { schema } },
@@ -86,6 +60,10 @@ const oauthError = (description: string) => ({
   description,
 });
 const security = [{ clientBasic: [] }, {}];
+/** Every OAuth endpoint touches the store (the same 503 rule as the JSON routes). */
+const temporarilyUnavailable = oauthError(
+  "temporarily_unavailable: the store is unavailable or contended; retry after Retry-After",
+);
 
 /** Registers the OAuth endpoints and their OpenAPI entries. */
 export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
@@ -125,6 +103,7 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       ),
       401: oauthError("invalid_client (with WWW-Authenticate: Basic when Basic was used)"),
       429: oauthError("too_many_attempts: the /login and /refresh limits; see Retry-After"),
+      503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/token", async (c) => {
@@ -148,6 +127,7 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       200: { description: "Revoked, or nothing to revoke (unknown tokens too)" },
       400: oauthError("invalid_request: no token"),
       401: oauthError("invalid_client: wrong client credentials"),
+      503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/revoke", async (c) => {
@@ -170,6 +150,7 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       },
       400: oauthError("invalid_request: no token"),
       401: oauthError("invalid_client: no or wrong client credentials"),
+      503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/introspect", async (c) => {

@@ -15,7 +15,8 @@ const METADATA_CACHE = "public, max-age=60";
 
 /** Registers the discovery documents. */
 export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
-  const { config, keys } = ctx;
+  const { config } = ctx;
+  const { keys } = ctx.services;
   const base = config.issuer.replace(/\/+$/, "");
 
   app.openapi(

@@ -12,26 +12,17 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
-import { AuthError } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 import type { SigningAlgorithm } from "../config.ts";
 import type { KeyRing } from "../crypto/keys.ts";
+import type { Claims } from "../wire.ts";
 
-/** The verified claims of an access token. */
-export interface AccessClaims {
-  readonly sub: string;
-  readonly role: string;
-  readonly iat: number;
-  readonly exp: number;
-  readonly iss: string;
-  readonly jti: string;
-  /** Session id; in every user token this server issues (service-account tokens have none). */
-  readonly sid: string | undefined;
-  readonly aud?: string | string[];
-  /** Service-account tokens (client_credentials): the client, which is also `sub`. */
-  readonly client_id?: string;
-  /** Space-separated scopes granted (RFC 6749 section 3.3); service-account tokens only. */
-  readonly scope?: string;
-}
+/**
+ * The verified claims of an access token (the wire schema `ClaimsSchema` in `wire.ts`); `sid`,
+ * the session id, is present in every user token this server issues (service-account tokens
+ * have none, and carry `client_id` and `scope` instead).
+ */
+export type AccessClaims = Readonly<Claims>;
 
 /** Whom a token is for: a user's session, or a service account (no session, with scopes). */
 export interface TokenSubject {
@@ -87,7 +78,7 @@ export function createAccessTokenSigner(options: SignerOptions) {
       exp: iat + options.ttl,
       iss: options.issuer,
       jti: crypto.randomUUID(),
-      sid: subject.sid,
+      ...(subject.sid !== undefined ? { sid: subject.sid } : {}),
       ...(options.audience !== undefined ? { aud: options.audience } : {}),
       ...(subject.client_id !== undefined ? { client_id: subject.client_id } : {}),
       ...(subject.scope !== undefined ? { scope: subject.scope } : {}),
@@ -127,7 +118,7 @@ const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "b64",
 /**
  * Verifies an access token: signature with a known key for its `kid`, an allowed algorithm that
  * matches that key, `typ: JWT`, `exp` (required), `iat`, `iss`, `aud` when configured, and the
- * claim types. Throws `AuthError("invalid_token")` otherwise.
+ * claim types. Throws `ApiError("invalid_token")` otherwise.
  *
  * @example
  * ```ts
@@ -233,7 +224,7 @@ function checkClaimTypes(payload: JWTPayload): AccessClaims {
     exp: exp as number,
     iss: iss as string,
     jti: (jti as string | undefined) ?? "",
-    sid: sid as string | undefined,
+    ...(sid !== undefined ? { sid: sid as string } : {}),
     ...(aud !== undefined ? { aud } : {}),
     ...(clientId !== undefined ? { client_id: clientId as string } : {}),
     ...(scope !== undefined ? { scope: scope as string } : {}),
@@ -247,6 +238,6 @@ function describeJoseError(err: unknown): string {
   return "invalid token";
 }
 
-function invalid(message: string): AuthError {
-  return new AuthError("invalid_token", message);
+function invalid(message: string): ApiError {
+  return new ApiError("invalid_token", message);
 }

@@ -174,6 +174,31 @@ Deno.test("password grant shares /login's limits (one counter, not a copy)", asy
   assert.ok(Number(res.headers.get("Retry-After")) > 0);
 });
 
+Deno.test("refresh_token grant shares /refresh's per-client limit and its refusal metrics", async () => {
+  const { t } = await setup({ REFRESH_LIMIT_PER_CLIENT: "2/1m", METRICS_TOKEN: "metrics-token-1" });
+  using _ = t;
+  const unknown = "A".repeat(43);
+  assert.equal((await t.post("/refresh", { refresh_token: unknown })).status, 401);
+  const refused = await postForm(t, "/oauth/token", {
+    grant_type: "refresh_token",
+    refresh_token: unknown,
+  });
+  await assertOAuthError(refused, 400, "invalid_grant");
+  // Two refreshes from this address so far, one per door: the third is over the one limit.
+  const limited = await postForm(t, "/oauth/token", {
+    grant_type: "refresh_token",
+    refresh_token: unknown,
+  });
+  await assertOAuthError(limited, 429, "too_many_attempts");
+  assert.ok(Number(limited.headers.get("Retry-After")) > 0);
+  assert.equal((await t.post("/refresh", { refresh_token: unknown })).status, 429);
+  const metrics = await (await t.request("/metrics", {
+    headers: { Authorization: "Bearer metrics-token-1" },
+  })).text();
+  assert.match(metrics, /auth_refreshes_total\{outcome="invalid_refresh_token"\} 2/);
+  assert.match(metrics, /auth_rate_limited_total\{limit="refresh_client"\} 2/);
+});
+
 Deno.test("client auth: basic and post; invalid_client 401, Basic challenge only after Basic", async () => {
   const { t, reportsSecret } = await setup();
   using _ = t;
