@@ -10,13 +10,12 @@ import { type KeyRing, loadKeyRing } from "./crypto/keys.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
 import { openPasswordHasherOrExit } from "./crypto/open_password_hasher.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { KvStore } from "./store/kv_store.ts";
+import { kvStores, type Stores } from "./store/kv_stores.ts";
 
-/** An opened runtime; `close()` releases the KV handle. */
+/** An opened runtime (what `createServices` is built from); `close()` releases the KV handle. */
 export interface Runtime {
   readonly config: Config;
-  readonly kv: Deno.Kv;
-  readonly store: KvStore;
+  readonly stores: Stores;
   readonly hasher: PasswordHasher;
   /** The hasher's backend in words, for the start-up line. */
   readonly passwordBackend: string;
@@ -52,8 +51,7 @@ export async function openRuntime(
   }
   return {
     config,
-    kv,
-    store: new KvStore(kv),
+    stores: kvStores(kv),
     hasher: passwords.hasher,
     passwordBackend: passwords.description,
     logger: createLogger(config.logLevel, writeLog),

@@ -6,13 +6,11 @@
  */
 import "../require_deno_version.ts"; // first: one clear line on a Deno older than 2.9
 import { parseArgs } from "node:util";
-import { createServices } from "../app.ts";
-import type { Services } from "../app_types.ts";
-import { loadConfigOrExit } from "../load_config.ts";
-import { openRuntime } from "../runtime.ts";
-import type { UserRecord } from "../store/kv_store.ts";
+import type { Services } from "../services.ts";
+import type { UserRecord } from "../users/user_store.ts";
 import { publicUser } from "../users/user_service.ts";
-import { CliError, describeFailure, EXIT, table } from "./output.ts";
+import { CliError, EXIT, table } from "./output.ts";
+import { withServices } from "./with_services.ts";
 import { readPassword } from "./password_prompt.ts";
 
 interface Command {
@@ -183,29 +181,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(`${name ? `Unknown command "${name}"` : "No command given"}\n\n${help()}`);
     return EXIT.usage;
   }
-  const config = await loadConfigOrExit();
-  const runtime = await openRuntime(config, console.error);
-  try {
-    const services = createServices({
-      config,
-      store: runtime.store,
-      keys: runtime.keys,
-      hasher: runtime.hasher,
-      logger: runtime.logger,
-    });
-    await command.run(services, {
+  return await withServices((services) =>
+    command.run(services, {
       positionals,
       roles: parsed.values.role ?? [],
       json: parsed.values.json ?? false,
-    });
-    return EXIT.ok;
-  } catch (err) {
-    const { code, message } = describeFailure(err);
-    console.error(`Error: ${message}`);
-    return code;
-  } finally {
-    runtime.close();
-  }
+    })
+  );
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,15 +1,14 @@
 /**
  * `POST /refresh`: spends a refresh token for a new pair; a spent token presented again ends
- * the session (`refresh_token_reused`).
+ * the session (`refresh_token_reused`). The limit and the rotation live in
+ * `tokens/refresh_service.ts`, shared with the OAuth refresh_token grant.
  *
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
-import { AuthError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { limitSubject } from "../client_address.ts";
-import { clientIp } from "../middleware/client_ip.ts";
-import { errorResponse, jsonBody, RefreshBody, TokenPair } from "./schemas.ts";
+import { clientIp } from "../client_ip.ts";
+import { errorResponse, jsonBody, RefreshBody, storeUnavailable, TokenPair } from "./schemas.ts";
 
 const route = createRoute({
   method: "post",
@@ -27,32 +26,16 @@ const route = createRoute({
     413: errorResponse("Body over 16 KiB"),
     415: errorResponse("Not application/json"),
     429: errorResponse("Too many refreshes from this client; see Retry-After"),
-    503: errorResponse("The refresh was contended too often (`busy`); retry"),
+    503: storeUnavailable,
   },
 });
 
 /** Registers `POST /refresh`. */
 export function refreshRoutes(app: AppRouter, ctx: AppContext): void {
-  const { services, config, metrics } = ctx;
+  const { services, config } = ctx;
   app.openapi(route, async (c) => {
     const { refresh_token: refreshToken } = c.req.valid("json");
-    const limit = services.localLimiter.hit(
-      "refresh_client",
-      limitSubject(clientIp(c, config.trustProxy)),
-      config.refreshLimitPerClient,
-    );
-    if (limit.limited) {
-      metrics.rateLimited.inc({ limit: "refresh_client" });
-      throw tooManyAttempts(limit.retryAfter);
-    }
-    try {
-      return c.json(await services.sessions.refresh(refreshToken), 200);
-    } catch (err) {
-      // Successes and reuse are counted from session events; the other refusals here.
-      if (err instanceof AuthError && err.code !== "refresh_token_reused") {
-        metrics.refreshes.inc({ outcome: err.code });
-      }
-      throw err;
-    }
+    const client = clientIp(c, config.trustProxy);
+    return c.json(await services.refresh.refresh({ refreshToken, client }), 200);
   });
 }

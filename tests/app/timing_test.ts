@@ -34,6 +34,7 @@ async function checkTimingParity(hasher: PasswordHasher) {
       LOGIN_LIMIT_PER_CLIENT: "100000/1m",
     },
     undefined,
+    undefined,
     hasher,
   );
   await addUser(t, "ada", "correct horse battery");

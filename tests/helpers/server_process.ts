@@ -127,7 +127,7 @@ export interface CliResult {
 
 /** Runs `deno task <task> <args>` in `dir`, feeding `stdin` (e.g. a password line). */
 export async function runTask(
-  task: "user" | "keys",
+  task: "user" | "keys" | "client",
   dir: string,
   cliArgs: string[],
   options: { stdin?: string; env?: Record<string, string> } = {},
