@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { securityHeaders } from "../../src/middleware/security_headers.ts";
+import { securityHeaderList, securityHeaders } from "../../src/middleware/security_headers.ts";
 import { addUser, login, makeApp, TEST_SECRET } from "../helpers/app.ts";
 
 Deno.test("secure headers on every answer; no-store on tokens; CORS off by default", async () => {
@@ -52,6 +52,7 @@ Deno.test("HSTS only where the public address is https", async () => {
     /^max-age=\d+/,
   );
   assert.equal((await answer({ issuer: "http://x" })).get("cache-control"), "no-store");
+  for (const [name] of securityHeaderList()) assert.equal(name, name.toLowerCase());
 });
 
 Deno.test("CORS answers only the configured origins", async () => {
