@@ -802,7 +802,7 @@ async function main(): Promise<number> {
       `deno ${host.deno} (v8 ${host.v8}); wrk ${wrk}`,
       "command: deno task bench",
       `server: deno task start's command on 127.0.0.1 with the .env a first start writes (HS256, ` +
-      `LOG_LEVEL=info: the request log on, stdout to a pipe the bench reads; the /me warn row: a ` +
+      `LOG_LEVEL=info: the request log on, written to /dev/null; the /me warn row: a ` +
       `second server with LOG_LEVEL=warn), ` +
       `LOGIN_LIMIT_PER_CLIENT, LOGIN_LIMIT_PER_ACCOUNT and REFRESH_LIMIT_PER_CLIENT ${UNLIMITED} ` +
       `(32 connections log in as one account: the limits are not what is measured)`,

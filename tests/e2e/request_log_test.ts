@@ -62,3 +62,28 @@ Deno.test("SIGTERM under load: every request answered has its log line", async (
     await server.stop("SIGKILL");
   }
 });
+
+Deno.test("OTEL_DENO=true: request lines also go out as OpenTelemetry logs of the request's trace", async () => {
+  await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
+  // Deno's console exporter prints spans and log records to stderr: no collector needed.
+  const server = await startServer({
+    dir: scratch.path,
+    env: { OTEL_DENO: "true", OTEL_EXPORTER_OTLP_PROTOCOL: "console", NO_COLOR: "1" },
+  });
+  try {
+    const res = await fetch(`${server.url}/healthz`);
+    await res.body?.cancel();
+    assert.equal(res.status, 200);
+    const deadline = Date.now() + 5_000;
+    while (!/LOG \[INFO\][^\n]*"event":"request"/.test(server.stderr())) {
+      if (Date.now() > deadline) assert.fail(`no OpenTelemetry log record:\n${server.stderr()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.match(server.stderr(), /SPAN GET/);
+    assert.equal((await server.stop()).code, 0);
+    const lines = server.stdout().split("\n").filter((line) => line.includes('"event":"request"'));
+    assert.equal(lines.length, 1, "stdout still carries the JSON line");
+  } finally {
+    await server.stop("SIGKILL");
+  }
+});
