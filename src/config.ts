@@ -9,8 +9,12 @@ import { base64url } from "jose";
 import { parseDuration, parseRate, type Rate } from "./duration.ts";
 import { parseTrustedProxies, type TrustedProxies } from "./client_address.ts";
 import { hasControlCharacter } from "./text.ts";
+import { MIN_PASSWORD_LENGTH } from "./users/user_rules.ts";
 
-export const SIGNING_ALGORITHMS = ["HS256", "EdDSA", "ES256", "RS256"] as const;
+/** The public-key algorithms: the ones a JWKS can carry. */
+export const ASYMMETRIC_ALGORITHMS = ["EdDSA", "ES256", "RS256"] as const;
+/** Every algorithm the server signs with (`JWT_ALG`). */
+export const SIGNING_ALGORITHMS = ["HS256", ...ASYMMETRIC_ALGORITHMS] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
@@ -71,7 +75,6 @@ const PLACEHOLDER_SECRETS = new Set([
 
 const MIN_SECRET_BYTES = 32;
 const DAY = 86_400;
-const MIN_PASSWORD_LENGTH = 8;
 
 /** Raw variables: what `.env` and the environment hold, by name. */
 export type RawVars = Readonly<Record<string, string | undefined>>;

@@ -9,13 +9,12 @@ import type { Config } from "./config.ts";
 import { type KeyRing, loadKeyRing } from "./crypto/keys.ts";
 import { createPasswordHasher, type PasswordHasher } from "./crypto/passwords.ts";
 import { createBufferedWriter, createLogger, type LineWriter, type Logger } from "./logger.ts";
-import { KvStore } from "./store/kv_store.ts";
+import { kvStores, type Stores } from "./store/kv_stores.ts";
 
-/** An opened runtime; `close()` releases the KV handle. */
+/** An opened runtime (what `createServices` is built from); `close()` releases the KV handle. */
 export interface Runtime {
   readonly config: Config;
-  readonly kv: Deno.Kv;
-  readonly store: KvStore;
+  readonly stores: Stores;
   readonly hasher: PasswordHasher;
   readonly logger: Logger;
   /** The live key ring; {@link Runtime.reloadKeys} replaces it. */
@@ -50,8 +49,7 @@ export async function openRuntime(
   }
   return {
     config,
-    kv,
-    store: new KvStore(kv),
+    stores: kvStores(kv),
     hasher: createPasswordHasher(),
     logger: createLogger(config.logLevel, writeLog),
     keys: () => ring,

@@ -13,7 +13,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { TrustedProxies } from "../client_address.ts";
 import type { Logger } from "../logger.ts";
-import { clientIp } from "./client_ip.ts";
+import { clientIp } from "../client_ip.ts";
 
 /**
  * Makes request ids: a random per-process prefix, a dash, then a base-36 counter.
