@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import type { Config } from "./config.ts";
 import { type KeyRing, loadKeyRing } from "./crypto/keys.ts";
 import { createPasswordHasher, type PasswordHasher } from "./crypto/passwords.ts";
-import { createLogger, type Logger } from "./logger.ts";
+import { createBufferedWriter, createLogger, type LineWriter, type Logger } from "./logger.ts";
 import { kvStores, type Stores } from "./store/kv_stores.ts";
 
 /** An opened runtime (what `createServices` is built from); `close()` releases the KV handle. */
@@ -25,11 +25,13 @@ export interface Runtime {
 
 /**
  * Opens the KV store (creating its directory), the key ring and the hasher. Logs go to stdout
- * unless another writer is given (the CLI keeps stdout for its own output).
+ * unless another writer is given (the CLI keeps stdout for its own output): in batches, or one
+ * `console.log` per line under `OTEL_DENO=true`, where Deno exports console output as
+ * OpenTelemetry log records tied to the request's trace.
  */
 export async function openRuntime(
   config: Config,
-  writeLog: (line: string) => void = console.log,
+  writeLog: ((line: string) => void) | LineWriter = defaultLogWriter(),
 ): Promise<Runtime> {
   if (config.kvPath !== ":memory:" && !/^https?:\/\//.test(config.kvPath)) {
     await Deno.mkdir(dirname(config.kvPath), { recursive: true, mode: 0o700 });
@@ -56,4 +58,8 @@ export async function openRuntime(
     },
     close: () => kv.close(),
   };
+}
+
+function defaultLogWriter(): ((line: string) => void) | LineWriter {
+  return Deno.env.get("OTEL_DENO") === "true" ? console.log : createBufferedWriter();
 }

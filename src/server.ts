@@ -91,6 +91,7 @@ export async function serve(runtime: Runtime): Promise<number> {
   Deno.removeSignalListener("SIGHUP", onSighup);
   runtime.close();
   logger.info("stopped");
+  logger.flush(); // the request log is written in batches: none left behind
   return 0;
 }
 
