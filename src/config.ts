@@ -30,6 +30,8 @@ export interface Config {
   readonly jwtAlg: SigningAlgorithm;
   readonly kvPath: string;
   readonly keysPath: string;
+  /** How long `keys rotate` publishes a new key before it signs (seconds; 0: at once). */
+  readonly keyPublishAhead: number;
   readonly loginLimitPerAccount: Rate;
   readonly loginLimitPerClient: Rate;
   readonly refreshLimitPerClient: Rate;
@@ -87,6 +89,7 @@ export const DEFAULTS = {
   JWT_ALG: "HS256",
   KV_PATH: "./data/auth.kv",
   KEYS_PATH: "./data/keys.json",
+  KEY_PUBLISH_AHEAD: "10m",
   LOGIN_LIMIT_PER_ACCOUNT: "10/15m",
   LOGIN_LIMIT_PER_CLIENT: "30/1m",
   REFRESH_LIMIT_PER_CLIENT: "60/1m",
@@ -151,6 +154,7 @@ export function parseConfig(vars: RawVars): Config {
     jwtAlg: jwtAlg as SigningAlgorithm,
     kvPath: requireText("KV_PATH", get("KV_PATH")),
     keysPath: requireText("KEYS_PATH", get("KEYS_PATH")),
+    keyPublishAhead: requireDuration("KEY_PUBLISH_AHEAD", get("KEY_PUBLISH_AHEAD"), 0, 30 * DAY),
     loginLimitPerAccount: requireRate("LOGIN_LIMIT_PER_ACCOUNT", get("LOGIN_LIMIT_PER_ACCOUNT")),
     loginLimitPerClient: requireRate("LOGIN_LIMIT_PER_CLIENT", get("LOGIN_LIMIT_PER_CLIENT")),
     refreshLimitPerClient: requireRate("REFRESH_LIMIT_PER_CLIENT", get("REFRESH_LIMIT_PER_CLIENT")),

@@ -5,11 +5,13 @@
  * @module
  */
 import { dirname } from "node:path";
-import type { Config } from "./config.ts";
-import { type KeyRing, loadKeyRing } from "./crypto/keys.ts";
+import { type Config, ConfigError } from "./config.ts";
+import { hmacKeyRing, type KeyRing } from "./crypto/keys.ts";
 import { createPasswordHasher, type PasswordHasher } from "./crypto/passwords.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { KvStore } from "./store/kv_store.ts";
+import { KvKeyStore } from "./keys/key_store.ts";
+import { LiveKeyRing } from "./keys/live_key_ring.ts";
 
 /** An opened runtime; `close()` releases the KV handle. */
 export interface Runtime {
@@ -21,12 +23,15 @@ export interface Runtime {
   /** The live key ring; {@link Runtime.reloadKeys} replaces it. */
   keys(): KeyRing;
   reloadKeys(): Promise<void>;
+  /** Follows the shared key set (asymmetric algorithms; a no-op under HS256) until `close()`. */
+  followKeys(events: { onReload: (ring: KeyRing) => void; onError: (err: unknown) => void }): void;
   close(): void;
 }
 
 /**
  * Opens the KV store (creating its directory), the key ring and the hasher. Logs go to stdout
- * unless another writer is given (the CLI keeps stdout for its own output).
+ * unless another writer is given (the CLI keeps stdout for its own output). A `SECRET_KEY` that
+ * does not decrypt the stored signing keys stops the process with one line and exit code 1.
  */
 export async function openRuntime(
   config: Config,
@@ -35,15 +40,27 @@ export async function openRuntime(
   if (config.kvPath !== ":memory:" && !/^https?:\/\//.test(config.kvPath)) {
     await Deno.mkdir(dirname(config.kvPath), { recursive: true, mode: 0o700 });
   }
-  if (config.jwtAlg !== "HS256") {
-    await Deno.mkdir(dirname(config.keysPath), { recursive: true, mode: 0o700 });
-  }
   const kv = await Deno.openKv(config.kvPath);
-  let ring: KeyRing;
+  let live: LiveKeyRing | undefined;
+  let hmac: KeyRing | undefined;
   try {
-    ring = await loadKeyRing(config);
+    if (config.jwtAlg === "HS256") {
+      hmac = await hmacKeyRing(config.secretKey, config.previousSecretKeys);
+    } else {
+      live = await LiveKeyRing.open({
+        store: new KvKeyStore(kv),
+        alg: config.jwtAlg,
+        secretKey: config.secretKey,
+        previousSecretKeys: config.previousSecretKeys,
+        keysPath: config.keysPath,
+      });
+    }
   } catch (err) {
     kv.close();
+    if (err instanceof ConfigError) {
+      console.error(`Configuration error: ${err.message}`);
+      Deno.exit(1);
+    }
     throw err;
   }
   return {
@@ -52,10 +69,14 @@ export async function openRuntime(
     store: new KvStore(kv),
     hasher: createPasswordHasher(),
     logger: createLogger(config.logLevel, writeLog),
-    keys: () => ring,
+    keys: () => live?.current() ?? hmac!,
     async reloadKeys() {
-      ring = await loadKeyRing(config);
+      await live?.reload();
     },
-    close: () => kv.close(),
+    followKeys: (events) => live?.follow(events),
+    close: () => {
+      live?.stop();
+      kv.close();
+    },
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Running the HTTP server: first-start bootstrap, `Deno.serve`, key reload on SIGHUP and a
- * graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close KV).
+ * Running the HTTP server: first-start bootstrap, `Deno.serve`, following the shared key set (and
+ * re-reading it on SIGHUP) and a graceful stop on SIGTERM/SIGINT (stop accepting, finish
+ * in-flight requests, close KV).
  *
  * @module
  */
@@ -89,6 +90,16 @@ export async function serve(runtime: Runtime): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSigterm);
   Deno.addSignalListener("SIGINT", onSigint);
   Deno.addSignalListener("SIGHUP", onSighup);
+  // Rotations and retirements made by `deno task keys` reach this instance without a signal.
+  let lastFollowError = "";
+  runtime.followKeys({
+    onReload: (ring) => logger.info("keys_reloaded", { kid: ring.signing.kid }),
+    onError: (err) => {
+      const message = String(err).slice(0, 300);
+      if (message !== lastFollowError) logger.error("keys_follow_failed", { message });
+      lastFollowError = message;
+    },
+  });
 
   await server.finished;
   Deno.removeSignalListener("SIGTERM", onSigterm);
