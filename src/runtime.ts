@@ -24,7 +24,9 @@ export interface Runtime {
   keys(): KeyRing;
   reloadKeys(): Promise<void>;
   /** Follows the shared key set (asymmetric algorithms; a no-op under HS256) until `close()`. */
-  followKeys(events: { onReload: (ring: KeyRing) => void; onError: (err: unknown) => void }): void;
+  followKeys(
+    events: { onReload: (ring: KeyRing) => void; onError: (err: unknown) => void },
+  ): Promise<void>;
   close(): void;
 }
 
@@ -73,7 +75,7 @@ export async function openRuntime(
     async reloadKeys() {
       await live?.reload();
     },
-    followKeys: (events) => live?.follow(events),
+    followKeys: async (events) => await live?.follow(events),
     close: () => {
       live?.stop();
       kv.close();

@@ -53,6 +53,16 @@ export async function serve(runtime: Runtime): Promise<number> {
   await bootstrapAdmin(services, config.bootstrapPassword);
   const app = createApp(deps, services);
   const drain = createDrain();
+  // Rotations and retirements made by `deno task keys` reach this instance without a signal.
+  let lastFollowError = "";
+  await runtime.followKeys({
+    onReload: (ring) => logger.info("keys_reloaded", { kid: ring.signing.kid }),
+    onError: (err) => {
+      const message = String(err).slice(0, 300);
+      if (message !== lastFollowError) logger.error("keys_follow_failed", { message });
+      lastFollowError = message;
+    },
+  });
 
   const server = Deno.serve({
     hostname: config.host,
@@ -90,16 +100,6 @@ export async function serve(runtime: Runtime): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSigterm);
   Deno.addSignalListener("SIGINT", onSigint);
   Deno.addSignalListener("SIGHUP", onSighup);
-  // Rotations and retirements made by `deno task keys` reach this instance without a signal.
-  let lastFollowError = "";
-  runtime.followKeys({
-    onReload: (ring) => logger.info("keys_reloaded", { kid: ring.signing.kid }),
-    onError: (err) => {
-      const message = String(err).slice(0, 300);
-      if (message !== lastFollowError) logger.error("keys_follow_failed", { message });
-      lastFollowError = message;
-    },
-  });
 
   await server.finished;
   Deno.removeSignalListener("SIGTERM", onSigterm);

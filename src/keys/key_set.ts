@@ -19,10 +19,11 @@ import type { AsymmetricAlgorithm, StoredKeySet, StoredSigningKey } from "./key_
 export type KeyState = "next" | "active" | "retiring";
 
 /**
- * How often a signing instance refreshes its in-use mark: a key may have signed until this long
- * after its last mark.
+ * A key may have signed until this long after its last in-use mark: a signing instance writes
+ * one at start and then every half period. Rare on purpose: on a local SQLite file, writes from
+ * two processes that meet can fail ("database is locked"), so background writes stay few.
  */
-export const IN_USE_PERIOD_MS = 60_000;
+export const IN_USE_PERIOD_MS = 10 * 60_000;
 
 /** The associated data that binds an encrypted private key to its record. */
 export function associatedData(key: { kid: string; alg: string }): string {

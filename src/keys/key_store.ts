@@ -6,7 +6,7 @@
  * - `["signing_keys", "set"]`: {@link StoredKeySet} (private halves encrypted, see
  *   `key_encryption.ts`); its versionstamp is the set's version.
  * - `["signing_keys", "in_use", kid]`: epoch ms at which an instance last said it signs with
- *   `kid` (refreshed every minute), so `keys retire` knows when a key really stopped signing,
+ *   `kid` (at its start, then every five minutes), so `keys retire` knows when a key really stopped signing,
  *   across `JWT_ALG` switches too.
  *
  * @module

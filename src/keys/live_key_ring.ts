@@ -62,7 +62,7 @@ export class LiveKeyRing {
   #ring: KeyRing | undefined;
   #ringUntil = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #lastMark: { kid: string; at: number } | undefined;
+  #lastMarkAt: number | undefined;
 
   private constructor(
     options: LiveKeyRingOptions,
@@ -133,11 +133,13 @@ export class LiveKeyRing {
   /**
    * Polls the set's version every {@link POLL_INTERVAL_MS} and reloads on a change; refreshes
    * this instance's in-use mark for its signing key. Errors go to `onError`; following goes on.
+   * Resolves after the first round (the first mark written), so a server can start following
+   * before it listens and its start-up write does not meet its first requests.
    */
-  follow(events: {
+  async follow(events: {
     onReload: (ring: KeyRing) => void;
     onError: (err: unknown) => void;
-  }): void {
+  }): Promise<void> {
     const tick = async () => {
       try {
         const version = await this.#store.version();
@@ -148,9 +150,13 @@ export class LiveKeyRing {
       } catch (err) {
         events.onError(err);
       }
-      if (this.#timer !== undefined) this.#timer = setTimeout(tick, POLL_INTERVAL_MS);
     };
-    this.#timer = setTimeout(tick, 0);
+    const loop = async () => {
+      await tick();
+      if (this.#timer !== undefined) this.#timer = setTimeout(loop, POLL_INTERVAL_MS);
+    };
+    await tick();
+    this.#timer = setTimeout(loop, POLL_INTERVAL_MS);
   }
 
   /**
@@ -174,12 +180,12 @@ export class LiveKeyRing {
   }
 
   async #markInUse(): Promise<void> {
-    const kid = this.current().signing.kid;
     const now = this.#now();
-    const last = this.#lastMark;
-    if (last?.kid === kid && now - last.at < IN_USE_PERIOD_MS / 2) return;
-    await this.#store.markInUse(kid, now);
-    this.#lastMark = { kid, at: now };
+    // Not on every switch of key: a mark on schedule bounds the last signing time just as well
+    // (see `lastSignedAt`), with fewer writes meeting other processes' writes.
+    if (this.#lastMarkAt !== undefined && now - this.#lastMarkAt < IN_USE_PERIOD_MS / 2) return;
+    await this.#store.markInUse(this.current().signing.kid, now);
+    this.#lastMarkAt = now;
   }
 }
 
