@@ -9,9 +9,12 @@
  *
  * @module
  */
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
-import type { KeyFile } from "../crypto/keys.ts";
-import { publicJwk } from "../crypto/keys.ts";
+import {
+  generateStoredKey,
+  type KeyFile,
+  publicJwk,
+  type StoredKey as FileKey,
+} from "../crypto/keys.ts";
 import { encryptJwk } from "./key_encryption.ts";
 import type { AsymmetricAlgorithm, StoredKeySet, StoredSigningKey } from "./key_store.ts";
 
@@ -155,37 +158,33 @@ export async function newStoredKey(
   now: number,
   activatesAt: number,
 ): Promise<StoredSigningKey> {
-  const { privateKey } = await generateKeyPair(alg, {
-    extractable: true,
-    ...(alg === "EdDSA" ? { crv: "Ed25519" } : {}),
-  });
-  const jwk = await exportJWK(privateKey);
-  const publicPart = publicJwk(jwk);
-  const kid = await calculateJwkThumbprint(publicPart);
-  return {
-    kid,
-    alg,
-    created_at: now,
-    activates_at: activatesAt,
-    public_jwk: publicPart,
-    private_jwk: await encryptJwk(kek, jwk, associatedData({ kid, alg })),
-  };
+  return await seal(await generateStoredKey(alg, new Date(now)), kek, now, activatesAt);
 }
 
 /** The keys of a `KEYS_PATH` file as stored keys, each signing from its `created_at`. */
 export async function importKeyFile(file: KeyFile, kek: CryptoKey): Promise<StoredSigningKey[]> {
-  return await Promise.all(file.keys.map(async (entry) => {
+  return await Promise.all(file.keys.map((entry) => {
     const created = Date.parse(entry.created_at);
     const at = Number.isFinite(created) ? created : 0;
-    return {
-      kid: entry.kid,
-      alg: entry.alg,
-      created_at: at,
-      activates_at: at,
-      public_jwk: publicJwk(entry.private_jwk),
-      private_jwk: await encryptJwk(kek, entry.private_jwk, associatedData(entry)),
-    };
+    return seal(entry, kek, at, at);
   }));
+}
+
+/** A key-file entry as a stored key: public half in plain, private half encrypted. */
+async function seal(
+  entry: FileKey,
+  kek: CryptoKey,
+  createdAt: number,
+  activatesAt: number,
+): Promise<StoredSigningKey> {
+  return {
+    kid: entry.kid,
+    alg: entry.alg,
+    created_at: createdAt,
+    activates_at: activatesAt,
+    public_jwk: publicJwk(entry.private_jwk),
+    private_jwk: await encryptJwk(kek, entry.private_jwk, associatedData(entry)),
+  };
 }
 
 /** An epoch-ms time as an ISO string. */
