@@ -1,5 +1,5 @@
 /**
- * The server's KV store (`KvStore`, src/store/kv_store.ts) on a temporary KV file, as in
+ * The server's KV stores (`src/store/kv_users.ts`, `kv_sessions.ts`) on a temporary KV file, as in
  * production (not `:memory:`): a user read, a session creation (one atomic commit of three
  * keys) and a refresh rotation's fast path (one read of the token, then one commit that checks
  * the token, the session and the user).
@@ -8,11 +8,14 @@
  */
 import { join } from "node:path";
 import { base64url } from "jose";
-import { KvStore, type RefreshRecord, type SessionRecord } from "../src/store/kv_store.ts";
+import { KvSessionStore } from "../src/store/kv_sessions.ts";
+import { KvUserStore } from "../src/store/kv_users.ts";
+import type { RefreshRecord, SessionRecord } from "../src/tokens/session_store.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "auth-bench-kv-" });
 const kv = await Deno.openKv(join(dir, "bench.kv"));
-const store = new KvStore(kv);
+const users = new KvUserStore(kv);
+const store = new KvSessionStore(kv);
 globalThis.addEventListener("unload", () => {
   kv.close();
   Deno.removeSync(dir, { recursive: true });
@@ -22,7 +25,7 @@ const DAY_MS = 86_400_000;
 const randomHash = () => base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
 
 const now = Date.now();
-await store.createUser({
+await users.createUser({
   id: "admin",
   passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA",
   roles: ["admin", "user"],
@@ -30,7 +33,7 @@ await store.createUser({
   createdAt: now,
   updatedAt: now,
 });
-const userVersionstamp = (await store.getUser("admin"))!.versionstamp;
+const userVersionstamp = (await users.getUser("admin"))!.versionstamp;
 
 function newSession(at: number): { session: SessionRecord; hash: string; record: RefreshRecord } {
   const hash = randomHash();
@@ -55,7 +58,7 @@ function newSession(at: number): { session: SessionRecord; hash: string; record:
 }
 
 Deno.bench("KvStore.getUser", { group: "kv" }, async () => {
-  await store.getUser("admin");
+  await users.getUser("admin");
 });
 
 Deno.bench("KvStore.createSession (1 commit)", { group: "kv", baseline: true }, async () => {

@@ -9,9 +9,29 @@ import { base64url } from "jose";
 import { parseDuration, parseRate, type Rate } from "./duration.ts";
 import { parseTrustedProxies, type TrustedProxies } from "./client_address.ts";
 import { hasControlCharacter } from "./text.ts";
+import { MIN_PASSWORD_LENGTH } from "./users/user_rules.ts";
 
-export const SIGNING_ALGORITHMS = ["HS256", "EdDSA", "ES256", "RS256"] as const;
+/** The public-key algorithms: the ones a JWKS can carry. */
+export const ASYMMETRIC_ALGORITHMS = ["EdDSA", "ES256", "RS256"] as const;
+export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+/** Every algorithm the server signs with (`JWT_ALG`). */
+export const SIGNING_ALGORITHMS = ["HS256", ...ASYMMETRIC_ALGORITHMS] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/**
+ * Is `alg` one of {@link ASYMMETRIC_ALGORITHMS}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isAsymmetricAlgorithm } from "./config.ts";
+ * assert(isAsymmetricAlgorithm("ES256"));
+ * assert(!isAsymmetricAlgorithm("HS256"));
+ * ```
+ */
+export function isAsymmetricAlgorithm(alg: unknown): alg is AsymmetricAlgorithm {
+  return (ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg);
+}
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -73,7 +93,6 @@ const PLACEHOLDER_SECRETS = new Set([
 
 const MIN_SECRET_BYTES = 32;
 const DAY = 86_400;
-const MIN_PASSWORD_LENGTH = 8;
 
 /** Raw variables: what `.env` and the environment hold, by name. */
 export type RawVars = Readonly<Record<string, string | undefined>>;

@@ -5,6 +5,7 @@
  * @module
  */
 import type * as PromClient from "prom-client";
+import type { EventSubscriber } from "./events.ts";
 // The package's index also loads its push gateway (node:http, node:tls, node:zlib) and cluster
 // support, which this server never uses: about 30 ms of start-up. These three files are all it
 // needs; the types are the package's own.
@@ -63,3 +64,32 @@ export function createMetrics() {
 
 /** The server's metrics. */
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The metrics subscriber of the event stream. */
+export function countEvents(metrics: Metrics): EventSubscriber {
+  return (event) => {
+    switch (event.type) {
+      case "refreshed":
+        return metrics.refreshes.inc({ outcome: event.grace ? "grace" : "success" });
+      case "refresh_reused":
+        metrics.reuseDetections.inc();
+        metrics.refreshes.inc({ outcome: "reused" });
+        return metrics.revocations.inc({ reason: "refresh reuse" });
+      case "session_revoked":
+        return metrics.revocations.inc({ reason: event.reason });
+      case "login":
+        return metrics.logins.inc({ outcome: "success" });
+      case "login_failed":
+        return metrics.logins.inc({ outcome: "invalid_credentials" });
+      case "login_role_not_allowed":
+        return metrics.logins.inc({ outcome: "role_not_allowed" });
+      case "login_rate_limited":
+        metrics.rateLimited.inc({ limit: event.limit });
+        return metrics.logins.inc({ outcome: "rate_limited" });
+      case "rate_limited":
+        return metrics.rateLimited.inc({ limit: event.limit });
+      default:
+        return;
+    }
+  };
+}

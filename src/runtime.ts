@@ -8,16 +8,14 @@ import { dirname } from "node:path";
 import { type Config, ConfigError } from "./config.ts";
 import { hmacKeyRing, type KeyRing } from "./crypto/keys.ts";
 import { createPasswordHasher, type PasswordHasher } from "./crypto/passwords.ts";
-import { createLogger, type Logger } from "./logger.ts";
-import { KvStore } from "./store/kv_store.ts";
-import { KvKeyStore } from "./keys/key_store.ts";
 import { LiveKeyRing } from "./keys/live_key_ring.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { kvStores, type Stores } from "./store/kv_stores.ts";
 
-/** An opened runtime; `close()` releases the KV handle. */
+/** An opened runtime (what `createServices` is built from); `close()` releases the KV handle. */
 export interface Runtime {
   readonly config: Config;
-  readonly kv: Deno.Kv;
-  readonly store: KvStore;
+  readonly stores: Stores;
   readonly hasher: PasswordHasher;
   readonly logger: Logger;
   /** The live key ring; {@link Runtime.reloadKeys} replaces it. */
@@ -43,6 +41,7 @@ export async function openRuntime(
     await Deno.mkdir(dirname(config.kvPath), { recursive: true, mode: 0o700 });
   }
   const kv = await Deno.openKv(config.kvPath);
+  const stores = kvStores(kv);
   let live: LiveKeyRing | undefined;
   let hmac: KeyRing | undefined;
   try {
@@ -50,7 +49,7 @@ export async function openRuntime(
       hmac = await hmacKeyRing(config.secretKey, config.previousSecretKeys);
     } else {
       live = await LiveKeyRing.open({
-        store: new KvKeyStore(kv),
+        store: stores.keys,
         alg: config.jwtAlg,
         secretKey: config.secretKey,
         previousSecretKeys: config.previousSecretKeys,
@@ -67,8 +66,7 @@ export async function openRuntime(
   }
   return {
     config,
-    kv,
-    store: new KvStore(kv),
+    stores,
     hasher: createPasswordHasher(),
     logger: createLogger(config.logLevel, writeLog),
     keys: () => live?.current() ?? hmac!,

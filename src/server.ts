@@ -6,13 +6,15 @@
  * @module
  */
 import { base64url } from "jose";
-import { createApp, createServices } from "./app.ts";
-import { AuthError } from "./errors.ts";
-import type { Services } from "./app_types.ts";
+import { createApp } from "./app.ts";
+import { ApiError, apiErrorResponse } from "./errors.ts";
 import type { Runtime } from "./runtime.ts";
+import { createServices, type Services } from "./services.ts";
 
 /** How long in-flight requests may take to finish after SIGTERM. */
 const SHUTDOWN_GRACE_MS = 8_000;
+
+const SHUTTING_DOWN = new ApiError("not_ready", "server is shutting down", { "Retry-After": "1" });
 
 /**
  * Creates user `admin` (roles admin, user) when the store has no users: with
@@ -22,12 +24,12 @@ export async function bootstrapAdmin(
   services: Services,
   password: string | undefined,
 ): Promise<void> {
-  if (await services.store.hasUsers()) return;
+  if (await services.stores.users.hasUsers()) return;
   const chosen = password ?? base64url.encode(crypto.getRandomValues(new Uint8Array(18)));
   try {
     await services.users.add("admin", chosen, ["admin", "user"]);
   } catch (err) {
-    if (err instanceof AuthError && err.code === "conflict") return; // another instance did it
+    if (err instanceof ApiError && err.code === "conflict") return; // another instance did it
     throw err;
   }
   if (password === undefined) {
@@ -42,16 +44,9 @@ export async function bootstrapAdmin(
 /** Serves until a stop signal; resolves with the exit code. */
 export async function serve(runtime: Runtime): Promise<number> {
   const { config, logger } = runtime;
-  const deps = {
-    config,
-    store: runtime.store,
-    keys: runtime.keys,
-    hasher: runtime.hasher,
-    logger,
-  };
-  const services = createServices(deps);
+  const services = createServices(runtime);
   await bootstrapAdmin(services, config.bootstrapPassword);
-  const app = createApp(deps, services);
+  const app = createApp(services, config, logger);
   const drain = createDrain();
   // Rotations and retirements made by `deno task keys` reach this instance without a signal.
   let lastFollowError = "";
@@ -124,10 +119,8 @@ function createDrain() {
     wrap(handler: Handler): Handler {
       return async (request, info) => {
         if (draining) {
-          return Response.json({ error: "server is shutting down", code: "not_ready" }, {
-            status: 503,
-            headers: { "Connection": "close", "Retry-After": "1" },
-          });
+          // Before Hono: the app may be mid-request for others; the body is the mapper's shape.
+          return apiErrorResponse(SHUTTING_DOWN, { "Connection": "close" });
         }
         inFlight++;
         try {

@@ -6,12 +6,18 @@
  */
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import type { Config } from "../config.ts";
+import {
+  ASYMMETRIC_ALGORITHMS,
+  type AsymmetricAlgorithm,
+  type Config,
+  isAsymmetricAlgorithm,
+} from "../config.ts";
 import { hmacKeyRing } from "../crypto/keys.ts";
 import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "../keys/key_set.ts";
-import { type AsymmetricAlgorithm, KvKeyStore } from "../keys/key_store.ts";
+import type { KeyStore } from "../keys/key_store.ts";
 import { LiveKeyRing } from "../keys/live_key_ring.ts";
 import { loadConfigOrExit } from "../load_config.ts";
+import { kvStores } from "../store/kv_stores.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
 
 const HELP = [
@@ -61,7 +67,7 @@ export async function main(
   let kv: Deno.Kv | undefined;
   try {
     kv = await openKv(config);
-    const store = new KvKeyStore(kv);
+    const store = kvStores(kv).keys;
     const at = () => now().getTime();
     if (command === "list") await list(config, store, parsed.values.json ?? false, at());
     else if (command === "rotate") {
@@ -84,10 +90,10 @@ async function openKv(config: Config): Promise<Deno.Kv> {
   return await Deno.openKv(config.kvPath);
 }
 
-async function list(config: Config, store: KvKeyStore, json: boolean, now: number) {
+async function list(config: Config, store: KeyStore, json: boolean, now: number) {
   const current = await store.read();
   const inUse = await store.inUse();
-  const alg = asymmetric(config.jwtAlg);
+  const alg = signingAlg(config);
   const ttlMs = config.tokenTtl * 1000;
   const rows = (current?.set.keys ?? []).map((key) => {
     const set = current!.set;
@@ -132,15 +138,17 @@ async function list(config: Config, store: KvKeyStore, json: boolean, now: numbe
   ));
 }
 
-async function rotate(config: Config, store: KvKeyStore, alg: string, now: () => number) {
+async function rotate(config: Config, store: KeyStore, alg: string, now: () => number) {
   if (alg === "HS256") {
     throw new CliError(
       "HS256 keys are secrets in .env: move SECRET_KEY into PREVIOUS_SECRET_KEYS, set a new SECRET_KEY, restart",
       EXIT.invalid,
     );
   }
-  const target = asymmetric(alg);
-  if (!target) throw new CliError("--alg must be EdDSA, ES256 or RS256", EXIT.usage);
+  if (!isAsymmetricAlgorithm(alg)) {
+    throw new CliError(`--alg must be one of ${ASYMMETRIC_ALGORITHMS.join(", ")}`, EXIT.usage);
+  }
+  const target = alg;
   const before = await store.read();
   // Opening the ring checks SECRET_KEY against the stored keys (a key encrypted under another
   // secret would break every instance) and imports KEYS_PATH if the store has no keys yet.
@@ -180,7 +188,7 @@ async function rotate(config: Config, store: KvKeyStore, alg: string, now: () =>
 
 async function retire(
   config: Config,
-  store: KvKeyStore,
+  store: KeyStore,
   kid: string | undefined,
   force: boolean,
   now: number,
@@ -190,7 +198,7 @@ async function retire(
     const current = await store.read();
     const key = current?.set.keys.find((k) => k.kid === kid);
     if (!current || !key) throw new CliError(`No key ${kid} in the store`, EXIT.notFound);
-    const alg = asymmetric(config.jwtAlg);
+    const alg = signingAlg(config);
     if (alg && stateOf(current.set, key, alg, now) === "active") {
       throw new CliError(
         `${kid} is the active ${alg} signing key: rotate first (KEY_PUBLISH_AHEAD=0 for an emergency)`,
@@ -219,8 +227,9 @@ async function retire(
   throw new CliError("The key set kept changing; try again", EXIT.failure);
 }
 
-function asymmetric(alg: string): AsymmetricAlgorithm | undefined {
-  return alg === "EdDSA" || alg === "ES256" || alg === "RS256" ? alg : undefined;
+/** The instance's `JWT_ALG` when its keys live in the store. */
+function signingAlg(config: Config): AsymmetricAlgorithm | undefined {
+  return isAsymmetricAlgorithm(config.jwtAlg) ? config.jwtAlg : undefined;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

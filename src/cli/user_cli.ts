@@ -5,11 +5,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createServices } from "../app.ts";
-import type { Services } from "../app_types.ts";
 import { loadConfigOrExit } from "../load_config.ts";
 import { openRuntime } from "../runtime.ts";
-import type { UserRecord } from "../store/kv_store.ts";
+import { createServices, type Services } from "../services.ts";
+import type { UserRecord } from "../users/user_store.ts";
 import { publicUser } from "../users/user_service.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
 import { readPassword } from "./password_prompt.ts";
@@ -185,13 +184,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const config = await loadConfigOrExit();
   const runtime = await openRuntime(config, console.error);
   try {
-    const services = createServices({
-      config,
-      store: runtime.store,
-      keys: runtime.keys,
-      hasher: runtime.hasher,
-      logger: runtime.logger,
-    });
+    const services = createServices(runtime);
     await command.run(services, {
       positionals,
       roles: parsed.values.role ?? [],

@@ -24,9 +24,6 @@ export const OWASP_MINIMUM: Argon2Params = Object.freeze({
   parallelism: 1,
 });
 
-export const MIN_PASSWORD_LENGTH = 8;
-export const MAX_PASSWORD_LENGTH = 1024;
-
 /** Hashes and checks passwords; one instance per process. */
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -117,15 +114,4 @@ export function parsePhcParams(phc: string): Argon2Params | undefined {
     timeCost: Number(match[2]),
     parallelism: Number(match[3]),
   };
-}
-
-/** Why a new password is refused, or `undefined` when it is acceptable. */
-export function passwordProblem(password: string): string | undefined {
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    return `password must be at least ${MIN_PASSWORD_LENGTH} characters`;
-  }
-  if (password.length > MAX_PASSWORD_LENGTH) {
-    return `password must be at most ${MAX_PASSWORD_LENGTH} characters`;
-  }
-  return undefined;
 }

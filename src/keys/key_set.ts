@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { AsymmetricAlgorithm } from "../config.ts";
 import {
   generateStoredKey,
   type KeyFile,
@@ -16,7 +17,7 @@ import {
   type StoredKey as FileKey,
 } from "../crypto/keys.ts";
 import { encryptJwk } from "./key_encryption.ts";
-import type { AsymmetricAlgorithm, StoredKeySet, StoredSigningKey } from "./key_store.ts";
+import type { StoredKeySet, StoredSigningKey } from "./key_store.ts";
 
 /** A key's state as published in the JWKS and shown by `keys list`. */
 export type KeyState = "next" | "active" | "retiring";

@@ -7,7 +7,7 @@
  * @module
  */
 import { importJWK, type JWK } from "jose";
-import { ConfigError, type SigningAlgorithm } from "../config.ts";
+import { type AsymmetricAlgorithm, ConfigError, type SigningAlgorithm } from "../config.ts";
 import { type KeyRing, readKeyFile, type VerificationKey } from "../crypto/keys.ts";
 import { decryptJwk, deriveKeyEncryptionKey, encryptJwk } from "./key_encryption.ts";
 import {
@@ -20,13 +20,7 @@ import {
   stateOf,
   supersededAt,
 } from "./key_set.ts";
-import type {
-  AsymmetricAlgorithm,
-  KeyStore,
-  StoredKeySet,
-  StoredSigningKey,
-  VersionedKeySet,
-} from "./key_store.ts";
+import type { KeyStore, StoredKeySet, StoredSigningKey, VersionedKeySet } from "./key_store.ts";
 
 /** How often a following instance checks the set's version. */
 export const POLL_INTERVAL_MS = 500;

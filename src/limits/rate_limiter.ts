@@ -5,7 +5,8 @@
  * @module
  */
 import type { Rate } from "../duration.ts";
-import { ContendedError, type KvStore } from "../store/kv_store.ts";
+import { ContendedError } from "../errors.ts";
+import type { CounterStore } from "./counter_store.ts";
 
 /** The outcome of counting an attempt. */
 export interface LimitState {
@@ -17,12 +18,14 @@ export interface LimitState {
 /** An attempt counted in a given window, which `refund` can give back. */
 export interface CountedAttempt extends LimitState {
   readonly windowStart: number;
-  /** Refused without being counted (the counter was too contended); nothing to refund. */
-  readonly uncounted?: boolean;
 }
 
-/** Creates a limiter over the store, with an injected clock (epoch ms). */
-export function createRateLimiter(store: KvStore, now: () => number) {
+/**
+ * Creates a limiter over the shared counters, with an injected clock (epoch ms). A counter too
+ * contended to count the attempt throws `ContendedError` (the API answers 503 `busy`, retry in
+ * a second); nothing was counted then, so there is nothing to give back.
+ */
+export function createRateLimiter(store: CounterStore, now: () => number) {
   function window(rate: Rate, at: number) {
     const windowMs = rate.windowSeconds * 1000;
     const start = Math.floor(at / windowMs) * windowMs;
@@ -30,38 +33,21 @@ export function createRateLimiter(store: KvStore, now: () => number) {
   }
 
   return {
-    /** Counts an attempt; limited when it is past `rate.max` in this window. */
-    async hit(bucket: string, subject: string, rate: Rate): Promise<CountedAttempt> {
-      const [attempt] = await this.hitAll([{ bucket, subject, rate }]);
-      return attempt!;
-    },
-    /** Counts one attempt against several limits in one commit. */
+    /** Counts one attempt against several limits in one commit; limited past `rate.max`. */
     async hitAll(
       limits: readonly { bucket: string; subject: string; rate: Rate }[],
     ): Promise<CountedAttempt[]> {
       const at = now();
       const windows = limits.map((limit) => window(limit.rate, at));
-      let counts: number[];
-      try {
-        counts = await store.hitMany(
-          limits.map((limit, i) => ({
-            bucket: limit.bucket,
-            subject: limit.subject,
-            windowStart: windows[i]!.start,
-            windowMs: windows[i]!.windowMs,
-          })),
-          at,
-        );
-      } catch (err) {
-        // Could not count it: refuse it, uncounted, and ask for a retry in a second.
-        if (!(err instanceof ContendedError)) throw err;
-        return windows.map((w) => ({
-          limited: true,
-          retryAfter: 1,
-          uncounted: true,
-          windowStart: w.start,
-        }));
-      }
+      const counts = await store.increment(
+        limits.map((limit, i) => ({
+          bucket: limit.bucket,
+          subject: limit.subject,
+          windowStart: windows[i]!.start,
+          windowMs: windows[i]!.windowMs,
+        })),
+        at,
+      );
       return limits.map((limit, i) => ({
         limited: counts[i]! > limit.rate.max,
         retryAfter: windows[i]!.retryAfter,
@@ -74,10 +60,9 @@ export function createRateLimiter(store: KvStore, now: () => number) {
      * them is counted.
      */
     async refund(bucket: string, subject: string, rate: Rate, attempt: CountedAttempt) {
-      if (attempt.uncounted) return;
       const windowMs = rate.windowSeconds * 1000;
       try {
-        await store.hit(bucket, subject, attempt.windowStart, windowMs, now(), -1);
+        await store.refund({ bucket, subject, windowStart: attempt.windowStart, windowMs }, now());
       } catch (err) {
         // An attempt not given back only makes the limit stricter: safe to drop.
         if (!(err instanceof ContendedError)) throw err;

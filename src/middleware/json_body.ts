@@ -6,7 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { AuthError } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 
 /** The largest body any route accepts: 16 KiB. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -18,7 +18,7 @@ export function limitBody(maxBytes: number = MAX_BODY_BYTES): MiddlewareHandler 
   return bodyLimit({
     maxSize: maxBytes,
     onError: () => {
-      throw new AuthError("payload_too_large", `request body must be at most ${maxBytes} bytes`);
+      throw new ApiError("payload_too_large", `request body must be at most ${maxBytes} bytes`);
     },
   });
 }
@@ -28,7 +28,7 @@ export function requireJson(): MiddlewareHandler {
   return async function requireJsonMiddleware(c, next) {
     const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim() ?? "";
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
-      throw new AuthError("unsupported_media_type", "Content-Type must be application/json");
+      throw new ApiError("unsupported_media_type", "Content-Type must be application/json");
     }
     await next();
   };

@@ -8,7 +8,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { TrustedProxies } from "../client_address.ts";
 import type { Logger } from "../logger.ts";
-import { clientIp } from "./client_ip.ts";
+import { clientIp } from "../client_ip.ts";
 
 /** Logs each request after it is answered. */
 export function requestLog(logger: Logger, trustProxy: TrustedProxies): MiddlewareHandler {

@@ -28,9 +28,9 @@ import {
   errors,
   type FetchImplementation,
 } from "jose";
-import type { SigningAlgorithm } from "../config.ts";
+import { ASYMMETRIC_ALGORITHMS, type SigningAlgorithm } from "../config.ts";
 import type { ErrorCode } from "../errors.ts";
-import { AuthError } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 import type { KeyRing, VerificationKey } from "../crypto/keys.ts";
 import {
   type AccessClaims,
@@ -49,8 +49,6 @@ declare module "hono" {
     auth: AccessClaims;
   }
 }
-
-const ASYMMETRIC: readonly SigningAlgorithm[] = ["EdDSA", "ES256", "RS256"];
 
 /** Options of {@link requireAuth}. Give exactly one of `key`, `keyRing` or `jwksUrl`. */
 export interface RequireAuthOptions {
@@ -77,7 +75,10 @@ export interface RequireAuthOptions {
     readonly timeout?: number;
     readonly fetch?: FetchImplementation;
   };
-  /** Extra check after the signature, e.g. "is this session revoked?"; false refuses. */
+  /**
+   * Extra check after the signature, e.g. "is this session revoked?"; false refuses (401). When
+   * it throws, the error goes to the app's error handler: it cannot tell, so it does not refuse.
+   */
   readonly isActive?: (claims: AccessClaims) => Promise<boolean> | boolean;
   /**
    * Cache verified tokens (exact string, until `exp`, only while their key is still known):
@@ -129,11 +130,14 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
     let claims: AccessClaims;
     try {
       claims = await verify(token);
-      if (options.isActive && !(await options.isActive(claims))) {
-        throw new AuthError("invalid_token", "session has been revoked");
-      }
     } catch (err) {
-      const message = err instanceof AuthError ? err.message : "invalid token";
+      const message = err instanceof ApiError ? err.message : "invalid token";
+      return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
+    }
+    // A failure of the check itself (the store is down) is not a verdict on the token: it is
+    // thrown to the app's error handler (503 there), so clients keep their good tokens.
+    if (options.isActive && !(await options.isActive(claims))) {
+      const message = "session has been revoked";
       return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
     }
     if (roles && !roles.has(claims.role)) {
@@ -186,7 +190,7 @@ function keySource(options: RequireAuthOptions): {
     timeoutDuration: options.jwks?.timeout ?? 5_000,
     ...(options.jwks?.fetch ? { [customFetch]: options.jwks.fetch } : {}),
   });
-  const algorithms = options.algorithms ?? ASYMMETRIC;
+  const algorithms: readonly SigningAlgorithm[] = options.algorithms ?? ASYMMETRIC_ALGORITHMS;
   if (algorithms.includes("HS256")) throw new TypeError("A JWKS never verifies HS256 tokens");
   // jose starts its cooldown only after a successful fetch; while the JWKS is unreachable, back
   // off here too, so a flood of tokens is not a flood of fetches.

@@ -3,7 +3,7 @@
  * JSON API (no caching unless a route says otherwise, no active content, no framing, HTTPS only,
  * no sniffing). Headers meant for HTML documents (Referrer-Policy, the Cross-Origin-* family)
  * protect nothing on a bearer-token JSON API and are left out: each response header costs this
- * server measurable throughput (see bench/README of the benchmark in README.md).
+ * server measurable throughput (see the benchmark section of README.md).
  * A fixed list, set after the handler where the route has not set its own (a public
  * `Cache-Control`).
  *

@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { ApiError } from "../errors.ts";
 import { errorResponse } from "./schemas.ts";
 
 const Status = z.object({ status: z.string() }).openapi("Status");
@@ -35,9 +36,10 @@ export function healthRoutes(app: AppRouter, ctx: AppContext): void {
     }),
     async (c) => {
       try {
-        await ctx.services.store.ping();
-      } catch {
-        return c.json({ error: "store is not reachable", code: "not_ready" as const }, 503);
+        await ctx.services.stores.ping();
+      } catch (err) {
+        // Not ready is this probe's answer, not a failure of the request: the mapper answers it.
+        throw new ApiError("not_ready", "store is not reachable", {}, { cause: err });
       }
       return c.json({ status: "ready" }, 200);
     },

@@ -7,7 +7,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { timingSafeEqual } from "node:crypto";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { AuthError } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 import { bearerToken } from "../middleware/require_auth.ts";
 import { errorResponse } from "./schemas.ts";
 
@@ -33,12 +33,12 @@ export function metricsRoutes(app: AppRouter, ctx: AppContext): void {
       if (expectedDigest !== undefined) {
         const given = bearerToken(c.req.header("Authorization")) ?? "";
         if (!timingSafeEqual(await digest(given), await expectedDigest)) {
-          throw new AuthError("invalid_token", "metrics token required", {
+          throw new ApiError("invalid_token", "metrics token required", {
             "WWW-Authenticate": 'Bearer realm="metrics"',
           });
         }
       }
-      const { registry } = ctx.metrics;
+      const { registry } = ctx.services.metrics;
       return c.text(await registry.metrics(), 200, { "Content-Type": registry.contentType });
     },
   );

@@ -5,11 +5,11 @@
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
-import { AuthError, tooManyAttempts } from "../errors.ts";
+import { toApiError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { limitSubject } from "../client_address.ts";
-import { clientIp } from "../middleware/client_ip.ts";
-import { errorResponse, jsonBody, RefreshBody, TokenPair } from "./schemas.ts";
+import { clientIp } from "../client_ip.ts";
+import { errorResponse, jsonBody, RefreshBody, storeUnavailable, TokenPair } from "./schemas.ts";
 
 const route = createRoute({
   method: "post",
@@ -27,30 +27,32 @@ const route = createRoute({
     413: errorResponse("Body over 16 KiB"),
     415: errorResponse("Not application/json"),
     429: errorResponse("Too many refreshes from this client; see Retry-After"),
-    503: errorResponse("The refresh was contended too often (`busy`); retry"),
+    503: storeUnavailable,
   },
 });
 
 /** Registers `POST /refresh`. */
 export function refreshRoutes(app: AppRouter, ctx: AppContext): void {
-  const { services, config, metrics } = ctx;
+  const { services, config } = ctx;
+  const { metrics } = services;
   app.openapi(route, async (c) => {
     const { refresh_token: refreshToken } = c.req.valid("json");
-    const limit = services.localLimiter.hit(
+    const limit = services.refreshLimiter.hit(
       "refresh_client",
       limitSubject(clientIp(c, config.trustProxy)),
       config.refreshLimitPerClient,
     );
     if (limit.limited) {
-      metrics.rateLimited.inc({ limit: "refresh_client" });
+      services.events.emit({ type: "rate_limited", limit: "refresh_client" });
       throw tooManyAttempts(limit.retryAfter);
     }
     try {
       return c.json(await services.sessions.refresh(refreshToken), 200);
     } catch (err) {
       // Successes and reuse are counted from session events; the other refusals here.
-      if (err instanceof AuthError && err.code !== "refresh_token_reused") {
-        metrics.refreshes.inc({ outcome: err.code });
+      const answer = toApiError(err);
+      if (answer && answer.code !== "refresh_token_reused") {
+        metrics.refreshes.inc({ outcome: answer.code });
       }
       throw err;
     }

@@ -5,10 +5,21 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { MAX_PASSWORD_LENGTH } from "../crypto/passwords.ts";
-import { ERROR_STATUS } from "../errors.ts";
-import { hasControlCharacter } from "../text.ts";
-import { MAX_USER_ID_LENGTH } from "../users/user_service.ts";
+import {
+  MAX_PASSWORD_LENGTH,
+  MAX_ROLES,
+  MAX_USER_ID_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  roleProblem,
+  userIdProblem,
+} from "../users/user_rules.ts";
+import {
+  ClaimsSchema,
+  ErrorBodySchema,
+  MeSchema,
+  PublicUserSchema,
+  TokenPairSchema,
+} from "../wire.ts";
 
 /** A string field whose messages name it: "x is required", "x must be a string". */
 function text(name: string) {
@@ -18,17 +29,23 @@ function text(name: string) {
   });
 }
 
-const userId = text("user_id")
-  .min(1, "user_id is required")
-  .max(MAX_USER_ID_LENGTH, `user_id must be at most ${MAX_USER_ID_LENGTH} characters`)
-  .refine((id) => !hasControlCharacter(id), "user_id must not contain control characters")
-  .refine((id) => id.isWellFormed(), "user_id must be valid Unicode")
-  .openapi({ example: "ada" });
+/** A string field checked by one of the rules of `users/user_rules.ts`, with its message. */
+function ruled(name: string, problem: (value: string) => string | undefined) {
+  return text(name).superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message !== undefined) ctx.addIssue({ code: "custom", message });
+  });
+}
 
-const role = text("role").min(1, "role must not be empty").max(
-  64,
-  "role must be at most 64 characters",
-);
+const userId = ruled("user_id", userIdProblem)
+  .openapi({ example: "ada", minLength: 1, maxLength: MAX_USER_ID_LENGTH });
+const role = ruled("role", roleProblem);
+const roles = z.array(role, { error: "roles must be an array of strings" })
+  .max(MAX_ROLES, `at most ${MAX_ROLES} roles`);
+/** A new password: the hasher's length rules. */
+const newPassword = text("password")
+  .min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`)
+  .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
 
 export const LoginBody = z.object({
   user_id: userId,
@@ -50,12 +67,7 @@ export const RefreshBody = z.object({
   example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
 });
 
-export const TokenPair = z.object({
-  token: z.string().openapi({ description: "The access token, a signed JWT" }),
-  token_type: z.literal("Bearer"),
-  expires_in: z.number().int().openapi({ example: 1800 }),
-  refresh_token: z.string().openapi({ description: "Opaque; spent by POST /refresh" }),
-}).openapi("TokenPair", {
+export const TokenPair = TokenPairSchema.openapi("TokenPair", {
   example: {
     token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiJhZGEifQ.c2ln",
     token_type: "Bearer",
@@ -64,23 +76,11 @@ export const TokenPair = z.object({
   },
 });
 
-export const ErrorBody = z.object({
-  error: z.string().openapi({ example: "invalid credentials" }),
-  code: z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS]).openapi({
-    example: "invalid_credentials",
-  }),
-}).openapi("Error", { example: { error: "invalid credentials", code: "invalid_credentials" } });
+export const ErrorBody = ErrorBodySchema.openapi("Error", {
+  example: { error: "invalid credentials", code: "invalid_credentials" },
+});
 
-export const Claims = z.object({
-  sub: z.string(),
-  role: z.string(),
-  iat: z.number().int(),
-  exp: z.number().int(),
-  iss: z.string(),
-  jti: z.string(),
-  sid: z.string().optional(),
-  aud: z.union([z.string(), z.array(z.string())]).optional(),
-}).openapi("Claims", {
+export const Claims = ClaimsSchema.openapi("Claims", {
   example: {
     sub: "ada",
     role: "user",
@@ -92,18 +92,9 @@ export const Claims = z.object({
   },
 });
 
-export const MeResponse = z.object({
-  claims: Claims,
-  roles: z.array(z.string()),
-}).openapi("Me");
+export const MeResponse = MeSchema.extend({ claims: Claims }).openapi("Me");
 
-export const User = z.object({
-  user_id: z.string(),
-  roles: z.array(z.string()),
-  disabled: z.boolean(),
-  created_at: z.string(),
-  updated_at: z.string(),
-}).openapi("User", {
+export const User = PublicUserSchema.openapi("User", {
   example: {
     user_id: "ada",
     roles: ["user"],
@@ -115,19 +106,16 @@ export const User = z.object({
 
 export const NewUserBody = z.object({
   user_id: userId,
-  password: text("password").min(8, "password must be at least 8 characters")
-    .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`),
-  roles: z.array(role, { error: "roles must be an array of strings" }).optional(),
+  password: newPassword,
+  roles: roles.optional(),
 }).openapi("NewUser", {
   example: { user_id: "grace", password: "a long passphrase", roles: ["user", "editor"] },
 });
 
 export const UserPatchBody = z.object({
-  roles: z.array(role, { error: "roles must be an array of strings" }).optional(),
+  roles: roles.optional(),
   disabled: z.boolean({ error: "disabled must be true or false" }).optional(),
-  password: text("password").min(8, "password must be at least 8 characters")
-    .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`)
-    .optional(),
+  password: newPassword.optional(),
 }).openapi("UserPatch", { example: { roles: ["user"], disabled: false } });
 
 export const UserList = z.object({
@@ -139,6 +127,12 @@ export const UserList = z.object({
 export function errorResponse(description: string) {
   return { content: { "application/json": { schema: ErrorBody } }, description };
 }
+
+/** The 503 of every route that touches the store (see `toApiError`). */
+export const storeUnavailable = errorResponse(
+  "The store is unavailable (`unavailable`) or contended (`busy`); retry after Retry-After, " +
+    "with the same tokens",
+);
 
 /** A JSON request body in an OpenAPI route. */
 export function jsonBody<T extends z.ZodType>(schema: T) {

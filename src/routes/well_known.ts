@@ -11,7 +11,8 @@ const JWKS_CACHE = "public, max-age=300";
 
 /** Registers the discovery documents. */
 export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
-  const { config, keys } = ctx;
+  const { config } = ctx;
+  const { keys } = ctx.services;
   const base = config.issuer.replace(/\/+$/, "");
 
   app.openapi(

@@ -12,22 +12,16 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
-import { AuthError } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 import type { SigningAlgorithm } from "../config.ts";
 import type { KeyRing } from "../crypto/keys.ts";
+import type { Claims } from "../wire.ts";
 
-/** The verified claims of an access token. */
-export interface AccessClaims {
-  readonly sub: string;
-  readonly role: string;
-  readonly iat: number;
-  readonly exp: number;
-  readonly iss: string;
-  readonly jti: string;
-  /** Session id; present in every token this server issues. */
-  readonly sid: string | undefined;
-  readonly aud?: string | string[];
-}
+/**
+ * The verified claims of an access token (the wire schema `ClaimsSchema` in `wire.ts`); `sid`,
+ * the session id, is present in every token this server issues.
+ */
+export type AccessClaims = Readonly<Claims>;
 
 /** What the signer needs; `keys` is read per call so a reload (SIGHUP) takes effect. */
 export interface SignerOptions {
@@ -112,7 +106,7 @@ const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "b64",
 /**
  * Verifies an access token: signature with a known key for its `kid`, an allowed algorithm that
  * matches that key, `typ: JWT`, `exp` (required), `iat`, `iss`, `aud` when configured, and the
- * claim types. Throws `AuthError("invalid_token")` otherwise.
+ * claim types. Throws `ApiError("invalid_token")` otherwise.
  *
  * @example
  * ```ts
@@ -211,7 +205,7 @@ function checkClaimTypes(payload: JWTPayload): AccessClaims {
     exp: exp as number,
     iss: iss as string,
     jti: (jti as string | undefined) ?? "",
-    sid: sid as string | undefined,
+    ...(sid !== undefined ? { sid: sid as string } : {}),
     ...(aud !== undefined ? { aud } : {}),
   };
 }
@@ -223,6 +217,6 @@ function describeJoseError(err: unknown): string {
   return "invalid token";
 }
 
-function invalid(message: string): AuthError {
-  return new AuthError("invalid_token", message);
+function invalid(message: string): ApiError {
+  return new ApiError("invalid_token", message);
 }

@@ -10,8 +10,12 @@
  *
  * @module
  */
-import type { KvStore } from "../store/kv_store.ts";
+import type { EventSubscriber } from "../events.ts";
 import type { AccessClaims } from "./access_token.ts";
+import { isSessionLive, type SessionStore } from "./session_store.ts";
+
+/** The one read the gate needs. */
+export type SessionReader = Pick<SessionStore, "getSessionAndUser">;
 
 interface Checked {
   readonly userId: string;
@@ -22,13 +26,16 @@ interface Checked {
 
 /** Options of {@link createSessionGate}. */
 export interface SessionGateOptions {
-  readonly store: KvStore;
+  readonly store: SessionReader;
   readonly now: () => number;
   readonly maxAgeMs?: number;
   readonly maxEntries?: number;
 }
 
-/** Creates the gate; call `forgetSession` / `forgetUser` when this instance revokes. */
+/**
+ * Creates the gate; subscribe its `onEvent` to the event stream so it forgets at once what this
+ * instance revokes or changes.
+ */
 export function createSessionGate(options: SessionGateOptions) {
   const maxAgeMs = options.maxAgeMs ?? 1000;
   const maxEntries = options.maxEntries ?? 10_000;
@@ -41,8 +48,8 @@ export function createSessionGate(options: SessionGateOptions) {
     const read = await options.store.getSessionAndUser(sid, userId);
     const session = read.session?.value;
     const user = read.user?.value;
-    const live = session !== undefined && session.revokedAt === undefined &&
-      session.expiresAt > at && session.userId === userId && user !== undefined && !user.disabled;
+    const live = isSessionLive(session, at) && session?.userId === userId && user !== undefined &&
+      !user.disabled;
     const entry: Checked = { userId, live, roles: user?.roles ?? [], checkedAt: at };
     if (checked.size >= maxEntries) checked.delete(checked.keys().next().value!);
     checked.delete(sid);
@@ -62,12 +69,17 @@ export function createSessionGate(options: SessionGateOptions) {
       if (claims.sid === undefined) return [];
       return (await lookup(claims.sid, claims.sub)).roles;
     },
-    forgetSession(sid: string): void {
-      checked.delete(sid);
-    },
-    forgetUser(userId: string): void {
-      for (const [sid, entry] of checked) if (entry.userId === userId) checked.delete(sid);
-    },
+    /** The event-stream subscriber: forgets revoked sessions and changed users. */
+    onEvent: ((event) => {
+      if (event.type === "session_revoked" || event.type === "refresh_reused") {
+        checked.delete(event.sid);
+      }
+      if (event.type === "user_changed") {
+        for (const [sid, entry] of checked) {
+          if (entry.userId === event.user_id) checked.delete(sid);
+        }
+      }
+    }) as EventSubscriber,
   };
 }
 

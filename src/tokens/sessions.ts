@@ -3,7 +3,7 @@
  *
  * A refresh token is 256 random bits, base64url; only its SHA-256 is stored (a slow hash buys
  * nothing for a random 256-bit value). Each rotation spends the presented token and stores its
- * child in one atomic commit guarded by versionstamps (see `KvStore.commitRotation`): the
+ * child in one atomic commit guarded by versionstamps (see `SessionStore.commitRotation`): the
  * presented token's, the session's and the user's. Presenting a spent token again revokes the
  * session, except once, inside `REFRESH_GRACE_SECONDS` after its rotation and while its child is
  * unused, for a client that lost the answer: then that child is superseded by a new one.
@@ -12,28 +12,23 @@
  */
 import { base64url } from "jose";
 import { createHash } from "node:crypto";
-import { AuthError } from "../errors.ts";
-import type { KvStore, RefreshRecord, SessionRecord, Versioned } from "../store/kv_store.ts";
+import { ApiError, ContendedError } from "../errors.ts";
+import type { EmitEvent } from "../events.ts";
+import type { Versioned } from "../versioned.ts";
+import type { TokenPair } from "../wire.ts";
 import type { SignedToken } from "./access_token.ts";
+import {
+  isSessionLive,
+  type RefreshRecord,
+  type SessionRecord,
+  type SessionStore,
+} from "./session_store.ts";
 
-/** The `/login` and `/refresh` answer. */
-export interface TokenPair {
-  readonly token: string;
-  readonly token_type: "Bearer";
-  readonly expires_in: number;
-  readonly refresh_token: string;
-}
-
-/** What happened, for logs and metrics. */
-export type SessionEvent =
-  | { type: "session_started"; sid: string; sub: string }
-  | { type: "refreshed"; sid: string; sub: string; grace: boolean }
-  | { type: "refresh_reused"; sid: string; sub: string }
-  | { type: "session_revoked"; sid: string; sub: string; reason: string };
+export type { TokenPair } from "../wire.ts";
 
 /** Dependencies of {@link createSessionService}. */
 export interface SessionDeps {
-  readonly store: KvStore;
+  readonly store: SessionStore;
   readonly signAccessToken: (
     subject: { sub: string; role: string; sid: string },
     nowMs: number,
@@ -42,7 +37,8 @@ export interface SessionDeps {
   readonly refreshTtl: number;
   readonly graceSeconds: number;
   readonly now: () => number;
-  readonly onEvent?: (event: SessionEvent) => void;
+  /** The domain event stream (log, metrics and the session gate listen). */
+  readonly onEvent?: EmitEvent;
 }
 
 const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -50,7 +46,7 @@ const MAX_ROTATION_ATTEMPTS = 8;
 
 /** Creates the session service. */
 export function createSessionService(deps: SessionDeps) {
-  const emit = (event: SessionEvent) => deps.onEvent?.(event);
+  const emit: EmitEvent = (event) => deps.onEvent?.(event);
   const refreshTtlMs = deps.refreshTtl * 1000;
 
   async function issuePair(
@@ -95,7 +91,7 @@ export function createSessionService(deps: SessionDeps) {
     // acknowledged that is not stored.
     const answer = await issuePair({ sub: userId, role, sid: session.sid }, token, now);
     if (!(await deps.store.createSession(session, hash, record))) {
-      throw new AuthError("invalid_credentials", "invalid credentials");
+      throw new ApiError("invalid_credentials", "invalid credentials");
     }
     emit({ type: "session_started", sid: session.sid, sub: userId });
     return answer;
@@ -124,7 +120,7 @@ export function createSessionService(deps: SessionDeps) {
         // Spent by a concurrent request while this one was in flight: not a replay of an old
         // token and not a lost answer. This one loses, the winner's pair stays good, and no
         // session ends over two requests that raced (a later replay is judged as usual).
-        throw new AuthError(
+        throw new ApiError(
           "refresh_conflict",
           "refresh token was spent by a concurrent request; use the newest one",
         );
@@ -141,9 +137,7 @@ export function createSessionService(deps: SessionDeps) {
         record.sid,
         record.userId,
       );
-      if (!session || session.value.revokedAt !== undefined || session.value.expiresAt <= now) {
-        throw sessionEnded();
-      }
+      if (!session || !isSessionLive(session.value, now)) throw sessionEnded();
       if (!user || user.value.disabled || !user.value.roles.includes(record.role)) {
         await revoke(record.sid, "user changed");
         throw sessionEnded();
@@ -154,7 +148,7 @@ export function createSessionService(deps: SessionDeps) {
         if (!replaced) {
           await deps.store.revokeSession(record.sid, now);
           emit({ type: "refresh_reused", sid: record.sid, sub: record.userId });
-          throw new AuthError(
+          throw new ApiError(
             "refresh_token_reused",
             "refresh token was already used; the session has been revoked",
           );
@@ -170,7 +164,7 @@ export function createSessionService(deps: SessionDeps) {
       );
       if (answer) return answer;
     }
-    throw new AuthError("busy", "refresh is contended; try again", { "Retry-After": "1" });
+    throw new ContendedError("refresh is contended");
   }
 
   /**
@@ -274,22 +268,11 @@ export function createSessionService(deps: SessionDeps) {
     return ids.length;
   }
 
-  /** Whether a session may still be used (exists, not revoked, not expired). */
-  async function isActive(sid: string): Promise<boolean> {
-    const session = await deps.store.getSession(sid);
-    return isLive(session, deps.now());
-  }
-
-  return { start, refresh, revoke, revokeAll, isActive };
+  return { start, refresh, revoke, revokeAll };
 }
 
 /** The session service's interface. */
 export type SessionService = ReturnType<typeof createSessionService>;
-
-function isLive(session: Versioned<SessionRecord> | undefined, now: number): boolean {
-  return session !== undefined && session.value.revokedAt === undefined &&
-    session.value.expiresAt > now;
-}
 
 function pair(signed: SignedToken, refreshToken: string): TokenPair {
   return {
@@ -310,10 +293,10 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("base64url");
 }
 
-function invalidRefresh(): AuthError {
-  return new AuthError("invalid_refresh_token", "refresh token is invalid or expired");
+function invalidRefresh(): ApiError {
+  return new ApiError("invalid_refresh_token", "refresh token is invalid or expired");
 }
 
-function sessionEnded(): AuthError {
-  return new AuthError("session_revoked", "session has ended; log in again");
+function sessionEnded(): ApiError {
+  return new ApiError("session_revoked", "session has ended; log in again");
 }

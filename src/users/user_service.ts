@@ -4,56 +4,17 @@
  *
  * @module
  */
-import { AuthError } from "../errors.ts";
-import { hasControlCharacter } from "../text.ts";
-import { type PasswordHasher, passwordProblem } from "../crypto/passwords.ts";
-import type { Guard, KvStore, UserPage, UserRecord } from "../store/kv_store.ts";
+import { ApiError, ContendedError } from "../errors.ts";
+import type { EmitEvent } from "../events.ts";
+import type { PasswordHasher } from "../crypto/passwords.ts";
+import type { PublicUser } from "../wire.ts";
+import { ADMIN_ROLE, passwordProblem, rolesProblem, userIdProblem } from "./user_rules.ts";
+import type { Guard, UserPage, UserRecord, UserStore } from "./user_store.ts";
 
-export const MAX_USER_ID_LENGTH = 128;
-const ROLE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
-const MAX_ROLES = 32;
-const ADMIN_ROLE = "admin";
+export type { PublicUser } from "../wire.ts";
 
-/**
- * Why a user id is refused, or `undefined`: 1 to 128 characters, no control characters.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { userIdProblem } from "./user_service.ts";
- * assert(userIdProblem("ada") === undefined);
- * assert(userIdProblem("") !== undefined && userIdProblem("a\nb") !== undefined);
- * ```
- */
-export function userIdProblem(id: string): string | undefined {
-  if (id.length < 1 || id.length > MAX_USER_ID_LENGTH) {
-    return `user_id must be 1 to ${MAX_USER_ID_LENGTH} characters`;
-  }
-  if (hasControlCharacter(id)) {
-    return "user_id must not contain control characters";
-  }
-  // A lone surrogate is stored as U+FFFD, so two different ids would name one user.
-  if (!id.isWellFormed()) return "user_id must be valid Unicode";
-  return undefined;
-}
-
-/** Why a role list is refused, or `undefined`. */
-export function rolesProblem(roles: readonly string[]): string | undefined {
-  if (roles.length === 0) return "at least one role is required";
-  if (roles.length > MAX_ROLES) return `at most ${MAX_ROLES} roles`;
-  const bad = roles.find((role) => !ROLE_PATTERN.test(role));
-  if (bad !== undefined) return `role "${bad.slice(0, 64)}" must be 1 to 64 of A-Z a-z 0-9 _ . : -`;
-  return undefined;
-}
-
-/** A user as shown to people and the admin API: never the hash. */
-export interface PublicUser {
-  user_id: string;
-  roles: string[];
-  disabled: boolean;
-  created_at: string;
-  updated_at: string;
-}
+/** Lost commit races in a row (a concurrent change to the user) before answering `busy`. */
+const MAX_CHANGE_ATTEMPTS = 32;
 
 /** The user record without its password hash. */
 export function publicUser(user: UserRecord): PublicUser {
@@ -68,13 +29,18 @@ export function publicUser(user: UserRecord): PublicUser {
 
 /** Dependencies of {@link createUserService}. */
 export interface UserDeps {
-  readonly store: KvStore;
+  readonly store: UserStore;
   readonly hasher: PasswordHasher;
   readonly now: () => number;
-  /** Ends every session of a user (password change, disable, removal). */
-  readonly revokeSessions: (userId: string, reason: string) => Promise<unknown>;
-  /** Told after every change to a user (caches forget what they knew). */
-  readonly onChange?: (userId: string) => void;
+  /** What the user service asks of the sessions when a user changes or goes. */
+  readonly sessions: {
+    /** Ends every session of a user (password change, disable, removal). */
+    revokeAll(userId: string, reason: string): Promise<unknown>;
+    /** Drops a removed user's session index. */
+    deleteSessionIndex(userId: string): Promise<void>;
+  };
+  /** The domain event stream: `user_changed` after every change to a user. */
+  readonly onEvent?: EmitEvent;
 }
 
 /** What may change on a user. */
@@ -87,6 +53,7 @@ export interface UserChange {
 /** Creates the user service. */
 export function createUserService(deps: UserDeps) {
   const { store, hasher } = deps;
+  const changed = (userId: string) => deps.onEvent?.({ type: "user_changed", user_id: userId });
 
   /**
    * Checks credentials; the same error and about the same time for every failure. Returns the
@@ -101,7 +68,7 @@ export function createUserService(deps: UserDeps) {
       ? await hasher.verify(found.value.passwordHash, password)
       : await hasher.verifyDummy(password);
     if (!found || !matches || found.value.disabled) {
-      throw new AuthError("invalid_credentials", "invalid credentials");
+      throw new ApiError("invalid_credentials", "invalid credentials");
     }
     if (hasher.needsRehash(found.value.passwordHash)) {
       // Best effort: a concurrent change wins (and the session commit will then refuse).
@@ -149,7 +116,7 @@ export function createUserService(deps: UserDeps) {
     const passwordHash = change.password === undefined
       ? undefined
       : await hasher.hash(change.password);
-    for (;;) {
+    for (let attempt = 0; attempt < MAX_CHANGE_ATTEMPTS; attempt++) {
       const found = await store.getUser(userId);
       if (!found) throw notFound(userId);
       const before = found.value;
@@ -164,29 +131,31 @@ export function createUserService(deps: UserDeps) {
         ? [await anotherAdmin(userId)]
         : [];
       if (!(await store.updateUser(after, found.versionstamp, guards))) continue;
-      deps.onChange?.(userId);
+      changed(userId);
       const lostRole = before.roles.some((role) => !after.roles.includes(role));
       if (passwordHash !== undefined || (after.disabled && !before.disabled) || lostRole) {
-        await deps.revokeSessions(
+        await deps.sessions.revokeAll(
           userId,
           passwordHash !== undefined ? "password changed" : "user changed",
         );
       }
       return after;
     }
+    throw new ContendedError(`changes to user "${userId}" are contended`);
   }
 
   async function remove(userId: string): Promise<void> {
-    for (;;) {
+    for (let attempt = 0; attempt < MAX_CHANGE_ATTEMPTS; attempt++) {
       const found = await store.getUser(userId);
       if (!found) throw notFound(userId);
       const guards = isActiveAdmin(found.value) ? [await anotherAdmin(userId)] : [];
       if (!(await store.deleteUser(userId, found.versionstamp, guards))) continue;
-      deps.onChange?.(userId);
-      await deps.revokeSessions(userId, "user removed");
-      await store.deleteSessionIndex(userId);
+      changed(userId);
+      await deps.sessions.revokeAll(userId, "user removed");
+      await deps.sessions.deleteSessionIndex(userId);
       return;
     }
+    throw new ContendedError(`changes to user "${userId}" are contended`);
   }
 
   /**
@@ -214,13 +183,13 @@ function isActiveAdmin(user: UserRecord): boolean {
 }
 
 function requireValid(problem: string | undefined): void {
-  if (problem !== undefined) throw new AuthError("validation_failed", problem);
+  if (problem !== undefined) throw new ApiError("validation_failed", problem);
 }
 
-function conflict(message: string): AuthError {
-  return new AuthError("conflict", message);
+function conflict(message: string): ApiError {
+  return new ApiError("conflict", message);
 }
 
-function notFound(userId: string): AuthError {
-  return new AuthError("not_found", `user "${userId}" not found`);
+function notFound(userId: string): ApiError {
+  return new ApiError("not_found", `user "${userId}" not found`);
 }

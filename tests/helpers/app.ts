@@ -2,13 +2,13 @@
  * The app built in-process on an in-memory KV store and a controllable clock, for fast tests
  * through `app.request`. End-to-end tests use `server_process.ts` instead.
  */
-import { createApp, createServices } from "../../src/app.ts";
-import type { Services } from "../../src/app_types.ts";
+import { createApp } from "../../src/app.ts";
 import { type Config, parseConfig, type RawVars } from "../../src/config.ts";
 import { type KeyRing, loadKeyRing } from "../../src/crypto/keys.ts";
 import { createPasswordHasher } from "../../src/crypto/passwords.ts";
 import { createLogger } from "../../src/logger.ts";
-import { KvStore } from "../../src/store/kv_store.ts";
+import { createServices, type Services } from "../../src/services.ts";
+import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
 
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
@@ -29,7 +29,8 @@ export interface TestApp {
   readonly services: Services;
   readonly config: Config;
   readonly kv: Deno.Kv;
-  readonly store: KvStore;
+  /** The stores the services run on (`stores` option of {@link makeApp}, else KV stores). */
+  readonly stores: Stores;
   readonly clock: TestClock;
   readonly logLines: string[];
   keys(): KeyRing;
@@ -47,7 +48,12 @@ export interface TestApp {
 }
 
 /** Builds the app with `vars` over safe test defaults. */
-export async function makeApp(vars: RawVars = {}, keysDir?: string): Promise<TestApp> {
+export async function makeApp(
+  vars: RawVars = {},
+  keysDir?: string,
+  /** Wraps the KV stores, e.g. in a fake that fails or contends (`faulty_stores.ts`). */
+  wrapStores: (stores: Stores) => Stores = (stores) => stores,
+): Promise<TestApp> {
   const config = parseConfig({
     SECRET_KEY: TEST_SECRET,
     ISSUER: "https://auth.test",
@@ -57,19 +63,19 @@ export async function makeApp(vars: RawVars = {}, keysDir?: string): Promise<Tes
   });
   const clock = new TestClock();
   const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
+  const stores = wrapStores(kvStores(kv));
   const ring = await loadKeyRing(config, new Date(clock.ms));
   const logLines: string[] = [];
-  const deps = {
+  const logger = createLogger(config.logLevel, (line) => logLines.push(line));
+  const services = createServices({
     config,
-    store,
+    stores,
     keys: () => ring,
     hasher,
-    logger: createLogger(config.logLevel, (line) => logLines.push(line)),
+    logger,
     now: clock.now,
-  };
-  const services = createServices(deps);
-  const app = createApp(deps, services);
+  });
+  const app = createApp(services, config, logger);
   const request = (path: string, init: RequestInit = {}, client = "192.0.2.1") =>
     Promise.resolve(
       app.request(path, init, {
@@ -82,7 +88,7 @@ export async function makeApp(vars: RawVars = {}, keysDir?: string): Promise<Tes
     services,
     config,
     kv,
-    store,
+    stores,
     clock,
     logLines,
     keys: () => ring,

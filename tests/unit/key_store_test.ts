@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jwtVerify, SignJWT } from "jose";
 import { ConfigError } from "../../src/config.ts";
+import { StoreUnavailableError } from "../../src/errors.ts";
 import { generateStoredKey, type KeyRing, writeKeyFile } from "../../src/crypto/keys.ts";
 import { IN_USE_PERIOD_MS, retireRefusal } from "../../src/keys/key_set.ts";
-import { KvKeyStore, type StoredKeySet } from "../../src/keys/key_store.ts";
+import type { StoredKeySet } from "../../src/keys/key_store.ts";
 import { LiveKeyRing, type LiveKeyRingOptions } from "../../src/keys/live_key_ring.ts";
+import { KvKeyStore } from "../../src/store/kv_keys.ts";
+import { fakeStores, type Faults } from "../helpers/fake_stores.ts";
 
 const SECRET = "key-store-test-secret-0123456789-abcdefghijklmn";
 const OTHER_SECRET = "key-store-test-other-0123456789-abcdefghijklmn";
@@ -203,4 +206,28 @@ Deno.test("retireRefusal: counted from when the key really stopped signing, acro
     })!,
     /is the next key/,
   );
+});
+
+Deno.test("LiveKeyRing on a failing store: open throws StoreUnavailableError; following reports it and keeps signing", async () => {
+  const faults: Faults = { mode: "fail" };
+  const store = fakeStores(faults).keys;
+  const clock = new Clock();
+  using kv = await Deno.openKv(":memory:");
+  const opts = { ...options(kv, clock), store };
+  await assert.rejects(() => LiveKeyRing.open(opts), StoreUnavailableError);
+
+  faults.mode = "ok";
+  const ring = await LiveKeyRing.open(opts);
+  const kid = await signs(ring.current());
+  faults.mode = "fail";
+  const errors: unknown[] = [];
+  try {
+    await ring.follow({ onReload: () => {}, onError: (err) => errors.push(err) });
+    assert.ok(errors.length > 0 && errors.every((e) => e instanceof StoreUnavailableError));
+    assert.equal(await signs(ring.current()), kid, "the ring it has keeps signing");
+    await assert.rejects(() => ring.reload(), StoreUnavailableError);
+    await assert.rejects(() => ring.addKey("EdDSA", clock.ms), StoreUnavailableError);
+  } finally {
+    ring.stop();
+  }
 });

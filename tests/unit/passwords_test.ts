@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { type Algorithm, hash as argon2Hash } from "@node-rs/argon2";
+import { createPasswordHasher, OWASP_MINIMUM, parsePhcParams } from "../../src/crypto/passwords.ts";
 import {
-  createPasswordHasher,
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
-  OWASP_MINIMUM,
-  parsePhcParams,
   passwordProblem,
-} from "../../src/crypto/passwords.ts";
+} from "../../src/users/user_rules.ts";
 
 const hasher = createPasswordHasher();
 const PASSWORD = "correct horse battery staple";

@@ -1,19 +1,21 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { AuthError, type ErrorCode } from "../../src/errors.ts";
+import { ApiError, type ErrorCode } from "../../src/errors.ts";
 import { hmacKeyRing, type KeyRing } from "../../src/crypto/keys.ts";
 import {
   createAccessTokenSigner,
   keyRingResolver,
   verifyAccessToken,
 } from "../../src/tokens/access_token.ts";
-import { KvStore, type UserRecord } from "../../src/store/kv_store.ts";
+import type { DomainEvent } from "../../src/events.ts";
+import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
+import { isSessionLive } from "../../src/tokens/session_store.ts";
 import {
   createSessionService,
-  type SessionEvent,
   type SessionService,
   type TokenPair,
 } from "../../src/tokens/sessions.ts";
+import type { UserRecord } from "../../src/users/user_store.ts";
 import { TestClock } from "../helpers/app.ts";
 
 const SECRET = "sessions-test-secret-0123456789-abcdefghijklmnop";
@@ -24,20 +26,20 @@ const ring: KeyRing = await hmacKeyRing(SECRET, []);
 
 interface Fixture {
   readonly kv: Deno.Kv;
-  readonly store: KvStore;
+  readonly stores: Stores;
   readonly clock: TestClock;
   readonly sessions: SessionService;
-  readonly events: SessionEvent[];
+  readonly events: DomainEvent[];
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 async function fixture(options: { graceSeconds?: number } = {}): Promise<Fixture> {
   const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
+  const stores = kvStores(kv);
   const clock = new TestClock();
-  const events: SessionEvent[] = [];
+  const events: DomainEvent[] = [];
   const sessions = createSessionService({
-    store,
+    store: stores.sessions,
     signAccessToken: createAccessTokenSigner({
       keys: () => ring,
       issuer: ISSUER,
@@ -58,11 +60,11 @@ async function fixture(options: { graceSeconds?: number } = {}): Promise<Fixture
       createdAt: clock.ms,
       updatedAt: clock.ms,
     };
-    assert.ok(await store.createUser(user));
+    assert.ok(await stores.users.createUser(user));
   }
   return {
     kv,
-    store,
+    stores,
     clock,
     sessions,
     events,
@@ -82,16 +84,21 @@ async function claimsOf(f: Fixture, pair: TokenPair) {
 async function rejectsWith(promise: Promise<unknown>, code: ErrorCode | ErrorCode[]) {
   const codes = Array.isArray(code) ? code : [code];
   await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof AuthError, `expected AuthError, got ${String(err)}`);
+    assert.ok(err instanceof ApiError, `expected ApiError, got ${String(err)}`);
     assert.ok(codes.includes(err.code), `code ${err.code}, expected ${codes.join(" or ")}`);
     return true;
   });
 }
 
+/** Whether a session may still be used, by the one definition the gate and refresh use. */
+async function isActive(f: Fixture, sid: string): Promise<boolean> {
+  return isSessionLive((await f.stores.sessions.getSession(sid))?.value, f.clock.ms);
+}
+
 async function updateUser(f: Fixture, id: string, change: Partial<UserRecord>) {
-  const found = await f.store.getUser(id);
+  const found = await f.stores.users.getUser(id);
   assert.ok(found);
-  assert.ok(await f.store.updateUser({ ...found.value, ...change }, found.versionstamp));
+  assert.ok(await f.stores.users.updateUser({ ...found.value, ...change }, found.versionstamp));
 }
 
 Deno.test("start: a token pair whose access token carries the session", async () => {
@@ -107,7 +114,7 @@ Deno.test("start: a token pair whose access token carries the session", async ()
   assert.equal(claims.iat, Math.floor(f.clock.ms / 1000));
   assert.equal(claims.exp - claims.iat, TOKEN_TTL);
   assert.ok(claims.sid);
-  assert.equal(await f.sessions.isActive(claims.sid), true);
+  assert.equal(await isActive(f, claims.sid), true);
   assert.deepEqual(f.events, [{ type: "session_started", sid: claims.sid, sub: "ada" }]);
   // Each start is a new session with its own refresh token.
   const other = await f.sessions.start("ada", "editor");
@@ -150,7 +157,7 @@ Deno.test("refresh: a spent token after the grace window revokes the session", a
   const second = await f.sessions.refresh(first.refresh_token);
   f.clock.advance(11);
   await rejectsWith(f.sessions.refresh(first.refresh_token), "refresh_token_reused");
-  assert.equal(await f.sessions.isActive(sid!), false);
+  assert.equal(await isActive(f, sid!), false);
   await rejectsWith(f.sessions.refresh(second.refresh_token), "session_revoked");
   assert.ok(f.events.some((e) => e.type === "refresh_reused" && e.sid === sid));
 });
@@ -168,7 +175,7 @@ Deno.test("refresh: grace window gives the immediate parent one fresh pair", asy
   assert.ok(last?.type === "refreshed" && last.grace === true, JSON.stringify(last));
   // Only once: a third presentation is reuse, and it ends the session.
   await rejectsWith(f.sessions.refresh(parent.refresh_token), "refresh_token_reused");
-  assert.equal(await f.sessions.isActive(sid!), false);
+  assert.equal(await isActive(f, sid!), false);
   await rejectsWith(f.sessions.refresh(replay.refresh_token), "session_revoked");
 });
 
@@ -232,7 +239,7 @@ Deno.test("refresh: REFRESH_GRACE_SECONDS=0 detects reuse immediately", async ()
   const child = await f.sessions.refresh(parent.refresh_token);
   // Same instant on the injected clock: with no grace there is nothing to forgive.
   await rejectsWith(f.sessions.refresh(parent.refresh_token), "refresh_token_reused");
-  assert.equal(await f.sessions.isActive(sid!), false);
+  assert.equal(await isActive(f, sid!), false);
   await rejectsWith(f.sessions.refresh(child.refresh_token), "session_revoked");
 });
 
@@ -262,7 +269,7 @@ Deno.test("refresh: a refresh token expires after REFRESH_TTL (sliding)", async 
     const { sid } = await claimsOf(f, pair);
     f.clock.advance(REFRESH_TTL);
     await rejectsWith(f.sessions.refresh(pair.refresh_token), "invalid_refresh_token");
-    assert.equal(await f.sessions.isActive(sid!), false, "the session expired with its token");
+    assert.equal(await isActive(f, sid!), false, "the session expired with its token");
   }
 });
 
@@ -302,7 +309,7 @@ Deno.test("refresh: of concurrent presentations of one token exactly one wins", 
   assert.equal(fulfilled.length, 1, "exactly one fulfilled");
   for (const r of results) {
     if (r.status === "rejected") {
-      assert.ok(r.reason instanceof AuthError, `not an AuthError: ${String(r.reason)}`);
+      assert.ok(r.reason instanceof ApiError, `not an ApiError: ${String(r.reason)}`);
     }
   }
 });
@@ -317,21 +324,21 @@ Deno.test("refresh: concurrent presentations under the default grace: one pair, 
   assert.ok(fulfilled.length >= 1, "at least one fulfilled");
   for (const r of results) {
     if (r.status === "rejected") {
-      assert.ok(r.reason instanceof AuthError, `not an AuthError: ${String(r.reason)}`);
+      assert.ok(r.reason instanceof ApiError, `not an ApiError: ${String(r.reason)}`);
     }
   }
 });
 
 Deno.test("refresh: two requests that race with one token: one pair, and the session lives", async () => {
   await using f = await fixture({ graceSeconds: 0 });
-  const versionstamp = (await f.store.getUser("ada"))!.versionstamp;
+  const versionstamp = (await f.stores.users.getUser("ada"))!.versionstamp;
   const pair = await f.sessions.start("ada", "user", versionstamp);
   // Both read the token before either commits (a client retrying a slow request).
-  const original = f.store.commitRotation.bind(f.store);
+  const original = f.stores.sessions.commitRotation.bind(f.stores.sessions);
   let readsDone!: () => void;
   const bothRead = new Promise<void>((resolve) => readsDone = resolve);
   let waiting = 0;
-  f.store.commitRotation = async (rotation) => {
+  f.stores.sessions.commitRotation = async (rotation) => {
     if (++waiting === 2) readsDone();
     await bothRead;
     return await original(rotation);
@@ -340,11 +347,11 @@ Deno.test("refresh: two requests that race with one token: one pair, and the ses
     f.sessions.refresh(pair.refresh_token),
     f.sessions.refresh(pair.refresh_token),
   ]);
-  f.store.commitRotation = original;
+  f.stores.sessions.commitRotation = original;
   const winner = results.find((r) => r.status === "fulfilled");
   const loser = results.find((r) => r.status === "rejected");
   assert.ok(winner && loser, JSON.stringify(results.map((r) => r.status)));
-  assert.ok(loser.reason instanceof AuthError && loser.reason.code === "refresh_conflict");
+  assert.ok(loser.reason instanceof ApiError && loser.reason.code === "refresh_conflict");
   // The winner's pair still works: no session ends because two requests raced...
   const next = await f.sessions.refresh(winner.value.refresh_token);
   // ...but presenting the raced token again later is a replay, and ends the session.
@@ -361,8 +368,8 @@ Deno.test("revoke: ends one session; revokeAll ends every session of a user", as
   const sid = async (p: TokenPair) => (await claimsOf(f, p)).sid!;
 
   await f.sessions.revoke(await sid(a1), "logout");
-  assert.equal(await f.sessions.isActive(await sid(a1)), false);
-  assert.equal(await f.sessions.isActive(await sid(a2)), true);
+  assert.equal(await isActive(f, await sid(a1)), false);
+  assert.equal(await isActive(f, await sid(a2)), true);
   await rejectsWith(f.sessions.refresh(a1.refresh_token), "session_revoked");
   assert.deepEqual(f.events.at(-1), {
     type: "session_revoked",
@@ -372,21 +379,21 @@ Deno.test("revoke: ends one session; revokeAll ends every session of a user", as
   });
   // Idempotent.
   await f.sessions.revoke(await sid(a1), "logout");
-  assert.equal(await f.sessions.isActive(await sid(a1)), false);
+  assert.equal(await isActive(f, await sid(a1)), false);
 
   assert.equal(await f.sessions.revokeAll("ada", "password changed"), 3);
   for (const p of [a1, a2, a3]) {
-    assert.equal(await f.sessions.isActive(await sid(p)), false);
+    assert.equal(await isActive(f, await sid(p)), false);
     await rejectsWith(f.sessions.refresh(p.refresh_token), "session_revoked");
   }
-  assert.equal(await f.sessions.isActive(await sid(b1)), true, "other users untouched");
+  assert.equal(await isActive(f, await sid(b1)), true, "other users untouched");
   await f.sessions.refresh(b1.refresh_token);
   assert.equal(await f.sessions.revokeAll("nobody", "x"), 0);
 });
 
 Deno.test("revoke/isActive: unknown sessions", async () => {
   await using f = await fixture();
-  assert.equal(await f.sessions.isActive(crypto.randomUUID()), false);
+  assert.equal(await isActive(f, crypto.randomUUID()), false);
   const before = f.events.length;
   await f.sessions.revoke(crypto.randomUUID(), "logout");
   assert.equal(f.events.length, before, "no event for a session that does not exist");
@@ -396,9 +403,9 @@ Deno.test("isActive: false once the session's refresh lifetime has passed", asyn
   await using f = await fixture();
   const { sid } = await claimsOf(f, await f.sessions.start("ada", "user"));
   f.clock.advance(REFRESH_TTL - 1);
-  assert.equal(await f.sessions.isActive(sid!), true);
+  assert.equal(await isActive(f, sid!), true);
   f.clock.advance(1);
-  assert.equal(await f.sessions.isActive(sid!), false);
+  assert.equal(await isActive(f, sid!), false);
 });
 
 Deno.test("refresh: a disabled user's sessions end", async () => {
@@ -407,7 +414,7 @@ Deno.test("refresh: a disabled user's sessions end", async () => {
   const { sid } = await claimsOf(f, pair);
   await updateUser(f, "ada", { disabled: true });
   await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");
-  assert.equal(await f.sessions.isActive(sid!), false, "revoked, not just refused");
+  assert.equal(await isActive(f, sid!), false, "revoked, not just refused");
   // Re-enabling does not bring the session back.
   await updateUser(f, "ada", { disabled: false });
   await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");
@@ -419,21 +426,21 @@ Deno.test("refresh: a session whose role the user lost ends; other roles continu
   const user = await f.sessions.start("ada", "user");
   await updateUser(f, "ada", { roles: ["user"] });
   await rejectsWith(f.sessions.refresh(editor.refresh_token), "session_revoked");
-  assert.equal(await f.sessions.isActive((await claimsOf(f, editor)).sid!), false);
+  assert.equal(await isActive(f, (await claimsOf(f, editor)).sid!), false);
   await f.sessions.refresh(user.refresh_token);
 });
 
 Deno.test("refresh: a removed user's sessions end", async () => {
   await using f = await fixture();
   const pair = await f.sessions.start("bob", "user");
-  const found = await f.store.getUser("bob");
-  assert.ok(found && await f.store.deleteUser("bob", found.versionstamp));
+  const found = await f.stores.users.getUser("bob");
+  assert.ok(found && await f.stores.users.deleteUser("bob", found.versionstamp));
   await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");
 });
 
 Deno.test("refresh fast path: a change to the user made between rotations is still seen", async () => {
   await using f = await fixture();
-  const versionstamp = (await f.store.getUser("ada"))!.versionstamp;
+  const versionstamp = (await f.stores.users.getUser("ada"))!.versionstamp;
   const pair = await f.sessions.start("ada", "user", versionstamp);
   // One rotation on the fast path (nothing changed): one read, one commit.
   const next = await f.sessions.refresh(pair.refresh_token);
@@ -442,12 +449,12 @@ Deno.test("refresh fast path: a change to the user made between rotations is sti
   await updateUser(f, "ada", { disabled: true });
   await rejectsWith(f.sessions.refresh(next.refresh_token), "session_revoked");
   const { sid } = await claimsOf(f, next);
-  assert.equal(await f.sessions.isActive(sid!), false);
+  assert.equal(await isActive(f, sid!), false);
 });
 
 Deno.test("refresh fast path: a harmless change to the user costs one slow rotation, no more", async () => {
   await using f = await fixture();
-  const versionstamp = (await f.store.getUser("ada"))!.versionstamp;
+  const versionstamp = (await f.stores.users.getUser("ada"))!.versionstamp;
   const pair = await f.sessions.start("ada", "user", versionstamp);
   await updateUser(f, "ada", { roles: ["user", "editor"] }); // the session's role is kept
   const next = await f.sessions.refresh(pair.refresh_token);
@@ -455,19 +462,19 @@ Deno.test("refresh fast path: a harmless change to the user costs one slow rotat
   assert.equal((await claimsOf(f, after)).role, "user");
   // The rotation recorded the user's new versionstamp: the record says so.
   const hash = createHash("sha256").update(after.refresh_token).digest("base64url");
-  const record = await f.store.getRefresh(hash);
-  assert.equal(record?.value.userVersionstamp, (await f.store.getUser("ada"))!.versionstamp);
+  const record = await f.stores.sessions.getRefresh(hash);
+  assert.equal(record?.value.userVersionstamp, (await f.stores.users.getUser("ada"))!.versionstamp);
 });
 
 Deno.test("refresh: a revocation between the read and the commit wins", async () => {
   await using f = await fixture();
-  const versionstamp = (await f.store.getUser("ada"))!.versionstamp;
+  const versionstamp = (await f.stores.users.getUser("ada"))!.versionstamp;
   const pair = await f.sessions.start("ada", "user", versionstamp);
   const { sid } = await claimsOf(f, pair);
   // Revoke while the rotation is in flight: the commit's session check must fail.
-  const original = f.store.commitRotation.bind(f.store);
-  f.store.commitRotation = async (rotation) => {
-    await f.store.revokeSession(sid!, f.clock.ms);
+  const original = f.stores.sessions.commitRotation.bind(f.stores.sessions);
+  f.stores.sessions.commitRotation = async (rotation) => {
+    await f.stores.sessions.revokeSession(sid!, f.clock.ms);
     return await original(rotation);
   };
   await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");

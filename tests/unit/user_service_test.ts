@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { type Algorithm, hash as argon2Hash } from "@node-rs/argon2";
-import { AuthError, type ErrorCode } from "../../src/errors.ts";
-import { KvStore, type UserRecord } from "../../src/store/kv_store.ts";
-import {
-  createUserService,
-  MAX_USER_ID_LENGTH,
-  publicUser,
-  rolesProblem,
-  userIdProblem,
-  type UserService,
-} from "../../src/users/user_service.ts";
+import { ApiError, type ErrorCode } from "../../src/errors.ts";
+import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
+import { MAX_USER_ID_LENGTH, rolesProblem, userIdProblem } from "../../src/users/user_rules.ts";
+import { createUserService, publicUser, type UserService } from "../../src/users/user_service.ts";
+import type { UserRecord } from "../../src/users/user_store.ts";
 import { hasher, TestClock } from "../helpers/app.ts";
 
 const PASSWORD = "correct horse battery";
@@ -17,7 +12,7 @@ const PASSWORD = "correct horse battery";
 const STORED_HASH = await hasher.hash(PASSWORD);
 
 interface Fixture {
-  readonly store: KvStore;
+  readonly stores: Stores;
   readonly clock: TestClock;
   readonly users: UserService;
   readonly revoked: { userId: string; reason: string }[];
@@ -26,19 +21,28 @@ interface Fixture {
 
 async function fixture(): Promise<Fixture> {
   const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
+  const stores = kvStores(kv);
   const clock = new TestClock();
   const revoked: { userId: string; reason: string }[] = [];
   const users = createUserService({
-    store,
+    store: stores.users,
     hasher,
     now: clock.now,
-    revokeSessions: (userId, reason) => {
-      revoked.push({ userId, reason });
-      return Promise.resolve();
+    sessions: {
+      revokeAll: (userId, reason) => {
+        revoked.push({ userId, reason });
+        return Promise.resolve();
+      },
+      deleteSessionIndex: (userId) => stores.sessions.deleteSessionIndex(userId),
     },
   });
-  return { store, clock, users, revoked, [Symbol.asyncDispose]: () => Promise.resolve(kv.close()) };
+  return {
+    stores,
+    clock,
+    users,
+    revoked,
+    [Symbol.asyncDispose]: () => Promise.resolve(kv.close()),
+  };
 }
 
 /** Writes a user straight into the store, without the service (and without hashing). */
@@ -49,7 +53,7 @@ async function putUser(
   extra: Partial<UserRecord> = {},
 ): Promise<void> {
   assert.ok(
-    await f.store.createUser({
+    await f.stores.users.createUser({
       id,
       passwordHash: STORED_HASH,
       roles,
@@ -63,7 +67,7 @@ async function putUser(
 
 async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message?: RegExp) {
   await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof AuthError, `expected AuthError, got ${String(err)}`);
+    assert.ok(err instanceof ApiError, `expected ApiError, got ${String(err)}`);
     assert.equal(err.code, code);
     if (message) assert.match(err.message, message);
     return true;
@@ -125,7 +129,7 @@ Deno.test("add: stores an argon2id hash, deduplicated roles and the clock's time
   assert.match(user.passwordHash, /^\$argon2id\$/);
   assert.ok(!user.passwordHash.includes(PASSWORD));
   assert.equal(await hasher.verify(user.passwordHash, PASSWORD), true);
-  assert.deepEqual((await f.store.getUser("ada"))?.value, user);
+  assert.deepEqual((await f.stores.users.getUser("ada"))?.value, user);
   assert.deepEqual(await f.users.get("ada"), user);
 });
 
@@ -146,7 +150,7 @@ Deno.test("add: invalid id, password or roles is validation_failed and stores no
   for (const [id, password, roles] of cases) {
     await rejectsWith(f.users.add(id, password, roles), "validation_failed");
   }
-  assert.equal(await f.store.hasUsers(), false);
+  assert.equal(await f.stores.users.hasUsers(), false);
 });
 
 Deno.test("add: a taken id is a conflict and the first user is untouched", async () => {
@@ -227,7 +231,7 @@ Deno.test("remove: deletes the user, revokes sessions and drops the session inde
   await using f = await fixture();
   await putUser(f, "ada", ["user"]);
   const now = f.clock.ms;
-  await f.store.createSession(
+  await f.stores.sessions.createSession(
     {
       sid: "s1",
       userId: "ada",
@@ -246,11 +250,11 @@ Deno.test("remove: deletes the user, revokes sessions and drops the session inde
       expiresAt: now + 60_000,
     },
   );
-  assert.deepEqual(await f.store.listSessionIds("ada"), ["s1"]);
+  assert.deepEqual(await f.stores.sessions.listSessionIds("ada"), ["s1"]);
   await f.users.remove("ada");
   await rejectsWith(f.users.get("ada"), "not_found");
   assert.deepEqual(f.revoked, [{ userId: "ada", reason: "user removed" }]);
-  assert.deepEqual(await f.store.listSessionIds("ada"), []);
+  assert.deepEqual(await f.stores.sessions.listSessionIds("ada"), []);
   await rejectsWith(f.users.remove("ada"), "not_found");
   // The id is free again.
   await putUser(f, "ada", ["user"]);
@@ -301,7 +305,7 @@ Deno.test("authenticate: unknown, wrong password and disabled fail alike", async
   assert.equal(user.id, "ada");
   assert.deepEqual(user.roles, ["user"]);
 
-  const failures: AuthError[] = [];
+  const failures: ApiError[] = [];
   for (
     const [id, password] of [["nobody", PASSWORD], ["ada", "wrong password"], ["off", PASSWORD], [
       "ada",
@@ -312,7 +316,7 @@ Deno.test("authenticate: unknown, wrong password and disabled fail alike", async
       () => undefined,
       (e: unknown) => e,
     );
-    assert.ok(err instanceof AuthError, `${id}: expected AuthError, got ${String(err)}`);
+    assert.ok(err instanceof ApiError, `${id}: expected ApiError, got ${String(err)}`);
     failures.push(err);
   }
   for (const err of failures) {

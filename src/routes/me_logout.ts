@@ -7,16 +7,15 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { TypedResponse } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import type { AccessClaims } from "../tokens/access_token.ts";
-import { errorResponse, MeResponse } from "./schemas.ts";
-
-type Me = z.infer<typeof MeResponse>;
+import type { Me } from "../wire.ts";
+import { errorResponse, MeResponse, storeUnavailable } from "./schemas.ts";
 
 const unauthorized = errorResponse(
   'No valid bearer token (`WWW-Authenticate: Bearer error="invalid_token"`)',
 );
 
 /** Registers `GET /me` and `POST /logout`. */
-export function sessionRoutes(app: AppRouter, ctx: AppContext): void {
+export function meAndLogoutRoutes(app: AppRouter, ctx: AppContext): void {
   const { services, requireUser, logger } = ctx;
   const meAnswers = new WeakMap<AccessClaims, { roles: readonly string[]; body: string }>();
 
@@ -30,6 +29,7 @@ export function sessionRoutes(app: AppRouter, ctx: AppContext): void {
       responses: {
         200: { content: { "application/json": { schema: MeResponse } }, description: "Claims" },
         401: unauthorized,
+        503: storeUnavailable,
       },
     }),
     async (c) => {
@@ -68,6 +68,7 @@ export function sessionRoutes(app: AppRouter, ctx: AppContext): void {
         204: { description: "Signed out" },
         400: errorResponse("Bad scope"),
         401: unauthorized,
+        503: storeUnavailable,
       },
     }),
     async (c) => {

@@ -1,0 +1,108 @@
+/**
+ * The one stream of domain events: the services emit, and the log, the metrics and the session
+ * gate subscribe (wired in `services.ts`). Services never call back into those directly.
+ *
+ * @module
+ */
+import type { Logger } from "./logger.ts";
+
+/** The login limits, by purpose. */
+export type LoginLimit = "login_client" | "login_account";
+
+/** What happened. Field names are the log's. */
+export type DomainEvent =
+  | { readonly type: "session_started"; readonly sid: string; readonly sub: string }
+  | {
+    readonly type: "refreshed";
+    readonly sid: string;
+    readonly sub: string;
+    readonly grace: boolean;
+  }
+  | { readonly type: "refresh_reused"; readonly sid: string; readonly sub: string }
+  | {
+    readonly type: "session_revoked";
+    readonly sid: string;
+    readonly sub: string;
+    readonly reason: string;
+  }
+  /** Any change to a user's record (caches forget what they knew). */
+  | { readonly type: "user_changed"; readonly user_id: string }
+  | {
+    readonly type: "login";
+    readonly user_id: string;
+    readonly role: string;
+    readonly client: string;
+  }
+  | { readonly type: "login_failed"; readonly user_id: string; readonly client: string }
+  | {
+    readonly type: "login_rate_limited";
+    readonly user_id: string;
+    readonly client: string;
+    readonly limit: LoginLimit;
+  }
+  | { readonly type: "login_role_not_allowed"; readonly user_id: string }
+  /** A limit of this instance refused a request (the login limits have their own event). */
+  | { readonly type: "rate_limited"; readonly limit: "refresh_client" };
+
+/** Where services send events. */
+export type EmitEvent = (event: DomainEvent) => void;
+
+/** One subscriber. */
+export type EventSubscriber = (event: DomainEvent) => void;
+
+/**
+ * Creates an event stream; subscribers run in order, synchronously, on each emit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createEventStream, type DomainEvent } from "./events.ts";
+ * const events = createEventStream();
+ * const seen: DomainEvent[] = [];
+ * events.subscribe((e) => seen.push(e));
+ * events.emit({ type: "user_changed", user_id: "ada" });
+ * assert(seen.length === 1);
+ * ```
+ */
+export function createEventStream() {
+  const subscribers: EventSubscriber[] = [];
+  return {
+    emit: ((event) => {
+      for (const subscriber of subscribers) subscriber(event);
+    }) as EmitEvent,
+    subscribe(subscriber: EventSubscriber): void {
+      subscribers.push(subscriber);
+    },
+  };
+}
+
+/** The event stream's interface. */
+export type EventStream = ReturnType<typeof createEventStream>;
+
+/** The log subscriber: which events are logged, at which level, under which name. */
+export function logEvents(logger: Logger): EventSubscriber {
+  return (event) => {
+    switch (event.type) {
+      case "session_started":
+      case "refreshed":
+      case "login": {
+        const { type, ...fields } = event;
+        return logger.info(type, fields);
+      }
+      case "refresh_reused":
+      case "session_revoked":
+      case "login_failed": {
+        const { type, ...fields } = event;
+        return logger.warn(type, fields);
+      }
+      case "login_rate_limited":
+        // Only the account lock is worth a line; a client over its limit is counted, not logged.
+        if (event.limit === "login_account") {
+          logger.warn("login_locked", { user_id: event.user_id, client: event.client });
+        }
+        return;
+      default:
+        return;
+    }
+  };
+}

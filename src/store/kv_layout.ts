@@ -1,0 +1,87 @@
+/**
+ * Every Deno KV key the server uses, in one place, and the one wrapper that turns a failing KV
+ * into `StoreUnavailableError`.
+ *
+ * Layout (all values are plain JSON-like objects):
+ * - `["users", userId]` -> `UserRecord` (`users/user_store.ts`), by `kv_users.ts`
+ * - `["sessions", sid]` -> `SessionRecord` (`tokens/session_store.ts`), rewritten with each
+ *   newest refresh token and expiring with it, by `kv_sessions.ts`
+ * - `["user_sessions", userId, sid]` -> `true`, the index global logout walks
+ * - `["refresh_tokens", sha256(token)]` -> `RefreshRecord`, expires with the token
+ * - `["limits", bucket, subject, window]` -> attempt count, expires with its window, by
+ *   `kv_counters.ts`
+ * - `["signing_keys", "set"]` -> `StoredKeySet` (`keys/key_store.ts`): the whole asymmetric key
+ *   set, private halves AES-256-GCM under a key derived from `SECRET_KEY`; its versionstamp is
+ *   the set's version, which every instance polls. By `kv_keys.ts`
+ * - `["signing_keys", "in_use", kid]` -> epoch ms at which an instance last said it signs with
+ *   `kid`; deleted with the key on retire
+ * - `["health"]` -> never written; `/readyz` reads it
+ *
+ * Each store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
+ * not race are atomic commits guarded by versionstamps, so several processes sharing one KV file
+ * or one KV Connect store behave as one server.
+ *
+ * @module
+ */
+import { ContendedError, StoreUnavailableError } from "../errors.ts";
+
+/** The keys, by record. */
+export const KEYS = {
+  user: (userId: string): Deno.KvKey => ["users", userId],
+  users: ["users"] as Deno.KvKey,
+  session: (sid: string): Deno.KvKey => ["sessions", sid],
+  userSession: (userId: string, sid: string): Deno.KvKey => ["user_sessions", userId, sid],
+  userSessions: (userId: string): Deno.KvKey => ["user_sessions", userId],
+  refreshToken: (hash: string): Deno.KvKey => ["refresh_tokens", hash],
+  counter: (bucket: string, subject: string, windowStart: number): Deno.KvKey => [
+    "limits",
+    bucket,
+    subject,
+    windowStart,
+  ],
+  signingKeySet: ["signing_keys", "set"] as Deno.KvKey,
+  keyInUse: (kid: string): Deno.KvKey => ["signing_keys", "in_use", kid],
+  keysInUse: ["signing_keys", "in_use"] as Deno.KvKey,
+  health: ["health"] as Deno.KvKey,
+} as const;
+
+/** Most mutations one KV atomic commit may hold. */
+export const MAX_ATOMIC_MUTATIONS = 500;
+
+/** Lost optimistic-commit races in a row before giving up with `ContendedError`. */
+export const MAX_COMMIT_ATTEMPTS = 32;
+
+/**
+ * Runs one store operation; any failure of the KV itself becomes `StoreUnavailableError`
+ * (the API answers 503 `unavailable`). `ContendedError` passes through.
+ */
+export async function kvCall<T>(what: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    throw asStoreError(what, err);
+  }
+}
+
+/** The error a KV failure during `what` is reported as. */
+export function asStoreError(what: string, err: unknown): Error {
+  if (err instanceof ContendedError || err instanceof StoreUnavailableError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new StoreUnavailableError(`store failed (${what}): ${reason.slice(0, 200)}`, {
+    cause: err,
+  });
+}
+
+/** Sets `expireIn` so an entry lasts until `at` (at least 1 ms). */
+export function until(at: number, now: number): { expireIn: number } {
+  return { expireIn: Math.max(1, at - now) };
+}
+
+/** A KV entry as a {@link Versioned} value, or `undefined` when absent. */
+export function versioned<T>(
+  entry: Deno.KvEntryMaybe<T>,
+): { value: T; versionstamp: string } | undefined {
+  return entry.versionstamp === null
+    ? undefined
+    : { value: entry.value, versionstamp: entry.versionstamp };
+}

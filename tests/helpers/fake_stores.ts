@@ -1,0 +1,291 @@
+/**
+ * In-memory fakes of the four stores (users, sessions and refresh tokens, counters, signing
+ * keys) with the KV implementations' contract (versionstamps, atomic checks), and a switch that
+ * makes them fail or contend on demand: `fail` throws `StoreUnavailableError` from every call, as the KV stores
+ * do when Deno KV fails; `contend` makes every guarded commit lose its race, so the loops that
+ * retry give up with `ContendedError` and single commits report a changed versionstamp.
+ */
+import { ContendedError, InvalidCursorError, StoreUnavailableError } from "../../src/errors.ts";
+import type { KeyStore, StoredKeySet, VersionedKeySet } from "../../src/keys/key_store.ts";
+import type { CounterStore, CounterUpdate } from "../../src/limits/counter_store.ts";
+import type { Stores } from "../../src/store/kv_stores.ts";
+import type {
+  RefreshRecord,
+  Rotation,
+  SessionAndUser,
+  SessionRecord,
+  SessionStore,
+} from "../../src/tokens/session_store.ts";
+import type { Guard, UserPage, UserRecord, UserStore } from "../../src/users/user_store.ts";
+import type { Versioned } from "../../src/versioned.ts";
+
+/** How the fakes behave right now; tests flip `mode`. */
+export interface Faults {
+  mode: "ok" | "fail" | "contend";
+}
+
+/** One versioned map shared by the fakes (the session commits check users too). */
+class FakeTable {
+  #entries = new Map<string, Versioned<unknown>>();
+  #version = 0;
+
+  constructor(readonly faults: Faults) {}
+
+  /** Throws when failing; call first in every operation. */
+  touch(what: string): void {
+    if (this.faults.mode === "fail") throw new StoreUnavailableError(`fake store failed (${what})`);
+  }
+
+  /** False when contending: the commit lost its race. */
+  wins(): boolean {
+    return this.faults.mode !== "contend";
+  }
+
+  get<T>(key: string): Versioned<T> | undefined {
+    return this.#entries.get(key) as Versioned<T> | undefined;
+  }
+
+  stamp(key: string): string | null {
+    return this.#entries.get(key)?.versionstamp ?? null;
+  }
+
+  /** Applies `writes` when every check holds (and the race is won); the new versionstamp. */
+  commit(
+    checks: readonly (readonly [string, string | null])[],
+    writes: readonly (readonly [string, unknown | undefined])[],
+    canContend = true,
+  ): string | undefined {
+    if ((canContend && !this.wins()) || checks.some(([key, stamp]) => this.stamp(key) !== stamp)) {
+      return undefined;
+    }
+    const versionstamp = String(++this.#version).padStart(20, "0");
+    for (const [key, value] of writes) {
+      if (value === undefined) this.#entries.delete(key);
+      else this.#entries.set(key, { value, versionstamp });
+    }
+    return versionstamp;
+  }
+
+  keys(prefix: string): string[] {
+    return [...this.#entries.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+}
+
+const userKey = (id: string) => `users/${JSON.stringify(id)}`;
+const sessionKey = (sid: string) => `sessions/${JSON.stringify(sid)}`;
+const indexKey = (userId: string, sid = "") =>
+  `user_sessions/${JSON.stringify(userId)}/${sid === "" ? "" : JSON.stringify(sid)}`;
+const refreshKey = (hash: string) => `refresh_tokens/${hash}`;
+
+class FakeUserStore implements UserStore {
+  constructor(private readonly t: FakeTable) {}
+
+  getUser(id: string) {
+    this.t.touch("getUser");
+    return Promise.resolve(this.t.get<UserRecord>(userKey(id)));
+  }
+  createUser(user: UserRecord) {
+    this.t.touch("createUser");
+    // An insert-if-absent cannot lose a race to anything but the same id: no contention here.
+    const key = userKey(user.id);
+    return Promise.resolve(
+      this.t.stamp(key) === null &&
+        this.t.commit([[key, null]], [[key, user]], false) !== undefined,
+    );
+  }
+  updateUser(user: UserRecord, versionstamp: string, guards: Guard[] = []) {
+    this.t.touch("updateUser");
+    const key = userKey(user.id);
+    const checks = [
+      [key, versionstamp] as const,
+      ...guards.map((g) => [userKey(g.id), g.versionstamp] as const),
+    ];
+    return Promise.resolve(this.t.commit(checks, [[key, user]]));
+  }
+  deleteUser(id: string, versionstamp: string, guards: Guard[] = []) {
+    this.t.touch("deleteUser");
+    const key = userKey(id);
+    const checks = [
+      [key, versionstamp] as const,
+      ...guards.map((g) => [userKey(g.id), g.versionstamp] as const),
+    ];
+    return Promise.resolve(this.t.commit(checks, [[key, undefined]]) !== undefined);
+  }
+  async *allUsers(): AsyncGenerator<Versioned<UserRecord>> {
+    this.t.touch("allUsers");
+    for (const key of this.t.keys("users/")) yield this.t.get<UserRecord>(key)!;
+  }
+  listUsers(options: { limit: number; cursor?: string | undefined }): Promise<UserPage> {
+    this.t.touch("listUsers");
+    const keys = this.t.keys("users/");
+    let start = 0;
+    if (options.cursor) {
+      start = keys.indexOf(options.cursor) + 1;
+      if (start === 0) throw new InvalidCursorError();
+    }
+    const page = keys.slice(start, start + options.limit);
+    const more = start + options.limit < keys.length;
+    return Promise.resolve({
+      users: page.map((key) => this.t.get<UserRecord>(key)!.value),
+      cursor: more ? page.at(-1) : undefined,
+    });
+  }
+  hasUsers() {
+    this.t.touch("hasUsers");
+    return Promise.resolve(this.t.keys("users/").length > 0);
+  }
+}
+
+class FakeSessionStore implements SessionStore {
+  constructor(private readonly t: FakeTable) {}
+
+  createSession(session: SessionRecord, tokenHash: string, token: RefreshRecord) {
+    this.t.touch("createSession");
+    const checks: [string, string | null][] = [[sessionKey(session.sid), null]];
+    if (token.userVersionstamp !== undefined) {
+      checks.push([userKey(session.userId), token.userVersionstamp]);
+    }
+    return Promise.resolve(
+      this.t.commit(checks, [
+        [sessionKey(session.sid), session],
+        [indexKey(session.userId, session.sid), true],
+        [refreshKey(tokenHash), token],
+      ]) !== undefined,
+    );
+  }
+  getSession(sid: string) {
+    this.t.touch("getSession");
+    return Promise.resolve(this.t.get<SessionRecord>(sessionKey(sid)));
+  }
+  getRefresh(tokenHash: string) {
+    this.t.touch("getRefresh");
+    return Promise.resolve(this.t.get<RefreshRecord>(refreshKey(tokenHash)));
+  }
+  getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser> {
+    this.t.touch("getSessionAndUser");
+    return Promise.resolve({
+      session: this.t.get<SessionRecord>(sessionKey(sid)),
+      user: this.t.get<UserRecord>(userKey(userId)),
+    });
+  }
+  commitRotation(r: Rotation) {
+    this.t.touch("commitRotation");
+    const checks: [string, string | null][] = [
+      [refreshKey(r.spent.hash), r.spent.versionstamp],
+      [sessionKey(r.sid), r.sessionVersionstamp],
+      [userKey(r.userId), r.userVersionstamp],
+    ];
+    const writes: [string, unknown][] = [
+      [refreshKey(r.spent.hash), r.spent.record],
+      [refreshKey(r.child.hash), r.child.record],
+      [sessionKey(r.sid), r.session],
+    ];
+    if (r.superseded) {
+      checks.push([refreshKey(r.superseded.hash), r.superseded.versionstamp]);
+      writes.push([refreshKey(r.superseded.hash), r.superseded.record]);
+    }
+    if (r.indexUntil !== undefined) writes.push([indexKey(r.userId, r.sid), true]);
+    return Promise.resolve(this.t.commit(checks, writes) !== undefined);
+  }
+  revokeSession(sid: string, now: number) {
+    this.t.touch("revokeSession");
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const entry = this.t.get<SessionRecord>(sessionKey(sid));
+      if (!entry || entry.value.revokedAt !== undefined) return Promise.resolve(entry?.value);
+      const revoked = { ...entry.value, revokedAt: now };
+      if (this.t.commit([[sessionKey(sid), entry.versionstamp]], [[sessionKey(sid), revoked]])) {
+        return Promise.resolve(entry.value);
+      }
+    }
+    return Promise.reject(new ContendedError("fake: session revocation too contended"));
+  }
+  listSessionIds(userId: string) {
+    this.t.touch("listSessionIds");
+    const prefix = indexKey(userId);
+    return Promise.resolve(this.t.keys(prefix).map((key) => JSON.parse(key.slice(prefix.length))));
+  }
+  deleteSessionIndex(userId: string) {
+    this.t.touch("deleteSessionIndex");
+    this.t.commit([], this.t.keys(indexKey(userId)).map((key) => [key, undefined] as const));
+    return Promise.resolve();
+  }
+}
+
+class FakeCounterStore implements CounterStore {
+  constructor(private readonly t: FakeTable) {}
+
+  increment(counters: readonly CounterUpdate[], _now: number) {
+    this.t.touch("increment");
+    const keys = counters.map((c) => `limits/${c.bucket}/${c.subject}/${c.windowStart}`);
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const counts = counters.map((c, i) =>
+        Math.max(0, (this.t.get<number>(keys[i]!)?.value ?? 0) + (c.delta ?? 1))
+      );
+      const checks = keys.map((key) => [key, this.t.stamp(key)] as const);
+      if (this.t.commit(checks, keys.map((key, i) => [key, counts[i]] as const))) {
+        return Promise.resolve(counts);
+      }
+    }
+    return Promise.reject(new ContendedError("fake: counter too contended"));
+  }
+  async refund(counter: Omit<CounterUpdate, "delta">, now: number) {
+    await this.increment([{ ...counter, delta: -1 }], now);
+  }
+}
+
+const KEY_SET = "signing_keys/set";
+const inUseKey = (kid: string) => `signing_keys/in_use/${JSON.stringify(kid)}`;
+
+class FakeKeyStore implements KeyStore {
+  constructor(private readonly t: FakeTable) {}
+
+  read(): Promise<VersionedKeySet | undefined> {
+    this.t.touch("readKeySet");
+    const entry = this.t.get<StoredKeySet>(KEY_SET);
+    return Promise.resolve(entry && { set: entry.value, versionstamp: entry.versionstamp });
+  }
+  version() {
+    this.t.touch("keySetVersion");
+    return Promise.resolve(this.t.stamp(KEY_SET) ?? undefined);
+  }
+  write(set: StoredKeySet, expected: string | undefined, removed: readonly string[] = []) {
+    this.t.touch("writeKeySet");
+    const writes = [
+      [KEY_SET, set] as const,
+      ...removed.map((kid) => [inUseKey(kid), undefined] as const),
+    ];
+    return Promise.resolve(this.t.commit([[KEY_SET, expected ?? null]], writes) !== undefined);
+  }
+  markInUse(kid: string, at: number) {
+    this.t.touch("markKeyInUse");
+    this.t.commit([], [[inUseKey(kid), at]], false);
+    return Promise.resolve();
+  }
+  inUse() {
+    this.t.touch("keysInUse");
+    const prefix = "signing_keys/in_use/";
+    return Promise.resolve(
+      new Map(
+        this.t.keys(prefix).map((key) => [
+          JSON.parse(key.slice(prefix.length)) as string,
+          this.t.get<number>(key)!.value,
+        ]),
+      ),
+    );
+  }
+}
+
+/** The four fakes over one table, switched by `faults`. */
+export function fakeStores(faults: Faults): Stores {
+  const table = new FakeTable(faults);
+  return {
+    users: new FakeUserStore(table),
+    sessions: new FakeSessionStore(table),
+    counters: new FakeCounterStore(table),
+    keys: new FakeKeyStore(table),
+    ping: () => {
+      table.touch("ping");
+      return Promise.resolve();
+    },
+  };
+}
