@@ -14,9 +14,25 @@ import { MIN_PASSWORD_LENGTH } from "./users/user_rules.ts";
 
 /** The public-key algorithms: the ones a JWKS can carry. */
 export const ASYMMETRIC_ALGORITHMS = ["EdDSA", "ES256", "RS256"] as const;
+export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
 /** Every algorithm the server signs with (`JWT_ALG`). */
 export const SIGNING_ALGORITHMS = ["HS256", ...ASYMMETRIC_ALGORITHMS] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/**
+ * Is `alg` one of {@link ASYMMETRIC_ALGORITHMS}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isAsymmetricAlgorithm } from "./config.ts";
+ * assert(isAsymmetricAlgorithm("ES256"));
+ * assert(!isAsymmetricAlgorithm("HS256"));
+ * ```
+ */
+export function isAsymmetricAlgorithm(alg: unknown): alg is AsymmetricAlgorithm {
+  return (ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg);
+}
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -35,6 +51,8 @@ export interface Config {
   readonly jwtAlg: SigningAlgorithm;
   readonly kvPath: string;
   readonly keysPath: string;
+  /** How long `keys rotate` publishes a new key before it signs (seconds; 0: at once). */
+  readonly keyPublishAhead: number;
   readonly loginLimitPerAccount: Rate;
   readonly loginLimitPerClient: Rate;
   readonly refreshLimitPerClient: Rate;
@@ -93,6 +111,7 @@ export const DEFAULTS = {
   JWT_ALG: "HS256",
   KV_PATH: "./data/auth.kv",
   KEYS_PATH: "./data/keys.json",
+  KEY_PUBLISH_AHEAD: "10m",
   LOGIN_LIMIT_PER_ACCOUNT: "10/15m",
   LOGIN_LIMIT_PER_CLIENT: "30/1m",
   REFRESH_LIMIT_PER_CLIENT: "60/1m",
@@ -157,6 +176,7 @@ export function parseConfig(vars: RawVars): Config {
     jwtAlg: jwtAlg as SigningAlgorithm,
     kvPath: requireText("KV_PATH", get("KV_PATH")),
     keysPath: requireText("KEYS_PATH", get("KEYS_PATH")),
+    keyPublishAhead: requireDuration("KEY_PUBLISH_AHEAD", get("KEY_PUBLISH_AHEAD"), 0, 30 * DAY),
     loginLimitPerAccount: requireRate("LOGIN_LIMIT_PER_ACCOUNT", get("LOGIN_LIMIT_PER_ACCOUNT")),
     loginLimitPerClient: requireRate("LOGIN_LIMIT_PER_CLIENT", get("LOGIN_LIMIT_PER_CLIENT")),
     refreshLimitPerClient: requireRate("REFRESH_LIMIT_PER_CLIENT", get("REFRESH_LIMIT_PER_CLIENT")),

@@ -64,6 +64,8 @@ export interface StartOptions {
   readonly dir?: string;
   readonly env?: Record<string, string>;
   readonly port?: number;
+  /** Where the process's stdout (the JSON log) goes: collected (default) or /dev/null. */
+  readonly stdout?: "piped" | "null";
   /** How long to wait for the listening line. */
   readonly timeoutMs?: number;
 }
@@ -78,10 +80,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     cwd: dir,
     env: { ...env, HOST: "127.0.0.1", PORT: String(port), ...options.env },
     stdin: "null",
-    stdout: "piped",
+    stdout: options.stdout ?? "piped",
     stderr: "piped",
   }).spawn();
-  const out = collect(process.stdout);
+  const out = options.stdout === "null"
+    ? { text: () => "", done: Promise.resolve() }
+    : collect(process.stdout);
   const err = collect(process.stderr);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
