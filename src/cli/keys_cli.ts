@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import {
   ASYMMETRIC_ALGORITHMS,
@@ -18,6 +17,7 @@ import type { KeyStore } from "../keys/key_store.ts";
 import { LiveKeyRing } from "../keys/live_key_ring.ts";
 import { loadConfigOrExit } from "../load_config.ts";
 import { kvStores } from "../store/kv_stores.ts";
+import { openKvStore } from "../store/open_kv.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
 
 const HELP = [
@@ -66,7 +66,7 @@ export async function main(
   const config = await loadConfigOrExit();
   let kv: Deno.Kv | undefined;
   try {
-    kv = await openKv(config);
+    kv = await openKvStore(config);
     const store = kvStores(kv).keys;
     const at = () => now().getTime();
     if (command === "list") await list(config, store, parsed.values.json ?? false, at());
@@ -81,13 +81,6 @@ export async function main(
   } finally {
     kv?.close();
   }
-}
-
-async function openKv(config: Config): Promise<Deno.Kv> {
-  if (config.kvPath !== ":memory:" && !/^https?:\/\//.test(config.kvPath)) {
-    await Deno.mkdir(dirname(config.kvPath), { recursive: true, mode: 0o700 });
-  }
-  return await Deno.openKv(config.kvPath);
 }
 
 async function list(config: Config, store: KeyStore, json: boolean, now: number) {

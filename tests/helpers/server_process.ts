@@ -15,11 +15,16 @@ interface TaskCommand {
   readonly args: string[];
 }
 
-/** The command of a `deno.json` task, with project-relative paths made absolute. */
+/**
+ * The command of a `deno.json` task, with project-relative paths made absolute. A task that only
+ * runs another quietly (`deno task --quiet server`) resolves to that one's command.
+ */
 export function taskCommand(name: string): TaskCommand {
   const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
   const task: string = config.tasks[name];
   if (!task) throw new Error(`No task ${name}`);
+  const delegate = task.match(/^deno task (?:--quiet|-q) (\S+)$/);
+  if (delegate) return taskCommand(delegate[1]!);
   const absolute = (word: string) =>
     word.replace(/(?<=[=,])\.\/node_modules(?=\/|,|$)/g, join(ROOT, "node_modules"))
       .replace(/^(main\.ts|src\/.*\.ts)$/, (file) => join(ROOT, file));
