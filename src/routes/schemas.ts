@@ -37,6 +37,14 @@ function ruled(name: string, problem: (value: string) => string | undefined) {
   });
 }
 
+/** The message of a body that is JSON but not an object (`[]`, `"x"`, `null`). */
+export const NOT_AN_OBJECT = "request body must be a JSON object";
+
+/** A JSON request body's object schema, with our message when the body is not an object. */
+export function bodyObject<T extends z.ZodRawShape>(shape: T) {
+  return z.object(shape, { error: NOT_AN_OBJECT });
+}
+
 const userId = ruled("user_id", userIdProblem)
   .openapi({ example: "ada", minLength: 1, maxLength: MAX_USER_ID_LENGTH });
 const role = ruled("role", roleProblem);
@@ -47,7 +55,7 @@ const newPassword = text("password")
   .min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`)
   .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
 
-export const LoginBody = z.object({
+export const LoginBody = bodyObject({
   user_id: userId,
   password: text("password")
     .min(1, "password is required")
@@ -58,7 +66,7 @@ export const LoginBody = z.object({
   example: { user_id: "ada", password: "correct horse battery staple", role: "user" },
 });
 
-export const RefreshBody = z.object({
+export const RefreshBody = bodyObject({
   refresh_token: text("refresh_token")
     .min(1, "refresh_token is required")
     .max(512, "refresh_token is too long")
@@ -80,7 +88,14 @@ export const ErrorBody = ErrorBodySchema.openapi("Error", {
   example: { error: "invalid credentials", code: "invalid_credentials" },
 });
 
-export const Claims = ClaimsSchema.openapi("Claims", {
+// `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
+// them as optional (the schema still accepts the same values).
+export const Claims = ClaimsSchema.partial({
+  sid: true,
+  aud: true,
+  client_id: true,
+  scope: true,
+}).openapi("Claims", {
   example: {
     sub: "ada",
     role: "user",
@@ -104,7 +119,7 @@ export const User = PublicUserSchema.openapi("User", {
   },
 });
 
-export const NewUserBody = z.object({
+export const NewUserBody = bodyObject({
   user_id: userId,
   password: newPassword,
   roles: roles.optional(),
@@ -112,7 +127,7 @@ export const NewUserBody = z.object({
   example: { user_id: "grace", password: "a long passphrase", roles: ["user", "editor"] },
 });
 
-export const UserPatchBody = z.object({
+export const UserPatchBody = bodyObject({
   roles: roles.optional(),
   disabled: z.boolean({ error: "disabled must be true or false" }).optional(),
   password: newPassword.optional(),
