@@ -216,7 +216,7 @@ export interface Override {
 export interface Loaded {
   readonly config: Config;
   readonly createdEnvFile: boolean;
-  /** The settings where the environment overrode a different `.env` value. */
+  /** The {@link SHARED_WITH_CLI} settings where the environment overrode a `.env` value. */
   readonly overrides: readonly Override[];
 }
 
@@ -235,6 +235,21 @@ export const CONFIG_VARIABLES = [
   "CORS_ORIGINS",
   "METRICS_TOKEN",
   "PASSWORD_HASHER",
+] as const;
+
+/**
+ * The settings `deno task user|client|keys` act on as the server does (the store, the keys and
+ * token lifetimes): an environment value that differs from `.env` for one of these is reported in
+ * {@link Loaded.overrides}, since a command run without it would act on another store or key set.
+ */
+export const SHARED_WITH_CLI = [
+  "SECRET_KEY",
+  "PREVIOUS_SECRET_KEYS",
+  "JWT_ALG",
+  "KV_PATH",
+  "KEYS_PATH",
+  "KEY_PUBLISH_AHEAD",
+  "TOKEN_TTL",
 ] as const;
 
 /**
@@ -264,8 +279,8 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
     if (nonEmpty(value) === undefined) continue;
     vars[name] = value;
     const file = nonEmpty(fileVars[name]);
-    const known = (CONFIG_VARIABLES as readonly string[]).includes(name);
-    if (known && file !== undefined && file !== nonEmpty(value)) {
+    const shared = (SHARED_WITH_CLI as readonly string[]).includes(name);
+    if (shared && file !== undefined && file !== nonEmpty(value)) {
       overrides.push({ name, env: nonEmpty(value)!, file });
     }
   }

@@ -10,8 +10,8 @@ import { type Config, ConfigError, loadConfig, type Override } from "./config.ts
 
 /**
  * Loads the configuration from `.env` in the working directory and the environment, printing
- * one line when it wrote a first-run `.env` and one per overridden setting. On a bad value prints
- * one line and exits 1.
+ * one line when it wrote a first-run `.env` and keeping one note per overridden shared setting
+ * for {@link printConfigNotes}. On a bad value prints one line and exits 1.
  */
 export async function loadConfigOrExit(): Promise<Config> {
   try {
@@ -23,7 +23,7 @@ export async function loadConfigOrExit(): Promise<Config> {
           "Wrote .env (mode 0600) with a new random SECRET_KEY and the settings in use",
         ),
     });
-    for (const override of overrides) console.error(overrideNote(override));
+    pendingNotes = overrides.map(overrideNote);
     return config;
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -32,6 +32,18 @@ export async function loadConfigOrExit(): Promise<Config> {
     }
     throw err;
   }
+}
+
+let pendingNotes: string[] = [];
+
+/**
+ * Prints the overridden-setting notes of the last {@link loadConfigOrExit}, once: the server
+ * after its listening line, a CLI command once its store is open, so that a start-up failure
+ * stays one line.
+ */
+export function printConfigNotes(): void {
+  for (const note of pendingNotes) console.error(note);
+  pendingNotes = [];
 }
 
 /**

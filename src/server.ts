@@ -8,6 +8,7 @@
 import { base64url } from "jose";
 import { createApp } from "./app.ts";
 import { ApiError, apiErrorResponse } from "./errors.ts";
+import { printConfigNotes } from "./load_config.ts";
 import type { Runtime } from "./runtime.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
 import { createServices, type Services } from "./services.ts";
@@ -91,6 +92,7 @@ export async function serve(runtime: Runtime): Promise<number> {
         console.error(
           `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${runtime.passwordBackend}, ${issuer})`,
         );
+        printConfigNotes();
       },
       // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
       // runtime, so only the routes that need the client address (limits, logs) pay for it.

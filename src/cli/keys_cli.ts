@@ -14,7 +14,7 @@ import { hmacKeyRing } from "../crypto/keys.ts";
 import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "../keys/key_set.ts";
 import type { KeyStore } from "../keys/key_store.ts";
 import { LiveKeyRing } from "../keys/live_key_ring.ts";
-import { loadConfigOrExit } from "../load_config.ts";
+import { loadConfigOrExit, printConfigNotes } from "../load_config.ts";
 import { kvStores } from "../store/kv_stores.ts";
 import { openKvStore } from "../store/open_kv.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
@@ -67,6 +67,7 @@ export async function main(
     const alg = typeof values.alg === "string" ? values.alg : config.jwtAlg;
     if (command === "rotate") refuseAlg(alg);
     kv = await openKvStore(config);
+    printConfigNotes();
     const store = kvStores(kv).keys;
     const at = () => now().getTime();
     if (command === "list") await list(config, store, values.json === true, at());

@@ -12,22 +12,7 @@ import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import { freePort, postJson, ROOT, runDeno as deno } from "../helpers/server_process.ts";
 import { PASSWORD } from "./support.ts";
-
-const SKIPPED = new Set([".git", "node_modules", "data", "dist", ".env"]);
-
-async function copyCheckout(from: string, to: string): Promise<void> {
-  for await (const entry of Deno.readDir(from)) {
-    if (SKIPPED.has(entry.name) || /\.kv(-shm|-wal)?$/.test(entry.name)) continue;
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory) {
-      await Deno.mkdir(target);
-      await copyCheckout(source, target);
-    } else if (entry.isFile) {
-      await Deno.copyFile(source, target);
-    }
-  }
-}
+import { copyCheckout } from "../helpers/checkout_copy.ts";
 
 /** Every argon2 `.node` file under `dir`. */
 async function* argon2Bindings(dir: string): AsyncGenerator<string> {
