@@ -26,17 +26,21 @@ function assertOneLine(result: { code: number; stderr: string }, pattern: RegExp
   const lines = result.stderr.trim().split("\n");
   assert.equal(lines.length, 1, `one line:\n${result.stderr}`);
   assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(result.stderr, /Uncaught|    at |error:/);
+  assert.doesNotMatch(result.stderr, /Uncaught|^\s+at |^error:/m);
 }
 
 Deno.test("start-up failures: one line naming the cause and what to do, exit 1", async (t) => {
   await using scratch = await scratchDir();
   const dir = scratch.path;
-  // A .env first, so the only line is the failure.
+  // A .env and an admin first, so the only line is the failure.
   await Deno.writeTextFile(
     join(dir, ".env"),
     `SECRET_KEY=${crypto.randomUUID()}${crypto.randomUUID()}\n`,
   );
+  const root = await runTask("user", dir, ["add", "root", "--role", "admin"], {
+    stdin: `${PASSWORD}\n`,
+  });
+  assert.equal(root.code, 0, root.stderr);
 
   await t.step("port already in use", async () => {
     const port = freePort();
@@ -101,7 +105,10 @@ Deno.test("first run records the environment's settings; server and CLI agree", 
   });
   // A variable that differs from .env is said, not silently used.
   await withServer({ dir, env: { JWT_ALG: "ES256" } }, async (server) => {
-    assert.match(server.stderr(), /Note: JWT_ALG=ES256 from the environment overrides \.env/);
+    assert.match(
+      server.stderr(),
+      /Note: JWT_ALG=ES256 \(\.env: EdDSA\) from the environment overrides \.env/,
+    );
   });
 });
 
