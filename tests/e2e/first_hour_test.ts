@@ -84,13 +84,14 @@ Deno.test("first run records the environment's settings; server and CLI agree", 
     dir,
     port,
     env: { JWT_ALG: "EdDSA", BOOTSTRAP_PASSWORD: BOOTSTRAP, KEY_PUBLISH_AHEAD: "0" },
-  }, async (server) => {
+  }, (server) => {
     const vars = readDotEnv(dir);
     assert.equal(vars.JWT_ALG, "EdDSA", ".env records JWT_ALG from the environment");
     assert.equal(vars.PORT, String(port), ".env records PORT from the environment");
     assert.equal(vars.BOOTSTRAP_PASSWORD, undefined, "the bootstrap password is not kept");
     assert.match(Deno.readTextFileSync(join(dir, ".env")), /# From the environment/);
     assert.match(server.stderr(), /EdDSA/);
+    return Promise.resolve();
   });
   // The CLI, without those variables, sees the same algorithm: the key is active, and rotates.
   const listed = await runTask("keys", dir, ["list", "--json"]);
@@ -100,15 +101,17 @@ Deno.test("first run records the environment's settings; server and CLI agree", 
   const rotated = await runTask("keys", dir, ["rotate"]);
   assert.equal(rotated.code, 0, rotated.stderr);
   // A plain start keeps EdDSA.
-  await withServer({ dir, port }, async (server) => {
+  await withServer({ dir, port }, (server) => {
     assert.match(server.stderr(), /\(EdDSA,/);
+    return Promise.resolve();
   });
   // A variable that differs from .env is said, not silently used.
-  await withServer({ dir, env: { JWT_ALG: "ES256" } }, async (server) => {
+  await withServer({ dir, env: { JWT_ALG: "ES256" } }, (server) => {
     assert.match(
       server.stderr(),
       /Note: JWT_ALG=ES256 \(\.env: EdDSA\) from the environment overrides \.env/,
     );
+    return Promise.resolve();
   });
 });
 
