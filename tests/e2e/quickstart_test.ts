@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copyCheckout } from "../helpers/checkout_copy.ts";
-import { freePort, ROOT } from "../helpers/server_process.ts";
+import { freePort, ROOT, startTaskIn } from "../helpers/server_process.ts";
 
 interface Block {
   readonly lang: string;
@@ -50,41 +50,6 @@ function assertLooksLike(actual: string, expected: string, what: string): void {
   });
 }
 
-/** Starts `deno task <task>` in `dir` and waits for the listening line. */
-async function startTask(dir: string, task: string, env: Record<string, string>) {
-  const child = new Deno.Command("deno", {
-    args: ["task", task],
-    cwd: dir,
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let stderr = "";
-  const reading = (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
-  })();
-  let exited = false;
-  child.status.then(() => exited = true);
-  const deadline = Date.now() + 120_000; // the first start installs the packages
-  while (!stderr.includes("listening on") && !exited && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.match(stderr, /listening on/, `${task} listens:\n${stderr}`);
-  return {
-    stderr: () => stderr,
-    /** SIGTERM, then the exit status (SIGKILL after 10 s: a process that did not stop). */
-    async stop(): Promise<Deno.CommandStatus> {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      const status = await child.status;
-      clearTimeout(timer);
-      await reading;
-      return status;
-    },
-  };
-}
-
 Deno.test("README Quickstart, copied and pasted on a fresh copy, prints what it shows", async () => {
   const dir = await Deno.makeTempDir({ prefix: "auth-quickstart-" });
   try {
@@ -102,7 +67,7 @@ Deno.test("README Quickstart, copied and pasted on a fresh copy, prints what it 
       assert.equal(before.code, 0, `${block.text}: ${new TextDecoder().decode(before.stderr)}`);
     }
 
-    const server = await startTask(dir, "start", env);
+    const server = await startTaskIn(dir, "start", env);
     try {
       await new Promise((r) => setTimeout(r, 300)); // lines written right after listening
       assert.equal(rest[0]?.lang, "text");
@@ -153,7 +118,7 @@ Deno.test("README Quickstart, copied and pasted on a fresh copy, prints what it 
       assert.ok(!installed.some((name) => name.startsWith(testOnly)), `${testOnly} not installed`);
     }
 
-    const dev = await startTask(dir, "dev", env);
+    const dev = await startTaskIn(dir, "dev", env);
     const status = await dev.stop();
     assert.notEqual(status.signal, "SIGKILL", `deno task dev stopped on SIGTERM:\n${dev.stderr()}`);
     const devOwn =
