@@ -37,6 +37,8 @@ export interface Config {
   readonly loginLimitPerAccount: Rate;
   readonly loginLimitPerClient: Rate;
   readonly refreshLimitPerClient: Rate;
+  /** Seconds a device token (`/login`'s `device_token`) stays valid. */
+  readonly deviceTokenTtl: number;
   readonly trustProxy: TrustedProxies;
   readonly bootstrapPassword: string | undefined;
   readonly corsOrigins: readonly string[];
@@ -93,6 +95,7 @@ export const DEFAULTS = {
   LOGIN_LIMIT_PER_ACCOUNT: "10/15m",
   LOGIN_LIMIT_PER_CLIENT: "30/1m",
   REFRESH_LIMIT_PER_CLIENT: "60/1m",
+  DEVICE_TOKEN_TTL: "90d",
   LOG_LEVEL: "info",
 } as const;
 
@@ -157,6 +160,7 @@ export function parseConfig(vars: RawVars): Config {
     loginLimitPerAccount: requireRate("LOGIN_LIMIT_PER_ACCOUNT", get("LOGIN_LIMIT_PER_ACCOUNT")),
     loginLimitPerClient: requireRate("LOGIN_LIMIT_PER_CLIENT", get("LOGIN_LIMIT_PER_CLIENT")),
     refreshLimitPerClient: requireRate("REFRESH_LIMIT_PER_CLIENT", get("REFRESH_LIMIT_PER_CLIENT")),
+    deviceTokenTtl: requireDuration("DEVICE_TOKEN_TTL", get("DEVICE_TOKEN_TTL"), 1, 365 * DAY),
     trustProxy,
     bootstrapPassword,
     corsOrigins: Object.freeze(parseOrigins(nonEmpty(vars.CORS_ORIGINS) ?? "")),

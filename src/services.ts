@@ -21,6 +21,7 @@ import { createAccessTokenSigner } from "./tokens/access_token.ts";
 import { createRefreshService, type RefreshService } from "./tokens/refresh_service.ts";
 import { createSessionGate, type SessionGate } from "./tokens/session_gate.ts";
 import { createSessionService, type SessionService } from "./tokens/sessions.ts";
+import { createDeviceTokens } from "./users/device_tokens.ts";
 import { createLoginService, type LoginService } from "./users/login_service.ts";
 import { createUserService, type UserService } from "./users/user_service.ts";
 
@@ -94,9 +95,14 @@ export function createServices(deps: ServiceDeps): Services {
   });
   const login = createLoginService({
     users,
+    userStore: stores.users,
     sessions,
     limiter: createRateLimiter(stores.counters, now),
-    hasher: deps.hasher,
+    devices: createDeviceTokens({
+      secret: config.secretKey,
+      ttlSeconds: config.deviceTokenTtl,
+      now,
+    }),
     limits: { perClient: config.loginLimitPerClient, perAccount: config.loginLimitPerAccount },
     onEvent: events.emit,
   });

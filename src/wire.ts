@@ -17,6 +17,14 @@ export const TokenPairSchema = z.object({
 /** The `/login` and `/refresh` answer. */
 export type TokenPair = z.infer<typeof TokenPairSchema>;
 
+export const LoginAnswerSchema = TokenPairSchema.extend({
+  device_token: z.string().describe(
+    "Opaque device token (OWASP device cookie): present it at the next login of this user",
+  ),
+});
+/** The `/login` answer: a token pair and a device token. */
+export type LoginAnswer = z.infer<typeof LoginAnswerSchema>;
+
 export const ErrorBodySchema = z.object({
   error: z.string(),
   code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
@@ -74,6 +82,9 @@ export const OAuthTokenResponseSchema = z.object({
   expires_in: z.number().int(),
   refresh_token: z.string().exactOptional().describe("Not for client_credentials"),
   scope: z.string().exactOptional().describe("The role (password, refresh) or scopes"),
+  device_token: z.string().exactOptional().describe(
+    "password grant only: a device token, as /login returns (an extra parameter, RFC 6749 5.1)",
+  ),
 });
 /** The `POST /oauth/token` answer (RFC 6749 section 5.1). */
 export type OAuthTokenResponse = z.infer<typeof OAuthTokenResponseSchema>;

@@ -13,9 +13,11 @@ import {
   roleProblem,
   userIdProblem,
 } from "../users/user_rules.ts";
+import { MAX_DEVICE_TOKEN_LENGTH } from "../users/device_tokens.ts";
 import {
   ClaimsSchema,
   ErrorBodySchema,
+  LoginAnswerSchema,
   MeSchema,
   PublicUserSchema,
   TokenPairSchema,
@@ -54,6 +56,16 @@ export const LoginBody = z.object({
     .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`)
     .openapi({ example: "correct horse battery staple" }),
   role: role.optional().openapi({ example: "user" }),
+  device_token: text("device_token")
+    .max(
+      MAX_DEVICE_TOKEN_LENGTH,
+      `device_token must be at most ${MAX_DEVICE_TOKEN_LENGTH} characters`,
+    )
+    .optional()
+    .openapi({
+      description:
+        "The device_token of an earlier 200 for this user: judged by this device's own failure budget",
+    }),
 }).openapi("LoginRequest", {
   example: { user_id: "ada", password: "correct horse battery staple", role: "user" },
 });
@@ -73,6 +85,16 @@ export const TokenPair = TokenPairSchema.openapi("TokenPair", {
     token_type: "Bearer",
     expires_in: 1800,
     refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A",
+  },
+});
+
+export const LoginAnswer = LoginAnswerSchema.openapi("LoginAnswer", {
+  example: {
+    token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiJhZGEifQ.c2ln",
+    token_type: "Bearer",
+    expires_in: 1800,
+    refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A",
+    device_token: "dt1.eyJ1IjoiYWRhIn0.c2ln",
   },
 });
 

@@ -8,8 +8,9 @@
  *   newest refresh token and expiring with it, by `kv_sessions.ts`
  * - `["user_sessions", userId, sid]` -> `true`, the index global logout walks
  * - `["refresh_tokens", sha256(token)]` -> `RefreshRecord`, expires with the token
- * - `["limits", bucket, subject, window]` -> attempt count, expires with its window, by
- *   `kv_counters.ts`
+ * - `["limits", bucket, subject]` -> a GCRA timestamp (ms; `limits/gcra.ts`), expiring when it
+ *   runs back to the present, by `kv_counters.ts` (the fixed-window counters of 2.4 were
+ *   `["limits", bucket, subject, windowStart]` and expire by themselves)
  * - `["oauth_clients", clientId]` -> `ClientRecord` (`oauth/client_store.ts`), by `kv_clients.ts`
  * - `["health"]` -> never written; `/readyz` reads it
  *
@@ -29,12 +30,7 @@ export const KEYS = {
   userSession: (userId: string, sid: string): Deno.KvKey => ["user_sessions", userId, sid],
   userSessions: (userId: string): Deno.KvKey => ["user_sessions", userId],
   refreshToken: (hash: string): Deno.KvKey => ["refresh_tokens", hash],
-  counter: (bucket: string, subject: string, windowStart: number): Deno.KvKey => [
-    "limits",
-    bucket,
-    subject,
-    windowStart,
-  ],
+  limit: (bucket: string, subject: string): Deno.KvKey => ["limits", bucket, subject],
   client: (clientId: string): Deno.KvKey => ["oauth_clients", clientId],
   clients: ["oauth_clients"] as Deno.KvKey,
   health: ["health"] as Deno.KvKey,
@@ -69,7 +65,7 @@ export function asStoreError(what: string, err: unknown): Error {
 
 /** Sets `expireIn` so an entry lasts until `at` (at least 1 ms). */
 export function until(at: number, now: number): { expireIn: number } {
-  return { expireIn: Math.max(1, at - now) };
+  return { expireIn: Math.max(1, Math.ceil(at - now)) }; // KV wants whole milliseconds
 }
 
 /** A KV entry as a {@link Versioned} value, or `undefined` when absent. */

@@ -68,11 +68,13 @@ Deno.test("password grant: form in, RFC 6749 5.1 answer out; scope picks the rol
   const body = await res.json();
   assert.deepEqual(Object.keys(body).sort(), [
     "access_token",
+    "device_token", // an extra parameter (RFC 6749 5.1): the same device token /login gives
     "expires_in",
     "refresh_token",
     "scope",
     "token_type",
   ]);
+  assert.match(body.device_token, /^dt1\./);
   assert.equal(body.token_type, "Bearer");
   assert.equal(body.expires_in, t.config.tokenTtl);
   assert.equal(body.scope, "user");
@@ -196,7 +198,7 @@ Deno.test("refresh_token grant shares /refresh's per-client limit and its refusa
     headers: { Authorization: "Bearer metrics-token-1" },
   })).text();
   assert.match(metrics, /auth_refreshes_total\{outcome="invalid_refresh_token"\} 2/);
-  assert.match(metrics, /auth_rate_limited_total\{limit="refresh_client"\} 2/);
+  assert.match(metrics, /auth_rate_limited_total\{limit="refresh_client",source="memory"\} 2/);
 });
 
 Deno.test("client auth: basic and post; invalid_client 401, Basic challenge only after Basic", async () => {

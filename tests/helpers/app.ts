@@ -5,7 +5,7 @@
 import { createApp } from "../../src/app.ts";
 import { type Config, parseConfig, type RawVars } from "../../src/config.ts";
 import { type KeyRing, loadKeyRing } from "../../src/crypto/keys.ts";
-import { createPasswordHasher } from "../../src/crypto/passwords.ts";
+import { createPasswordHasher, type PasswordHasher } from "../../src/crypto/passwords.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
@@ -53,6 +53,8 @@ export async function makeApp(
   keysDir?: string,
   /** Wraps the KV stores, e.g. in a fake that fails or contends (`faulty_stores.ts`). */
   wrapStores: (stores: Stores) => Stores = (stores) => stores,
+  /** The password hasher the services use (default the shared one), e.g. a spy. */
+  passwordHasher: PasswordHasher = hasher,
 ): Promise<TestApp> {
   const config = parseConfig({
     SECRET_KEY: TEST_SECRET,
@@ -71,7 +73,7 @@ export async function makeApp(
     config,
     stores,
     keys: () => ring,
-    hasher,
+    hasher: passwordHasher,
     logger,
     now: clock.now,
   });

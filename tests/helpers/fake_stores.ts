@@ -6,7 +6,8 @@
  * retry give up with `ContendedError` and single commits report a changed versionstamp.
  */
 import { ContendedError, InvalidCursorError, StoreUnavailableError } from "../../src/errors.ts";
-import type { CounterStore, CounterUpdate } from "../../src/limits/counter_store.ts";
+import type { CounterStore, LimitCell } from "../../src/limits/counter_store.ts";
+import { gcraGiveBack, gcraTake } from "../../src/limits/gcra.ts";
 import type { ClientRecord, ClientStore } from "../../src/oauth/client_store.ts";
 import type { Stores } from "../../src/store/kv_stores.ts";
 import type {
@@ -215,23 +216,36 @@ class FakeSessionStore implements SessionStore {
 class FakeCounterStore implements CounterStore {
   constructor(private readonly t: FakeTable) {}
 
-  increment(counters: readonly CounterUpdate[], _now: number) {
-    this.t.touch("increment");
-    const keys = counters.map((c) => `limits/${c.bucket}/${c.subject}/${c.windowStart}`);
+  take(cells: readonly LimitCell[], now: number) {
+    this.t.touch("take");
+    const keys = cells.map((c) => `limits/${c.bucket}/${c.subject}`);
     for (let attempt = 0; attempt < 32; attempt++) {
-      const counts = counters.map((c, i) =>
-        Math.max(0, (this.t.get<number>(keys[i]!)?.value ?? 0) + (c.delta ?? 1))
+      const steps = keys.map((key, i) =>
+        gcraTake(live(this.t.get<number>(key)?.value, now), cells[i]!, now)
       );
-      const checks = keys.map((key) => [key, this.t.stamp(key)] as const);
-      if (this.t.commit(checks, keys.map((key, i) => [key, counts[i]] as const))) {
-        return Promise.resolve(counts);
+      if (steps.some((s) => !s.allowed)) {
+        return Promise.resolve(steps.map((s) => s.allowed ? 0 : s.waitMs));
       }
+      const checks = keys.map((key) => [key, this.t.stamp(key)] as const);
+      const writes = keys.map((key, i) => [key, (steps[i] as { tat: number }).tat] as const);
+      if (this.t.commit(checks, writes)) return Promise.resolve(steps.map(() => 0));
     }
-    return Promise.reject(new ContendedError("fake: counter too contended"));
+    return Promise.reject(new ContendedError("fake: limit cell too contended"));
   }
-  async refund(counter: Omit<CounterUpdate, "delta">, now: number) {
-    await this.increment([{ ...counter, delta: -1 }], now);
+  giveBack(cell: LimitCell, now: number) {
+    this.t.touch("giveBack");
+    const key = `limits/${cell.bucket}/${cell.subject}`;
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const tat = gcraGiveBack(live(this.t.get<number>(key)?.value, now), cell, now);
+      if (this.t.commit([[key, this.t.stamp(key)]], [[key, tat]])) return Promise.resolve();
+    }
+    return Promise.reject(new ContendedError("fake: limit cell too contended"));
   }
+}
+
+/** A stored timestamp that has run back to the present is as good as absent (KV expiry). */
+function live(tat: number | undefined, now: number): number | undefined {
+  return tat !== undefined && tat > now ? tat : undefined;
 }
 
 class FakeClientStore implements ClientStore {

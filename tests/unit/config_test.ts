@@ -107,6 +107,7 @@ Deno.test("parseConfig: valid non-default values", () => {
     LOGIN_LIMIT_PER_ACCOUNT: "5/1h",
     LOGIN_LIMIT_PER_CLIENT: "100/30s",
     REFRESH_LIMIT_PER_CLIENT: "7/90",
+    DEVICE_TOKEN_TTL: "30d",
     TRUST_PROXY: "10.0.0.0/8, ::1",
     BOOTSTRAP_PASSWORD: "12345678",
     CORS_ORIGINS: "https://app.example, http://localhost:3000",
@@ -126,6 +127,7 @@ Deno.test("parseConfig: valid non-default values", () => {
   assert.deepEqual(config.loginLimitPerAccount, { max: 5, windowSeconds: 3600 });
   assert.deepEqual(config.loginLimitPerClient, { max: 100, windowSeconds: 30 });
   assert.deepEqual(config.refreshLimitPerClient, { max: 7, windowSeconds: 90 });
+  assert.equal(config.deviceTokenTtl, 30 * 86400);
   assert.equal(config.trustProxy.ranges.length, 2);
   assert.equal(config.bootstrapPassword, "12345678");
   assert.deepEqual(config.corsOrigins, ["https://app.example", "http://localhost:3000"]);
@@ -182,6 +184,8 @@ Deno.test("parseConfig: bad values name their variable", async (t) => {
       { REFRESH_LIMIT_PER_CLIENT: "x/1m" },
       "REFRESH_LIMIT_PER_CLIENT",
     ],
+    ["DEVICE_TOKEN_TTL 0", { DEVICE_TOKEN_TTL: "0" }, "DEVICE_TOKEN_TTL"],
+    ["DEVICE_TOKEN_TTL 400d", { DEVICE_TOKEN_TTL: "400d" }, "DEVICE_TOKEN_TTL"],
     ["TRUST_PROXY not-an-ip", { TRUST_PROXY: "not-an-ip" }, "TRUST_PROXY"],
     ["TRUST_PROXY 10.0.0.0/33", { TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY"],
     ["TRUST_PROXY 256.0.0.1", { TRUST_PROXY: "256.0.0.1" }, "TRUST_PROXY"],

@@ -43,12 +43,12 @@ Deno.test("KV stores: every operation on a failing Deno KV throws StoreUnavailab
         updatedAt: now,
       })],
     [
-      "increment",
-      () =>
-        stores.counters.increment(
-          [{ bucket: "b", subject: "s", windowStart: 0, windowMs: 1 }],
-          now,
-        ),
+      "take",
+      () => stores.counters.take([{ bucket: "b", subject: "s", costMs: 1, windowMs: 1 }], now),
+    ],
+    [
+      "giveBack",
+      () => stores.counters.giveBack({ bucket: "b", subject: "s", costMs: 1, windowMs: 1 }, now),
     ],
   ];
   for (const [name, operation] of operations) {
