@@ -105,6 +105,7 @@ export function createServices(deps: ServiceDeps): Services {
     }),
     limits: { perClient: config.loginLimitPerClient, perAccount: config.loginLimitPerAccount },
     onEvent: events.emit,
+    now,
   });
   const refresh = createRefreshService({
     sessions,

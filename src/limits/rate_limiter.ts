@@ -161,6 +161,13 @@ export function createRateLimiter(
       }
     },
     /**
+     * Refuses a subject from this instance's memory for `retryAfterSeconds` (for refusals this
+     * instance counts itself, without the store: see `login_service.ts`).
+     */
+    refuseFor(limit: Limit, retryAfterSeconds: number): void {
+      remember(name(limit), now() + retryAfterSeconds * 1000);
+    },
+    /**
      * The refusal this instance's memory already knows for one of `limits`, with no store call:
      * for checks that should not even read the store for a subject that is refused anyway.
      */

@@ -11,7 +11,8 @@
  */
 import type { MiddlewareHandler } from "hono";
 
-const HEADERS: readonly (readonly [string, string])[] = [
+/** The headers, for the few answers made before Hono (`flood_gate.ts`). */
+export const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
   ["Cache-Control", "no-store"],
   ["Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"],
   ["Strict-Transport-Security", "max-age=31536000; includeSubDomains"],
@@ -24,6 +25,6 @@ export function securityHeaders(): MiddlewareHandler {
   return async function securityHeadersMiddleware(c, next) {
     await next();
     const headers = c.res.headers;
-    for (const [name, value] of HEADERS) if (!headers.has(name)) headers.set(name, value);
+    for (const [name, value] of SECURITY_HEADERS) if (!headers.has(name)) headers.set(name, value);
   };
 }

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { base64url } from "jose";
 
 const PREFIX = "dt1";
@@ -47,47 +47,40 @@ export interface DeviceTokenOptions {
  * import assert from "node:assert/strict";
  * import { createDeviceTokens } from "./device_tokens.ts";
  * const devices = createDeviceTokens({ secret: "s".repeat(40), ttlSeconds: 60, now: () => 0 });
- * const token = await devices.issue("ada", "$argon2id$hash");
- * const claim = await devices.check(token, "ada");
- * assert("device" in claim && await devices.fingerprintMatches(claim, "$argon2id$hash"));
- * assert(!(await devices.fingerprintMatches(claim, "$argon2id$new-hash")));
- * assert.deepEqual(await devices.check(token, "bob"), { problem: "other_user" });
+ * const token = devices.issue("ada", "$argon2id$hash");
+ * const claim = devices.check(token, "ada");
+ * assert("device" in claim && devices.fingerprintMatches(claim, "$argon2id$hash"));
+ * assert(!devices.fingerprintMatches(claim, "$argon2id$new-hash"));
+ * assert.deepEqual(devices.check(token, "bob"), { problem: "other_user" });
  * ```
  */
 export function createDeviceTokens(options: DeviceTokenOptions) {
-  const key = deriveKey(options.secret);
-  const mac = async (text: string) =>
-    new Uint8Array(await crypto.subtle.sign("HMAC", await key, encode(text)));
-  const fingerprint = async (passwordHash: string) =>
-    base64url.encode((await mac(`password\u0000${passwordHash}`)).slice(0, 16));
+  // Synchronous HMAC (node:crypto): a login under load should not wait an extra event-loop
+  // turn for each of these.
+  const key = createHmac("sha256", options.secret).update(KEY_LABEL).digest();
+  const mac = (text: string) => createHmac("sha256", key).update(text).digest();
+  const fingerprint = (passwordHash: string) =>
+    base64url.encode(mac(`password\u0000${passwordHash}`).subarray(0, 16));
 
   return {
     /** A new device token for `userId`, bound to its current password hash. */
-    async issue(userId: string, passwordHash: string): Promise<string> {
-      const payload = base64url.encode(encode(JSON.stringify({
+    issue(userId: string, passwordHash: string): string {
+      const payload = base64url.encode(JSON.stringify({
         u: userId,
         d: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
         e: Math.floor(options.now() / 1000) + options.ttlSeconds,
-        p: await fingerprint(passwordHash),
-      })));
-      return `${PREFIX}.${payload}.${base64url.encode(await mac(`${PREFIX}.${payload}`))}`;
+        p: fingerprint(passwordHash),
+      }));
+      return `${PREFIX}.${payload}.${base64url.encode(mac(`${PREFIX}.${payload}`))}`;
     },
     /** The token's claim for `userId`, or why it does not count. Reads nothing. */
-    async check(
-      token: string,
-      userId: string,
-    ): Promise<DeviceClaim | { problem: DeviceTokenProblem }> {
+    check(token: string, userId: string): DeviceClaim | { problem: DeviceTokenProblem } {
       const parts = token.length <= MAX_DEVICE_TOKEN_LENGTH ? token.split(".") : [];
       const [prefix, payload, signature] = parts;
       if (parts.length !== 3 || prefix !== PREFIX || !payload || !signature) {
         return { problem: "invalid" };
       }
-      const sig = decode(signature);
-      // crypto.subtle.verify compares in constant time.
-      const signed = encode(`${PREFIX}.${payload}`);
-      if (!sig || !(await crypto.subtle.verify("HMAC", await key, sig, signed))) {
-        return { problem: "invalid" };
-      }
+      if (!sameBytes(decode(signature), mac(`${PREFIX}.${payload}`))) return { problem: "invalid" };
       const claims = parseClaims(payload);
       if (!claims) return { problem: "invalid" };
       if (claims.u !== userId) return { problem: "other_user" };
@@ -95,10 +88,8 @@ export function createDeviceTokens(options: DeviceTokenOptions) {
       return { device: claims.d, fingerprint: claims.p };
     },
     /** Whether the claim was issued under this password hash (false once it changed). */
-    async fingerprintMatches(claim: DeviceClaim, passwordHash: string): Promise<boolean> {
-      const expected = encode(await fingerprint(passwordHash));
-      const given = encode(claim.fingerprint);
-      return given.length === expected.length && timingSafeEqual(given, expected);
+    fingerprintMatches(claim: DeviceClaim, passwordHash: string): boolean {
+      return sameBytes(decode(claim.fingerprint), decode(fingerprint(passwordHash)));
     },
   };
 }
@@ -106,23 +97,9 @@ export function createDeviceTokens(options: DeviceTokenOptions) {
 /** The device-token service's interface. */
 export type DeviceTokens = ReturnType<typeof createDeviceTokens>;
 
-function encode(text: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(text);
-}
-
-async function deriveKey(secret: string): Promise<CryptoKey> {
-  const root = await crypto.subtle.importKey(
-    "raw",
-    encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const derived = await crypto.subtle.sign("HMAC", root, encode(KEY_LABEL));
-  return await crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-    "verify",
-  ]);
+/** Constant-time equality (a length mismatch is no secret). */
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a !== undefined && b !== undefined && a.length === b.length && timingSafeEqual(a, b);
 }
 
 function parseClaims(payload: string): { u: string; d: string; e: number; p: string } | undefined {

@@ -14,6 +14,7 @@ import { limitSubject } from "../client_address.ts";
 import type { Rate } from "../duration.ts";
 import { ApiError, tooManyAttempts } from "../errors.ts";
 import type { DeviceTokenOutcome, EmitEvent, LoginLimit } from "../events.ts";
+import { createMemoryRateLimiter } from "../limits/memory_rate_limiter.ts";
 import type { Limit, RateLimiter, Refusal } from "../limits/rate_limiter.ts";
 import type { SessionService } from "../tokens/sessions.ts";
 import type { LoginAnswer } from "../wire.ts";
@@ -33,6 +34,8 @@ export interface LoginDeps {
   /** `perAccount` is also each device's own budget. */
   readonly limits: { readonly perClient: Rate; readonly perAccount: Rate };
   readonly onEvent?: EmitEvent;
+  /** Epoch ms (for the refusals this instance counts itself); default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /** One password check under the login limits. */
@@ -58,20 +61,27 @@ export interface LoginRequest extends CredentialCheck {
 export function createLoginService(deps: LoginDeps) {
   const emit: EmitEvent = (event) => deps.onEvent?.(event);
   const { limiter, limits, devices } = deps;
+  /**
+   * Refused attempts per client, counted in this instance's memory (a refusal writes nothing to
+   * the store, so the store's per-client cell never sees them). A client refused more often
+   * than its limit allows is refused from memory at once, up to the flood gate before routing:
+   * a flood against a locked account stops costing a full request each.
+   */
+  const refusedAttempts = createMemoryRateLimiter(deps.now ?? Date.now);
 
   /**
    * Checks a user's password under the login limits; the user when it matches. Every endpoint
    * that checks a password goes through here, passing the client's device token along, so one
    * budget protects them all.
    */
+  function clientLimit(client: string): Limit<LoginLimit> {
+    return { bucket: "login_client", subject: limitSubject(client), rate: limits.perClient };
+  }
+
   async function checkCredentials(
     { userId, password, client, deviceToken }: CredentialCheck,
   ): Promise<UserRecord & { readonly versionstamp: string }> {
-    const perClient: Limit<LoginLimit> = {
-      bucket: "login_client",
-      subject: limitSubject(client),
-      rate: limits.perClient,
-    };
+    const perClient = clientLimit(client);
     // A client already refused costs nothing more: not even the device token's check.
     refuseIf(limiter.refusedFromMemory([perClient]), userId, client);
     const device = deviceToken === undefined
@@ -99,7 +109,7 @@ export function createLoginService(deps: LoginDeps) {
   async function trustedDevice(token: string, userId: string, client: string) {
     const seen = (outcome: DeviceTokenOutcome) =>
       emit({ type: "device_token", user_id: userId, client, outcome });
-    const claim = await devices.check(token, userId);
+    const claim = devices.check(token, userId);
     if ("problem" in claim) return void seen(claim.problem);
     // Refused from memory before the store is read for its fingerprint.
     const deviceLimit: Limit<LoginLimit> = {
@@ -109,7 +119,7 @@ export function createLoginService(deps: LoginDeps) {
     };
     refuseIf(limiter.refusedFromMemory([deviceLimit]), userId, client);
     const user = await deps.userStore.getUser(userId);
-    if (!user || !(await devices.fingerprintMatches(claim, user.value.passwordHash))) {
+    if (!user || !devices.fingerprintMatches(claim, user.value.passwordHash)) {
       return void seen("password_changed");
     }
     seen("accepted");
@@ -122,6 +132,9 @@ export function createLoginService(deps: LoginDeps) {
     client: string,
   ): void {
     if (refusal === undefined) return;
+    const perClient = clientLimit(client);
+    const state = refusedAttempts.hit(perClient.bucket, perClient.subject, perClient.rate);
+    if (state.limited) limiter.refuseFor(perClient, state.retryAfter);
     emit({
       type: "login_rate_limited",
       user_id: userId,
@@ -143,13 +156,31 @@ export function createLoginService(deps: LoginDeps) {
     }
     const pair = await deps.sessions.start(user.id, granted, user.versionstamp);
     // A fresh device token at every login (OWASP), bound to the hash the user has now.
-    const deviceToken = await devices.issue(user.id, user.passwordHash);
+    const deviceToken = devices.issue(user.id, user.passwordHash);
     emit({ type: "device_token", user_id: user.id, client, outcome: "issued" });
     emit({ type: "login", user_id: user.id, role: granted, client });
     return { ...pair, device_token: deviceToken };
   }
 
-  return { login, checkCredentials };
+  /**
+   * The refusal this instance already knows for a client (over its limit), from memory alone:
+   * the server answers such a `/login` before routing or reading its body (`flood_gate.ts`).
+   */
+  function refusedClient(client: string): Refusal<LoginLimit> | undefined {
+    const refusal = limiter.refusedFromMemory([clientLimit(client)]);
+    if (refusal) {
+      emit({
+        type: "login_rate_limited",
+        user_id: "",
+        client,
+        limit: refusal.bucket,
+        source: refusal.source,
+      });
+    }
+    return refusal;
+  }
+
+  return { login, checkCredentials, refusedClient };
 }
 
 /** The login service's interface. */
