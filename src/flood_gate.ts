@@ -16,10 +16,8 @@
 import { clientAddress } from "./client_address.ts";
 import type { Config } from "./config.ts";
 import { apiErrorResponse, tooManyAttempts } from "./errors.ts";
-import { SECURITY_HEADERS } from "./middleware/security_headers.ts";
+import { securityHeaderList } from "./middleware/security_headers.ts";
 import type { Services } from "./services.ts";
-
-const HEADERS = Object.fromEntries(SECURITY_HEADERS);
 
 /** Longest a refusal is held back before it is sent. */
 export const HOLD_MS = 1000;
@@ -41,7 +39,8 @@ export type Gate = (
  * import { loginFloodGate } from "./flood_gate.ts";
  * import { parseTrustedProxies } from "./client_address.ts";
  * const login = { refusedClient: () => ({ bucket: "login_client", retryAfter: 1, source: "memory" }) } as const;
- * const gate = loginFloodGate({ login } as never, { trustProxy: parseTrustedProxies("")! });
+ * const config = { trustProxy: parseTrustedProxies("")!, issuer: "https://auth.example" };
+ * const gate = loginFloodGate({ login } as never, config);
  * const info = { remoteAddr: { transport: "tcp", hostname: "192.0.2.1", port: 1 } } as never;
  * const get = new Request("http://x/login");
  * assert.equal(gate(get, info), undefined);
@@ -51,8 +50,9 @@ export type Gate = (
  */
 export function loginFloodGate(
   services: Pick<Services, "login">,
-  config: Pick<Config, "trustProxy">,
+  config: Pick<Config, "trustProxy" | "issuer">,
 ): Gate {
+  const headers = Object.fromEntries(securityHeaderList({ issuer: config.issuer }));
   let held = 0;
   return (request, info) => {
     if (request.method !== "POST" || !isLoginPath(request.url)) return undefined;
@@ -64,7 +64,7 @@ export function loginFloodGate(
     );
     const refusal = services.login.refusedClient(address);
     if (refusal === undefined) return undefined;
-    const answer = apiErrorResponse(tooManyAttempts(refusal.retryAfter), HEADERS);
+    const answer = apiErrorResponse(tooManyAttempts(refusal.retryAfter), headers);
     if (held >= MAX_HELD) return answer;
     held++;
     return new Promise<Response>((resolve) =>

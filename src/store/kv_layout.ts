@@ -12,6 +12,11 @@
  *   runs back to the present, by `kv_counters.ts` (the fixed-window counters of 2.4 were
  *   `["limits", bucket, subject, windowStart]` and expire by themselves)
  * - `["oauth_clients", clientId]` -> `ClientRecord` (`oauth/client_store.ts`), by `kv_clients.ts`
+ * - `["signing_keys", "set"]` -> `StoredKeySet` (`keys/key_store.ts`): the whole asymmetric key
+ *   set, private halves AES-256-GCM under a key derived from `SECRET_KEY`; its versionstamp is
+ *   the set's version, which every instance polls. By `kv_keys.ts`
+ * - `["signing_keys", "in_use", kid]` -> epoch ms at which an instance last said it signs with
+ *   `kid`; deleted with the key on retire
  * - `["health"]` -> never written; `/readyz` reads it
  *
  * Each store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
@@ -33,6 +38,9 @@ export const KEYS = {
   limit: (bucket: string, subject: string): Deno.KvKey => ["limits", bucket, subject],
   client: (clientId: string): Deno.KvKey => ["oauth_clients", clientId],
   clients: ["oauth_clients"] as Deno.KvKey,
+  signingKeySet: ["signing_keys", "set"] as Deno.KvKey,
+  keyInUse: (kid: string): Deno.KvKey => ["signing_keys", "in_use", kid],
+  keysInUse: ["signing_keys", "in_use"] as Deno.KvKey,
   health: ["health"] as Deno.KvKey,
 } as const;
 

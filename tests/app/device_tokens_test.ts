@@ -12,6 +12,7 @@ const PASSWORD = "correct horse battery";
 function spyHasher(): PasswordHasher & { checks: number } {
   const spy = {
     checks: 0,
+    backend: hasher.backend,
     hash: (password: string) => hasher.hash(password),
     verify: (phc: string, password: string) => {
       spy.checks++;
