@@ -69,15 +69,16 @@ export function createLoginService(deps: LoginDeps) {
    */
   const refusedAttempts = createMemoryRateLimiter(deps.now ?? Date.now);
 
+  /** The per-client login limit of a client address. */
+  function clientLimit(client: string): Limit<LoginLimit> {
+    return { bucket: "login_client", subject: limitSubject(client), rate: limits.perClient };
+  }
+
   /**
    * Checks a user's password under the login limits; the user when it matches. Every endpoint
    * that checks a password goes through here, passing the client's device token along, so one
    * budget protects them all.
    */
-  function clientLimit(client: string): Limit<LoginLimit> {
-    return { bucket: "login_client", subject: limitSubject(client), rate: limits.perClient };
-  }
-
   async function checkCredentials(
     { userId, password, client, deviceToken }: CredentialCheck,
   ): Promise<UserRecord & { readonly versionstamp: string }> {
