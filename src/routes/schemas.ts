@@ -18,6 +18,7 @@ import {
   ErrorBodySchema,
   MeSchema,
   PublicUserSchema,
+  SessionInfoSchema,
   TokenPairSchema,
 } from "../wire.ts";
 
@@ -66,6 +67,25 @@ export const RefreshBody = z.object({
 }).openapi("RefreshRequest", {
   example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
 });
+
+export const PasswordChangeBody = z.object({
+  current_password: text("current_password")
+    .min(1, "current_password is required")
+    .max(MAX_PASSWORD_LENGTH, `current_password must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  new_password: text("new_password")
+    .min(MIN_PASSWORD_LENGTH, `new_password must be at least ${MIN_PASSWORD_LENGTH} characters`)
+    .max(MAX_PASSWORD_LENGTH, `new_password must be at most ${MAX_PASSWORD_LENGTH} characters`),
+}).openapi("PasswordChangeRequest", {
+  example: { current_password: "correct horse battery staple", new_password: "a new long one" },
+});
+
+export const LogoutBody = RefreshBody.partial().openapi("LogoutRequest", {
+  example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
+});
+
+export const SessionList = z.object({
+  sessions: z.array(SessionInfoSchema.openapi("Session")),
+}).openapi("SessionList");
 
 export const TokenPair = TokenPairSchema.openapi("TokenPair", {
   example: {

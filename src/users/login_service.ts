@@ -11,7 +11,7 @@ import type { Rate } from "../duration.ts";
 import { ApiError, tooManyAttempts } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
 import type { CountedAttempt, RateLimiter } from "../limits/rate_limiter.ts";
-import type { SessionService, TokenPair } from "../tokens/sessions.ts";
+import type { CheckedUser, SessionService, TokenPair } from "../tokens/sessions.ts";
 import type { UserService } from "./user_service.ts";
 
 /** Dependencies of {@link createLoginService}. */
@@ -23,6 +23,14 @@ export interface LoginDeps {
   readonly hasher: Pick<PasswordHasher, "verifyDummy">;
   readonly limits: { readonly perClient: Rate; readonly perAccount: Rate };
   readonly onEvent?: EmitEvent;
+}
+
+/** A password to check for a user, from a client. */
+export interface PasswordCheck {
+  readonly userId: string;
+  readonly password: string;
+  /** The client address the per-client limit counts against. */
+  readonly client: string;
 }
 
 /** One login attempt. */
@@ -44,6 +52,25 @@ export function createLoginService(deps: LoginDeps) {
   const { limiter, limits } = deps;
 
   async function login({ userId, password, role, client }: LoginRequest): Promise<TokenPair> {
+    const user = await checkPassword({ userId, password, client });
+    const granted = role ?? user.roles[0];
+    if (granted === undefined || !user.roles.includes(granted)) {
+      emit({ type: "login_role_not_allowed", user_id: userId });
+      throw new ApiError("role_not_allowed", `role "${role ?? ""}" is not granted to this user`);
+    }
+    const pair = await deps.sessions.start(user, granted);
+    emit({ type: "login", user_id: user.id, role: granted, client });
+    return pair;
+  }
+
+  /**
+   * Checks a user's password under the login limits (the same counters, refunds and events as
+   * `login`): `POST /me/password` checks the current password through it. Returns the user as
+   * read for the check; throws `too_many_attempts` or `invalid_credentials`.
+   */
+  async function checkPassword(
+    { userId, password, client }: PasswordCheck,
+  ): Promise<CheckedUser> {
     // Every attempt counts against the client, and against the account before the password is
     // checked (given back when it succeeds): concurrent guesses cannot all get in before one is
     // counted, so at most LOGIN_LIMIT_PER_ACCOUNT checks of one account are ever in flight.
@@ -74,17 +101,10 @@ export function createLoginService(deps: LoginDeps) {
       throw err;
     }
     await limiter.refund("login_account", userId, limits.perAccount, perAccount);
-    const granted = role ?? user.roles[0];
-    if (granted === undefined || !user.roles.includes(granted)) {
-      emit({ type: "login_role_not_allowed", user_id: userId });
-      throw new ApiError("role_not_allowed", `role "${role ?? ""}" is not granted to this user`);
-    }
-    const pair = await deps.sessions.start(user.id, granted, user.versionstamp);
-    emit({ type: "login", user_id: user.id, role: granted, client });
-    return pair;
+    return user;
   }
 
-  return { login };
+  return { login, checkPassword };
 }
 
 /** The login service's interface. */
