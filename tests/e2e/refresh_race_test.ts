@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   assertError,
+  cliOk,
   decodeJwt,
   dirWithUsers,
   loginOk,
@@ -67,4 +68,17 @@ Deno.test("refresh race: near-simultaneous refreshes converge; a spent token aft
     assertError(await me(server, access), 401, "invalid_token");
     assertError(await refresh(server, token), 401, "session_revoked");
   });
+});
+
+Deno.test("deno task user sessions <id> lists the user's live sessions", async () => {
+  await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
+  const sids = await withServer({ dir: scratch.path, env: {} }, async (server) => {
+    const one = await loginOk(server, "ada");
+    const two = await loginOk(server, "ada");
+    return [decodeJwt(one.token).payload.sid, decodeJwt(two.token).payload.sid];
+  });
+  const listed = JSON.parse((await cliOk(scratch.path, ["sessions", "ada", "--json"])).stdout);
+  assert.deepEqual(listed.map((s: { sid: string }) => s.sid).sort(), [...sids].sort());
+  const text = (await cliOk(scratch.path, ["sessions", "ada"])).stdout;
+  for (const sid of sids) assert.ok(text.includes(sid), text);
 });

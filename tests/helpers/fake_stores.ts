@@ -25,7 +25,7 @@ export interface Faults {
    * Awaited by `getSessionAndUser` after it has read, before it answers: a test holds a read
    * in flight while something commits.
    */
-  readPause?: () => Promise<void>;
+  readPause?: (() => Promise<void>) | undefined;
 }
 
 /** One versioned map shared by the fakes (the session commits check users too). */

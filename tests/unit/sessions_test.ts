@@ -439,7 +439,6 @@ Deno.test("refresh: a removed user's sessions end", async () => {
 
 Deno.test("refresh fast path: a change to the user made between rotations is still seen", async () => {
   await using f = await fixture();
-  const versionstamp = (await f.stores.users.getUser("ada"))!.versionstamp;
   const pair = await startAs(f, "ada", "user");
   // One rotation on the fast path (nothing changed): one read, one commit.
   const next = await f.sessions.refresh(pair.refresh_token);
@@ -453,7 +452,6 @@ Deno.test("refresh fast path: a change to the user made between rotations is sti
 
 Deno.test("refresh fast path: a harmless change to the user costs one slow rotation, no more", async () => {
   await using f = await fixture();
-  const versionstamp = (await f.stores.users.getUser("ada"))!.versionstamp;
   const pair = await startAs(f, "ada", "user");
   await updateUser(f, "ada", { roles: ["user", "editor"] }); // the session's role is kept
   const next = await f.sessions.refresh(pair.refresh_token);
@@ -466,7 +464,6 @@ Deno.test("refresh fast path: a harmless change to the user costs one slow rotat
 
 Deno.test("refresh: a revocation between the read and the commit wins", async () => {
   await using f = await fixture();
-  const versionstamp = (await f.stores.users.getUser("ada"))!.versionstamp;
   const pair = await startAs(f, "ada", "user");
   const { sid } = await claimsOf(f, pair);
   // Revoke while the rotation is in flight: the commit's session check must fail.
@@ -476,4 +473,80 @@ Deno.test("refresh: a revocation between the read and the commit wins", async ()
     return await original(rotation);
   };
   await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");
+});
+
+/** Every KV key, for storage bounds. */
+async function allKeys(f: Fixture): Promise<Deno.KvKey[]> {
+  const keys: Deno.KvKey[] = [];
+  for await (const entry of f.kv.list({ prefix: [] })) keys.push(entry.key);
+  return keys;
+}
+
+Deno.test("storage: 10,000 rotations leave the session with a constant number of keys", async () => {
+  await using f = await fixture();
+  const first = await startAs(f, "ada", "user");
+  const { sid } = await claimsOf(f, first);
+  const before = await allKeys(f);
+  let pair = first;
+  for (let i = 0; i < 10_000; i++) {
+    if (i % 100 === 0) f.clock.advance(1);
+    pair = await f.sessions.refresh(pair.refresh_token);
+  }
+  const after = await allKeys(f);
+  assert.deepEqual(after, before, "the same keys: no key per refresh token");
+  // 2 users + the session + its index entry.
+  assert.equal(after.length, 4);
+  assert.ok(after.some((key) => key[0] === "sessions" && key[1] === sid));
+  assert.equal((await claimsOf(f, await f.sessions.refresh(pair.refresh_token))).sid, sid);
+});
+
+Deno.test("SESSION_MAX_AGE: /refresh refuses past the absolute end, however recent the last refresh", async () => {
+  await using f = await fixture({ sessionMaxAge: 3 * REFRESH_TTL });
+  let pair = await startAs(f, "ada", "user");
+  const { sid } = await claimsOf(f, pair);
+  for (let i = 0; i < 5; i++) {
+    f.clock.advance(REFRESH_TTL / 2);
+    pair = await f.sessions.refresh(pair.refresh_token); // 2.5 x REFRESH_TTL in
+  }
+  const record = await f.stores.sessions.getSession(sid!);
+  assert.equal(record?.value.expiresAt, record?.value.maxExpiresAt, "the sliding end is capped");
+  f.clock.advance(REFRESH_TTL / 2); // exactly 3 x REFRESH_TTL after the login
+  await rejectsWith(f.sessions.refresh(pair.refresh_token), "invalid_refresh_token");
+  assert.equal(await isActive(f, sid!), false);
+});
+
+Deno.test("MAX_SESSIONS_PER_USER: a login beyond the cap ends the oldest session", async () => {
+  await using f = await fixture({ maxSessionsPerUser: 3 });
+  const pairs: TokenPair[] = [];
+  for (let i = 0; i < 5; i++) {
+    f.clock.advance(1);
+    pairs.push(await startAs(f, "ada", "user"));
+  }
+  const bob = await startAs(f, "bob", "user");
+  const live = await Promise.all(
+    pairs.map(async (p) => await isActive(f, (await claimsOf(f, p)).sid!)),
+  );
+  assert.deepEqual(live, [false, false, true, true, true]);
+  await rejectsWith(f.sessions.refresh(pairs[0]!.refresh_token), "session_revoked");
+  await f.sessions.refresh(pairs[4]!.refresh_token);
+  assert.equal(await isActive(f, (await claimsOf(f, bob)).sid!), true, "other users untouched");
+  const ada = (await f.stores.users.getUser("ada"))!.value;
+  assert.equal((await f.sessions.list(ada)).length, 3);
+  assert.ok(f.events.some((e) => e.type === "session_revoked" && e.reason === "session limit"));
+});
+
+Deno.test("refresh: a token of another family, or forged with a known sid, revokes nothing", async () => {
+  await using f = await fixture();
+  const pair = await startAs(f, "ada", "user");
+  const { sid } = await claimsOf(f, pair);
+  // Same secret half, other family half: another (unknown) session.
+  const bytes = Uint8Array.from(
+    atob(pair.refresh_token.replace(/-/g, "+").replace(/_/g, "/") + "="),
+    (c) => c.charCodeAt(0),
+  );
+  bytes[0] = bytes[0]! ^ 1;
+  const forged = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
+    .replace(/=+$/, "");
+  await rejectsWith(f.sessions.refresh(forged), "invalid_refresh_token");
+  assert.equal(await isActive(f, sid!), true);
 });
