@@ -64,7 +64,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
 
   app.use(requestLog(logger, config.trustProxy));
   app.use(requestMetrics(services.metrics));
-  app.use(securityHeaders());
+  app.use(securityHeaders({ issuer: config.issuer }));
   if (config.corsOrigins.length > 0) {
     app.use(cors({
       origin: [...config.corsOrigins],

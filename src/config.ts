@@ -9,13 +9,30 @@ import { base64url } from "jose";
 import { parseDuration, parseRate, type Rate } from "./duration.ts";
 import { parseTrustedProxies, type TrustedProxies } from "./client_address.ts";
 import { hasControlCharacter } from "./text.ts";
+import { PASSWORD_HASHER_CHOICES, type PasswordHasherChoice } from "./crypto/argon2_backend.ts";
 import { MIN_PASSWORD_LENGTH } from "./users/user_rules.ts";
 
 /** The public-key algorithms: the ones a JWKS can carry. */
 export const ASYMMETRIC_ALGORITHMS = ["EdDSA", "ES256", "RS256"] as const;
+export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
 /** Every algorithm the server signs with (`JWT_ALG`). */
 export const SIGNING_ALGORITHMS = ["HS256", ...ASYMMETRIC_ALGORITHMS] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/**
+ * Is `alg` one of {@link ASYMMETRIC_ALGORITHMS}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isAsymmetricAlgorithm } from "./config.ts";
+ * assert(isAsymmetricAlgorithm("ES256"));
+ * assert(!isAsymmetricAlgorithm("HS256"));
+ * ```
+ */
+export function isAsymmetricAlgorithm(alg: unknown): alg is AsymmetricAlgorithm {
+  return (ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg);
+}
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -38,6 +55,8 @@ export interface Config {
   readonly jwtAlg: SigningAlgorithm;
   readonly kvPath: string;
   readonly keysPath: string;
+  /** How long `keys rotate` publishes a new key before it signs (seconds; 0: at once). */
+  readonly keyPublishAhead: number;
   readonly loginLimitPerAccount: Rate;
   readonly loginLimitPerClient: Rate;
   readonly refreshLimitPerClient: Rate;
@@ -46,6 +65,8 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly metricsToken: string | undefined;
   readonly logLevel: LogLevel;
+  /** Which argon2id backend: `auto` (native if it loads), `webcrypto` or `native`. */
+  readonly passwordHasher: PasswordHasherChoice;
 }
 
 /** A configuration value that cannot be used; `message` names the variable. */
@@ -96,6 +117,7 @@ export const DEFAULTS = {
   JWT_ALG: "HS256",
   KV_PATH: "./data/auth.kv",
   KEYS_PATH: "./data/keys.json",
+  KEY_PUBLISH_AHEAD: "10m",
   LOGIN_LIMIT_PER_ACCOUNT: "10/15m",
   LOGIN_LIMIT_PER_CLIENT: "30/1m",
   REFRESH_LIMIT_PER_CLIENT: "60/1m",
@@ -162,6 +184,7 @@ export function parseConfig(vars: RawVars): Config {
     jwtAlg: jwtAlg as SigningAlgorithm,
     kvPath: requireText("KV_PATH", get("KV_PATH")),
     keysPath: requireText("KEYS_PATH", get("KEYS_PATH")),
+    keyPublishAhead: requireDuration("KEY_PUBLISH_AHEAD", get("KEY_PUBLISH_AHEAD"), 0, 30 * DAY),
     loginLimitPerAccount: requireRate("LOGIN_LIMIT_PER_ACCOUNT", get("LOGIN_LIMIT_PER_ACCOUNT")),
     loginLimitPerClient: requireRate("LOGIN_LIMIT_PER_CLIENT", get("LOGIN_LIMIT_PER_CLIENT")),
     refreshLimitPerClient: requireRate("REFRESH_LIMIT_PER_CLIENT", get("REFRESH_LIMIT_PER_CLIENT")),
@@ -170,6 +193,7 @@ export function parseConfig(vars: RawVars): Config {
     corsOrigins: Object.freeze(parseOrigins(nonEmpty(vars.CORS_ORIGINS) ?? "")),
     metricsToken: nonEmpty(vars.METRICS_TOKEN),
     logLevel: logLevel as LogLevel,
+    passwordHasher: requireChoice("PASSWORD_HASHER", vars.PASSWORD_HASHER, PASSWORD_HASHER_CHOICES),
   });
 }
 
@@ -252,6 +276,19 @@ function requireSecret(name: string, value: string | undefined): string {
     throw new ConfigError(name, "is too repetitive to be random: set a random value");
   }
   return secret;
+}
+
+/** One of `choices` (case-insensitive); the first when unset. */
+function requireChoice<T extends string>(
+  name: string,
+  value: string | undefined,
+  choices: readonly [T, ...T[]],
+): T {
+  const picked = (nonEmpty(value) ?? choices[0]).toLowerCase();
+  if (!(choices as readonly string[]).includes(picked)) {
+    throw new ConfigError(name, `must be one of ${choices.join(", ")}`);
+  }
+  return picked as T;
 }
 
 function requirePort(value: string): number {

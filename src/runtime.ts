@@ -5,10 +5,12 @@
  * @module
  */
 import { dirname } from "node:path";
-import type { Config } from "./config.ts";
-import { type KeyRing, loadKeyRing } from "./crypto/keys.ts";
-import { createPasswordHasher, type PasswordHasher } from "./crypto/passwords.ts";
-import { createLogger, type Logger } from "./logger.ts";
+import { type Config, ConfigError } from "./config.ts";
+import { hmacKeyRing, type KeyRing } from "./crypto/keys.ts";
+import type { PasswordHasher } from "./crypto/passwords.ts";
+import { openPasswordHasherOrExit } from "./crypto/open_password_hasher.ts";
+import { LiveKeyRing } from "./keys/live_key_ring.ts";
+import { createBufferedWriter, createLogger, type LineWriter, type Logger } from "./logger.ts";
 import { kvStores, type Stores } from "./store/kv_stores.ts";
 
 /** An opened runtime (what `createServices` is built from); `close()` releases the KV handle. */
@@ -16,44 +18,76 @@ export interface Runtime {
   readonly config: Config;
   readonly stores: Stores;
   readonly hasher: PasswordHasher;
+  /** The hasher's backend in words, for the start-up line. */
+  readonly passwordBackend: string;
   readonly logger: Logger;
   /** The live key ring; {@link Runtime.reloadKeys} replaces it. */
   keys(): KeyRing;
   reloadKeys(): Promise<void>;
+  /** Follows the shared key set (asymmetric algorithms; a no-op under HS256) until `close()`. */
+  followKeys(
+    events: { onReload: (ring: KeyRing) => void; onError: (err: unknown) => void },
+  ): Promise<void>;
   close(): void;
 }
 
 /**
  * Opens the KV store (creating its directory), the key ring and the hasher. Logs go to stdout
- * unless another writer is given (the CLI keeps stdout for its own output).
+ * unless another writer is given (the CLI keeps stdout for its own output): in batches, or one
+ * `console.log` per line under `OTEL_DENO=true`, where Deno exports console output as
+ * OpenTelemetry log records tied to the request's trace. A `SECRET_KEY` that does not decrypt the
+ * stored signing keys stops the process with one line and exit code 1.
  */
 export async function openRuntime(
   config: Config,
-  writeLog: (line: string) => void = console.log,
+  writeLog: ((line: string) => void) | LineWriter = defaultLogWriter(),
 ): Promise<Runtime> {
   if (config.kvPath !== ":memory:" && !/^https?:\/\//.test(config.kvPath)) {
     await Deno.mkdir(dirname(config.kvPath), { recursive: true, mode: 0o700 });
   }
-  if (config.jwtAlg !== "HS256") {
-    await Deno.mkdir(dirname(config.keysPath), { recursive: true, mode: 0o700 });
-  }
+  const passwords = await openPasswordHasherOrExit(config.passwordHasher);
   const kv = await Deno.openKv(config.kvPath);
-  let ring: KeyRing;
+  const stores = kvStores(kv);
+  let live: LiveKeyRing | undefined;
+  let hmac: KeyRing | undefined;
   try {
-    ring = await loadKeyRing(config);
+    if (config.jwtAlg === "HS256") {
+      hmac = await hmacKeyRing(config.secretKey, config.previousSecretKeys);
+    } else {
+      live = await LiveKeyRing.open({
+        store: stores.keys,
+        alg: config.jwtAlg,
+        secretKey: config.secretKey,
+        previousSecretKeys: config.previousSecretKeys,
+        keysPath: config.keysPath,
+      });
+    }
   } catch (err) {
     kv.close();
+    if (err instanceof ConfigError) {
+      console.error(`Configuration error: ${err.message}`);
+      Deno.exit(1);
+    }
     throw err;
   }
   return {
     config,
-    stores: kvStores(kv),
-    hasher: createPasswordHasher(),
+    stores,
+    hasher: passwords.hasher,
+    passwordBackend: passwords.description,
     logger: createLogger(config.logLevel, writeLog),
-    keys: () => ring,
+    keys: () => live?.current() ?? hmac!,
     async reloadKeys() {
-      ring = await loadKeyRing(config);
+      await live?.reload();
     },
-    close: () => kv.close(),
+    followKeys: async (events) => await live?.follow(events),
+    close: () => {
+      live?.stop();
+      kv.close();
+    },
   };
+}
+
+function defaultLogWriter(): ((line: string) => void) | LineWriter {
+  return Deno.env.get("OTEL_DENO") === "true" ? console.log : createBufferedWriter();
 }

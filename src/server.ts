@@ -1,6 +1,7 @@
 /**
- * Running the HTTP server: first-start bootstrap, `Deno.serve`, key reload on SIGHUP and a
- * graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close KV).
+ * Running the HTTP server: first-start bootstrap, `Deno.serve`, following the shared key set (and
+ * re-reading it on SIGHUP) and a graceful stop on SIGTERM/SIGINT (stop accepting, finish
+ * in-flight requests, close KV).
  *
  * @module
  */
@@ -47,13 +48,23 @@ export async function serve(runtime: Runtime): Promise<number> {
   await bootstrapAdmin(services, config.bootstrapPassword);
   const app = createApp(services, config, logger);
   const drain = createDrain();
+  // Rotations and retirements made by `deno task keys` reach this instance without a signal.
+  let lastFollowError = "";
+  await runtime.followKeys({
+    onReload: (ring) => logger.info("keys_reloaded", { kid: ring.signing.kid }),
+    onError: (err) => {
+      const message = String(err).slice(0, 300);
+      if (message !== lastFollowError) logger.error("keys_follow_failed", { message });
+      lastFollowError = message;
+    },
+  });
 
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
     onListen: ({ hostname, port }) => {
       console.error(
-        `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, issuer ${config.issuer})`,
+        `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${runtime.passwordBackend}, issuer ${config.issuer})`,
       );
     },
     // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
@@ -91,6 +102,7 @@ export async function serve(runtime: Runtime): Promise<number> {
   Deno.removeSignalListener("SIGHUP", onSighup);
   runtime.close();
   logger.info("stopped");
+  logger.flush(); // the request log is written in batches: none left behind
   return 0;
 }
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import "../require_deno_version.ts"; // first: one clear line on a Deno older than 2.9
 import { parseArgs } from "node:util";
 import type { Services } from "../services.ts";
 import type { ClientWithSecret } from "../oauth/client_service.ts";

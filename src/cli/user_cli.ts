@@ -4,6 +4,7 @@
  *
  * @module
  */
+import "../require_deno_version.ts"; // first: one clear line on a Deno older than 2.9
 import { parseArgs } from "node:util";
 import type { Services } from "../services.ts";
 import type { UserRecord } from "../users/user_store.ts";

@@ -17,7 +17,7 @@ import {
   importJWK,
   type JWK,
 } from "jose";
-import type { SigningAlgorithm } from "../config.ts";
+import { isAsymmetricAlgorithm, type SigningAlgorithm } from "../config.ts";
 import { createFileExclusive, replaceFile, withFileLock } from "../files.ts";
 
 /** A key that verifies tokens of one algorithm. */
@@ -214,8 +214,8 @@ function isKeyFile(value: unknown): value is KeyFile {
   return file.version === 1 && Array.isArray(file.keys) && file.keys.every((k: unknown) => {
     const key = k as Partial<StoredKey> | null;
     return typeof key?.kid === "string" && typeof key.created_at === "string" &&
-      (key.alg === "EdDSA" || key.alg === "ES256" || key.alg === "RS256") &&
-      typeof key.private_jwk === "object" && key.private_jwk !== null;
+      isAsymmetricAlgorithm(key.alg) && typeof key.private_jwk === "object" &&
+      key.private_jwk !== null;
   });
 }
 

@@ -1,21 +1,19 @@
 /**
- * Password hashing with argon2id (`@node-rs/argon2`, a native addon: about 12 ms a verify here
- * and off the event loop, against about 55 ms on it for the WASM alternative).
+ * Password hashing with argon2id on one of two backends that share the PHC format
+ * (`argon2_backend.ts`): Web Crypto, built into Deno 2.9+, or the `@node-rs/argon2` addon where
+ * it loads. Both run off the event loop.
  *
  * Hashes are PHC strings, so their parameters travel with them: a hash made with weaker
  * parameters than {@link OWASP_MINIMUM} verifies and then reports {@link PasswordHasher.needsRehash}.
  *
  * @module
  */
-import { type Algorithm, hash as argon2Hash, verify as argon2Verify } from "@node-rs/argon2";
 import { Semaphore } from "../semaphore.ts";
+import type { Argon2Backend, Argon2BackendName } from "./argon2_backend.ts";
+import { type Argon2Params, parseArgon2idPhc } from "./argon2_phc.ts";
+import { webCryptoArgon2 } from "./argon2_webcrypto.ts";
 
-/** Argon2id cost parameters: memory in KiB, iterations, lanes. */
-export interface Argon2Params {
-  readonly memoryCost: number;
-  readonly timeCost: number;
-  readonly parallelism: number;
-}
+export type { Argon2Params } from "./argon2_phc.ts";
 
 /** OWASP's minimum for argon2id: m=19456 KiB (19 MiB), t=2, p=1. */
 export const OWASP_MINIMUM: Argon2Params = Object.freeze({
@@ -26,6 +24,8 @@ export const OWASP_MINIMUM: Argon2Params = Object.freeze({
 
 /** Hashes and checks passwords; one instance per process. */
 export interface PasswordHasher {
+  /** The backend doing the work. */
+  readonly backend: Argon2BackendName;
   hash(password: string): Promise<string>;
   /** True when `password` matches `phc`; false for a mismatch or a malformed hash. */
   verify(phc: string, password: string): Promise<boolean>;
@@ -38,12 +38,14 @@ export interface PasswordHasher {
 /** Options for {@link createPasswordHasher}. */
 export interface HasherOptions {
   readonly params?: Argon2Params;
+  /** Defaults to Web Crypto, which is always there; `selectArgon2Backend` picks per config. */
+  readonly backend?: Argon2Backend;
   /** How many hashes may run at once; each holds `memoryCost` KiB. Defaults to the CPU count. */
   readonly maxConcurrent?: number;
 }
 
 /**
- * Creates the argon2id hasher.
+ * Creates the argon2id hasher on `options.backend` (Web Crypto unless given).
  *
  * @example
  * ```ts
@@ -66,21 +68,22 @@ export function createPasswordHasher(options: HasherOptions = {}): PasswordHashe
   // Bounds memory (each hash holds 19 MiB) and keeps hashing from starving the event loop: more
   // hashes at once than cores only queue inside the thread pool, with more memory and latency.
   const slots = new Semaphore(options.maxConcurrent ?? Math.max(1, navigator.hardwareConcurrency));
-  // `Algorithm` is an ambient const enum, which isolated modules cannot read: 2 is Argon2id.
-  const hashOptions = { algorithm: 2 as Algorithm, ...params };
-  const hash = (password: string) => slots.run(() => argon2Hash(password, hashOptions));
+  const backend = options.backend ?? webCryptoArgon2;
+  const hash = (password: string) => slots.run(() => backend.hash(password, params));
   // Made now, not at the first unknown user: that request must cost what every other does.
   const dummy = hash(crypto.randomUUID());
   dummy.catch(() => {}); // a failure surfaces where it is awaited, in verifyDummy
   const verify = async (phc: string, password: string) => {
-    if (!phc.startsWith("$argon2id$")) return false;
+    // Both backends refuse the same strings: malformed, other variants, or out-of-bounds costs.
+    if (parseArgon2idPhc(phc) === undefined) return false;
     try {
-      return await slots.run(() => argon2Verify(phc, password));
+      return await slots.run(() => backend.verify(phc, password));
     } catch {
       return false; // a malformed stored hash never lets anyone in
     }
   };
   return {
+    backend: backend.name,
     hash,
     verify,
     async verifyDummy(password) {

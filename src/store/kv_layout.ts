@@ -14,6 +14,11 @@
  * - `["limits", bucket, subject, window]` -> attempt count, expires with its window, by
  *   `kv_counters.ts`
  * - `["oauth_clients", clientId]` -> `ClientRecord` (`oauth/client_store.ts`), by `kv_clients.ts`
+ * - `["signing_keys", "set"]` -> `StoredKeySet` (`keys/key_store.ts`): the whole asymmetric key
+ *   set, private halves AES-256-GCM under a key derived from `SECRET_KEY`; its versionstamp is
+ *   the set's version, which every instance polls. By `kv_keys.ts`
+ * - `["signing_keys", "in_use", kid]` -> epoch ms at which an instance last said it signs with
+ *   `kid`; deleted with the key on retire
  * - `["health"]` -> never written; `/readyz` reads it
  *
  * Each store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
@@ -39,6 +44,9 @@ export const KEYS = {
   ],
   client: (clientId: string): Deno.KvKey => ["oauth_clients", clientId],
   clients: ["oauth_clients"] as Deno.KvKey,
+  signingKeySet: ["signing_keys", "set"] as Deno.KvKey,
+  keyInUse: (kid: string): Deno.KvKey => ["signing_keys", "in_use", kid],
+  keysInUse: ["signing_keys", "in_use"] as Deno.KvKey,
   health: ["health"] as Deno.KvKey,
 } as const;
 

@@ -4,13 +4,39 @@
  * missing dummy hash makes the unknown-user case ~50x cheaper and fails this at once.
  */
 import assert from "node:assert/strict";
+import { loadNativeArgon2 } from "../../src/crypto/argon2_native.ts";
+import { webCryptoArgon2 } from "../../src/crypto/argon2_webcrypto.ts";
+import { createPasswordHasher, type PasswordHasher } from "../../src/crypto/passwords.ts";
+import type { Argon2Backend } from "../../src/crypto/argon2_backend.ts";
 import { addUser, makeApp } from "../helpers/app.ts";
 
-Deno.test("failed logins cost the same whatever the reason", async () => {
-  using t = await makeApp({
-    LOGIN_LIMIT_PER_ACCOUNT: "3/15m",
-    LOGIN_LIMIT_PER_CLIENT: "100000/1m",
+const native: Argon2Backend | Error = await loadNativeArgon2().catch((err: Error) => err);
+for (const backend of [webCryptoArgon2, native]) {
+  const skipped = backend instanceof Error
+    ? ` (skipped: the native addon does not load here: ${backend.message})`
+    : "";
+  Deno.test({
+    name: `failed logins cost the same whatever the reason (${
+      backend instanceof Error ? "native" : backend.name
+    })${skipped}`,
+    ignore: backend instanceof Error,
+    fn: () => {
+      if (backend instanceof Error) return;
+      return checkTimingParity(createPasswordHasher({ backend }));
+    },
   });
+}
+
+async function checkTimingParity(hasher: PasswordHasher) {
+  using t = await makeApp(
+    {
+      LOGIN_LIMIT_PER_ACCOUNT: "3/15m",
+      LOGIN_LIMIT_PER_CLIENT: "100000/1m",
+    },
+    undefined,
+    undefined,
+    hasher,
+  );
   await addUser(t, "ada", "correct horse battery");
   await addUser(t, "off", "correct horse battery");
   await t.services.users.update("off", { disabled: true });
@@ -46,4 +72,4 @@ Deno.test("failed logins cost the same whatever the reason", async () => {
       `${name}/wrong = ${ratio.toFixed(2)} (${JSON.stringify(medians)})`,
     );
   }
-});
+}

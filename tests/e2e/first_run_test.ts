@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import jwt from "jsonwebtoken";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import jwt from "npm:jsonwebtoken@^9.0.2";
 import {
   assertError,
   cliOk,

@@ -6,7 +6,8 @@
  * `deno task client`, as an operator would.
  */
 import assert from "node:assert/strict";
-import * as oauth from "oauth4webapi";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import * as oauth from "npm:oauth4webapi@^3.8.8";
 import {
   dirWithUsers,
   freePort,

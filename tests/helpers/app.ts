@@ -5,7 +5,8 @@
 import { createApp } from "../../src/app.ts";
 import { type Config, parseConfig, type RawVars } from "../../src/config.ts";
 import { type KeyRing, loadKeyRing } from "../../src/crypto/keys.ts";
-import { createPasswordHasher } from "../../src/crypto/passwords.ts";
+import { createPasswordHasher, type PasswordHasher } from "../../src/crypto/passwords.ts";
+import { selectArgon2Backend } from "../../src/crypto/select_argon2_backend.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createServices, type Services } from "../../src/services.ts";
 import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
@@ -21,8 +22,13 @@ export class TestClock {
   }
 }
 
-/** One shared hasher: argon2id at OWASP's minimum, as in production. */
-export const hasher = createPasswordHasher();
+/**
+ * One shared hasher: argon2id at OWASP's minimum on the backend production's `auto` picks here
+ * (the native addon when it loads, Web Crypto otherwise).
+ */
+export const hasher = createPasswordHasher({
+  backend: (await selectArgon2Backend("auto")).backend,
+});
 
 export interface TestApp {
   readonly app: ReturnType<typeof createApp>;
@@ -47,12 +53,13 @@ export interface TestApp {
   [Symbol.dispose](): void;
 }
 
-/** Builds the app with `vars` over safe test defaults. */
+/** Builds the app with `vars` over safe test defaults (and another hasher when given). */
 export async function makeApp(
   vars: RawVars = {},
   keysDir?: string,
   /** Wraps the KV stores, e.g. in a fake that fails or contends (`faulty_stores.ts`). */
   wrapStores: (stores: Stores) => Stores = (stores) => stores,
+  passwordHasher: PasswordHasher = hasher,
 ): Promise<TestApp> {
   const config = parseConfig({
     SECRET_KEY: TEST_SECRET,
@@ -71,7 +78,7 @@ export async function makeApp(
     config,
     stores,
     keys: () => ring,
-    hasher,
+    hasher: passwordHasher,
     logger,
     now: clock.now,
   });

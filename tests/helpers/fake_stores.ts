@@ -1,11 +1,12 @@
 /**
- * In-memory fakes of the four stores (users, sessions and refresh tokens, counters, OAuth
- * clients) with the KV implementations' contract (versionstamps, atomic checks), and a switch that makes them fail
- * or contend on demand: `fail` throws `StoreUnavailableError` from every call, as the KV stores
- * do when Deno KV fails; `contend` makes every guarded commit lose its race, so the loops that
+ * In-memory fakes of the five stores (users, sessions and refresh tokens, counters, OAuth
+ * clients, signing keys) with the KV implementations' contract (versionstamps, atomic checks), and
+ * a switch that makes them fail or contend on demand: `fail` throws `StoreUnavailableError` from
+ * every call, as the KV stores do when Deno KV fails; `contend` makes every guarded commit lose its race, so the loops that
  * retry give up with `ContendedError` and single commits report a changed versionstamp.
  */
 import { ContendedError, InvalidCursorError, StoreUnavailableError } from "../../src/errors.ts";
+import type { KeyStore, StoredKeySet, VersionedKeySet } from "../../src/keys/key_store.ts";
 import type { CounterStore, CounterUpdate } from "../../src/limits/counter_store.ts";
 import type { ClientRecord, ClientStore } from "../../src/oauth/client_store.ts";
 import type { Stores } from "../../src/store/kv_stores.ts";
@@ -269,6 +270,48 @@ class FakeClientStore implements ClientStore {
   }
 }
 
+const KEY_SET = "signing_keys/set";
+const inUseKey = (kid: string) => `signing_keys/in_use/${JSON.stringify(kid)}`;
+
+class FakeKeyStore implements KeyStore {
+  constructor(private readonly t: FakeTable) {}
+
+  read(): Promise<VersionedKeySet | undefined> {
+    this.t.touch("readKeySet");
+    const entry = this.t.get<StoredKeySet>(KEY_SET);
+    return Promise.resolve(entry && { set: entry.value, versionstamp: entry.versionstamp });
+  }
+  version() {
+    this.t.touch("keySetVersion");
+    return Promise.resolve(this.t.stamp(KEY_SET) ?? undefined);
+  }
+  write(set: StoredKeySet, expected: string | undefined, removed: readonly string[] = []) {
+    this.t.touch("writeKeySet");
+    const writes = [
+      [KEY_SET, set] as const,
+      ...removed.map((kid) => [inUseKey(kid), undefined] as const),
+    ];
+    return Promise.resolve(this.t.commit([[KEY_SET, expected ?? null]], writes) !== undefined);
+  }
+  markInUse(kid: string, at: number) {
+    this.t.touch("markKeyInUse");
+    this.t.commit([], [[inUseKey(kid), at]], false);
+    return Promise.resolve();
+  }
+  inUse() {
+    this.t.touch("keysInUse");
+    const prefix = "signing_keys/in_use/";
+    return Promise.resolve(
+      new Map(
+        this.t.keys(prefix).map((key) => [
+          JSON.parse(key.slice(prefix.length)) as string,
+          this.t.get<number>(key)!.value,
+        ]),
+      ),
+    );
+  }
+}
+
 /** The fakes over one table, switched by `faults`. */
 export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string): number } {
   const table = new FakeTable(faults);
@@ -279,6 +322,7 @@ export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string)
     sessions: new FakeSessionStore(table),
     counters: new FakeCounterStore(table),
     clients: new FakeClientStore(table),
+    keys: new FakeKeyStore(table),
     ping: () => {
       table.touch("ping");
       return Promise.resolve();

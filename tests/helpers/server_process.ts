@@ -21,7 +21,7 @@ export function taskCommand(name: string): TaskCommand {
   const task: string = config.tasks[name];
   if (!task) throw new Error(`No task ${name}`);
   const absolute = (word: string) =>
-    word.replaceAll("./node_modules/", join(ROOT, "node_modules") + "/")
+    word.replace(/(?<=[=,])\.\/node_modules(?=\/|,|$)/g, join(ROOT, "node_modules"))
       .replace(/^(main\.ts|src\/.*\.ts)$/, (file) => join(ROOT, file));
   const words = task.split(/\s+/).map(absolute);
   const env: Record<string, string> = {};
@@ -64,6 +64,8 @@ export interface StartOptions {
   readonly dir?: string;
   readonly env?: Record<string, string>;
   readonly port?: number;
+  /** Where the process's stdout (the JSON log) goes: collected (default) or /dev/null. */
+  readonly stdout?: "piped" | "null";
   /** How long to wait for the listening line. */
   readonly timeoutMs?: number;
 }
@@ -78,10 +80,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     cwd: dir,
     env: { ...env, HOST: "127.0.0.1", PORT: String(port), ...options.env },
     stdin: "null",
-    stdout: "piped",
+    stdout: options.stdout ?? "piped",
     stderr: "piped",
   }).spawn();
-  const out = collect(process.stdout);
+  const out = options.stdout === "null"
+    ? { text: () => "", done: Promise.resolve() }
+    : collect(process.stdout);
   const err = collect(process.stderr);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
@@ -133,10 +137,19 @@ export async function runTask(
   options: { stdin?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   const { env, args } = taskCommand(task);
+  return await runDeno(dir, [...args, ...cliArgs], { ...options, env: { ...env, ...options.env } });
+}
+
+/** Runs `deno <args>` in `dir`, `env` added to this environment, feeding `stdin`. */
+export async function runDeno(
+  dir: string,
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const child = new Deno.Command("deno", {
-    args: [...args, ...cliArgs],
+    args,
     cwd: dir,
-    env: { ...env, ...options.env },
+    env: options.env ?? {},
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

@@ -413,3 +413,18 @@ Deno.test("loadConfig: a blank variable in the environment does not erase the fi
     assert.equal(config.port, 8080);
   });
 });
+
+Deno.test("PASSWORD_HASHER: auto by default, webcrypto or native, anything else refused", () => {
+  assert.equal(parseConfig({ SECRET_KEY: GOOD_SECRET }).passwordHasher, "auto");
+  assert.equal(
+    parseConfig({ SECRET_KEY: GOOD_SECRET, PASSWORD_HASHER: " " }).passwordHasher,
+    "auto",
+  );
+  for (const value of ["auto", "webcrypto", "native", "WebCrypto"]) {
+    const config = parseConfig({ SECRET_KEY: GOOD_SECRET, PASSWORD_HASHER: value });
+    assert.equal(config.passwordHasher, value.toLowerCase());
+  }
+  for (const value of ["wasm", "argon2", "node", "web crypto"]) {
+    assertConfigError({ PASSWORD_HASHER: value }, "PASSWORD_HASHER", /auto, webcrypto, native/);
+  }
+});

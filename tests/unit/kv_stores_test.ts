@@ -52,6 +52,11 @@ Deno.test("KV stores: every operation on a failing Deno KV throws StoreUnavailab
           now,
         ),
     ],
+    ["readKeySet", () => stores.keys.read()],
+    ["keySetVersion", () => stores.keys.version()],
+    ["writeKeySet", () => stores.keys.write({ version: 1, keys: [] }, undefined, ["k"])],
+    ["markKeyInUse", () => stores.keys.markInUse("k", now)],
+    ["keysInUse", () => stores.keys.inUse()],
   ];
   for (const [name, operation] of operations) {
     await assert.rejects(operation, StoreUnavailableError, name);
