@@ -25,6 +25,19 @@ async function status(t: TestApp, path: string, token: string): Promise<number> 
   return res.status;
 }
 
+/** Holds the next session read after it has read, until `release()`. */
+function pauseNextRead(faults: Faults) {
+  let release!: () => void;
+  let paused!: () => void;
+  const readPaused = new Promise<void>((resolve) => paused = resolve);
+  faults.readPause = () => {
+    faults.readPause = undefined; // only this one read
+    paused();
+    return new Promise<void>((resolve) => release = resolve);
+  };
+  return { readPaused, release: () => release() };
+}
+
 async function refreshCode(t: TestApp, refreshToken: string): Promise<string | number> {
   const res = await t.post("/refresh", { refresh_token: refreshToken });
   const body = await res.json();
@@ -217,14 +230,7 @@ Deno.test("the gate refuses a session revoked while its read was in flight, at o
   using t = await makeApp({}, undefined, () => fakeStores(faults));
   await addUser(t, "ada", PASSWORD);
   const { token } = await login(t, "ada", PASSWORD);
-  let release!: () => void;
-  let paused!: () => void;
-  const readPaused = new Promise<void>((resolve) => paused = resolve);
-  faults.readPause = () => {
-    faults.readPause = undefined; // only this one read
-    paused();
-    return new Promise<void>((resolve) => release = resolve);
-  };
+  const { readPaused, release } = pauseNextRead(faults);
   const inFlight = t.request("/me", bearer(token)); // reads "live", then waits
   await readPaused;
   await t.services.sessions.revoke(sidOf(token), "logout"); // commits, on this instance
@@ -240,14 +246,7 @@ Deno.test("the gate refuses sessions of an older epoch even when the read was in
   using t = await makeApp({}, undefined, () => fakeStores(faults));
   await addUser(t, "ada", PASSWORD);
   const { token } = await login(t, "ada", PASSWORD);
-  let release!: () => void;
-  let paused!: () => void;
-  const readPaused = new Promise<void>((resolve) => paused = resolve);
-  faults.readPause = () => {
-    faults.readPause = undefined;
-    paused();
-    return new Promise<void>((resolve) => release = resolve);
-  };
+  const { readPaused, release } = pauseNextRead(faults);
   const inFlight = t.request("/me", bearer(token));
   await readPaused;
   await t.services.users.update("ada", { disabled: true });
