@@ -43,8 +43,19 @@ export type DomainEvent =
     readonly sub: string;
     readonly reason: string;
   }
-  /** Any change to a user's record (caches forget what they knew). */
-  | { readonly type: "user_changed"; readonly user_id: string }
+  /**
+   * Any change to a user's record (caches forget what they knew). `uid` and `epoch` are the
+   * user's after it (`epoch` is `Infinity` when the user was removed): sessions of an older
+   * epoch, or of another uid, are over.
+   */
+  | {
+    readonly type: "user_changed";
+    readonly user_id: string;
+    readonly uid: string;
+    readonly epoch: number;
+    /** The session a self-service password change kept across the epoch bump. */
+    readonly kept?: string | undefined;
+  }
   | {
     readonly type: "login";
     readonly user_id: string;
@@ -88,7 +99,7 @@ export type EventSubscriber = (event: DomainEvent) => void;
  * const events = createEventStream();
  * const seen: DomainEvent[] = [];
  * events.subscribe((e) => seen.push(e));
- * events.emit({ type: "user_changed", user_id: "ada" });
+ * events.emit({ type: "user_changed", user_id: "ada", uid: "u1", epoch: 0 });
  * assert(seen.length === 1);
  * ```
  */

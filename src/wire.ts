@@ -56,6 +56,18 @@ export const MeSchema = z.object({
 /** The `/me` answer. */
 export type Me = z.infer<typeof MeSchema>;
 
+/** One of the signed-in user's sessions (`GET /sessions`). Times are ISO 8601. */
+export const SessionInfoSchema = z.object({
+  sid: z.string(),
+  role: z.string(),
+  created_at: z.string(),
+  last_refreshed_at: z.string(),
+  expires_at: z.string(),
+  /** The session of the access token that asked. */
+  current: z.boolean(),
+});
+export type SessionInfo = z.infer<typeof SessionInfoSchema>;
+
 export const PublicUserSchema = z.object({
   user_id: z.string(),
   roles: z.array(z.string()),

@@ -48,6 +48,14 @@ export interface CredentialCheck {
   readonly deviceToken?: string | undefined;
 }
 
+/** A password to check for a user, from a client. */
+export interface PasswordCheck {
+  readonly userId: string;
+  readonly password: string;
+  /** The client address the per-client limit counts against. */
+  readonly client: string;
+}
+
 /** One login attempt. */
 export interface LoginRequest extends CredentialCheck {
   /** The role to sign in as; default the user's first. */
@@ -155,7 +163,7 @@ export function createLoginService(deps: LoginDeps) {
       emit({ type: "login_role_not_allowed", user_id: user.id });
       throw new ApiError("role_not_allowed", `role "${role ?? ""}" is not granted to this user`);
     }
-    const pair = await deps.sessions.start(user.id, granted, user.versionstamp);
+    const pair = await deps.sessions.start(user, granted);
     // A fresh device token at every login (OWASP), bound to the hash the user has now.
     const deviceToken = devices.issue(user.id, user.passwordHash);
     emit({ type: "device_token", user_id: user.id, client, outcome: "issued" });

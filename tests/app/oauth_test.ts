@@ -357,6 +357,28 @@ Deno.test("refresh_token grant: rotation, and reuse ends the session as /refresh
   );
 });
 
+Deno.test("refresh_token grant: inside the grace window the parent converges on the current token", async () => {
+  const { t, reportsSecret } = await setup();
+  using _ = t;
+  const first = await login(t, "ada", PASSWORD);
+  const grant = { grant_type: "refresh_token", refresh_token: first.refresh_token };
+  const [a, b] = await Promise.all([
+    postForm(t, "/oauth/token", grant),
+    postForm(t, "/oauth/token", grant),
+  ]);
+  assert.equal(a.status, 200);
+  assert.equal(b.status, 200);
+  const [bodyA, bodyB] = [await a.json(), await b.json()];
+  assert.equal(bodyA.refresh_token, bodyB.refresh_token, "one refresh token, nothing forked");
+  // The same token also works through /refresh: one session service behind both doors.
+  const next = await t.post("/refresh", { refresh_token: bodyA.refresh_token });
+  assert.equal(next.status, 200);
+  const introspected = await postForm(t, "/oauth/introspect", { token: bodyB.access_token }, {
+    Authorization: basic("reports", reportsSecret),
+  });
+  assert.equal((await introspected.json()).active, true);
+});
+
 Deno.test("revoke (RFC 7009): refresh or access token ends the session; unknown is 200", async () => {
   const { t, reportsSecret } = await setup();
   using _ = t;

@@ -12,7 +12,6 @@ import { gcraGiveBack, gcraTake } from "../../src/limits/gcra.ts";
 import type { ClientRecord, ClientStore } from "../../src/oauth/client_store.ts";
 import type { Stores } from "../../src/store/kv_stores.ts";
 import type {
-  RefreshRecord,
   Rotation,
   SessionAndUser,
   SessionRecord,
@@ -24,6 +23,11 @@ import type { Versioned } from "../../src/versioned.ts";
 /** How the fakes behave right now; tests flip `mode`. */
 export interface Faults {
   mode: "ok" | "fail" | "contend";
+  /**
+   * Awaited by `getSessionAndUser` after it has read, before it answers: a test holds a read
+   * in flight while something commits.
+   */
+  readPause?: (() => Promise<void>) | undefined;
 }
 
 /** One versioned map shared by the fakes (the session commits check users too). */
@@ -75,9 +79,8 @@ class FakeTable {
 
 const userKey = (id: string) => `users/${JSON.stringify(id)}`;
 const sessionKey = (sid: string) => `sessions/${JSON.stringify(sid)}`;
-const indexKey = (userId: string, sid = "") =>
-  `user_sessions/${JSON.stringify(userId)}/${sid === "" ? "" : JSON.stringify(sid)}`;
-const refreshKey = (hash: string) => `refresh_tokens/${hash}`;
+const indexKey = (userUid: string, sid = "") =>
+  `user_sessions/${JSON.stringify(userUid)}/${sid === "" ? "" : JSON.stringify(sid)}`;
 const clientKey = (clientId: string) => `oauth_clients/${JSON.stringify(clientId)}`;
 
 class FakeUserStore implements UserStore {
@@ -142,17 +145,14 @@ class FakeUserStore implements UserStore {
 class FakeSessionStore implements SessionStore {
   constructor(private readonly t: FakeTable) {}
 
-  createSession(session: SessionRecord, tokenHash: string, token: RefreshRecord) {
+  createSession(session: SessionRecord, userVersionstamp?: string) {
     this.t.touch("createSession");
     const checks: [string, string | null][] = [[sessionKey(session.sid), null]];
-    if (token.userVersionstamp !== undefined) {
-      checks.push([userKey(session.userId), token.userVersionstamp]);
-    }
+    if (userVersionstamp !== undefined) checks.push([userKey(session.userId), userVersionstamp]);
     return Promise.resolve(
       this.t.commit(checks, [
         [sessionKey(session.sid), session],
-        [indexKey(session.userId, session.sid), true],
-        [refreshKey(tokenHash), token],
+        [indexKey(session.userUid, session.sid), true],
       ]) !== undefined,
     );
   }
@@ -160,35 +160,24 @@ class FakeSessionStore implements SessionStore {
     this.t.touch("getSession");
     return Promise.resolve(this.t.get<SessionRecord>(sessionKey(sid)));
   }
-  getRefresh(tokenHash: string) {
-    this.t.touch("getRefresh");
-    return Promise.resolve(this.t.get<RefreshRecord>(refreshKey(tokenHash)));
-  }
-  getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser> {
+  async getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser> {
     this.t.touch("getSessionAndUser");
-    return Promise.resolve({
+    const read = {
       session: this.t.get<SessionRecord>(sessionKey(sid)),
       user: this.t.get<UserRecord>(userKey(userId)),
-    });
+    };
+    await this.t.faults.readPause?.();
+    return read;
   }
   commitRotation(r: Rotation) {
     this.t.touch("commitRotation");
     const checks: [string, string | null][] = [
-      [refreshKey(r.spent.hash), r.spent.versionstamp],
-      [sessionKey(r.sid), r.sessionVersionstamp],
-      [userKey(r.userId), r.userVersionstamp],
+      [sessionKey(r.session.sid), r.sessionVersionstamp],
+      [userKey(r.session.userId), r.userVersionstamp],
     ];
-    const writes: [string, unknown][] = [
-      [refreshKey(r.spent.hash), r.spent.record],
-      [refreshKey(r.child.hash), r.child.record],
-      [sessionKey(r.sid), r.session],
-    ];
-    if (r.superseded) {
-      checks.push([refreshKey(r.superseded.hash), r.superseded.versionstamp]);
-      writes.push([refreshKey(r.superseded.hash), r.superseded.record]);
-    }
-    if (r.indexUntil !== undefined) writes.push([indexKey(r.userId, r.sid), true]);
-    return Promise.resolve(this.t.commit(checks, writes) !== undefined);
+    return Promise.resolve(
+      this.t.commit(checks, [[sessionKey(r.session.sid), r.session]]) !== undefined,
+    );
   }
   revokeSession(sid: string, now: number) {
     this.t.touch("revokeSession");
@@ -196,20 +185,29 @@ class FakeSessionStore implements SessionStore {
       const entry = this.t.get<SessionRecord>(sessionKey(sid));
       if (!entry || entry.value.revokedAt !== undefined) return Promise.resolve(entry?.value);
       const revoked = { ...entry.value, revokedAt: now };
-      if (this.t.commit([[sessionKey(sid), entry.versionstamp]], [[sessionKey(sid), revoked]])) {
+      const writes = [
+        [sessionKey(sid), revoked],
+        [indexKey(entry.value.userUid, sid), undefined],
+      ] as const;
+      if (this.t.commit([[sessionKey(sid), entry.versionstamp]], writes)) {
         return Promise.resolve(entry.value);
       }
     }
     return Promise.reject(new ContendedError("fake: session revocation too contended"));
   }
-  listSessionIds(userId: string) {
-    this.t.touch("listSessionIds");
-    const prefix = indexKey(userId);
-    return Promise.resolve(this.t.keys(prefix).map((key) => JSON.parse(key.slice(prefix.length))));
+  listUserSessions(userUid: string) {
+    this.t.touch("listUserSessions");
+    const prefix = indexKey(userUid);
+    return Promise.resolve(
+      this.t.keys(prefix).flatMap((key) => {
+        const found = this.t.get<SessionRecord>(sessionKey(JSON.parse(key.slice(prefix.length))));
+        return found ? [found.value] : [];
+      }),
+    );
   }
-  deleteSessionIndex(userId: string) {
+  deleteSessionIndex(userUid: string) {
     this.t.touch("deleteSessionIndex");
-    this.t.commit([], this.t.keys(indexKey(userId)).map((key) => [key, undefined] as const));
+    this.t.commit([], this.t.keys(indexKey(userUid)).map((key) => [key, undefined] as const));
     return Promise.resolve();
   }
 }
@@ -329,9 +327,11 @@ class FakeKeyStore implements KeyStore {
 }
 
 /** The fakes over one table, switched by `faults`. */
-export function fakeStores(faults: Faults): Stores {
+export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string): number } {
   const table = new FakeTable(faults);
   return {
+    /** How many keys the fakes hold (under `prefix`): storage bounds are asserted on it. */
+    keyCount: (prefix = "") => table.keys(prefix).length,
     users: new FakeUserStore(table),
     sessions: new FakeSessionStore(table),
     counters: new FakeCounterStore(table),

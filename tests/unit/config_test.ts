@@ -51,6 +51,8 @@ Deno.test("parseConfig: defaults", () => {
   assert.equal(config.tokenTtl, 1800);
   assert.equal(config.refreshTtl, 30 * 86400);
   assert.equal(config.refreshGraceSeconds, 10);
+  assert.equal(config.sessionMaxAge, 90 * 86400);
+  assert.equal(config.maxSessionsPerUser, 100);
   assert.equal(config.jwtAlg, "HS256");
   assert.equal(config.kvPath, "./data/auth.kv");
   assert.equal(config.keysPath, "./data/keys.json");
@@ -161,6 +163,11 @@ Deno.test("parseConfig: bad values name their variable", async (t) => {
     ["REFRESH_TTL 0", { REFRESH_TTL: "0" }, "REFRESH_TTL"],
     ["REFRESH_TTL 1w", { REFRESH_TTL: "1w" }, "REFRESH_TTL"],
     ["REFRESH_TTL too long", { REFRESH_TTL: "99999999d" }, "REFRESH_TTL"],
+    ["SESSION_MAX_AGE 0", { SESSION_MAX_AGE: "0" }, "SESSION_MAX_AGE"],
+    ["SESSION_MAX_AGE junk", { SESSION_MAX_AGE: "soon" }, "SESSION_MAX_AGE"],
+    ["MAX_SESSIONS_PER_USER 0", { MAX_SESSIONS_PER_USER: "0" }, "MAX_SESSIONS_PER_USER"],
+    ["MAX_SESSIONS_PER_USER -1", { MAX_SESSIONS_PER_USER: "-1" }, "MAX_SESSIONS_PER_USER"],
+    ["MAX_SESSIONS_PER_USER 1.5", { MAX_SESSIONS_PER_USER: "1.5" }, "MAX_SESSIONS_PER_USER"],
     ["TOKEN_TTL over a day", { TOKEN_TTL: "2d" }, "TOKEN_TTL"],
     [
       "REFRESH_GRACE_SECONDS over 5 minutes",
