@@ -25,6 +25,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { refreshRoutes } from "./routes/refresh.ts";
 import { meAndLogoutRoutes } from "./routes/me_logout.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
 import { wellKnownRoutes } from "./routes/well_known.ts";
 import { oauthErrorResponse } from "./oauth/oauth_error.ts";
 import { adminClientRoutes } from "./routes/admin_clients.ts";
@@ -72,6 +73,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
       maxAge: 600,
     }));
   }
+  app.use("/logout", limitBody());
   for (const path of JSON_BODY_PATHS) {
     app.use(path, limitBody());
     app.on(["POST", "PATCH", "PUT"], path, requireJson());
@@ -81,6 +83,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   loginRoutes(app, ctx);
   refreshRoutes(app, ctx);
   meAndLogoutRoutes(app, ctx);
+  sessionRoutes(app, ctx);
   wellKnownRoutes(app, ctx);
   healthRoutes(app, ctx);
   metricsRoutes(app, ctx);
@@ -120,7 +123,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
 }
 
 /** The paths whose POST, PATCH and PUT take a JSON body (16 KiB at most) and only JSON. */
-const JSON_BODY_PATHS = ["/login", "/refresh", "/admin/*"] as const;
+const JSON_BODY_PATHS = ["/login", "/refresh", "/admin/*", "/me/password"] as const;
 const JSON_BODY_METHODS: readonly string[] = ["post", "patch", "put"];
 
 /**
@@ -139,7 +142,8 @@ function nameOperations(app: OpenAPIHono<AppEnv>): void {
       JSON_BODY_PATHS.some((path) =>
         path.endsWith("/*") ? route.path.startsWith(path.slice(0, -1)) : route.path === path
       );
-    const form = route.path.startsWith("/oauth/");
+    // `/logout` takes an optional body and the OAuth endpoints a form: limited, any type.
+    const form = route.path.startsWith("/oauth/") || route.path === "/logout";
     if (!json && !form) continue;
     // The OAuth endpoints answer in their own error shape: the one their 400 documents.
     const shape = route.responses[400];

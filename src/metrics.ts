@@ -48,8 +48,21 @@ export function createMetrics() {
     }),
     rateLimited: new Counter({
       name: "auth_rate_limited_total",
-      help: "Requests refused by a rate limit, by limit",
+      help:
+        "Requests refused by a rate limit, by limit and by who refused (store: a lock starts; memory: refused at no shared cost; in_flight: the budget is all in flight)",
+      labelNames: ["limit", "source"] as const,
+      registers,
+    }),
+    lockouts: new Counter({
+      name: "auth_login_lockouts_total",
+      help: "Login limits found exhausted in the shared store (a lockout starting), by limit",
       labelNames: ["limit"] as const,
+      registers,
+    }),
+    deviceTokens: new Counter({
+      name: "auth_device_tokens_total",
+      help: "Device tokens issued, accepted or not counted at login, by outcome",
+      labelNames: ["outcome"] as const,
       registers,
     }),
     requestDuration: new Histogram({
@@ -86,10 +99,13 @@ export function countEvents(metrics: Metrics): EventSubscriber {
       case "login_role_not_allowed":
         return metrics.logins.inc({ outcome: "role_not_allowed" });
       case "login_rate_limited":
-        metrics.rateLimited.inc({ limit: event.limit });
+        metrics.rateLimited.inc({ limit: event.limit, source: event.source });
+        if (event.source === "store") metrics.lockouts.inc({ limit: event.limit });
         return metrics.logins.inc({ outcome: "rate_limited" });
       case "rate_limited":
-        return metrics.rateLimited.inc({ limit: event.limit });
+        return metrics.rateLimited.inc({ limit: event.limit, source: "memory" });
+      case "device_token":
+        return metrics.deviceTokens.inc({ outcome: event.outcome });
       default:
         return;
     }
