@@ -6,7 +6,8 @@
  * import { Hono } from "hono";
  * import { requireAuth } from "./require_auth.ts";
  * const app = new Hono();
- * const auth = { issuer: "http://localhost:10000", jwksUrl: "http://localhost:10000/.well-known/jwks.json" };
+ * const issuer = "http://localhost:10000";
+ * const auth = { issuer, jwksUrl: `${issuer}/.well-known/jwks.json` };
  * // Users only (the default): a service account's token, whose `sub` is a client id, is refused.
  * app.use("/orders/*", requireAuth(auth));
  * app.get("/orders/mine", (c) => c.json({ owner: c.get("auth").sub }));

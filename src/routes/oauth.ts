@@ -60,9 +60,9 @@ const oauthError = (description: string) => ({
   description,
 });
 const security = [{ clientBasic: [] }, {}];
-/** Every OAuth endpoint touches the store (the same 503 rule as the JSON routes). */
 /** The JSON API's body limit applies here too (status 413, RFC 6749's shape). */
 const tooLarge = oauthError("invalid_request: body over 16 KiB");
+/** Every OAuth endpoint touches the store (the same 503 rule as the JSON routes). */
 const temporarilyUnavailable = oauthError(
   "temporarily_unavailable: the store is unavailable or contended; retry after Retry-After",
 );
