@@ -35,7 +35,6 @@ export const ARGON2_LIMITS = {
   saltBytes: { min: 8, max: 64 },
   hashBytes: { min: 16, max: 64 },
 } as const;
-const LIMITS = ARGON2_LIMITS;
 
 const PHC =
   /^\$argon2id\$v=19\$m=(\d{1,8}),t=(\d{1,3}),p=(\d{1,3})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
@@ -68,10 +67,11 @@ export function parseArgon2idPhc(phc: string): Argon2idPhc | undefined {
   const within = (value: number, range: { min: number; max: number }) =>
     value >= range.min && value <= range.max;
   if (
-    !within(params.memoryCost, LIMITS.memoryCost) || !within(params.timeCost, LIMITS.timeCost) ||
-    !within(params.parallelism, LIMITS.parallelism) ||
+    !within(params.memoryCost, ARGON2_LIMITS.memoryCost) ||
+    !within(params.timeCost, ARGON2_LIMITS.timeCost) ||
+    !within(params.parallelism, ARGON2_LIMITS.parallelism) ||
     params.memoryCost < 8 * params.parallelism || // Argon2's own rule: m >= 8p
-    !within(salt.length, LIMITS.saltBytes) || !within(hash.length, LIMITS.hashBytes)
+    !within(salt.length, ARGON2_LIMITS.saltBytes) || !within(hash.length, ARGON2_LIMITS.hashBytes)
   ) {
     return undefined;
   }
