@@ -62,9 +62,13 @@ export async function serve(runtime: Runtime): Promise<number> {
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
+    // The line names the hashing backend, which is opened only now: the addon's load and the
+    // dummy hash are off the path to the first answer (logins wait for them).
     onListen: ({ hostname, port }) => {
-      console.error(
-        `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${runtime.passwordBackend}, issuer ${config.issuer})`,
+      void runtime.passwordBackend().then((backend) =>
+        console.error(
+          `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${backend}, issuer ${config.issuer})`,
+        )
       );
     },
     // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the

@@ -90,12 +90,25 @@ export function createPasswordHasher(options: HasherOptions = {}): PasswordHashe
       await verify(await dummy, password);
       return false;
     },
-    needsRehash(phc) {
-      const stored = parsePhcParams(phc);
-      return stored === undefined || stored.memoryCost < params.memoryCost ||
-        stored.timeCost < params.timeCost || stored.parallelism < params.parallelism;
-    },
+    needsRehash: (phc) => phcNeedsRehash(phc, params),
   };
+}
+
+/**
+ * True when `phc` was made with weaker parameters than `params` (or is not argon2id PHC).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OWASP_MINIMUM, phcNeedsRehash } from "./passwords.ts";
+ * assert(!phcNeedsRehash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA", OWASP_MINIMUM));
+ * assert(phcNeedsRehash("$argon2id$v=19$m=4096,t=2,p=1$c2FsdHNhbHQ$aGFzaA", OWASP_MINIMUM));
+ * ```
+ */
+export function phcNeedsRehash(phc: string, params: Argon2Params): boolean {
+  const stored = parsePhcParams(phc);
+  return stored === undefined || stored.memoryCost < params.memoryCost ||
+    stored.timeCost < params.timeCost || stored.parallelism < params.parallelism;
 }
 
 /**
