@@ -24,6 +24,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { refreshRoutes } from "./routes/refresh.ts";
 import { meAndLogoutRoutes } from "./routes/me_logout.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
 import { wellKnownRoutes } from "./routes/well_known.ts";
 import { oauthErrorResponse } from "./oauth/oauth_error.ts";
 import { adminClientRoutes } from "./routes/admin_clients.ts";
@@ -72,7 +73,8 @@ export function createApp(services: Services, config: Config, logger: Logger) {
       maxAge: 600,
     }));
   }
-  for (const path of ["/login", "/refresh", "/admin/*"]) {
+  app.use("/logout", limitBody());
+  for (const path of ["/login", "/refresh", "/admin/*", "/me/password"]) {
     app.use(path, limitBody());
     app.on(["POST", "PATCH", "PUT"], path, requireJson());
   }
@@ -81,6 +83,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   loginRoutes(app, ctx);
   refreshRoutes(app, ctx);
   meAndLogoutRoutes(app, ctx);
+  sessionRoutes(app, ctx);
   wellKnownRoutes(app, ctx);
   healthRoutes(app, ctx);
   metricsRoutes(app, ctx);

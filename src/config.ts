@@ -48,6 +48,10 @@ export interface Config {
   readonly tokenTtl: number;
   readonly refreshTtl: number;
   readonly refreshGraceSeconds: number;
+  /** Absolute session lifetime in seconds, whatever the sliding `refreshTtl` says. */
+  readonly sessionMaxAge: number;
+  /** Live sessions one user may hold; a login beyond it ends the oldest. */
+  readonly maxSessionsPerUser: number;
   readonly jwtAlg: SigningAlgorithm;
   readonly kvPath: string;
   readonly keysPath: string;
@@ -56,6 +60,8 @@ export interface Config {
   readonly loginLimitPerAccount: Rate;
   readonly loginLimitPerClient: Rate;
   readonly refreshLimitPerClient: Rate;
+  /** Seconds a device token (`/login`'s `device_token`) stays valid. */
+  readonly deviceTokenTtl: number;
   readonly trustProxy: TrustedProxies;
   readonly bootstrapPassword: string | undefined;
   readonly corsOrigins: readonly string[];
@@ -108,6 +114,8 @@ export const DEFAULTS = {
   TOKEN_TTL: "30m",
   REFRESH_TTL: "30d",
   REFRESH_GRACE_SECONDS: "10",
+  SESSION_MAX_AGE: "90d",
+  MAX_SESSIONS_PER_USER: "100",
   JWT_ALG: "HS256",
   KV_PATH: "./data/auth.kv",
   KEYS_PATH: "./data/keys.json",
@@ -115,6 +123,7 @@ export const DEFAULTS = {
   LOGIN_LIMIT_PER_ACCOUNT: "10/15m",
   LOGIN_LIMIT_PER_CLIENT: "30/1m",
   REFRESH_LIMIT_PER_CLIENT: "60/1m",
+  DEVICE_TOKEN_TTL: "90d",
   LOG_LEVEL: "info",
 } as const;
 
@@ -173,6 +182,8 @@ export function parseConfig(vars: RawVars): Config {
       0,
       300,
     ),
+    sessionMaxAge: requireDuration("SESSION_MAX_AGE", get("SESSION_MAX_AGE"), 1, 3650 * DAY),
+    maxSessionsPerUser: requireCount("MAX_SESSIONS_PER_USER", get("MAX_SESSIONS_PER_USER")),
     jwtAlg: jwtAlg as SigningAlgorithm,
     kvPath: requireText("KV_PATH", get("KV_PATH")),
     keysPath: requireText("KEYS_PATH", get("KEYS_PATH")),
@@ -180,6 +191,7 @@ export function parseConfig(vars: RawVars): Config {
     loginLimitPerAccount: requireRate("LOGIN_LIMIT_PER_ACCOUNT", get("LOGIN_LIMIT_PER_ACCOUNT")),
     loginLimitPerClient: requireRate("LOGIN_LIMIT_PER_CLIENT", get("LOGIN_LIMIT_PER_CLIENT")),
     refreshLimitPerClient: requireRate("REFRESH_LIMIT_PER_CLIENT", get("REFRESH_LIMIT_PER_CLIENT")),
+    deviceTokenTtl: requireDuration("DEVICE_TOKEN_TTL", get("DEVICE_TOKEN_TTL"), 1, 365 * DAY),
     trustProxy,
     bootstrapPassword,
     corsOrigins: Object.freeze(parseOrigins(nonEmpty(vars.CORS_ORIGINS) ?? "")),
@@ -289,6 +301,14 @@ function requirePort(value: string): number {
     throw new ConfigError("PORT", "must be a number from 1 to 65535");
   }
   return port;
+}
+
+function requireCount(name: string, value: string): number {
+  const count = /^\d{1,6}$/.test(value) ? Number(value) : NaN;
+  if (!(count >= 1 && count <= 100_000)) {
+    throw new ConfigError(name, "must be a whole number from 1 to 100000");
+  }
+  return count;
 }
 
 function requireDuration(name: string, value: string, min: number, max: number): number {

@@ -7,8 +7,23 @@
 import type { ErrorCode } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 
-/** The login limits, by purpose. */
-export type LoginLimit = "login_client" | "login_account";
+/** The login limits, by purpose: per client address, per account, per device token. */
+export type LoginLimit = "login_client" | "login_account" | "login_device";
+
+/**
+ * Who refused: the shared store (a lock this instance had not seen: the start of a lockout),
+ * this instance's memory of that, or the subject's whole budget being in flight.
+ */
+export type LimitSource = "store" | "memory" | "in_flight";
+
+/** What became of a device token: issued at a login, accepted, or not counted (and why). */
+export type DeviceTokenOutcome =
+  | "issued"
+  | "accepted"
+  | "invalid"
+  | "expired"
+  | "other_user"
+  | "password_changed";
 
 /** What happened. Field names are the log's. */
 export type DomainEvent =
@@ -28,8 +43,19 @@ export type DomainEvent =
     readonly sub: string;
     readonly reason: string;
   }
-  /** Any change to a user's record (caches forget what they knew). */
-  | { readonly type: "user_changed"; readonly user_id: string }
+  /**
+   * Any change to a user's record (caches forget what they knew). `uid` and `epoch` are the
+   * user's after it (`epoch` is `Infinity` when the user was removed): sessions of an older
+   * epoch, or of another uid, are over.
+   */
+  | {
+    readonly type: "user_changed";
+    readonly user_id: string;
+    readonly uid: string;
+    readonly epoch: number;
+    /** The session a self-service password change kept across the epoch bump. */
+    readonly kept?: string | undefined;
+  }
   | {
     readonly type: "login";
     readonly user_id: string;
@@ -42,6 +68,14 @@ export type DomainEvent =
     readonly user_id: string;
     readonly client: string;
     readonly limit: LoginLimit;
+    readonly source: LimitSource;
+  }
+  /** A device token presented or issued at a login (never the token itself). */
+  | {
+    readonly type: "device_token";
+    readonly user_id: string;
+    readonly client: string;
+    readonly outcome: DeviceTokenOutcome;
   }
   | { readonly type: "login_role_not_allowed"; readonly user_id: string }
   /** A limit of this instance refused a request (the login limits have their own event). */
@@ -65,7 +99,7 @@ export type EventSubscriber = (event: DomainEvent) => void;
  * const events = createEventStream();
  * const seen: DomainEvent[] = [];
  * events.subscribe((e) => seen.push(e));
- * events.emit({ type: "user_changed", user_id: "ada" });
+ * events.emit({ type: "user_changed", user_id: "ada", uid: "u1", epoch: 0 });
  * assert(seen.length === 1);
  * ```
  */
@@ -102,9 +136,21 @@ export function logEvents(logger: Logger): EventSubscriber {
         return logger.warn(type, fields);
       }
       case "login_rate_limited":
-        // Only the account lock is worth a line; a client over its limit is counted, not logged.
-        if (event.limit === "login_account") {
-          logger.warn("login_locked", { user_id: event.user_id, client: event.client });
+        // A lock of an account or a device is worth a line when it starts (the store refused);
+        // refusals from memory and a client over its limit are counted, not logged, so a flood
+        // cannot flood the log.
+        if (event.limit !== "login_client" && event.source === "store") {
+          logger.warn("login_locked", {
+            user_id: event.user_id,
+            client: event.client,
+            limit: event.limit,
+          });
+        }
+        return;
+      case "device_token":
+        if (event.outcome !== "issued" && event.outcome !== "accepted") {
+          const { type: _, ...fields } = event;
+          logger.warn("device_token_rejected", fields);
         }
         return;
       default:

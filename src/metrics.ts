@@ -13,21 +13,12 @@ export function createMetrics() {
   const registry = new Registry();
   return {
     registry,
-    logins: new Counter(
-      registry,
-      "auth_logins_total",
-      "Login attempts by outcome",
-      [
-        "outcome",
-      ] as const,
-    ),
+    logins: new Counter(registry, "auth_logins_total", "Login attempts by outcome", ["outcome"]),
     refreshes: new Counter(
       registry,
       "auth_refreshes_total",
       "Refresh token rotations by outcome",
-      [
-        "outcome",
-      ] as const,
+      ["outcome"],
     ),
     reuseDetections: new Counter(
       registry,
@@ -38,21 +29,31 @@ export function createMetrics() {
       registry,
       "auth_session_revocations_total",
       "Sessions revoked, by reason",
-      [
-        "reason",
-      ] as const,
+      ["reason"],
     ),
     rateLimited: new Counter(
       registry,
       "auth_rate_limited_total",
-      "Requests refused by a rate limit, by limit",
-      ["limit"] as const,
+      "Requests refused by a rate limit, by limit and by who refused (store: a lock starts; memory: refused at no shared cost; in_flight: the budget is all in flight)",
+      ["limit", "source"],
+    ),
+    lockouts: new Counter(
+      registry,
+      "auth_login_lockouts_total",
+      "Login limits found exhausted in the shared store (a lockout starting), by limit",
+      ["limit"],
+    ),
+    deviceTokens: new Counter(
+      registry,
+      "auth_device_tokens_total",
+      "Device tokens issued, accepted or not counted at login, by outcome",
+      ["outcome"],
     ),
     requestDuration: new Histogram(
       registry,
       "auth_http_request_duration_seconds",
       "HTTP request latency by route pattern, method and status",
-      ["route", "method", "status"] as const,
+      ["route", "method", "status"],
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     ),
   };
@@ -82,10 +83,13 @@ export function countEvents(metrics: Metrics): EventSubscriber {
       case "login_role_not_allowed":
         return metrics.logins.inc({ outcome: "role_not_allowed" });
       case "login_rate_limited":
-        metrics.rateLimited.inc({ limit: event.limit });
+        metrics.rateLimited.inc({ limit: event.limit, source: event.source });
+        if (event.source === "store") metrics.lockouts.inc({ limit: event.limit });
         return metrics.logins.inc({ outcome: "rate_limited" });
       case "rate_limited":
-        return metrics.rateLimited.inc({ limit: event.limit });
+        return metrics.rateLimited.inc({ limit: event.limit, source: "memory" });
+      case "device_token":
+        return metrics.deviceTokens.inc({ outcome: event.outcome });
       default:
         return;
     }

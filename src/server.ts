@@ -8,6 +8,7 @@
 import { base64url } from "jose";
 import { createApp } from "./app.ts";
 import { ApiError, apiErrorResponse } from "./errors.ts";
+import { loginFloodGate } from "./flood_gate.ts";
 import type { Runtime } from "./runtime.ts";
 import { createServices, type Services } from "./services.ts";
 
@@ -48,6 +49,7 @@ export async function serve(runtime: Runtime): Promise<number> {
   await bootstrapAdmin(services, config.bootstrapPassword);
   const app = createApp(services, config, logger);
   const drain = createDrain();
+  const floodGate = loginFloodGate(services, config);
   // Rotations and retirements made by `deno task keys` reach this instance without a signal.
   let lastFollowError = "";
   await runtime.followKeys({
@@ -73,7 +75,7 @@ export async function serve(runtime: Runtime): Promise<number> {
     },
     // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
     // runtime, so only the routes that need the client address (limits, logs) pay for it.
-  }, drain.wrap((request, info) => app.fetch(request, info)));
+  }, drain.wrap((request, info) => floodGate(request, info) ?? app.fetch(request, info)));
 
   const stop = async (signal: string) => {
     logger.info("shutdown", { signal });

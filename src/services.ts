@@ -20,7 +20,8 @@ import type { Stores } from "./store/kv_stores.ts";
 import { createAccessTokenSigner } from "./tokens/access_token.ts";
 import { createRefreshService, type RefreshService } from "./tokens/refresh_service.ts";
 import { createSessionGate, type SessionGate } from "./tokens/session_gate.ts";
-import { createSessionService, type SessionService } from "./tokens/sessions.ts";
+import { createSessionService, deriveChainKey, type SessionService } from "./tokens/sessions.ts";
+import { createDeviceTokens } from "./users/device_tokens.ts";
 import { createLoginService, type LoginService } from "./users/login_service.ts";
 import { createUserService, type UserService } from "./users/user_service.ts";
 
@@ -79,6 +80,9 @@ export function createServices(deps: ServiceDeps): Services {
     signAccessToken,
     refreshTtl: config.refreshTtl,
     graceSeconds: config.refreshGraceSeconds,
+    sessionMaxAge: config.sessionMaxAge,
+    maxSessionsPerUser: config.maxSessionsPerUser,
+    chainKey: deriveChainKey(config.secretKey),
     now,
     onEvent: events.emit,
   });
@@ -87,18 +91,23 @@ export function createServices(deps: ServiceDeps): Services {
     hasher: deps.hasher,
     now,
     sessions: {
-      revokeAll: (userId, reason) => sessions.revokeAll(userId, reason),
-      deleteSessionIndex: (userId) => stores.sessions.deleteSessionIndex(userId),
+      deleteSessionIndex: (userUid) => stores.sessions.deleteSessionIndex(userUid),
     },
     onEvent: events.emit,
   });
   const login = createLoginService({
     users,
+    userStore: stores.users,
     sessions,
     limiter: createRateLimiter(stores.counters, now),
-    hasher: deps.hasher,
+    devices: createDeviceTokens({
+      secret: config.secretKey,
+      ttlSeconds: config.deviceTokenTtl,
+      now,
+    }),
     limits: { perClient: config.loginLimitPerClient, perAccount: config.loginLimitPerAccount },
     onEvent: events.emit,
+    now,
   });
   const refresh = createRefreshService({
     sessions,

@@ -17,6 +17,14 @@ export const TokenPairSchema = z.object({
 /** The `/login` and `/refresh` answer. */
 export type TokenPair = z.infer<typeof TokenPairSchema>;
 
+export const LoginAnswerSchema = TokenPairSchema.extend({
+  device_token: z.string().describe(
+    "Opaque device token (OWASP device cookie): present it at the next login of this user",
+  ),
+});
+/** The `/login` answer: a token pair and a device token. */
+export type LoginAnswer = z.infer<typeof LoginAnswerSchema>;
+
 export const ErrorBodySchema = z.object({
   error: z.string(),
   code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
@@ -48,6 +56,18 @@ export const MeSchema = z.object({
 /** The `/me` answer. */
 export type Me = z.infer<typeof MeSchema>;
 
+/** One of the signed-in user's sessions (`GET /sessions`). Times are ISO 8601. */
+export const SessionInfoSchema = z.object({
+  sid: z.string(),
+  role: z.string(),
+  created_at: z.string(),
+  last_refreshed_at: z.string(),
+  expires_at: z.string(),
+  /** The session of the access token that asked. */
+  current: z.boolean(),
+});
+export type SessionInfo = z.infer<typeof SessionInfoSchema>;
+
 export const PublicUserSchema = z.object({
   user_id: z.string(),
   roles: z.array(z.string()),
@@ -74,6 +94,9 @@ export const OAuthTokenResponseSchema = z.object({
   expires_in: z.number().int(),
   refresh_token: z.string().exactOptional().describe("Not for client_credentials"),
   scope: z.string().exactOptional().describe("The role (password, refresh) or scopes"),
+  device_token: z.string().exactOptional().describe(
+    "password grant only: a device token, as /login returns (an extra parameter, RFC 6749 5.1)",
+  ),
 });
 /** The `POST /oauth/token` answer (RFC 6749 section 5.1). */
 export type OAuthTokenResponse = z.infer<typeof OAuthTokenResponseSchema>;

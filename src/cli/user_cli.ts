@@ -115,6 +115,25 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       print(args, publicUser(user), `Disabled "${user.id}"`);
     },
   },
+  sessions: {
+    usage: "sessions <user_id> [--json]",
+    summary: "List the user's live sessions, oldest first",
+    async run(services, args) {
+      const user = await services.users.get(one(args, "user_id"));
+      const sessions = (await services.sessions.list(user)).map((s) => ({
+        sid: s.sid,
+        role: s.role,
+        created_at: iso(s.createdAt),
+        last_refreshed_at: iso(s.refreshedAt),
+        expires_at: iso(s.expiresAt),
+      }));
+      if (args.json) return console.log(JSON.stringify(sessions));
+      console.log(table(
+        ["SID", "ROLE", "CREATED", "LAST_REFRESHED", "EXPIRES"],
+        sessions.map((s) => [s.sid, s.role, s.created_at, s.last_refreshed_at, s.expires_at]),
+      ));
+    },
+  },
   enable: {
     usage: "enable <user_id>",
     summary: "Allow the user to log in again",

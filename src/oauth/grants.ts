@@ -54,10 +54,12 @@ async function passwordGrant(
   if (roles.length > 1) {
     throw new OAuthError("invalid_scope", "ask for at most one role in scope");
   }
+  const deviceToken = form.get("device_token");
   const parsed = LoginBody.safeParse({
     user_id: form.get("username") ?? "",
     password: form.get("password") ?? "",
     ...(roles[0] !== undefined ? { role: roles[0] } : {}),
+    ...(deviceToken !== undefined ? { device_token: deviceToken } : {}),
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -65,9 +67,16 @@ async function passwordGrant(
     const message = (issue?.message ?? "request is invalid").replace("user_id", "username");
     throw new OAuthError(field === "role" ? "invalid_scope" : "invalid_request", message);
   }
-  const { user_id: userId, password, role } = parsed.data;
-  const pair = await ctx.services.login.login({ userId, password, role, client: address });
-  return fromPair(pair);
+  const { user_id: userId, password, role, device_token } = parsed.data;
+  const answer = await ctx.services.login.login({
+    userId,
+    password,
+    role,
+    client: address,
+    deviceToken: device_token,
+  });
+  // An extra parameter of the answer (RFC 6749 section 5.1 allows them): the device token.
+  return { ...fromPair(answer), device_token: answer.device_token };
 }
 
 /** `grant_type=refresh_token`: `/refresh` behind an OAuth face (same rotation and reuse rules). */

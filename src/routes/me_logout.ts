@@ -1,5 +1,6 @@
 /**
- * `GET /me` and `POST /logout`: the bearer-token routes of a signed-in user.
+ * `GET /me` and `POST /logout`: the bearer-token routes of a signed-in user (`/logout` also
+ * takes a refresh token alone).
  *
  * @module
  */
@@ -8,7 +9,10 @@ import type { TypedResponse } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import type { AccessClaims } from "../tokens/access_token.ts";
 import type { Me } from "../wire.ts";
-import { errorResponse, MeResponse, storeUnavailable } from "./schemas.ts";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app_types.ts";
+import { ApiError } from "../errors.ts";
+import { errorResponse, LogoutBody, MeResponse, storeUnavailable } from "./schemas.ts";
 
 const unauthorized = errorResponse(
   'No valid bearer token (`WWW-Authenticate: Bearer error="invalid_token"`)',
@@ -17,6 +21,12 @@ const unauthorized = errorResponse(
 /** Registers `GET /me` and `POST /logout`. */
 export function meAndLogoutRoutes(app: AppRouter, ctx: AppContext): void {
   const { services, requireUser, logger } = ctx;
+  // /logout also serves a client that holds only its refresh token: a JSON body and no
+  // Authorization header skip the bearer check; anything else must carry a valid bearer token.
+  const userIfBearer: MiddlewareHandler<AppEnv> = (c, next) =>
+    c.req.header("Authorization") === undefined && isJson(c.req.header("Content-Type"))
+      ? next()
+      : requireUser(c, next);
   const meAnswers = new WeakMap<AccessClaims, { roles: readonly string[]; body: string }>();
 
   app.openapi(
@@ -55,29 +65,55 @@ export function meAndLogoutRoutes(app: AppRouter, ctx: AppContext): void {
     createRoute({
       method: "post",
       path: "/logout",
-      summary: "End the bearer token's session, or with scope=global every session of the user",
-      security: [{ bearer: [] }],
-      middleware: [requireUser] as const,
+      summary: "End the bearer token's session (scope=global: every session of the user), " +
+        'or the session of {"refresh_token"}',
+      security: [{ bearer: [] }, {}],
+      middleware: [userIfBearer] as const,
       request: {
         query: z.object({
           scope: z.enum(["session", "global"], { error: "scope must be session or global" })
             .optional(),
         }),
+        body: { content: { "application/json": { schema: LogoutBody } }, required: false },
       },
       responses: {
         204: { description: "Signed out" },
-        400: errorResponse("Bad scope"),
-        401: unauthorized,
+        400: errorResponse("Bad scope or body; neither a bearer token nor a refresh_token"),
+        401: errorResponse(
+          "Invalid bearer token (`invalid_token`) or unknown refresh token " +
+            "(`invalid_refresh_token`)",
+        ),
         503: storeUnavailable,
       },
     }),
     async (c) => {
-      const claims = c.get("auth");
+      const claims = c.get("auth") as AccessClaims | undefined;
+      const refreshToken = isJson(c.req.header("Content-Type"))
+        ? c.req.valid("json").refresh_token
+        : undefined;
       const global = c.req.valid("query").scope === "global";
-      if (global) await services.sessions.revokeAll(claims.sub, "logout (global)");
-      else if (claims.sid) await services.sessions.revoke(claims.sid, "logout");
-      logger.info("logout", { user_id: claims.sub, scope: global ? "global" : "session" });
+      if (!claims && refreshToken === undefined) {
+        throw new ApiError("validation_failed", "refresh_token is required");
+      }
+      if (refreshToken !== undefined) {
+        const known = await services.sessions.revokeByRefreshToken(refreshToken, "logout");
+        if (!known && !claims) {
+          throw new ApiError("invalid_refresh_token", "refresh token is invalid or expired");
+        }
+      }
+      if (claims && global) {
+        // One commit: the user's next session epoch ends every session at once.
+        await services.users.update(claims.sub, { endSessions: true });
+      } else if (claims?.sid) await services.sessions.revoke(claims.sid, "logout");
+      logger.info("logout", {
+        user_id: claims?.sub,
+        scope: global ? "global" : refreshToken !== undefined ? "refresh_token" : "session",
+      });
       return c.body(null, 204);
     },
   );
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.split(";")[0]?.trim().toLowerCase() === "application/json";
 }

@@ -13,11 +13,14 @@ import {
   roleProblem,
   userIdProblem,
 } from "../users/user_rules.ts";
+import { MAX_DEVICE_TOKEN_LENGTH } from "../users/device_tokens.ts";
 import {
   ClaimsSchema,
   ErrorBodySchema,
+  LoginAnswerSchema,
   MeSchema,
   PublicUserSchema,
+  SessionInfoSchema,
   TokenPairSchema,
 } from "../wire.ts";
 
@@ -47,6 +50,18 @@ const newPassword = text("password")
   .min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`)
   .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
 
+/** A device token presented with a password: that device's own failure budget judges it. */
+const deviceToken = text("device_token")
+  .max(
+    MAX_DEVICE_TOKEN_LENGTH,
+    `device_token must be at most ${MAX_DEVICE_TOKEN_LENGTH} characters`,
+  )
+  .optional()
+  .openapi({
+    description:
+      "The device_token of an earlier 200 for this user: judged by this device's own failure budget",
+  });
+
 export const LoginBody = z.object({
   user_id: userId,
   password: text("password")
@@ -54,6 +69,7 @@ export const LoginBody = z.object({
     .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`)
     .openapi({ example: "correct horse battery staple" }),
   role: role.optional().openapi({ example: "user" }),
+  device_token: deviceToken,
 }).openapi("LoginRequest", {
   example: { user_id: "ada", password: "correct horse battery staple", role: "user" },
 });
@@ -67,12 +83,42 @@ export const RefreshBody = z.object({
   example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
 });
 
+export const PasswordChangeBody = z.object({
+  current_password: text("current_password")
+    .min(1, "current_password is required")
+    .max(MAX_PASSWORD_LENGTH, `current_password must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  new_password: text("new_password")
+    .min(MIN_PASSWORD_LENGTH, `new_password must be at least ${MIN_PASSWORD_LENGTH} characters`)
+    .max(MAX_PASSWORD_LENGTH, `new_password must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  device_token: deviceToken,
+}).openapi("PasswordChangeRequest", {
+  example: { current_password: "correct horse battery staple", new_password: "a new long one" },
+});
+
+export const LogoutBody = RefreshBody.partial().openapi("LogoutRequest", {
+  example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
+});
+
+export const SessionList = z.object({
+  sessions: z.array(SessionInfoSchema.openapi("Session")),
+}).openapi("SessionList");
+
 export const TokenPair = TokenPairSchema.openapi("TokenPair", {
   example: {
     token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiJhZGEifQ.c2ln",
     token_type: "Bearer",
     expires_in: 1800,
     refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A",
+  },
+});
+
+export const LoginAnswer = LoginAnswerSchema.openapi("LoginAnswer", {
+  example: {
+    token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiJhZGEifQ.c2ln",
+    token_type: "Bearer",
+    expires_in: 1800,
+    refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A",
+    device_token: "dt1.eyJ1IjoiYWRhIn0.c2ln",
   },
 });
 

@@ -4,12 +4,16 @@
  *
  * Layout (all values are plain JSON-like objects):
  * - `["users", userId]` -> `UserRecord` (`users/user_store.ts`), by `kv_users.ts`
- * - `["sessions", sid]` -> `SessionRecord` (`tokens/session_store.ts`), rewritten with each
- *   newest refresh token and expiring with it, by `kv_sessions.ts`
- * - `["user_sessions", userId, sid]` -> `true`, the index global logout walks
- * - `["refresh_tokens", sha256(token)]` -> `RefreshRecord`, expires with the token
- * - `["limits", bucket, subject, window]` -> attempt count, expires with its window, by
- *   `kv_counters.ts`
+ * - `["sessions", sid]` -> `SessionRecord` (`tokens/session_store.ts`), by `kv_sessions.ts`:
+ *   the whole session, including the SHA-256 of its current refresh token and of that token's
+ *   parent. Rewritten by each rotation; expires with the session (sliding `REFRESH_TTL`, never
+ *   past `SESSION_MAX_AGE`). A session holds this key and one index key, however often it is
+ *   refreshed: no key per refresh token.
+ * - `["user_sessions", userUid, sid]` -> `true`, the index `GET /sessions` and the session cap
+ *   read; keyed by the user's never-reused internal id; expires at the session's absolute end
+ * - `["limits", bucket, subject]` -> a GCRA timestamp (ms; `limits/gcra.ts`), expiring when it
+ *   runs back to the present, by `kv_counters.ts` (the fixed-window counters of 2.4 were
+ *   `["limits", bucket, subject, windowStart]` and expire by themselves)
  * - `["oauth_clients", clientId]` -> `ClientRecord` (`oauth/client_store.ts`), by `kv_clients.ts`
  * - `["signing_keys", "set"]` -> `StoredKeySet` (`keys/key_store.ts`): the whole asymmetric key
  *   set, private halves AES-256-GCM under a key derived from `SECRET_KEY`; its versionstamp is
@@ -31,15 +35,9 @@ export const KEYS = {
   user: (userId: string): Deno.KvKey => ["users", userId],
   users: ["users"] as Deno.KvKey,
   session: (sid: string): Deno.KvKey => ["sessions", sid],
-  userSession: (userId: string, sid: string): Deno.KvKey => ["user_sessions", userId, sid],
-  userSessions: (userId: string): Deno.KvKey => ["user_sessions", userId],
-  refreshToken: (hash: string): Deno.KvKey => ["refresh_tokens", hash],
-  counter: (bucket: string, subject: string, windowStart: number): Deno.KvKey => [
-    "limits",
-    bucket,
-    subject,
-    windowStart,
-  ],
+  userSession: (userUid: string, sid: string): Deno.KvKey => ["user_sessions", userUid, sid],
+  userSessions: (userUid: string): Deno.KvKey => ["user_sessions", userUid],
+  limit: (bucket: string, subject: string): Deno.KvKey => ["limits", bucket, subject],
   client: (clientId: string): Deno.KvKey => ["oauth_clients", clientId],
   clients: ["oauth_clients"] as Deno.KvKey,
   signingKeySet: ["signing_keys", "set"] as Deno.KvKey,
@@ -77,7 +75,7 @@ export function asStoreError(what: string, err: unknown): Error {
 
 /** Sets `expireIn` so an entry lasts until `at` (at least 1 ms). */
 export function until(at: number, now: number): { expireIn: number } {
-  return { expireIn: Math.max(1, at - now) };
+  return { expireIn: Math.max(1, Math.ceil(at - now)) }; // KV wants whole milliseconds
 }
 
 /** A KV entry as a {@link Versioned} value, or `undefined` when absent. */

@@ -1,12 +1,11 @@
 /**
- * {@link SessionStore} over Deno KV: sessions, refresh tokens and the per-user session index
- * (keys: `kv_layout.ts`).
+ * {@link SessionStore} over Deno KV: sessions and the per-user session index (keys:
+ * `kv_layout.ts`).
  *
  * @module
  */
 import { ContendedError } from "../errors.ts";
 import type {
-  RefreshRecord,
   Rotation,
   SessionAndUser,
   SessionRecord,
@@ -23,7 +22,10 @@ import {
   versioned,
 } from "./kv_layout.ts";
 
-/** Sessions and refresh tokens in Deno KV. */
+/** Most keys one `getMany` may read. */
+const MAX_GET_MANY = 10;
+
+/** Sessions in Deno KV. */
 export class KvSessionStore implements SessionStore {
   readonly #kv: Deno.Kv;
 
@@ -31,17 +33,20 @@ export class KvSessionStore implements SessionStore {
     this.#kv = kv;
   }
 
-  createSession(session: SessionRecord, tokenHash: string, token: RefreshRecord): Promise<boolean> {
+  createSession(session: SessionRecord, userVersionstamp?: string): Promise<boolean> {
     const at = session.createdAt;
     return kvCall("createSession", async () => {
       const op = this.#kv.atomic().check({ key: KEYS.session(session.sid), versionstamp: null });
-      if (token.userVersionstamp !== undefined) {
-        op.check({ key: KEYS.user(session.userId), versionstamp: token.userVersionstamp });
+      if (userVersionstamp !== undefined) {
+        op.check({ key: KEYS.user(session.userId), versionstamp: userVersionstamp });
       }
       const result = await op
         .set(KEYS.session(session.sid), session, until(session.expiresAt, at))
-        .set(KEYS.userSession(session.userId, session.sid), true, until(token.indexExpiresAt, at))
-        .set(KEYS.refreshToken(tokenHash), token, until(token.expiresAt, at))
+        .set(
+          KEYS.userSession(session.userUid, session.sid),
+          true,
+          until(session.maxExpiresAt, at),
+        )
         .commit();
       return result.ok;
     });
@@ -51,13 +56,6 @@ export class KvSessionStore implements SessionStore {
     return kvCall(
       "getSession",
       async () => versioned(await this.#kv.get<SessionRecord>(KEYS.session(sid))),
-    );
-  }
-
-  getRefresh(tokenHash: string): Promise<Versioned<RefreshRecord> | undefined> {
-    return kvCall(
-      "getRefresh",
-      async () => versioned(await this.#kv.get<RefreshRecord>(KEYS.refreshToken(tokenHash))),
     );
   }
 
@@ -71,32 +69,16 @@ export class KvSessionStore implements SessionStore {
     });
   }
 
-  commitRotation(rotation: Rotation): Promise<boolean> {
-    const { spent, child, superseded, session, now } = rotation;
+  commitRotation({ session, sessionVersionstamp, userVersionstamp, now }: Rotation) {
     return kvCall("commitRotation", async () => {
-      const op = this.#kv.atomic()
-        .check({ key: KEYS.refreshToken(spent.hash), versionstamp: spent.versionstamp })
-        .check({ key: KEYS.session(rotation.sid), versionstamp: rotation.sessionVersionstamp })
-        .check({ key: KEYS.user(rotation.userId), versionstamp: rotation.userVersionstamp })
-        .set(KEYS.refreshToken(spent.hash), spent.record, until(spent.record.expiresAt, now))
-        .set(KEYS.refreshToken(child.hash), child.record, until(child.record.expiresAt, now))
-        .set(KEYS.session(rotation.sid), session, until(session.expiresAt, now));
-      if (superseded) {
-        op.check({ key: KEYS.refreshToken(superseded.hash), versionstamp: superseded.versionstamp })
-          .set(
-            KEYS.refreshToken(superseded.hash),
-            superseded.record,
-            until(superseded.record.expiresAt, now),
-          );
-      }
-      if (rotation.indexUntil !== undefined) {
-        op.set(
-          KEYS.userSession(rotation.userId, rotation.sid),
-          true,
-          until(rotation.indexUntil, now),
-        );
-      }
-      return (await op.commit()).ok;
+      // The session's versionstamp proves nothing rotated or revoked it since it was read; the
+      // user's proves no epoch bump, disable, role loss or removal happened since it was checked.
+      const result = await this.#kv.atomic()
+        .check({ key: KEYS.session(session.sid), versionstamp: sessionVersionstamp })
+        .check({ key: KEYS.user(session.userId), versionstamp: userVersionstamp })
+        .set(KEYS.session(session.sid), session, until(session.expiresAt, now))
+        .commit();
+      return result.ok;
     });
   }
 
@@ -112,6 +94,7 @@ export class KvSessionStore implements SessionStore {
             { ...entry.value, revokedAt: now },
             until(entry.value.expiresAt, now),
           )
+          .delete(KEYS.userSession(entry.value.userUid, sid))
           .commit();
         if (result.ok) return entry.value;
       }
@@ -119,21 +102,27 @@ export class KvSessionStore implements SessionStore {
     });
   }
 
-  listSessionIds(userId: string): Promise<string[]> {
-    return kvCall("listSessionIds", async () => {
-      const ids: string[] = [];
-      for await (const entry of this.#kv.list({ prefix: KEYS.userSessions(userId) })) {
+  listUserSessions(userUid: string): Promise<SessionRecord[]> {
+    return kvCall("listUserSessions", async () => {
+      const keys: Deno.KvKey[] = [];
+      for await (const entry of this.#kv.list({ prefix: KEYS.userSessions(userUid) })) {
         const sid = entry.key[2];
-        if (typeof sid === "string") ids.push(sid);
+        if (typeof sid === "string") keys.push(KEYS.session(sid));
       }
-      return ids;
+      const batches: Promise<Deno.KvEntryMaybe<SessionRecord>[]>[] = [];
+      for (let i = 0; i < keys.length; i += MAX_GET_MANY) {
+        batches.push(this.#kv.getMany<SessionRecord[]>(keys.slice(i, i + MAX_GET_MANY)));
+      }
+      return (await Promise.all(batches)).flat().flatMap((entry) =>
+        entry.versionstamp === null ? [] : [entry.value]
+      );
     });
   }
 
-  deleteSessionIndex(userId: string): Promise<void> {
+  deleteSessionIndex(userUid: string): Promise<void> {
     return kvCall("deleteSessionIndex", async () => {
       const keys: Deno.KvKey[] = [];
-      for await (const entry of this.#kv.list({ prefix: KEYS.userSessions(userId) })) {
+      for await (const entry of this.#kv.list({ prefix: KEYS.userSessions(userUid) })) {
         keys.push(entry.key);
       }
       for (let i = 0; i < keys.length; i += MAX_ATOMIC_MUTATIONS) {

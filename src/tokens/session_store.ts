@@ -1,79 +1,50 @@
 /**
- * What the session service and the session gate need from storage, and the records they store.
+ * What the session service and the session gate need from storage, and the record they store.
  * Implemented over Deno KV by `store/kv_sessions.ts` (key layout: `store/kv_layout.ts`).
  *
  * @module
  */
-import type { UserRecord } from "../users/user_store.ts";
+import { sessionEpoch, type UserRecord, userUid } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
 
 /**
- * A login session: every access token it issues carries its `sid`. Written in the same commit
- * as each of its refresh tokens, so the newest token's own versionstamp is the session's, until
- * a revocation changes it: a rotation's commit checks exactly that.
+ * A login session: every access token it issues carries its `sid`. One record holds all a
+ * session ever needs, however often it is refreshed: the hashes of its current refresh token
+ * and of that token's parent (the only spent token the grace window may forgive). Older tokens
+ * are recognised by the family id they carry (`sessions.ts`), not by a stored record.
  */
 export interface SessionRecord {
   readonly sid: string;
+  /** The user's id (the `sub` of its access tokens). */
   readonly userId: string;
+  /** The user's internal, never-reused identifier at login (`UserRecord.uid`). */
+  readonly userUid: string;
+  /** The user's session epoch at login (or at the rebinding a kept session gets). */
+  readonly epoch: number;
   readonly role: string;
   readonly createdAt: number;
-  /** When its newest refresh token expires; the KV entry expires then too. */
+  /** The last rotation (`createdAt` before the first). */
+  readonly refreshedAt: number;
+  /** When it ends: the sliding `REFRESH_TTL`, never past `maxExpiresAt`. The KV entry too. */
   readonly expiresAt: number;
+  /** `createdAt + SESSION_MAX_AGE`: the absolute end. */
+  readonly maxExpiresAt: number;
+  /** SHA-256 of the current refresh token. */
+  readonly currentHash: string;
+  /** SHA-256 of the token the current one replaced, spent at `refreshedAt`. */
+  readonly parentHash?: string;
+  /** The user's versionstamp when last checked: the fast rotation's commit checks it. */
+  readonly userVersionstamp?: string;
   readonly revokedAt?: number;
 }
 
-/**
- * One refresh token, by the SHA-256 of its text; the text itself is never stored. It carries
- * what a rotation needs without reading the session and the user: the session's fixed fields and
- * the user's versionstamp at issue (the commit checks it and the session's, so a revocation or a
- * change to the user sends the rotation down the slow path, which reads them).
- */
-export interface RefreshRecord {
-  readonly sid: string;
-  readonly userId: string;
-  readonly role: string;
-  readonly sessionCreatedAt: number;
-  /** When the session's entry in the `user_sessions` index expires. */
-  readonly indexExpiresAt: number;
-  /** The user's versionstamp at issue; absent when unknown (the first rotation reads it). */
-  readonly userVersionstamp?: string;
-  readonly issuedAt: number;
-  readonly expiresAt: number;
-  readonly parentHash?: string;
-  /** Set when it was rotated. */
-  readonly spentAt?: number;
-  /** The hash of the token that replaced it. */
-  readonly childHash?: string;
-  /** Set once it was presented again inside the grace window and forgiven. */
-  readonly graceUsedAt?: number;
-  /** Set when a grace replay of its parent replaced it before it was used. */
-  readonly supersededAt?: number;
-}
-
-/** A refresh record to write, guarded by the versionstamp it was read at. */
-export interface GuardedRecord {
-  readonly hash: string;
-  readonly versionstamp: string;
-  /** The record's new value. */
-  readonly record: RefreshRecord;
-}
-
-/** The rotation of one refresh token, committed atomically by {@link SessionStore.commitRotation}. */
+/** A session's rotation, committed atomically by {@link SessionStore.commitRotation}. */
 export interface Rotation {
-  readonly sid: string;
-  readonly userId: string;
-  /** The presented token, now spent (or its grace used). */
-  readonly spent: GuardedRecord;
-  /** The child issued before, superseded by a grace replay. */
-  readonly superseded?: GuardedRecord;
-  readonly child: { readonly hash: string; readonly record: RefreshRecord };
+  /** The session rewritten with its new current token. */
+  readonly session: SessionRecord;
   /** Versionstamps the session and the user must still have (else nothing is written). */
   readonly sessionVersionstamp: string;
   readonly userVersionstamp: string;
-  /** The session, rewritten with the child (same commit, same versionstamp). */
-  readonly session: SessionRecord;
-  /** Renew the `user_sessions` index entry until this time (when the child would outlive it). */
-  readonly indexUntil?: number;
   readonly now: number;
 }
 
@@ -84,48 +55,88 @@ export interface SessionAndUser {
 }
 
 /**
- * Sessions, their refresh tokens and the per-user session index. Every method throws
- * `StoreUnavailableError` when the store fails.
+ * Sessions and the per-user session index. Every method throws `StoreUnavailableError` when
+ * the store fails.
  */
 export interface SessionStore {
   /**
-   * Stores a new session and its first refresh token in one commit. With
-   * `token.userVersionstamp` the commit also checks the user is as it was when the credentials
-   * were checked: false when the user changed meanwhile.
+   * Stores a new session and its index entry in one commit. With `userVersionstamp` the commit
+   * also checks the user is as it was when the credentials were checked: false when the user
+   * changed meanwhile (or the sid is taken).
    */
-  createSession(session: SessionRecord, tokenHash: string, token: RefreshRecord): Promise<boolean>;
+  createSession(session: SessionRecord, userVersionstamp?: string): Promise<boolean>;
   getSession(sid: string): Promise<Versioned<SessionRecord> | undefined>;
-  /** A refresh token's record, by the hash of the token. */
-  getRefresh(tokenHash: string): Promise<Versioned<RefreshRecord> | undefined>;
   getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser>;
-  /**
-   * Spends a refresh token and stores its child in one atomic commit, which checks that the
-   * presented token, the session and the user are exactly as they were read (or recorded).
-   */
+  /** Rewrites a session with its new refresh token; one commit, checking session and user. */
   commitRotation(rotation: Rotation): Promise<boolean>;
   /**
-   * Marks a session revoked (idempotent). Returns the session as it was found, or `undefined`
-   * when there is none; throws `ContendedError` when it keeps losing commit races.
+   * Marks a session revoked and drops its index entry (idempotent). Returns the session as it
+   * was found, or `undefined` when there is none; throws `ContendedError` when it keeps losing
+   * commit races.
    */
   revokeSession(sid: string, now: number): Promise<SessionRecord | undefined>;
-  /** The ids of a user's sessions (live or revoked but not yet expired). */
-  listSessionIds(userId: string): Promise<string[]>;
-  /** Removes the session index of a deleted user (the sessions themselves stay revoked). */
-  deleteSessionIndex(userId: string): Promise<void>;
+  /** The sessions indexed under a user's internal id that still exist (revoked ones too). */
+  listUserSessions(userUid: string): Promise<SessionRecord[]>;
+  /** Removes the session index of a deleted user (its sessions are dead by their uid). */
+  deleteSessionIndex(userUid: string): Promise<void>;
 }
 
 /**
- * The one definition of a usable session: it exists, is not revoked and has not expired.
+ * The one definition of a session that has not ended by itself: it exists, is not revoked and
+ * has not expired (sliding or absolute).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { isSessionLive } from "./session_store.ts";
- * const session = { sid: "s", userId: "ada", role: "user", createdAt: 0, expiresAt: 10 };
+ * const session = {
+ *   sid: "s", userId: "ada", userUid: "u1", epoch: 0, role: "user", createdAt: 0,
+ *   refreshedAt: 0, expiresAt: 10, maxExpiresAt: 20, currentHash: "h",
+ * };
  * assert(isSessionLive(session, 5));
  * assert(!isSessionLive(session, 10) && !isSessionLive({ ...session, revokedAt: 1 }, 5));
  * ```
  */
 export function isSessionLive(session: SessionRecord | undefined, now: number): boolean {
-  return session !== undefined && session.revokedAt === undefined && session.expiresAt > now;
+  return session !== undefined && session.revokedAt === undefined && session.expiresAt > now &&
+    session.maxExpiresAt > now;
+}
+
+/**
+ * The one definition of a usable session: live, and its user is the same user (same internal
+ * id), enabled, still holds the session's role, and has not moved to a newer session epoch
+ * (except for the one session a self-service password change kept).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isSessionUsable } from "./session_store.ts";
+ * const session = {
+ *   sid: "s", userId: "ada", userUid: "u1", epoch: 0, role: "user", createdAt: 0,
+ *   refreshedAt: 0, expiresAt: 10, maxExpiresAt: 20, currentHash: "h",
+ * };
+ * const user = {
+ *   id: "ada", uid: "u1", sessionEpoch: 0, passwordHash: "x", roles: ["user"],
+ *   disabled: false, createdAt: 0, updatedAt: 0,
+ * };
+ * assert(isSessionUsable(session, user, 5));
+ * assert(!isSessionUsable(session, { ...user, sessionEpoch: 1 }, 5));
+ * assert(!isSessionUsable(session, { ...user, uid: "u2" }, 5));
+ * ```
+ */
+export function isSessionUsable(
+  session: SessionRecord | undefined,
+  user: UserRecord | undefined,
+  now: number,
+): boolean {
+  if (!session || !user || !isSessionLive(session, now)) return false;
+  return user.id === session.userId && userUid(user) === session.userUid && !user.disabled &&
+    user.roles.includes(session.role) && epochMatches(session, user);
+}
+
+/** The session carries the user's epoch, or is the one a password change kept. */
+export function epochMatches(session: SessionRecord, user: UserRecord): boolean {
+  const epoch = sessionEpoch(user);
+  return session.epoch === epoch ||
+    (session.epoch === epoch - 1 && user.keptSession === session.sid);
 }

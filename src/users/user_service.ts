@@ -9,7 +9,14 @@ import type { EmitEvent } from "../events.ts";
 import type { PasswordHasher } from "../crypto/passwords.ts";
 import type { PublicUser } from "../wire.ts";
 import { ADMIN_ROLE, passwordProblem, rolesProblem, userIdProblem } from "./user_rules.ts";
-import type { Guard, UserPage, UserRecord, UserStore } from "./user_store.ts";
+import {
+  type Guard,
+  sessionEpoch,
+  type UserPage,
+  type UserRecord,
+  type UserStore,
+  userUid,
+} from "./user_store.ts";
 
 export type { PublicUser } from "../wire.ts";
 
@@ -32,12 +39,10 @@ export interface UserDeps {
   readonly store: UserStore;
   readonly hasher: PasswordHasher;
   readonly now: () => number;
-  /** What the user service asks of the sessions when a user changes or goes. */
+  /** What the user service asks of the sessions when a user goes. */
   readonly sessions: {
-    /** Ends every session of a user (password change, disable, removal). */
-    revokeAll(userId: string, reason: string): Promise<unknown>;
-    /** Drops a removed user's session index. */
-    deleteSessionIndex(userId: string): Promise<void>;
+    /** Drops a removed user's session index (tidying only: its sessions are dead by uid). */
+    deleteSessionIndex(userUid: string): Promise<void>;
   };
   /** The domain event stream: `user_changed` after every change to a user. */
   readonly onEvent?: EmitEvent;
@@ -48,12 +53,23 @@ export interface UserChange {
   readonly roles?: readonly string[];
   readonly disabled?: boolean;
   readonly password?: string;
+  /** End every session even if nothing else is taken away (global logout). */
+  readonly endSessions?: boolean;
+  /** The one session to keep when this change ends the others (self-service password change). */
+  readonly keepSession?: string;
 }
 
 /** Creates the user service. */
 export function createUserService(deps: UserDeps) {
   const { store, hasher } = deps;
-  const changed = (userId: string) => deps.onEvent?.({ type: "user_changed", user_id: userId });
+  const changed = (user: UserRecord, removed = false) =>
+    deps.onEvent?.({
+      type: "user_changed",
+      user_id: user.id,
+      uid: userUid(user),
+      epoch: removed ? Infinity : sessionEpoch(user),
+      kept: removed ? undefined : user.keptSession,
+    });
 
   /**
    * Checks credentials; the same error and about the same time for every failure. Returns the
@@ -94,6 +110,8 @@ export function createUserService(deps: UserDeps) {
       disabled: false,
       createdAt: now,
       updatedAt: now,
+      uid: crypto.randomUUID(),
+      sessionEpoch: 0,
     };
     if (!(await store.createUser(user))) throw conflict(`user "${userId}" already exists`);
     return user;
@@ -109,7 +127,11 @@ export function createUserService(deps: UserDeps) {
     return await store.listUsers({ limit, cursor });
   }
 
-  /** Applies a change; ends the user's sessions when it takes anything away. */
+  /**
+   * Applies a change. When it takes anything away (password, enabled, a role) it ends the
+   * user's sessions in the same commit, by moving the user to the next session epoch: there is
+   * no second step to be cut short.
+   */
   async function update(userId: string, change: UserChange): Promise<UserRecord> {
     if (change.roles !== undefined) requireValid(rolesProblem(change.roles));
     if (change.password !== undefined) requireValid(passwordProblem(change.password));
@@ -120,25 +142,22 @@ export function createUserService(deps: UserDeps) {
       const found = await store.getUser(userId);
       if (!found) throw notFound(userId);
       const before = found.value;
-      const after: UserRecord = {
+      const proposed: UserRecord = {
         ...before,
         ...(change.roles !== undefined ? { roles: [...new Set(change.roles)] } : {}),
         ...(change.disabled !== undefined ? { disabled: change.disabled } : {}),
         ...(passwordHash !== undefined ? { passwordHash } : {}),
         updatedAt: deps.now(),
       };
+      const lostRole = before.roles.some((role) => !proposed.roles.includes(role));
+      const endsSessions = passwordHash !== undefined || change.endSessions === true ||
+        (proposed.disabled && !before.disabled) || lostRole;
+      const after = endsSessions ? nextEpoch(proposed, change.keepSession) : proposed;
       const guards = isActiveAdmin(before) && !isActiveAdmin(after)
         ? [await anotherAdmin(userId)]
         : [];
       if (!(await store.updateUser(after, found.versionstamp, guards))) continue;
-      changed(userId);
-      const lostRole = before.roles.some((role) => !after.roles.includes(role));
-      if (passwordHash !== undefined || (after.disabled && !before.disabled) || lostRole) {
-        await deps.sessions.revokeAll(
-          userId,
-          passwordHash !== undefined ? "password changed" : "user changed",
-        );
-      }
+      changed(after);
       return after;
     }
     throw new ContendedError(`changes to user "${userId}" are contended`);
@@ -150,9 +169,9 @@ export function createUserService(deps: UserDeps) {
       if (!found) throw notFound(userId);
       const guards = isActiveAdmin(found.value) ? [await anotherAdmin(userId)] : [];
       if (!(await store.deleteUser(userId, found.versionstamp, guards))) continue;
-      changed(userId);
-      await deps.sessions.revokeAll(userId, "user removed");
-      await deps.sessions.deleteSessionIndex(userId);
+      // The sessions died with the record: they are bound to its uid, which no new user gets.
+      changed(found.value, true);
+      await deps.sessions.deleteSessionIndex(userUid(found.value));
       return;
     }
     throw new ContendedError(`changes to user "${userId}" are contended`);
@@ -177,6 +196,17 @@ export function createUserService(deps: UserDeps) {
 
 /** The user service's interface. */
 export type UserService = ReturnType<typeof createUserService>;
+
+/** The user at its next session epoch (every session ends), keeping at most `keep`. */
+function nextEpoch(user: UserRecord, keep: string | undefined): UserRecord {
+  const { keptSession: _, ...rest } = user;
+  return {
+    ...rest,
+    uid: userUid(user),
+    sessionEpoch: sessionEpoch(user) + 1,
+    ...(keep !== undefined ? { keptSession: keep } : {}),
+  };
+}
 
 function isActiveAdmin(user: UserRecord): boolean {
   return !user.disabled && user.roles.includes(ADMIN_ROLE);

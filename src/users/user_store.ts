@@ -14,6 +14,30 @@ export interface UserRecord {
   readonly disabled: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * Internal identifier, random and never reused: sessions bind to it, so a user removed and
+   * created again under the same `id` revives none of the old sessions. Absent on records
+   * written before it existed (see {@link userUid}).
+   */
+  readonly uid?: string;
+  /**
+   * Session epoch: a session is usable only while it carries the user's current epoch. A
+   * password change, disable or role loss bumps it in the same commit as the change itself,
+   * which ends every session at once (O(1), never half done).
+   */
+  readonly sessionEpoch?: number;
+  /** The one session a self-service password change kept across the latest epoch bump. */
+  readonly keptSession?: string;
+}
+
+/** A user's internal identifier ({@link UserRecord.uid}; `id:` + id for older records). */
+export function userUid(user: UserRecord): string {
+  return user.uid ?? `id:${user.id}`;
+}
+
+/** A user's session epoch (0 for records written before epochs existed). */
+export function sessionEpoch(user: UserRecord): number {
+  return user.sessionEpoch ?? 0;
 }
 
 /** Another user's record that a change relies on, at the versionstamp it was read at. */

@@ -147,6 +147,7 @@ Deno.test("a login racing a password change is refused, not left with a live ses
   assert.equal(res.status, 401);
   assert.equal((await res.json()).code, "invalid_credentials");
   t.stores.sessions.createSession = original;
-  assert.deepEqual(await t.stores.sessions.listSessionIds("ada"), []);
+  const uid = (await t.stores.users.getUser("ada"))!.value.uid!;
+  assert.deepEqual(await t.stores.sessions.listUserSessions(uid), []);
   await login(t, "ada", "a brand new passphrase");
 });

@@ -68,11 +68,13 @@ Deno.test("password grant: form in, RFC 6749 5.1 answer out; scope picks the rol
   const body = await res.json();
   assert.deepEqual(Object.keys(body).sort(), [
     "access_token",
+    "device_token", // an extra parameter (RFC 6749 5.1): the same device token /login gives
     "expires_in",
     "refresh_token",
     "scope",
     "token_type",
   ]);
+  assert.match(body.device_token, /^dt1\./);
   assert.equal(body.token_type, "Bearer");
   assert.equal(body.expires_in, t.config.tokenTtl);
   assert.equal(body.scope, "user");
@@ -196,7 +198,7 @@ Deno.test("refresh_token grant shares /refresh's per-client limit and its refusa
     headers: { Authorization: "Bearer metrics-token-1" },
   })).text();
   assert.match(metrics, /auth_refreshes_total\{outcome="invalid_refresh_token"\} 2/);
-  assert.match(metrics, /auth_rate_limited_total\{limit="refresh_client"\} 2/);
+  assert.match(metrics, /auth_rate_limited_total\{limit="refresh_client",source="memory"\} 2/);
 });
 
 Deno.test("client auth: basic and post; invalid_client 401, Basic challenge only after Basic", async () => {
@@ -353,6 +355,28 @@ Deno.test("refresh_token grant: rotation, and reuse ends the session as /refresh
     400,
     "invalid_request",
   );
+});
+
+Deno.test("refresh_token grant: inside the grace window the parent converges on the current token", async () => {
+  const { t, reportsSecret } = await setup();
+  using _ = t;
+  const first = await login(t, "ada", PASSWORD);
+  const grant = { grant_type: "refresh_token", refresh_token: first.refresh_token };
+  const [a, b] = await Promise.all([
+    postForm(t, "/oauth/token", grant),
+    postForm(t, "/oauth/token", grant),
+  ]);
+  assert.equal(a.status, 200);
+  assert.equal(b.status, 200);
+  const [bodyA, bodyB] = [await a.json(), await b.json()];
+  assert.equal(bodyA.refresh_token, bodyB.refresh_token, "one refresh token, nothing forked");
+  // The same token also works through /refresh: one session service behind both doors.
+  const next = await t.post("/refresh", { refresh_token: bodyA.refresh_token });
+  assert.equal(next.status, 200);
+  const introspected = await postForm(t, "/oauth/introspect", { token: bodyB.access_token }, {
+    Authorization: basic("reports", reportsSecret),
+  });
+  assert.equal((await introspected.json()).active, true);
 });
 
 Deno.test("revoke (RFC 7009): refresh or access token ends the session; unknown is 200", async () => {

@@ -57,11 +57,21 @@ Deno.test("/openapi.json marks bearer routes and documents every error as the Er
     scheme: "bearer",
     bearerFormat: "JWT",
   });
-  for (const path of ["/me", "/logout", "/admin/users", "/admin/users/{id}"]) {
+  const bearerRoutes = [
+    "/me",
+    "/admin/users",
+    "/admin/users/{id}",
+    "/sessions",
+    "/sessions/{sid}",
+    "/me/password",
+  ];
+  for (const path of bearerRoutes) {
     for (const operation of Object.values<{ security?: unknown[] }>(doc.paths[path])) {
       assert.deepEqual(operation.security, [{ bearer: [] }], path);
     }
   }
+  // /logout: a bearer token, or none with {"refresh_token"} in the body.
+  assert.deepEqual(doc.paths["/logout"].post.security, [{ bearer: [] }, {}]);
   for (
     const [path, item] of Object.entries<
       Record<string, { responses: Record<string, DocResponse> }>

@@ -59,6 +59,7 @@ export async function makeApp(
   keysDir?: string,
   /** Wraps the KV stores, e.g. in a fake that fails or contends (`faulty_stores.ts`). */
   wrapStores: (stores: Stores) => Stores = (stores) => stores,
+  /** The password hasher the services use (default the shared one), e.g. a spy. */
   passwordHasher: PasswordHasher = hasher,
 ): Promise<TestApp> {
   const config = parseConfig({

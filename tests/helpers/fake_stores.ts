@@ -7,11 +7,11 @@
  */
 import { ContendedError, InvalidCursorError, StoreUnavailableError } from "../../src/errors.ts";
 import type { KeyStore, StoredKeySet, VersionedKeySet } from "../../src/keys/key_store.ts";
-import type { CounterStore, CounterUpdate } from "../../src/limits/counter_store.ts";
+import type { CounterStore, LimitCell } from "../../src/limits/counter_store.ts";
+import { gcraGiveBack, gcraTake } from "../../src/limits/gcra.ts";
 import type { ClientRecord, ClientStore } from "../../src/oauth/client_store.ts";
 import type { Stores } from "../../src/store/kv_stores.ts";
 import type {
-  RefreshRecord,
   Rotation,
   SessionAndUser,
   SessionRecord,
@@ -23,6 +23,11 @@ import type { Versioned } from "../../src/versioned.ts";
 /** How the fakes behave right now; tests flip `mode`. */
 export interface Faults {
   mode: "ok" | "fail" | "contend";
+  /**
+   * Awaited by `getSessionAndUser` after it has read, before it answers: a test holds a read
+   * in flight while something commits.
+   */
+  readPause?: (() => Promise<void>) | undefined;
 }
 
 /** One versioned map shared by the fakes (the session commits check users too). */
@@ -74,9 +79,8 @@ class FakeTable {
 
 const userKey = (id: string) => `users/${JSON.stringify(id)}`;
 const sessionKey = (sid: string) => `sessions/${JSON.stringify(sid)}`;
-const indexKey = (userId: string, sid = "") =>
-  `user_sessions/${JSON.stringify(userId)}/${sid === "" ? "" : JSON.stringify(sid)}`;
-const refreshKey = (hash: string) => `refresh_tokens/${hash}`;
+const indexKey = (userUid: string, sid = "") =>
+  `user_sessions/${JSON.stringify(userUid)}/${sid === "" ? "" : JSON.stringify(sid)}`;
 const clientKey = (clientId: string) => `oauth_clients/${JSON.stringify(clientId)}`;
 
 class FakeUserStore implements UserStore {
@@ -141,17 +145,14 @@ class FakeUserStore implements UserStore {
 class FakeSessionStore implements SessionStore {
   constructor(private readonly t: FakeTable) {}
 
-  createSession(session: SessionRecord, tokenHash: string, token: RefreshRecord) {
+  createSession(session: SessionRecord, userVersionstamp?: string) {
     this.t.touch("createSession");
     const checks: [string, string | null][] = [[sessionKey(session.sid), null]];
-    if (token.userVersionstamp !== undefined) {
-      checks.push([userKey(session.userId), token.userVersionstamp]);
-    }
+    if (userVersionstamp !== undefined) checks.push([userKey(session.userId), userVersionstamp]);
     return Promise.resolve(
       this.t.commit(checks, [
         [sessionKey(session.sid), session],
-        [indexKey(session.userId, session.sid), true],
-        [refreshKey(tokenHash), token],
+        [indexKey(session.userUid, session.sid), true],
       ]) !== undefined,
     );
   }
@@ -159,35 +160,24 @@ class FakeSessionStore implements SessionStore {
     this.t.touch("getSession");
     return Promise.resolve(this.t.get<SessionRecord>(sessionKey(sid)));
   }
-  getRefresh(tokenHash: string) {
-    this.t.touch("getRefresh");
-    return Promise.resolve(this.t.get<RefreshRecord>(refreshKey(tokenHash)));
-  }
-  getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser> {
+  async getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser> {
     this.t.touch("getSessionAndUser");
-    return Promise.resolve({
+    const read = {
       session: this.t.get<SessionRecord>(sessionKey(sid)),
       user: this.t.get<UserRecord>(userKey(userId)),
-    });
+    };
+    await this.t.faults.readPause?.();
+    return read;
   }
   commitRotation(r: Rotation) {
     this.t.touch("commitRotation");
     const checks: [string, string | null][] = [
-      [refreshKey(r.spent.hash), r.spent.versionstamp],
-      [sessionKey(r.sid), r.sessionVersionstamp],
-      [userKey(r.userId), r.userVersionstamp],
+      [sessionKey(r.session.sid), r.sessionVersionstamp],
+      [userKey(r.session.userId), r.userVersionstamp],
     ];
-    const writes: [string, unknown][] = [
-      [refreshKey(r.spent.hash), r.spent.record],
-      [refreshKey(r.child.hash), r.child.record],
-      [sessionKey(r.sid), r.session],
-    ];
-    if (r.superseded) {
-      checks.push([refreshKey(r.superseded.hash), r.superseded.versionstamp]);
-      writes.push([refreshKey(r.superseded.hash), r.superseded.record]);
-    }
-    if (r.indexUntil !== undefined) writes.push([indexKey(r.userId, r.sid), true]);
-    return Promise.resolve(this.t.commit(checks, writes) !== undefined);
+    return Promise.resolve(
+      this.t.commit(checks, [[sessionKey(r.session.sid), r.session]]) !== undefined,
+    );
   }
   revokeSession(sid: string, now: number) {
     this.t.touch("revokeSession");
@@ -195,20 +185,29 @@ class FakeSessionStore implements SessionStore {
       const entry = this.t.get<SessionRecord>(sessionKey(sid));
       if (!entry || entry.value.revokedAt !== undefined) return Promise.resolve(entry?.value);
       const revoked = { ...entry.value, revokedAt: now };
-      if (this.t.commit([[sessionKey(sid), entry.versionstamp]], [[sessionKey(sid), revoked]])) {
+      const writes = [
+        [sessionKey(sid), revoked],
+        [indexKey(entry.value.userUid, sid), undefined],
+      ] as const;
+      if (this.t.commit([[sessionKey(sid), entry.versionstamp]], writes)) {
         return Promise.resolve(entry.value);
       }
     }
     return Promise.reject(new ContendedError("fake: session revocation too contended"));
   }
-  listSessionIds(userId: string) {
-    this.t.touch("listSessionIds");
-    const prefix = indexKey(userId);
-    return Promise.resolve(this.t.keys(prefix).map((key) => JSON.parse(key.slice(prefix.length))));
+  listUserSessions(userUid: string) {
+    this.t.touch("listUserSessions");
+    const prefix = indexKey(userUid);
+    return Promise.resolve(
+      this.t.keys(prefix).flatMap((key) => {
+        const found = this.t.get<SessionRecord>(sessionKey(JSON.parse(key.slice(prefix.length))));
+        return found ? [found.value] : [];
+      }),
+    );
   }
-  deleteSessionIndex(userId: string) {
+  deleteSessionIndex(userUid: string) {
     this.t.touch("deleteSessionIndex");
-    this.t.commit([], this.t.keys(indexKey(userId)).map((key) => [key, undefined] as const));
+    this.t.commit([], this.t.keys(indexKey(userUid)).map((key) => [key, undefined] as const));
     return Promise.resolve();
   }
 }
@@ -216,23 +215,36 @@ class FakeSessionStore implements SessionStore {
 class FakeCounterStore implements CounterStore {
   constructor(private readonly t: FakeTable) {}
 
-  increment(counters: readonly CounterUpdate[], _now: number) {
-    this.t.touch("increment");
-    const keys = counters.map((c) => `limits/${c.bucket}/${c.subject}/${c.windowStart}`);
+  take(cells: readonly LimitCell[], now: number) {
+    this.t.touch("take");
+    const keys = cells.map((c) => `limits/${c.bucket}/${c.subject}`);
     for (let attempt = 0; attempt < 32; attempt++) {
-      const counts = counters.map((c, i) =>
-        Math.max(0, (this.t.get<number>(keys[i]!)?.value ?? 0) + (c.delta ?? 1))
+      const steps = keys.map((key, i) =>
+        gcraTake(live(this.t.get<number>(key)?.value, now), cells[i]!, now)
       );
-      const checks = keys.map((key) => [key, this.t.stamp(key)] as const);
-      if (this.t.commit(checks, keys.map((key, i) => [key, counts[i]] as const))) {
-        return Promise.resolve(counts);
+      if (steps.some((s) => !s.allowed)) {
+        return Promise.resolve(steps.map((s) => s.allowed ? 0 : s.waitMs));
       }
+      const checks = keys.map((key) => [key, this.t.stamp(key)] as const);
+      const writes = keys.map((key, i) => [key, (steps[i] as { tat: number }).tat] as const);
+      if (this.t.commit(checks, writes)) return Promise.resolve(steps.map(() => 0));
     }
-    return Promise.reject(new ContendedError("fake: counter too contended"));
+    return Promise.reject(new ContendedError("fake: limit cell too contended"));
   }
-  async refund(counter: Omit<CounterUpdate, "delta">, now: number) {
-    await this.increment([{ ...counter, delta: -1 }], now);
+  giveBack(cell: LimitCell, now: number) {
+    this.t.touch("giveBack");
+    const key = `limits/${cell.bucket}/${cell.subject}`;
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const tat = gcraGiveBack(live(this.t.get<number>(key)?.value, now), cell, now);
+      if (this.t.commit([[key, this.t.stamp(key)]], [[key, tat]])) return Promise.resolve();
+    }
+    return Promise.reject(new ContendedError("fake: limit cell too contended"));
   }
+}
+
+/** A stored timestamp that has run back to the present is as good as absent (KV expiry). */
+function live(tat: number | undefined, now: number): number | undefined {
+  return tat !== undefined && tat > now ? tat : undefined;
 }
 
 class FakeClientStore implements ClientStore {
@@ -315,9 +327,11 @@ class FakeKeyStore implements KeyStore {
 }
 
 /** The fakes over one table, switched by `faults`. */
-export function fakeStores(faults: Faults): Stores {
+export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string): number } {
   const table = new FakeTable(faults);
   return {
+    /** How many keys the fakes hold (under `prefix`): storage bounds are asserted on it. */
+    keyCount: (prefix = "") => table.keys(prefix).length,
     users: new FakeUserStore(table),
     sessions: new FakeSessionStore(table),
     counters: new FakeCounterStore(table),

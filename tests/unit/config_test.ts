@@ -51,6 +51,8 @@ Deno.test("parseConfig: defaults", () => {
   assert.equal(config.tokenTtl, 1800);
   assert.equal(config.refreshTtl, 30 * 86400);
   assert.equal(config.refreshGraceSeconds, 10);
+  assert.equal(config.sessionMaxAge, 90 * 86400);
+  assert.equal(config.maxSessionsPerUser, 100);
   assert.equal(config.jwtAlg, "HS256");
   assert.equal(config.kvPath, "./data/auth.kv");
   assert.equal(config.keysPath, "./data/keys.json");
@@ -107,6 +109,7 @@ Deno.test("parseConfig: valid non-default values", () => {
     LOGIN_LIMIT_PER_ACCOUNT: "5/1h",
     LOGIN_LIMIT_PER_CLIENT: "100/30s",
     REFRESH_LIMIT_PER_CLIENT: "7/90",
+    DEVICE_TOKEN_TTL: "30d",
     TRUST_PROXY: "10.0.0.0/8, ::1",
     BOOTSTRAP_PASSWORD: "12345678",
     CORS_ORIGINS: "https://app.example, http://localhost:3000",
@@ -126,6 +129,7 @@ Deno.test("parseConfig: valid non-default values", () => {
   assert.deepEqual(config.loginLimitPerAccount, { max: 5, windowSeconds: 3600 });
   assert.deepEqual(config.loginLimitPerClient, { max: 100, windowSeconds: 30 });
   assert.deepEqual(config.refreshLimitPerClient, { max: 7, windowSeconds: 90 });
+  assert.equal(config.deviceTokenTtl, 30 * 86400);
   assert.equal(config.trustProxy.ranges.length, 2);
   assert.equal(config.bootstrapPassword, "12345678");
   assert.deepEqual(config.corsOrigins, ["https://app.example", "http://localhost:3000"]);
@@ -159,6 +163,11 @@ Deno.test("parseConfig: bad values name their variable", async (t) => {
     ["REFRESH_TTL 0", { REFRESH_TTL: "0" }, "REFRESH_TTL"],
     ["REFRESH_TTL 1w", { REFRESH_TTL: "1w" }, "REFRESH_TTL"],
     ["REFRESH_TTL too long", { REFRESH_TTL: "99999999d" }, "REFRESH_TTL"],
+    ["SESSION_MAX_AGE 0", { SESSION_MAX_AGE: "0" }, "SESSION_MAX_AGE"],
+    ["SESSION_MAX_AGE junk", { SESSION_MAX_AGE: "soon" }, "SESSION_MAX_AGE"],
+    ["MAX_SESSIONS_PER_USER 0", { MAX_SESSIONS_PER_USER: "0" }, "MAX_SESSIONS_PER_USER"],
+    ["MAX_SESSIONS_PER_USER -1", { MAX_SESSIONS_PER_USER: "-1" }, "MAX_SESSIONS_PER_USER"],
+    ["MAX_SESSIONS_PER_USER 1.5", { MAX_SESSIONS_PER_USER: "1.5" }, "MAX_SESSIONS_PER_USER"],
     ["TOKEN_TTL over a day", { TOKEN_TTL: "2d" }, "TOKEN_TTL"],
     [
       "REFRESH_GRACE_SECONDS over 5 minutes",
@@ -182,6 +191,8 @@ Deno.test("parseConfig: bad values name their variable", async (t) => {
       { REFRESH_LIMIT_PER_CLIENT: "x/1m" },
       "REFRESH_LIMIT_PER_CLIENT",
     ],
+    ["DEVICE_TOKEN_TTL 0", { DEVICE_TOKEN_TTL: "0" }, "DEVICE_TOKEN_TTL"],
+    ["DEVICE_TOKEN_TTL 400d", { DEVICE_TOKEN_TTL: "400d" }, "DEVICE_TOKEN_TTL"],
     ["TRUST_PROXY not-an-ip", { TRUST_PROXY: "not-an-ip" }, "TRUST_PROXY"],
     ["TRUST_PROXY 10.0.0.0/33", { TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY"],
     ["TRUST_PROXY 256.0.0.1", { TRUST_PROXY: "256.0.0.1" }, "TRUST_PROXY"],

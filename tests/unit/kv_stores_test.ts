@@ -8,7 +8,18 @@ Deno.test("KV stores: every operation on a failing Deno KV throws StoreUnavailab
   await stores.ping();
   kv.close();
   const now = Date.now();
-  const session = { sid: "s", userId: "ada", role: "user", createdAt: now, expiresAt: now + 1 };
+  const session = {
+    sid: "s",
+    userId: "ada",
+    userUid: "u1",
+    epoch: 0,
+    role: "user",
+    createdAt: now,
+    refreshedAt: now,
+    expiresAt: now + 1,
+    maxExpiresAt: now + 1,
+    currentHash: "h",
+  };
   const operations: [string, () => Promise<unknown>][] = [
     ["ping", () => stores.ping()],
     ["getUser", () => stores.users.getUser("ada")],
@@ -19,17 +30,8 @@ Deno.test("KV stores: every operation on a failing Deno KV throws StoreUnavailab
     }],
     ["getSessionAndUser", () => stores.sessions.getSessionAndUser("s", "ada")],
     ["revokeSession", () => stores.sessions.revokeSession("s", now)],
-    ["listSessionIds", () => stores.sessions.listSessionIds("ada")],
-    ["createSession", () =>
-      stores.sessions.createSession(session, "h", {
-        sid: "s",
-        userId: "ada",
-        role: "user",
-        sessionCreatedAt: now,
-        indexExpiresAt: now + 1,
-        issuedAt: now,
-        expiresAt: now + 1,
-      })],
+    ["listUserSessions", () => stores.sessions.listUserSessions("u1")],
+    ["createSession", () => stores.sessions.createSession(session)],
     ["getClient", () => stores.clients.getClient("svc")],
     ["listClients", () => stores.clients.listClients()],
     ["deleteClient", () => stores.clients.deleteClient("svc")],
@@ -43,12 +45,12 @@ Deno.test("KV stores: every operation on a failing Deno KV throws StoreUnavailab
         updatedAt: now,
       })],
     [
-      "increment",
-      () =>
-        stores.counters.increment(
-          [{ bucket: "b", subject: "s", windowStart: 0, windowMs: 1 }],
-          now,
-        ),
+      "take",
+      () => stores.counters.take([{ bucket: "b", subject: "s", costMs: 1, windowMs: 1 }], now),
+    ],
+    [
+      "giveBack",
+      () => stores.counters.giveBack({ bucket: "b", subject: "s", costMs: 1, windowMs: 1 }, now),
     ],
     ["readKeySet", () => stores.keys.read()],
     ["keySetVersion", () => stores.keys.version()],

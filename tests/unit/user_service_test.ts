@@ -15,7 +15,8 @@ interface Fixture {
   readonly stores: Stores;
   readonly clock: TestClock;
   readonly users: UserService;
-  readonly revoked: { userId: string; reason: string }[];
+  /** Each move of a user to a later session epoch (every session ended): `Infinity` = removed. */
+  readonly revoked: { userId: string; epoch: number }[];
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -23,17 +24,21 @@ async function fixture(): Promise<Fixture> {
   const kv = await Deno.openKv(":memory:");
   const stores = kvStores(kv);
   const clock = new TestClock();
-  const revoked: { userId: string; reason: string }[] = [];
+  const revoked: { userId: string; epoch: number }[] = [];
+  const epochs = new Map<string, number>();
   const users = createUserService({
     store: stores.users,
     hasher,
     now: clock.now,
     sessions: {
-      revokeAll: (userId, reason) => {
-        revoked.push({ userId, reason });
-        return Promise.resolve();
-      },
-      deleteSessionIndex: (userId) => stores.sessions.deleteSessionIndex(userId),
+      deleteSessionIndex: (userUid) => stores.sessions.deleteSessionIndex(userUid),
+    },
+    onEvent: (event) => {
+      if (event.type !== "user_changed") return;
+      if (event.epoch > (epochs.get(event.user_id) ?? 0)) {
+        revoked.push({ userId: event.user_id, epoch: event.epoch });
+      }
+      epochs.set(event.user_id, event.epoch);
     },
   });
   return {
@@ -60,6 +65,7 @@ async function putUser(
       disabled: false,
       createdAt: f.clock.ms,
       updatedAt: f.clock.ms,
+      uid: crypto.randomUUID(),
       ...extra,
     }),
   );
@@ -209,7 +215,11 @@ Deno.test("update: a new password replaces the hash and revokes sessions", async
   assert.notEqual(changed.passwordHash, STORED_HASH);
   assert.equal(await hasher.verify(changed.passwordHash, "a brand new password"), true);
   assert.equal(await hasher.verify(changed.passwordHash, PASSWORD), false);
-  assert.deepEqual(f.revoked, [{ userId: "ada", reason: "password changed" }]);
+  assert.deepEqual(f.revoked, [{ userId: "ada", epoch: 1 }]);
+  // In the same commit as the new hash: the stored record carries both.
+  const stored = await f.stores.users.getUser("ada");
+  assert.equal(stored?.value.sessionEpoch, 1);
+  assert.equal(stored?.value.passwordHash, changed.passwordHash);
   await f.users.authenticate("ada", "a brand new password");
   await rejectsWith(f.users.authenticate("ada", PASSWORD), "invalid_credentials");
 });
@@ -231,30 +241,24 @@ Deno.test("remove: deletes the user, revokes sessions and drops the session inde
   await using f = await fixture();
   await putUser(f, "ada", ["user"]);
   const now = f.clock.ms;
-  await f.stores.sessions.createSession(
-    {
-      sid: "s1",
-      userId: "ada",
-      role: "user",
-      createdAt: now,
-      expiresAt: now + 60_000,
-    },
-    "h",
-    {
-      sid: "s1",
-      userId: "ada",
-      role: "user",
-      sessionCreatedAt: now,
-      indexExpiresAt: now + 60_000,
-      issuedAt: now,
-      expiresAt: now + 60_000,
-    },
-  );
-  assert.deepEqual(await f.stores.sessions.listSessionIds("ada"), ["s1"]);
+  const uid = (await f.stores.users.getUser("ada"))!.value.uid!;
+  await f.stores.sessions.createSession({
+    sid: "s1",
+    userId: "ada",
+    userUid: uid,
+    epoch: 0,
+    role: "user",
+    createdAt: now,
+    refreshedAt: now,
+    expiresAt: now + 60_000,
+    maxExpiresAt: now + 60_000,
+    currentHash: "h",
+  });
+  assert.deepEqual((await f.stores.sessions.listUserSessions(uid)).map((s) => s.sid), ["s1"]);
   await f.users.remove("ada");
   await rejectsWith(f.users.get("ada"), "not_found");
-  assert.deepEqual(f.revoked, [{ userId: "ada", reason: "user removed" }]);
-  assert.deepEqual(await f.stores.sessions.listSessionIds("ada"), []);
+  assert.deepEqual(f.revoked, [{ userId: "ada", epoch: Infinity }]);
+  assert.deepEqual(await f.stores.sessions.listUserSessions(uid), []);
   await rejectsWith(f.users.remove("ada"), "not_found");
   // The id is free again.
   await putUser(f, "ada", ["user"]);
