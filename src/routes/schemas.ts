@@ -141,6 +141,7 @@ export const Claims = ClaimsSchema.partial({
   aud: true,
   client_id: true,
   scope: true,
+  client_gen: true,
 }).openapi("Claims", {
   example: {
     sub: "ada",
