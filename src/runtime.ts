@@ -7,7 +7,7 @@
 import { type Config, ConfigError } from "./config.ts";
 import { hmacKeyRing, type KeyRing } from "./crypto/keys.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
-import { openPasswordHasherOrExit } from "./crypto/open_password_hasher.ts";
+import { openPasswordHasherLater } from "./crypto/open_password_hasher.ts";
 import { LiveKeyRing } from "./keys/live_key_ring.ts";
 import { createBufferedWriter, createLogger, type LineWriter, type Logger } from "./logger.ts";
 import { kvStores, type Stores } from "./store/kv_stores.ts";
@@ -18,8 +18,11 @@ export interface Runtime {
   readonly config: Config;
   readonly stores: Stores;
   readonly hasher: PasswordHasher;
-  /** The hasher's backend in words, for the start-up line. */
-  readonly passwordBackend: string;
+  /**
+   * Opens the hasher now if no hash has yet (loading the addon and making the dummy hash happen
+   * off the start path); resolves with its backend in words, for the start-up line.
+   */
+  passwordBackend(): Promise<string>;
   readonly logger: Logger;
   /** The live key ring; {@link Runtime.reloadKeys} replaces it. */
   keys(): KeyRing;
@@ -32,7 +35,8 @@ export interface Runtime {
 }
 
 /**
- * Opens the KV store (creating its directory), the key ring and the hasher. Logs go to stdout
+ * Opens the KV store (creating its directory) and the key ring; the hasher opens on first use or
+ * when the server listens (`passwordBackend()`). Logs go to stdout
  * unless another writer is given (the CLI keeps stdout for its own output): in batches, or one
  * `console.log` per line under `OTEL_DENO=true`, where Deno exports console output as
  * OpenTelemetry log records tied to the request's trace. A `SECRET_KEY` that does not decrypt the
@@ -42,7 +46,7 @@ export async function openRuntime(
   config: Config,
   writeLog: ((line: string) => void) | LineWriter = defaultLogWriter(),
 ): Promise<Runtime> {
-  const passwords = await openPasswordHasherOrExit(config.passwordHasher);
+  const passwords = await openPasswordHasherLater(config.passwordHasher);
   let kv: Deno.Kv;
   try {
     kv = await openKvStore(config);
@@ -74,7 +78,7 @@ export async function openRuntime(
     config,
     stores,
     hasher: passwords.hasher,
-    passwordBackend: passwords.description,
+    passwordBackend: passwords.open,
     logger: createLogger(config.logLevel, writeLog),
     keys: () => live?.current() ?? hmac!,
     async reloadKeys() {

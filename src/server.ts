@@ -121,14 +121,18 @@ export async function serve(runtime: Runtime): Promise<number> {
     server = Deno.serve({
       hostname: config.host,
       port: config.port,
+      // The line names the hashing backend, which is opened only now: the addon's load and the
+      // dummy hash are off the path to the first answer (logins wait for them).
       onListen: ({ hostname, port }) => {
         const issuer = config.issuerFromAddress
           ? `issuer ${config.issuer}; set ISSUER to the public URL for production`
           : `issuer ${config.issuer}`;
-        console.error(
-          `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${runtime.passwordBackend}, ${issuer})`,
-        );
-        printConfigNotes();
+        void runtime.passwordBackend().then((backend) => {
+          console.error(
+            `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${backend}, ${issuer})`,
+          );
+          printConfigNotes();
+        });
       },
       // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
       // runtime, so only the routes that need the client address (limits, logs) pay for it.

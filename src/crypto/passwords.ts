@@ -124,11 +124,7 @@ export function createPasswordHasher(options: HasherOptions = {}): PasswordHashe
       return false;
     },
     accepts: (phc) => parseArgon2idPhc(phc) !== undefined,
-    needsRehash(phc) {
-      const stored = parsePhcParams(phc);
-      return stored === undefined || stored.memoryCost < params.memoryCost ||
-        stored.timeCost < params.timeCost || stored.parallelism < params.parallelism;
-    },
+    needsRehash: (phc) => phcNeedsRehash(phc, params),
   };
 }
 
@@ -164,6 +160,23 @@ class RecentSamples {
   pick(): number {
     return this.#samples[Math.floor(Math.random() * this.#samples.length)] ?? 0;
   }
+}
+
+/**
+ * True when `phc` was made with weaker parameters than `params` (or is not argon2id PHC).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { OWASP_MINIMUM, phcNeedsRehash } from "./passwords.ts";
+ * assert(!phcNeedsRehash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA", OWASP_MINIMUM));
+ * assert(phcNeedsRehash("$argon2id$v=19$m=4096,t=2,p=1$c2FsdHNhbHQ$aGFzaA", OWASP_MINIMUM));
+ * ```
+ */
+export function phcNeedsRehash(phc: string, params: Argon2Params): boolean {
+  const stored = parsePhcParams(phc);
+  return stored === undefined || stored.memoryCost < params.memoryCost ||
+    stored.timeCost < params.timeCost || stored.parallelism < params.parallelism;
 }
 
 /**

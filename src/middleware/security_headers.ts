@@ -56,9 +56,18 @@ export function securityHeaderList(
 /** Adds the security headers a route has not set itself. */
 export function securityHeaders(options: SecurityHeaderOptions = {}): MiddlewareHandler {
   const list = securityHeaderList(options);
+  // Any header of the list marks an answer that already has them all (the last one: HSTS when
+  // sent, else nosniff; a route may replace cache-control, never these).
+  const marker = list[list.length - 1]![0];
   return async function securityHeadersMiddleware(c, next) {
+    // Set before the route runs, they go into the Response when `c.json()` builds it: setting
+    // them afterwards on the built Response checked and copied each one again, per request. A
+    // route's own `c.header("cache-control", ...)` later replaces the default.
+    for (const [name, value] of list) c.header(name, value);
     await next();
+    // An answer built without the context (a bare `new Response`) did not get them: add them.
     const headers = c.res.headers;
+    if (headers.has(marker)) return;
     for (const [name, value] of list) if (!headers.has(name)) headers.set(name, value);
   };
 }

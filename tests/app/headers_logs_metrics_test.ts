@@ -55,6 +55,29 @@ Deno.test("HSTS only where the public address is https", async () => {
   for (const [name] of securityHeaderList()) assert.equal(name, name.toLowerCase());
 });
 
+Deno.test("security headers on every way an answer is built: c.json, a bare Response, onError", async () => {
+  const app = new Hono();
+  app.use(securityHeaders({ issuer: "http://localhost:10000" }));
+  app.get("/json", (c) => c.json({ ok: true }));
+  app.get("/bare", () => new Response("{}", { headers: { "content-type": "application/json" } }));
+  app.get("/own", (c) => {
+    c.header("cache-control", "public, max-age=60");
+    return c.json({ ok: true });
+  });
+  app.get("/throws", () => {
+    throw new Error("boom");
+  });
+  app.onError((_err, c) => c.json({ code: "internal_error" }, 500));
+  const expected = securityHeaderList({ issuer: "http://localhost:10000" });
+  for (const path of ["/json", "/bare", "/throws", "/own"]) {
+    const headers = (await app.request(path)).headers;
+    for (const [name, value] of expected) {
+      const want = path === "/own" && name === "cache-control" ? "public, max-age=60" : value;
+      assert.equal(headers.get(name), want, `${path} ${name}`);
+    }
+  }
+});
+
 Deno.test("CORS answers only the configured origins", async () => {
   using t = await makeApp({ CORS_ORIGINS: "https://app.example" });
   const preflight = (origin: string) =>
