@@ -1,5 +1,5 @@
 /**
- * `deno task keys <list|rotate|retire>`: the asymmetric signing keys in the store. Every running
+ * `deno task keys <list|rotate|retire|reencrypt>`: the asymmetric signing keys in the store. Every running
  * server follows the stored key set, so a change reaches it within a second, no signal needed.
  *
  * @module
@@ -16,6 +16,7 @@ import { hmacKeyRing } from "../crypto/keys.ts";
 import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "../keys/key_set.ts";
 import type { KeyStore } from "../keys/key_store.ts";
 import { LiveKeyRing } from "../keys/live_key_ring.ts";
+import { reencryptKeys } from "../keys/reencrypt_keys.ts";
 import { loadConfigOrExit } from "../load_config.ts";
 import { kvStores } from "../store/kv_stores.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
@@ -28,6 +29,8 @@ const HELP = [
   "  rotate [--alg <alg>]          Publish a new key (default JWT_ALG) that signs KEY_PUBLISH_AHEAD",
   "                                later; old keys keep verifying",
   "  retire <kid> [--force]        Remove a key once no unexpired token can carry it",
+  "  reencrypt                     After a SECRET_KEY change, once every instance has the new",
+  "                                secret: store the keys under SECRET_KEY alone",
   "",
   "Running servers pick changes up within a second (SIGHUP or a restart also works).",
   "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 invalid value",
@@ -59,7 +62,7 @@ export async function main(
     console.log(HELP);
     return EXIT.ok;
   }
-  if (command !== "list" && command !== "rotate" && command !== "retire") {
+  if (!["list", "rotate", "retire", "reencrypt"].includes(command ?? "")) {
     console.error(`${command ? `Unknown command "${command}"` : "No command given"}\n\n${HELP}`);
     return EXIT.usage;
   }
@@ -72,7 +75,8 @@ export async function main(
     if (command === "list") await list(config, store, parsed.values.json ?? false, at());
     else if (command === "rotate") {
       await rotate(config, store, parsed.values.alg ?? config.jwtAlg, at);
-    } else await retire(config, store, rest[0], parsed.values.force ?? false, at());
+    } else if (command === "reencrypt") await reencrypt(config, store);
+    else await retire(config, store, rest[0], parsed.values.force ?? false, at());
     return EXIT.ok;
   } catch (err) {
     const { code, message } = describeFailure(err);
@@ -225,6 +229,20 @@ async function retire(
     return;
   }
   throw new CliError("The key set kept changing; try again", EXIT.failure);
+}
+
+async function reencrypt(config: Config, store: KeyStore) {
+  const result = await reencryptKeys(store, config.secretKey, config.previousSecretKeys);
+  for (const kid of result.unreadable) {
+    console.error(
+      `Warning: no configured secret decrypts ${kid}; left as it is (it only verifies)`,
+    );
+  }
+  console.log(
+    `Re-encrypted ${result.reencrypted.length} signing key(s) under SECRET_KEY ` +
+      `(${result.current.length} already were)` +
+      (result.reencrypted.length > 0 ? "; PREVIOUS_SECRET_KEYS is no longer needed for them" : ""),
+  );
 }
 
 /** The instance's `JWT_ALG` when its keys live in the store. */

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
+import { createHash, createHmac } from "node:crypto";
 import { join } from "node:path";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import {
   asymmetricKeyRing,
   ensureKeyFile,
@@ -57,6 +65,23 @@ Deno.test("hmacKeyRing: kid is stable for a secret and differs across secrets", 
   assert.equal(a1.signing.alg, "HS256");
   assert.ok(!a1.signing.kid.includes(SECRET_A));
   assert.deepEqual(a1.jwks, { keys: [] });
+});
+
+Deno.test("hmacKeyRing: kid is HMAC-SHA256 of a fixed label under the secret, not a digest of it", async () => {
+  // Review 1, N4: the kid was the RFC 7638 thumbprint, an unsalted SHA-256 of the secret.
+  const bytes = new TextEncoder().encode(SECRET_A);
+  const thumbprint = await calculateJwkThumbprint({
+    kty: "oct",
+    k: base64url.encode(bytes),
+  });
+  const ring = await hmacKeyRing(SECRET_A, [SECRET_B]);
+  assert.notEqual(ring.signing.kid, thumbprint);
+  assert.notEqual(ring.signing.kid, createHash("sha256").update(bytes).digest("base64url"));
+  // Computed by node:crypto, an implementation we did not write.
+  const hmacKid = (secret: string) =>
+    createHmac("sha256", secret).update("auth-server/hs256-kid v1").digest("base64url");
+  assert.equal(ring.signing.kid, hmacKid(SECRET_A));
+  assert.ok(ring.verification.has(hmacKid(SECRET_B)), "previous secrets get theirs the same way");
 });
 
 Deno.test("hmacKeyRing: previous secrets verify but do not sign", async () => {
