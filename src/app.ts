@@ -16,7 +16,8 @@ import type { Logger } from "./logger.ts";
 import { requestMetrics } from "./middleware/request_metrics.ts";
 import { securityHeaders } from "./middleware/security_headers.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
-import { limitBody, requireJson } from "./middleware/json_body.ts";
+import { limitBody, MAX_BODY_BYTES, requireJson } from "./middleware/json_body.ts";
+import { errorResponse } from "./routes/schemas.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
 import { adminRoutes } from "./routes/admin.ts";
@@ -56,8 +57,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        const issue = result.error.issues[0];
-        throw new ApiError("validation_failed", issue?.message ?? "request is invalid");
+        throw new ApiError("validation_failed", validationMessage(result.error.issues[0]));
       }
     },
   });
@@ -74,7 +74,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     }));
   }
   app.use("/logout", limitBody());
-  for (const path of ["/login", "/refresh", "/admin/*", "/me/password"]) {
+  for (const path of JSON_BODY_PATHS) {
     app.use(path, limitBody());
     app.on(["POST", "PATCH", "PUT"], path, requireJson());
   }
@@ -96,8 +96,15 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     scheme: "bearer",
     bearerFormat: "JWT",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "metricsToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "METRICS_TOKEN, when the server has one",
+  });
+  nameOperations(app);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
+    servers: [{ url: config.issuer, description: "This server (ISSUER)" }],
     info: {
       title: "Auth server",
       version: API_VERSION,
@@ -113,6 +120,64 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     return answerError(c, err, logger);
   });
   return app;
+}
+
+/** The paths whose POST, PATCH and PUT take a JSON body (16 KiB at most) and only JSON. */
+const JSON_BODY_PATHS = ["/login", "/refresh", "/admin/*", "/me/password"] as const;
+const JSON_BODY_METHODS: readonly string[] = ["post", "patch", "put"];
+
+/**
+ * Gives every documented operation an `operationId` (from its method and path, e.g.
+ * `getAdminUsersById`) and, when its route declares no `security`, `security: []`: it is public.
+ * Adds the answers of the body guards this file installs (413, and 415 for a JSON body), so the
+ * document lists every status a route can answer.
+ */
+function nameOperations(app: OpenAPIHono<AppEnv>): void {
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type !== "route") continue;
+    const route = definition.route;
+    route.operationId ??= operationId(route.method, route.path);
+    route.security ??= [];
+    const json = JSON_BODY_METHODS.includes(route.method) &&
+      JSON_BODY_PATHS.some((path) =>
+        path.endsWith("/*") ? route.path.startsWith(path.slice(0, -1)) : route.path === path
+      );
+    // `/logout` takes an optional body and the OAuth endpoints a form: limited, any type.
+    const form = route.path.startsWith("/oauth/") || route.path === "/logout";
+    if (!json && !form) continue;
+    // The OAuth endpoints answer in their own error shape: the one their 400 documents.
+    const shape = route.responses[400];
+    route.responses[413] ??= shape && "content" in shape && route.path.startsWith("/oauth/")
+      ? { ...shape, description: `The body is over ${MAX_BODY_BYTES} bytes` }
+      : errorResponse(`The body is over ${MAX_BODY_BYTES} bytes (\`payload_too_large\`)`);
+    if (json) {
+      route.responses[415] ??= errorResponse(
+        "Content-Type is not application/json (`unsupported_media_type`)",
+      );
+    }
+  }
+}
+
+/**
+ * An operation id from a method and an OpenAPI path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { operationId } from "./app.ts";
+ * assert.equal(operationId("get", "/admin/users/{id}"), "getAdminUsersById");
+ * assert.equal(operationId("get", "/.well-known/jwks.json"), "getWellKnownJwksJson");
+ * ```
+ */
+export function operationId(method: string, path: string): string {
+  const words = path.split(/[^A-Za-z0-9{}]+/).filter((w) => w !== "").map((word) =>
+    word.startsWith("{") ? `By${capitalize(word.slice(1, -1))}` : capitalize(word)
+  );
+  return method.toLowerCase() + words.join("");
+}
+
+function capitalize(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
 /**
@@ -133,6 +198,29 @@ function answerError(c: Context<AppEnv>, err: Error, logger: Logger): Response {
     message: err.message.slice(0, 500),
   });
   return c.json(new ApiError("internal_error", "internal error").toJSON(), 500);
+}
+
+/**
+ * The message of a refused request: the schema's own words. A check that has none would show the
+ * validator's text ("Invalid input: ...", "Too small: ..."); that is replaced by the field's name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validationMessage } from "./app.ts";
+ * assert.equal(validationMessage({ message: "user_id is required", path: ["user_id"] }), "user_id is required");
+ * assert.equal(validationMessage({ message: "Too small: expected array", path: ["scopes"] }), "scopes is invalid");
+ * ```
+ */
+export function validationMessage(
+  issue: { readonly message: string; readonly path: readonly PropertyKey[] } | undefined,
+): string {
+  if (issue === undefined) return "request is invalid";
+  if (!/^(Invalid|Too (big|small)|Unrecognized|Expected)\b/.test(issue.message)) {
+    return issue.message;
+  }
+  const field = issue.path.filter((part) => typeof part !== "symbol").join(".");
+  return field ? `${field} is invalid` : "request is invalid";
 }
 
 /** A Hono 4xx (malformed JSON, body too large, ...) as an `ApiError`. */

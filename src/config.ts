@@ -41,7 +41,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Config {
   readonly secretKey: string;
   readonly previousSecretKeys: readonly string[];
+  /** `ISSUER`, or with none set the address served ({@link Config.issuerFromAddress}). */
   readonly issuer: string;
+  /** True when `ISSUER` is unset and {@link Config.issuer} follows `HOST` and `PORT`. */
+  readonly issuerFromAddress: boolean;
   readonly audience: string | undefined;
   readonly host: string;
   readonly port: number;
@@ -108,7 +111,6 @@ export type RawVars = Readonly<Record<string, string | undefined>>;
 
 /** The defaults written to a first-run `.env` and used for unset variables. */
 export const DEFAULTS = {
-  ISSUER: "http://localhost:10000",
   HOST: "0.0.0.0",
   PORT: "10000",
   TOKEN_TTL: "30m",
@@ -167,13 +169,17 @@ export function parseConfig(vars: RawVars): Config {
       "must be a comma-separated list of IP addresses or CIDR ranges",
     );
   }
+  const host = requireText("HOST", get("HOST"));
+  const port = requirePort(get("PORT"));
+  const issuer = nonEmpty(vars.ISSUER);
   return Object.freeze({
     secretKey,
     previousSecretKeys: Object.freeze(previousSecretKeys),
-    issuer: requireText("ISSUER", get("ISSUER")),
+    issuer: issuer === undefined ? issuerForAddress(host, port) : requireIssuer(issuer),
+    issuerFromAddress: issuer === undefined,
     audience: nonEmpty(vars.AUDIENCE),
-    host: requireText("HOST", get("HOST")),
-    port: requirePort(get("PORT")),
+    host,
+    port,
     tokenTtl: requireDuration("TOKEN_TTL", get("TOKEN_TTL"), 1, DAY),
     refreshTtl: requireDuration("REFRESH_TTL", get("REFRESH_TTL"), 1, 365 * DAY),
     refreshGraceSeconds: requireDuration(
@@ -211,46 +217,129 @@ export interface LoadOptions {
   readonly onCreatedEnvFile?: () => void;
 }
 
-/** A loaded configuration and whether this call wrote the first-run `.env`. */
+/** A setting the environment gives one value and `.env` another. */
+export interface Override {
+  readonly name: string;
+  readonly env: string;
+  readonly file: string;
+}
+
+/** A loaded configuration, whether this call wrote the first-run `.env`, and its overrides. */
 export interface Loaded {
   readonly config: Config;
   readonly createdEnvFile: boolean;
+  /** The {@link SHARED_WITH_CLI} settings where the environment overrode a `.env` value. */
+  readonly overrides: readonly Override[];
 }
+
+/**
+ * Every variable {@link parseConfig} reads. `BOOTSTRAP_PASSWORD` is left out of a first-run
+ * `.env` (it only matters while the store has no admin), the others are recorded.
+ */
+export const CONFIG_VARIABLES = [
+  "SECRET_KEY",
+  "PREVIOUS_SECRET_KEYS",
+  "ISSUER",
+  "AUDIENCE",
+  ...Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[],
+  "TRUST_PROXY",
+  "BOOTSTRAP_PASSWORD",
+  "CORS_ORIGINS",
+  "METRICS_TOKEN",
+  "PASSWORD_HASHER",
+] as const;
+
+/**
+ * The settings `deno task user|client|keys` act on as the server does (the store, the keys and
+ * token lifetimes): an environment value that differs from `.env` for one of these is reported in
+ * {@link Loaded.overrides}, since a command run without it would act on another store or key set.
+ */
+export const SHARED_WITH_CLI = [
+  "SECRET_KEY",
+  "PREVIOUS_SECRET_KEYS",
+  "JWT_ALG",
+  "KV_PATH",
+  "KEYS_PATH",
+  "KEY_PUBLISH_AHEAD",
+  "TOKEN_TTL",
+] as const;
 
 /**
  * Reads `.env` (parsed by Deno's built-in dotenv parser), lets the real environment win, and
  * validates. With no `.env` and no `SECRET_KEY` in the environment, first writes a `.env`
- * (mode 0600) with a fresh random secret and the defaults.
+ * (mode 0600) with a fresh random secret and the effective settings: the environment's values
+ * where given (marked as such), else the defaults, so a later run without those variables (and
+ * every CLI command) uses the same settings.
  */
 export async function loadConfig(options: LoadOptions): Promise<Loaded> {
   let fileText = await readIfExists(options.envFile);
   let createdEnvFile = false;
   if (fileText === undefined && nonEmpty(options.env.SECRET_KEY) === undefined) {
-    const fresh = firstRunEnvFile();
+    const fresh = firstRunEnvFile(options.env);
     createdEnvFile = await writeNewFile(options.envFile, fresh);
     if (createdEnvFile) options.onCreatedEnvFile?.();
     // Another instance may have created it first: use what it writes.
     fileText = createdEnvFile ? fresh : await readJustCreated(options.envFile);
   }
-  const vars: Record<string, string | undefined> = fileText === undefined
+  const fileVars: Record<string, string | undefined> = fileText === undefined
     ? {}
     : { ...parseEnv(fileText) };
+  const vars = { ...fileVars };
+  const overrides: Override[] = [];
   for (const [name, value] of Object.entries(options.env)) {
     // A blank variable is unset, as in parseConfig: it does not erase the file's value.
-    if (nonEmpty(value) !== undefined) vars[name] = value;
+    if (nonEmpty(value) === undefined) continue;
+    vars[name] = value;
+    const file = nonEmpty(fileVars[name]);
+    const shared = (SHARED_WITH_CLI as readonly string[]).includes(name);
+    if (shared && file !== undefined && file !== nonEmpty(value)) {
+      overrides.push({ name, env: nonEmpty(value)!, file });
+    }
   }
-  return { config: parseConfig(vars), createdEnvFile };
+  return { config: parseConfig(vars), createdEnvFile, overrides };
 }
 
-/** The text of a first-run `.env`: a fresh 48-byte random secret and the defaults. */
-export function firstRunEnvFile(): string {
+/**
+ * The text of a first-run `.env`: a fresh 48-byte random secret, the settings the environment
+ * gives (except `BOOTSTRAP_PASSWORD`), and the defaults for the rest. `ISSUER` is written only
+ * when given: unset, it follows `HOST` and `PORT`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseEnv } from "node:util";
+ * import { firstRunEnvFile } from "./config.ts";
+ * const vars = parseEnv(firstRunEnvFile({ JWT_ALG: "EdDSA" }));
+ * assert.equal(vars.JWT_ALG, "EdDSA");
+ * assert.equal(vars.PORT, "10000");
+ * ```
+ */
+export function firstRunEnvFile(env: RawVars = {}): string {
   const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(48)));
+  const given = CONFIG_VARIABLES.filter((name) =>
+    name !== "SECRET_KEY" && name !== "BOOTSTRAP_PASSWORD" && nonEmpty(env[name]) !== undefined &&
+    !hasControlCharacter(env[name]!)
+  );
+  const defaults = Object.entries(DEFAULTS).filter(([name]) => !given.includes(name as never));
   const lines = [
     "# Written on first start. Keep it private (mode 0600); see README.md for every setting.",
+    "# The server and `deno task user|client|keys` all read this file: change settings here.",
     `SECRET_KEY=${secret}`,
-    ...Object.entries(DEFAULTS).map(([name, value]) => `${name}=${value}`),
+    ...(given.length ? ["# From the environment at first start:"] : []),
+    ...given.map((name) => `${name}=${quoteEnvValue(nonEmpty(env[name])!)}`),
+    "# Defaults:",
+    ...defaults.map(([name, value]) => `${name}=${value}`),
+    ...(given.includes("ISSUER") ? [] : [
+      "# ISSUER unset: the issuer is http://localhost:<PORT>. For production set the public URL:",
+      "# ISSUER=https://auth.example.com",
+    ]),
   ];
   return lines.join("\n") + "\n";
+}
+
+/** A value as `.env` holds it: bare when plain, else single-quoted (no escapes inside). */
+function quoteEnvValue(value: string): string {
+  return /^[A-Za-z0-9_.:\/@%+,=-]*$/.test(value) || value.includes("'") ? value : `'${value}'`;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -261,6 +350,43 @@ function nonEmpty(value: string | undefined): string | undefined {
 function requireText(name: string, value: string): string {
   if (hasControlCharacter(value)) {
     throw new ConfigError(name, "must not contain control characters");
+  }
+  return value;
+}
+
+/**
+ * The issuer of a server with no `ISSUER`: the address it serves, with `localhost` for a wildcard
+ * or loopback host.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { issuerForAddress } from "./config.ts";
+ * assert.equal(issuerForAddress("0.0.0.0", 19100), "http://localhost:19100");
+ * assert.equal(issuerForAddress("::1", 8080), "http://localhost:8080");
+ * assert.equal(issuerForAddress("10.0.0.5", 8080), "http://10.0.0.5:8080");
+ * ```
+ */
+export function issuerForAddress(host: string, port: number): string {
+  const local = ["0.0.0.0", "::", "127.0.0.1", "::1", "localhost"].includes(host);
+  const name = local ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return `http://${name}:${port}`;
+}
+
+/** An absolute http(s) URL: the discovery URLs are built on it. */
+function requireIssuer(value: string): string {
+  requireText("ISSUER", value);
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash) {
+    throw new ConfigError(
+      "ISSUER",
+      `must be the server's public URL, such as https://auth.example.com (got "${value}")`,
+    );
   }
   return value;
 }

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { dirname } from "node:path";
 import { type Config, ConfigError } from "./config.ts";
 import { hmacKeyRing, type KeyRing } from "./crypto/keys.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
@@ -12,6 +11,7 @@ import { openPasswordHasherOrExit } from "./crypto/open_password_hasher.ts";
 import { LiveKeyRing } from "./keys/live_key_ring.ts";
 import { createBufferedWriter, createLogger, type LineWriter, type Logger } from "./logger.ts";
 import { kvStores, type Stores } from "./store/kv_stores.ts";
+import { openKvStore } from "./store/open_kv.ts";
 
 /** An opened runtime (what `createServices` is built from); `close()` releases the KV handle. */
 export interface Runtime {
@@ -42,11 +42,14 @@ export async function openRuntime(
   config: Config,
   writeLog: ((line: string) => void) | LineWriter = defaultLogWriter(),
 ): Promise<Runtime> {
-  if (config.kvPath !== ":memory:" && !/^https?:\/\//.test(config.kvPath)) {
-    await Deno.mkdir(dirname(config.kvPath), { recursive: true, mode: 0o700 });
-  }
   const passwords = await openPasswordHasherOrExit(config.passwordHasher);
-  const kv = await Deno.openKv(config.kvPath);
+  let kv: Deno.Kv;
+  try {
+    kv = await openKvStore(config);
+  } catch (err) {
+    if (err instanceof ConfigError) exitOnConfigError(err);
+    throw err;
+  }
   const stores = kvStores(kv);
   let live: LiveKeyRing | undefined;
   let hmac: KeyRing | undefined;
@@ -64,10 +67,7 @@ export async function openRuntime(
     }
   } catch (err) {
     kv.close();
-    if (err instanceof ConfigError) {
-      console.error(`Configuration error: ${err.message}`);
-      Deno.exit(1);
-    }
+    if (err instanceof ConfigError) exitOnConfigError(err);
     throw err;
   }
   return {
@@ -86,6 +86,12 @@ export async function openRuntime(
       kv.close();
     },
   };
+}
+
+/** One line naming the setting and what to do, exit code 1. */
+function exitOnConfigError(err: ConfigError): never {
+  console.error(`Configuration error: ${err.message}`);
+  Deno.exit(1);
 }
 
 function defaultLogWriter(): ((line: string) => void) | LineWriter {

@@ -9,7 +9,9 @@ import { base64url } from "jose";
 import { createApp } from "./app.ts";
 import { ApiError, apiErrorResponse } from "./errors.ts";
 import { loginFloodGate } from "./flood_gate.ts";
+import { printConfigNotes } from "./load_config.ts";
 import type { Runtime } from "./runtime.ts";
+import { ADMIN_ROLE } from "./users/user_rules.ts";
 import { createServices, type Services } from "./services.ts";
 
 /** How long in-flight requests may take to finish after SIGTERM. */
@@ -18,17 +20,27 @@ const SHUTDOWN_GRACE_MS = 8_000;
 const SHUTTING_DOWN = new ApiError("not_ready", "server is shutting down", { "Retry-After": "1" });
 
 /**
- * Creates user `admin` (roles admin, user) when the store has no users: with
- * `BOOTSTRAP_PASSWORD`, or a random password printed once to stderr.
+ * Creates user `admin` (roles admin, user) whenever the store has no enabled admin, however the
+ * store was made (a `deno task user add` before the first start included): with
+ * `BOOTSTRAP_PASSWORD`, or a random password printed once to stderr. When a user `admin` exists
+ * but is disabled or lacks the role, says how to make it an admin again instead.
  */
 export async function bootstrapAdmin(
   services: Services,
   password: string | undefined,
 ): Promise<void> {
-  if (await services.stores.users.hasUsers()) return;
+  if (await hasEnabledAdmin(services)) return;
+  const existing = await services.stores.users.getUser("admin");
+  if (existing) {
+    console.error(
+      'No enabled admin in the store and user "admin" exists: run deno task user enable admin ' +
+        "and deno task user roles admin admin user",
+    );
+    return;
+  }
   const chosen = password ?? base64url.encode(crypto.getRandomValues(new Uint8Array(18)));
   try {
-    await services.users.add("admin", chosen, ["admin", "user"]);
+    await services.users.add("admin", chosen, [ADMIN_ROLE, "user"]);
   } catch (err) {
     if (err instanceof ApiError && err.code === "conflict") return; // another instance did it
     throw err;
@@ -40,6 +52,15 @@ export async function bootstrapAdmin(
   } else {
     console.error('Created user "admin" with the password from BOOTSTRAP_PASSWORD');
   }
+}
+
+/** Does any enabled user hold the admin role (stops at the first). */
+async function hasEnabledAdmin(services: Services): Promise<boolean> {
+  if (!(await services.stores.users.hasUsers())) return false;
+  for await (const { value } of services.stores.users.allUsers()) {
+    if (!value.disabled && value.roles.includes(ADMIN_ROLE)) return true;
+  }
+  return false;
 }
 
 /** Serves until a stop signal; resolves with the exit code. */
@@ -61,19 +82,32 @@ export async function serve(runtime: Runtime): Promise<number> {
     },
   });
 
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: ({ hostname, port }) => {
-      console.error(
-        `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${runtime.passwordBackend}, issuer ${config.issuer})`,
-      );
-    },
-    // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
-    // runtime, so only the routes that need the client address (limits, logs) pay for it.
-  }, drain.wrap((request, info) => floodGate(request, info) ?? app.fetch(request, info)));
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: ({ hostname, port }) => {
+        const issuer = config.issuerFromAddress
+          ? `issuer ${config.issuer}; set ISSUER to the public URL for production`
+          : `issuer ${config.issuer}`;
+        console.error(
+          `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${runtime.passwordBackend}, ${issuer})`,
+        );
+        printConfigNotes();
+      },
+      // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
+      // runtime, so only the routes that need the client address (limits, logs) pay for it.
+    }, drain.wrap((request, info) => floodGate(request, info) ?? app.fetch(request, info)));
+  } catch (err) {
+    console.error(listenProblem(config.host, config.port, err));
+    runtime.close();
+    return 1;
+  }
 
-  const stop = async (signal: string) => {
+  let stoppedBy: Deno.Signal | undefined;
+  const stop = async (signal: Deno.Signal) => {
+    stoppedBy = signal;
     logger.info("shutdown", { signal });
     const timeout = setTimeout(() => {
       logger.warn("shutdown_timeout", { after_ms: SHUTDOWN_GRACE_MS });
@@ -105,7 +139,36 @@ export async function serve(runtime: Runtime): Promise<number> {
   runtime.close();
   logger.info("stopped");
   logger.flush(); // the request log is written in batches: none left behind
+  // Under `deno task dev` the file watcher runs in this process and would go on waiting for a
+  // change: the same signal again, with no listener now, ends the watcher too.
+  if (stoppedBy && Deno.env.get("AUTH_WATCH") === "1") Deno.kill(Deno.pid, stoppedBy);
   return 0;
+}
+
+/**
+ * Why the server cannot listen, in one line, with what to do.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenProblem } from "./server.ts";
+ * const line = listenProblem("0.0.0.0", 10000, new Deno.errors.AddrInUse("Address in use"));
+ * assert.match(line, /port 10000 is already in use.*PORT/);
+ * ```
+ */
+export function listenProblem(host: string, port: number, err: unknown): string {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (err instanceof Deno.errors.AddrInUse) {
+    return `Cannot listen on ${where}: port ${port} is already in use; stop the process using it ` +
+      "or set PORT to a free port";
+  }
+  if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+    return `Cannot listen on ${where}: not permitted (ports below 1024 need privileges); ` +
+      "set PORT to 1024 or above";
+  }
+  const message = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  return `Cannot listen on ${where}: ${message}; set HOST to an address of this machine ` +
+    "(0.0.0.0 for all, 127.0.0.1 for this machine only)";
 }
 
 type Handler = (

@@ -6,13 +6,15 @@
  * @module
  */
 import "../require_deno_version.ts"; // first: one clear line on a Deno older than 2.9
-import { parseArgs } from "node:util";
 import type { Services } from "../services.ts";
 import type { ClientWithSecret } from "../oauth/client_service.ts";
-import { CliError, EXIT, table } from "./output.ts";
+import { table } from "./output.ts";
+import { type CliSpec, parseCommandLine, usageError } from "./command_line.ts";
 import { withServices } from "./with_services.ts";
 
 interface Args {
+  /** The running command's usage line, for its usage errors. */
+  readonly usage: string;
   readonly positionals: string[];
   readonly scopes: string[];
   readonly grants: string[];
@@ -93,53 +95,34 @@ function printSecret(args: Args, { client, secret }: ClientWithSecret, verb: str
 function one(args: Args): string {
   const [value, extra] = args.positionals;
   if (value === undefined || extra !== undefined) {
-    throw new CliError("Expected exactly one <client_id>", EXIT.usage);
+    throw usageError("client", args.usage, "Expected exactly one <client_id>");
   }
   return value;
 }
 
-function help(): string {
-  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${c.summary}`);
-  return ["Usage: deno task client <command>", "", "Commands:", ...lines, ""].join("\n") +
-    "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 invalid value";
-}
+const SPEC: CliSpec = {
+  task: "client",
+  commands: COMMANDS,
+  options: {
+    scope: { type: "string", multiple: true },
+    grant: { type: "string", multiple: true },
+    json: { type: "boolean", default: false },
+  },
+  notes: ["Options: --json (machine-readable output), --help"],
+};
 
 /** Runs the CLI with `argv`; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        scope: { type: "string", multiple: true },
-        grant: { type: "string", multiple: true },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`${err instanceof Error ? err.message : err}\n\n${help()}`);
-    return EXIT.usage;
-  }
-  const [name, ...positionals] = parsed.positionals;
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (parsed.values.help || name === "help") {
-    console.log(
-      command ? `Usage: deno task client ${command.usage}\n\n${command.summary}` : help(),
-    );
-    return EXIT.ok;
-  }
-  if (!command) {
-    console.error(`${name ? `Unknown command "${name}"` : "No command given"}\n\n${help()}`);
-    return EXIT.usage;
-  }
+  const line = parseCommandLine(argv, SPEC);
+  if (typeof line === "number") return line;
+  const command = COMMANDS[line.command]!;
   return await withServices((services) =>
     command.run(services, {
-      positionals,
-      scopes: parsed.values.scope ?? [],
-      grants: parsed.values.grant ?? [],
-      json: parsed.values.json ?? false,
+      usage: command.usage,
+      positionals: line.positionals,
+      scopes: (line.values.scope as string[] | undefined) ?? [],
+      grants: (line.values.grant as string[] | undefined) ?? [],
+      json: line.values.json === true,
     })
   );
 }

@@ -1,11 +1,10 @@
 /**
- * `deno task keys <list|rotate|retire|reencrypt>`: the asymmetric signing keys in the store. Every running
- * server follows the stored key set, so a change reaches it within a second, no signal needed.
+ * `deno task keys <list|rotate|retire|reencrypt>`: the asymmetric signing keys in the store.
+ * Every running server follows the stored key set, so a change reaches it within a second, no
+ * signal needed.
  *
  * @module
  */
-import { dirname } from "node:path";
-import { parseArgs } from "node:util";
 import {
   ASYMMETRIC_ALGORITHMS,
   type AsymmetricAlgorithm,
@@ -17,66 +16,71 @@ import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "../keys/key
 import type { KeyStore } from "../keys/key_store.ts";
 import { LiveKeyRing } from "../keys/live_key_ring.ts";
 import { reencryptKeys } from "../keys/reencrypt_keys.ts";
-import { loadConfigOrExit } from "../load_config.ts";
+import { loadConfigOrExit, printConfigNotes } from "../load_config.ts";
 import { kvStores } from "../store/kv_stores.ts";
+import { openKvStore } from "../store/open_kv.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
+import { type CliSpec, parseCommandLine, usageError } from "./command_line.ts";
 
-const HELP = [
-  "Usage: deno task keys <command> [options]",
-  "",
-  "Commands:",
-  "  list [--json]                 Keys in the store (or the HS256 secrets), their state and times",
-  "  rotate [--alg <alg>]          Publish a new key (default JWT_ALG) that signs KEY_PUBLISH_AHEAD",
-  "                                later; old keys keep verifying",
-  "  retire <kid> [--force]        Remove a key once no unexpired token can carry it",
-  "  reencrypt                     After a SECRET_KEY change, once every instance has the new",
-  "                                secret: store the keys under SECRET_KEY alone",
-  "",
-  "Running servers pick changes up within a second (SIGHUP or a restart also works).",
-  "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 invalid value",
-].join("\n");
+const COMMANDS = {
+  list: {
+    usage: "list [--json]",
+    summary: "Keys in the store (or the HS256 secrets), their state and times",
+  },
+  rotate: {
+    usage: "rotate [--alg EdDSA|ES256|RS256]",
+    summary: "Publish a new key (default JWT_ALG) that signs KEY_PUBLISH_AHEAD later; " +
+      "old keys keep verifying",
+  },
+  retire: {
+    usage: "retire <kid> [--force]",
+    summary: "Remove a key once no unexpired token can carry it",
+  },
+  reencrypt: {
+    usage: "reencrypt",
+    summary: "After a SECRET_KEY change, once every instance has the new secret: " +
+      "store the keys under SECRET_KEY alone",
+  },
+} as const;
+
+const SPEC: CliSpec = {
+  task: "keys",
+  commands: COMMANDS,
+  options: {
+    json: { type: "boolean", default: false },
+    force: { type: "boolean", default: false },
+    alg: { type: "string" },
+  },
+  notes: ["Running servers pick changes up within a second (SIGHUP or a restart also works)."],
+};
 
 /** Runs the keys CLI; returns the exit code. */
 export async function main(
   argv: readonly string[],
   now: () => Date = () => new Date(),
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean", default: false },
-        force: { type: "boolean", default: false },
-        alg: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`${err instanceof Error ? err.message : err}\n\n${HELP}`);
-    return EXIT.usage;
-  }
-  const [command, ...rest] = parsed.positionals;
-  if (parsed.values.help || command === "help") {
-    console.log(HELP);
-    return EXIT.ok;
-  }
-  if (!["list", "rotate", "retire", "reencrypt"].includes(command ?? "")) {
-    console.error(`${command ? `Unknown command "${command}"` : "No command given"}\n\n${HELP}`);
+  const line = parseCommandLine(argv, SPEC);
+  if (typeof line === "number") return line;
+  const { command, positionals: rest, values } = line;
+  if (command === "retire" && rest.length !== 1) {
+    console.error(
+      `Error: ${usageError("keys", COMMANDS.retire.usage, "Expected exactly one <kid>").message}`,
+    );
     return EXIT.usage;
   }
   const config = await loadConfigOrExit();
   let kv: Deno.Kv | undefined;
   try {
-    kv = await openKv(config);
+    const alg = typeof values.alg === "string" ? values.alg : config.jwtAlg;
+    if (command === "rotate") refuseAlg(alg);
+    kv = await openKvStore(config);
+    printConfigNotes();
     const store = kvStores(kv).keys;
     const at = () => now().getTime();
-    if (command === "list") await list(config, store, parsed.values.json ?? false, at());
-    else if (command === "rotate") {
-      await rotate(config, store, parsed.values.alg ?? config.jwtAlg, at);
-    } else if (command === "reencrypt") await reencrypt(config, store);
-    else await retire(config, store, rest[0], parsed.values.force ?? false, at());
+    if (command === "list") await list(config, store, values.json === true, at());
+    else if (command === "rotate") await rotate(config, store, alg as AsymmetricAlgorithm, at);
+    else if (command === "reencrypt") await reencrypt(config, store);
+    else await retire(config, store, rest[0]!, values.force === true, at());
     return EXIT.ok;
   } catch (err) {
     const { code, message } = describeFailure(err);
@@ -87,11 +91,17 @@ export async function main(
   }
 }
 
-async function openKv(config: Config): Promise<Deno.Kv> {
-  if (config.kvPath !== ":memory:" && !/^https?:\/\//.test(config.kvPath)) {
-    await Deno.mkdir(dirname(config.kvPath), { recursive: true, mode: 0o700 });
+/** `rotate --alg`: an asymmetric algorithm, else exit code 5 (invalid value) either way. */
+function refuseAlg(alg: string): asserts alg is AsymmetricAlgorithm {
+  if (alg === "HS256") {
+    throw new CliError(
+      "HS256 keys are secrets in .env: move SECRET_KEY into PREVIOUS_SECRET_KEYS, set a new SECRET_KEY, restart",
+      EXIT.invalid,
+    );
   }
-  return await Deno.openKv(config.kvPath);
+  if (!isAsymmetricAlgorithm(alg)) {
+    throw new CliError(`--alg must be one of ${ASYMMETRIC_ALGORITHMS.join(", ")}`, EXIT.invalid);
+  }
 }
 
 async function list(config: Config, store: KeyStore, json: boolean, now: number) {
@@ -142,17 +152,12 @@ async function list(config: Config, store: KeyStore, json: boolean, now: number)
   ));
 }
 
-async function rotate(config: Config, store: KeyStore, alg: string, now: () => number) {
-  if (alg === "HS256") {
-    throw new CliError(
-      "HS256 keys are secrets in .env: move SECRET_KEY into PREVIOUS_SECRET_KEYS, set a new SECRET_KEY, restart",
-      EXIT.invalid,
-    );
-  }
-  if (!isAsymmetricAlgorithm(alg)) {
-    throw new CliError(`--alg must be one of ${ASYMMETRIC_ALGORITHMS.join(", ")}`, EXIT.usage);
-  }
-  const target = alg;
+async function rotate(
+  config: Config,
+  store: KeyStore,
+  target: AsymmetricAlgorithm,
+  now: () => number,
+) {
   const before = await store.read();
   // Opening the ring checks SECRET_KEY against the stored keys (a key encrypted under another
   // secret would break every instance) and imports KEYS_PATH if the store has no keys yet.
@@ -193,11 +198,10 @@ async function rotate(config: Config, store: KeyStore, alg: string, now: () => n
 async function retire(
   config: Config,
   store: KeyStore,
-  kid: string | undefined,
+  kid: string,
   force: boolean,
   now: number,
 ) {
-  if (!kid) throw new CliError("Usage: retire <kid> [--force]", EXIT.usage);
   for (let attempt = 0; attempt < 10; attempt++) {
     const current = await store.read();
     const key = current?.set.keys.find((k) => k.kid === kid);

@@ -5,11 +5,17 @@
  * @module
  */
 import "../require_deno_version.ts"; // first: one clear line on a Deno older than 2.9
-import { parseArgs } from "node:util";
 import type { Services } from "../services.ts";
 import type { UserRecord } from "../users/user_store.ts";
 import { publicUser } from "../users/user_service.ts";
-import { CliError, EXIT, table } from "./output.ts";
+import { table } from "./output.ts";
+import { type CliSpec, parseCommandLine, usageError } from "./command_line.ts";
+import {
+  MAX_PASSWORD_LENGTH,
+  MAX_ROLE_LENGTH,
+  MAX_USER_ID_LENGTH,
+  MIN_PASSWORD_LENGTH,
+} from "../users/user_rules.ts";
 import { withServices } from "./with_services.ts";
 import { readPassword } from "./password_prompt.ts";
 
@@ -20,6 +26,8 @@ interface Command {
 }
 
 interface Args {
+  /** The running command's usage line, for its usage errors. */
+  readonly usage: string;
   readonly positionals: string[];
   readonly roles: string[];
   readonly json: boolean;
@@ -28,8 +36,8 @@ interface Args {
 const COMMANDS: Readonly<Record<string, Command>> = {
   add: {
     usage: "add <user_id> [--role <role>]...",
-    summary:
-      "Create a user; password from a hidden prompt, or one line of stdin. Roles default to user",
+    summary: `Create a user (roles default to user); the password (${MIN_PASSWORD_LENGTH} to ` +
+      `${MAX_PASSWORD_LENGTH} characters) from a hidden prompt, or one line of stdin`,
     async run(services, args) {
       const userId = one(args, "user_id");
       const user = await services.users.add(
@@ -83,7 +91,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   passwd: {
     usage: "passwd <user_id>",
-    summary: "Set a new password (prompt or stdin) and end the user's sessions",
+    summary: `Set a new password (${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters; ` +
+      "prompt or stdin) and end the user's sessions",
     async run(services, args) {
       const userId = one(args, "user_id");
       await services.users.get(userId);
@@ -101,7 +110,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     async run(services, args) {
       const [userId, ...roles] = args.positionals;
       if (!userId || roles.length === 0) {
-        throw new CliError("Usage: roles <user_id> <role>...", EXIT.usage);
+        throw usageError("user", "roles <user_id> <role>...", "Expected a <user_id> and a <role>");
       }
       const user = await services.users.update(userId, { roles });
       print(args, publicUser(user), `Roles of "${userId}": ${user.roles.join(", ")}`);
@@ -144,23 +153,28 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
 };
 
-function help(): string {
-  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(34)} ${c.summary}`);
-  return [
-    "Usage: deno task user <command> [options]",
-    "",
-    "Commands:",
-    ...lines,
-    "",
-    "Options: --json (machine-readable output), --help",
-    "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 invalid value",
-  ].join("\n");
-}
+/** The rules every user id, password and role follows (also in the README). */
+export const USER_RULES = [
+  `Rules: a user_id is 1 to ${MAX_USER_ID_LENGTH} characters, no control characters; a password`,
+  `is ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters; a role is 1 to ${MAX_ROLE_LENGTH} of ` +
+  "A-Z a-z 0-9 _ . : -",
+  "Options: --json (machine-readable output), --help",
+];
+
+const SPEC: CliSpec = {
+  task: "user",
+  commands: COMMANDS,
+  options: {
+    role: { type: "string", multiple: true },
+    json: { type: "boolean", default: false },
+  },
+  notes: USER_RULES,
+};
 
 function one(args: Args, name: string): string {
   const [value, extra] = args.positionals;
   if (value === undefined || extra !== undefined) {
-    throw new CliError(`Expected exactly one <${name}>`, EXIT.usage);
+    throw usageError("user", args.usage, `Expected exactly one <${name}>`);
   }
   return value;
 }
@@ -175,36 +189,15 @@ function iso(ms: number): string {
 
 /** Runs the CLI with `argv`; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        role: { type: "string", multiple: true },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`${err instanceof Error ? err.message : err}\n\n${help()}`);
-    return EXIT.usage;
-  }
-  const [name, ...positionals] = parsed.positionals;
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (parsed.values.help || name === "help") {
-    console.log(command ? `Usage: deno task user ${command.usage}\n\n${command.summary}` : help());
-    return EXIT.ok;
-  }
-  if (!command) {
-    console.error(`${name ? `Unknown command "${name}"` : "No command given"}\n\n${help()}`);
-    return EXIT.usage;
-  }
+  const line = parseCommandLine(argv, SPEC);
+  if (typeof line === "number") return line;
+  const command = COMMANDS[line.command]!;
   return await withServices((services) =>
     command.run(services, {
-      positionals,
-      roles: parsed.values.role ?? [],
-      json: parsed.values.json ?? false,
+      usage: command.usage,
+      positionals: line.positionals,
+      roles: (line.values.role as string[] | undefined) ?? [],
+      json: line.values.json === true,
     })
   );
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { loadConfigOrExit } from "../load_config.ts";
+import { loadConfigOrExit, printConfigNotes } from "../load_config.ts";
 import { openRuntime } from "../runtime.ts";
 import { createServices, type Services } from "../services.ts";
 import { describeFailure, EXIT } from "./output.ts";
@@ -14,6 +14,7 @@ import { describeFailure, EXIT } from "./output.ts";
 export async function withServices(work: (services: Services) => Promise<void>): Promise<number> {
   const config = await loadConfigOrExit();
   const runtime = await openRuntime(config, console.error);
+  printConfigNotes();
   try {
     await work(createServices(runtime));
     return EXIT.ok;

@@ -9,7 +9,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { GRANT_TYPES } from "../oauth/client_service.ts";
 import { PublicClientSchema } from "../wire.ts";
-import { errorResponse, jsonBody, storeUnavailable } from "./schemas.ts";
+import { bodyObject, errorResponse, jsonBody, storeUnavailable } from "./schemas.ts";
 
 const Client = PublicClientSchema.openapi("OAuthClient");
 
@@ -17,11 +17,15 @@ const ClientWithSecret = Client.extend({
   client_secret: z.string().openapi({ description: "Shown once" }),
 }).openapi("OAuthClientWithSecret");
 
-const NewClientBody = z.object({
+const NewClientBody = bodyObject({
   client_id: z.string({ error: "client_id is required" }).min(1, "client_id is required")
     .max(128, "client_id must be at most 128 characters"),
-  scopes: z.array(z.string({ error: "scopes must be strings" })).max(64).optional(),
-  grant_types: z.array(z.enum(GRANT_TYPES, { error: "unknown grant type" })).min(1).optional(),
+  scopes: z.array(z.string({ error: "scopes must be strings" }), {
+    error: "scopes must be an array of strings",
+  }).max(64, "at most 64 scopes").optional(),
+  grant_types: z.array(z.enum(GRANT_TYPES, { error: "unknown grant type" }), {
+    error: "grant_types must be an array of strings",
+  }).min(1, "grant_types must not be empty").optional(),
 }).openapi("NewOAuthClient", {
   example: { client_id: "reports", scopes: ["orders:read"], grant_types: ["client_credentials"] },
 });

@@ -21,6 +21,8 @@ export function metricsRoutes(app: AppRouter, ctx: AppContext): void {
       method: "get",
       path: "/metrics",
       summary: "Prometheus metrics (Bearer METRICS_TOKEN when configured)",
+      // Open, or a bearer token (METRICS_TOKEN) when one is configured.
+      security: [{}, { metricsToken: [] }],
       responses: {
         200: {
           content: { "text/plain": { schema: z.string() } },

@@ -40,7 +40,10 @@ const TokenRequest = z.object({
   client_secret: z.string().optional().openapi({ description: "client_secret_post" }),
 }).openapi("OAuthTokenRequest");
 
-const TokenResponse = OAuthTokenResponseSchema.openapi("OAuthTokenResponse");
+// `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
+// them as optional.
+const TokenResponse = OAuthTokenResponseSchema.partial({ refresh_token: true, scope: true })
+  .openapi("OAuthTokenResponse");
 
 const TokenForm = z.object({
   token: z.string(),
@@ -49,7 +52,11 @@ const TokenForm = z.object({
   client_secret: z.string().optional(),
 });
 
-const IntrospectionResponse = IntrospectionResponseSchema.openapi("IntrospectionResponse");
+const [inactive, active] = IntrospectionResponseSchema.options;
+const IntrospectionResponse = z.union([
+  inactive,
+  active.partial({ scope: true, client_id: true, username: true, sid: true, aud: true }),
+]).openapi("IntrospectionResponse");
 
 const form = <T extends z.ZodType>(schema: T) => ({
   content: { "application/x-www-form-urlencoded": { schema } },

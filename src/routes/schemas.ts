@@ -40,6 +40,14 @@ function ruled(name: string, problem: (value: string) => string | undefined) {
   });
 }
 
+/** The message of a body that is JSON but not an object (`[]`, `"x"`, `null`). */
+export const NOT_AN_OBJECT = "request body must be a JSON object";
+
+/** A JSON request body's object schema, with our message when the body is not an object. */
+export function bodyObject<T extends z.ZodRawShape>(shape: T) {
+  return z.object(shape, { error: NOT_AN_OBJECT });
+}
+
 const userId = ruled("user_id", userIdProblem)
   .openapi({ example: "ada", minLength: 1, maxLength: MAX_USER_ID_LENGTH });
 const role = ruled("role", roleProblem);
@@ -62,7 +70,7 @@ const deviceToken = text("device_token")
       "The device_token of an earlier 200 for this user: judged by this device's own failure budget",
   });
 
-export const LoginBody = z.object({
+export const LoginBody = bodyObject({
   user_id: userId,
   password: text("password")
     .min(1, "password is required")
@@ -74,7 +82,7 @@ export const LoginBody = z.object({
   example: { user_id: "ada", password: "correct horse battery staple", role: "user" },
 });
 
-export const RefreshBody = z.object({
+export const RefreshBody = bodyObject({
   refresh_token: text("refresh_token")
     .min(1, "refresh_token is required")
     .max(512, "refresh_token is too long")
@@ -83,7 +91,7 @@ export const RefreshBody = z.object({
   example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
 });
 
-export const PasswordChangeBody = z.object({
+export const PasswordChangeBody = bodyObject({
   current_password: text("current_password")
     .min(1, "current_password is required")
     .max(MAX_PASSWORD_LENGTH, `current_password must be at most ${MAX_PASSWORD_LENGTH} characters`),
@@ -126,7 +134,14 @@ export const ErrorBody = ErrorBodySchema.openapi("Error", {
   example: { error: "invalid credentials", code: "invalid_credentials" },
 });
 
-export const Claims = ClaimsSchema.openapi("Claims", {
+// `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
+// them as optional (the schema still accepts the same values).
+export const Claims = ClaimsSchema.partial({
+  sid: true,
+  aud: true,
+  client_id: true,
+  scope: true,
+}).openapi("Claims", {
   example: {
     sub: "ada",
     role: "user",
@@ -150,7 +165,7 @@ export const User = PublicUserSchema.openapi("User", {
   },
 });
 
-export const NewUserBody = z.object({
+export const NewUserBody = bodyObject({
   user_id: userId,
   password: newPassword,
   roles: roles.optional(),
@@ -158,7 +173,7 @@ export const NewUserBody = z.object({
   example: { user_id: "grace", password: "a long passphrase", roles: ["user", "editor"] },
 });
 
-export const UserPatchBody = z.object({
+export const UserPatchBody = bodyObject({
   roles: roles.optional(),
   disabled: z.boolean({ error: "disabled must be true or false" }).optional(),
   password: newPassword.optional(),

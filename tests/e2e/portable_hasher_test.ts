@@ -10,24 +10,15 @@
  */
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
-import { freePort, postJson, ROOT, runDeno as deno } from "../helpers/server_process.ts";
+import {
+  freePort,
+  postJson,
+  ROOT,
+  runDeno as deno,
+  startTaskIn,
+} from "../helpers/server_process.ts";
 import { PASSWORD } from "./support.ts";
-
-const SKIPPED = new Set([".git", "node_modules", "data", "dist", ".env"]);
-
-async function copyCheckout(from: string, to: string): Promise<void> {
-  for await (const entry of Deno.readDir(from)) {
-    if (SKIPPED.has(entry.name) || /\.kv(-shm|-wal)?$/.test(entry.name)) continue;
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory) {
-      await Deno.mkdir(target);
-      await copyCheckout(source, target);
-    } else if (entry.isFile) {
-      await Deno.copyFile(source, target);
-    }
-  }
-}
+import { copyCheckout } from "../helpers/checkout_copy.ts";
 
 /** Every argon2 `.node` file under `dir`. */
 async function* argon2Bindings(dir: string): AsyncGenerator<string> {
@@ -75,23 +66,9 @@ Deno.test("fresh checkout with an unloadable argon2 addon: user add, start and /
     assert.match(refusal[0]!, /PASSWORD_HASHER is native but @node-rs\/argon2 cannot load/);
 
     const port = freePort();
-    const server = new Deno.Command("deno", {
-      args: ["task", "start"],
-      cwd: dir,
-      env: { HOST: "127.0.0.1", PORT: String(port) },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    let stderr = "";
-    const reading = (async () => {
-      for await (const chunk of server.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
-    })();
+    const server = await startTaskIn(dir, "start", { HOST: "127.0.0.1", PORT: String(port) });
     try {
-      const deadline = Date.now() + 30_000;
-      while (!stderr.includes("listening on") && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const stderr = server.stderr();
       const listening = stderr.split("\n").find((l) => l.includes("listening on"));
       assert.ok(listening, stderr);
       assert.match(listening, /argon2id via Web Crypto, native addon not loaded/);
@@ -105,9 +82,7 @@ Deno.test("fresh checkout with an unloadable argon2 addon: user add, start and /
       assert.equal(wrong.status, 401);
       assert.equal(wrong.body.code, "invalid_credentials");
     } finally {
-      server.kill("SIGTERM");
-      await server.status;
-      await reading;
+      await server.stop();
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

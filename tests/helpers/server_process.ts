@@ -15,11 +15,16 @@ interface TaskCommand {
   readonly args: string[];
 }
 
-/** The command of a `deno.json` task, with project-relative paths made absolute. */
+/**
+ * The command of a `deno.json` task, with project-relative paths made absolute. A task that only
+ * runs another quietly (`deno task --quiet server`) resolves to that one's command.
+ */
 export function taskCommand(name: string): TaskCommand {
   const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
   const task: string = config.tasks[name];
   if (!task) throw new Error(`No task ${name}`);
+  const delegate = task.match(/^deno task (?:--quiet|-q) (\S+)$/);
+  if (delegate) return taskCommand(delegate[1]!);
   const absolute = (word: string) =>
     word.replace(/(?<=[=,])\.\/node_modules(?=\/|,|$)/g, join(ROOT, "node_modules"))
       .replace(/^(main\.ts|src\/.*\.ts)$/, (file) => join(ROOT, file));
@@ -117,6 +122,48 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }
       const status = await process.status;
       await Promise.all([out.done, err.done]);
+      return status;
+    },
+  };
+}
+
+/**
+ * Runs `deno task <task>` literally, as a user would, in a checkout copied to `dir`, and waits
+ * for the listening line (up to 2 minutes: a first start installs the packages).
+ */
+export async function startTaskIn(dir: string, task: string, env: Record<string, string>) {
+  const child = new Deno.Command("deno", {
+    args: ["task", task],
+    cwd: dir,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const reading = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+  })();
+  let exited = false;
+  child.status.then(() => exited = true);
+  const deadline = Date.now() + 120_000; // the first start installs the packages
+  while (!stderr.includes("listening on") && !exited && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!stderr.includes("listening on")) {
+    if (!exited) child.kill("SIGKILL");
+    await reading;
+    throw new Error(`deno task ${task} did not listen:\n${stderr}`);
+  }
+  return {
+    stderr: () => stderr,
+    /** SIGTERM, then the exit status (SIGKILL after 10 s: a process that did not stop). */
+    async stop(): Promise<Deno.CommandStatus> {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const status = await child.status;
+      clearTimeout(timer);
+      await reading;
       return status;
     },
   };

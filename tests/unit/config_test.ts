@@ -288,6 +288,63 @@ Deno.test("firstRunEnvFile: a fresh strong secret and every default", () => {
   assert.equal(parseConfig(a).secretKey, a.SECRET_KEY);
 });
 
+Deno.test("firstRunEnvFile: records the environment's settings, marked, never the bootstrap password", () => {
+  const text = firstRunEnvFile({
+    JWT_ALG: "EdDSA",
+    PORT: "19101",
+    ISSUER: "https://auth.example",
+    BOOTSTRAP_PASSWORD: "a long bootstrap password",
+    HOME: "/root",
+  });
+  const vars = parseEnv(text);
+  assert.equal(vars.JWT_ALG, "EdDSA");
+  assert.equal(vars.PORT, "19101");
+  assert.equal(vars.ISSUER, "https://auth.example");
+  assert.equal(vars.TOKEN_TTL, DEFAULTS.TOKEN_TTL);
+  assert.equal(vars.BOOTSTRAP_PASSWORD, undefined);
+  assert.equal(vars.HOME, undefined, "only configuration variables");
+  assert.match(text, /# From the environment at first start:\nISSUER=https:\/\/auth\.example\n/);
+  assert.equal(text.match(/^PORT=/gm)?.length, 1, "once");
+  assert.equal(parseConfig(vars).jwtAlg, "EdDSA");
+});
+
+Deno.test("loadConfig: a shared setting the environment overrides is reported", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const envFile = `${dir}/.env`;
+    await Deno.writeTextFile(envFile, `SECRET_KEY=${GOOD_SECRET}\nJWT_ALG=HS256\nPORT=10000\n`);
+    const { overrides, config } = await loadConfig({
+      env: { JWT_ALG: "EdDSA", PORT: "8080" },
+      envFile,
+    });
+    assert.equal(config.jwtAlg, "EdDSA");
+    assert.deepEqual(overrides, [{ name: "JWT_ALG", env: "EdDSA", file: "HS256" }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ISSUER: a URL, or with none the address served", () => {
+  assert.equal(
+    parseConfig({ SECRET_KEY: GOOD_SECRET, PORT: "19100" }).issuer,
+    "http://localhost:19100",
+  );
+  assert.equal(parseConfig({ SECRET_KEY: GOOD_SECRET, PORT: "19100" }).issuerFromAddress, true);
+  assert.equal(
+    parseConfig({ SECRET_KEY: GOOD_SECRET, HOST: "10.1.2.3" }).issuer,
+    "http://10.1.2.3:10000",
+  );
+  for (const bad of ["not-a-url", "ftp://x.example", "https://x.example/?a=1", "localhost:10000"]) {
+    assert.throws(
+      () => parseConfig({ SECRET_KEY: GOOD_SECRET, ISSUER: bad }),
+      /ISSUER must be/,
+      bad,
+    );
+  }
+  const set = parseConfig({ SECRET_KEY: GOOD_SECRET, ISSUER: "https://auth.example" });
+  assert.equal(set.issuerFromAddress, false);
+});
+
 Deno.test("loadConfig: first run writes .env (0600) with a strong secret", async () => {
   await withTempDir(async (dir) => {
     const envFile = join(dir, ".env");
