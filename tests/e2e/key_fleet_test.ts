@@ -209,7 +209,7 @@ Deno.test("a SECRET_KEY change mid-fleet: the old-secret instance verifies and p
   // PREVIOUS_SECRET_KEYS), then `keys rotate` with C's settings and no publish-ahead.
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const dir = scratch.path;
-  const env = { ...LIMITS, JWT_ALG: "EdDSA" };
+  const env = { ...LIMITS, JWT_ALG: "EdDSA", ISSUER: "https://auth.fleet.test" };
   await withServer({ dir, env }, async (a) => {
     const oldSecret = readDotEnv(dir).SECRET_KEY!;
     const newEnv = {
@@ -229,7 +229,8 @@ Deno.test("a SECRET_KEY change mid-fleet: the old-secret instance verifies and p
       const newKid = decodeJwt(token).header.kid;
       await waitFor("A publishes the new key", async () => (await jwks(a)).length === 2, 3000);
       assert.deepEqual((await jwks(a)).map((k) => k.kid), [oldKid, newKid]);
-      assert.equal((await me(a, token)).status, 200, "A accepts C's token");
+      const accepted = await me(a, token);
+      assert.equal(accepted.status, 200, `A accepts C's token: ${JSON.stringify(accepted.body)}`);
       // A cannot sign with the new key: it keeps its own, and asks to be drained.
       assert.equal(await signingKid(a), oldKid);
       assert.equal((await me(c, (await loginOk(a, "ada")).token)).status, 200);
