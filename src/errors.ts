@@ -24,6 +24,7 @@ export const ERROR_STATUS = {
   role_not_allowed: 403,
   insufficient_role: 403,
   insufficient_scope: 403,
+  subject_not_allowed: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

@@ -78,6 +78,11 @@ export type DomainEvent =
     readonly outcome: DeviceTokenOutcome;
   }
   | { readonly type: "login_role_not_allowed"; readonly user_id: string }
+  /**
+   * A user's stored password hash is malformed or asks for more than the hasher verifies
+   * (`ARGON2_LIMITS`): a store integrity problem. Never carries the hash.
+   */
+  | { readonly type: "password_hash_unusable"; readonly user_id: string }
   /** A limit of this instance refused a request (the login limits have their own event). */
   | { readonly type: "rate_limited"; readonly limit: "refresh_client" }
   /** A service account (OAuth client_credentials) was issued a token. */
@@ -135,6 +140,12 @@ export function logEvents(logger: Logger): EventSubscriber {
         const { type, ...fields } = event;
         return logger.warn(type, fields);
       }
+      case "password_hash_unusable":
+        return logger.error("password_hash_unusable", {
+          user_id: event.user_id,
+          problem: "stored password hash is malformed or outside the accepted argon2id " +
+            "parameters; the user cannot log in until the password is reset",
+        });
       case "login_rate_limited":
         // A lock of an account or a device is worth a line when it starts (the store refused);
         // refusals from memory and a client over its limit are counted, not logged, so a flood

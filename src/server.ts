@@ -82,7 +82,41 @@ export async function serve(runtime: Runtime): Promise<number> {
     },
   });
 
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let stoppedBy: Deno.Signal | undefined;
+  const stop = async (signal: Deno.Signal) => {
+    stoppedBy = signal;
+    logger.info("shutdown", { signal });
+    const timeout = setTimeout(() => {
+      logger.warn("shutdown_timeout", { after_ms: SHUTDOWN_GRACE_MS });
+      runtime.close();
+      Deno.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    // Requests already in flight finish first, bodies and all: Deno's shutdown() alone stops
+    // reading bodies still arriving. New requests meanwhile get 503 and Connection: close.
+    await drain.start();
+    await server?.shutdown();
+    clearTimeout(timeout);
+  };
+  const onSigterm = () => void stop("SIGTERM");
+  const onSigint = () => void stop("SIGINT");
+  const onSighup = () => {
+    runtime.reloadKeys().then(
+      () => logger.info("keys_reloaded", { kid: runtime.keys().signing.kid }),
+      (err) => logger.error("keys_reload_failed", { message: String(err).slice(0, 300) }),
+    );
+  };
+  // Listening before the listeners exist would let a SIGTERM sent right after the listening line
+  // (a supervisor, a test) kill the process with no drain: they come first.
+  Deno.addSignalListener("SIGTERM", onSigterm);
+  Deno.addSignalListener("SIGINT", onSigint);
+  Deno.addSignalListener("SIGHUP", onSighup);
+  const removeSignalListeners = () => {
+    Deno.removeSignalListener("SIGTERM", onSigterm);
+    Deno.removeSignalListener("SIGINT", onSigint);
+    Deno.removeSignalListener("SIGHUP", onSighup);
+  };
+
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
     server = Deno.serve({
       hostname: config.host,
@@ -101,41 +135,13 @@ export async function serve(runtime: Runtime): Promise<number> {
     }, drain.wrap((request, info) => floodGate(request, info) ?? app.fetch(request, info)));
   } catch (err) {
     console.error(listenProblem(config.host, config.port, err));
+    removeSignalListeners();
     runtime.close();
     return 1;
   }
 
-  let stoppedBy: Deno.Signal | undefined;
-  const stop = async (signal: Deno.Signal) => {
-    stoppedBy = signal;
-    logger.info("shutdown", { signal });
-    const timeout = setTimeout(() => {
-      logger.warn("shutdown_timeout", { after_ms: SHUTDOWN_GRACE_MS });
-      runtime.close();
-      Deno.exit(1);
-    }, SHUTDOWN_GRACE_MS);
-    // Requests already in flight finish first, bodies and all: Deno's shutdown() alone stops
-    // reading bodies still arriving. New requests meanwhile get 503 and Connection: close.
-    await drain.start();
-    await server.shutdown();
-    clearTimeout(timeout);
-  };
-  const onSigterm = () => void stop("SIGTERM");
-  const onSigint = () => void stop("SIGINT");
-  const onSighup = () => {
-    runtime.reloadKeys().then(
-      () => logger.info("keys_reloaded", { kid: runtime.keys().signing.kid }),
-      (err) => logger.error("keys_reload_failed", { message: String(err).slice(0, 300) }),
-    );
-  };
-  Deno.addSignalListener("SIGTERM", onSigterm);
-  Deno.addSignalListener("SIGINT", onSigint);
-  Deno.addSignalListener("SIGHUP", onSighup);
-
   await server.finished;
-  Deno.removeSignalListener("SIGTERM", onSigterm);
-  Deno.removeSignalListener("SIGINT", onSigint);
-  Deno.removeSignalListener("SIGHUP", onSighup);
+  removeSignalListeners();
   runtime.close();
   logger.info("stopped");
   logger.flush(); // the request log is written in batches: none left behind

@@ -45,6 +45,8 @@ export const ClaimsSchema = z.object({
   client_id: z.string().exactOptional(),
   /** Space-separated scopes granted (RFC 6749 section 3.3); service-account tokens only. */
   scope: z.string().exactOptional(),
+  /** Service-account tokens: the client's generation at issue (see `ClientRecord.generation`). */
+  client_gen: z.string().exactOptional(),
 });
 /** The claims of a verified access token, as `/me` shows them. */
 export type Claims = z.infer<typeof ClaimsSchema>;
@@ -130,6 +132,7 @@ export const OAUTH_ERROR_CODES = [
   "unauthorized_client",
   "unsupported_grant_type",
   "invalid_scope",
+  "unsupported_token_type",
   "too_many_attempts",
   "temporarily_unavailable",
   "server_error",

@@ -20,13 +20,18 @@ export interface Argon2idPhc {
 }
 
 /**
- * Bounds on what a stored hash may ask for, so a corrupt or hostile record cannot make a login
- * allocate gigabytes or spin for minutes. Far above anything this server writes (m=19456, t=2).
+ * Bounds on what a stored hash may ask for, so a corrupt or hostile record cannot hold a login
+ * for minutes or make it allocate a gigabyte. What this server writes is m=19456, t=2, p=1; the
+ * bounds leave room for raising that 13x in memory, 8x in passes, or for the strongest common
+ * presets (argon2-cffi and RFC 9106's second choice, m=65536 with t=3, p=4), and stop there:
+ * one verify at the bounds costs 256 MiB and about 110x a normal one (seconds, not minutes).
+ * RFC 9106's first choice (m=2 GiB) is outside on purpose: no login server should hold that
+ * per attempt.
  */
-const LIMITS = {
-  memoryCost: { min: 8, max: 1_048_576 }, // 1 GiB
-  timeCost: { min: 1, max: 64 },
-  parallelism: { min: 1, max: 64 },
+export const ARGON2_LIMITS = {
+  memoryCost: { min: 8, max: 262_144 }, // 256 MiB
+  timeCost: { min: 1, max: 16 },
+  parallelism: { min: 1, max: 8 },
   saltBytes: { min: 8, max: 64 },
   hashBytes: { min: 16, max: 64 },
 } as const;
@@ -62,10 +67,11 @@ export function parseArgon2idPhc(phc: string): Argon2idPhc | undefined {
   const within = (value: number, range: { min: number; max: number }) =>
     value >= range.min && value <= range.max;
   if (
-    !within(params.memoryCost, LIMITS.memoryCost) || !within(params.timeCost, LIMITS.timeCost) ||
-    !within(params.parallelism, LIMITS.parallelism) ||
+    !within(params.memoryCost, ARGON2_LIMITS.memoryCost) ||
+    !within(params.timeCost, ARGON2_LIMITS.timeCost) ||
+    !within(params.parallelism, ARGON2_LIMITS.parallelism) ||
     params.memoryCost < 8 * params.parallelism || // Argon2's own rule: m >= 8p
-    !within(salt.length, LIMITS.saltBytes) || !within(hash.length, LIMITS.hashBytes)
+    !within(salt.length, ARGON2_LIMITS.saltBytes) || !within(hash.length, ARGON2_LIMITS.hashBytes)
   ) {
     return undefined;
   }

@@ -6,6 +6,17 @@
  * Hashes are PHC strings, so their parameters travel with them: a hash made with weaker
  * parameters than {@link OWASP_MINIMUM} verifies and then reports {@link PasswordHasher.needsRehash}.
  *
+ * Timing parity across a parameter change: an unknown user costs one verify of a dummy made with
+ * this hasher's parameters. A stored hash made with other parameters is verified at its own
+ * (cheaper or dearer) cost, so that verify holds its slot at least as long as one of the last
+ * 16 verifies at the current parameters took, drawn at random, sleeping out the difference: the
+ * same median and about the same spread as a current verify. A wrong password then costs the
+ * same whether the account is unknown, current or not yet upgraded. Residual risk: a stored hash
+ * dearer than the current parameters (imported, or the parameters were lowered) still takes
+ * longer than an unknown user, and is never upgraded (`needsRehash` only upgrades weaker
+ * hashes); the samples follow load changes a few verifies late; and a sleep holds no CPU, so a
+ * prober who also loads the machine could tell a padded verify from a real one.
+ *
  * @module
  */
 import { Semaphore } from "../semaphore.ts";
@@ -31,6 +42,11 @@ export interface PasswordHasher {
   verify(phc: string, password: string): Promise<boolean>;
   /** Spends the time of a real verify and returns false: for unknown users. */
   verifyDummy(password: string): Promise<false>;
+  /**
+   * True when `phc` is an argon2id v1.3 string within the bounds `verify` accepts
+   * (`ARGON2_LIMITS`); `verify` of any other string is false at once, without hashing.
+   */
+  accepts(phc: string): boolean;
   /** True when `phc` was made with weaker parameters than this hasher's. */
   needsRehash(phc: string): boolean;
 }
@@ -69,15 +85,32 @@ export function createPasswordHasher(options: HasherOptions = {}): PasswordHashe
   // hashes at once than cores only queue inside the thread pool, with more memory and latency.
   const slots = new Semaphore(options.maxConcurrent ?? Math.max(1, navigator.hardwareConcurrency));
   const backend = options.backend ?? webCryptoArgon2;
-  const hash = (password: string) => slots.run(() => backend.hash(password, params));
+  const currentCost = new RecentSamples(16);
+  /** Runs `work` at the current parameters, recording how long it took. */
+  const timed = async <T>(work: () => Promise<T>) => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      currentCost.add(performance.now() - started);
+    }
+  };
+  const hash = (password: string) => slots.run(() => timed(() => backend.hash(password, params)));
   // Made now, not at the first unknown user: that request must cost what every other does.
   const dummy = hash(crypto.randomUUID());
   dummy.catch(() => {}); // a failure surfaces where it is awaited, in verifyDummy
   const verify = async (phc: string, password: string) => {
     // Both backends refuse the same strings: malformed, other variants, or out-of-bounds costs.
-    if (parseArgon2idPhc(phc) === undefined) return false;
+    const stored = parseArgon2idPhc(phc);
+    if (stored === undefined) return false;
     try {
-      return await slots.run(() => backend.verify(phc, password));
+      if (sameParams(stored.params, params)) {
+        return await slots.run(() => timed(() => backend.verify(phc, password)));
+      }
+      // Other parameters: as long as a recent current verify, or longer (see the module doc).
+      return await slots.run(() =>
+        atLeast(currentCost.pick(), () => backend.verify(phc, password))
+      );
     } catch {
       return false; // a malformed stored hash never lets anyone in
     }
@@ -90,12 +123,47 @@ export function createPasswordHasher(options: HasherOptions = {}): PasswordHashe
       await verify(await dummy, password);
       return false;
     },
+    accepts: (phc) => parseArgon2idPhc(phc) !== undefined,
     needsRehash(phc) {
       const stored = parsePhcParams(phc);
       return stored === undefined || stored.memoryCost < params.memoryCost ||
         stored.timeCost < params.timeCost || stored.parallelism < params.parallelism;
     },
   };
+}
+
+function sameParams(a: Argon2Params, b: Argon2Params): boolean {
+  return a.memoryCost === b.memoryCost && a.timeCost === b.timeCost &&
+    a.parallelism === b.parallelism;
+}
+
+/** Runs `work`, then waits out whatever is left of `ms` (a slower `work` is not cut short). */
+async function atLeast<T>(ms: number, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const result = await work();
+  const left = ms - (performance.now() - started);
+  if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+  return result;
+}
+
+/** The last `size` samples; `pick` draws one at random (0 before the first). */
+class RecentSamples {
+  readonly #samples: number[] = [];
+  readonly #size: number;
+  #next = 0;
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  add(sample: number): void {
+    this.#samples[this.#next] = sample;
+    this.#next = (this.#next + 1) % this.#size;
+  }
+
+  pick(): number {
+    return this.#samples[Math.floor(Math.random() * this.#samples.length)] ?? 0;
+  }
 }
 
 /**

@@ -6,11 +6,13 @@
  * import { Hono } from "hono";
  * import { requireAuth } from "./require_auth.ts";
  * const app = new Hono();
- * app.use("/orders/*", requireAuth({
- *   issuer: "http://localhost:10000",
- *   jwksUrl: "http://localhost:10000/.well-known/jwks.json",
- * }));
+ * const issuer = "http://localhost:10000";
+ * const auth = { issuer, jwksUrl: `${issuer}/.well-known/jwks.json` };
+ * // Users only (the default): a service account's token, whose `sub` is a client id, is refused.
+ * app.use("/orders/*", requireAuth(auth));
  * app.get("/orders/mine", (c) => c.json({ owner: c.get("auth").sub }));
+ * // Service accounts (client_credentials) holding a scope.
+ * app.use("/reports/*", requireAuth({ ...auth, subjects: "clients", scopes: ["stats"] }));
  * ```
  *
  * It pins the algorithms, requires `exp`, checks `iss` (and `aud` when given), accepts only a
@@ -34,6 +36,7 @@ import { ApiError } from "../errors.ts";
 import type { KeyRing, VerificationKey } from "../crypto/keys.ts";
 import {
   type AccessClaims,
+  isServiceAccountToken,
   type KeyResolver,
   keyRingResolver,
   verifyAccessToken,
@@ -69,6 +72,16 @@ export interface RequireAuthOptions {
   readonly jwksUrl?: string | URL;
   /** Accepted algorithms; default: the keys' own, or EdDSA, ES256, RS256 for a JWKS. */
   readonly algorithms?: readonly SigningAlgorithm[];
+  /**
+   * Whose tokens pass: `"users"` (people who signed in: the default), `"clients"` (service
+   * accounts, client_credentials) or `"any"`. A service-account token has the role `@client`,
+   * or a `client_id` and no `sid`; its `sub` is a client id, which may equal a user id. Others
+   * get 403 `subject_not_allowed` with `error="insufficient_scope"` (RFC 6750 section 3.1): the
+   * token is valid, it is the wrong kind of principal for this route, and no new token of the
+   * same kind would help. The default is `"clients"` when `scopes` is given, as only
+   * service-account tokens carry scopes.
+   */
+  readonly subjects?: "users" | "clients" | "any";
   /** When given, the token's `role` must be one of these (403 otherwise). */
   readonly roles?: readonly string[];
   /**
@@ -122,6 +135,13 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
   const scopes = options.scopes ? [...options.scopes] : undefined;
   if (scopes?.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
     throw new TypeError("requireAuth scopes must be RFC 6749 scope tokens");
+  }
+  const subjects = options.subjects ?? (scopes ? "clients" : "users");
+  if (!["users", "clients", "any"].includes(subjects)) {
+    throw new TypeError('requireAuth subjects must be "users", "clients" or "any"');
+  }
+  if (subjects === "users" && scopes) {
+    throw new TypeError('requireAuth scopes need subjects "clients" or "any": users have none');
   }
   const introspect = options.introspection
     ? createIntrospectionCheck(options.introspection)
@@ -180,6 +200,18 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
         const message = "token is not active";
         return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
       }
+    }
+    if (subjects !== "any" && isServiceAccountToken(claims) !== (subjects === "clients")) {
+      const message = subjects === "users"
+        ? "a service-account token is not accepted here"
+        : "only service-account tokens are accepted here";
+      return refuse(
+        c,
+        403,
+        "subject_not_allowed",
+        message,
+        challenge(realm, "insufficient_scope", message),
+      );
     }
     if (roles && !roles.has(claims.role)) {
       const message = "token role is not allowed here";

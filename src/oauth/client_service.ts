@@ -13,7 +13,12 @@ import { base64url } from "jose";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { ApiError } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
-import type { SignedToken, TokenSubject } from "../tokens/access_token.ts";
+import {
+  type AccessClaims,
+  SERVICE_ACCOUNT_ROLE,
+  type SignedToken,
+  type TokenSubject,
+} from "../tokens/access_token.ts";
 import type { PublicClient } from "../wire.ts";
 import type { ClientRecord, ClientStore } from "./client_store.ts";
 
@@ -25,11 +30,7 @@ export const GRANT_TYPES = ["password", "refresh_token", "client_credentials"] a
 /** One of {@link GRANT_TYPES}. */
 export type GrantType = (typeof GRANT_TYPES)[number];
 
-/**
- * The `role` claim of service-account tokens. `@` is outside the user role alphabet, so no
- * `roles: [...]` check written for users ever accepts a service account by accident.
- */
-export const SERVICE_ACCOUNT_ROLE = "@client";
+export { SERVICE_ACCOUNT_ROLE } from "../tokens/access_token.ts";
 
 /** RFC 6749 section 3.3 scope-token, at most 128 characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
@@ -140,6 +141,7 @@ export function createClientService(deps: ClientServiceDeps) {
         grantTypes,
         createdAt: at,
         updatedAt: at,
+        generation: newGeneration(),
       };
       if (!(await store.createClient(client))) {
         throw new ApiError("conflict", `client "${clientId}" already exists`);
@@ -155,19 +157,30 @@ export function createClientService(deps: ClientServiceDeps) {
       return publicClient(await find(clientId));
     },
 
-    /** Removes a client; tokens it holds live until `exp` (introspection says inactive at once). */
+    /**
+     * Removes a client; tokens it holds live until `exp` for local verifiers, but introspect
+     * inactive at once, and stay so if the id is registered again (a new generation).
+     */
     async remove(clientId: string): Promise<void> {
       if (!(await store.deleteClient(clientId))) {
         throw new ApiError("not_found", `no client "${clientId.slice(0, 128)}"`);
       }
     },
 
-    /** Replaces the secret; the old one stops working at once. */
+    /**
+     * Replaces the secret; the old one stops working at once, and every token issued before
+     * introspects inactive from now on (a new generation).
+     */
     async rotateSecret(clientId: string): Promise<ClientWithSecret> {
       const entry = await store.getClient(clientId);
       if (!entry) throw new ApiError("not_found", `no client "${clientId.slice(0, 128)}"`);
       const { secret, hash } = newSecret();
-      const client = { ...entry.value, secretHash: hash, updatedAt: now() };
+      const client: ClientRecord = {
+        ...entry.value,
+        secretHash: hash,
+        updatedAt: now(),
+        generation: newGeneration(),
+      };
       if (!(await store.updateClient(client, entry.versionstamp))) {
         throw new ApiError("conflict", "client changed meanwhile; try again");
       }
@@ -183,9 +196,24 @@ export function createClientService(deps: ClientServiceDeps) {
       return entry && same && secret.length <= MAX_SECRET_LENGTH ? entry.value : undefined;
     },
 
-    /** Whether a client is registered (a removed client's tokens introspect inactive). */
+    /** Whether a client is registered. */
     async exists(clientId: string): Promise<boolean> {
       return CLIENT_ID.test(clientId) && (await store.getClient(clientId)) !== undefined;
+    },
+
+    /**
+     * Whether a service-account token was issued to the client as it is now: the client still
+     * exists, in the generation the token carries (not removed and re-added, no secret rotated
+     * since), and still may have every scope the token holds. One read.
+     */
+    async isTokenCurrent(claims: AccessClaims): Promise<boolean> {
+      const clientId = claims.client_id;
+      if (clientId === undefined || clientId !== claims.sub || !CLIENT_ID.test(clientId)) {
+        return false;
+      }
+      const client = (await store.getClient(clientId))?.value;
+      return client !== undefined && client.generation === claims.client_gen &&
+        (claims.scope ?? "").split(" ").every((s) => s === "" || client.scopes.includes(s));
     },
 
     /** Signs a service-account token: `sub` and `client_id` name the client; no session. */
@@ -196,6 +224,7 @@ export function createClientService(deps: ClientServiceDeps) {
         role: SERVICE_ACCOUNT_ROLE,
         client_id: client.clientId,
         scope,
+        ...(client.generation !== undefined ? { client_gen: client.generation } : {}),
       }, now());
       emit({ type: "client_token", client_id: client.clientId, scope });
       return signed;
@@ -217,6 +246,11 @@ function grantTypesProblem(grantTypes: readonly string[]): string | undefined {
 function newSecret(): { secret: string; hash: string } {
   const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
   return { secret, hash: base64url.encode(sha256Bytes(secret)) };
+}
+
+/** 96 random bits: no two registrations or rotations of a client share one. */
+function newGeneration(): string {
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(12)));
 }
 
 function sha256Bytes(text: string): Uint8Array {

@@ -17,6 +17,13 @@ export interface ClientRecord {
   readonly grantTypes: readonly string[];
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * Random, new at registration and at every secret rotation; every token signed for the
+   * client carries it (`client_gen`), and introspection calls a token active only while it is
+   * still the client's. So removing and re-adding an id, or rotating the secret, ends the
+   * tokens issued before. Absent in records written before it existed (their tokens carry none).
+   */
+  readonly generation?: string;
 }
 
 /**

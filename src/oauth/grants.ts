@@ -49,8 +49,7 @@ async function passwordGrant(
   { form, client, address }: TokenRequest,
 ): Promise<OAuthTokenResponse> {
   allow(client, "password");
-  const scope = form.get("scope");
-  const roles = scope?.split(" ").filter((s) => s !== "") ?? [];
+  const roles = scopeTokens(form.get("scope"));
   if (roles.length > 1) {
     throw new OAuthError("invalid_scope", "ask for at most one role in scope");
   }
@@ -74,6 +73,7 @@ async function passwordGrant(
     role,
     client: address,
     deviceToken: device_token,
+    clientId: client?.clientId,
   });
   // An extra parameter of the answer (RFC 6749 section 5.1 allows them): the device token.
   return { ...fromPair(answer), device_token: answer.device_token };
@@ -90,7 +90,14 @@ async function refreshTokenGrant(
     throw new OAuthError("invalid_request", "refresh_token is required");
   }
   if (refreshToken.length > 512) throw new OAuthError("invalid_grant", "refresh token is invalid");
-  return fromPair(await ctx.services.refresh.refresh({ refreshToken, client: address }));
+  // The session checks that this is the client it was issued to (RFC 6749 section 6).
+  return fromPair(
+    await ctx.services.refresh.refresh({
+      refreshToken,
+      client: address,
+      clientId: client?.clientId,
+    }),
+  );
 }
 
 /** `grant_type=client_credentials`: a service-account token, no refresh token. */
@@ -103,9 +110,8 @@ async function clientCredentialsGrant(
   }
   allow(client, "client_credentials");
   const requested = form.get("scope");
-  const scopes = requested === undefined || scopesProblem(requested.split(" ")) === undefined
-    ? grantedScopes(client.scopes, requested)
-    : undefined;
+  scopeTokens(requested);
+  const scopes = grantedScopes(client.scopes, requested);
   if (scopes === undefined) {
     throw new OAuthError("invalid_scope", "scope asks for more than this client may have");
   }
@@ -120,7 +126,9 @@ async function clientCredentialsGrant(
 
 /**
  * `POST /oauth/revoke` (RFC 7009): a refresh token or a session's access token ends the session;
- * anything else (unknown, expired, a service-account token) changes nothing. Always 200.
+ * anything unknown, expired or foreign changes nothing (200). A live service-account token is
+ * refused with `unsupported_token_type` (RFC 7009 section 2.2.1): it has no session to end and
+ * is not revoked one by one; rotating the client's secret ends all of them.
  */
 export async function revokeToken(ctx: GrantContext, form: OAuthForm): Promise<void> {
   const token = form.get("token");
@@ -133,13 +141,21 @@ export async function revokeToken(ctx: GrantContext, form: OAuthForm): Promise<v
     await ctx.services.sessions.revoke(claims.sid, "oauth revoke");
     return;
   }
+  if (claims?.client_id !== undefined) {
+    throw new OAuthError(
+      "unsupported_token_type",
+      "service-account tokens are not revoked one by one: rotate the client's secret to end " +
+        "all of its tokens, or let this one expire",
+    );
+  }
   if (hint === "access_token") await tryRefresh();
 }
 
 /**
  * `POST /oauth/introspect` (RFC 7662): active when the signature, issuer, audience and expiry
  * hold and, for a user's token, its session is live and its user still holds its role (the same
- * gate as `/me`), or for a service account's, the client is still registered.
+ * gate as `/me`), or for a service account's, it was issued to the client as the client is now
+ * (same registration and secret generation, scopes still its own).
  */
 export async function introspectToken(
   ctx: GrantContext,
@@ -151,8 +167,7 @@ export async function introspectToken(
   if (!claims) return { active: false };
   const active = claims.sid !== undefined
     ? await ctx.services.gate.isActive(claims)
-    : claims.client_id !== undefined && claims.client_id === claims.sub &&
-      await ctx.services.clients.exists(claims.client_id);
+    : await ctx.services.clients.isTokenCurrent(claims);
   if (!active) return { active: false };
   return {
     active: true,
@@ -185,6 +200,21 @@ async function verifyOwnToken(ctx: GrantContext, token: string): Promise<AccessC
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The tokens of a `scope` parameter (none when absent); `invalid_scope` when it is not RFC 6749
+ * section 3.3's `scope-token *( SP scope-token )`: an empty item, a doubled or edge space, a
+ * character outside the scope-token alphabet.
+ */
+function scopeTokens(scope: string | undefined): string[] {
+  if (scope === undefined) return [];
+  const tokens = scope.split(" ");
+  const problem = tokens.includes("")
+    ? "scope tokens are separated by single spaces"
+    : scopesProblem(tokens);
+  if (problem) throw new OAuthError("invalid_scope", `scope is malformed: ${problem}`);
+  return tokens;
 }
 
 /** `unauthorized_client` when a registered client was not given this grant type. */

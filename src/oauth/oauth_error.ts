@@ -22,6 +22,7 @@ const STATUS: Readonly<Record<OAuthErrorCode, ContentfulStatusCode>> = {
   unauthorized_client: 400,
   unsupported_grant_type: 400,
   invalid_scope: 400,
+  unsupported_token_type: 400,
   too_many_attempts: 429,
   temporarily_unavailable: 503,
   server_error: 500,
@@ -59,16 +60,24 @@ const FROM_API_ERROR: Partial<Record<ErrorCode, OAuthErrorCode>> = {
 export class OAuthError extends Error {
   readonly code: OAuthErrorCode;
   readonly headers: Readonly<Record<string, string>>;
+  readonly #status: ContentfulStatusCode | undefined;
 
-  constructor(code: OAuthErrorCode, description: string, headers: Record<string, string> = {}) {
+  /** `status` overrides the code's usual one (a 413 `invalid_request`, say). */
+  constructor(
+    code: OAuthErrorCode,
+    description: string,
+    headers: Record<string, string> = {},
+    status?: ContentfulStatusCode,
+  ) {
     super(description);
     this.name = "OAuthError";
     this.code = code;
     this.headers = headers;
+    this.#status = status;
   }
 
   get status(): ContentfulStatusCode {
-    return STATUS[this.code];
+    return this.#status ?? STATUS[this.code];
   }
 
   toJSON(): OAuthErrorBody {
@@ -99,8 +108,13 @@ function toOAuthError(err: unknown): OAuthError {
   }
   const known = toApiError(err);
   if (!known) return new OAuthError("server_error", "internal error");
-  const code = FROM_API_ERROR[known.code] ??
-    (known.status < 500 ? "invalid_request" : "server_error");
   const retryAfter = known.headers["Retry-After"];
-  return new OAuthError(code, known.message, retryAfter ? { "Retry-After": retryAfter } : {});
+  const headers = retryAfter ? { "Retry-After": retryAfter } : {};
+  const code = FROM_API_ERROR[known.code];
+  if (code !== undefined) return new OAuthError(code, known.message, headers);
+  // Any other refusal is invalid_request, with the JSON API's status for it (413 for a body
+  // over 16 KiB, as on every route; RFC 6749 section 5.2 allows another 4xx than 400).
+  return known.status < 500
+    ? new OAuthError("invalid_request", known.message, headers, known.status)
+    : new OAuthError("server_error", known.message, headers);
 }

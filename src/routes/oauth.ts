@@ -67,6 +67,8 @@ const oauthError = (description: string) => ({
   description,
 });
 const security = [{ clientBasic: [] }, {}];
+/** The JSON API's body limit applies here too (status 413, RFC 6749's shape). */
+const tooLarge = oauthError("invalid_request: body over 16 KiB");
 /** Every OAuth endpoint touches the store (the same 503 rule as the JSON routes). */
 const temporarilyUnavailable = oauthError(
   "temporarily_unavailable: the store is unavailable or contended; retry after Retry-After",
@@ -105,10 +107,12 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
     responses: {
       200: { content: { "application/json": { schema: TokenResponse } }, description: "Issued" },
       400: oauthError(
-        "invalid_request, invalid_grant (wrong credentials, bad or reused refresh token), " +
-          "unauthorized_client, unsupported_grant_type, invalid_scope",
+        "invalid_request, invalid_grant (wrong credentials, bad or reused refresh token, or a " +
+          "refresh token issued to another client or to none), unauthorized_client, " +
+          "unsupported_grant_type, invalid_scope (asks for more, or malformed)",
       ),
       401: oauthError("invalid_client (with WWW-Authenticate: Basic when Basic was used)"),
+      413: tooLarge,
       429: oauthError("too_many_attempts: the /login and /refresh limits; see Retry-After"),
       503: temporarilyUnavailable,
     },
@@ -132,8 +136,12 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
     request: { body: form(TokenForm) },
     responses: {
       200: { description: "Revoked, or nothing to revoke (unknown tokens too)" },
-      400: oauthError("invalid_request: no token"),
+      400: oauthError(
+        "invalid_request: no token; unsupported_token_type: a live service-account token " +
+          "(not revoked one by one: rotate the client's secret)",
+      ),
       401: oauthError("invalid_client: wrong client credentials"),
+      413: tooLarge,
       503: temporarilyUnavailable,
     },
   });
@@ -157,6 +165,7 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       },
       400: oauthError("invalid_request: no token"),
       401: oauthError("invalid_client: no or wrong client credentials"),
+      413: tooLarge,
       503: temporarilyUnavailable,
     },
   });

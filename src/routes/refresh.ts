@@ -19,7 +19,9 @@ const route = createRoute({
     200: { content: { "application/json": { schema: TokenPair } }, description: "Rotated" },
     400: errorResponse("Malformed JSON or a missing refresh_token"),
     401: errorResponse(
-      "Unknown or expired token (`invalid_refresh_token`), ended session (`session_revoked`), " +
+      "Unknown or expired token, or one issued to an OAuth client, which must use " +
+        "/oauth/token with its credentials (`invalid_refresh_token`), ended session " +
+        "(`session_revoked`), " +
         "a spent token presented again (`refresh_token_reused`, which revokes the session), or " +
         "a concurrent request with the same token that won (`refresh_conflict`)",
     ),

@@ -11,6 +11,7 @@ import {
   MAX_USER_ID_LENGTH,
   MIN_PASSWORD_LENGTH,
   roleProblem,
+  unicodeProblem,
   userIdProblem,
 } from "../users/user_rules.ts";
 import { MAX_DEVICE_TOKEN_LENGTH } from "../users/device_tokens.ts";
@@ -53,10 +54,21 @@ const userId = ruled("user_id", userIdProblem)
 const role = ruled("role", roleProblem);
 const roles = z.array(role, { error: "roles must be an array of strings" })
   .max(MAX_ROLES, `at most ${MAX_ROLES} roles`);
-/** A new password: the hasher's length rules. */
-const newPassword = text("password")
-  .min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`)
-  .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+/** A password field (new or submitted) must be valid Unicode: see `unicodeProblem`. */
+function wellFormed<T extends z.ZodType<string>>(name: string, field: T) {
+  return field.superRefine((value, ctx) => {
+    const message = unicodeProblem(name, value);
+    if (message !== undefined) ctx.addIssue({ code: "custom", message });
+  });
+}
+
+/** A new password: the rules of `passwordProblem`. */
+const newPassword = wellFormed(
+  "password",
+  text("password")
+    .min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`)
+    .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`),
+);
 
 /** A device token presented with a password: that device's own failure budget judges it. */
 const deviceToken = text("device_token")
@@ -72,10 +84,12 @@ const deviceToken = text("device_token")
 
 export const LoginBody = bodyObject({
   user_id: userId,
-  password: text("password")
-    .min(1, "password is required")
-    .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`)
-    .openapi({ example: "correct horse battery staple" }),
+  password: wellFormed(
+    "password",
+    text("password")
+      .min(1, "password is required")
+      .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  ).openapi({ example: "correct horse battery staple" }),
   role: role.optional().openapi({ example: "user" }),
   device_token: deviceToken,
 }).openapi("LoginRequest", {
@@ -92,12 +106,21 @@ export const RefreshBody = bodyObject({
 });
 
 export const PasswordChangeBody = bodyObject({
-  current_password: text("current_password")
-    .min(1, "current_password is required")
-    .max(MAX_PASSWORD_LENGTH, `current_password must be at most ${MAX_PASSWORD_LENGTH} characters`),
-  new_password: text("new_password")
-    .min(MIN_PASSWORD_LENGTH, `new_password must be at least ${MIN_PASSWORD_LENGTH} characters`)
-    .max(MAX_PASSWORD_LENGTH, `new_password must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  current_password: wellFormed(
+    "current_password",
+    text("current_password")
+      .min(1, "current_password is required")
+      .max(
+        MAX_PASSWORD_LENGTH,
+        `current_password must be at most ${MAX_PASSWORD_LENGTH} characters`,
+      ),
+  ),
+  new_password: wellFormed(
+    "new_password",
+    text("new_password")
+      .min(MIN_PASSWORD_LENGTH, `new_password must be at least ${MIN_PASSWORD_LENGTH} characters`)
+      .max(MAX_PASSWORD_LENGTH, `new_password must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  ),
   device_token: deviceToken,
 }).openapi("PasswordChangeRequest", {
   example: { current_password: "correct horse battery staple", new_password: "a new long one" },
@@ -141,6 +164,7 @@ export const Claims = ClaimsSchema.partial({
   aud: true,
   client_id: true,
   scope: true,
+  client_gen: true,
 }).openapi("Claims", {
   example: {
     sub: "ada",

@@ -10,7 +10,7 @@ import type { AppContext, AppRouter } from "../app_types.ts";
 
 const JWKS_CACHE = "public, max-age=300";
 const Metadata = z.record(z.string(), z.unknown()).openapi("AuthorizationServerMetadata");
-/** Short: `scopes_supported` follows client changes. */
+/** Short: the signing algorithm follows `JWT_ALG` and key rotations. */
 const METADATA_CACHE = "public, max-age=60";
 
 /** Registers the discovery documents. */
@@ -46,8 +46,12 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
   // RFC 8414 metadata: only endpoints that speak the protocol their field names. Served at the
   // OpenID path too, where resource services already look for `jwks_uri`; it is not an OpenID
   // provider (no ID tokens, no authorization endpoint), and the document does not pretend to be.
-  const metadata = async (): Promise<Record<string, string | string[]>> => {
-    const scopes = new Set((await ctx.services.clients.list()).flatMap((c) => c.scopes));
+  // No store read: anonymous GETs cost nothing and cannot fail with the store. So no
+  // `scopes_supported` (RFC 8414 section 2: RECOMMENDED, not required, and a server may leave
+  // scopes out): listing the registered clients' scopes meant a scan of every client per GET, and
+  // told anyone the vocabulary of our service accounts. Each client is told its scopes when it
+  // is registered; a user's roles (the password grant's scope) were never listed.
+  const metadata = (): Record<string, string | string[]> => {
     const clientAuth = ["client_secret_basic", "client_secret_post"];
     return {
       issuer: config.issuer,
@@ -61,9 +65,6 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
       token_endpoint_auth_methods_supported: [...clientAuth, "none"],
       revocation_endpoint_auth_methods_supported: [...clientAuth, "none"],
       introspection_endpoint_auth_methods_supported: clientAuth,
-      // The registered clients' scopes (omitted while there are none); a user's roles are asked
-      // for as scope too but not listed, which section 2 allows.
-      ...(scopes.size > 0 ? { scopes_supported: [...scopes].sort() } : {}),
       // Not a metadata name RFC 8414 registers; kept for the resource services that read it.
       access_token_signing_alg_values_supported: [keys().signing.alg],
       claims_supported: [
@@ -77,6 +78,7 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
         "aud",
         "client_id",
         "scope",
+        "client_gen",
       ],
       service_documentation: `${base}/openapi.json`,
     };
@@ -98,11 +100,11 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
   app.openapi(
     discovery(
       "/.well-known/oauth-authorization-server",
-      "RFC 8414 metadata: issuer, OAuth endpoints, JWKS, grant types, client auth, scopes",
+      "RFC 8414 metadata: issuer, OAuth endpoints, JWKS, grant types, client auth methods",
     ),
-    async (c) => {
+    (c) => {
       c.header("Cache-Control", METADATA_CACHE);
-      return c.json(await metadata(), 200);
+      return c.json(metadata(), 200);
     },
   );
   app.openapi(
@@ -110,9 +112,9 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
       "/.well-known/openid-configuration",
       "The same metadata at the OpenID path (not an OpenID provider: no ID tokens)",
     ),
-    async (c) => {
+    (c) => {
       c.header("Cache-Control", METADATA_CACHE);
-      return c.json(await metadata(), 200);
+      return c.json(metadata(), 200);
     },
   );
 }

@@ -20,7 +20,7 @@ import type { Claims } from "../wire.ts";
 /**
  * The verified claims of an access token (the wire schema `ClaimsSchema` in `wire.ts`); `sid`,
  * the session id, is present in every user token this server issues (service-account tokens
- * have none, and carry `client_id` and `scope` instead).
+ * have none, and carry `client_id`, `scope` and `client_gen` instead).
  */
 export type AccessClaims = Readonly<Claims>;
 
@@ -31,6 +31,32 @@ export interface TokenSubject {
   readonly sid?: string;
   readonly client_id?: string;
   readonly scope?: string;
+  readonly client_gen?: string;
+}
+
+/**
+ * The `role` claim of service-account tokens. `@` is outside the user role alphabet, so no
+ * `roles: [...]` check written for users ever accepts a service account by accident.
+ */
+export const SERVICE_ACCOUNT_ROLE = "@client";
+
+/**
+ * Whether a token speaks for a service account (client_credentials) rather than a user: it names
+ * a client and has no session, or has the service-account role.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isServiceAccountToken } from "./access_token.ts";
+ * assert(isServiceAccountToken({ role: "@client", client_id: "svc" }));
+ * assert(!isServiceAccountToken({ role: "user", sid: "s" }));
+ * ```
+ */
+export function isServiceAccountToken(
+  claims: Pick<AccessClaims, "role" | "client_id" | "sid">,
+): boolean {
+  return claims.role === SERVICE_ACCOUNT_ROLE ||
+    (claims.client_id !== undefined && claims.sid === undefined);
 }
 
 /** What the signer needs; `keys` is read per call so a reload (SIGHUP) takes effect. */
@@ -82,6 +108,7 @@ export function createAccessTokenSigner(options: SignerOptions) {
       ...(options.audience !== undefined ? { aud: options.audience } : {}),
       ...(subject.client_id !== undefined ? { client_id: subject.client_id } : {}),
       ...(subject.scope !== undefined ? { scope: subject.scope } : {}),
+      ...(subject.client_gen !== undefined ? { client_gen: subject.client_gen } : {}),
     };
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: signing.alg, typ: "JWT", kid: signing.kid })
@@ -204,7 +231,7 @@ function isCanonicalBase64Url(segment: string): boolean {
 
 function checkClaimTypes(payload: JWTPayload): AccessClaims {
   const { sub, iat, exp, iss, jti, sid, aud } = payload;
-  const { client_id: clientId, scope } = payload;
+  const { client_id: clientId, scope, client_gen: clientGen } = payload;
   const role = payload.role;
   const isText = (v: unknown) => typeof v === "string" && v !== "";
   if (!isText(sub) || !isText(role) || !isText(iss)) throw invalid("token claims have wrong types");
@@ -215,6 +242,9 @@ function checkClaimTypes(payload: JWTPayload): AccessClaims {
     throw invalid("token claims have wrong types");
   }
   if (scope !== undefined && typeof scope !== "string") {
+    throw invalid("token claims have wrong types");
+  }
+  if (clientGen !== undefined && typeof clientGen !== "string") {
     throw invalid("token claims have wrong types");
   }
   return {
@@ -228,6 +258,7 @@ function checkClaimTypes(payload: JWTPayload): AccessClaims {
     ...(aud !== undefined ? { aud } : {}),
     ...(clientId !== undefined ? { client_id: clientId as string } : {}),
     ...(scope !== undefined ? { scope: scope as string } : {}),
+    ...(clientGen !== undefined ? { client_gen: clientGen as string } : {}),
   };
 }
 

@@ -26,6 +26,8 @@ export interface RefreshRequest {
   readonly refreshToken: string;
   /** The client address the per-client limit counts against. */
   readonly client: string;
+  /** The OAuth client that authenticated (refresh_token grant); none at `/refresh`. */
+  readonly clientId?: string | undefined;
 }
 
 /**
@@ -50,14 +52,14 @@ export interface RefreshRequest {
 export function createRefreshService(deps: RefreshDeps) {
   const emit: EmitEvent = (event) => deps.onEvent?.(event);
 
-  async function refresh({ refreshToken, client }: RefreshRequest): Promise<TokenPair> {
+  async function refresh({ refreshToken, client, clientId }: RefreshRequest): Promise<TokenPair> {
     const limit = deps.limiter.hit("refresh_client", limitSubject(client), deps.perClient);
     if (limit.limited) {
       emit({ type: "rate_limited", limit: "refresh_client" });
       throw tooManyAttempts(limit.retryAfter);
     }
     try {
-      return await deps.sessions.refresh(refreshToken);
+      return await deps.sessions.refresh(refreshToken, clientId);
     } catch (err) {
       // Successes and reuse are counted from the session service's own events; the others here.
       const answer = toApiError(err);

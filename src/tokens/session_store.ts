@@ -22,6 +22,12 @@ export interface SessionRecord {
   /** The user's session epoch at login (or at the rebinding a kept session gets). */
   readonly epoch: number;
   readonly role: string;
+  /**
+   * The OAuth client that authenticated when the session started (password grant), whose
+   * credentials every refresh must then present (RFC 6749 section 6); absent for `/login` and
+   * for public callers.
+   */
+  readonly clientId?: string;
   readonly createdAt: number;
   /** The last rotation (`createdAt` before the first). */
   readonly refreshedAt: number;

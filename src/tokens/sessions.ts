@@ -105,9 +105,10 @@ export function createSessionService(deps: SessionDeps) {
    * Starts a session for a user who just proved their credentials, as read for that check: the
    * session is stored only if the user is still exactly so (else 401: a password change or
    * removal raced the login). When the user already holds `MAX_SESSIONS_PER_USER` live
-   * sessions, the oldest end first.
+   * sessions, the oldest end first. `clientId` binds the session to the OAuth client that
+   * authenticated for it: its refresh tokens then need that client (see {@link refresh}).
    */
-  async function start(user: CheckedUser, role: string): Promise<TokenPair> {
+  async function start(user: CheckedUser, role: string, clientId?: string): Promise<TokenPair> {
     const now = deps.now();
     const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));
     const token = base64url.encode(
@@ -120,6 +121,7 @@ export function createSessionService(deps: SessionDeps) {
       userUid: userUid(user),
       epoch: sessionEpoch(user),
       role,
+      ...(clientId !== undefined ? { clientId } : {}),
       createdAt: now,
       refreshedAt: now,
       expiresAt: Math.min(now + refreshTtlMs, maxExpiresAt),
@@ -158,8 +160,13 @@ export function createSessionService(deps: SessionDeps) {
    * concurrent rotation, a revocation or any change to the user makes it fail instead. Slow
    * path (after such a failure, or for any other token): read session and user, decide, and
    * commit with what was read.
+   *
+   * `clientId` is the OAuth client that authenticated for this request (none at `/refresh`).
+   * It must be the one the session was issued to (RFC 6749 sections 6 and 10.4), else
+   * `invalid_refresh_token`: checked on the record already read, before anything else, so a
+   * caller without the right client learns nothing of the session and changes nothing.
    */
-  async function refresh(refreshToken: string): Promise<TokenPair> {
+  async function refresh(refreshToken: string, clientId?: string): Promise<TokenPair> {
     const family = familyOf(refreshToken);
     if (!family) throw invalidRefresh();
     const sid = sidOf(family);
@@ -176,6 +183,7 @@ export function createSessionService(deps: SessionDeps) {
       }
       if (!entry) throw invalidRefresh();
       const session = entry.value;
+      if (session.clientId !== clientId) throw wrongClient(session.clientId, clientId);
       owner = session.userId;
       if (session.revokedAt !== undefined) throw sessionEnded();
       if (!isSessionLive(session, now)) throw invalidRefresh();
@@ -351,6 +359,16 @@ function sha256(text: string): string {
 
 function invalidRefresh(): ApiError {
   return new ApiError("invalid_refresh_token", "refresh token is invalid or expired");
+}
+
+function wrongClient(issuedTo: string | undefined, presentedBy: string | undefined): ApiError {
+  return new ApiError(
+    "invalid_refresh_token",
+    issuedTo !== undefined && presentedBy === undefined
+      ? "refresh token was issued to an OAuth client: spend it at /oauth/token with that " +
+        "client's credentials"
+      : "refresh token was not issued to this client",
+  );
 }
 
 function sessionEnded(): ApiError {

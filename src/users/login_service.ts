@@ -60,6 +60,8 @@ export interface PasswordCheck {
 export interface LoginRequest extends CredentialCheck {
   /** The role to sign in as; default the user's first. */
   readonly role?: string | undefined;
+  /** The OAuth client that authenticated (password grant): the session is bound to it. */
+  readonly clientId?: string | undefined;
 }
 
 /**
@@ -163,7 +165,7 @@ export function createLoginService(deps: LoginDeps) {
       emit({ type: "login_role_not_allowed", user_id: user.id });
       throw new ApiError("role_not_allowed", `role "${role ?? ""}" is not granted to this user`);
     }
-    const pair = await deps.sessions.start(user, granted);
+    const pair = await deps.sessions.start(user, granted, request.clientId);
     // A fresh device token at every login (OWASP), bound to the hash the user has now.
     const deviceToken = devices.issue(user.id, user.passwordHash);
     emit({ type: "device_token", user_id: user.id, client, outcome: "issued" });

@@ -36,12 +36,11 @@ export function userIdProblem(id: string): string | undefined {
     return "user_id must not contain control characters";
   }
   // A lone surrogate is stored as U+FFFD, so two different ids would name one user.
-  if (!id.isWellFormed()) return "user_id must be valid Unicode";
-  return undefined;
+  return unicodeProblem("user_id", id);
 }
 
 /**
- * Why a new password is refused, or `undefined`: 8 to 1024 characters.
+ * Why a new password is refused, or `undefined`: 8 to 1024 characters of valid Unicode.
  *
  * @example
  * ```ts
@@ -49,6 +48,7 @@ export function userIdProblem(id: string): string | undefined {
  * import { passwordProblem } from "./user_rules.ts";
  * assert(passwordProblem("correct horse") === undefined);
  * assert(passwordProblem("short") !== undefined);
+ * assert(passwordProblem("lone \ud800 surrogate") === "password must be valid Unicode");
  * ```
  */
 export function passwordProblem(password: string): string | undefined {
@@ -58,7 +58,25 @@ export function passwordProblem(password: string): string | undefined {
   if (password.length > MAX_PASSWORD_LENGTH) {
     return `password must be at most ${MAX_PASSWORD_LENGTH} characters`;
   }
-  return undefined;
+  return unicodeProblem("password", password);
+}
+
+/**
+ * Why a password (or any text) named `name` is not valid Unicode, or `undefined`. A lone
+ * surrogate is hashed as U+FFFD by every backend, so `"\ud800"`, `"\udc00"` and `"\ufffd"`
+ * would all be one password; such text is refused wherever a password comes in, even at a
+ * login (the 400 says something about the submitted text only, nothing about the account).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unicodeProblem } from "./user_rules.ts";
+ * assert(unicodeProblem("password", "p\u00e4ss \u{1F511}") === undefined);
+ * assert(unicodeProblem("password", "p\udc00ss") === "password must be valid Unicode");
+ * ```
+ */
+export function unicodeProblem(name: string, text: string): string | undefined {
+  return text.isWellFormed() ? undefined : `${name} must be valid Unicode`;
 }
 
 /**

@@ -22,6 +22,8 @@ export type { PublicUser } from "../wire.ts";
 
 /** Lost commit races in a row (a concurrent change to the user) before answering `busy`. */
 const MAX_CHANGE_ATTEMPTS = 32;
+/** Distinct users with an unusable stored hash remembered as reported (then it starts over). */
+const MAX_REPORTED_UNUSABLE = 1024;
 
 /** The user record without its password hash. */
 export function publicUser(user: UserRecord): PublicUser {
@@ -71,6 +73,15 @@ export function createUserService(deps: UserDeps) {
       kept: removed ? undefined : user.keptSession,
     });
 
+  /** Users whose stored hash was reported unusable: one log line each, not one per attempt. */
+  const reportedUnusable = new Set<string>();
+  function reportUnusableHash(userId: string): void {
+    if (reportedUnusable.has(userId)) return;
+    if (reportedUnusable.size >= MAX_REPORTED_UNUSABLE) reportedUnusable.clear();
+    reportedUnusable.add(userId);
+    deps.onEvent?.({ type: "password_hash_unusable", user_id: userId });
+  }
+
   /**
    * Checks credentials; the same error and about the same time for every failure. Returns the
    * user with the versionstamp it was read at (sessions record it).
@@ -80,10 +91,14 @@ export function createUserService(deps: UserDeps) {
     password: string,
   ): Promise<UserRecord & { readonly versionstamp: string }> {
     const found = await store.getUser(userId);
-    const matches = found
+    const usable = found !== undefined && hasher.accepts(found.value.passwordHash);
+    if (found && !usable) reportUnusableHash(found.value.id);
+    // An unusable stored hash costs a dummy verify too: no answer comes back early. An
+    // ill-formed password never matches: every backend would read a lone surrogate as U+FFFD.
+    const matches = usable
       ? await hasher.verify(found.value.passwordHash, password)
       : await hasher.verifyDummy(password);
-    if (!found || !matches || found.value.disabled) {
+    if (!found || !matches || !password.isWellFormed() || found.value.disabled) {
       throw new ApiError("invalid_credentials", "invalid credentials");
     }
     if (hasher.needsRehash(found.value.passwordHash)) {

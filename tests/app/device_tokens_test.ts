@@ -23,6 +23,7 @@ function spyHasher(): PasswordHasher & { checks: number } {
       return hasher.verifyDummy(password);
     },
     needsRehash: (phc: string) => hasher.needsRehash(phc),
+    accepts: (phc: string) => hasher.accepts(phc),
   };
   return spy;
 }

@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { SignJWT } from "jose";
 import { requireAuth } from "../../src/middleware/require_auth.ts";
 import { addUser, login, makeApp, type TestApp } from "../helpers/app.ts";
+import { fakeStores, type Faults } from "../helpers/fake_stores.ts";
 
 const PASSWORD = "correct horse battery";
 const FORM = { "Content-Type": "application/x-www-form-urlencoded" };
@@ -151,8 +152,9 @@ Deno.test("password grant: errors are invalid_grant, invalid_scope, invalid_requ
     grant_type: "password",
     junk: "x".repeat(20_000),
   });
-  assert.ok(huge.status >= 400 && huge.status < 500);
-  assert.equal((await huge.json()).error, "invalid_request");
+  // 413, as the JSON API answers, in RFC 6749's shape (review N1).
+  const tooLarge = await assertOAuthError(huge, 413, "invalid_request");
+  assert.match(tooLarge.error_description, /at most 16384 bytes/);
 });
 
 Deno.test("password grant shares /login's limits (one counter, not a copy)", async () => {
@@ -469,11 +471,18 @@ Deno.test("a removed client's token introspects inactive; rotate-secret kills th
     "invalid_client",
   );
   const newAuth = { Authorization: basic("reports", rotated.secret) };
-  const still = await (await postForm(t, "/oauth/introspect", { token }, newAuth)).json();
-  assert.equal(still.active, true);
+  // Rotation is the answer to a leaked secret: what it minted is over too (review C4).
+  const rotatedAway = await (await postForm(t, "/oauth/introspect", { token }, newAuth)).json();
+  assert.deepEqual(rotatedAway, { active: false });
+  const fresh =
+    (await (await postForm(t, "/oauth/token", { grant_type: "client_credentials" }, newAuth))
+      .json()).access_token;
+  const live = await (await postForm(t, "/oauth/introspect", { token: fresh }, newAuth)).json();
+  assert.equal(live.active, true);
+  assert.equal(live.client_gen, undefined, "the generation is not shown");
   const webapp = await t.services.clients.add("auditor");
   await t.services.clients.remove("reports");
-  const gone = await postForm(t, "/oauth/introspect", { token }, {
+  const gone = await postForm(t, "/oauth/introspect", { token: fresh }, {
     Authorization: basic("auditor", webapp.secret),
   });
   assert.deepEqual(await gone.json(), { active: false });
@@ -492,7 +501,8 @@ Deno.test("metadata (RFC 8414) names only OAuth endpoints; the OpenID path serve
   assert.equal(meta.introspection_endpoint, `${base}/oauth/introspect`);
   assert.equal(meta.jwks_uri, `${base}/.well-known/jwks.json`);
   assert.deepEqual(meta.grant_types_supported, ["password", "refresh_token", "client_credentials"]);
-  assert.deepEqual(meta.scopes_supported, ["orders:read", "stats"]);
+  // Clients with scopes exist, yet none are listed: the document reads no store (review S4).
+  assert.equal(meta.scopes_supported, undefined);
   assert.deepEqual(meta.introspection_endpoint_auth_methods_supported, [
     "client_secret_basic",
     "client_secret_post",
@@ -655,4 +665,254 @@ Deno.test("requireAuth introspection mode: sees a revocation after its short cac
       }),
     TypeError,
   );
+});
+
+/** A password-grant pair for ada through `client` (Basic), or with no client. */
+async function passwordPair(t: TestApp, auth: Record<string, string> = {}) {
+  const res = await postForm(t, "/oauth/token", {
+    grant_type: "password",
+    username: "ada",
+    password: PASSWORD,
+  }, auth);
+  assert.equal(res.status, 200);
+  return await res.json() as { access_token: string; refresh_token: string };
+}
+
+function refreshGrant(t: TestApp, refreshToken: string, auth: Record<string, string> = {}) {
+  return postForm(t, "/oauth/token", {
+    grant_type: "refresh_token",
+    refresh_token: refreshToken,
+  }, auth);
+}
+
+Deno.test("a client's refresh token needs that client (RFC 6749 6, 10.4); refusals change nothing", async () => {
+  const { t, webappSecret } = await setup();
+  using _ = t;
+  const other = await t.services.clients.add("other", {
+    grantTypes: ["password", "refresh_token"],
+  });
+  const webapp = { Authorization: basic("webapp", webappSecret) };
+  const pair = await passwordPair(t, webapp);
+
+  // Stolen, and presented without the client, by another client, or at the public /refresh.
+  const bare = await assertOAuthError(
+    await refreshGrant(t, pair.refresh_token),
+    400,
+    "invalid_grant",
+  );
+  assert.match(bare.error_description, /issued to an OAuth client/);
+  await assertOAuthError(
+    await refreshGrant(t, pair.refresh_token, { Authorization: basic("other", other.secret) }),
+    400,
+    "invalid_grant",
+  );
+  await assertOAuthError(
+    await refreshGrant(t, pair.refresh_token, { Authorization: basic("webapp", "wrong") }),
+    401,
+    "invalid_client",
+  );
+  const viaPublic = await t.post("/refresh", { refresh_token: pair.refresh_token });
+  assert.equal(viaPublic.status, 401);
+  const publicBody = await viaPublic.json();
+  assert.equal(publicBody.code, "invalid_refresh_token");
+  assert.match(publicBody.error, /\/oauth\/token/);
+
+  // None of that revoked or rotated anything: the client itself still refreshes its token, and
+  // the binding holds for the rotated token too.
+  const me = await t.request("/me", { headers: { Authorization: `Bearer ${pair.access_token}` } });
+  assert.equal(me.status, 200);
+  const rotated = await refreshGrant(t, pair.refresh_token, webapp);
+  assert.equal(rotated.status, 200);
+  const next = await rotated.json();
+  await assertOAuthError(await refreshGrant(t, next.refresh_token), 400, "invalid_grant");
+  assert.equal((await refreshGrant(t, next.refresh_token, webapp)).status, 200);
+});
+
+Deno.test("sessions with no client (/login, public password grant) refresh with no client only", async () => {
+  const { t, webappSecret } = await setup();
+  using _ = t;
+  const webapp = { Authorization: basic("webapp", webappSecret) };
+  const fromLogin = await login(t, "ada", PASSWORD);
+  // A client cannot take over a session that was never issued to it.
+  await assertOAuthError(
+    await refreshGrant(t, fromLogin.refresh_token, webapp),
+    400,
+    "invalid_grant",
+  );
+  const granted = await refreshGrant(t, fromLogin.refresh_token);
+  assert.equal(granted.status, 200);
+  const viaJson = await t.post("/refresh", {
+    refresh_token: (await granted.json()).refresh_token,
+  });
+  assert.equal(viaJson.status, 200);
+
+  const publicPair = await passwordPair(t);
+  assert.equal((await t.post("/refresh", { refresh_token: publicPair.refresh_token })).status, 200);
+});
+
+Deno.test("a client removed and added again does not revive its old tokens or their scopes", async () => {
+  const { t, reportsSecret } = await setup();
+  using _ = t;
+  const old = await (await postForm(t, "/oauth/token", {
+    grant_type: "client_credentials",
+    scope: "orders:read",
+  }, { Authorization: basic("reports", reportsSecret) })).json();
+  await t.services.clients.remove("reports");
+  const again = await t.services.clients.add("reports", { scopes: [] });
+  const auth = { Authorization: basic("reports", again.secret) };
+  const introspect = async (token: string) =>
+    await (await postForm(t, "/oauth/introspect", { token }, auth)).json();
+  assert.deepEqual(await introspect(old.access_token), { active: false });
+  const fresh =
+    await (await postForm(t, "/oauth/token", { grant_type: "client_credentials" }, auth))
+      .json();
+  assert.equal((await introspect(fresh.access_token)).active, true);
+
+  // Same registration, but a scope the client no longer has: inactive too.
+  const entry = (await t.stores.clients.getClient("reports"))!;
+  const scoped = await t.services.clients.issueToken(entry.value, ["orders:read"]);
+  assert.deepEqual(await introspect(scoped.token), { active: false });
+});
+
+Deno.test("revoking a service-account token: unsupported_token_type (RFC 7009 2.2.1), as documented", async () => {
+  const { t, reportsSecret, webappSecret } = await setup();
+  using _ = t;
+  const auth = { Authorization: basic("reports", reportsSecret) };
+  const token =
+    (await (await postForm(t, "/oauth/token", { grant_type: "client_credentials" }, auth))
+      .json()).access_token;
+  const refused = await assertOAuthError(
+    await postForm(t, "/oauth/revoke", { token, token_type_hint: "access_token" }, auth),
+    400,
+    "unsupported_token_type",
+  );
+  assert.match(refused.error_description, /rotate the client's secret/);
+  // Not silently "revoked": the token is still active, until the secret is rotated.
+  const introspect = async () =>
+    (await (await postForm(t, "/oauth/introspect", { token }, {
+      Authorization: basic("webapp", webappSecret),
+    })).json()).active;
+  assert.equal(await introspect(), true);
+  await t.services.clients.rotateSecret("reports");
+  assert.equal(await introspect(), false);
+  t.clock.advance(t.config.tokenTtl + 1);
+  assert.equal(
+    (await postForm(t, "/oauth/revoke", { token })).status,
+    200,
+    "expired: nothing to do",
+  );
+});
+
+Deno.test('malformed scope (doubled, edge or empty items) is invalid_scope "malformed" (RFC 6749 3.3)', async () => {
+  const { t, reportsSecret } = await setup();
+  using _ = t;
+  const auth = { Authorization: basic("reports", reportsSecret) };
+  for (const scope of ["orders:read  stats", " stats", "stats ", " "]) {
+    const body = await assertOAuthError(
+      await postForm(t, "/oauth/token", { grant_type: "client_credentials", scope }, auth),
+      400,
+      "invalid_scope",
+    );
+    assert.match(body.error_description, /malformed/, JSON.stringify(scope));
+  }
+  const more = await assertOAuthError(
+    await postForm(t, "/oauth/token", { grant_type: "client_credentials", scope: "stats x" }, auth),
+    400,
+    "invalid_scope",
+  );
+  assert.match(more.error_description, /asks for more/);
+  const password = await assertOAuthError(
+    await postForm(t, "/oauth/token", {
+      grant_type: "password",
+      username: "ada",
+      password: PASSWORD,
+      scope: "user  admin",
+    }),
+    400,
+    "invalid_scope",
+  );
+  assert.match(password.error_description, /malformed/);
+});
+
+Deno.test("requireAuth subjects: users by default; a client named like a user is not that user", async () => {
+  const { t } = await setup();
+  using _ = t;
+  const alice = await t.services.clients.add("ada"); // a client id equal to a user id
+  const clientToken = (await (await postForm(t, "/oauth/token", {
+    grant_type: "client_credentials",
+  }, { Authorization: basic("ada", alice.secret) })).json()).access_token;
+  const userToken = (await login(t, "ada", PASSWORD)).token;
+  const options = { issuer: t.config.issuer, keyRing: t.keys, now: t.clock.now };
+  const service = new Hono();
+  service.get("/mine", requireAuth(options), (c) => c.json({ owner: c.get("auth").sub }));
+  service.get("/jobs", requireAuth({ ...options, subjects: "clients" }), (c) => c.text("ok"));
+  service.get("/either", requireAuth({ ...options, subjects: "any" }), (c) => c.text("ok"));
+  const get = (path: string, token: string) =>
+    service.request(path, { headers: { Authorization: `Bearer ${token}` } });
+
+  const refused = await get("/mine", clientToken);
+  assert.equal(refused.status, 403);
+  assert.equal((await refused.json()).code, "subject_not_allowed");
+  assert.match(
+    refused.headers.get("WWW-Authenticate") ?? "",
+    /^Bearer realm="auth", error="insufficient_scope"/,
+  );
+  assert.deepEqual(await (await get("/mine", userToken)).json(), { owner: "ada" });
+  assert.equal((await get("/jobs", clientToken)).status, 200);
+  const userAtJobs = await get("/jobs", userToken);
+  assert.equal(userAtJobs.status, 403);
+  assert.equal((await userAtJobs.json()).code, "subject_not_allowed");
+  assert.equal((await get("/either", clientToken)).status, 200);
+  assert.equal((await get("/either", userToken)).status, 200);
+  assert.throws(() => requireAuth({ ...options, subjects: "users", scopes: ["x"] }), TypeError);
+  assert.throws(
+    () => requireAuth({ ...options, subjects: "people" as unknown as "users" }),
+    TypeError,
+  );
+});
+
+Deno.test("requireAuth introspection mode: rotate-secret ends a service account's tokens", async () => {
+  const { t, reportsSecret, webappSecret } = await setup();
+  using _ = t;
+  const token = (await (await postForm(t, "/oauth/token", { grant_type: "client_credentials" }, {
+    Authorization: basic("reports", reportsSecret),
+  })).json()).access_token;
+  const service = new Hono();
+  service.get(
+    "/stats",
+    requireAuth({
+      issuer: t.config.issuer,
+      keyRing: t.keys,
+      now: t.clock.now,
+      scopes: ["stats"],
+      introspection: {
+        url: `${t.config.issuer}/oauth/introspect`,
+        clientId: "webapp",
+        clientSecret: webappSecret,
+        cacheMs: 1_000,
+        fetch: (url, init) => Promise.resolve(t.app.request(url, init)),
+      },
+    }),
+    (c) => c.text("ok"),
+  );
+  const get = () => service.request("/stats", { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal((await get()).status, 200);
+  await t.services.clients.rotateSecret("reports");
+  t.clock.advance(2);
+  const after = await get();
+  assert.equal(after.status, 401);
+  assert.match(after.headers.get("WWW-Authenticate") ?? "", /invalid_token/);
+});
+
+Deno.test("the metadata reads no store: served while the store fails, no client listed", async () => {
+  const faults: Faults = { mode: "ok" };
+  const t = await makeApp({}, undefined, () => fakeStores(faults));
+  using _ = t;
+  await t.services.clients.add("reports", { scopes: ["orders:read"] });
+  faults.mode = "fail";
+  const res = await t.request("/.well-known/oauth-authorization-server");
+  assert.equal(res.status, 200);
+  const meta = await res.json();
+  assert.equal(meta.scopes_supported, undefined);
+  assert.equal(meta.token_endpoint, `${t.config.issuer}/oauth/token`);
 });

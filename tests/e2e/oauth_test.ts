@@ -84,6 +84,9 @@ Deno.test("oauth4webapi drives every grant, revocation and introspection against
       "--json",
     ]),
   );
+  const mobile = JSON.parse(
+    await clientTask(dir, env, ["add", "mobile", "--grant", "refresh_token", "--json"]),
+  );
   const listed = await clientTask(dir, env, ["list", "--json"]);
   assert.ok(!listed.includes(reports.client_secret) && !listed.includes(webapp.client_secret));
   const rotated = JSON.parse(await clientTask(dir, env, ["rotate-secret", "webapp", "--json"]));
@@ -168,6 +171,37 @@ Deno.test("oauth4webapi drives every grant, revocation and introspection against
     );
     assert.notEqual(refreshed.refresh_token, signedIn.refresh_token);
     assert.equal(verifyWithJwks(refreshed.access_token, jwks, issuer).sid, userClaims.sid);
+    // A refresh token issued to webapp is refused without webapp's credentials (RFC 6749
+    // section 6): with none, with another client's, and at the public JSON /refresh.
+    const others: [oauth.Client, oauth.ClientAuth][] = [
+      [publicClient, oauth.None()],
+      [{ client_id: "mobile" }, oauth.ClientSecretBasic(mobile.client_secret)],
+    ];
+    for (const [client, auth] of others) {
+      await assert.rejects(
+        oauth.processRefreshTokenResponse(
+          as,
+          client,
+          await oauth.refreshTokenGrantRequest(
+            as,
+            client,
+            auth,
+            refreshed.refresh_token!,
+            insecure,
+          ),
+        ),
+        (err: unknown) =>
+          err instanceof oauth.ResponseBodyError && err.error === "invalid_grant" &&
+          err.status === 400,
+      );
+    }
+    const publicRefresh = await request(`${issuer}/refresh`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: refreshed.refresh_token }),
+    });
+    assert.equal(publicRefresh.status, 401);
+    assert.equal((publicRefresh.body as { code: string }).code, "invalid_refresh_token");
     const reuse = await oauth.refreshTokenGrantRequest(
       as,
       webappClient,
@@ -291,7 +325,10 @@ Deno.test("oauth4webapi drives every grant, revocation and introspection against
   // remove: gone from the list; removing it again is "not found" (exit code 3).
   await clientTask(dir, env, ["remove", "webapp"]);
   const after = JSON.parse(await clientTask(dir, env, ["list", "--json"]));
-  assert.deepEqual(after.map((c: { client_id: string }) => c.client_id), ["reports"]);
+  assert.deepEqual(after.map((c: { client_id: string }) => c.client_id).sort(), [
+    "mobile",
+    "reports",
+  ]);
   const again = await runTask("client", dir, ["remove", "webapp"], { env });
   assert.equal(again.code, 3, again.stderr);
 });

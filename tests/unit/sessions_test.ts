@@ -550,3 +550,35 @@ Deno.test("refresh: a token of another family, or forged with a known sid, revok
   await rejectsWith(f.sessions.refresh(forged), "invalid_refresh_token");
   assert.equal(await isActive(f, sid!), true);
 });
+
+Deno.test("a client's session: refresh needs that client; refusals touch nothing; one read + one commit", async () => {
+  await using f = await fixture();
+  const found = await f.stores.users.getUser("ada");
+  assert.ok(found);
+  const user = { ...found.value, versionstamp: found.versionstamp };
+  const pair = await f.sessions.start(user, "user", "webapp");
+  const sid = (await claimsOf(f, pair)).sid!;
+  assert.equal((await f.stores.sessions.getSession(sid))?.value.clientId, "webapp");
+  const calls: string[] = [];
+  const store = f.stores.sessions;
+  for (const name of ["getSession", "getSessionAndUser", "commitRotation", "revokeSession"]) {
+    const method = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!;
+    Object.assign(store, {
+      [name]: (...args: unknown[]) => (calls.push(name), method.apply(store, args)),
+    });
+  }
+  const before = await f.stores.sessions.getSession(sid);
+  calls.length = 0;
+  await rejectsWith(f.sessions.refresh(pair.refresh_token), "invalid_refresh_token");
+  await rejectsWith(f.sessions.refresh(pair.refresh_token, "other"), "invalid_refresh_token");
+  assert.deepEqual(calls, ["getSession", "getSession"], "one read each, nothing written");
+  assert.equal((await f.stores.sessions.getSession(sid))?.versionstamp, before?.versionstamp);
+  calls.length = 0;
+  const next = await f.sessions.refresh(pair.refresh_token, "webapp");
+  assert.deepEqual(calls, ["getSession", "commitRotation"], "the fast path is unchanged");
+  await rejectsWith(f.sessions.refresh(next.refresh_token), "invalid_refresh_token");
+  // A session without a client takes no client.
+  const plain = await f.sessions.start(user, "user");
+  await rejectsWith(f.sessions.refresh(plain.refresh_token, "webapp"), "invalid_refresh_token");
+  assert.ok((await f.sessions.refresh(plain.refresh_token)).refresh_token);
+});

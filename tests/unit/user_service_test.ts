@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type Algorithm, hash as argon2Hash } from "@node-rs/argon2";
 import { ApiError, type ErrorCode } from "../../src/errors.ts";
+import type { DomainEvent } from "../../src/events.ts";
 import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
 import { MAX_USER_ID_LENGTH, rolesProblem, userIdProblem } from "../../src/users/user_rules.ts";
 import { createUserService, publicUser, type UserService } from "../../src/users/user_service.ts";
@@ -17,6 +18,8 @@ interface Fixture {
   readonly users: UserService;
   /** Each move of a user to a later session epoch (every session ended): `Infinity` = removed. */
   readonly revoked: { userId: string; epoch: number }[];
+  /** Every event the service emitted. */
+  readonly events: DomainEvent[];
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -26,6 +29,7 @@ async function fixture(): Promise<Fixture> {
   const clock = new TestClock();
   const revoked: { userId: string; epoch: number }[] = [];
   const epochs = new Map<string, number>();
+  const events: DomainEvent[] = [];
   const users = createUserService({
     store: stores.users,
     hasher,
@@ -34,6 +38,7 @@ async function fixture(): Promise<Fixture> {
       deleteSessionIndex: (userUid) => stores.sessions.deleteSessionIndex(userUid),
     },
     onEvent: (event) => {
+      events.push(event);
       if (event.type !== "user_changed") return;
       if (event.epoch > (epochs.get(event.user_id) ?? 0)) {
         revoked.push({ userId: event.user_id, epoch: event.epoch });
@@ -46,6 +51,7 @@ async function fixture(): Promise<Fixture> {
     clock,
     users,
     revoked,
+    events,
     [Symbol.asyncDispose]: () => Promise.resolve(kv.close()),
   };
 }
@@ -149,6 +155,7 @@ Deno.test("add: invalid id, password or roles is validation_failed and stores no
     ["ada", "short", ["user"]],
     ["ada", "1234567", ["user"]],
     ["ada", "x".repeat(1025), ["user"]],
+    ["ada", "lone surrogate \ud800", ["user"]],
     ["ada", PASSWORD, []],
     ["ada", PASSWORD, ["bad role"]],
     ["ada", PASSWORD, Array.from({ length: 33 }, (_, i) => `r${i}`)],
@@ -359,6 +366,63 @@ Deno.test("authenticate: a malformed stored hash never lets anyone in", async ()
   await putUser(f, "ada", ["user"], { passwordHash: "not-a-hash" });
   await rejectsWith(f.users.authenticate("ada", PASSWORD), "invalid_credentials");
   await rejectsWith(f.users.authenticate("ada", "not-a-hash"), "invalid_credentials");
+});
+
+Deno.test("add, update: a password with a lone surrogate is refused with a clear message", async () => {
+  await using f = await fixture();
+  await rejectsWith(
+    f.users.add("ada", "pass\udc00word", ["user"]),
+    "validation_failed",
+    /^password must be valid Unicode$/,
+  );
+  await f.users.add("ada", PASSWORD, ["user"]);
+  await rejectsWith(
+    f.users.update("ada", { password: "pass\ud800word" }),
+    "validation_failed",
+    /^password must be valid Unicode$/,
+  );
+  await f.users.authenticate("ada", PASSWORD);
+});
+
+Deno.test("authenticate: an ill-formed password never matches the U+FFFD it would hash as", async () => {
+  await using f = await fixture();
+  // The OAuth password grant reaches here without /login's schema: a lone surrogate must not
+  // stand in for a stored U+FFFD (every backend hashes one as the other).
+  await f.users.add("ada", "replaced \ufffd password", ["user"]);
+  await f.users.authenticate("ada", "replaced \ufffd password");
+  await rejectsWith(f.users.authenticate("ada", "replaced \ud800 password"), "invalid_credentials");
+});
+
+Deno.test("authenticate: an unusable stored hash costs a verify and is reported once, without the hash", async () => {
+  await using f = await fixture();
+  const hostile = STORED_HASH.replace("m=19456", "m=1048576"); // 1 GiB: outside the bounds
+  await putUser(f, "ada", ["user"], { passwordHash: "not-a-hash" });
+  await putUser(f, "bob", ["user"], { passwordHash: hostile });
+  const time = async (userId: string) => {
+    const started = performance.now();
+    await rejectsWith(f.users.authenticate(userId, PASSWORD), "invalid_credentials");
+    return performance.now() - started;
+  };
+  const samples = { ada: [] as number[], bob: [] as number[], nobody: [] as number[] };
+  for (let i = 0; i < 5; i++) {
+    for (const userId of ["nobody", "ada", "bob"] as const) {
+      samples[userId].push(await time(userId));
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (const userId of ["ada", "bob"] as const) {
+    const ratio = median(samples[userId]) / median(samples.nobody);
+    assert.ok(
+      ratio > 0.5 && ratio < 2,
+      `${userId}/unknown = ${ratio.toFixed(2)} ${JSON.stringify(samples)}`,
+    );
+  }
+  const reported = f.events.filter((e) => e.type === "password_hash_unusable");
+  assert.deepEqual(reported, [
+    { type: "password_hash_unusable", user_id: "ada" },
+    { type: "password_hash_unusable", user_id: "bob" },
+  ]);
+  assert.ok(!JSON.stringify(f.events).includes(hostile.slice(-20)), "the hash is not in any event");
 });
 
 Deno.test("two admins demoting each other at once leave one enabled admin", async () => {
