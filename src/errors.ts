@@ -32,6 +32,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   too_many_attempts: 429,
   not_ready: 503,
+  keys_out_of_date: 503,
   busy: 503,
   unavailable: 503,
   internal_error: 500,

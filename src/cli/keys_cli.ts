@@ -1,6 +1,7 @@
 /**
- * `deno task keys <list|rotate|retire>`: the asymmetric signing keys in the store. Every running
- * server follows the stored key set, so a change reaches it within a second, no signal needed.
+ * `deno task keys <list|rotate|retire|reencrypt>`: the asymmetric signing keys in the store.
+ * Every running server follows the stored key set, so a change reaches it within a second, no
+ * signal needed.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { hmacKeyRing } from "../crypto/keys.ts";
 import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "../keys/key_set.ts";
 import type { KeyStore } from "../keys/key_store.ts";
 import { LiveKeyRing } from "../keys/live_key_ring.ts";
+import { reencryptKeys } from "../keys/reencrypt_keys.ts";
 import { loadConfigOrExit, printConfigNotes } from "../load_config.ts";
 import { kvStores } from "../store/kv_stores.ts";
 import { openKvStore } from "../store/open_kv.ts";
@@ -33,6 +35,11 @@ const COMMANDS = {
   retire: {
     usage: "retire <kid> [--force]",
     summary: "Remove a key once no unexpired token can carry it",
+  },
+  reencrypt: {
+    usage: "reencrypt",
+    summary: "After a SECRET_KEY change, once every instance has the new secret: " +
+      "store the keys under SECRET_KEY alone",
   },
 } as const;
 
@@ -72,6 +79,7 @@ export async function main(
     const at = () => now().getTime();
     if (command === "list") await list(config, store, values.json === true, at());
     else if (command === "rotate") await rotate(config, store, alg as AsymmetricAlgorithm, at);
+    else if (command === "reencrypt") await reencrypt(config, store);
     else await retire(config, store, rest[0]!, values.force === true, at());
     return EXIT.ok;
   } catch (err) {
@@ -225,6 +233,20 @@ async function retire(
     return;
   }
   throw new CliError("The key set kept changing; try again", EXIT.failure);
+}
+
+async function reencrypt(config: Config, store: KeyStore) {
+  const result = await reencryptKeys(store, config.secretKey, config.previousSecretKeys);
+  for (const kid of result.unreadable) {
+    console.error(
+      `Warning: no configured secret decrypts ${kid}; left as it is (it only verifies)`,
+    );
+  }
+  console.log(
+    `Re-encrypted ${result.reencrypted.length} signing key(s) under SECRET_KEY ` +
+      `(${result.current.length} already were)` +
+      (result.reencrypted.length > 0 ? "; PREVIOUS_SECRET_KEYS is no longer needed for them" : ""),
+  );
 }
 
 /** The instance's `JWT_ALG` when its keys live in the store. */

@@ -16,7 +16,8 @@ import {
   publicJwk,
   type StoredKey as FileKey,
 } from "../crypto/keys.ts";
-import { encryptJwk } from "./key_encryption.ts";
+import type { JWK } from "jose";
+import { decryptJwk, encryptJwk } from "./key_encryption.ts";
 import type { StoredKeySet, StoredSigningKey } from "./key_store.ts";
 
 /** A key's state as published in the JWKS and shown by `keys list`. */
@@ -169,6 +170,24 @@ export async function importKeyFile(file: KeyFile, kek: CryptoKey): Promise<Stor
     const at = Number.isFinite(created) ? created : 0;
     return seal(entry, kek, at, at);
   }));
+}
+
+/**
+ * Decrypts `stored`'s private JWK with the first key-encryption key that can (`index` says which:
+ * 0 is `SECRET_KEY`'s, then `PREVIOUS_SECRET_KEYS` in order); `undefined` when none can.
+ */
+export async function openSealed(
+  stored: StoredSigningKey,
+  keks: readonly CryptoKey[],
+): Promise<{ index: number; jwk: JWK } | undefined> {
+  for (const [index, kek] of keks.entries()) {
+    try {
+      return { index, jwk: await decryptJwk(kek, stored.private_jwk, associatedData(stored)) };
+    } catch {
+      // Not this secret (AES-GCM authenticates): try the next one.
+    }
+  }
+  return undefined;
 }
 
 /** A key-file entry as a stored key: public half in plain, private half encrypted. */

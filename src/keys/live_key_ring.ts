@@ -9,13 +9,13 @@
 import { importJWK, type JWK } from "jose";
 import { type AsymmetricAlgorithm, ConfigError, type SigningAlgorithm } from "../config.ts";
 import { type KeyRing, readKeyFile, type VerificationKey } from "../crypto/keys.ts";
-import { decryptJwk, deriveKeyEncryptionKey, encryptJwk } from "./key_encryption.ts";
+import { deriveKeyEncryptionKey } from "./key_encryption.ts";
 import {
-  associatedData,
   importKeyFile,
   IN_USE_PERIOD_MS,
   iso,
   newStoredKey,
+  openSealed,
   signerAt,
   stateOf,
   supersededAt,
@@ -38,13 +38,19 @@ export interface LiveKeyRingOptions {
   readonly note?: (line: string) => void;
 }
 
-interface DecryptedKey {
+/** A private key this instance may sign with, decrypted. */
+interface PrivateKey {
   readonly stored: StoredSigningKey;
-  readonly privateKey: CryptoKey;
-  readonly publicKey: CryptoKey;
+  readonly key: CryptoKey;
 }
 
-/** The signing keys of an instance, following the shared key set. */
+/**
+ * The signing keys of an instance, following the shared key set. Verification keys and the JWKS
+ * come from the stored public JWKs alone; only the keys of this instance's algorithm that sign
+ * now or next are decrypted. A key no configured secret decrypts only verifies here; when it is
+ * the one this instance must sign with, the instance keeps signing with the key it has and the
+ * ring says it is out of date (`KeyRing.outOfDate`: `/readyz` answers 503).
+ */
 export class LiveKeyRing {
   readonly #store: KeyStore;
   readonly #alg: AsymmetricAlgorithm;
@@ -52,7 +58,11 @@ export class LiveKeyRing {
   readonly #now: () => number;
   #set: StoredKeySet;
   #versionstamp: string;
-  #keys: ReadonlyMap<string, DecryptedKey>;
+  #public = new Map<string, PublicKey>();
+  #private = new Map<string, PrivateKey>();
+  /** The key it last signed with (kept when it cannot decrypt its successor). */
+  #signing: PrivateKey;
+  #followError: string | undefined;
   #ring: KeyRing | undefined;
   #ringUntil = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -61,21 +71,24 @@ export class LiveKeyRing {
   private constructor(
     options: LiveKeyRingOptions,
     keks: readonly CryptoKey[],
-    loaded: { current: VersionedKeySet; keys: ReadonlyMap<string, DecryptedKey> },
+    current: VersionedKeySet,
+    signing: PrivateKey,
   ) {
     this.#store = options.store;
     this.#alg = options.alg;
     this.#keks = keks;
     this.#now = options.now ?? Date.now;
-    this.#set = loaded.current.set;
-    this.#versionstamp = loaded.current.versionstamp;
-    this.#keys = loaded.keys;
+    this.#set = current.set;
+    this.#versionstamp = current.versionstamp;
+    this.#signing = signing;
   }
 
   /**
    * Loads the shared key set, creating it on first start (importing `keysPath` if there is such
-   * a file) and adding a key of `alg` when it has none. Throws {@link ConfigError} (`SECRET_KEY`)
-   * when no configured secret decrypts the stored keys.
+   * a file) and adding a key of `alg` when it has none. Nothing is written before a configured
+   * secret has decrypted a stored key (an empty store needs no proof). Throws
+   * {@link ConfigError} (`SECRET_KEY`) when no configured secret decrypts the key this instance
+   * must sign with, or, when it must add one, any stored key.
    */
   static async open(options: LiveKeyRingOptions): Promise<LiveKeyRing> {
     const note = options.note ?? ((line: string) => console.error(line));
@@ -83,27 +96,45 @@ export class LiveKeyRing {
     const keks = await Promise.all(
       [options.secretKey, ...options.previousSecretKeys].map(deriveKeyEncryptionKey),
     );
-    const current = await ensureKeySet(options, keks[0]!, now, note);
-    const { keys, underPrevious } = await decryptAll(current.set, keks);
-    let loaded = current;
-    if (underPrevious.size > 0) {
-      const reencrypted = await reencrypt(current.set, underPrevious, keks[0]!);
-      if (await options.store.write(reencrypted, current.versionstamp)) {
-        note(
-          `Re-encrypted ${underPrevious.size} signing key(s) under the current SECRET_KEY; ` +
-            "instances still on the old SECRET_KEY need a restart with the new one",
-        );
-        loaded = (await options.store.read())!;
-      }
+    const current = await ensureKeySet(options, keks, now, note);
+    const signer = signerAt(current.set, options.alg, now())!;
+    const opened = await openSealed(signer, keks);
+    if (!opened) throw cannotDecrypt(signer.kid);
+    if (opened.index > 0) {
+      note(
+        `Signing key ${signer.kid} is still encrypted under a PREVIOUS_SECRET_KEYS entry: once ` +
+          "every instance has the new SECRET_KEY (or lists it in PREVIOUS_SECRET_KEYS), run " +
+          "`deno task keys reencrypt`",
+      );
     }
-    return new LiveKeyRing(options, keks, { current: loaded, keys });
+    const signing = { stored: signer, key: await importPrivate(signer, opened.jwk) };
+    const ring = new LiveKeyRing(options, keks, current, signing);
+    await ring.#adopt(current);
+    const unreadable = ring.#needed(current.set).filter((key) => !ring.#private.has(key.kid));
+    for (const key of unreadable) {
+      note(
+        `No configured secret decrypts the next signing key ${key.kid}: this instance cannot switch to it`,
+      );
+    }
+    return ring;
   }
 
   /** The ring for now: switches to a published-ahead key once its time has come. */
   current(): KeyRing {
     const now = this.#now();
     if (!this.#ring || now >= this.#ringUntil) {
-      this.#ring = buildRing(this.#set, this.#keys, this.#alg, now);
+      const signer = signerAt(this.#set, this.#alg, now);
+      const decrypted = signer && this.#private.get(signer.kid);
+      if (decrypted) this.#signing = decrypted;
+      // A next key it cannot decrypt is a problem already: drained before the switch, not after.
+      const next = this.#needed(this.#set).find((key) => !this.#private.has(key.kid));
+      const problem = !signer
+        ? `the key set has no ${this.#alg} key that signs now`
+        : next
+        ? `cannot decrypt signing key ${next.kid}: no configured secret decrypts it; ` +
+          `signing with ${this.#signing.stored.kid} meanwhile`
+        : this.#followError;
+      this.#ring = buildRing(this.#set, this.#public, this.#signing, this.#alg, now, problem);
       this.#ringUntil = nextChangeAfter(this.#set, now);
     }
     return this.#ring;
@@ -113,27 +144,22 @@ export class LiveKeyRing {
   async reload(): Promise<boolean> {
     const current = await this.#store.read();
     if (!current || current.versionstamp === this.#versionstamp) return false;
-    const { keys } = await decryptAll(current.set, this.#keks, this.#keys);
-    if (!signerAt(current.set, this.#alg, this.#now())) {
-      throw new Error(`The key set in the store has no ${this.#alg} key that signs now`);
-    }
-    this.#set = current.set;
-    this.#versionstamp = current.versionstamp;
-    this.#keys = keys;
-    this.#ring = undefined;
+    await this.#adopt(current);
     return true;
   }
 
   /**
    * Polls the set's version every {@link POLL_INTERVAL_MS} and reloads on a change; refreshes
-   * this instance's in-use mark for its signing key. Errors go to `onError`; following goes on.
-   * Resolves after the first round (the first mark written), so a server can start following
-   * before it listens and its start-up write does not meet its first requests.
+   * this instance's in-use mark for its signing key. Errors go to `onError` (an out-of-date ring
+   * once per problem); following goes on. Resolves after the first round (the first mark
+   * written), so a server can start following before it listens and its start-up write does not
+   * meet its first requests.
    */
   async follow(events: {
     onReload: (ring: KeyRing) => void;
     onError: (err: unknown) => void;
   }): Promise<void> {
+    let reported: string | undefined;
     const tick = async () => {
       try {
         const version = await this.#store.version();
@@ -141,9 +167,16 @@ export class LiveKeyRing {
           events.onReload(this.current());
         }
         await this.#markInUse();
+        this.#setFollowError(undefined);
       } catch (err) {
+        this.#setFollowError(String(err).slice(0, 300));
         events.onError(err);
       }
+      const problem = this.current().outOfDate;
+      if (problem !== undefined && problem !== reported && problem !== this.#followError) {
+        events.onError(new Error(`Keys out of date: ${problem}`));
+      }
+      reported = problem;
     };
     const loop = async () => {
       await tick();
@@ -156,6 +189,7 @@ export class LiveKeyRing {
   /**
    * Adds a new key of `alg` to the shared set, signing from `activatesAt` (publish-ahead).
    * Safe against concurrent writers: it re-reads and retries when another commit came first.
+   * Only on a ring that opened, so the secret has been proven against the set.
    */
   async addKey(alg: AsymmetricAlgorithm, activatesAt: number): Promise<StoredSigningKey> {
     const key = await newStoredKey(alg, this.#keks[0]!, this.#now(), activatesAt);
@@ -173,6 +207,52 @@ export class LiveKeyRing {
     this.#timer = undefined;
   }
 
+  /** Takes `current` as the set: public keys from the set, private keys it may sign with. */
+  async #adopt(current: VersionedKeySet): Promise<void> {
+    const publicKeys = new Map<string, PublicKey>();
+    for (const stored of current.set.keys) {
+      const known = this.#public.get(stored.kid);
+      publicKeys.set(
+        stored.kid,
+        known && samePublicKey(known.stored, stored) ? known : await importPublic(stored),
+      );
+    }
+    const privateKeys = new Map<string, PrivateKey>();
+    for (const stored of this.#needed(current.set)) {
+      const known = this.#private.get(stored.kid) ??
+        (this.#signing.stored.kid === stored.kid ? this.#signing : undefined);
+      // Same kid and public half: the key pair is the same, however it is encrypted now.
+      if (known && samePublicKey(known.stored, stored)) {
+        privateKeys.set(stored.kid, { ...known, stored });
+        continue;
+      }
+      const opened = await openSealed(stored, this.#keks);
+      if (opened) {
+        privateKeys.set(stored.kid, { stored, key: await importPrivate(stored, opened.jwk) });
+      }
+    }
+    this.#set = current.set;
+    this.#versionstamp = current.versionstamp;
+    this.#public = publicKeys;
+    this.#private = privateKeys;
+    this.#ring = undefined;
+  }
+
+  /** The keys of this instance's algorithm that sign now or later. */
+  #needed(set: StoredKeySet): StoredSigningKey[] {
+    const now = this.#now();
+    const signer = signerAt(set, this.#alg, now);
+    return set.keys.filter((key) =>
+      key.alg === this.#alg && (key === signer || key.activates_at > now)
+    );
+  }
+
+  #setFollowError(message: string | undefined): void {
+    if (message === this.#followError) return;
+    this.#followError = message;
+    this.#ring = undefined;
+  }
+
   async #markInUse(): Promise<void> {
     const now = this.#now();
     // Not on every switch of key: a mark on schedule bounds the last signing time just as well
@@ -183,14 +263,24 @@ export class LiveKeyRing {
   }
 }
 
-/** The stored set, created or given a key of `alg` if needed (safe when instances race). */
+/** A key that verifies, imported from its stored public JWK. */
+interface PublicKey {
+  readonly stored: StoredSigningKey;
+  readonly key: CryptoKey;
+}
+
+/**
+ * The stored set, created or given a key of `alg` if needed (safe when instances race). A set
+ * that holds keys is written only once one of them decrypts under a configured secret.
+ */
 async function ensureKeySet(
   options: LiveKeyRingOptions,
-  kek: CryptoKey,
+  keks: readonly CryptoKey[],
   now: () => number,
   note: (line: string) => void,
 ): Promise<VersionedKeySet> {
   const { store, alg, keysPath } = options;
+  const kek = keks[0]!;
   for (let attempt = 0; attempt < 10; attempt++) {
     const current = await store.read();
     if (current && signerAt(current.set, alg, now())) {
@@ -200,6 +290,13 @@ async function ensureKeySet(
       return current;
     }
     let keys = current?.set.keys ?? [];
+    if (keys.length > 0 && !(await decryptsAny(keys, keks))) {
+      throw new ConfigError(
+        "SECRET_KEY",
+        "does not decrypt any signing key in the store, so no key is added: use the SECRET_KEY " +
+          "the keys were stored under, or list it in PREVIOUS_SECRET_KEYS",
+      );
+    }
     let imported = 0;
     if (!current) {
       const file = await readKeyFile(keysPath);
@@ -227,83 +324,56 @@ async function ensureKeySet(
   throw new Error("Could not create the signing key set: too many concurrent writers");
 }
 
-async function decryptAll(
-  set: StoredKeySet,
+/** Does a configured secret decrypt one of `keys` (the newest first)? */
+async function decryptsAny(
+  keys: readonly StoredSigningKey[],
   keks: readonly CryptoKey[],
-  known: ReadonlyMap<string, DecryptedKey> = new Map(),
-): Promise<{ keys: Map<string, DecryptedKey>; underPrevious: Map<string, JWK> }> {
-  const keys = new Map<string, DecryptedKey>();
-  // Keys only a previous secret decrypts, in plain, to be encrypted again under the current one.
-  const underPrevious = new Map<string, JWK>();
-  for (const stored of set.keys) {
-    const same = known.get(stored.kid);
-    if (same && same.stored.private_jwk.ciphertext === stored.private_jwk.ciphertext) {
-      keys.set(stored.kid, { ...same, stored });
-      continue;
-    }
-    const found = await decryptWithAny(stored, keks);
-    if (!found) {
-      throw new ConfigError(
-        "SECRET_KEY",
-        `does not decrypt signing key ${stored.kid} in the store: use the SECRET_KEY the keys ` +
-          "were stored under, or list it in PREVIOUS_SECRET_KEYS",
-      );
-    }
-    if (found.index > 0) underPrevious.set(stored.kid, found.jwk);
-    const privateKey = await importJWK({ ...found.jwk, ext: false }, stored.alg);
-    const publicKey = await importJWK({ ...stored.public_jwk, ext: true }, stored.alg);
-    keys.set(stored.kid, {
-      stored,
-      privateKey: privateKey as CryptoKey,
-      publicKey: publicKey as CryptoKey,
-    });
+): Promise<boolean> {
+  for (const key of [...keys].sort((a, b) => b.created_at - a.created_at)) {
+    if (await openSealed(key, keks)) return true;
   }
-  return { keys, underPrevious };
+  return false;
 }
 
-async function decryptWithAny(stored: StoredSigningKey, keks: readonly CryptoKey[]) {
-  for (const [index, kek] of keks.entries()) {
-    try {
-      return { index, jwk: await decryptJwk(kek, stored.private_jwk, associatedData(stored)) };
-    } catch {
-      // Not this secret (AES-GCM authenticates): try the next one.
-    }
-  }
-  return undefined;
+function cannotDecrypt(kid: string): ConfigError {
+  return new ConfigError(
+    "SECRET_KEY",
+    `does not decrypt signing key ${kid} in the store: use the SECRET_KEY the keys ` +
+      "were stored under, or list it in PREVIOUS_SECRET_KEYS",
+  );
 }
 
-/** The set with the private keys in `plain` encrypted again under `kek`. */
-async function reencrypt(
-  set: StoredKeySet,
-  plain: ReadonlyMap<string, JWK>,
-  kek: CryptoKey,
-): Promise<StoredKeySet> {
-  return {
-    version: 1,
-    keys: await Promise.all(set.keys.map(async (stored) => {
-      const jwk = plain.get(stored.kid);
-      if (!jwk) return stored;
-      return { ...stored, private_jwk: await encryptJwk(kek, jwk, associatedData(stored)) };
-    })),
-  };
+async function importPrivate(stored: StoredSigningKey, jwk: JWK): Promise<CryptoKey> {
+  return await importJWK({ ...jwk, ext: false }, stored.alg) as CryptoKey;
+}
+
+async function importPublic(stored: StoredSigningKey): Promise<PublicKey> {
+  const key = await importJWK({ ...stored.public_jwk, ext: true }, stored.alg) as CryptoKey;
+  return { stored, key };
+}
+
+function samePublicKey(a: StoredSigningKey, b: StoredSigningKey): boolean {
+  return a.kid === b.kid && a.alg === b.alg &&
+    JSON.stringify(a.public_jwk) === JSON.stringify(b.public_jwk);
 }
 
 function buildRing(
   set: StoredKeySet,
-  keys: ReadonlyMap<string, DecryptedKey>,
+  publicKeys: ReadonlyMap<string, PublicKey>,
+  signing: PrivateKey,
   alg: AsymmetricAlgorithm,
   now: number,
+  outOfDate: string | undefined,
 ): KeyRing {
-  const signer = signerAt(set, alg, now)!;
   const verification = new Map<string, VerificationKey>();
-  for (const { stored, publicKey } of keys.values()) {
-    verification.set(stored.kid, { kid: stored.kid, alg: stored.alg, key: publicKey });
+  for (const { stored, key } of publicKeys.values()) {
+    verification.set(stored.kid, { kid: stored.kid, alg: stored.alg, key });
   }
   return {
     signing: {
-      kid: signer.kid,
-      alg: signer.alg as SigningAlgorithm,
-      key: keys.get(signer.kid)!.privateKey,
+      kid: signing.stored.kid,
+      alg: signing.stored.alg as SigningAlgorithm,
+      key: signing.key,
     },
     verification,
     jwks: {
@@ -320,6 +390,7 @@ function buildRing(
         };
       }),
     },
+    ...(outOfDate === undefined ? {} : { outOfDate }),
   };
 }
 

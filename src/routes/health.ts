@@ -1,5 +1,6 @@
 /**
- * `GET /healthz` (the process answers) and `GET /readyz` (the store answers; 503 otherwise).
+ * `GET /healthz` (the process answers) and `GET /readyz` (the store answers and this instance
+ * follows the shared key set; 503 otherwise, so a load balancer drains it).
  *
  * @module
  */
@@ -28,10 +29,13 @@ export function healthRoutes(app: AppRouter, ctx: AppContext): void {
     createRoute({
       method: "get",
       path: "/readyz",
-      summary: "Readiness: the store can be read",
+      summary: "Readiness: the store can be read and the signing keys are up to date",
       responses: {
         200: { content: { "application/json": { schema: Status } }, description: "Ready" },
-        503: errorResponse("The store cannot be read"),
+        503: errorResponse(
+          "The store cannot be read (`not_ready`), or this instance cannot sign with the key the " +
+            "shared key set says it must (`keys_out_of_date`: e.g. it lacks a new SECRET_KEY)",
+        ),
       },
     }),
     async (c) => {
@@ -40,6 +44,10 @@ export function healthRoutes(app: AppRouter, ctx: AppContext): void {
       } catch (err) {
         // Not ready is this probe's answer, not a failure of the request: the mapper answers it.
         throw new ApiError("not_ready", "store is not reachable", {}, { cause: err });
+      }
+      const { outOfDate } = ctx.services.keys();
+      if (outOfDate !== undefined) {
+        throw new ApiError("keys_out_of_date", "signing keys are out of date (see the log)");
       }
       return c.json({ status: "ready" }, 200);
     },

@@ -156,12 +156,18 @@ Deno.test("a fleet of two: one key set, rotation without a signal, publish-ahead
   });
 });
 
-Deno.test("a SECRET_KEY that does not decrypt the stored keys: one line, exit 1", async () => {
+Deno.test("a SECRET_KEY that does not decrypt the stored keys: one line, exit 1, nothing written", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const dir = scratch.path;
   const env = { JWT_ALG: "EdDSA" };
   await withServer({ dir, env }, async () => {}); // stores a key under the .env SECRET_KEY
   const original = readDotEnv(dir).SECRET_KEY!;
+  const listed = async () => {
+    const result = await runTask("keys", dir, ["list", "--json"], { env });
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout;
+  };
+  const before = await listed();
   const wrong = "another-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
   const refused = await runServerToExit(dir, { ...env, SECRET_KEY: wrong });
   assert.equal(refused.code, 1, refused.stderr);
@@ -169,15 +175,70 @@ Deno.test("a SECRET_KEY that does not decrypt the stored keys: one line, exit 1"
   assert.equal(lines.length, 1, refused.stderr);
   assert.match(lines[0]!, /^Configuration error: SECRET_KEY does not decrypt signing key /);
   assert.ok(!refused.stderr.includes(wrong) && !refused.stderr.includes(original));
-  // With the old secret in PREVIOUS_SECRET_KEYS it starts and re-encrypts under the new one.
-  await withServer(
-    { dir, env: { ...env, SECRET_KEY: wrong, PREVIOUS_SECRET_KEYS: original } },
-    (server) => {
-      assert.match(server.stderr(), /Re-encrypted 1 signing key/);
-      return Promise.resolve();
-    },
+  // Review 1, C1: neither a server nor `keys rotate` of another alg writes under a wrong secret.
+  const otherAlg = await runServerToExit(dir, { JWT_ALG: "ES256", SECRET_KEY: wrong });
+  assert.equal(otherAlg.code, 1, otherAlg.stderr);
+  assert.equal(await listed(), before, "the server wrote nothing");
+  assert.match(
+    otherAlg.stderr,
+    /^Configuration error: SECRET_KEY does not decrypt any signing key/,
   );
+  const rotated = await runTask("keys", dir, ["rotate", "--alg", "ES256"], {
+    env: { ...env, SECRET_KEY: wrong },
+  });
+  assert.equal(rotated.code, 1, rotated.stderr);
+  assert.equal(await listed(), before, "keys rotate wrote nothing");
+  // With the old secret in PREVIOUS_SECRET_KEYS it starts, and says how to re-encrypt.
+  const rotatedEnv = { ...env, SECRET_KEY: wrong, PREVIOUS_SECRET_KEYS: original };
+  await withServer({ dir, env: rotatedEnv }, (server) => {
+    assert.match(server.stderr(), /deno task keys reencrypt/);
+    return Promise.resolve();
+  });
+  const reencrypted = await runTask("keys", dir, ["reencrypt"], { env: rotatedEnv });
+  assert.equal(reencrypted.code, 0, reencrypted.stderr);
+  assert.match(reencrypted.stdout, /Re-encrypted 1 signing key/);
   await withServer({ dir, env: { ...env, SECRET_KEY: wrong } }, async (server) => {
     assert.equal((await loginOk(server, "ada")).token_type, "Bearer");
+  });
+  const oldOnly = await runServerToExit(dir, env);
+  assert.equal(oldOnly.code, 1, "the old secret alone no longer decrypts");
+});
+
+Deno.test("a SECRET_KEY change mid-fleet: the old-secret instance verifies and publishes new keys and drains", async () => {
+  // Review 1, C2, with real processes: A on the old secret, C on the new one (the old one in
+  // PREVIOUS_SECRET_KEYS), then `keys rotate` with C's settings and no publish-ahead.
+  await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
+  const dir = scratch.path;
+  const env = { ...LIMITS, JWT_ALG: "EdDSA", ISSUER: "https://auth.fleet.test" };
+  await withServer({ dir, env }, async (a) => {
+    const oldSecret = readDotEnv(dir).SECRET_KEY!;
+    const newEnv = {
+      ...env,
+      SECRET_KEY: "the-new-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+      PREVIOUS_SECRET_KEYS: oldSecret,
+    };
+    const oldKid = await signingKid(a);
+    await withServer({ dir, env: newEnv }, async (c) => {
+      assert.equal((await getJson(`${a.url}/readyz`)).status, 200);
+      const rotated = await runTask("keys", dir, ["rotate"], {
+        env: { ...newEnv, KEY_PUBLISH_AHEAD: "0" },
+      });
+      assert.equal(rotated.code, 0, rotated.stderr);
+      await waitFor("C signs with the new key", async () => (await signingKid(c)) !== oldKid, 3000);
+      const token = (await loginOk(c, "ada")).token;
+      const newKid = decodeJwt(token).header.kid;
+      await waitFor("A publishes the new key", async () => (await jwks(a)).length === 2, 3000);
+      assert.deepEqual((await jwks(a)).map((k) => k.kid), [oldKid, newKid]);
+      const accepted = await me(a, token);
+      assert.equal(accepted.status, 200, `A accepts C's token: ${JSON.stringify(accepted.body)}`);
+      // A cannot sign with the new key: it keeps its own, and asks to be drained.
+      assert.equal(await signingKid(a), oldKid);
+      assert.equal((await me(c, (await loginOk(a, "ada")).token)).status, 200);
+      const ready = await getJson(`${a.url}/readyz`);
+      assert.equal(ready.status, 503, JSON.stringify(ready.body));
+      assert.equal(ready.body.code, "keys_out_of_date");
+      assert.equal((await getJson(`${c.url}/readyz`)).status, 200);
+      assert.match(a.stdout(), /keys_follow_failed/);
+    });
   });
 });

@@ -4,9 +4,11 @@ import { jwtVerify, SignJWT } from "jose";
 import { ConfigError } from "../../src/config.ts";
 import { StoreUnavailableError } from "../../src/errors.ts";
 import { generateStoredKey, type KeyRing, writeKeyFile } from "../../src/crypto/keys.ts";
-import { IN_USE_PERIOD_MS, retireRefusal } from "../../src/keys/key_set.ts";
+import { deriveKeyEncryptionKey } from "../../src/keys/key_encryption.ts";
+import { IN_USE_PERIOD_MS, newStoredKey, retireRefusal } from "../../src/keys/key_set.ts";
 import type { StoredKeySet } from "../../src/keys/key_store.ts";
 import { LiveKeyRing, type LiveKeyRingOptions } from "../../src/keys/live_key_ring.ts";
+import { reencryptKeys } from "../../src/keys/reencrypt_keys.ts";
 import { KvKeyStore } from "../../src/store/kv_keys.ts";
 import { fakeStores, type Faults } from "../helpers/fake_stores.ts";
 
@@ -98,16 +100,19 @@ Deno.test("LiveKeyRing.follow: another writer's change arrives within a second",
   }
 });
 
-Deno.test("LiveKeyRing: a wrong SECRET_KEY is a ConfigError; a previous one decrypts and re-encrypts", async () => {
+Deno.test("LiveKeyRing: a wrong SECRET_KEY is a ConfigError; a previous one decrypts; keys reencrypt moves the keys", async () => {
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
+  const store = new KvKeyStore(kv);
   const original = await LiveKeyRing.open(options(kv, clock));
   const kid = original.current().signing.kid;
   await assert.rejects(
     () => LiveKeyRing.open(options(kv, clock, { secretKey: OTHER_SECRET })),
     (err) => err instanceof ConfigError && err.variable === "SECRET_KEY",
   );
+  await assert.rejects(() => reencryptKeys(store, OTHER_SECRET, []), ConfigError);
   const notes: string[] = [];
+  const before = (await store.read())!.versionstamp;
   const rotated = await LiveKeyRing.open(
     options(kv, clock, {
       secretKey: OTHER_SECRET,
@@ -116,11 +121,21 @@ Deno.test("LiveKeyRing: a wrong SECRET_KEY is a ConfigError; a previous one decr
     }),
   );
   assert.equal(await signs(rotated.current()), kid);
-  assert.match(notes.join("\n"), /Re-encrypted 1 signing key/);
+  assert.match(notes.join("\n"), /run `deno task keys reencrypt`/);
+  assert.equal((await store.read())!.versionstamp, before, "starting re-encrypts nothing");
+  assert.deepEqual(await reencryptKeys(store, OTHER_SECRET, [SECRET]), {
+    reencrypted: [kid],
+    current: [],
+    unreadable: [],
+  });
   // Now the new secret alone opens it, and the old one no longer does.
   const fresh = await LiveKeyRing.open(options(kv, clock, { secretKey: OTHER_SECRET }));
   assert.equal(fresh.current().signing.kid, kid);
   await assert.rejects(() => LiveKeyRing.open(options(kv, clock)), ConfigError);
+  // The old-secret instance that was running keeps the key it had: same kid, same key pair.
+  assert.equal(await original.reload(), true);
+  assert.equal(await signs(original.current()), kid);
+  assert.equal(original.current().outOfDate, undefined);
 });
 
 Deno.test("LiveKeyRing: a ciphertext moved onto another record does not decrypt", async () => {
@@ -229,5 +244,112 @@ Deno.test("LiveKeyRing on a failing store: open throws StoreUnavailableError; fo
     await assert.rejects(() => ring.addKey("EdDSA", clock.ms), StoreUnavailableError);
   } finally {
     ring.stop();
+  }
+});
+
+Deno.test("LiveKeyRing: a wrong SECRET_KEY for another alg writes nothing; correct instances go on", async () => {
+  // Review 1, C1: the wrong-secret instance used to add its ES256 key before checking the secret.
+  using kv = await Deno.openKv(":memory:");
+  const clock = new Clock();
+  const store = new KvKeyStore(kv);
+  const a = await LiveKeyRing.open(options(kv, clock));
+  const before = (await store.read())!;
+  await assert.rejects(
+    () => LiveKeyRing.open(options(kv, clock, { alg: "ES256", secretKey: OTHER_SECRET })),
+    (err) => err instanceof ConfigError && err.variable === "SECRET_KEY",
+  );
+  const after = (await store.read())!;
+  assert.equal(after.versionstamp, before.versionstamp, "the stored set was not written");
+  assert.deepEqual(after.set, before.set);
+  assert.equal(await a.reload(), false);
+  const b = await LiveKeyRing.open(options(kv, clock));
+  assert.equal(await signs(b.current()), await signs(a.current()));
+  // The right secret may add the other alg's key.
+  const es = await LiveKeyRing.open(options(kv, clock, { alg: "ES256" }));
+  assert.equal(es.current().signing.alg, "ES256");
+});
+
+Deno.test("LiveKeyRing: a key no secret decrypts only verifies, unless this instance must sign with it", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const clock = new Clock();
+  const store = new KvKeyStore(kv);
+  const a = await LiveKeyRing.open(options(kv, clock));
+  const kid = a.current().signing.kid;
+  // A key under a secret nobody here has (written by hand: open no longer does it).
+  const foreign = await newStoredKey(
+    "ES256",
+    await deriveKeyEncryptionKey(OTHER_SECRET),
+    START,
+    START,
+  );
+  const current = (await store.read())!;
+  assert.ok(
+    await store.write({ version: 1, keys: [...current.set.keys, foreign] }, current.versionstamp),
+  );
+  assert.equal(await a.reload(), true, "the set is followed, not refused");
+  assert.ok(a.current().verification.has(foreign.kid), "it verifies from its public JWK");
+  assert.equal(a.current().jwks.keys.length, 2);
+  assert.equal(await signs(a.current()), kid);
+  assert.equal(a.current().outOfDate, undefined);
+  const b = await LiveKeyRing.open(options(kv, clock));
+  assert.equal(await signs(b.current()), kid, "a correct instance still starts");
+  // An ES256 instance must sign with it: that is a configuration error.
+  await assert.rejects(
+    () => LiveKeyRing.open(options(kv, clock, { alg: "ES256" })),
+    (err) => err instanceof ConfigError && err.message.includes(foreign.kid),
+  );
+});
+
+Deno.test("LiveKeyRing: after a SECRET_KEY change an old-secret instance still verifies and publishes every key", async () => {
+  // Review 1, C2: it stopped following the set, served a stale JWKS and answered 401.
+  using kv = await Deno.openKv(":memory:");
+  const clock = new Clock();
+  const store = new KvKeyStore(kv);
+  const a = await LiveKeyRing.open(options(kv, clock));
+  const oldKid = a.current().signing.kid;
+  const before = (await store.read())!.versionstamp;
+  const c = await LiveKeyRing.open(
+    options(kv, clock, { secretKey: OTHER_SECRET, previousSecretKeys: [SECRET] }),
+  );
+  assert.equal((await store.read())!.versionstamp, before, "starting writes nothing");
+  const next = await c.addKey("EdDSA", START); // keys rotate with KEY_PUBLISH_AHEAD=0
+  assert.equal(await c.reload(), true);
+  assert.equal(await signs(c.current()), next.kid);
+  assert.equal(c.current().outOfDate, undefined);
+
+  assert.equal(await a.reload(), true);
+  const ring = a.current();
+  assert.ok(ring.verification.has(next.kid), "verifies the new key's tokens");
+  assert.deepEqual(ring.jwks.keys.map((k) => k.kid), [oldKid, next.kid]);
+  assert.equal(await signs(ring), oldKid, "keeps signing with the key it has");
+  assert.match(ring.outOfDate ?? "", new RegExp(`cannot decrypt signing key ${next.kid}`));
+  // Once it has the new secret it is up to date again.
+  const fresh = await LiveKeyRing.open(
+    options(kv, clock, { secretKey: OTHER_SECRET, previousSecretKeys: [SECRET] }),
+  );
+  assert.equal(fresh.current().outOfDate, undefined);
+});
+
+Deno.test("LiveKeyRing.follow: reports an unreadable signing key once and marks the ring out of date", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const clock = new Clock();
+  const a = await LiveKeyRing.open(options(kv, clock));
+  const c = await LiveKeyRing.open(
+    options(kv, clock, { secretKey: OTHER_SECRET, previousSecretKeys: [SECRET] }),
+  );
+  const errors: string[] = [];
+  const reloaded = Promise.withResolvers<KeyRing>();
+  await a.follow({ onReload: reloaded.resolve, onError: (err) => errors.push(String(err)) });
+  try {
+    const next = await c.addKey("EdDSA", START);
+    const timeout = setTimeout(() => reloaded.reject(new Error("no reload in 3 s")), 3000);
+    const ring = await reloaded.promise.finally(() => clearTimeout(timeout));
+    assert.ok(ring.verification.has(next.kid));
+    assert.ok(ring.outOfDate);
+    await new Promise((r) => setTimeout(r, 1200)); // two more polls
+    assert.equal(errors.length, 1, errors.join("\n"));
+    assert.match(errors[0]!, /cannot decrypt signing key/);
+  } finally {
+    a.stop();
   }
 });
