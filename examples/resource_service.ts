@@ -13,8 +13,20 @@ import { requireAuth } from "../src/middleware/require_auth.ts";
 export function createResourceApp(authUrl: string, issuer: string = authUrl): Hono {
   const app = new Hono();
   const auth = requireAuth({ issuer, jwksUrl: `${authUrl}/.well-known/jwks.json`, cache: true });
+  // People only (requireAuth's default): a service account's `sub` is a client id, not a user.
   app.use("/orders/*", auth);
   app.get("/orders/mine", (c) => c.json({ owner: c.get("auth").sub, role: c.get("auth").role }));
+  // Service accounts only (client_credentials), holding the scope "stats".
+  app.get(
+    "/reports/daily",
+    requireAuth({
+      issuer,
+      jwksUrl: `${authUrl}/.well-known/jwks.json`,
+      subjects: "clients",
+      scopes: ["stats"],
+    }),
+    (c) => c.json({ client: c.get("auth").client_id }),
+  );
   app.delete(
     "/orders/:id",
     requireAuth({ issuer, jwksUrl: `${authUrl}/.well-known/jwks.json`, roles: ["admin"] }),

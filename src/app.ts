@@ -1,134 +1,70 @@
 /**
- * `createApp(deps)`: builds the services and the Hono app (routes, middleware, the one error
- * handler). No I/O at import time; `main.ts` passes the KV store, keys and clock in.
+ * `createApp(services, config, logger)`: the HTTP app only (middleware, routes, the one error
+ * mapper) over services built by `services.ts`. No I/O at import time.
  *
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { AppContext, AppEnv, Services } from "./app_types.ts";
+import type { Context } from "hono";
+import denoJson from "../deno.json" with { type: "json" };
+import type { AppContext, AppEnv } from "./app_types.ts";
 import type { Config } from "./config.ts";
-import type { KeyRing } from "./crypto/keys.ts";
-import type { PasswordHasher } from "./crypto/passwords.ts";
-import { AuthError, type ErrorCode } from "./errors.ts";
-import { createMemoryRateLimiter } from "./limits/memory_rate_limiter.ts";
-import { createRateLimiter } from "./limits/rate_limiter.ts";
+import { ApiError, type ErrorCode, toApiError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
 import { requestMetrics } from "./middleware/request_metrics.ts";
 import { securityHeaders } from "./middleware/security_headers.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
-import { createSessionGate } from "./tokens/session_gate.ts";
-import { limitBody, requireJson } from "./middleware/json_body.ts";
+import { limitBody, MAX_BODY_BYTES, requireJson } from "./middleware/json_body.ts";
+import { errorResponse } from "./routes/schemas.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { refreshRoutes } from "./routes/refresh.ts";
-import { sessionRoutes } from "./routes/session_routes.ts";
+import { meAndLogoutRoutes } from "./routes/me_logout.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
 import { wellKnownRoutes } from "./routes/well_known.ts";
-import type { KvStore } from "./store/kv_store.ts";
-import { createAccessTokenSigner } from "./tokens/access_token.ts";
-import { createSessionService, type SessionEvent } from "./tokens/sessions.ts";
-import { createUserService } from "./users/user_service.ts";
+import { oauthErrorResponse } from "./oauth/oauth_error.ts";
+import { adminClientRoutes } from "./routes/admin_clients.ts";
+import { oauthRoutes } from "./routes/oauth.ts";
+import type { Services } from "./services.ts";
+import { ADMIN_ROLE } from "./users/user_rules.ts";
 
-/** The API version in `/openapi.json`; follows `progress.md`. */
-export const API_VERSION = "2.4.0";
+/** The API version in `/openapi.json`: the package version in `deno.json`. */
+export const API_VERSION: string = denoJson.version;
 
-/** What the app is built from. */
-export interface AppDeps {
-  readonly config: Config;
-  readonly store: KvStore;
-  /** The live key ring (replaced on SIGHUP). */
-  readonly keys: () => KeyRing;
-  readonly hasher: PasswordHasher;
-  readonly logger: Logger;
-  /** Epoch milliseconds. */
-  readonly now?: () => number;
-}
-
-/** Builds the services the routes and the CLI share. */
-export function createServices(deps: AppDeps): Services {
-  const now = deps.now ?? Date.now;
-  const metrics = createMetrics();
-  const gate = createSessionGate({ store: deps.store, now });
-  const signAccessToken = createAccessTokenSigner({
-    keys: deps.keys,
-    issuer: deps.config.issuer,
-    audience: deps.config.audience,
-    ttl: deps.config.tokenTtl,
-  });
-  const sessions = createSessionService({
-    store: deps.store,
-    signAccessToken,
-    refreshTtl: deps.config.refreshTtl,
-    graceSeconds: deps.config.refreshGraceSeconds,
-    now,
-    onEvent: (event) => {
-      logSessionEvent(deps.logger, event);
-      countSessionEvent(metrics, event);
-      if (event.type === "session_revoked" || event.type === "refresh_reused") {
-        gate.forgetSession(event.sid);
-      }
-    },
-  });
-  const users = createUserService({
-    store: deps.store,
-    hasher: deps.hasher,
-    now,
-    revokeSessions: (userId, reason) => sessions.revokeAll(userId, reason),
-    onChange: (userId) => gate.forgetUser(userId),
-  });
-  return {
-    store: deps.store,
-    hasher: deps.hasher,
-    users,
-    sessions,
-    limiter: createRateLimiter(deps.store, now),
-    localLimiter: createMemoryRateLimiter(now),
-    gate,
-    metrics,
-  };
-}
-
-/** Builds the HTTP app. */
-export function createApp(deps: AppDeps, services: Services = createServices(deps)) {
-  const { config, logger } = deps;
-  const now = deps.now ?? Date.now;
+/** Builds the HTTP app over `services`. */
+export function createApp(services: Services, config: Config, logger: Logger) {
   const authOptions = {
     issuer: config.issuer,
     audience: config.audience,
-    keyRing: deps.keys,
-    now,
+    keyRing: services.keys,
+    now: services.now,
     cache: true,
     isActive: services.gate.isActive,
   };
   const ctx: AppContext = {
     config,
     services,
-    keys: deps.keys,
     logger,
-    metrics: services.metrics,
-    now,
     requireUser: requireAuth(authOptions),
-    requireAdmin: requireAuth({ ...authOptions, roles: ["admin"] }),
+    requireAdmin: requireAuth({ ...authOptions, roles: [ADMIN_ROLE] }),
   };
 
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        const issue = result.error.issues[0];
-        throw new AuthError("validation_failed", issue?.message ?? "request is invalid");
+        throw new ApiError("validation_failed", validationMessage(result.error.issues[0]));
       }
     },
   });
 
   app.use(requestLog(logger, config.trustProxy));
   app.use(requestMetrics(services.metrics));
-  app.use(securityHeaders());
+  app.use(securityHeaders({ issuer: config.issuer }));
   if (config.corsOrigins.length > 0) {
     app.use(cors({
       origin: [...config.corsOrigins],
@@ -137,26 +73,38 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
       maxAge: 600,
     }));
   }
-  for (const path of ["/login", "/refresh", "/admin/*"]) {
+  app.use("/logout", limitBody());
+  for (const path of JSON_BODY_PATHS) {
     app.use(path, limitBody());
     app.on(["POST", "PATCH", "PUT"], path, requireJson());
   }
+  app.use("/oauth/*", limitBody());
 
   loginRoutes(app, ctx);
   refreshRoutes(app, ctx);
+  meAndLogoutRoutes(app, ctx);
   sessionRoutes(app, ctx);
   wellKnownRoutes(app, ctx);
   healthRoutes(app, ctx);
   metricsRoutes(app, ctx);
   adminRoutes(app, ctx);
+  adminClientRoutes(app, ctx);
+  oauthRoutes(app, ctx);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "metricsToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "METRICS_TOKEN, when the server has one",
+  });
+  nameOperations(app);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
+    servers: [{ url: config.issuer, description: "This server (ISSUER)" }],
     info: {
       title: "Auth server",
       version: API_VERSION,
@@ -165,27 +113,122 @@ export function createApp(deps: AppDeps, services: Services = createServices(dep
     },
   });
 
-  app.notFound((c) => c.json({ error: "not found", code: "not_found" satisfies ErrorCode }, 404));
+  app.notFound((c) => answerError(c, new ApiError("not_found", "not found"), logger));
   app.onError((err, c) => {
-    if (err instanceof AuthError) {
-      for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
-      return c.json(err.toJSON(), err.status);
-    }
-    if (err instanceof HTTPException && err.status < 500) {
-      const code = HTTP_EXCEPTION_CODES[err.status] ?? "bad_request";
-      const message = code === "invalid_json"
-        ? "request body is not valid JSON"
-        : err.message || code;
-      return c.json({ error: message, code }, err.status as ContentfulStatusCode);
-    }
-    logger.error("unhandled_error", {
-      path: c.req.path,
-      error: err instanceof Error ? err.name : typeof err,
-      message: err instanceof Error ? err.message.slice(0, 500) : undefined,
-    });
-    return c.json({ error: "internal error", code: "internal_error" satisfies ErrorCode }, 500);
+    // The OAuth endpoints answer in RFC 6749 section 5.2's shape, whatever failed.
+    if (c.req.path.startsWith("/oauth/")) return oauthErrorResponse(err, c, logger);
+    return answerError(c, err, logger);
   });
   return app;
+}
+
+/** The paths whose POST, PATCH and PUT take a JSON body (16 KiB at most) and only JSON. */
+const JSON_BODY_PATHS = ["/login", "/refresh", "/admin/*", "/me/password"] as const;
+const JSON_BODY_METHODS: readonly string[] = ["post", "patch", "put"];
+
+/**
+ * Gives every documented operation an `operationId` (from its method and path, e.g.
+ * `getAdminUsersById`) and, when its route declares no `security`, `security: []`: it is public.
+ * Adds the answers of the body guards this file installs (413, and 415 for a JSON body), so the
+ * document lists every status a route can answer.
+ */
+function nameOperations(app: OpenAPIHono<AppEnv>): void {
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type !== "route") continue;
+    const route = definition.route;
+    route.operationId ??= operationId(route.method, route.path);
+    route.security ??= [];
+    const json = JSON_BODY_METHODS.includes(route.method) &&
+      JSON_BODY_PATHS.some((path) =>
+        path.endsWith("/*") ? route.path.startsWith(path.slice(0, -1)) : route.path === path
+      );
+    // `/logout` takes an optional body and the OAuth endpoints a form: limited, any type.
+    const form = route.path.startsWith("/oauth/") || route.path === "/logout";
+    if (!json && !form) continue;
+    // The OAuth endpoints answer in their own error shape: the one their 400 documents.
+    const shape = route.responses[400];
+    route.responses[413] ??= shape && "content" in shape && route.path.startsWith("/oauth/")
+      ? { ...shape, description: `The body is over ${MAX_BODY_BYTES} bytes` }
+      : errorResponse(`The body is over ${MAX_BODY_BYTES} bytes (\`payload_too_large\`)`);
+    if (json) {
+      route.responses[415] ??= errorResponse(
+        "Content-Type is not application/json (`unsupported_media_type`)",
+      );
+    }
+  }
+}
+
+/**
+ * An operation id from a method and an OpenAPI path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { operationId } from "./app.ts";
+ * assert.equal(operationId("get", "/admin/users/{id}"), "getAdminUsersById");
+ * assert.equal(operationId("get", "/.well-known/jwks.json"), "getWellKnownJwksJson");
+ * ```
+ */
+export function operationId(method: string, path: string): string {
+  const words = path.split(/[^A-Za-z0-9{}]+/).filter((w) => w !== "").map((word) =>
+    word.startsWith("{") ? `By${capitalize(word.slice(1, -1))}` : capitalize(word)
+  );
+  return method.toLowerCase() + words.join("");
+}
+
+function capitalize(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+/**
+ * The one error mapper: an `ApiError`, a store failure (503 `unavailable`), contention (503
+ * `busy`) or a Hono `HTTPException` answers with its code; anything else is logged and answers
+ * 500. The 503 of a draining server is answered before Hono sees the request (`server.ts`), from
+ * an `ApiError` through `apiErrorResponse`.
+ */
+function answerError(c: Context<AppEnv>, err: Error, logger: Logger): Response {
+  const known = toApiError(err) ?? fromHttpException(err);
+  if (known) {
+    for (const [name, value] of Object.entries(known.headers)) c.header(name, value);
+    return c.json(known.toJSON(), known.status);
+  }
+  logger.error("unhandled_error", {
+    path: c.req.path,
+    error: err.name,
+    message: err.message.slice(0, 500),
+  });
+  return c.json(new ApiError("internal_error", "internal error").toJSON(), 500);
+}
+
+/**
+ * The message of a refused request: the schema's own words. A check that has none would show the
+ * validator's text ("Invalid input: ...", "Too small: ..."); that is replaced by the field's name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validationMessage } from "./app.ts";
+ * assert.equal(validationMessage({ message: "user_id is required", path: ["user_id"] }), "user_id is required");
+ * assert.equal(validationMessage({ message: "Too small: expected array", path: ["scopes"] }), "scopes is invalid");
+ * ```
+ */
+export function validationMessage(
+  issue: { readonly message: string; readonly path: readonly PropertyKey[] } | undefined,
+): string {
+  if (issue === undefined) return "request is invalid";
+  if (!/^(Invalid|Too (big|small)|Unrecognized|Expected)\b/.test(issue.message)) {
+    return issue.message;
+  }
+  const field = issue.path.filter((part) => typeof part !== "symbol").join(".");
+  return field ? `${field} is invalid` : "request is invalid";
+}
+
+/** A Hono 4xx (malformed JSON, body too large, ...) as an `ApiError`. */
+function fromHttpException(err: Error): ApiError | undefined {
+  if (!(err instanceof HTTPException) || err.status >= 500) return undefined;
+  const code = HTTP_EXCEPTION_CODES[err.status] ?? "bad_request";
+  const message = code === "invalid_json" ? "request body is not valid JSON" : err.message || code;
+  return new ApiError(code, message);
 }
 
 const HTTP_EXCEPTION_CODES: Readonly<Record<number, ErrorCode>> = {
@@ -196,21 +239,3 @@ const HTTP_EXCEPTION_CODES: Readonly<Record<number, ErrorCode>> = {
   413: "payload_too_large",
   415: "unsupported_media_type",
 };
-
-function countSessionEvent(metrics: Metrics, event: SessionEvent): void {
-  if (event.type === "refreshed") {
-    metrics.refreshes.inc({ outcome: event.grace ? "grace" : "success" });
-  }
-  if (event.type === "refresh_reused") {
-    metrics.reuseDetections.inc();
-    metrics.refreshes.inc({ outcome: "reused" });
-    metrics.revocations.inc({ reason: "refresh reuse" });
-  }
-  if (event.type === "session_revoked") metrics.revocations.inc({ reason: event.reason });
-}
-
-function logSessionEvent(logger: Logger, event: SessionEvent): void {
-  const { type, ...fields } = event;
-  const level = type === "refresh_reused" || type === "session_revoked" ? "warn" : "info";
-  logger[level](type, fields);
-}

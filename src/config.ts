@@ -9,9 +9,30 @@ import { base64url } from "jose";
 import { parseDuration, parseRate, type Rate } from "./duration.ts";
 import { parseTrustedProxies, type TrustedProxies } from "./client_address.ts";
 import { hasControlCharacter } from "./text.ts";
+import { PASSWORD_HASHER_CHOICES, type PasswordHasherChoice } from "./crypto/argon2_backend.ts";
+import { MIN_PASSWORD_LENGTH } from "./users/user_rules.ts";
 
-export const SIGNING_ALGORITHMS = ["HS256", "EdDSA", "ES256", "RS256"] as const;
+/** The public-key algorithms: the ones a JWKS can carry. */
+export const ASYMMETRIC_ALGORITHMS = ["EdDSA", "ES256", "RS256"] as const;
+export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
+/** Every algorithm the server signs with (`JWT_ALG`). */
+export const SIGNING_ALGORITHMS = ["HS256", ...ASYMMETRIC_ALGORITHMS] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/**
+ * Is `alg` one of {@link ASYMMETRIC_ALGORITHMS}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isAsymmetricAlgorithm } from "./config.ts";
+ * assert(isAsymmetricAlgorithm("ES256"));
+ * assert(!isAsymmetricAlgorithm("HS256"));
+ * ```
+ */
+export function isAsymmetricAlgorithm(alg: unknown): alg is AsymmetricAlgorithm {
+  return (ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg);
+}
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -20,24 +41,37 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Config {
   readonly secretKey: string;
   readonly previousSecretKeys: readonly string[];
+  /** `ISSUER`, or with none set the address served ({@link Config.issuerFromAddress}). */
   readonly issuer: string;
+  /** True when `ISSUER` is unset and {@link Config.issuer} follows `HOST` and `PORT`. */
+  readonly issuerFromAddress: boolean;
   readonly audience: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly tokenTtl: number;
   readonly refreshTtl: number;
   readonly refreshGraceSeconds: number;
+  /** Absolute session lifetime in seconds, whatever the sliding `refreshTtl` says. */
+  readonly sessionMaxAge: number;
+  /** Live sessions one user may hold; a login beyond it ends the oldest. */
+  readonly maxSessionsPerUser: number;
   readonly jwtAlg: SigningAlgorithm;
   readonly kvPath: string;
   readonly keysPath: string;
+  /** How long `keys rotate` publishes a new key before it signs (seconds; 0: at once). */
+  readonly keyPublishAhead: number;
   readonly loginLimitPerAccount: Rate;
   readonly loginLimitPerClient: Rate;
   readonly refreshLimitPerClient: Rate;
+  /** Seconds a device token (`/login`'s `device_token`) stays valid. */
+  readonly deviceTokenTtl: number;
   readonly trustProxy: TrustedProxies;
   readonly bootstrapPassword: string | undefined;
   readonly corsOrigins: readonly string[];
   readonly metricsToken: string | undefined;
   readonly logLevel: LogLevel;
+  /** Which argon2id backend: `auto` (native if it loads), `webcrypto` or `native`. */
+  readonly passwordHasher: PasswordHasherChoice;
 }
 
 /** A configuration value that cannot be used; `message` names the variable. */
@@ -71,25 +105,27 @@ const PLACEHOLDER_SECRETS = new Set([
 
 const MIN_SECRET_BYTES = 32;
 const DAY = 86_400;
-const MIN_PASSWORD_LENGTH = 8;
 
 /** Raw variables: what `.env` and the environment hold, by name. */
 export type RawVars = Readonly<Record<string, string | undefined>>;
 
 /** The defaults written to a first-run `.env` and used for unset variables. */
 export const DEFAULTS = {
-  ISSUER: "http://localhost:10000",
   HOST: "0.0.0.0",
   PORT: "10000",
   TOKEN_TTL: "30m",
   REFRESH_TTL: "30d",
   REFRESH_GRACE_SECONDS: "10",
+  SESSION_MAX_AGE: "90d",
+  MAX_SESSIONS_PER_USER: "100",
   JWT_ALG: "HS256",
   KV_PATH: "./data/auth.kv",
   KEYS_PATH: "./data/keys.json",
+  KEY_PUBLISH_AHEAD: "10m",
   LOGIN_LIMIT_PER_ACCOUNT: "10/15m",
   LOGIN_LIMIT_PER_CLIENT: "30/1m",
   REFRESH_LIMIT_PER_CLIENT: "60/1m",
+  DEVICE_TOKEN_TTL: "90d",
   LOG_LEVEL: "info",
 } as const;
 
@@ -133,13 +169,17 @@ export function parseConfig(vars: RawVars): Config {
       "must be a comma-separated list of IP addresses or CIDR ranges",
     );
   }
+  const host = requireText("HOST", get("HOST"));
+  const port = requirePort(get("PORT"));
+  const issuer = nonEmpty(vars.ISSUER);
   return Object.freeze({
     secretKey,
     previousSecretKeys: Object.freeze(previousSecretKeys),
-    issuer: requireText("ISSUER", get("ISSUER")),
+    issuer: issuer === undefined ? issuerForAddress(host, port) : requireIssuer(issuer),
+    issuerFromAddress: issuer === undefined,
     audience: nonEmpty(vars.AUDIENCE),
-    host: requireText("HOST", get("HOST")),
-    port: requirePort(get("PORT")),
+    host,
+    port,
     tokenTtl: requireDuration("TOKEN_TTL", get("TOKEN_TTL"), 1, DAY),
     refreshTtl: requireDuration("REFRESH_TTL", get("REFRESH_TTL"), 1, 365 * DAY),
     refreshGraceSeconds: requireDuration(
@@ -148,17 +188,22 @@ export function parseConfig(vars: RawVars): Config {
       0,
       300,
     ),
+    sessionMaxAge: requireDuration("SESSION_MAX_AGE", get("SESSION_MAX_AGE"), 1, 3650 * DAY),
+    maxSessionsPerUser: requireCount("MAX_SESSIONS_PER_USER", get("MAX_SESSIONS_PER_USER")),
     jwtAlg: jwtAlg as SigningAlgorithm,
     kvPath: requireText("KV_PATH", get("KV_PATH")),
     keysPath: requireText("KEYS_PATH", get("KEYS_PATH")),
+    keyPublishAhead: requireDuration("KEY_PUBLISH_AHEAD", get("KEY_PUBLISH_AHEAD"), 0, 30 * DAY),
     loginLimitPerAccount: requireRate("LOGIN_LIMIT_PER_ACCOUNT", get("LOGIN_LIMIT_PER_ACCOUNT")),
     loginLimitPerClient: requireRate("LOGIN_LIMIT_PER_CLIENT", get("LOGIN_LIMIT_PER_CLIENT")),
     refreshLimitPerClient: requireRate("REFRESH_LIMIT_PER_CLIENT", get("REFRESH_LIMIT_PER_CLIENT")),
+    deviceTokenTtl: requireDuration("DEVICE_TOKEN_TTL", get("DEVICE_TOKEN_TTL"), 1, 365 * DAY),
     trustProxy,
     bootstrapPassword,
     corsOrigins: Object.freeze(parseOrigins(nonEmpty(vars.CORS_ORIGINS) ?? "")),
     metricsToken: nonEmpty(vars.METRICS_TOKEN),
     logLevel: logLevel as LogLevel,
+    passwordHasher: requireChoice("PASSWORD_HASHER", vars.PASSWORD_HASHER, PASSWORD_HASHER_CHOICES),
   });
 }
 
@@ -172,46 +217,129 @@ export interface LoadOptions {
   readonly onCreatedEnvFile?: () => void;
 }
 
-/** A loaded configuration and whether this call wrote the first-run `.env`. */
+/** A setting the environment gives one value and `.env` another. */
+export interface Override {
+  readonly name: string;
+  readonly env: string;
+  readonly file: string;
+}
+
+/** A loaded configuration, whether this call wrote the first-run `.env`, and its overrides. */
 export interface Loaded {
   readonly config: Config;
   readonly createdEnvFile: boolean;
+  /** The {@link SHARED_WITH_CLI} settings where the environment overrode a `.env` value. */
+  readonly overrides: readonly Override[];
 }
+
+/**
+ * Every variable {@link parseConfig} reads. `BOOTSTRAP_PASSWORD` is left out of a first-run
+ * `.env` (it only matters while the store has no admin), the others are recorded.
+ */
+export const CONFIG_VARIABLES = [
+  "SECRET_KEY",
+  "PREVIOUS_SECRET_KEYS",
+  "ISSUER",
+  "AUDIENCE",
+  ...Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[],
+  "TRUST_PROXY",
+  "BOOTSTRAP_PASSWORD",
+  "CORS_ORIGINS",
+  "METRICS_TOKEN",
+  "PASSWORD_HASHER",
+] as const;
+
+/**
+ * The settings `deno task user|client|keys` act on as the server does (the store, the keys and
+ * token lifetimes): an environment value that differs from `.env` for one of these is reported in
+ * {@link Loaded.overrides}, since a command run without it would act on another store or key set.
+ */
+export const SHARED_WITH_CLI = [
+  "SECRET_KEY",
+  "PREVIOUS_SECRET_KEYS",
+  "JWT_ALG",
+  "KV_PATH",
+  "KEYS_PATH",
+  "KEY_PUBLISH_AHEAD",
+  "TOKEN_TTL",
+] as const;
 
 /**
  * Reads `.env` (parsed by Deno's built-in dotenv parser), lets the real environment win, and
  * validates. With no `.env` and no `SECRET_KEY` in the environment, first writes a `.env`
- * (mode 0600) with a fresh random secret and the defaults.
+ * (mode 0600) with a fresh random secret and the effective settings: the environment's values
+ * where given (marked as such), else the defaults, so a later run without those variables (and
+ * every CLI command) uses the same settings.
  */
 export async function loadConfig(options: LoadOptions): Promise<Loaded> {
   let fileText = await readIfExists(options.envFile);
   let createdEnvFile = false;
   if (fileText === undefined && nonEmpty(options.env.SECRET_KEY) === undefined) {
-    const fresh = firstRunEnvFile();
+    const fresh = firstRunEnvFile(options.env);
     createdEnvFile = await writeNewFile(options.envFile, fresh);
     if (createdEnvFile) options.onCreatedEnvFile?.();
     // Another instance may have created it first: use what it writes.
     fileText = createdEnvFile ? fresh : await readJustCreated(options.envFile);
   }
-  const vars: Record<string, string | undefined> = fileText === undefined
+  const fileVars: Record<string, string | undefined> = fileText === undefined
     ? {}
     : { ...parseEnv(fileText) };
+  const vars = { ...fileVars };
+  const overrides: Override[] = [];
   for (const [name, value] of Object.entries(options.env)) {
     // A blank variable is unset, as in parseConfig: it does not erase the file's value.
-    if (nonEmpty(value) !== undefined) vars[name] = value;
+    if (nonEmpty(value) === undefined) continue;
+    vars[name] = value;
+    const file = nonEmpty(fileVars[name]);
+    const shared = (SHARED_WITH_CLI as readonly string[]).includes(name);
+    if (shared && file !== undefined && file !== nonEmpty(value)) {
+      overrides.push({ name, env: nonEmpty(value)!, file });
+    }
   }
-  return { config: parseConfig(vars), createdEnvFile };
+  return { config: parseConfig(vars), createdEnvFile, overrides };
 }
 
-/** The text of a first-run `.env`: a fresh 48-byte random secret and the defaults. */
-export function firstRunEnvFile(): string {
+/**
+ * The text of a first-run `.env`: a fresh 48-byte random secret, the settings the environment
+ * gives (except `BOOTSTRAP_PASSWORD`), and the defaults for the rest. `ISSUER` is written only
+ * when given: unset, it follows `HOST` and `PORT`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseEnv } from "node:util";
+ * import { firstRunEnvFile } from "./config.ts";
+ * const vars = parseEnv(firstRunEnvFile({ JWT_ALG: "EdDSA" }));
+ * assert.equal(vars.JWT_ALG, "EdDSA");
+ * assert.equal(vars.PORT, "10000");
+ * ```
+ */
+export function firstRunEnvFile(env: RawVars = {}): string {
   const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(48)));
+  const given = CONFIG_VARIABLES.filter((name) =>
+    name !== "SECRET_KEY" && name !== "BOOTSTRAP_PASSWORD" && nonEmpty(env[name]) !== undefined &&
+    !hasControlCharacter(env[name]!)
+  );
+  const defaults = Object.entries(DEFAULTS).filter(([name]) => !given.includes(name as never));
   const lines = [
     "# Written on first start. Keep it private (mode 0600); see README.md for every setting.",
+    "# The server and `deno task user|client|keys` all read this file: change settings here.",
     `SECRET_KEY=${secret}`,
-    ...Object.entries(DEFAULTS).map(([name, value]) => `${name}=${value}`),
+    ...(given.length ? ["# From the environment at first start:"] : []),
+    ...given.map((name) => `${name}=${quoteEnvValue(nonEmpty(env[name])!)}`),
+    "# Defaults:",
+    ...defaults.map(([name, value]) => `${name}=${value}`),
+    ...(given.includes("ISSUER") ? [] : [
+      "# ISSUER unset: the issuer is http://localhost:<PORT>. For production set the public URL:",
+      "# ISSUER=https://auth.example.com",
+    ]),
   ];
   return lines.join("\n") + "\n";
+}
+
+/** A value as `.env` holds it: bare when plain, else single-quoted (no escapes inside). */
+function quoteEnvValue(value: string): string {
+  return /^[A-Za-z0-9_.:\/@%+,=-]*$/.test(value) || value.includes("'") ? value : `'${value}'`;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -222,6 +350,43 @@ function nonEmpty(value: string | undefined): string | undefined {
 function requireText(name: string, value: string): string {
   if (hasControlCharacter(value)) {
     throw new ConfigError(name, "must not contain control characters");
+  }
+  return value;
+}
+
+/**
+ * The issuer of a server with no `ISSUER`: the address it serves, with `localhost` for a wildcard
+ * or loopback host.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { issuerForAddress } from "./config.ts";
+ * assert.equal(issuerForAddress("0.0.0.0", 19100), "http://localhost:19100");
+ * assert.equal(issuerForAddress("::1", 8080), "http://localhost:8080");
+ * assert.equal(issuerForAddress("10.0.0.5", 8080), "http://10.0.0.5:8080");
+ * ```
+ */
+export function issuerForAddress(host: string, port: number): string {
+  const local = ["0.0.0.0", "::", "127.0.0.1", "::1", "localhost"].includes(host);
+  const name = local ? "localhost" : host.includes(":") ? `[${host}]` : host;
+  return `http://${name}:${port}`;
+}
+
+/** An absolute http(s) URL: the discovery URLs are built on it. */
+function requireIssuer(value: string): string {
+  requireText("ISSUER", value);
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash) {
+    throw new ConfigError(
+      "ISSUER",
+      `must be the server's public URL, such as https://auth.example.com (got "${value}")`,
+    );
   }
   return value;
 }
@@ -243,12 +408,33 @@ function requireSecret(name: string, value: string | undefined): string {
   return secret;
 }
 
+/** One of `choices` (case-insensitive); the first when unset. */
+function requireChoice<T extends string>(
+  name: string,
+  value: string | undefined,
+  choices: readonly [T, ...T[]],
+): T {
+  const picked = (nonEmpty(value) ?? choices[0]).toLowerCase();
+  if (!(choices as readonly string[]).includes(picked)) {
+    throw new ConfigError(name, `must be one of ${choices.join(", ")}`);
+  }
+  return picked as T;
+}
+
 function requirePort(value: string): number {
   const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
   if (!(port >= 1 && port <= 65535)) {
     throw new ConfigError("PORT", "must be a number from 1 to 65535");
   }
   return port;
+}
+
+function requireCount(name: string, value: string): number {
+  const count = /^\d{1,6}$/.test(value) ? Number(value) : NaN;
+  if (!(count >= 1 && count <= 100_000)) {
+    throw new ConfigError(name, "must be a whole number from 1 to 100000");
+  }
+  return count;
 }
 
 function requireDuration(name: string, value: string, min: number, max: number): number {

@@ -1,25 +1,29 @@
 /**
  * The configuration as the server and the CLIs load it: `.env` in the working directory plus
- * the environment, one line on first-run creation, one line and exit code 1 on a bad value.
+ * the environment, one line on first-run creation, one line per setting the environment
+ * overrides (the server and the CLI must not disagree silently), one line and exit code 1 on a
+ * bad value.
  *
  * @module
  */
-import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { type Config, ConfigError, loadConfig, type Override } from "./config.ts";
 
 /**
  * Loads the configuration from `.env` in the working directory and the environment, printing
- * one line when it wrote a first-run `.env`. On a bad value prints one line and exits 1.
+ * one line when it wrote a first-run `.env` and keeping one note per overridden shared setting
+ * for {@link printConfigNotes}. On a bad value prints one line and exits 1.
  */
 export async function loadConfigOrExit(): Promise<Config> {
   try {
-    const { config } = await loadConfig({
+    const { config, overrides } = await loadConfig({
       env: Deno.env.toObject(),
       envFile: ".env",
       onCreatedEnvFile: () =>
         console.error(
-          "Wrote .env (mode 0600) with a new random SECRET_KEY and the default settings",
+          "Wrote .env (mode 0600) with a new random SECRET_KEY and the settings in use",
         ),
     });
+    pendingNotes = overrides.map(overrideNote);
     return config;
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -28,4 +32,34 @@ export async function loadConfigOrExit(): Promise<Config> {
     }
     throw err;
   }
+}
+
+let pendingNotes: string[] = [];
+
+/**
+ * Prints the overridden-setting notes of the last {@link loadConfigOrExit}, once: the server
+ * after its listening line, a CLI command once its store is open, so that a start-up failure
+ * stays one line.
+ */
+export function printConfigNotes(): void {
+  for (const note of pendingNotes) console.error(note);
+  pendingNotes = [];
+}
+
+/**
+ * The line that says an environment variable overrides `.env` (secrets not shown).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { overrideNote } from "./load_config.ts";
+ * assert.match(overrideNote({ name: "JWT_ALG", env: "EdDSA", file: "HS256" }), /EdDSA.*HS256/);
+ * assert.doesNotMatch(overrideNote({ name: "SECRET_KEY", env: "a", file: "b" }), /=a|\(b\)/);
+ * ```
+ */
+export function overrideNote({ name, env, file }: Override): string {
+  const secret = /SECRET|TOKEN|PASSWORD/.test(name);
+  const values = secret ? "" : `=${env} (.env: ${file})`;
+  return `Note: ${name}${values} from the environment overrides .env; a server or CLI command ` +
+    `started without it uses .env's value: put it in .env to keep them in step`;
 }

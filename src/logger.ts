@@ -2,6 +2,11 @@
  * One JSON line per event on stdout, filtered by `LOG_LEVEL`. Callers pass only fields that are
  * safe to keep: never a password, token, refresh token or secret.
  *
+ * Lines are cheap to make (the timestamp string is reused within a millisecond) and, with
+ * {@link createBufferedWriter}, written in batches: by size, after a short delay, at once for
+ * `warn` and `error` (security events and failures go out now), and on `flush()` at shutdown or
+ * `Deno.exit` (an `unload` listener), so a stop loses no line.
+ *
  * @module
  */
 import type { LogLevel } from "./config.ts";
@@ -25,10 +30,19 @@ export interface Logger {
   error(event: string, fields?: LogFields): void;
   /** Whether lines of `level` are written (callers skip building fields otherwise). */
   enabled(level: Exclude<LogLevel, "silent">): boolean;
+  /** Writes out every line still buffered (a no-op for an unbuffered writer). */
+  flush(): void;
+}
+
+/** Where lines go: `write` takes one line (no newline); `flush`, if any, empties a buffer. */
+export interface LineWriter {
+  write(line: string, urgent: boolean): void;
+  flush?(): void;
 }
 
 /**
- * Creates a logger writing to `write` (stdout by default).
+ * Creates a logger writing to `write` (one `console.log` per line by default) or to a
+ * {@link LineWriter}.
  *
  * @example
  * ```ts
@@ -41,17 +55,130 @@ export interface Logger {
  * assert(lines.length === 1 && JSON.parse(lines[0]!).event === "login_failed");
  * ```
  */
-export function createLogger(level: LogLevel, write: (line: string) => void = console.log): Logger {
-  const at =
-    (lineLevel: Exclude<LogLevel, "silent">) => (event: string, fields: LogFields = {}) => {
+export function createLogger(
+  level: LogLevel,
+  write: ((line: string) => void) | LineWriter = console.log,
+): Logger {
+  const writer: LineWriter = typeof write === "function" ? { write: (line) => write(line) } : write;
+  const clock = isoClock();
+  const at = (lineLevel: Exclude<LogLevel, "silent">) => {
+    const urgent = RANK[lineLevel] >= RANK.warn;
+    return (event: string, fields: LogFields = {}) => {
       if (RANK[lineLevel] < RANK[level]) return;
-      write(JSON.stringify({ time: new Date().toISOString(), level: lineLevel, event, ...fields }));
+      const record: Record<string, unknown> = { time: clock(), level: lineLevel, event };
+      for (const key in fields) record[key] = fields[key];
+      writer.write(JSON.stringify(record), urgent);
     };
+  };
   return {
     debug: at("debug"),
     info: at("info"),
     warn: at("warn"),
     error: at("error"),
     enabled: (lineLevel) => RANK[lineLevel] >= RANK[level],
+    flush: () => writer.flush?.(),
   };
+}
+
+/**
+ * `new Date().toISOString()`, made at most once per millisecond.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isoClock } from "./logger.ts";
+ * const clock = isoClock(() => 0);
+ * assert.equal(clock(), "1970-01-01T00:00:00.000Z");
+ * ```
+ */
+export function isoClock(now: () => number = Date.now): () => string {
+  let lastMs = Number.NaN;
+  let lastIso = "";
+  return () => {
+    const ms = now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
+    }
+    return lastIso;
+  };
+}
+
+/** Options of {@link createBufferedWriter}. */
+export interface BufferedWriterOptions {
+  /** Flush once this many characters are buffered. */
+  readonly maxChars?: number;
+  /** Flush at most this long after the first buffered line. */
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * A {@link LineWriter} that collects lines and hands them to `sink` (all of it, synchronously:
+ * standard output by default) in one piece: when `maxChars` are buffered, `maxDelayMs` after the
+ * first line of a batch (an unref'd timer: it never keeps the process alive), at once for an
+ * urgent line, on `flush()`, and at `Deno.exit` / the end of the program (`unload`).
+ * A sink that fails (stdout closed) drops the batch rather than failing a request.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createBufferedWriter } from "./logger.ts";
+ * const batches: string[] = [];
+ * const writer = createBufferedWriter((text) => batches.push(text), { maxDelayMs: 60_000 });
+ * writer.write('{"a":1}', false);
+ * writer.write('{"a":2}', false);
+ * assert.equal(batches.length, 0);
+ * writer.flush();
+ * assert.deepEqual(batches, ['{"a":1}\n{"a":2}\n']);
+ * writer.close();
+ * ```
+ */
+export function createBufferedWriter(
+  sink: (text: string) => void = writeStdout,
+  options: BufferedWriterOptions = {},
+): LineWriter & { flush(): void; close(): void } {
+  const maxChars = options.maxChars ?? 64 * 1024;
+  const maxDelayMs = options.maxDelayMs ?? 50;
+  let pending = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (pending === "") return;
+    const text = pending;
+    pending = "";
+    try {
+      sink(text);
+    } catch {
+      // Nowhere left to write to; the server keeps answering.
+    }
+  };
+  const onUnload = () => flush();
+  globalThis.addEventListener("unload", onUnload);
+  return {
+    write(line, urgent) {
+      pending += line + "\n";
+      if (urgent || pending.length >= maxChars) return flush();
+      if (timer === undefined) {
+        const scheduled = setTimeout(flush, maxDelayMs);
+        Deno.unrefTimer(scheduled);
+        timer = scheduled;
+      }
+    },
+    flush,
+    close() {
+      flush();
+      globalThis.removeEventListener("unload", onUnload);
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** Writes all of `text` to standard output, synchronously (a short write is continued). */
+function writeStdout(text: string): void {
+  let bytes = encoder.encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
 }

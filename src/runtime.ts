@@ -4,58 +4,100 @@
  *
  * @module
  */
-import { dirname } from "node:path";
-import type { Config } from "./config.ts";
-import { type KeyRing, loadKeyRing } from "./crypto/keys.ts";
-import { createPasswordHasher, type PasswordHasher } from "./crypto/passwords.ts";
-import { createLogger, type Logger } from "./logger.ts";
-import { KvStore } from "./store/kv_store.ts";
+import { type Config, ConfigError } from "./config.ts";
+import { hmacKeyRing, type KeyRing } from "./crypto/keys.ts";
+import type { PasswordHasher } from "./crypto/passwords.ts";
+import { openPasswordHasherLater } from "./crypto/open_password_hasher.ts";
+import { LiveKeyRing } from "./keys/live_key_ring.ts";
+import { createBufferedWriter, createLogger, type LineWriter, type Logger } from "./logger.ts";
+import { kvStores, type Stores } from "./store/kv_stores.ts";
+import { openKvStore } from "./store/open_kv.ts";
 
-/** An opened runtime; `close()` releases the KV handle. */
+/** An opened runtime (what `createServices` is built from); `close()` releases the KV handle. */
 export interface Runtime {
   readonly config: Config;
-  readonly kv: Deno.Kv;
-  readonly store: KvStore;
+  readonly stores: Stores;
   readonly hasher: PasswordHasher;
+  /**
+   * Opens the hasher now if no hash has yet (loading the addon and making the dummy hash happen
+   * off the start path); resolves with its backend in words, for the start-up line.
+   */
+  passwordBackend(): Promise<string>;
   readonly logger: Logger;
   /** The live key ring; {@link Runtime.reloadKeys} replaces it. */
   keys(): KeyRing;
   reloadKeys(): Promise<void>;
+  /** Follows the shared key set (asymmetric algorithms; a no-op under HS256) until `close()`. */
+  followKeys(
+    events: { onReload: (ring: KeyRing) => void; onError: (err: unknown) => void },
+  ): Promise<void>;
   close(): void;
 }
 
 /**
- * Opens the KV store (creating its directory), the key ring and the hasher. Logs go to stdout
- * unless another writer is given (the CLI keeps stdout for its own output).
+ * Opens the KV store (creating its directory) and the key ring; the hasher opens on first use or
+ * when the server listens (`passwordBackend()`). Logs go to stdout
+ * unless another writer is given (the CLI keeps stdout for its own output): in batches, or one
+ * `console.log` per line under `OTEL_DENO=true`, where Deno exports console output as
+ * OpenTelemetry log records tied to the request's trace. A `SECRET_KEY` that does not decrypt the
+ * stored signing keys stops the process with one line and exit code 1.
  */
 export async function openRuntime(
   config: Config,
-  writeLog: (line: string) => void = console.log,
+  writeLog: ((line: string) => void) | LineWriter = defaultLogWriter(),
 ): Promise<Runtime> {
-  if (config.kvPath !== ":memory:" && !/^https?:\/\//.test(config.kvPath)) {
-    await Deno.mkdir(dirname(config.kvPath), { recursive: true, mode: 0o700 });
-  }
-  if (config.jwtAlg !== "HS256") {
-    await Deno.mkdir(dirname(config.keysPath), { recursive: true, mode: 0o700 });
-  }
-  const kv = await Deno.openKv(config.kvPath);
-  let ring: KeyRing;
+  const passwords = await openPasswordHasherLater(config.passwordHasher);
+  let kv: Deno.Kv;
   try {
-    ring = await loadKeyRing(config);
+    kv = await openKvStore(config);
+  } catch (err) {
+    if (err instanceof ConfigError) exitOnConfigError(err);
+    throw err;
+  }
+  const stores = kvStores(kv);
+  let live: LiveKeyRing | undefined;
+  let hmac: KeyRing | undefined;
+  try {
+    if (config.jwtAlg === "HS256") {
+      hmac = await hmacKeyRing(config.secretKey, config.previousSecretKeys);
+    } else {
+      live = await LiveKeyRing.open({
+        store: stores.keys,
+        alg: config.jwtAlg,
+        secretKey: config.secretKey,
+        previousSecretKeys: config.previousSecretKeys,
+        keysPath: config.keysPath,
+      });
+    }
   } catch (err) {
     kv.close();
+    if (err instanceof ConfigError) exitOnConfigError(err);
     throw err;
   }
   return {
     config,
-    kv,
-    store: new KvStore(kv),
-    hasher: createPasswordHasher(),
+    stores,
+    hasher: passwords.hasher,
+    passwordBackend: passwords.open,
     logger: createLogger(config.logLevel, writeLog),
-    keys: () => ring,
+    keys: () => live?.current() ?? hmac!,
     async reloadKeys() {
-      ring = await loadKeyRing(config);
+      await live?.reload();
     },
-    close: () => kv.close(),
+    followKeys: async (events) => await live?.follow(events),
+    close: () => {
+      live?.stop();
+      kv.close();
+    },
   };
+}
+
+/** One line naming the setting and what to do, exit code 1. */
+function exitOnConfigError(err: ConfigError): never {
+  console.error(`Configuration error: ${err.message}`);
+  Deno.exit(1);
+}
+
+function defaultLogWriter(): ((line: string) => void) | LineWriter {
+  return Deno.env.get("OTEL_DENO") === "true" ? console.log : createBufferedWriter();
 }

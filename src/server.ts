@@ -1,32 +1,48 @@
 /**
- * Running the HTTP server: first-start bootstrap, `Deno.serve`, key reload on SIGHUP and a
- * graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close KV).
+ * Running the HTTP server: first-start bootstrap, `Deno.serve`, following the shared key set (and
+ * re-reading it on SIGHUP) and a graceful stop on SIGTERM/SIGINT (stop accepting, finish
+ * in-flight requests, close KV).
  *
  * @module
  */
 import { base64url } from "jose";
-import { createApp, createServices } from "./app.ts";
-import { AuthError } from "./errors.ts";
-import type { Services } from "./app_types.ts";
+import { createApp } from "./app.ts";
+import { ApiError, apiErrorResponse } from "./errors.ts";
+import { loginFloodGate } from "./flood_gate.ts";
+import { printConfigNotes } from "./load_config.ts";
 import type { Runtime } from "./runtime.ts";
+import { ADMIN_ROLE } from "./users/user_rules.ts";
+import { createServices, type Services } from "./services.ts";
 
 /** How long in-flight requests may take to finish after SIGTERM. */
 const SHUTDOWN_GRACE_MS = 8_000;
 
+const SHUTTING_DOWN = new ApiError("not_ready", "server is shutting down", { "Retry-After": "1" });
+
 /**
- * Creates user `admin` (roles admin, user) when the store has no users: with
- * `BOOTSTRAP_PASSWORD`, or a random password printed once to stderr.
+ * Creates user `admin` (roles admin, user) whenever the store has no enabled admin, however the
+ * store was made (a `deno task user add` before the first start included): with
+ * `BOOTSTRAP_PASSWORD`, or a random password printed once to stderr. When a user `admin` exists
+ * but is disabled or lacks the role, says how to make it an admin again instead.
  */
 export async function bootstrapAdmin(
   services: Services,
   password: string | undefined,
 ): Promise<void> {
-  if (await services.store.hasUsers()) return;
+  if (await hasEnabledAdmin(services)) return;
+  const existing = await services.stores.users.getUser("admin");
+  if (existing) {
+    console.error(
+      'No enabled admin in the store and user "admin" exists: run deno task user enable admin ' +
+        "and deno task user roles admin admin user",
+    );
+    return;
+  }
   const chosen = password ?? base64url.encode(crypto.getRandomValues(new Uint8Array(18)));
   try {
-    await services.users.add("admin", chosen, ["admin", "user"]);
+    await services.users.add("admin", chosen, [ADMIN_ROLE, "user"]);
   } catch (err) {
-    if (err instanceof AuthError && err.code === "conflict") return; // another instance did it
+    if (err instanceof ApiError && err.code === "conflict") return; // another instance did it
     throw err;
   }
   if (password === undefined) {
@@ -38,34 +54,37 @@ export async function bootstrapAdmin(
   }
 }
 
+/** Does any enabled user hold the admin role (stops at the first). */
+async function hasEnabledAdmin(services: Services): Promise<boolean> {
+  if (!(await services.stores.users.hasUsers())) return false;
+  for await (const { value } of services.stores.users.allUsers()) {
+    if (!value.disabled && value.roles.includes(ADMIN_ROLE)) return true;
+  }
+  return false;
+}
+
 /** Serves until a stop signal; resolves with the exit code. */
 export async function serve(runtime: Runtime): Promise<number> {
   const { config, logger } = runtime;
-  const deps = {
-    config,
-    store: runtime.store,
-    keys: runtime.keys,
-    hasher: runtime.hasher,
-    logger,
-  };
-  const services = createServices(deps);
+  const services = createServices(runtime);
   await bootstrapAdmin(services, config.bootstrapPassword);
-  const app = createApp(deps, services);
+  const app = createApp(services, config, logger);
   const drain = createDrain();
-
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    onListen: ({ hostname, port }) => {
-      console.error(
-        `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, issuer ${config.issuer})`,
-      );
+  const floodGate = loginFloodGate(services, config);
+  // Rotations and retirements made by `deno task keys` reach this instance without a signal.
+  let lastFollowError = "";
+  await runtime.followKeys({
+    onReload: (ring) => logger.info("keys_reloaded", { kid: ring.signing.kid }),
+    onError: (err) => {
+      const message = String(err).slice(0, 300);
+      if (message !== lastFollowError) logger.error("keys_follow_failed", { message });
+      lastFollowError = message;
     },
-    // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
-    // runtime, so only the routes that need the client address (limits, logs) pay for it.
-  }, drain.wrap((request, info) => app.fetch(request, info)));
+  });
 
-  const stop = async (signal: string) => {
+  let stoppedBy: Deno.Signal | undefined;
+  const stop = async (signal: Deno.Signal) => {
+    stoppedBy = signal;
     logger.info("shutdown", { signal });
     const timeout = setTimeout(() => {
       logger.warn("shutdown_timeout", { after_ms: SHUTDOWN_GRACE_MS });
@@ -75,7 +94,7 @@ export async function serve(runtime: Runtime): Promise<number> {
     // Requests already in flight finish first, bodies and all: Deno's shutdown() alone stops
     // reading bodies still arriving. New requests meanwhile get 503 and Connection: close.
     await drain.start();
-    await server.shutdown();
+    await server?.shutdown();
     clearTimeout(timeout);
   };
   const onSigterm = () => void stop("SIGTERM");
@@ -86,17 +105,80 @@ export async function serve(runtime: Runtime): Promise<number> {
       (err) => logger.error("keys_reload_failed", { message: String(err).slice(0, 300) }),
     );
   };
+  // Listening before the listeners exist would let a SIGTERM sent right after the listening line
+  // (a supervisor, a test) kill the process with no drain: they come first.
   Deno.addSignalListener("SIGTERM", onSigterm);
   Deno.addSignalListener("SIGINT", onSigint);
   Deno.addSignalListener("SIGHUP", onSighup);
+  const removeSignalListeners = () => {
+    Deno.removeSignalListener("SIGTERM", onSigterm);
+    Deno.removeSignalListener("SIGINT", onSigint);
+    Deno.removeSignalListener("SIGHUP", onSighup);
+  };
+
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      // The line names the hashing backend, which is opened only now: the addon's load and the
+      // dummy hash are off the path to the first answer (logins wait for them).
+      onListen: ({ hostname, port }) => {
+        const issuer = config.issuerFromAddress
+          ? `issuer ${config.issuer}; set ISSUER to the public URL for production`
+          : `issuer ${config.issuer}`;
+        void runtime.passwordBackend().then((backend) => {
+          console.error(
+            `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${backend}, ${issuer})`,
+          );
+          printConfigNotes();
+        });
+      },
+      // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
+      // runtime, so only the routes that need the client address (limits, logs) pay for it.
+    }, drain.wrap((request, info) => floodGate(request, info) ?? app.fetch(request, info)));
+  } catch (err) {
+    console.error(listenProblem(config.host, config.port, err));
+    removeSignalListeners();
+    runtime.close();
+    return 1;
+  }
 
   await server.finished;
-  Deno.removeSignalListener("SIGTERM", onSigterm);
-  Deno.removeSignalListener("SIGINT", onSigint);
-  Deno.removeSignalListener("SIGHUP", onSighup);
+  removeSignalListeners();
   runtime.close();
   logger.info("stopped");
+  logger.flush(); // the request log is written in batches: none left behind
+  // Under `deno task dev` the file watcher runs in this process and would go on waiting for a
+  // change: the same signal again, with no listener now, ends the watcher too.
+  if (stoppedBy && Deno.env.get("AUTH_WATCH") === "1") Deno.kill(Deno.pid, stoppedBy);
   return 0;
+}
+
+/**
+ * Why the server cannot listen, in one line, with what to do.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenProblem } from "./server.ts";
+ * const line = listenProblem("0.0.0.0", 10000, new Deno.errors.AddrInUse("Address in use"));
+ * assert.match(line, /port 10000 is already in use.*PORT/);
+ * ```
+ */
+export function listenProblem(host: string, port: number, err: unknown): string {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (err instanceof Deno.errors.AddrInUse) {
+    return `Cannot listen on ${where}: port ${port} is already in use; stop the process using it ` +
+      "or set PORT to a free port";
+  }
+  if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+    return `Cannot listen on ${where}: not permitted (ports below 1024 need privileges); ` +
+      "set PORT to 1024 or above";
+  }
+  const message = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  return `Cannot listen on ${where}: ${message}; set HOST to an address of this machine ` +
+    "(0.0.0.0 for all, 127.0.0.1 for this machine only)";
 }
 
 type Handler = (
@@ -113,10 +195,8 @@ function createDrain() {
     wrap(handler: Handler): Handler {
       return async (request, info) => {
         if (draining) {
-          return Response.json({ error: "server is shutting down", code: "not_ready" }, {
-            status: 503,
-            headers: { "Connection": "close", "Retry-After": "1" },
-          });
+          // Before Hono: the app may be mid-request for others; the body is the mapper's shape.
+          return apiErrorResponse(SHUTTING_DOWN, { "Connection": "close" });
         }
         inFlight++;
         try {

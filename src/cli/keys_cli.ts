@@ -1,177 +1,257 @@
 /**
- * `deno task keys <list|rotate|retire>`: the asymmetric signing keys in `KEYS_PATH`.
- * A running server picks up a change on SIGHUP or restart.
+ * `deno task keys <list|rotate|retire|reencrypt>`: the asymmetric signing keys in the store.
+ * Every running server follows the stored key set, so a change reaches it within a second, no
+ * signal needed.
  *
  * @module
  */
-import { dirname } from "node:path";
-import { parseArgs } from "node:util";
-import type { Config, SigningAlgorithm } from "../config.ts";
 import {
-  generateStoredKey,
-  hmacKeyRing,
-  type KeyFile,
-  readKeyFile,
-  updateKeyFile,
-} from "../crypto/keys.ts";
-import { loadConfigOrExit } from "../load_config.ts";
+  ASYMMETRIC_ALGORITHMS,
+  type AsymmetricAlgorithm,
+  type Config,
+  isAsymmetricAlgorithm,
+} from "../config.ts";
+import { hmacKeyRing } from "../crypto/keys.ts";
+import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "../keys/key_set.ts";
+import type { KeyStore } from "../keys/key_store.ts";
+import { LiveKeyRing } from "../keys/live_key_ring.ts";
+import { reencryptKeys } from "../keys/reencrypt_keys.ts";
+import { loadConfigOrExit, printConfigNotes } from "../load_config.ts";
+import { kvStores } from "../store/kv_stores.ts";
+import { openKvStore } from "../store/open_kv.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
+import { type CliSpec, parseCommandLine, usageError } from "./command_line.ts";
 
-const HELP = [
-  "Usage: deno task keys <command> [options]",
-  "",
-  "Commands:",
-  "  list [--json]                 Keys in KEYS_PATH (or the HS256 secrets) and which one signs",
-  "  rotate [--alg <alg>]          Add a new signing key (default JWT_ALG); old keys keep verifying",
-  "  retire <kid> [--force]        Remove a key once no live token can carry it",
-  "",
-  "After rotate or retire: send SIGHUP to the server (or restart it).",
-  "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 invalid value",
-].join("\n");
+const COMMANDS = {
+  list: {
+    usage: "list [--json]",
+    summary: "Keys in the store (or the HS256 secrets), their state and times",
+  },
+  rotate: {
+    usage: "rotate [--alg EdDSA|ES256|RS256]",
+    summary: "Publish a new key (default JWT_ALG) that signs KEY_PUBLISH_AHEAD later; " +
+      "old keys keep verifying",
+  },
+  retire: {
+    usage: "retire <kid> [--force]",
+    summary: "Remove a key once no unexpired token can carry it",
+  },
+  reencrypt: {
+    usage: "reencrypt",
+    summary: "After a SECRET_KEY change, once every instance has the new secret: " +
+      "store the keys under SECRET_KEY alone",
+  },
+} as const;
+
+const SPEC: CliSpec = {
+  task: "keys",
+  commands: COMMANDS,
+  options: {
+    json: { type: "boolean", default: false },
+    force: { type: "boolean", default: false },
+    alg: { type: "string" },
+  },
+  notes: ["Running servers pick changes up within a second (SIGHUP or a restart also works)."],
+};
 
 /** Runs the keys CLI; returns the exit code. */
 export async function main(
   argv: readonly string[],
   now: () => Date = () => new Date(),
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean", default: false },
-        force: { type: "boolean", default: false },
-        alg: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`${err instanceof Error ? err.message : err}\n\n${HELP}`);
-    return EXIT.usage;
-  }
-  const [command, ...rest] = parsed.positionals;
-  if (parsed.values.help || command === "help") {
-    console.log(HELP);
-    return EXIT.ok;
-  }
-  if (command !== "list" && command !== "rotate" && command !== "retire") {
-    console.error(`${command ? `Unknown command "${command}"` : "No command given"}\n\n${HELP}`);
+  const line = parseCommandLine(argv, SPEC);
+  if (typeof line === "number") return line;
+  const { command, positionals: rest, values } = line;
+  if (command === "retire" && rest.length !== 1) {
+    console.error(
+      `Error: ${usageError("keys", COMMANDS.retire.usage, "Expected exactly one <kid>").message}`,
+    );
     return EXIT.usage;
   }
   const config = await loadConfigOrExit();
+  let kv: Deno.Kv | undefined;
   try {
-    if (command === "list") await list(config, parsed.values.json ?? false);
-    else if (command === "rotate") await rotate(config, parsed.values.alg ?? config.jwtAlg, now());
-    else await retire(config, rest[0], parsed.values.force ?? false, now());
+    const alg = typeof values.alg === "string" ? values.alg : config.jwtAlg;
+    if (command === "rotate") refuseAlg(alg);
+    kv = await openKvStore(config);
+    printConfigNotes();
+    const store = kvStores(kv).keys;
+    const at = () => now().getTime();
+    if (command === "list") await list(config, store, values.json === true, at());
+    else if (command === "rotate") await rotate(config, store, alg as AsymmetricAlgorithm, at);
+    else if (command === "reencrypt") await reencrypt(config, store);
+    else await retire(config, store, rest[0]!, values.force === true, at());
     return EXIT.ok;
   } catch (err) {
     const { code, message } = describeFailure(err);
     console.error(`Error: ${message}`);
     return code;
+  } finally {
+    kv?.close();
   }
 }
 
-async function list(config: Config, json: boolean): Promise<void> {
-  const file = await readKeyFile(config.keysPath);
-  const signing = file ? activeKid(file, config.jwtAlg) : undefined;
-  const rows: { kid: string; alg: string; created_at: string; status: string }[] =
-    (file?.keys ?? []).map((k) => ({
-      kid: k.kid,
-      alg: k.alg,
-      created_at: k.created_at,
-      status: k.kid === signing ? "signing" : "verify-only",
-    }));
-  if (config.jwtAlg === "HS256") {
-    const ring = await hmacKeyRing(config.secretKey, config.previousSecretKeys);
-    for (const key of ring.verification.values()) {
-      rows.unshift({
-        kid: key.kid,
-        alg: "HS256",
-        created_at: "-",
-        status: key.kid === ring.signing.kid
-          ? "signing (SECRET_KEY)"
-          : "verify-only (PREVIOUS_SECRET_KEYS)",
-      });
-    }
-  }
-  if (json) return console.log(JSON.stringify(rows));
-  console.log(
-    table(
-      ["KID", "ALG", "CREATED", "STATUS"],
-      rows.map((r) => [r.kid, r.alg, r.created_at, r.status]),
-    ),
-  );
-}
-
-async function rotate(config: Config, alg: string, now: Date): Promise<void> {
+/** `rotate --alg`: an asymmetric algorithm, else exit code 5 (invalid value) either way. */
+function refuseAlg(alg: string): asserts alg is AsymmetricAlgorithm {
   if (alg === "HS256") {
     throw new CliError(
       "HS256 keys are secrets in .env: move SECRET_KEY into PREVIOUS_SECRET_KEYS, set a new SECRET_KEY, restart",
       EXIT.invalid,
     );
   }
-  if (alg !== "EdDSA" && alg !== "ES256" && alg !== "RS256") {
-    throw new CliError("--alg must be EdDSA, ES256 or RS256", EXIT.usage);
+  if (!isAsymmetricAlgorithm(alg)) {
+    throw new CliError(`--alg must be one of ${ASYMMETRIC_ALGORITHMS.join(", ")}`, EXIT.invalid);
   }
-  await Deno.mkdir(dirname(config.keysPath), { recursive: true, mode: 0o700 });
-  const key = await generateStoredKey(alg, now);
-  await updateKeyFile(
-    config.keysPath,
-    (current) => Promise.resolve({ version: 1, keys: [...(current?.keys ?? []), key] }),
+}
+
+async function list(config: Config, store: KeyStore, json: boolean, now: number) {
+  const current = await store.read();
+  const inUse = await store.inUse();
+  const alg = signingAlg(config);
+  const ttlMs = config.tokenTtl * 1000;
+  const rows = (current?.set.keys ?? []).map((key) => {
+    const set = current!.set;
+    const state = alg ? stateOf(set, key, alg, now) : key.activates_at > now ? "next" : "retiring";
+    const last = state === "active" ? undefined : lastSignedAt(set, key, now, inUse);
+    return {
+      kid: key.kid,
+      alg: key.alg as string,
+      state: state as string,
+      created_at: iso(key.created_at),
+      activates_at: iso(key.activates_at),
+      last_signed_at: last === undefined ? null : iso(last),
+      retirable_at: last === undefined ? null : iso(last + ttlMs),
+    };
+  });
+  if (config.jwtAlg === "HS256") {
+    const ring = await hmacKeyRing(config.secretKey, config.previousSecretKeys);
+    for (const key of [...ring.verification.values()].reverse()) {
+      const signing = key.kid === ring.signing.kid;
+      rows.unshift({
+        kid: key.kid,
+        alg: "HS256",
+        state: signing ? "active (SECRET_KEY)" : "retiring (PREVIOUS_SECRET_KEYS)",
+        created_at: "-",
+        activates_at: "-",
+        last_signed_at: null,
+        retirable_at: null,
+      });
+    }
+  }
+  if (json) return console.log(JSON.stringify(rows));
+  console.log(table(
+    ["KID", "ALG", "STATE", "ACTIVATES", "LAST SIGNED", "RETIRABLE FROM"],
+    rows.map((r) => [
+      r.kid,
+      r.alg,
+      r.state,
+      r.activates_at,
+      r.last_signed_at ?? "-",
+      r.retirable_at ?? "-",
+    ]),
+  ));
+}
+
+async function rotate(
+  config: Config,
+  store: KeyStore,
+  target: AsymmetricAlgorithm,
+  now: () => number,
+) {
+  const before = await store.read();
+  // Opening the ring checks SECRET_KEY against the stored keys (a key encrypted under another
+  // secret would break every instance) and imports KEYS_PATH if the store has no keys yet.
+  const ring = await LiveKeyRing.open({
+    store,
+    alg: target,
+    secretKey: config.secretKey,
+    previousSecretKeys: config.previousSecretKeys,
+    keysPath: config.keysPath,
+    now,
+  });
+  const had = before && signerAt(before.set, target, now());
+  if (!had) {
+    console.log(
+      `New ${target} key ${ring.current().signing.kid}, signing now (the first ${target} key)`,
+    );
+    return;
+  }
+  const pending = before.set.keys.find((k) => k.alg === target && k.activates_at > now());
+  if (pending) {
+    throw new CliError(
+      `${pending.kid} is already published as the next ${target} key (signs from ${
+        iso(pending.activates_at)
+      })`,
+      EXIT.conflict,
+    );
+  }
+  const key = await ring.addKey(target, now() + config.keyPublishAhead * 1000);
+  console.log(
+    `New ${target} key ${key.kid}: published now, signs from ${iso(key.activates_at)} ` +
+      `(KEY_PUBLISH_AHEAD); running servers pick it up within a second`,
   );
-  console.log(`New ${alg} signing key ${key.kid}; send SIGHUP to the server or restart it`);
-  if (alg !== config.jwtAlg) {
-    console.log(`Note: JWT_ALG is ${config.jwtAlg}; this key signs only under JWT_ALG=${alg}`);
+  if (target !== config.jwtAlg) {
+    console.log(`Note: JWT_ALG is ${config.jwtAlg}; this key signs only under JWT_ALG=${target}`);
   }
 }
 
 async function retire(
   config: Config,
-  kid: string | undefined,
-  force: boolean,
-  now: Date,
-): Promise<void> {
-  if (!kid) throw new CliError("Usage: retire <kid> [--force]", EXIT.usage);
-  await updateKeyFile(
-    config.keysPath,
-    (file) => Promise.resolve(withoutKey(config, file, kid, force, now)),
-  );
-  console.log(`Retired ${kid}; send SIGHUP to the server or restart it`);
-}
-
-/** The key file without `kid`; throws when it is missing, active, or may still sign live tokens. */
-function withoutKey(
-  config: Config,
-  file: KeyFile | undefined,
+  store: KeyStore,
   kid: string,
   force: boolean,
-  now: Date,
-): KeyFile {
-  const index = file?.keys.findIndex((k) => k.kid === kid) ?? -1;
-  if (!file || index === -1) {
-    throw new CliError(`No key ${kid} in ${config.keysPath}`, EXIT.notFound);
+  now: number,
+) {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const current = await store.read();
+    const key = current?.set.keys.find((k) => k.kid === kid);
+    if (!current || !key) throw new CliError(`No key ${kid} in the store`, EXIT.notFound);
+    const alg = signingAlg(config);
+    if (alg && stateOf(current.set, key, alg, now) === "active") {
+      throw new CliError(
+        `${kid} is the active ${alg} signing key: rotate first (KEY_PUBLISH_AHEAD=0 for an emergency)`,
+        EXIT.conflict,
+      );
+    }
+    const refusal = retireRefusal(current.set, kid, {
+      now,
+      tokenTtlMs: config.tokenTtl * 1000,
+      inUse: await store.inUse(),
+    });
+    if (refusal && !force) {
+      throw new CliError(`${refusal}; --force retires it now`, EXIT.conflict);
+    }
+    const keys = current.set.keys.filter((k) => k.kid !== kid);
+    if (!(await store.write({ version: 1, keys }, current.versionstamp, [kid]))) continue;
+    if (refusal) {
+      console.error(
+        `Forced: ${refusal}. Those tokens now fail verification (401) on every server and ` +
+          "service that refreshes the JWKS; their users must log in or refresh again",
+      );
+    }
+    console.log(`Retired ${kid}; running servers drop it within a second`);
+    return;
   }
-  if (kid === activeKid(file, config.jwtAlg)) {
-    throw new CliError(`${kid} is the active signing key: rotate first`, EXIT.conflict);
-  }
-  // Tokens signed with it may live until TOKEN_TTL after a newer key of its algorithm took over.
-  const target = file.keys[index]!;
-  const successor = file.keys.slice(index + 1).find((k) => k.alg === target.alg);
-  const safeFrom = successor ? Date.parse(successor.created_at) + config.tokenTtl * 1000 : 0;
-  if (!force && successor && now.getTime() < safeFrom) {
-    throw new CliError(
-      `Tokens signed with ${kid} may still be live until ${
-        new Date(safeFrom).toISOString()
-      }; use --force to retire now`,
-      EXIT.conflict,
-    );
-  }
-  return { version: 1, keys: file.keys.filter((k) => k.kid !== kid) };
+  throw new CliError("The key set kept changing; try again", EXIT.failure);
 }
 
-function activeKid(file: KeyFile, alg: SigningAlgorithm): string | undefined {
-  return [...file.keys].reverse().find((k) => k.alg === alg)?.kid;
+async function reencrypt(config: Config, store: KeyStore) {
+  const result = await reencryptKeys(store, config.secretKey, config.previousSecretKeys);
+  for (const kid of result.unreadable) {
+    console.error(
+      `Warning: no configured secret decrypts ${kid}; left as it is (it only verifies)`,
+    );
+  }
+  console.log(
+    `Re-encrypted ${result.reencrypted.length} signing key(s) under SECRET_KEY ` +
+      `(${result.current.length} already were)` +
+      (result.reencrypted.length > 0 ? "; PREVIOUS_SECRET_KEYS is no longer needed for them" : ""),
+  );
+}
+
+/** The instance's `JWT_ALG` when its keys live in the store. */
+function signingAlg(config: Config): AsymmetricAlgorithm | undefined {
+  return isAsymmetricAlgorithm(config.jwtAlg) ? config.jwtAlg : undefined;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

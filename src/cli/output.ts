@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { AuthError } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 
 /** Exit codes of every CLI command. */
 export const EXIT = {
@@ -31,7 +31,7 @@ export class CliError extends Error {
 /** The exit code and one-line message for an error thrown by a command. */
 export function describeFailure(err: unknown): { code: number; message: string } {
   if (err instanceof CliError) return { code: err.exitCode, message: err.message };
-  if (err instanceof AuthError) {
+  if (err instanceof ApiError) {
     const code = err.code === "not_found"
       ? EXIT.notFound
       : err.code === "conflict"

@@ -4,14 +4,19 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { createServices } from "../app.ts";
-import type { Services } from "../app_types.ts";
-import { loadConfigOrExit } from "../load_config.ts";
-import { openRuntime } from "../runtime.ts";
-import type { UserRecord } from "../store/kv_store.ts";
+import "../require_deno_version.ts"; // first: one clear line on a Deno older than 2.9
+import type { Services } from "../services.ts";
+import type { UserRecord } from "../users/user_store.ts";
 import { publicUser } from "../users/user_service.ts";
-import { CliError, describeFailure, EXIT, table } from "./output.ts";
+import { table } from "./output.ts";
+import { type CliSpec, parseCommandLine, usageError } from "./command_line.ts";
+import {
+  MAX_PASSWORD_LENGTH,
+  MAX_ROLE_LENGTH,
+  MAX_USER_ID_LENGTH,
+  MIN_PASSWORD_LENGTH,
+} from "../users/user_rules.ts";
+import { withServices } from "./with_services.ts";
 import { readPassword } from "./password_prompt.ts";
 
 interface Command {
@@ -21,6 +26,8 @@ interface Command {
 }
 
 interface Args {
+  /** The running command's usage line, for its usage errors. */
+  readonly usage: string;
   readonly positionals: string[];
   readonly roles: string[];
   readonly json: boolean;
@@ -29,8 +36,8 @@ interface Args {
 const COMMANDS: Readonly<Record<string, Command>> = {
   add: {
     usage: "add <user_id> [--role <role>]...",
-    summary:
-      "Create a user; password from a hidden prompt, or one line of stdin. Roles default to user",
+    summary: `Create a user (roles default to user); the password (${MIN_PASSWORD_LENGTH} to ` +
+      `${MAX_PASSWORD_LENGTH} characters) from a hidden prompt, or one line of stdin`,
     async run(services, args) {
       const userId = one(args, "user_id");
       const user = await services.users.add(
@@ -84,7 +91,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   passwd: {
     usage: "passwd <user_id>",
-    summary: "Set a new password (prompt or stdin) and end the user's sessions",
+    summary: `Set a new password (${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters; ` +
+      "prompt or stdin) and end the user's sessions",
     async run(services, args) {
       const userId = one(args, "user_id");
       await services.users.get(userId);
@@ -102,7 +110,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     async run(services, args) {
       const [userId, ...roles] = args.positionals;
       if (!userId || roles.length === 0) {
-        throw new CliError("Usage: roles <user_id> <role>...", EXIT.usage);
+        throw usageError("user", "roles <user_id> <role>...", "Expected a <user_id> and a <role>");
       }
       const user = await services.users.update(userId, { roles });
       print(args, publicUser(user), `Roles of "${userId}": ${user.roles.join(", ")}`);
@@ -116,6 +124,25 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       print(args, publicUser(user), `Disabled "${user.id}"`);
     },
   },
+  sessions: {
+    usage: "sessions <user_id> [--json]",
+    summary: "List the user's live sessions, oldest first",
+    async run(services, args) {
+      const user = await services.users.get(one(args, "user_id"));
+      const sessions = (await services.sessions.list(user)).map((s) => ({
+        sid: s.sid,
+        role: s.role,
+        created_at: iso(s.createdAt),
+        last_refreshed_at: iso(s.refreshedAt),
+        expires_at: iso(s.expiresAt),
+      }));
+      if (args.json) return console.log(JSON.stringify(sessions));
+      console.log(table(
+        ["SID", "ROLE", "CREATED", "LAST_REFRESHED", "EXPIRES"],
+        sessions.map((s) => [s.sid, s.role, s.created_at, s.last_refreshed_at, s.expires_at]),
+      ));
+    },
+  },
   enable: {
     usage: "enable <user_id>",
     summary: "Allow the user to log in again",
@@ -126,23 +153,28 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
 };
 
-function help(): string {
-  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(34)} ${c.summary}`);
-  return [
-    "Usage: deno task user <command> [options]",
-    "",
-    "Commands:",
-    ...lines,
-    "",
-    "Options: --json (machine-readable output), --help",
-    "Exit codes: 0 ok, 1 failure, 2 usage, 3 not found, 4 conflict, 5 invalid value",
-  ].join("\n");
-}
+/** The rules every user id, password and role follows (also in the README). */
+export const USER_RULES = [
+  `Rules: a user_id is 1 to ${MAX_USER_ID_LENGTH} characters, no control characters; a password`,
+  `is ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters; a role is 1 to ${MAX_ROLE_LENGTH} of ` +
+  "A-Z a-z 0-9 _ . : -",
+  "Options: --json (machine-readable output), --help",
+];
+
+const SPEC: CliSpec = {
+  task: "user",
+  commands: COMMANDS,
+  options: {
+    role: { type: "string", multiple: true },
+    json: { type: "boolean", default: false },
+  },
+  notes: USER_RULES,
+};
 
 function one(args: Args, name: string): string {
   const [value, extra] = args.positionals;
   if (value === undefined || extra !== undefined) {
-    throw new CliError(`Expected exactly one <${name}>`, EXIT.usage);
+    throw usageError("user", args.usage, `Expected exactly one <${name}>`);
   }
   return value;
 }
@@ -157,54 +189,17 @@ function iso(ms: number): string {
 
 /** Runs the CLI with `argv`; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        role: { type: "string", multiple: true },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`${err instanceof Error ? err.message : err}\n\n${help()}`);
-    return EXIT.usage;
-  }
-  const [name, ...positionals] = parsed.positionals;
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (parsed.values.help || name === "help") {
-    console.log(command ? `Usage: deno task user ${command.usage}\n\n${command.summary}` : help());
-    return EXIT.ok;
-  }
-  if (!command) {
-    console.error(`${name ? `Unknown command "${name}"` : "No command given"}\n\n${help()}`);
-    return EXIT.usage;
-  }
-  const config = await loadConfigOrExit();
-  const runtime = await openRuntime(config, console.error);
-  try {
-    const services = createServices({
-      config,
-      store: runtime.store,
-      keys: runtime.keys,
-      hasher: runtime.hasher,
-      logger: runtime.logger,
-    });
-    await command.run(services, {
-      positionals,
-      roles: parsed.values.role ?? [],
-      json: parsed.values.json ?? false,
-    });
-    return EXIT.ok;
-  } catch (err) {
-    const { code, message } = describeFailure(err);
-    console.error(`Error: ${message}`);
-    return code;
-  } finally {
-    runtime.close();
-  }
+  const line = parseCommandLine(argv, SPEC);
+  if (typeof line === "number") return line;
+  const command = COMMANDS[line.command]!;
+  return await withServices((services) =>
+    command.run(services, {
+      usage: command.usage,
+      positionals: line.positionals,
+      roles: (line.values.role as string[] | undefined) ?? [],
+      json: line.values.json === true,
+    })
+  );
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

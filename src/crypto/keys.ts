@@ -4,8 +4,8 @@
  * Under HS256 the key is `SECRET_KEY` (its UTF-8 bytes, as PyJWT and jsonwebtoken use a string
  * secret), plus any `PREVIOUS_SECRET_KEYS` for verification only. Under EdDSA, ES256 and RS256
  * the private keys live in a JSON key file (`KEYS_PATH`, mode 0600); the newest key of the
- * configured algorithm signs, every key in the file verifies. Every key's `kid` is its RFC 7638
- * thumbprint.
+ * configured algorithm signs, every key in the file verifies. An asymmetric key's `kid` is its
+ * RFC 7638 thumbprint; an HS256 secret's is HMAC-SHA256 of a fixed label under the secret.
  *
  * @module
  */
@@ -17,7 +17,7 @@ import {
   importJWK,
   type JWK,
 } from "jose";
-import type { SigningAlgorithm } from "../config.ts";
+import { isAsymmetricAlgorithm, type SigningAlgorithm } from "../config.ts";
 import { createFileExclusive, replaceFile, withFileLock } from "../files.ts";
 
 /** A key that verifies tokens of one algorithm. */
@@ -40,6 +40,12 @@ export interface KeyRing {
   readonly signing: SigningKey;
   readonly verification: ReadonlyMap<string, VerificationKey>;
   readonly jwks: PublicJwks;
+  /**
+   * Why this instance cannot follow the shared key set (it cannot decrypt the key it must sign
+   * with, or re-reading the set fails); it signs with an older key meanwhile and `/readyz`
+   * answers 503 `keys_out_of_date`. Absent when it is up to date.
+   */
+  readonly outOfDate?: string;
 }
 
 /** One private key as stored in the key file. */
@@ -55,6 +61,8 @@ export interface KeyFile {
   readonly version: 1;
   readonly keys: readonly StoredKey[];
 }
+
+const HMAC_KID_LABEL = new TextEncoder().encode("auth-server/hs256-kid v1");
 
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
 
@@ -72,11 +80,15 @@ const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
 export async function hmacKeyRing(secret: string, previous: readonly string[]): Promise<KeyRing> {
   const keys = await Promise.all([secret, ...previous].map(importHmacKey));
   const signing = keys[0]!;
-  return {
-    signing,
-    verification: new Map(keys.map((k) => [k.kid, k])),
-    jwks: { keys: [] },
-  };
+  const verification = new Map(keys.map((k) => [k.kid, k]));
+  // Tokens signed before 2.16 carry the secret's RFC 7638 thumbprint as kid: they keep
+  // verifying until they expire (verification only; no new token carries one).
+  for (const [i, value] of [secret, ...previous].entries()) {
+    const bytes = new TextEncoder().encode(value);
+    const legacyKid = await calculateJwkThumbprint({ kty: "oct", k: base64url.encode(bytes) });
+    if (!verification.has(legacyKid)) verification.set(legacyKid, { ...keys[i]!, kid: legacyKid });
+  }
+  return { signing, verification, jwks: { keys: [] } };
 }
 
 export async function importHmacKey(secret: string): Promise<VerificationKey> {
@@ -88,8 +100,11 @@ export async function importHmacKey(secret: string): Promise<VerificationKey> {
     false,
     ["sign", "verify"],
   );
-  // The thumbprint of a 256-bit-or-more secret reveals nothing a token's signature does not.
-  const kid = await calculateJwkThumbprint({ kty: "oct", k: base64url.encode(bytes) });
+  // An HMAC of a fixed label under the secret: the same on every instance, and, unlike a digest
+  // of the secret itself, no value to test guesses of the secret against without the secret.
+  const kid = base64url.encode(
+    new Uint8Array(await crypto.subtle.sign("HMAC", key, HMAC_KID_LABEL)),
+  );
   return { kid, alg: "HS256", key };
 }
 
@@ -214,8 +229,8 @@ function isKeyFile(value: unknown): value is KeyFile {
   return file.version === 1 && Array.isArray(file.keys) && file.keys.every((k: unknown) => {
     const key = k as Partial<StoredKey> | null;
     return typeof key?.kid === "string" && typeof key.created_at === "string" &&
-      (key.alg === "EdDSA" || key.alg === "ES256" || key.alg === "RS256") &&
-      typeof key.private_jwk === "object" && key.private_jwk !== null;
+      isAsymmetricAlgorithm(key.alg) && typeof key.private_jwk === "object" &&
+      key.private_jwk !== null;
   });
 }
 

@@ -1,28 +1,55 @@
 /**
- * One JSON log line per request: time, request id (also sent as `X-Request-Id`), method, path,
- * status, duration, client and `sub` when a token was verified. Never a header, body or query
- * string. When `LOG_LEVEL` is above `info` it does nothing at all.
+ * One JSON log line per request: time, request id, method, path, status, duration, client and
+ * `sub` when a token was verified. Never a header, body or query string. When `LOG_LEVEL` is
+ * above `info` it does nothing at all.
+ *
+ * The request id is this process's random prefix and a counter (unique without a call into the
+ * random source per request). It is sent back as `x-request-id` only on 5xx answers, the ones an
+ * operator must find in the log from a user's report; every other answer carries enough (its
+ * JSON error code) and a header on every answer costs throughput (README, "Headers").
  *
  * @module
  */
 import type { MiddlewareHandler } from "hono";
 import type { TrustedProxies } from "../client_address.ts";
 import type { Logger } from "../logger.ts";
-import { clientIp } from "./client_ip.ts";
+import { clientIp } from "../client_ip.ts";
+
+/**
+ * Makes request ids: a random per-process prefix, a dash, then a base-36 counter.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { requestIds } from "./request_log.ts";
+ * const next = requestIds();
+ * const [a, b] = [next(), next()];
+ * assert.match(a, /^[0-9a-f]{12}-1$/);
+ * assert.notEqual(a, b);
+ * ```
+ */
+export function requestIds(): () => string {
+  const prefix = Array.from(crypto.getRandomValues(new Uint8Array(6)))
+    .map((b) => b.toString(16).padStart(2, "0")).join("") + "-";
+  let counter = 0;
+  return () => prefix + (++counter).toString(36);
+}
 
 /** Logs each request after it is answered. */
 export function requestLog(logger: Logger, trustProxy: TrustedProxies): MiddlewareHandler {
+  const nextId = requestIds();
   return async function requestLogMiddleware(c, next) {
     if (!logger.enabled("info")) return await next();
     const started = performance.now();
-    const requestId = crypto.randomUUID();
+    const requestId = nextId();
     await next();
-    c.res.headers.set("X-Request-Id", requestId);
+    const status = c.res.status;
+    if (status >= 500) c.res.headers.set("x-request-id", requestId);
     logger.info("request", {
       request_id: requestId,
       method: c.req.method,
       path: c.req.path.slice(0, 256),
-      status: c.res.status,
+      status,
       duration_ms: Math.round((performance.now() - started) * 100) / 100,
       client: clientIp(c, trustProxy),
       sub: c.get("auth")?.sub,

@@ -6,11 +6,13 @@
  * import { Hono } from "hono";
  * import { requireAuth } from "./require_auth.ts";
  * const app = new Hono();
- * app.use("/orders/*", requireAuth({
- *   issuer: "http://localhost:10000",
- *   jwksUrl: "http://localhost:10000/.well-known/jwks.json",
- * }));
+ * const issuer = "http://localhost:10000";
+ * const auth = { issuer, jwksUrl: `${issuer}/.well-known/jwks.json` };
+ * // Users only (the default): a service account's token, whose `sub` is a client id, is refused.
+ * app.use("/orders/*", requireAuth(auth));
  * app.get("/orders/mine", (c) => c.json({ owner: c.get("auth").sub }));
+ * // Service accounts (client_credentials) holding a scope.
+ * app.use("/reports/*", requireAuth({ ...auth, subjects: "clients", scopes: ["stats"] }));
  * ```
  *
  * It pins the algorithms, requires `exp`, checks `iss` (and `aud` when given), accepts only a
@@ -28,17 +30,23 @@ import {
   errors,
   type FetchImplementation,
 } from "jose";
-import type { SigningAlgorithm } from "../config.ts";
+import { ASYMMETRIC_ALGORITHMS, type SigningAlgorithm } from "../config.ts";
 import type { ErrorCode } from "../errors.ts";
-import { AuthError } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 import type { KeyRing, VerificationKey } from "../crypto/keys.ts";
 import {
   type AccessClaims,
+  isServiceAccountToken,
   type KeyResolver,
   keyRingResolver,
   verifyAccessToken,
 } from "../tokens/access_token.ts";
 import { VerifiedTokenCache } from "../tokens/verified_token_cache.ts";
+import {
+  createIntrospectionCheck,
+  type IntrospectionOptions,
+  IntrospectionUnavailable,
+} from "./introspection.ts";
 
 export type { AccessClaims } from "../tokens/access_token.ts";
 export { importHmacKey } from "../crypto/keys.ts";
@@ -49,8 +57,6 @@ declare module "hono" {
     auth: AccessClaims;
   }
 }
-
-const ASYMMETRIC: readonly SigningAlgorithm[] = ["EdDSA", "ES256", "RS256"];
 
 /** Options of {@link requireAuth}. Give exactly one of `key`, `keyRing` or `jwksUrl`. */
 export interface RequireAuthOptions {
@@ -66,8 +72,29 @@ export interface RequireAuthOptions {
   readonly jwksUrl?: string | URL;
   /** Accepted algorithms; default: the keys' own, or EdDSA, ES256, RS256 for a JWKS. */
   readonly algorithms?: readonly SigningAlgorithm[];
+  /**
+   * Whose tokens pass: `"users"` (people who signed in: the default), `"clients"` (service
+   * accounts, client_credentials) or `"any"`. A service-account token has the role `@client`,
+   * or a `client_id` and no `sid`; its `sub` is a client id, which may equal a user id. Others
+   * get 403 `subject_not_allowed` with `error="insufficient_scope"` (RFC 6750 section 3.1): the
+   * token is valid, it is the wrong kind of principal for this route, and no new token of the
+   * same kind would help. The default is `"clients"` when `scopes` is given, as only
+   * service-account tokens carry scopes.
+   */
+  readonly subjects?: "users" | "clients" | "any";
   /** When given, the token's `role` must be one of these (403 otherwise). */
   readonly roles?: readonly string[];
+  /**
+   * When given, the token's `scope` claim must hold every one of these (403
+   * `insufficient_scope` otherwise): for service-account tokens (client_credentials).
+   */
+  readonly scopes?: readonly string[];
+  /**
+   * Ask the auth server's introspection endpoint (RFC 7662) too, so revocations are seen before
+   * `exp`; answers are cached briefly (see {@link IntrospectionOptions}). When it cannot answer:
+   * 503 with `Retry-After`, never 401.
+   */
+  readonly introspection?: IntrospectionOptions;
   /** The realm in `WWW-Authenticate`. */
   readonly realm?: string;
   /** Remote JWKS tuning, in milliseconds. */
@@ -77,7 +104,10 @@ export interface RequireAuthOptions {
     readonly timeout?: number;
     readonly fetch?: FetchImplementation;
   };
-  /** Extra check after the signature, e.g. "is this session revoked?"; false refuses. */
+  /**
+   * Extra check after the signature, e.g. "is this session revoked?"; false refuses (401). When
+   * it throws, the error goes to the app's error handler: it cannot tell, so it does not refuse.
+   */
   readonly isActive?: (claims: AccessClaims) => Promise<boolean> | boolean;
   /**
    * Cache verified tokens (exact string, until `exp`, only while their key is still known):
@@ -102,6 +132,20 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
   const realm = (options.realm ?? "auth").replace(/["\\]/g, "");
   const now = options.now ?? Date.now;
   const roles = options.roles ? new Set(options.roles) : undefined;
+  const scopes = options.scopes ? [...options.scopes] : undefined;
+  if (scopes?.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) {
+    throw new TypeError("requireAuth scopes must be RFC 6749 scope tokens");
+  }
+  const subjects = options.subjects ?? (scopes ? "clients" : "users");
+  if (!["users", "clients", "any"].includes(subjects)) {
+    throw new TypeError('requireAuth subjects must be "users", "clients" or "any"');
+  }
+  if (subjects === "users" && scopes) {
+    throw new TypeError('requireAuth scopes need subjects "clients" or "any": users have none');
+  }
+  const introspect = options.introspection
+    ? createIntrospectionCheck(options.introspection)
+    : undefined;
   const cache = options.cache
     ? new VerifiedTokenCache(options.cache === true ? undefined : options.cache)
     : undefined;
@@ -129,12 +173,45 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
     let claims: AccessClaims;
     try {
       claims = await verify(token);
-      if (options.isActive && !(await options.isActive(claims))) {
-        throw new AuthError("invalid_token", "session has been revoked");
-      }
     } catch (err) {
-      const message = err instanceof AuthError ? err.message : "invalid token";
+      const message = err instanceof ApiError ? err.message : "invalid token";
       return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
+    }
+    // A failure of the check itself (the store is down) is not a verdict on the token: it is
+    // thrown to the app's error handler (503 there), so clients keep their good tokens.
+    if (options.isActive && !(await options.isActive(claims))) {
+      const message = "session has been revoked";
+      return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
+    }
+    if (introspect) {
+      let active: boolean;
+      try {
+        active = await introspect(token, claims.exp, now());
+      } catch (err) {
+        if (!(err instanceof IntrospectionUnavailable)) throw err;
+        // Same rule: an unreachable auth server is no verdict on the token; answered here, as
+        // this middleware runs in other services' apps, whatever their error handler does.
+        c.header("Retry-After", "1");
+        c.header("Cache-Control", "no-store");
+        const unavailable = new ApiError("not_ready", "token introspection is unavailable");
+        return c.json(unavailable.toJSON(), 503);
+      }
+      if (!active) {
+        const message = "token is not active";
+        return refuse(c, 401, "invalid_token", message, challenge(realm, "invalid_token", message));
+      }
+    }
+    if (subjects !== "any" && isServiceAccountToken(claims) !== (subjects === "clients")) {
+      const message = subjects === "users"
+        ? "a service-account token is not accepted here"
+        : "only service-account tokens are accepted here";
+      return refuse(
+        c,
+        403,
+        "subject_not_allowed",
+        message,
+        challenge(realm, "insufficient_scope", message),
+      );
     }
     if (roles && !roles.has(claims.role)) {
       const message = "token role is not allowed here";
@@ -145,6 +222,20 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
         message,
         challenge(realm, "insufficient_scope", message),
       );
+    }
+    if (scopes) {
+      const granted = new Set(claims.scope?.split(" ") ?? []);
+      const missing = scopes.filter((scope) => !granted.has(scope));
+      if (missing.length > 0) {
+        const message = `token lacks scope ${missing.join(" ")}`;
+        return refuse(
+          c,
+          403,
+          "insufficient_scope",
+          message,
+          `${challenge(realm, "insufficient_scope", message)}, scope="${scopes.join(" ")}"`,
+        );
+      }
     }
     c.set("auth", claims);
     await next();
@@ -186,7 +277,7 @@ function keySource(options: RequireAuthOptions): {
     timeoutDuration: options.jwks?.timeout ?? 5_000,
     ...(options.jwks?.fetch ? { [customFetch]: options.jwks.fetch } : {}),
   });
-  const algorithms = options.algorithms ?? ASYMMETRIC;
+  const algorithms: readonly SigningAlgorithm[] = options.algorithms ?? ASYMMETRIC_ALGORITHMS;
   if (algorithms.includes("HS256")) throw new TypeError("A JWKS never verifies HS256 tokens");
   // jose starts its cooldown only after a successful fetch; while the JWKS is unreachable, back
   // off here too, so a flood of tokens is not a flood of fetches.

@@ -1,29 +1,73 @@
 /**
- * The security headers of every answer: the set the OWASP REST Security Cheat Sheet names for a
- * JSON API (no caching unless a route says otherwise, no active content, no framing, HTTPS only,
- * no sniffing). Headers meant for HTML documents (Referrer-Policy, the Cross-Origin-* family)
- * protect nothing on a bearer-token JSON API and are left out: each response header costs this
- * server measurable throughput (see bench/README of the benchmark in README.md).
- * A fixed list, set after the handler where the route has not set its own (a public
- * `Cache-Control`).
+ * The security headers of every answer, for a bearer-token JSON API (the intent of the OWASP REST
+ * Security Cheat Sheet's set; the reasoning per header is in README.md, "Headers"):
+ *
+ * - `cache-control: no-store`: tokens and account data stay out of every cache;
+ * - `content-security-policy: default-src 'none'; frame-ancestors 'none'`: an answer opened in a
+ *   browser runs nothing and cannot be framed (`frame-ancestors` is what `X-Frame-Options` did,
+ *   in every browser that still gets updates, so that header is no longer sent);
+ * - `x-content-type-options: nosniff`: JSON is never sniffed into HTML or script;
+ * - `strict-transport-security` only when the public address (`ISSUER`) is `https`: a browser
+ *   ignores it over plain HTTP (RFC 6797, 8.1), where this server itself listens.
+ *
+ * Names are lowercase: that is how HTTP/2 and Deno's own header map spell them, and mixed-case
+ * names measurably cost this server more per answer. A route that sets its own header (a public
+ * `cache-control`) keeps it.
  *
  * @module
  */
 import type { MiddlewareHandler } from "hono";
 
-const HEADERS: readonly (readonly [string, string])[] = [
-  ["Cache-Control", "no-store"],
-  ["Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"],
-  ["Strict-Transport-Security", "max-age=31536000; includeSubDomains"],
-  ["X-Content-Type-Options", "nosniff"],
-  ["X-Frame-Options", "DENY"],
+const BASE: readonly (readonly [string, string])[] = [
+  ["cache-control", "no-store"],
+  ["content-security-policy", "default-src 'none'; frame-ancestors 'none'"],
+  ["x-content-type-options", "nosniff"],
 ];
+const HSTS = ["strict-transport-security", "max-age=31536000; includeSubDomains"] as const;
+
+/** Options of {@link securityHeaders}. */
+export interface SecurityHeaderOptions {
+  /**
+   * The server's public address (`ISSUER`): HSTS is sent only when it is `https:`. Without it
+   * HSTS is sent, as before this option existed.
+   */
+  readonly issuer?: string;
+}
+
+/**
+ * The header list for `options`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { securityHeaderList } from "./security_headers.ts";
+ * const names = (issuer: string) => securityHeaderList({ issuer }).map(([name]) => name);
+ * assert(!names("http://localhost:10000").includes("strict-transport-security"));
+ * assert(names("https://auth.example.com").includes("strict-transport-security"));
+ * ```
+ */
+export function securityHeaderList(
+  options: SecurityHeaderOptions = {},
+): readonly (readonly [string, string])[] {
+  const https = options.issuer === undefined || options.issuer.startsWith("https://");
+  return https ? [...BASE, HSTS] : BASE;
+}
 
 /** Adds the security headers a route has not set itself. */
-export function securityHeaders(): MiddlewareHandler {
+export function securityHeaders(options: SecurityHeaderOptions = {}): MiddlewareHandler {
+  const list = securityHeaderList(options);
+  // Any header of the list marks an answer that already has them all (the last one: HSTS when
+  // sent, else nosniff; a route may replace cache-control, never these).
+  const marker = list[list.length - 1]![0];
   return async function securityHeadersMiddleware(c, next) {
+    // Set before the route runs, they go into the Response when `c.json()` builds it: setting
+    // them afterwards on the built Response checked and copied each one again, per request. A
+    // route's own `c.header("cache-control", ...)` later replaces the default.
+    for (const [name, value] of list) c.header(name, value);
     await next();
+    // An answer built without the context (a bare `new Response`) did not get them: add them.
     const headers = c.res.headers;
-    for (const [name, value] of HEADERS) if (!headers.has(name)) headers.set(name, value);
+    if (headers.has(marker)) return;
+    for (const [name, value] of list) if (!headers.has(name)) headers.set(name, value);
   };
 }

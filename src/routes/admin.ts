@@ -7,10 +7,22 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { publicUser } from "../users/user_service.ts";
-import { errorResponse, jsonBody, NewUserBody, User, UserList, UserPatchBody } from "./schemas.ts";
+import { MAX_USER_ID_LENGTH } from "../users/user_rules.ts";
+import {
+  errorResponse,
+  jsonBody,
+  NewUserBody,
+  storeUnavailable,
+  User,
+  UserList,
+  UserPatchBody,
+} from "./schemas.ts";
 
 const UserIdParam = z.object({
-  id: z.string().min(1).max(128).openapi({ param: { name: "id", in: "path" }, example: "ada" }),
+  id: z.string().min(1).max(MAX_USER_ID_LENGTH).openapi({
+    param: { name: "id", in: "path" },
+    example: "ada",
+  }),
 });
 
 const ListQuery = z.object({
@@ -23,6 +35,7 @@ const ListQuery = z.object({
 const common = {
   401: errorResponse("No valid bearer token"),
   403: errorResponse("The token's role is not admin"),
+  503: storeUnavailable,
 };
 const userJson = (description: string) => ({
   content: { "application/json": { schema: User } },
@@ -51,14 +64,8 @@ export function adminRoutes(app: AppRouter, ctx: AppContext): void {
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid("query");
-      let page;
-      try {
-        page = await services.users.list(limit ?? 50, cursor);
-      } catch (err) {
-        // Deno KV refuses a cursor it did not issue; any other failure is not the caller's.
-        if (cursor === undefined) throw err;
-        return c.json({ error: "cursor is invalid", code: "validation_failed" as const }, 400);
-      }
+      // A cursor the store did not issue answers 400 (InvalidCursorError), a failing store 503.
+      const page = await services.users.list(limit ?? 50, cursor);
       return c.json({ users: page.users.map(publicUser), next_cursor: page.cursor ?? null }, 200);
     },
   );

@@ -7,7 +7,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { timingSafeEqual } from "node:crypto";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { AuthError } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 import { bearerToken } from "../middleware/require_auth.ts";
 import { errorResponse } from "./schemas.ts";
 
@@ -21,6 +21,8 @@ export function metricsRoutes(app: AppRouter, ctx: AppContext): void {
       method: "get",
       path: "/metrics",
       summary: "Prometheus metrics (Bearer METRICS_TOKEN when configured)",
+      // Open, or a bearer token (METRICS_TOKEN) when one is configured.
+      security: [{}, { metricsToken: [] }],
       responses: {
         200: {
           content: { "text/plain": { schema: z.string() } },
@@ -33,12 +35,12 @@ export function metricsRoutes(app: AppRouter, ctx: AppContext): void {
       if (expectedDigest !== undefined) {
         const given = bearerToken(c.req.header("Authorization")) ?? "";
         if (!timingSafeEqual(await digest(given), await expectedDigest)) {
-          throw new AuthError("invalid_token", "metrics token required", {
+          throw new ApiError("invalid_token", "metrics token required", {
             "WWW-Authenticate": 'Bearer realm="metrics"',
           });
         }
       }
-      const { registry } = ctx.metrics;
+      const { registry } = ctx.services.metrics;
       return c.text(await registry.metrics(), 200, { "Content-Type": registry.contentType });
     },
   );

@@ -1,15 +1,14 @@
 /**
  * `POST /refresh`: spends a refresh token for a new pair; a spent token presented again ends
- * the session (`refresh_token_reused`).
+ * the session (`refresh_token_reused`). The limit and the rotation live in
+ * `tokens/refresh_service.ts`, shared with the OAuth refresh_token grant.
  *
  * @module
  */
 import { createRoute } from "@hono/zod-openapi";
-import { AuthError, tooManyAttempts } from "../errors.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { limitSubject } from "../client_address.ts";
-import { clientIp } from "../middleware/client_ip.ts";
-import { errorResponse, jsonBody, RefreshBody, TokenPair } from "./schemas.ts";
+import { clientIp } from "../client_ip.ts";
+import { errorResponse, jsonBody, RefreshBody, storeUnavailable, TokenPair } from "./schemas.ts";
 
 const route = createRoute({
   method: "post",
@@ -20,39 +19,25 @@ const route = createRoute({
     200: { content: { "application/json": { schema: TokenPair } }, description: "Rotated" },
     400: errorResponse("Malformed JSON or a missing refresh_token"),
     401: errorResponse(
-      "Unknown or expired token (`invalid_refresh_token`), ended session (`session_revoked`), " +
+      "Unknown or expired token, or one issued to an OAuth client, which must use " +
+        "/oauth/token with its credentials (`invalid_refresh_token`), ended session " +
+        "(`session_revoked`), " +
         "a spent token presented again (`refresh_token_reused`, which revokes the session), or " +
         "a concurrent request with the same token that won (`refresh_conflict`)",
     ),
     413: errorResponse("Body over 16 KiB"),
     415: errorResponse("Not application/json"),
     429: errorResponse("Too many refreshes from this client; see Retry-After"),
-    503: errorResponse("The refresh was contended too often (`busy`); retry"),
+    503: storeUnavailable,
   },
 });
 
 /** Registers `POST /refresh`. */
 export function refreshRoutes(app: AppRouter, ctx: AppContext): void {
-  const { services, config, metrics } = ctx;
+  const { services, config } = ctx;
   app.openapi(route, async (c) => {
     const { refresh_token: refreshToken } = c.req.valid("json");
-    const limit = services.localLimiter.hit(
-      "refresh_client",
-      limitSubject(clientIp(c, config.trustProxy)),
-      config.refreshLimitPerClient,
-    );
-    if (limit.limited) {
-      metrics.rateLimited.inc({ limit: "refresh_client" });
-      throw tooManyAttempts(limit.retryAfter);
-    }
-    try {
-      return c.json(await services.sessions.refresh(refreshToken), 200);
-    } catch (err) {
-      // Successes and reuse are counted from session events; the other refusals here.
-      if (err instanceof AuthError && err.code !== "refresh_token_reused") {
-        metrics.refreshes.inc({ outcome: err.code });
-      }
-      throw err;
-    }
+    const client = clientIp(c, config.trustProxy);
+    return c.json(await services.refresh.refresh({ refreshToken, client }), 200);
   });
 }

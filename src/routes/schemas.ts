@@ -5,10 +5,25 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import { MAX_PASSWORD_LENGTH } from "../crypto/passwords.ts";
-import { ERROR_STATUS } from "../errors.ts";
-import { hasControlCharacter } from "../text.ts";
-import { MAX_USER_ID_LENGTH } from "../users/user_service.ts";
+import {
+  MAX_PASSWORD_LENGTH,
+  MAX_ROLES,
+  MAX_USER_ID_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  roleProblem,
+  unicodeProblem,
+  userIdProblem,
+} from "../users/user_rules.ts";
+import { MAX_DEVICE_TOKEN_LENGTH } from "../users/device_tokens.ts";
+import {
+  ClaimsSchema,
+  ErrorBodySchema,
+  LoginAnswerSchema,
+  MeSchema,
+  PublicUserSchema,
+  SessionInfoSchema,
+  TokenPairSchema,
+} from "../wire.ts";
 
 /** A string field whose messages name it: "x is required", "x must be a string". */
 function text(name: string) {
@@ -18,30 +33,70 @@ function text(name: string) {
   });
 }
 
-const userId = text("user_id")
-  .min(1, "user_id is required")
-  .max(MAX_USER_ID_LENGTH, `user_id must be at most ${MAX_USER_ID_LENGTH} characters`)
-  .refine((id) => !hasControlCharacter(id), "user_id must not contain control characters")
-  .refine((id) => id.isWellFormed(), "user_id must be valid Unicode")
-  .openapi({ example: "ada" });
+/** A string field checked by one of the rules of `users/user_rules.ts`, with its message. */
+function ruled(name: string, problem: (value: string) => string | undefined) {
+  return text(name).superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message !== undefined) ctx.addIssue({ code: "custom", message });
+  });
+}
 
-const role = text("role").min(1, "role must not be empty").max(
-  64,
-  "role must be at most 64 characters",
+/** The message of a body that is JSON but not an object (`[]`, `"x"`, `null`). */
+export const NOT_AN_OBJECT = "request body must be a JSON object";
+
+/** A JSON request body's object schema, with our message when the body is not an object. */
+export function bodyObject<T extends z.ZodRawShape>(shape: T) {
+  return z.object(shape, { error: NOT_AN_OBJECT });
+}
+
+const userId = ruled("user_id", userIdProblem)
+  .openapi({ example: "ada", minLength: 1, maxLength: MAX_USER_ID_LENGTH });
+const role = ruled("role", roleProblem);
+const roles = z.array(role, { error: "roles must be an array of strings" })
+  .max(MAX_ROLES, `at most ${MAX_ROLES} roles`);
+/** A password field (new or submitted) must be valid Unicode: see `unicodeProblem`. */
+function wellFormed<T extends z.ZodType<string>>(name: string, field: T) {
+  return field.superRefine((value, ctx) => {
+    const message = unicodeProblem(name, value);
+    if (message !== undefined) ctx.addIssue({ code: "custom", message });
+  });
+}
+
+/** A new password: the rules of `passwordProblem`. */
+const newPassword = wellFormed(
+  "password",
+  text("password")
+    .min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`)
+    .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`),
 );
 
-export const LoginBody = z.object({
+/** A device token presented with a password: that device's own failure budget judges it. */
+const deviceToken = text("device_token")
+  .max(
+    MAX_DEVICE_TOKEN_LENGTH,
+    `device_token must be at most ${MAX_DEVICE_TOKEN_LENGTH} characters`,
+  )
+  .optional()
+  .openapi({
+    description:
+      "The device_token of an earlier 200 for this user: judged by this device's own failure budget",
+  });
+
+export const LoginBody = bodyObject({
   user_id: userId,
-  password: text("password")
-    .min(1, "password is required")
-    .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`)
-    .openapi({ example: "correct horse battery staple" }),
+  password: wellFormed(
+    "password",
+    text("password")
+      .min(1, "password is required")
+      .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  ).openapi({ example: "correct horse battery staple" }),
   role: role.optional().openapi({ example: "user" }),
+  device_token: deviceToken,
 }).openapi("LoginRequest", {
   example: { user_id: "ada", password: "correct horse battery staple", role: "user" },
 });
 
-export const RefreshBody = z.object({
+export const RefreshBody = bodyObject({
   refresh_token: text("refresh_token")
     .min(1, "refresh_token is required")
     .max(512, "refresh_token is too long")
@@ -50,12 +105,36 @@ export const RefreshBody = z.object({
   example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
 });
 
-export const TokenPair = z.object({
-  token: z.string().openapi({ description: "The access token, a signed JWT" }),
-  token_type: z.literal("Bearer"),
-  expires_in: z.number().int().openapi({ example: 1800 }),
-  refresh_token: z.string().openapi({ description: "Opaque; spent by POST /refresh" }),
-}).openapi("TokenPair", {
+export const PasswordChangeBody = bodyObject({
+  current_password: wellFormed(
+    "current_password",
+    text("current_password")
+      .min(1, "current_password is required")
+      .max(
+        MAX_PASSWORD_LENGTH,
+        `current_password must be at most ${MAX_PASSWORD_LENGTH} characters`,
+      ),
+  ),
+  new_password: wellFormed(
+    "new_password",
+    text("new_password")
+      .min(MIN_PASSWORD_LENGTH, `new_password must be at least ${MIN_PASSWORD_LENGTH} characters`)
+      .max(MAX_PASSWORD_LENGTH, `new_password must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  ),
+  device_token: deviceToken,
+}).openapi("PasswordChangeRequest", {
+  example: { current_password: "correct horse battery staple", new_password: "a new long one" },
+});
+
+export const LogoutBody = RefreshBody.partial().openapi("LogoutRequest", {
+  example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
+});
+
+export const SessionList = z.object({
+  sessions: z.array(SessionInfoSchema.openapi("Session")),
+}).openapi("SessionList");
+
+export const TokenPair = TokenPairSchema.openapi("TokenPair", {
   example: {
     token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiJhZGEifQ.c2ln",
     token_type: "Bearer",
@@ -64,22 +143,28 @@ export const TokenPair = z.object({
   },
 });
 
-export const ErrorBody = z.object({
-  error: z.string().openapi({ example: "invalid credentials" }),
-  code: z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS]).openapi({
-    example: "invalid_credentials",
-  }),
-}).openapi("Error", { example: { error: "invalid credentials", code: "invalid_credentials" } });
+export const LoginAnswer = LoginAnswerSchema.openapi("LoginAnswer", {
+  example: {
+    token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiJhZGEifQ.c2ln",
+    token_type: "Bearer",
+    expires_in: 1800,
+    refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A",
+    device_token: "dt1.eyJ1IjoiYWRhIn0.c2ln",
+  },
+});
 
-export const Claims = z.object({
-  sub: z.string(),
-  role: z.string(),
-  iat: z.number().int(),
-  exp: z.number().int(),
-  iss: z.string(),
-  jti: z.string(),
-  sid: z.string().optional(),
-  aud: z.union([z.string(), z.array(z.string())]).optional(),
+export const ErrorBody = ErrorBodySchema.openapi("Error", {
+  example: { error: "invalid credentials", code: "invalid_credentials" },
+});
+
+// `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
+// them as optional (the schema still accepts the same values).
+export const Claims = ClaimsSchema.partial({
+  sid: true,
+  aud: true,
+  client_id: true,
+  scope: true,
+  client_gen: true,
 }).openapi("Claims", {
   example: {
     sub: "ada",
@@ -92,18 +177,9 @@ export const Claims = z.object({
   },
 });
 
-export const MeResponse = z.object({
-  claims: Claims,
-  roles: z.array(z.string()),
-}).openapi("Me");
+export const MeResponse = MeSchema.extend({ claims: Claims }).openapi("Me");
 
-export const User = z.object({
-  user_id: z.string(),
-  roles: z.array(z.string()),
-  disabled: z.boolean(),
-  created_at: z.string(),
-  updated_at: z.string(),
-}).openapi("User", {
+export const User = PublicUserSchema.openapi("User", {
   example: {
     user_id: "ada",
     roles: ["user"],
@@ -113,21 +189,18 @@ export const User = z.object({
   },
 });
 
-export const NewUserBody = z.object({
+export const NewUserBody = bodyObject({
   user_id: userId,
-  password: text("password").min(8, "password must be at least 8 characters")
-    .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`),
-  roles: z.array(role, { error: "roles must be an array of strings" }).optional(),
+  password: newPassword,
+  roles: roles.optional(),
 }).openapi("NewUser", {
   example: { user_id: "grace", password: "a long passphrase", roles: ["user", "editor"] },
 });
 
-export const UserPatchBody = z.object({
-  roles: z.array(role, { error: "roles must be an array of strings" }).optional(),
+export const UserPatchBody = bodyObject({
+  roles: roles.optional(),
   disabled: z.boolean({ error: "disabled must be true or false" }).optional(),
-  password: text("password").min(8, "password must be at least 8 characters")
-    .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`)
-    .optional(),
+  password: newPassword.optional(),
 }).openapi("UserPatch", { example: { roles: ["user"], disabled: false } });
 
 export const UserList = z.object({
@@ -139,6 +212,12 @@ export const UserList = z.object({
 export function errorResponse(description: string) {
   return { content: { "application/json": { schema: ErrorBody } }, description };
 }
+
+/** The 503 of every route that touches the store (see `toApiError`). */
+export const storeUnavailable = errorResponse(
+  "The store is unavailable (`unavailable`) or contended (`busy`); retry after Retry-After, " +
+    "with the same tokens",
+);
 
 /** A JSON request body in an OpenAPI route. */
 export function jsonBody<T extends z.ZodType>(schema: T) {

@@ -12,21 +12,51 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
-import { AuthError } from "../errors.ts";
+import { ApiError } from "../errors.ts";
 import type { SigningAlgorithm } from "../config.ts";
 import type { KeyRing } from "../crypto/keys.ts";
+import type { Claims } from "../wire.ts";
 
-/** The verified claims of an access token. */
-export interface AccessClaims {
+/**
+ * The verified claims of an access token (the wire schema `ClaimsSchema` in `wire.ts`); `sid`,
+ * the session id, is present in every user token this server issues (service-account tokens
+ * have none, and carry `client_id`, `scope` and `client_gen` instead).
+ */
+export type AccessClaims = Readonly<Claims>;
+
+/** Whom a token is for: a user's session, or a service account (no session, with scopes). */
+export interface TokenSubject {
   readonly sub: string;
   readonly role: string;
-  readonly iat: number;
-  readonly exp: number;
-  readonly iss: string;
-  readonly jti: string;
-  /** Session id; present in every token this server issues. */
-  readonly sid: string | undefined;
-  readonly aud?: string | string[];
+  readonly sid?: string;
+  readonly client_id?: string;
+  readonly scope?: string;
+  readonly client_gen?: string;
+}
+
+/**
+ * The `role` claim of service-account tokens. `@` is outside the user role alphabet, so no
+ * `roles: [...]` check written for users ever accepts a service account by accident.
+ */
+export const SERVICE_ACCOUNT_ROLE = "@client";
+
+/**
+ * Whether a token speaks for a service account (client_credentials) rather than a user: it names
+ * a client and has no session, or has the service-account role.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isServiceAccountToken } from "./access_token.ts";
+ * assert(isServiceAccountToken({ role: "@client", client_id: "svc" }));
+ * assert(!isServiceAccountToken({ role: "user", sid: "s" }));
+ * ```
+ */
+export function isServiceAccountToken(
+  claims: Pick<AccessClaims, "role" | "client_id" | "sid">,
+): boolean {
+  return claims.role === SERVICE_ACCOUNT_ROLE ||
+    (claims.client_id !== undefined && claims.sid === undefined);
 }
 
 /** What the signer needs; `keys` is read per call so a reload (SIGHUP) takes effect. */
@@ -62,7 +92,7 @@ export interface SignedToken {
 export function createAccessTokenSigner(options: SignerOptions) {
   if (!Number.isInteger(options.ttl) || options.ttl < 1) throw new TypeError("ttl must be >= 1");
   return async function signAccessToken(
-    subject: { sub: string; role: string; sid: string },
+    subject: TokenSubject,
     nowMs: number,
   ): Promise<SignedToken> {
     const { signing } = options.keys();
@@ -74,8 +104,11 @@ export function createAccessTokenSigner(options: SignerOptions) {
       exp: iat + options.ttl,
       iss: options.issuer,
       jti: crypto.randomUUID(),
-      sid: subject.sid,
+      ...(subject.sid !== undefined ? { sid: subject.sid } : {}),
       ...(options.audience !== undefined ? { aud: options.audience } : {}),
+      ...(subject.client_id !== undefined ? { client_id: subject.client_id } : {}),
+      ...(subject.scope !== undefined ? { scope: subject.scope } : {}),
+      ...(subject.client_gen !== undefined ? { client_gen: subject.client_gen } : {}),
     };
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: signing.alg, typ: "JWT", kid: signing.kid })
@@ -112,7 +145,7 @@ const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "b64",
 /**
  * Verifies an access token: signature with a known key for its `kid`, an allowed algorithm that
  * matches that key, `typ: JWT`, `exp` (required), `iat`, `iss`, `aud` when configured, and the
- * claim types. Throws `AuthError("invalid_token")` otherwise.
+ * claim types. Throws `ApiError("invalid_token")` otherwise.
  *
  * @example
  * ```ts
@@ -198,12 +231,22 @@ function isCanonicalBase64Url(segment: string): boolean {
 
 function checkClaimTypes(payload: JWTPayload): AccessClaims {
   const { sub, iat, exp, iss, jti, sid, aud } = payload;
+  const { client_id: clientId, scope, client_gen: clientGen } = payload;
   const role = payload.role;
   const isText = (v: unknown) => typeof v === "string" && v !== "";
   if (!isText(sub) || !isText(role) || !isText(iss)) throw invalid("token claims have wrong types");
   if (!Number.isFinite(iat) || !Number.isFinite(exp)) throw invalid("token times are not numbers");
   if (jti !== undefined && typeof jti !== "string") throw invalid("token claims have wrong types");
   if (sid !== undefined && typeof sid !== "string") throw invalid("token claims have wrong types");
+  if (clientId !== undefined && typeof clientId !== "string") {
+    throw invalid("token claims have wrong types");
+  }
+  if (scope !== undefined && typeof scope !== "string") {
+    throw invalid("token claims have wrong types");
+  }
+  if (clientGen !== undefined && typeof clientGen !== "string") {
+    throw invalid("token claims have wrong types");
+  }
   return {
     sub: sub as string,
     role: role as string,
@@ -211,8 +254,11 @@ function checkClaimTypes(payload: JWTPayload): AccessClaims {
     exp: exp as number,
     iss: iss as string,
     jti: (jti as string | undefined) ?? "",
-    sid: sid as string | undefined,
+    ...(sid !== undefined ? { sid: sid as string } : {}),
     ...(aud !== undefined ? { aud } : {}),
+    ...(clientId !== undefined ? { client_id: clientId as string } : {}),
+    ...(scope !== undefined ? { scope: scope as string } : {}),
+    ...(clientGen !== undefined ? { client_gen: clientGen as string } : {}),
   };
 }
 
@@ -223,6 +269,6 @@ function describeJoseError(err: unknown): string {
   return "invalid token";
 }
 
-function invalid(message: string): AuthError {
-  return new AuthError("invalid_token", message);
+function invalid(message: string): ApiError {
+  return new ApiError("invalid_token", message);
 }

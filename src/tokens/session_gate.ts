@@ -4,14 +4,29 @@
  * per request.
  *
  * Bound on staleness: a revocation made on THIS instance (logout, reuse, disable, password
- * change) is forgotten from the cache at once; one made on ANOTHER instance sharing the store is
- * seen here within `maxAgeMs`. Other services never see revocations: their tokens live until
- * `exp` (`TOKEN_TTL`).
+ * change) takes effect here at once, even for a read that was already in flight when it
+ * committed: the gate remembers what it has seen revoked (the sid, or the user's uid and
+ * session epoch, which only grow) and judges every read against that, so the order in which a
+ * read and a revocation arrive decides nothing. One made on ANOTHER instance sharing the store
+ * is seen here within `maxAgeMs`. Other services see revocations only at `exp` (`TOKEN_TTL`), unless
+ * they use `requireAuth`'s introspection mode (`/oauth/introspect` answers through this gate).
  *
  * @module
  */
-import type { KvStore } from "../store/kv_store.ts";
+import type { EventSubscriber } from "../events.ts";
 import type { AccessClaims } from "./access_token.ts";
+import { isSessionUsable, type SessionStore } from "./session_store.ts";
+
+/** The one read the gate needs. */
+export type SessionReader = Pick<SessionStore, "getSessionAndUser">;
+
+/** A user's internal id and the session epoch its sessions must reach (`Infinity`: removed). */
+interface Floor {
+  readonly uid: string;
+  readonly epoch: number;
+  /** The one session kept one epoch behind (self-service password change). */
+  readonly kept?: string | undefined;
+}
 
 interface Checked {
   readonly userId: string;
@@ -22,17 +37,39 @@ interface Checked {
 
 /** Options of {@link createSessionGate}. */
 export interface SessionGateOptions {
-  readonly store: KvStore;
+  readonly store: SessionReader;
   readonly now: () => number;
   readonly maxAgeMs?: number;
   readonly maxEntries?: number;
 }
 
-/** Creates the gate; call `forgetSession` / `forgetUser` when this instance revokes. */
+/**
+ * Creates the gate; subscribe its `onEvent` to the event stream so it forgets at once what this
+ * instance revokes or changes.
+ */
 export function createSessionGate(options: SessionGateOptions) {
   const maxAgeMs = options.maxAgeMs ?? 1000;
   const maxEntries = options.maxEntries ?? 10_000;
   const checked = new Map<string, Checked>();
+  // What this instance has seen revoked: sids, and per user the uid and the lowest epoch a
+  // session must carry. Both only ever move one way, so a read that predates them cannot
+  // bring a revoked session back, whenever it completes.
+  const revoked = new Set<string>();
+  const floors = new Map<string, Floor>();
+
+  function remember<K, V>(map: Map<K, V> | Set<K>, key: K, value?: V): void {
+    if (map.size >= maxEntries) map.delete(map.keys().next().value!);
+    map.delete(key);
+    if (map instanceof Set) map.add(key);
+    else map.set(key, value!);
+  }
+
+  /** The session is older than a revocation of its user this instance has seen. */
+  function isBehind(userId: string, sid: string, uid: string | undefined, epoch: number) {
+    const floor = floors.get(userId);
+    if (!floor || floor.uid !== uid) return false;
+    return epoch < floor.epoch && !(epoch === floor.epoch - 1 && floor.kept === sid);
+  }
 
   async function lookup(sid: string, userId: string): Promise<Checked> {
     const at = options.now();
@@ -41,12 +78,10 @@ export function createSessionGate(options: SessionGateOptions) {
     const read = await options.store.getSessionAndUser(sid, userId);
     const session = read.session?.value;
     const user = read.user?.value;
-    const live = session !== undefined && session.revokedAt === undefined &&
-      session.expiresAt > at && session.userId === userId && user !== undefined && !user.disabled;
+    const live = isSessionUsable(session, user, at) && !revoked.has(sid) &&
+      !isBehind(userId, sid, session?.userUid, session?.epoch ?? -1);
     const entry: Checked = { userId, live, roles: user?.roles ?? [], checkedAt: at };
-    if (checked.size >= maxEntries) checked.delete(checked.keys().next().value!);
-    checked.delete(sid);
-    checked.set(sid, entry);
+    remember(checked, sid, entry);
     return entry;
   }
 
@@ -62,12 +97,22 @@ export function createSessionGate(options: SessionGateOptions) {
       if (claims.sid === undefined) return [];
       return (await lookup(claims.sid, claims.sub)).roles;
     },
-    forgetSession(sid: string): void {
-      checked.delete(sid);
-    },
-    forgetUser(userId: string): void {
-      for (const [sid, entry] of checked) if (entry.userId === userId) checked.delete(sid);
-    },
+    /** The event-stream subscriber: forgets revoked sessions and changed users. */
+    onEvent: ((event) => {
+      if (event.type === "session_revoked" || event.type === "refresh_reused") {
+        remember(revoked, event.sid);
+        checked.delete(event.sid);
+      }
+      if (event.type === "user_changed") {
+        const floor = floors.get(event.user_id);
+        if (!floor || floor.uid !== event.uid || event.epoch > floor.epoch) {
+          remember(floors, event.user_id, { uid: event.uid, epoch: event.epoch, kept: event.kept });
+        }
+        for (const [sid, entry] of checked) {
+          if (entry.userId === event.user_id) checked.delete(sid);
+        }
+      }
+    }) as EventSubscriber,
   };
 }
 

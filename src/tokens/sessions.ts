@@ -1,263 +1,268 @@
 /**
- * Sessions and refresh tokens: issue, rotate, detect reuse, revoke.
+ * Sessions and refresh tokens: issue, rotate, forgive the near-simultaneous, detect reuse,
+ * revoke.
  *
- * A refresh token is 256 random bits, base64url; only its SHA-256 is stored (a slow hash buys
- * nothing for a random 256-bit value). Each rotation spends the presented token and stores its
- * child in one atomic commit guarded by versionstamps (see `KvStore.commitRotation`): the
- * presented token's, the session's and the user's. Presenting a spent token again revokes the
- * session, except once, inside `REFRESH_GRACE_SECONDS` after its rotation and while its child is
- * unused, for a client that lost the answer: then that child is superseded by a new one.
+ * A refresh token is 32 bytes, base64url: a 16-byte family id, fixed for the session, and a
+ * 16-byte secret. The session's id is a hash of the family id (so `sid`, which access tokens
+ * carry, does not reveal it), and the session record stores only SHA-256 hashes of tokens.
+ * The first secret is random; each rotation derives the next token from the presented one with
+ * HMAC-SHA-256 under a key derived from `SECRET_KEY` ({@link deriveChainKey}). So the server
+ * can hand the same child out again to whoever presents the parent, without storing it, and
+ * nobody can compute a child without both the parent and the key.
+ *
+ * Reuse interval, as Supabase Auth (GoTrue) has it (internal/tokens/service.go: a revoked token
+ * that is the parent of the active one gets the active one back): within
+ * `REFRESH_GRACE_SECONDS` of a rotation, presenting the parent of the current token returns the
+ * current token (the same string) with a fresh access token. Any number of near-simultaneous
+ * presenters converge on it: nothing forks, nothing is written. Presenting the parent later, or
+ * any older token of the family, is reuse: the session is revoked.
  *
  * @module
  */
 import { base64url } from "jose";
-import { createHash } from "node:crypto";
-import { AuthError } from "../errors.ts";
-import type { KvStore, RefreshRecord, SessionRecord, Versioned } from "../store/kv_store.ts";
-import type { SignedToken } from "./access_token.ts";
+import { createHash, createHmac } from "node:crypto";
+import { ApiError, ContendedError } from "../errors.ts";
+import type { EmitEvent } from "../events.ts";
+import { sessionEpoch, type UserRecord, userUid } from "../users/user_store.ts";
+import type { Versioned } from "../versioned.ts";
+import type { TokenPair } from "../wire.ts";
+import type { SignedToken, TokenSubject } from "./access_token.ts";
+import {
+  isSessionLive,
+  isSessionUsable,
+  type SessionRecord,
+  type SessionStore,
+} from "./session_store.ts";
 
-/** The `/login` and `/refresh` answer. */
-export interface TokenPair {
-  readonly token: string;
-  readonly token_type: "Bearer";
-  readonly expires_in: number;
-  readonly refresh_token: string;
-}
-
-/** What happened, for logs and metrics. */
-export type SessionEvent =
-  | { type: "session_started"; sid: string; sub: string }
-  | { type: "refreshed"; sid: string; sub: string; grace: boolean }
-  | { type: "refresh_reused"; sid: string; sub: string }
-  | { type: "session_revoked"; sid: string; sub: string; reason: string };
+export type { TokenPair } from "../wire.ts";
 
 /** Dependencies of {@link createSessionService}. */
 export interface SessionDeps {
-  readonly store: KvStore;
-  readonly signAccessToken: (
-    subject: { sub: string; role: string; sid: string },
-    nowMs: number,
-  ) => Promise<SignedToken>;
+  readonly store: SessionStore;
+  readonly signAccessToken: (subject: TokenSubject, nowMs: number) => Promise<SignedToken>;
   /** Refresh token lifetime in seconds (sliding: each rotation starts a new one). */
   readonly refreshTtl: number;
   readonly graceSeconds: number;
+  /** Absolute session lifetime in seconds (default: ten years, for tests that do not care). */
+  readonly sessionMaxAge?: number;
+  /** Live sessions per user; a login beyond it ends the oldest (default: unlimited). */
+  readonly maxSessionsPerUser?: number;
+  /** The key rotations derive child tokens with ({@link deriveChainKey}). */
+  readonly chainKey: Uint8Array;
   readonly now: () => number;
-  readonly onEvent?: (event: SessionEvent) => void;
+  /** The domain event stream (log, metrics and the session gate listen). */
+  readonly onEvent?: EmitEvent;
+}
+
+/** A user as read for a login, with the versionstamp the session commit checks. */
+export type CheckedUser = UserRecord & { readonly versionstamp: string };
+
+/** One of a user's sessions as `GET /sessions` shows it. */
+export interface SessionSummary {
+  readonly sid: string;
+  readonly role: string;
+  readonly createdAt: number;
+  readonly refreshedAt: number;
+  readonly expiresAt: number;
 }
 
 const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const FAMILY_BYTES = 16;
 const MAX_ROTATION_ATTEMPTS = 8;
+
+/**
+ * The key rotations derive child tokens with: HMAC-SHA-256 of a fixed label under
+ * `SECRET_KEY`, so it never equals a signing key.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { deriveChainKey } from "./sessions.ts";
+ * assert.equal(deriveChainKey("a".repeat(32)).length, 32);
+ * assert.notDeepEqual(deriveChainKey("a".repeat(32)), deriveChainKey("b".repeat(32)));
+ * ```
+ */
+export function deriveChainKey(secretKey: string): Uint8Array {
+  return new Uint8Array(createHmac("sha256", secretKey).update("refresh-token-chain/v1").digest());
+}
 
 /** Creates the session service. */
 export function createSessionService(deps: SessionDeps) {
-  const emit = (event: SessionEvent) => deps.onEvent?.(event);
+  const emit: EmitEvent = (event) => deps.onEvent?.(event);
   const refreshTtlMs = deps.refreshTtl * 1000;
+  const maxAgeMs = (deps.sessionMaxAge ?? 3650 * 86_400) * 1000;
+  const maxSessions = deps.maxSessionsPerUser ?? Infinity;
 
-  async function issuePair(
-    subject: { sub: string; role: string; sid: string },
-    refreshToken: string,
-    nowMs: number,
-  ): Promise<TokenPair> {
-    return pair(await deps.signAccessToken(subject, nowMs), refreshToken);
+  function issuePair(session: SessionRecord, refreshToken: string, nowMs: number) {
+    return deps.signAccessToken(
+      { sub: session.userId, role: session.role, sid: session.sid },
+      nowMs,
+    )
+      .then((signed) => pair(signed, refreshToken));
   }
 
   /**
-   * Starts a session for a user who just proved their credentials. `userVersionstamp` is the
-   * user record's as read for that check: the session is stored only if the user is still
-   * exactly so (else 401: a password change or removal raced the login), and the first refresh
-   * can skip reading the user.
+   * Starts a session for a user who just proved their credentials, as read for that check: the
+   * session is stored only if the user is still exactly so (else 401: a password change or
+   * removal raced the login). When the user already holds `MAX_SESSIONS_PER_USER` live
+   * sessions, the oldest end first. `clientId` binds the session to the OAuth client that
+   * authenticated for it: its refresh tokens then need that client (see {@link refresh}).
    */
-  async function start(
-    userId: string,
-    role: string,
-    userVersionstamp?: string,
-  ): Promise<TokenPair> {
+  async function start(user: CheckedUser, role: string, clientId?: string): Promise<TokenPair> {
     const now = deps.now();
-    const { token, hash } = newRefreshToken();
+    const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));
+    const token = base64url.encode(
+      concat(family, crypto.getRandomValues(new Uint8Array(32 - FAMILY_BYTES))),
+    );
+    const maxExpiresAt = now + maxAgeMs;
     const session: SessionRecord = {
-      sid: crypto.randomUUID(),
-      userId,
+      sid: sidOf(family),
+      userId: user.id,
+      userUid: userUid(user),
+      epoch: sessionEpoch(user),
       role,
+      ...(clientId !== undefined ? { clientId } : {}),
       createdAt: now,
-      expiresAt: now + refreshTtlMs,
+      refreshedAt: now,
+      expiresAt: Math.min(now + refreshTtlMs, maxExpiresAt),
+      maxExpiresAt,
+      currentHash: sha256(token),
+      userVersionstamp: user.versionstamp,
     };
-    const record: RefreshRecord = {
-      sid: session.sid,
-      userId,
-      role,
-      sessionCreatedAt: now,
-      indexExpiresAt: now + 2 * refreshTtlMs,
-      ...(userVersionstamp !== undefined ? { userVersionstamp } : {}),
-      issuedAt: now,
-      expiresAt: session.expiresAt,
-    };
+    await makeRoom(session.userUid, now);
     // The access token is signed before the commit, but sent only after it: nothing is
     // acknowledged that is not stored.
-    const answer = await issuePair({ sub: userId, role, sid: session.sid }, token, now);
-    if (!(await deps.store.createSession(session, hash, record))) {
-      throw new AuthError("invalid_credentials", "invalid credentials");
+    const answer = await issuePair(session, token, now);
+    if (!(await deps.store.createSession(session, user.versionstamp))) {
+      throw new ApiError("invalid_credentials", "invalid credentials");
     }
-    emit({ type: "session_started", sid: session.sid, sub: userId });
+    emit({ type: "session_started", sid: session.sid, sub: user.id });
     return answer;
   }
 
-  /**
-   * Spends a refresh token and returns a new pair.
-   *
-   * Fast path (a live token, nothing changed): one read, one commit. The newest token was
-   * written in the same commit as its session, so its versionstamp is the session's; it also
-   * records the user's. The commit checks both, so a revocation or a change to the user makes
-   * it fail instead. Slow path (after such a failure, or for a spent token): read session and
-   * user, decide, commit with what was read.
-   */
-  async function refresh(refreshToken: string): Promise<TokenPair> {
-    if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) throw invalidRefresh();
-    const hash = sha256(refreshToken);
-    const firstReadAt = deps.now();
-    for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
-      const now = deps.now();
-      const token = await deps.store.getRefresh(hash);
-      if (!token || token.value.expiresAt <= now) throw invalidRefresh();
-      const record = token.value;
-      const live = record.spentAt === undefined && record.supersededAt === undefined;
-      if (attempt > 0 && record.spentAt !== undefined && record.spentAt >= firstReadAt) {
-        // Spent by a concurrent request while this one was in flight: not a replay of an old
-        // token and not a lost answer. This one loses, the winner's pair stays good, and no
-        // session ends over two requests that raced (a later replay is judged as usual).
-        throw new AuthError(
-          "refresh_conflict",
-          "refresh token was spent by a concurrent request; use the newest one",
-        );
-      }
-
-      if (live && attempt === 0 && record.userVersionstamp !== undefined) {
-        // The newest token was written with its session: the same versionstamp, unless revoked.
-        const answer = await rotate(hash, token, now, token.versionstamp, record.userVersionstamp);
-        if (answer) return answer;
-        continue; // something changed since the read: read it all and decide
-      }
-
-      const { session, user } = await deps.store.getSessionAndUser(
-        record.sid,
-        record.userId,
-      );
-      if (!session || session.value.revokedAt !== undefined || session.value.expiresAt <= now) {
-        throw sessionEnded();
-      }
-      if (!user || user.value.disabled || !user.value.roles.includes(record.role)) {
-        await revoke(record.sid, "user changed");
-        throw sessionEnded();
-      }
-      let replaced: Versioned<RefreshRecord> | undefined;
-      if (!live) {
-        replaced = await unusedChildForGrace(record, now);
-        if (!replaced) {
-          await deps.store.revokeSession(record.sid, now);
-          emit({ type: "refresh_reused", sid: record.sid, sub: record.userId });
-          throw new AuthError(
-            "refresh_token_reused",
-            "refresh token was already used; the session has been revoked",
-          );
-        }
-      }
-      const answer = await rotate(
-        hash,
-        token,
-        now,
-        session.versionstamp,
-        user.versionstamp,
-        replaced,
-      );
-      if (answer) return answer;
+  /** Ends the oldest live sessions of a user so that one more fits under the cap. */
+  async function makeRoom(uid: string, now: number): Promise<void> {
+    if (!Number.isFinite(maxSessions)) return;
+    const live = (await deps.store.listUserSessions(uid))
+      .filter((session) => isSessionLive(session, now))
+      .sort((a, b) => a.createdAt - b.createdAt);
+    for (const session of live.slice(0, Math.max(0, live.length - maxSessions + 1))) {
+      await revoke(session.sid, "session limit");
     }
-    throw new AuthError("busy", "refresh is contended; try again", { "Retry-After": "1" });
   }
 
   /**
-   * The child a spent token's rotation issued, if this is a lost-answer replay the grace window
-   * forgives: the grace is on, unused for this token, within the window, and the child unused.
+   * Spends a refresh token and returns a new pair, or, for the parent of the current token
+   * inside the grace window, the current token again with a fresh access token.
+   *
+   * Fast path (the current token, nothing changed): one read, one commit. The session records
+   * the user's versionstamp as last checked; the commit checks it and the session's, so a
+   * concurrent rotation, a revocation or any change to the user makes it fail instead. Slow
+   * path (after such a failure, or for any other token): read session and user, decide, and
+   * commit with what was read.
+   *
+   * `clientId` is the OAuth client that authenticated for this request (none at `/refresh`).
+   * It must be the one the session was issued to (RFC 6749 sections 6 and 10.4), else
+   * `invalid_refresh_token`: checked on the record already read, before anything else, so a
+   * caller without the right client learns nothing of the session and changes nothing.
    */
-  async function unusedChildForGrace(record: RefreshRecord, now: number) {
-    if (
-      deps.graceSeconds <= 0 || record.spentAt === undefined || record.graceUsedAt !== undefined ||
-      record.childHash === undefined || now - record.spentAt >= deps.graceSeconds * 1000
-    ) {
-      return undefined;
+  async function refresh(refreshToken: string, clientId?: string): Promise<TokenPair> {
+    const family = familyOf(refreshToken);
+    if (!family) throw invalidRefresh();
+    const sid = sidOf(family);
+    const hash = sha256(refreshToken);
+    let owner = "";
+    for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
+      const now = deps.now();
+      let entry: Versioned<SessionRecord> | undefined;
+      let user: Versioned<UserRecord> | undefined;
+      if (attempt === 0) {
+        entry = await deps.store.getSession(sid);
+      } else {
+        ({ session: entry, user } = await deps.store.getSessionAndUser(sid, owner));
+      }
+      if (!entry) throw invalidRefresh();
+      const session = entry.value;
+      if (session.clientId !== clientId) throw wrongClient(session.clientId, clientId);
+      owner = session.userId;
+      if (session.revokedAt !== undefined) throw sessionEnded();
+      if (!isSessionLive(session, now)) throw invalidRefresh();
+
+      if (hash === session.currentHash) {
+        if (attempt === 0 && session.userVersionstamp !== undefined) {
+          const answer = await rotate(refreshToken, entry, session.userVersionstamp, now);
+          if (answer) return answer;
+          continue; // something changed since the read: read it all and decide
+        }
+        if (attempt === 0) user = (await deps.store.getSessionAndUser(sid, session.userId)).user;
+        await requireUsable(session, user, now);
+        // Usable, so bound to the user's epoch from now on (a kept session catches up here).
+        const answer = await rotate(refreshToken, entry, user!.versionstamp, now, user!.value);
+        if (answer) return answer;
+        continue;
+      }
+
+      if (hash === session.parentHash && now - session.refreshedAt < deps.graceSeconds * 1000) {
+        // A near-simultaneous presenter, or a client that lost the answer: the current token
+        // again. Derived, not stored; it matches unless SECRET_KEY changed in between.
+        const current = childOf(refreshToken);
+        if (sha256(current) !== session.currentHash) throw conflict();
+        if (attempt === 0) user = (await deps.store.getSessionAndUser(sid, session.userId)).user;
+        await requireUsable(session, user, now);
+        emit({ type: "refreshed", sid, sub: session.userId, grace: true });
+        return await issuePair(session, current, now);
+      }
+
+      // The family id proves this token was issued for this session: a spent one, replayed.
+      await deps.store.revokeSession(sid, now);
+      emit({ type: "refresh_reused", sid, sub: session.userId });
+      throw new ApiError(
+        "refresh_token_reused",
+        "refresh token was already used; the session has been revoked",
+      );
     }
-    const child = await deps.store.getRefresh(record.childHash);
-    const unused = child && child.value.spentAt === undefined &&
-      child.value.supersededAt === undefined;
-    return unused ? child : undefined;
+    throw new ContendedError("refresh is contended");
+  }
+
+  /** Ends the session (not usable any more) when its user changed under it. */
+  async function requireUsable(
+    session: SessionRecord,
+    user: Versioned<UserRecord> | undefined,
+    now: number,
+  ): Promise<void> {
+    if (isSessionUsable(session, user?.value, now)) return;
+    await revoke(session.sid, "user changed");
+    throw sessionEnded();
   }
 
   /** Commits one rotation; undefined when a checked versionstamp no longer matches. */
   async function rotate(
-    hash: string,
-    token: Versioned<RefreshRecord>,
-    now: number,
-    sessionVersionstamp: string,
+    presented: string,
+    entry: Versioned<SessionRecord>,
     userVersionstamp: string,
-    replaced?: Versioned<RefreshRecord>,
+    now: number,
+    user?: UserRecord,
   ): Promise<TokenPair | undefined> {
-    const record = token.value;
-    const child = newRefreshToken();
-    const expiresAt = now + refreshTtlMs;
-    // The index entry global logout walks is renewed only when the child would outlive it
-    // (about once per REFRESH_TTL of activity), not with every rotation.
-    const renewIndex = record.indexExpiresAt < expiresAt;
-    const indexExpiresAt = renewIndex ? now + 2 * refreshTtlMs : record.indexExpiresAt;
-    const childRecord: RefreshRecord = {
-      sid: record.sid,
-      userId: record.userId,
-      role: record.role,
-      sessionCreatedAt: record.sessionCreatedAt,
-      indexExpiresAt,
+    const before = entry.value;
+    const child = childOf(presented);
+    const session: SessionRecord = {
+      ...before,
+      refreshedAt: now,
+      expiresAt: Math.min(now + refreshTtlMs, before.maxExpiresAt),
+      currentHash: sha256(child),
+      parentHash: before.currentHash,
       userVersionstamp,
-      issuedAt: now,
-      expiresAt,
-      parentHash: hash,
+      epoch: user ? sessionEpoch(user) : before.epoch,
     };
-    const answer = await issuePair(
-      { sub: record.userId, role: record.role, sid: record.sid },
-      child.token,
-      now,
-    );
+    const answer = await issuePair(session, child, now);
     const committed = await deps.store.commitRotation({
-      sid: record.sid,
-      userId: record.userId,
-      spent: {
-        hash,
-        versionstamp: token.versionstamp,
-        record: replaced
-          ? { ...record, graceUsedAt: now, childHash: child.hash }
-          : { ...record, spentAt: now, childHash: child.hash },
-      },
-      ...(replaced && record.childHash
-        ? {
-          superseded: {
-            hash: record.childHash,
-            versionstamp: replaced.versionstamp,
-            record: { ...replaced.value, supersededAt: now },
-          },
-        }
-        : {}),
-      child: { hash: child.hash, record: childRecord },
-      sessionVersionstamp,
+      session,
+      sessionVersionstamp: entry.versionstamp,
       userVersionstamp,
-      // Rebuilt from the token's copy of its fixed fields: the commit checks the session is
-      // unchanged (so not revoked) since it was written with this token or read just now.
-      session: {
-        sid: record.sid,
-        userId: record.userId,
-        role: record.role,
-        createdAt: record.sessionCreatedAt,
-        expiresAt,
-      },
-      ...(renewIndex ? { indexUntil: indexExpiresAt } : {}),
       now,
     });
     if (!committed) return undefined;
-    emit({ type: "refreshed", sid: record.sid, sub: record.userId, grace: replaced !== undefined });
+    emit({ type: "refreshed", sid: session.sid, sub: session.userId, grace: false });
     return answer;
   }
 
@@ -267,28 +272,75 @@ export function createSessionService(deps: SessionDeps) {
     if (session) emit({ type: "session_revoked", sid, sub: session.userId, reason });
   }
 
-  /** Revokes every session of a user. */
-  async function revokeAll(userId: string, reason: string): Promise<number> {
-    const ids = await deps.store.listSessionIds(userId);
-    for (const sid of ids) await revoke(sid, reason);
-    return ids.length;
+  /**
+   * Revokes the session a refresh token belongs to (any token of its family, as long as the
+   * session record lives); false when the token is unknown (RFC 7009: the caller answers 200
+   * all the same).
+   */
+  async function revokeByRefreshToken(refreshToken: string, reason: string): Promise<boolean> {
+    const family = familyOf(refreshToken);
+    if (!family) return false;
+    const sid = sidOf(family);
+    if (!(await deps.store.getSession(sid))) return false;
+    await revoke(sid, reason);
+    return true;
   }
 
-  /** Whether a session may still be used (exists, not revoked, not expired). */
-  async function isActive(sid: string): Promise<boolean> {
-    const session = await deps.store.getSession(sid);
-    return isLive(session, deps.now());
+  /** A user's live, usable sessions, oldest first. */
+  async function list(user: UserRecord): Promise<SessionSummary[]> {
+    const now = deps.now();
+    return (await deps.store.listUserSessions(userUid(user)))
+      .filter((session) => isSessionUsable(session, user, now))
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map(({ sid, role, createdAt, refreshedAt, expiresAt }) => ({
+        sid,
+        role,
+        createdAt,
+        refreshedAt,
+        expiresAt,
+      }));
   }
 
-  return { start, refresh, revoke, revokeAll, isActive };
+  /** Revokes one of the user's own sessions; false when `sid` is not one of them. */
+  async function revokeOwn(user: UserRecord, sid: string, reason: string): Promise<boolean> {
+    const found = await deps.store.getSession(sid);
+    if (!found || !isSessionUsable(found.value, user, deps.now())) return false;
+    await revoke(sid, reason);
+    return true;
+  }
+
+  return { start, refresh, revoke, revokeByRefreshToken, list, revokeOwn };
+
+  /** The child of a refresh token: same family, secret = HMAC(chain key, whole parent). */
+  function childOf(parent: string): string {
+    const family = base64url.decode(parent).slice(0, FAMILY_BYTES);
+    const secret = createHmac("sha256", deps.chainKey).update(parent).digest()
+      .subarray(0, 32 - FAMILY_BYTES);
+    return base64url.encode(concat(family, new Uint8Array(secret)));
+  }
 }
 
 /** The session service's interface. */
 export type SessionService = ReturnType<typeof createSessionService>;
 
-function isLive(session: Versioned<SessionRecord> | undefined, now: number): boolean {
-  return session !== undefined && session.value.revokedAt === undefined &&
-    session.value.expiresAt > now;
+function familyOf(refreshToken: string): Uint8Array | undefined {
+  if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) return undefined;
+  return base64url.decode(refreshToken).slice(0, FAMILY_BYTES);
+}
+
+/** The session id of a family: a hash, so the `sid` in access tokens does not reveal it. */
+function sidOf(family: Uint8Array): string {
+  const hex = createHash("sha256").update("sid/v1").update(family).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
+    hex.slice(20, 32)
+  }`;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 function pair(signed: SignedToken, refreshToken: string): TokenPair {
@@ -300,20 +352,32 @@ function pair(signed: SignedToken, refreshToken: string): TokenPair {
   };
 }
 
-function newRefreshToken(): { token: string; hash: string } {
-  const token = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-  return { token, hash: sha256(token) };
-}
-
 /** SHA-256, base64url. Synchronous: a 43-byte input costs less than one async crypto op's trip. */
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("base64url");
 }
 
-function invalidRefresh(): AuthError {
-  return new AuthError("invalid_refresh_token", "refresh token is invalid or expired");
+function invalidRefresh(): ApiError {
+  return new ApiError("invalid_refresh_token", "refresh token is invalid or expired");
 }
 
-function sessionEnded(): AuthError {
-  return new AuthError("session_revoked", "session has ended; log in again");
+function wrongClient(issuedTo: string | undefined, presentedBy: string | undefined): ApiError {
+  return new ApiError(
+    "invalid_refresh_token",
+    issuedTo !== undefined && presentedBy === undefined
+      ? "refresh token was issued to an OAuth client: spend it at /oauth/token with that " +
+        "client's credentials"
+      : "refresh token was not issued to this client",
+  );
+}
+
+function sessionEnded(): ApiError {
+  return new ApiError("session_revoked", "session has ended; log in again");
+}
+
+function conflict(): ApiError {
+  return new ApiError(
+    "refresh_conflict",
+    "refresh token was spent by a concurrent request; use the newest one",
+  );
 }

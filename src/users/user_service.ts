@@ -4,56 +4,26 @@
  *
  * @module
  */
-import { AuthError } from "../errors.ts";
-import { hasControlCharacter } from "../text.ts";
-import { type PasswordHasher, passwordProblem } from "../crypto/passwords.ts";
-import type { Guard, KvStore, UserPage, UserRecord } from "../store/kv_store.ts";
+import { ApiError, ContendedError } from "../errors.ts";
+import type { EmitEvent } from "../events.ts";
+import type { PasswordHasher } from "../crypto/passwords.ts";
+import type { PublicUser } from "../wire.ts";
+import { ADMIN_ROLE, passwordProblem, rolesProblem, userIdProblem } from "./user_rules.ts";
+import {
+  type Guard,
+  sessionEpoch,
+  type UserPage,
+  type UserRecord,
+  type UserStore,
+  userUid,
+} from "./user_store.ts";
 
-export const MAX_USER_ID_LENGTH = 128;
-const ROLE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
-const MAX_ROLES = 32;
-const ADMIN_ROLE = "admin";
+export type { PublicUser } from "../wire.ts";
 
-/**
- * Why a user id is refused, or `undefined`: 1 to 128 characters, no control characters.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { userIdProblem } from "./user_service.ts";
- * assert(userIdProblem("ada") === undefined);
- * assert(userIdProblem("") !== undefined && userIdProblem("a\nb") !== undefined);
- * ```
- */
-export function userIdProblem(id: string): string | undefined {
-  if (id.length < 1 || id.length > MAX_USER_ID_LENGTH) {
-    return `user_id must be 1 to ${MAX_USER_ID_LENGTH} characters`;
-  }
-  if (hasControlCharacter(id)) {
-    return "user_id must not contain control characters";
-  }
-  // A lone surrogate is stored as U+FFFD, so two different ids would name one user.
-  if (!id.isWellFormed()) return "user_id must be valid Unicode";
-  return undefined;
-}
-
-/** Why a role list is refused, or `undefined`. */
-export function rolesProblem(roles: readonly string[]): string | undefined {
-  if (roles.length === 0) return "at least one role is required";
-  if (roles.length > MAX_ROLES) return `at most ${MAX_ROLES} roles`;
-  const bad = roles.find((role) => !ROLE_PATTERN.test(role));
-  if (bad !== undefined) return `role "${bad.slice(0, 64)}" must be 1 to 64 of A-Z a-z 0-9 _ . : -`;
-  return undefined;
-}
-
-/** A user as shown to people and the admin API: never the hash. */
-export interface PublicUser {
-  user_id: string;
-  roles: string[];
-  disabled: boolean;
-  created_at: string;
-  updated_at: string;
-}
+/** Lost commit races in a row (a concurrent change to the user) before answering `busy`. */
+const MAX_CHANGE_ATTEMPTS = 32;
+/** Distinct users with an unusable stored hash remembered as reported (then it starts over). */
+const MAX_REPORTED_UNUSABLE = 1024;
 
 /** The user record without its password hash. */
 export function publicUser(user: UserRecord): PublicUser {
@@ -68,13 +38,16 @@ export function publicUser(user: UserRecord): PublicUser {
 
 /** Dependencies of {@link createUserService}. */
 export interface UserDeps {
-  readonly store: KvStore;
+  readonly store: UserStore;
   readonly hasher: PasswordHasher;
   readonly now: () => number;
-  /** Ends every session of a user (password change, disable, removal). */
-  readonly revokeSessions: (userId: string, reason: string) => Promise<unknown>;
-  /** Told after every change to a user (caches forget what they knew). */
-  readonly onChange?: (userId: string) => void;
+  /** What the user service asks of the sessions when a user goes. */
+  readonly sessions: {
+    /** Drops a removed user's session index (tidying only: its sessions are dead by uid). */
+    deleteSessionIndex(userUid: string): Promise<void>;
+  };
+  /** The domain event stream: `user_changed` after every change to a user. */
+  readonly onEvent?: EmitEvent;
 }
 
 /** What may change on a user. */
@@ -82,11 +55,32 @@ export interface UserChange {
   readonly roles?: readonly string[];
   readonly disabled?: boolean;
   readonly password?: string;
+  /** End every session even if nothing else is taken away (global logout). */
+  readonly endSessions?: boolean;
+  /** The one session to keep when this change ends the others (self-service password change). */
+  readonly keepSession?: string;
 }
 
 /** Creates the user service. */
 export function createUserService(deps: UserDeps) {
   const { store, hasher } = deps;
+  const changed = (user: UserRecord, removed = false) =>
+    deps.onEvent?.({
+      type: "user_changed",
+      user_id: user.id,
+      uid: userUid(user),
+      epoch: removed ? Infinity : sessionEpoch(user),
+      kept: removed ? undefined : user.keptSession,
+    });
+
+  /** Users whose stored hash was reported unusable: one log line each, not one per attempt. */
+  const reportedUnusable = new Set<string>();
+  function reportUnusableHash(userId: string): void {
+    if (reportedUnusable.has(userId)) return;
+    if (reportedUnusable.size >= MAX_REPORTED_UNUSABLE) reportedUnusable.clear();
+    reportedUnusable.add(userId);
+    deps.onEvent?.({ type: "password_hash_unusable", user_id: userId });
+  }
 
   /**
    * Checks credentials; the same error and about the same time for every failure. Returns the
@@ -97,11 +91,15 @@ export function createUserService(deps: UserDeps) {
     password: string,
   ): Promise<UserRecord & { readonly versionstamp: string }> {
     const found = await store.getUser(userId);
-    const matches = found
+    const usable = found !== undefined && hasher.accepts(found.value.passwordHash);
+    if (found && !usable) reportUnusableHash(found.value.id);
+    // An unusable stored hash costs a dummy verify too: no answer comes back early. An
+    // ill-formed password never matches: every backend would read a lone surrogate as U+FFFD.
+    const matches = usable
       ? await hasher.verify(found.value.passwordHash, password)
       : await hasher.verifyDummy(password);
-    if (!found || !matches || found.value.disabled) {
-      throw new AuthError("invalid_credentials", "invalid credentials");
+    if (!found || !matches || !password.isWellFormed() || found.value.disabled) {
+      throw new ApiError("invalid_credentials", "invalid credentials");
     }
     if (hasher.needsRehash(found.value.passwordHash)) {
       // Best effort: a concurrent change wins (and the session commit will then refuse).
@@ -127,6 +125,8 @@ export function createUserService(deps: UserDeps) {
       disabled: false,
       createdAt: now,
       updatedAt: now,
+      uid: crypto.randomUUID(),
+      sessionEpoch: 0,
     };
     if (!(await store.createUser(user))) throw conflict(`user "${userId}" already exists`);
     return user;
@@ -142,51 +142,54 @@ export function createUserService(deps: UserDeps) {
     return await store.listUsers({ limit, cursor });
   }
 
-  /** Applies a change; ends the user's sessions when it takes anything away. */
+  /**
+   * Applies a change. When it takes anything away (password, enabled, a role) it ends the
+   * user's sessions in the same commit, by moving the user to the next session epoch: there is
+   * no second step to be cut short.
+   */
   async function update(userId: string, change: UserChange): Promise<UserRecord> {
     if (change.roles !== undefined) requireValid(rolesProblem(change.roles));
     if (change.password !== undefined) requireValid(passwordProblem(change.password));
     const passwordHash = change.password === undefined
       ? undefined
       : await hasher.hash(change.password);
-    for (;;) {
+    for (let attempt = 0; attempt < MAX_CHANGE_ATTEMPTS; attempt++) {
       const found = await store.getUser(userId);
       if (!found) throw notFound(userId);
       const before = found.value;
-      const after: UserRecord = {
+      const proposed: UserRecord = {
         ...before,
         ...(change.roles !== undefined ? { roles: [...new Set(change.roles)] } : {}),
         ...(change.disabled !== undefined ? { disabled: change.disabled } : {}),
         ...(passwordHash !== undefined ? { passwordHash } : {}),
         updatedAt: deps.now(),
       };
+      const lostRole = before.roles.some((role) => !proposed.roles.includes(role));
+      const endsSessions = passwordHash !== undefined || change.endSessions === true ||
+        (proposed.disabled && !before.disabled) || lostRole;
+      const after = endsSessions ? nextEpoch(proposed, change.keepSession) : proposed;
       const guards = isActiveAdmin(before) && !isActiveAdmin(after)
         ? [await anotherAdmin(userId)]
         : [];
       if (!(await store.updateUser(after, found.versionstamp, guards))) continue;
-      deps.onChange?.(userId);
-      const lostRole = before.roles.some((role) => !after.roles.includes(role));
-      if (passwordHash !== undefined || (after.disabled && !before.disabled) || lostRole) {
-        await deps.revokeSessions(
-          userId,
-          passwordHash !== undefined ? "password changed" : "user changed",
-        );
-      }
+      changed(after);
       return after;
     }
+    throw new ContendedError(`changes to user "${userId}" are contended`);
   }
 
   async function remove(userId: string): Promise<void> {
-    for (;;) {
+    for (let attempt = 0; attempt < MAX_CHANGE_ATTEMPTS; attempt++) {
       const found = await store.getUser(userId);
       if (!found) throw notFound(userId);
       const guards = isActiveAdmin(found.value) ? [await anotherAdmin(userId)] : [];
       if (!(await store.deleteUser(userId, found.versionstamp, guards))) continue;
-      deps.onChange?.(userId);
-      await deps.revokeSessions(userId, "user removed");
-      await store.deleteSessionIndex(userId);
+      // The sessions died with the record: they are bound to its uid, which no new user gets.
+      changed(found.value, true);
+      await deps.sessions.deleteSessionIndex(userUid(found.value));
       return;
     }
+    throw new ContendedError(`changes to user "${userId}" are contended`);
   }
 
   /**
@@ -209,18 +212,29 @@ export function createUserService(deps: UserDeps) {
 /** The user service's interface. */
 export type UserService = ReturnType<typeof createUserService>;
 
+/** The user at its next session epoch (every session ends), keeping at most `keep`. */
+function nextEpoch(user: UserRecord, keep: string | undefined): UserRecord {
+  const { keptSession: _, ...rest } = user;
+  return {
+    ...rest,
+    uid: userUid(user),
+    sessionEpoch: sessionEpoch(user) + 1,
+    ...(keep !== undefined ? { keptSession: keep } : {}),
+  };
+}
+
 function isActiveAdmin(user: UserRecord): boolean {
   return !user.disabled && user.roles.includes(ADMIN_ROLE);
 }
 
 function requireValid(problem: string | undefined): void {
-  if (problem !== undefined) throw new AuthError("validation_failed", problem);
+  if (problem !== undefined) throw new ApiError("validation_failed", problem);
 }
 
-function conflict(message: string): AuthError {
-  return new AuthError("conflict", message);
+function conflict(message: string): ApiError {
+  return new ApiError("conflict", message);
 }
 
-function notFound(userId: string): AuthError {
-  return new AuthError("not_found", `user "${userId}" not found`);
+function notFound(userId: string): ApiError {
+  return new ApiError("not_found", `user "${userId}" not found`);
 }

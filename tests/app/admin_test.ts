@@ -44,6 +44,7 @@ Deno.test("admin API: create, read, list, change, delete", async (s) => {
         { user_id: "x", password: "a long passphrase", roles: ["bad role!"] },
         { user_id: "x\u0007", password: "a long passphrase" },
         { user_id: "x", password: "a long passphrase", roles: "user" },
+        { user_id: "x", password: "a long \ud800 passphrase" }, // a lone surrogate
       ]
     ) {
       const res = await t.request("/admin/users", {

@@ -128,3 +128,66 @@ Deno.test("POST /login refuses a user_id with a lone surrogate (it would alias a
   assert.equal(res.status, 400);
   assert.equal((await res.json()).error, "user_id must be valid Unicode");
 });
+
+Deno.test("POST /login, /me/password, PATCH /admin/users: a password with a lone surrogate is 400", async () => {
+  using t = await makeApp();
+  await addUser(t, "ada", "correct horse battery", ["admin", "user"]);
+  const { token } = await login(t, "ada", "correct horse battery");
+  const auth = { Authorization: `Bearer ${token}` };
+  const answers = [
+    // Says nothing about the account: only that the submitted text is not Unicode.
+    [await t.post("/login", { user_id: "ada", password: "correct \ud800 battery" }), "password"],
+    [await t.post("/login", { user_id: "nobody", password: "\udc00" }), "password"],
+    [
+      await t.post("/me/password", {
+        current_password: "correct horse battery",
+        new_password: "a new \udc00 password",
+      }, auth),
+      "new_password",
+    ],
+    [
+      await t.post("/me/password", {
+        current_password: "correct \ud800 battery",
+        new_password: "a new long password",
+      }, auth),
+      "current_password",
+    ],
+    [
+      await t.request("/admin/users/ada", {
+        method: "PATCH",
+        headers: { ...auth, "Content-Type": "application/json" },
+        body: JSON.stringify({ password: "a new \ud800 password" }),
+      }),
+      "password",
+    ],
+  ] as const;
+  for (const [res, field] of answers) {
+    assert.equal(res.status, 400, field);
+    assert.deepEqual(await res.json(), {
+      error: `${field} must be valid Unicode`,
+      code: "validation_failed",
+    });
+  }
+  assert.ok(!t.logLines.some((line) => line.includes("login_failed")), "no password was checked");
+  await login(t, "ada", "correct horse battery"); // nothing changed, nothing locked
+});
+
+Deno.test("POST /login with an unusable stored hash: 401, logged once as an error, never the hash", async () => {
+  using t = await makeApp();
+  await addUser(t, "ada", "correct horse battery");
+  const found = (await t.stores.users.getUser("ada"))!;
+  const hostile = found.value.passwordHash.replace("m=19456", "m=1048576");
+  await t.stores.users.updateUser({ ...found.value, passwordHash: hostile }, found.versionstamp);
+  for (let i = 0; i < 3; i++) {
+    const res = await t.post("/login", { user_id: "ada", password: "correct horse battery" });
+    assert.equal(res.status, 401);
+    assert.equal((await res.json()).code, "invalid_credentials");
+  }
+  const reports = t.logLines.filter((line) => line.includes("password_hash_unusable"));
+  assert.equal(reports.length, 1, reports.join("\n"));
+  const report = JSON.parse(reports[0]!);
+  assert.equal(report.level, "error");
+  assert.equal(report.user_id, "ada");
+  const salt = hostile.split("$")[4]!;
+  assert.ok(!t.logLines.some((line) => line.includes(salt)), "no part of the hash is logged");
+});

@@ -49,7 +49,7 @@ Deno.test("/openapi.json examples validate against the schemas that validate req
   assert.equal(schemas.LoginBody.safeParse({ user_id: 1 }).success, false);
 });
 
-Deno.test("/openapi.json marks bearer routes and documents every error as the Error schema", async () => {
+Deno.test("/openapi.json marks bearer routes and documents every error as the Error (OAuthError) schema", async () => {
   using t = await makeApp();
   const doc = await (await t.request("/openapi.json")).json();
   assert.deepEqual(doc.components.securitySchemes.bearer, {
@@ -57,11 +57,21 @@ Deno.test("/openapi.json marks bearer routes and documents every error as the Er
     scheme: "bearer",
     bearerFormat: "JWT",
   });
-  for (const path of ["/me", "/logout", "/admin/users", "/admin/users/{id}"]) {
+  const bearerRoutes = [
+    "/me",
+    "/admin/users",
+    "/admin/users/{id}",
+    "/sessions",
+    "/sessions/{sid}",
+    "/me/password",
+  ];
+  for (const path of bearerRoutes) {
     for (const operation of Object.values<{ security?: unknown[] }>(doc.paths[path])) {
       assert.deepEqual(operation.security, [{ bearer: [] }], path);
     }
   }
+  // /logout: a bearer token, or none with {"refresh_token"} in the body.
+  assert.deepEqual(doc.paths["/logout"].post.security, [{ bearer: [] }, {}]);
   for (
     const [path, item] of Object.entries<
       Record<string, { responses: Record<string, DocResponse> }>
@@ -73,7 +83,9 @@ Deno.test("/openapi.json marks bearer routes and documents every error as the Er
       for (const [status, response] of Object.entries(operation.responses)) {
         if (Number(status) < 400) continue;
         const ref = response.content?.["application/json"]?.schema?.$ref;
-        assert.equal(ref, "#/components/schemas/Error", `${method} ${path} ${status}`);
+        // The OAuth endpoints answer in RFC 6749 section 5.2's shape instead.
+        const schema = path.startsWith("/oauth/") ? "OAuthError" : "Error";
+        assert.equal(ref, `#/components/schemas/${schema}`, `${method} ${path} ${status}`);
       }
     }
   }

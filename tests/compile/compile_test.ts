@@ -2,18 +2,22 @@
  * `deno task compile` builds dist/auth-server; the binary must start, read `.env` from its
  * working directory at run time, and issue a token that verifies with that file's secret.
  *
+ * The binary grants no FFI (see README "Single binary"), so it must say it hashes passwords with
+ * Web Crypto, and `PASSWORD_HASHER=native` must refuse to start it.
+ *
  * Building needs Deno's runtime base (denort), which `deno compile` downloads; this project's
  * machines cannot reach that download, so the test runs only when DENORT_BIN points at one.
  */
 import assert from "node:assert/strict";
-import jwt from "jsonwebtoken";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import jwt from "npm:jsonwebtoken@^9.0.2";
 import { join } from "node:path";
 import { freePort, postJson, ROOT, runTask, taskCommand } from "../helpers/server_process.ts";
 
 const denort = Deno.env.get("DENORT_BIN");
-const SKIP_REASON =
-  "skipped: deno compile needs Deno's runtime base (denort), which this machine " +
-  "cannot download; set DENORT_BIN to a denort binary to build and run dist/auth-server";
+const SKIP_REASON = "skipped: DENORT_BIN is not set. deno compile needs Deno's runtime base " +
+  "(denort), which this machine cannot download; set DENORT_BIN to a denort binary to build " +
+  "and run dist/auth-server";
 if (!denort) console.log(SKIP_REASON);
 
 Deno.test({
@@ -38,6 +42,15 @@ Deno.test({
     await Deno.writeTextFile(join(dir, ".env"), `SECRET_KEY=${secret}\nISSUER=https://bin.test\n`);
     const added = await runTask("user", dir, ["add", "ada"], { stdin: "correct horse battery\n" });
     assert.equal(added.code, 0, added.stderr);
+    const refused = await new Deno.Command(binary, {
+      cwd: dir,
+      env: { PASSWORD_HASHER: "native" },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(refused.code, 1);
+    assert.match(new TextDecoder().decode(refused.stderr), /PASSWORD_HASHER is native but/);
+
     const port = freePort();
     const server = new Deno.Command(binary, {
       cwd: dir,
@@ -45,6 +58,10 @@ Deno.test({
       stdout: "null",
       stderr: "piped",
     }).spawn();
+    let stderr = "";
+    const reading = (async () => {
+      for await (const chunk of server.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+    })();
     try {
       let res: Awaited<ReturnType<typeof postJson>> | undefined;
       for (let i = 0; i < 100 && !res; i++) {
@@ -63,10 +80,11 @@ Deno.test({
         issuer: "https://bin.test",
       }) as jwt.JwtPayload;
       assert.equal(claims.sub, "ada");
+      assert.match(stderr, /argon2id via Web Crypto, native addon not permitted/);
     } finally {
       server.kill("SIGTERM");
       const status = await server.status;
-      await server.stderr.cancel();
+      await reading;
       assert.equal(status.code, 0);
     }
   },

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import jwt from "jsonwebtoken";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import jwt from "npm:jsonwebtoken@^9.0.2";
 import {
   assertError,
   cliOk,
@@ -39,7 +40,8 @@ Deno.test("first run: .env, bootstrap admin, CLI users, every /login status over
     const envFile = join(dir, ".env");
     const vars = readDotEnv(dir);
     const secret = vars.SECRET_KEY ?? "";
-    const issuer = vars.ISSUER ?? "";
+    // No ISSUER in .env: the issuer follows the address served.
+    const issuer = `http://localhost:${server.port}`;
 
     await t.step(
       ".env is written with mode 0600, a random SECRET_KEY, and one line says so",
@@ -51,7 +53,8 @@ Deno.test("first run: .env, bootstrap admin, CLI users, every /login status over
           assert.ok(Buffer.from(secret, "base64url").length >= 32, "encodes >= 32 random bytes");
         }
         assert.ok(new Set(secret).size >= 16, "SECRET_KEY looks random");
-        assert.ok(issuer.length > 0, ".env holds ISSUER");
+        assert.equal(vars.ISSUER, undefined, ".env leaves ISSUER to follow the port");
+        assert.match(server.stderr(), new RegExp(`issuer ${issuer}; set ISSUER`));
         const aboutEnv = server.stderr().split("\n").filter((line) => line.includes(".env"));
         assert.equal(aboutEnv.length, 1, `one line about .env:\n${server.stderr()}`);
         assert.ok(!server.stderr().includes(secret) && !server.stdout().includes(secret));

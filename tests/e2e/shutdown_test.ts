@@ -9,6 +9,7 @@ import {
   cliOk,
   decodeJwt,
   dirWithUsers,
+  freePort,
   getJson,
   loginOk,
   me,
@@ -130,10 +131,12 @@ Deno.test("kill -9 right after a 200: the acknowledged state survives", async ()
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const dir = scratch.path;
   const env = { REFRESH_GRACE_SECONDS: "0" };
+  // Restarted where it ran: with no ISSUER the issuer follows the port.
+  const port = freePort();
 
   /** Runs `fn` on a server in `dir`, then SIGKILLs it: no graceful stop, no flush on exit. */
   const crashAfter = async <T>(fn: (server: RunningServer) => Promise<T>): Promise<T> => {
-    const server = await startServer({ dir, env });
+    const server = await startServer({ dir, env, port });
     let status: Deno.CommandStatus;
     try {
       return await fn(server);
@@ -153,7 +156,7 @@ Deno.test("kill -9 right after a 200: the acknowledged state survives", async ()
   });
 
   // 3. Restarted: the acknowledged refresh token works, and the spent one is still spent.
-  await withServer({ dir, env }, async (server) => {
+  await withServer({ dir, env, port }, async (server) => {
     assert.equal((await me(server, second.token)).status, 200);
     const third = await refreshOk(server, second.refresh_token);
     assert.equal(decodeJwt(third.token).payload.sid, decodeJwt(first.token).payload.sid);

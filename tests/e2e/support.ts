@@ -7,7 +7,8 @@ import { Buffer } from "node:buffer";
 import { createPublicKey, type JsonWebKey, verify as verifySignature } from "node:crypto";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
-import jwt from "jsonwebtoken";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import jwt from "npm:jsonwebtoken@^9.0.2";
 import {
   freePort,
   freshDir,

@@ -38,6 +38,32 @@ Deno.test("the README's resource service verifies EdDSA tokens from the JWKS alo
       headers: { Authorization: `Bearer ${asAdmin.body.token}` },
     });
     assert.equal(deleted.status, 200);
+
+    // A service account: refused where a person is expected, accepted where it is asked for.
+    const created = await postJson(`${server.url}/admin/clients`, {
+      client_id: "reports",
+      scopes: ["stats"],
+    }, { Authorization: `Bearer ${asAdmin.body.token}` });
+    assert.equal(created.status, 201);
+    const issued = await fetch(`${server.url}/oauth/token`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: `Basic ${btoa(`reports:${created.body.client_secret}`)}`,
+      },
+      body: "grant_type=client_credentials",
+    });
+    assert.equal(issued.status, 200);
+    const service = { Authorization: `Bearer ${(await issued.json()).access_token}` };
+    const notAUser = await app.request("/orders/mine", { headers: service });
+    assert.equal(notAUser.status, 403);
+    assert.equal((await notAUser.json()).code, "subject_not_allowed");
+    const report = await app.request("/reports/daily", { headers: service });
+    assert.deepEqual(await report.json(), { client: "reports" });
+    const userAtReports = await app.request("/reports/daily", {
+      headers: { Authorization: `Bearer ${asUser.body.token}` },
+    });
+    assert.equal(userAtReports.status, 403);
   } finally {
     assert.equal((await server.stop()).code, 0);
   }

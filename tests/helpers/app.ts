@@ -2,13 +2,14 @@
  * The app built in-process on an in-memory KV store and a controllable clock, for fast tests
  * through `app.request`. End-to-end tests use `server_process.ts` instead.
  */
-import { createApp, createServices } from "../../src/app.ts";
-import type { Services } from "../../src/app_types.ts";
+import { createApp } from "../../src/app.ts";
 import { type Config, parseConfig, type RawVars } from "../../src/config.ts";
 import { type KeyRing, loadKeyRing } from "../../src/crypto/keys.ts";
 import { createPasswordHasher, type PasswordHasher } from "../../src/crypto/passwords.ts";
+import { selectArgon2Backend } from "../../src/crypto/select_argon2_backend.ts";
 import { createLogger } from "../../src/logger.ts";
-import { KvStore } from "../../src/store/kv_store.ts";
+import { createServices, type Services } from "../../src/services.ts";
+import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
 
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
@@ -21,15 +22,21 @@ export class TestClock {
   }
 }
 
-/** One shared hasher: argon2id at OWASP's minimum, as in production. */
-export const hasher = createPasswordHasher();
+/**
+ * One shared hasher: argon2id at OWASP's minimum on the backend production's `auto` picks here
+ * (the native addon when it loads, Web Crypto otherwise).
+ */
+export const hasher = createPasswordHasher({
+  backend: (await selectArgon2Backend("auto")).backend,
+});
 
 export interface TestApp {
   readonly app: ReturnType<typeof createApp>;
   readonly services: Services;
   readonly config: Config;
   readonly kv: Deno.Kv;
-  readonly store: KvStore;
+  /** The stores the services run on (`stores` option of {@link makeApp}, else KV stores). */
+  readonly stores: Stores;
   readonly clock: TestClock;
   readonly logLines: string[];
   keys(): KeyRing;
@@ -46,11 +53,14 @@ export interface TestApp {
   [Symbol.dispose](): void;
 }
 
-/** Builds the app with `vars` over safe test defaults; `options.hasher` replaces the shared one. */
+/** Builds the app with `vars` over safe test defaults (and another hasher when given). */
 export async function makeApp(
   vars: RawVars = {},
   keysDir?: string,
-  options: { readonly hasher?: PasswordHasher } = {},
+  /** Wraps the KV stores, e.g. in a fake that fails or contends (`faulty_stores.ts`). */
+  wrapStores: (stores: Stores) => Stores = (stores) => stores,
+  /** The password hasher the services use (default the shared one), e.g. a spy. */
+  passwordHasher: PasswordHasher = hasher,
 ): Promise<TestApp> {
   const config = parseConfig({
     SECRET_KEY: TEST_SECRET,
@@ -61,19 +71,19 @@ export async function makeApp(
   });
   const clock = new TestClock();
   const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
+  const stores = wrapStores(kvStores(kv));
   const ring = await loadKeyRing(config, new Date(clock.ms));
   const logLines: string[] = [];
-  const deps = {
+  const logger = createLogger(config.logLevel, (line) => logLines.push(line));
+  const services = createServices({
     config,
-    store,
+    stores,
     keys: () => ring,
-    hasher: options.hasher ?? hasher,
-    logger: createLogger(config.logLevel, (line) => logLines.push(line)),
+    hasher: passwordHasher,
+    logger,
     now: clock.now,
-  };
-  const services = createServices(deps);
-  const app = createApp(deps, services);
+  });
+  const app = createApp(services, config, logger);
   const request = (path: string, init: RequestInit = {}, client = "192.0.2.1") =>
     Promise.resolve(
       app.request(path, init, {
@@ -86,7 +96,7 @@ export async function makeApp(
     services,
     config,
     kv,
-    store,
+    stores,
     clock,
     logLines,
     keys: () => ring,

@@ -15,13 +15,18 @@ interface TaskCommand {
   readonly args: string[];
 }
 
-/** The command of a `deno.json` task, with project-relative paths made absolute. */
+/**
+ * The command of a `deno.json` task, with project-relative paths made absolute. A task that only
+ * runs another quietly (`deno task --quiet server`) resolves to that one's command.
+ */
 export function taskCommand(name: string): TaskCommand {
   const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
   const task: string = config.tasks[name];
   if (!task) throw new Error(`No task ${name}`);
+  const delegate = task.match(/^deno task (?:--quiet|-q) (\S+)$/);
+  if (delegate) return taskCommand(delegate[1]!);
   const absolute = (word: string) =>
-    word.replaceAll("./node_modules/", join(ROOT, "node_modules") + "/")
+    word.replace(/(?<=[=,])\.\/node_modules(?=\/|,|$)/g, join(ROOT, "node_modules"))
       .replace(/^(main\.ts|src\/.*\.ts)$/, (file) => join(ROOT, file));
   const words = task.split(/\s+/).map(absolute);
   const env: Record<string, string> = {};
@@ -64,6 +69,8 @@ export interface StartOptions {
   readonly dir?: string;
   readonly env?: Record<string, string>;
   readonly port?: number;
+  /** Where the process's stdout (the JSON log) goes: collected (default) or /dev/null. */
+  readonly stdout?: "piped" | "null";
   /** How long to wait for the listening line. */
   readonly timeoutMs?: number;
 }
@@ -78,10 +85,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     cwd: dir,
     env: { ...env, HOST: "127.0.0.1", PORT: String(port), ...options.env },
     stdin: "null",
-    stdout: "piped",
+    stdout: options.stdout ?? "piped",
     stderr: "piped",
   }).spawn();
-  const out = collect(process.stdout);
+  const out = options.stdout === "null"
+    ? { text: () => "", done: Promise.resolve() }
+    : collect(process.stdout);
   const err = collect(process.stderr);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
@@ -118,6 +127,48 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   };
 }
 
+/**
+ * Runs `deno task <task>` literally, as a user would, in a checkout copied to `dir`, and waits
+ * for the listening line (up to 2 minutes: a first start installs the packages).
+ */
+export async function startTaskIn(dir: string, task: string, env: Record<string, string>) {
+  const child = new Deno.Command("deno", {
+    args: ["task", task],
+    cwd: dir,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const reading = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+  })();
+  let exited = false;
+  child.status.then(() => exited = true);
+  const deadline = Date.now() + 120_000; // the first start installs the packages
+  while (!stderr.includes("listening on") && !exited && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!stderr.includes("listening on")) {
+    if (!exited) child.kill("SIGKILL");
+    await reading;
+    throw new Error(`deno task ${task} did not listen:\n${stderr}`);
+  }
+  return {
+    stderr: () => stderr,
+    /** SIGTERM, then the exit status (SIGKILL after 10 s: a process that did not stop). */
+    async stop(): Promise<Deno.CommandStatus> {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      const status = await child.status;
+      clearTimeout(timer);
+      await reading;
+      return status;
+    },
+  };
+}
+
 /** Result of a CLI run. */
 export interface CliResult {
   readonly code: number;
@@ -127,16 +178,25 @@ export interface CliResult {
 
 /** Runs `deno task <task> <args>` in `dir`, feeding `stdin` (e.g. a password line). */
 export async function runTask(
-  task: "user" | "keys",
+  task: "user" | "keys" | "client",
   dir: string,
   cliArgs: string[],
   options: { stdin?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   const { env, args } = taskCommand(task);
+  return await runDeno(dir, [...args, ...cliArgs], { ...options, env: { ...env, ...options.env } });
+}
+
+/** Runs `deno <args>` in `dir`, `env` added to this environment, feeding `stdin`. */
+export async function runDeno(
+  dir: string,
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const child = new Deno.Command("deno", {
-    args: [...args, ...cliArgs],
+    args,
     cwd: dir,
-    env: { ...env, ...options.env },
+    env: options.env ?? {},
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

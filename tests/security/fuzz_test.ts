@@ -20,7 +20,8 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import fc from "fast-check";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import fc from "npm:fast-check@^4.3.0";
 import { addUser, login, makeApp, TEST_SECRET, type TestApp } from "../helpers/app.ts";
 import { b64u, decodePart, forge, seg } from "./_jws.ts";
 

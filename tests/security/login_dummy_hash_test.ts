@@ -1,8 +1,8 @@
 /**
  * Timing parity by construction, not by a stopwatch: the app takes its password hasher as a
  * dependency, so a spy around the real one shows which verification every login ran. An unknown
- * user and a locked account must cost one dummy verification of the presented password; a known
- * user one real verification and no dummy.
+ * user must cost one dummy verification of the presented password; a known user one real
+ * verification and no dummy; a locked account none at all (refused before any hashing).
  */
 import assert from "node:assert/strict";
 import type { PasswordHasher } from "../../src/crypto/passwords.ts";
@@ -17,6 +17,8 @@ function spyHasher(): Spy {
   const calls = { verify: [] as string[], verifyDummy: [] as string[] };
   return {
     calls,
+    backend: hasher.backend,
+    accepts: (phc) => hasher.accepts(phc),
     hash: (password) => hasher.hash(password),
     needsRehash: (phc) => hasher.needsRehash(phc),
     verify: (phc, password) => {
@@ -32,7 +34,7 @@ function spyHasher(): Spy {
 
 Deno.test("login: an unknown user runs exactly one dummy verification, a known user none", async () => {
   const spy = spyHasher();
-  using t = await makeApp({}, undefined, { hasher: spy });
+  using t = await makeApp({}, undefined, undefined, spy);
   await addUser(t, "ada", "correct horse battery");
 
   const unknown = await t.post("/login", { user_id: "nobody", password: "guess-one-1" });
@@ -50,9 +52,9 @@ Deno.test("login: an unknown user runs exactly one dummy verification, a known u
   assert.deepEqual(spy.calls.verifyDummy, ["guess-one-1"], "a known user never runs the dummy");
 });
 
-Deno.test("login: a locked account answers 429 after the same dummy verification", async () => {
+Deno.test("login: a locked account answers 429 without checking any password", async () => {
   const spy = spyHasher();
-  using t = await makeApp({ LOGIN_LIMIT_PER_ACCOUNT: "2/15m" }, undefined, { hasher: spy });
+  using t = await makeApp({ LOGIN_LIMIT_PER_ACCOUNT: "2/15m" }, undefined, undefined, spy);
   await addUser(t, "ada", "correct horse battery");
   for (const password of ["wrong-one-1", "wrong-two-2"]) {
     assert.equal((await t.post("/login", { user_id: "ada", password })).status, 401);
@@ -61,6 +63,7 @@ Deno.test("login: a locked account answers 429 after the same dummy verification
 
   const locked = await t.post("/login", { user_id: "ada", password: "wrong-three" });
   assert.equal(locked.status, 429);
-  assert.deepEqual(spy.calls.verifyDummy, ["wrong-three"]);
+  // Refused before any hashing (issue 12): the limit check costs no argon2id at all.
+  assert.deepEqual(spy.calls.verifyDummy, []);
   assert.deepEqual(spy.calls.verify, ["wrong-one-1", "wrong-two-2"], "no real check once locked");
 });

@@ -18,7 +18,8 @@ import {
   verify as nodeVerify,
 } from "node:crypto";
 import { Hono, type MiddlewareHandler } from "hono";
-import jwt from "jsonwebtoken";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import jwt from "npm:jsonwebtoken@^9.0.2";
 import type { FetchImplementation } from "jose";
 import {
   importHmacKey,

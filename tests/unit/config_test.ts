@@ -51,6 +51,8 @@ Deno.test("parseConfig: defaults", () => {
   assert.equal(config.tokenTtl, 1800);
   assert.equal(config.refreshTtl, 30 * 86400);
   assert.equal(config.refreshGraceSeconds, 10);
+  assert.equal(config.sessionMaxAge, 90 * 86400);
+  assert.equal(config.maxSessionsPerUser, 100);
   assert.equal(config.jwtAlg, "HS256");
   assert.equal(config.kvPath, "./data/auth.kv");
   assert.equal(config.keysPath, "./data/keys.json");
@@ -107,6 +109,7 @@ Deno.test("parseConfig: valid non-default values", () => {
     LOGIN_LIMIT_PER_ACCOUNT: "5/1h",
     LOGIN_LIMIT_PER_CLIENT: "100/30s",
     REFRESH_LIMIT_PER_CLIENT: "7/90",
+    DEVICE_TOKEN_TTL: "30d",
     TRUST_PROXY: "10.0.0.0/8, ::1",
     BOOTSTRAP_PASSWORD: "12345678",
     CORS_ORIGINS: "https://app.example, http://localhost:3000",
@@ -126,6 +129,7 @@ Deno.test("parseConfig: valid non-default values", () => {
   assert.deepEqual(config.loginLimitPerAccount, { max: 5, windowSeconds: 3600 });
   assert.deepEqual(config.loginLimitPerClient, { max: 100, windowSeconds: 30 });
   assert.deepEqual(config.refreshLimitPerClient, { max: 7, windowSeconds: 90 });
+  assert.equal(config.deviceTokenTtl, 30 * 86400);
   assert.equal(config.trustProxy.ranges.length, 2);
   assert.equal(config.bootstrapPassword, "12345678");
   assert.deepEqual(config.corsOrigins, ["https://app.example", "http://localhost:3000"]);
@@ -159,6 +163,11 @@ Deno.test("parseConfig: bad values name their variable", async (t) => {
     ["REFRESH_TTL 0", { REFRESH_TTL: "0" }, "REFRESH_TTL"],
     ["REFRESH_TTL 1w", { REFRESH_TTL: "1w" }, "REFRESH_TTL"],
     ["REFRESH_TTL too long", { REFRESH_TTL: "99999999d" }, "REFRESH_TTL"],
+    ["SESSION_MAX_AGE 0", { SESSION_MAX_AGE: "0" }, "SESSION_MAX_AGE"],
+    ["SESSION_MAX_AGE junk", { SESSION_MAX_AGE: "soon" }, "SESSION_MAX_AGE"],
+    ["MAX_SESSIONS_PER_USER 0", { MAX_SESSIONS_PER_USER: "0" }, "MAX_SESSIONS_PER_USER"],
+    ["MAX_SESSIONS_PER_USER -1", { MAX_SESSIONS_PER_USER: "-1" }, "MAX_SESSIONS_PER_USER"],
+    ["MAX_SESSIONS_PER_USER 1.5", { MAX_SESSIONS_PER_USER: "1.5" }, "MAX_SESSIONS_PER_USER"],
     ["TOKEN_TTL over a day", { TOKEN_TTL: "2d" }, "TOKEN_TTL"],
     [
       "REFRESH_GRACE_SECONDS over 5 minutes",
@@ -182,6 +191,8 @@ Deno.test("parseConfig: bad values name their variable", async (t) => {
       { REFRESH_LIMIT_PER_CLIENT: "x/1m" },
       "REFRESH_LIMIT_PER_CLIENT",
     ],
+    ["DEVICE_TOKEN_TTL 0", { DEVICE_TOKEN_TTL: "0" }, "DEVICE_TOKEN_TTL"],
+    ["DEVICE_TOKEN_TTL 400d", { DEVICE_TOKEN_TTL: "400d" }, "DEVICE_TOKEN_TTL"],
     ["TRUST_PROXY not-an-ip", { TRUST_PROXY: "not-an-ip" }, "TRUST_PROXY"],
     ["TRUST_PROXY 10.0.0.0/33", { TRUST_PROXY: "10.0.0.0/33" }, "TRUST_PROXY"],
     ["TRUST_PROXY 256.0.0.1", { TRUST_PROXY: "256.0.0.1" }, "TRUST_PROXY"],
@@ -275,6 +286,63 @@ Deno.test("firstRunEnvFile: a fresh strong secret and every default", () => {
   for (const [name, value] of Object.entries(DEFAULTS)) assert.equal(a[name], value, name);
   // It passes validation as written.
   assert.equal(parseConfig(a).secretKey, a.SECRET_KEY);
+});
+
+Deno.test("firstRunEnvFile: records the environment's settings, marked, never the bootstrap password", () => {
+  const text = firstRunEnvFile({
+    JWT_ALG: "EdDSA",
+    PORT: "19101",
+    ISSUER: "https://auth.example",
+    BOOTSTRAP_PASSWORD: "a long bootstrap password",
+    HOME: "/root",
+  });
+  const vars = parseEnv(text);
+  assert.equal(vars.JWT_ALG, "EdDSA");
+  assert.equal(vars.PORT, "19101");
+  assert.equal(vars.ISSUER, "https://auth.example");
+  assert.equal(vars.TOKEN_TTL, DEFAULTS.TOKEN_TTL);
+  assert.equal(vars.BOOTSTRAP_PASSWORD, undefined);
+  assert.equal(vars.HOME, undefined, "only configuration variables");
+  assert.match(text, /# From the environment at first start:\nISSUER=https:\/\/auth\.example\n/);
+  assert.equal(text.match(/^PORT=/gm)?.length, 1, "once");
+  assert.equal(parseConfig(vars).jwtAlg, "EdDSA");
+});
+
+Deno.test("loadConfig: a shared setting the environment overrides is reported", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const envFile = `${dir}/.env`;
+    await Deno.writeTextFile(envFile, `SECRET_KEY=${GOOD_SECRET}\nJWT_ALG=HS256\nPORT=10000\n`);
+    const { overrides, config } = await loadConfig({
+      env: { JWT_ALG: "EdDSA", PORT: "8080" },
+      envFile,
+    });
+    assert.equal(config.jwtAlg, "EdDSA");
+    assert.deepEqual(overrides, [{ name: "JWT_ALG", env: "EdDSA", file: "HS256" }]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ISSUER: a URL, or with none the address served", () => {
+  assert.equal(
+    parseConfig({ SECRET_KEY: GOOD_SECRET, PORT: "19100" }).issuer,
+    "http://localhost:19100",
+  );
+  assert.equal(parseConfig({ SECRET_KEY: GOOD_SECRET, PORT: "19100" }).issuerFromAddress, true);
+  assert.equal(
+    parseConfig({ SECRET_KEY: GOOD_SECRET, HOST: "10.1.2.3" }).issuer,
+    "http://10.1.2.3:10000",
+  );
+  for (const bad of ["not-a-url", "ftp://x.example", "https://x.example/?a=1", "localhost:10000"]) {
+    assert.throws(
+      () => parseConfig({ SECRET_KEY: GOOD_SECRET, ISSUER: bad }),
+      /ISSUER must be/,
+      bad,
+    );
+  }
+  const set = parseConfig({ SECRET_KEY: GOOD_SECRET, ISSUER: "https://auth.example" });
+  assert.equal(set.issuerFromAddress, false);
 });
 
 Deno.test("loadConfig: first run writes .env (0600) with a strong secret", async () => {
@@ -412,4 +480,19 @@ Deno.test("loadConfig: a blank variable in the environment does not erase the fi
     assert.equal(config.secretKey, GOOD_SECRET);
     assert.equal(config.port, 8080);
   });
+});
+
+Deno.test("PASSWORD_HASHER: auto by default, webcrypto or native, anything else refused", () => {
+  assert.equal(parseConfig({ SECRET_KEY: GOOD_SECRET }).passwordHasher, "auto");
+  assert.equal(
+    parseConfig({ SECRET_KEY: GOOD_SECRET, PASSWORD_HASHER: " " }).passwordHasher,
+    "auto",
+  );
+  for (const value of ["auto", "webcrypto", "native", "WebCrypto"]) {
+    const config = parseConfig({ SECRET_KEY: GOOD_SECRET, PASSWORD_HASHER: value });
+    assert.equal(config.passwordHasher, value.toLowerCase());
+  }
+  for (const value of ["wasm", "argon2", "node", "web crypto"]) {
+    assertConfigError({ PASSWORD_HASHER: value }, "PASSWORD_HASHER", /auto, webcrypto, native/);
+  }
 });

@@ -1,6 +1,15 @@
+import { keyRingResolver, verifyAccessToken } from "../../src/tokens/access_token.ts";
 import assert from "node:assert/strict";
+import { createHash, createHmac } from "node:crypto";
 import { join } from "node:path";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, jwtVerify, SignJWT } from "jose";
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import {
   asymmetricKeyRing,
   ensureKeyFile,
@@ -59,12 +68,31 @@ Deno.test("hmacKeyRing: kid is stable for a secret and differs across secrets", 
   assert.deepEqual(a1.jwks, { keys: [] });
 });
 
+Deno.test("hmacKeyRing: kid is HMAC-SHA256 of a fixed label under the secret, not a digest of it", async () => {
+  // Review 1, N4: the kid was the RFC 7638 thumbprint, an unsalted SHA-256 of the secret.
+  const bytes = new TextEncoder().encode(SECRET_A);
+  const thumbprint = await calculateJwkThumbprint({
+    kty: "oct",
+    k: base64url.encode(bytes),
+  });
+  const ring = await hmacKeyRing(SECRET_A, [SECRET_B]);
+  assert.notEqual(ring.signing.kid, thumbprint);
+  assert.notEqual(ring.signing.kid, createHash("sha256").update(bytes).digest("base64url"));
+  // Computed by node:crypto, an implementation we did not write.
+  const hmacKid = (secret: string) =>
+    createHmac("sha256", secret).update("auth-server/hs256-kid v1").digest("base64url");
+  assert.equal(ring.signing.kid, hmacKid(SECRET_A));
+  assert.ok(ring.verification.has(hmacKid(SECRET_B)), "previous secrets get theirs the same way");
+});
+
 Deno.test("hmacKeyRing: previous secrets verify but do not sign", async () => {
   const old = await hmacKeyRing(SECRET_B, []);
   const tokenFromOld = await sign(old);
   const ring = await hmacKeyRing(SECRET_A, [SECRET_B, SECRET_C]);
   assert.equal(ring.signing.kid, (await hmacKeyRing(SECRET_A, [])).signing.kid);
-  assert.equal(ring.verification.size, 3);
+  // Three secrets, each under its HMAC kid and its pre-2.16 thumbprint kid (verification only).
+  assert.equal(ring.verification.size, 6);
+  assert.equal(new Set([...ring.verification.values()].map((k) => k.key)).size, 3);
   assert.ok(ring.verification.has(old.signing.kid));
   assert.equal(await verifiesWith(ring, old.signing.kid, tokenFromOld), true);
   const fresh = await sign(ring);
@@ -232,7 +260,7 @@ Deno.test("loadKeyRing: HS256 uses the secrets and touches no file", async () =>
       keysPath,
     }, NOW);
     assert.equal(ring.signing.kid, (await hmacKeyRing(SECRET_A, [])).signing.kid);
-    assert.equal(ring.verification.size, 2);
+    assert.equal(ring.verification.size, 4); // two secrets, each with its legacy thumbprint alias
     await assert.rejects(() => Deno.stat(keysPath), Deno.errors.NotFound);
   });
 });
@@ -295,4 +323,28 @@ Deno.test("ensureKeyFile: concurrent instances adding a new alg agree on one key
     // Each instance signs with the key it returned: it must be the one other instances publish.
     assert.deepEqual(kidsSigned, results.map(() => kidOnDisk));
   });
+});
+
+Deno.test("hmacKeyRing: a token signed before 2.16 (thumbprint kid) still verifies until it expires", async () => {
+  const bytes = new TextEncoder().encode(SECRET_A);
+  const thumbprint = await calculateJwkThumbprint({ kty: "oct", k: base64url.encode(bytes) });
+  const now = Date.now();
+  const legacyToken = await new SignJWT({ sub: "ada", role: "user", jti: "j1", sid: "s1" })
+    .setProtectedHeader({ alg: "HS256", kid: thumbprint, typ: "JWT" })
+    .setIssuedAt(Math.floor(now / 1000))
+    .setExpirationTime(Math.floor(now / 1000) + 60)
+    .setIssuer("me")
+    .sign(bytes);
+  const ring = await hmacKeyRing(SECRET_A, []);
+  const verify = (keys: KeyRing) =>
+    verifyAccessToken(legacyToken, {
+      resolveKey: keyRingResolver(() => keys),
+      algorithms: ["HS256"],
+      issuer: "me",
+      now,
+    });
+  assert.equal((await verify(ring)).sub, "ada");
+  assert.notEqual(ring.signing.kid, thumbprint, "no new token carries the thumbprint");
+  // Under another secret the alias names nothing, so the token is refused.
+  await assert.rejects(verify(await hmacKeyRing(SECRET_B, [])));
 });

@@ -1,20 +1,19 @@
 import assert from "node:assert/strict";
-import { type Algorithm, hash as argon2Hash } from "@node-rs/argon2";
+import { parseArgon2idPhc } from "../../src/crypto/argon2_phc.ts";
+import { webCryptoArgon2 } from "../../src/crypto/argon2_webcrypto.ts";
+import { createPasswordHasher, OWASP_MINIMUM, parsePhcParams } from "../../src/crypto/passwords.ts";
 import {
-  createPasswordHasher,
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
-  OWASP_MINIMUM,
-  parsePhcParams,
   passwordProblem,
-} from "../../src/crypto/passwords.ts";
+} from "../../src/users/user_rules.ts";
 
 const hasher = createPasswordHasher();
 const PASSWORD = "correct horse battery staple";
 
 /** A hash made with weaker-than-OWASP parameters, as an old deployment might have stored. */
 function weakHash(password: string): Promise<string> {
-  return argon2Hash(password, { algorithm: 2 as Algorithm, memoryCost: 4096, timeCost: 1 });
+  return webCryptoArgon2.hash(password, { memoryCost: 4096, timeCost: 1, parallelism: 1 });
 }
 
 Deno.test("hash: argon2id PHC string with at least OWASP's parameters", async () => {
@@ -147,4 +146,58 @@ Deno.test("hasher: concurrent hashes are bounded and all verify", async () => {
   const checks = await Promise.all(hashes.map((h, i) => small.verify(h, passwords[i]!)));
   assert.deepEqual(checks, [true, true, true, true]);
   assert.equal(await small.verify(hashes[0]!, passwords[1]!), false);
+});
+
+Deno.test("passwordProblem: a lone surrogate is refused (every backend hashes it as U+FFFD)", () => {
+  for (
+    const bad of ["lone \ud800 high", "lone \udc00 low", "ends high \ud83d", "\udfff starts low"]
+  ) {
+    assert.equal(passwordProblem(bad), "password must be valid Unicode", JSON.stringify(bad));
+  }
+  assert.equal(passwordProblem("a pair \ud83d\udd11 is fine"), undefined);
+  assert.equal(passwordProblem("replacement \ufffd is a character"), undefined);
+});
+
+Deno.test("stored hash bounds: m <= 256 MiB, t <= 16, p <= 8; one past each is refused at once", async () => {
+  const at = (m: number, t: number, p: number) =>
+    `$argon2id$v=19$m=${m},t=${t},p=${p}$c29tZXNhbHRzb21lc2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g`;
+  for (const phc of [at(262144, 2, 1), at(19456, 16, 1), at(19456, 2, 8), at(65536, 3, 4)]) {
+    assert.ok(parseArgon2idPhc(phc), phc);
+    assert.equal(hasher.accepts(phc), true, phc);
+  }
+  // 1 GiB at t=8 took the reviewer 10.7 s on the native backend; now refused before any work.
+  for (const phc of [at(262145, 2, 1), at(1048576, 8, 1), at(19456, 17, 1), at(19456, 2, 9)]) {
+    assert.equal(parseArgon2idPhc(phc), undefined, phc);
+    assert.equal(hasher.accepts(phc), false, phc);
+    const started = performance.now();
+    assert.equal(await hasher.verify(phc, PASSWORD), false, phc);
+    assert.ok(performance.now() - started < 50, `refused without hashing: ${phc}`);
+  }
+});
+
+Deno.test("verify: a hash with other parameters holds its slot as long as a current verify", async () => {
+  // Raised parameters: 4 passes. A hash stored at m=4096, t=1 costs about 1/19 of that.
+  const raised = createPasswordHasher({
+    params: { ...OWASP_MINIMUM, timeCost: 4 },
+    maxConcurrent: 1,
+  });
+  const old = await weakHash(PASSWORD);
+  const current = await raised.hash(PASSWORD);
+  const time = async (work: () => Promise<unknown>) => {
+    const started = performance.now();
+    await work();
+    return performance.now() - started;
+  };
+  const samples = { old: [] as number[], current: [] as number[] };
+  for (let i = 0; i < 5; i++) {
+    samples.current.push(await time(() => raised.verify(current, "wrong password")));
+    samples.old.push(await time(() => raised.verify(old, "wrong password")));
+  }
+  assert.equal(await raised.verify(old, PASSWORD), true, "still verifies");
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const ratio = median(samples.old) / median(samples.current);
+  assert.ok(
+    ratio > 0.5 && ratio < 2,
+    `old/current = ${ratio.toFixed(2)} ${JSON.stringify(samples)}`,
+  );
 });

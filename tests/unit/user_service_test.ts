@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { type Algorithm, hash as argon2Hash } from "@node-rs/argon2";
-import { AuthError, type ErrorCode } from "../../src/errors.ts";
-import { KvStore, type UserRecord } from "../../src/store/kv_store.ts";
-import {
-  createUserService,
-  MAX_USER_ID_LENGTH,
-  publicUser,
-  rolesProblem,
-  userIdProblem,
-  type UserService,
-} from "../../src/users/user_service.ts";
+import { ApiError, type ErrorCode } from "../../src/errors.ts";
+import type { DomainEvent } from "../../src/events.ts";
+import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
+import { MAX_USER_ID_LENGTH, rolesProblem, userIdProblem } from "../../src/users/user_rules.ts";
+import { createUserService, publicUser, type UserService } from "../../src/users/user_service.ts";
+import type { UserRecord } from "../../src/users/user_store.ts";
 import { hasher, TestClock } from "../helpers/app.ts";
 
 const PASSWORD = "correct horse battery";
@@ -17,28 +13,47 @@ const PASSWORD = "correct horse battery";
 const STORED_HASH = await hasher.hash(PASSWORD);
 
 interface Fixture {
-  readonly store: KvStore;
+  readonly stores: Stores;
   readonly clock: TestClock;
   readonly users: UserService;
-  readonly revoked: { userId: string; reason: string }[];
+  /** Each move of a user to a later session epoch (every session ended): `Infinity` = removed. */
+  readonly revoked: { userId: string; epoch: number }[];
+  /** Every event the service emitted. */
+  readonly events: DomainEvent[];
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 async function fixture(): Promise<Fixture> {
   const kv = await Deno.openKv(":memory:");
-  const store = new KvStore(kv);
+  const stores = kvStores(kv);
   const clock = new TestClock();
-  const revoked: { userId: string; reason: string }[] = [];
+  const revoked: { userId: string; epoch: number }[] = [];
+  const epochs = new Map<string, number>();
+  const events: DomainEvent[] = [];
   const users = createUserService({
-    store,
+    store: stores.users,
     hasher,
     now: clock.now,
-    revokeSessions: (userId, reason) => {
-      revoked.push({ userId, reason });
-      return Promise.resolve();
+    sessions: {
+      deleteSessionIndex: (userUid) => stores.sessions.deleteSessionIndex(userUid),
+    },
+    onEvent: (event) => {
+      events.push(event);
+      if (event.type !== "user_changed") return;
+      if (event.epoch > (epochs.get(event.user_id) ?? 0)) {
+        revoked.push({ userId: event.user_id, epoch: event.epoch });
+      }
+      epochs.set(event.user_id, event.epoch);
     },
   });
-  return { store, clock, users, revoked, [Symbol.asyncDispose]: () => Promise.resolve(kv.close()) };
+  return {
+    stores,
+    clock,
+    users,
+    revoked,
+    events,
+    [Symbol.asyncDispose]: () => Promise.resolve(kv.close()),
+  };
 }
 
 /** Writes a user straight into the store, without the service (and without hashing). */
@@ -49,13 +64,14 @@ async function putUser(
   extra: Partial<UserRecord> = {},
 ): Promise<void> {
   assert.ok(
-    await f.store.createUser({
+    await f.stores.users.createUser({
       id,
       passwordHash: STORED_HASH,
       roles,
       disabled: false,
       createdAt: f.clock.ms,
       updatedAt: f.clock.ms,
+      uid: crypto.randomUUID(),
       ...extra,
     }),
   );
@@ -63,7 +79,7 @@ async function putUser(
 
 async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message?: RegExp) {
   await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof AuthError, `expected AuthError, got ${String(err)}`);
+    assert.ok(err instanceof ApiError, `expected ApiError, got ${String(err)}`);
     assert.equal(err.code, code);
     if (message) assert.match(err.message, message);
     return true;
@@ -125,7 +141,7 @@ Deno.test("add: stores an argon2id hash, deduplicated roles and the clock's time
   assert.match(user.passwordHash, /^\$argon2id\$/);
   assert.ok(!user.passwordHash.includes(PASSWORD));
   assert.equal(await hasher.verify(user.passwordHash, PASSWORD), true);
-  assert.deepEqual((await f.store.getUser("ada"))?.value, user);
+  assert.deepEqual((await f.stores.users.getUser("ada"))?.value, user);
   assert.deepEqual(await f.users.get("ada"), user);
 });
 
@@ -139,6 +155,7 @@ Deno.test("add: invalid id, password or roles is validation_failed and stores no
     ["ada", "short", ["user"]],
     ["ada", "1234567", ["user"]],
     ["ada", "x".repeat(1025), ["user"]],
+    ["ada", "lone surrogate \ud800", ["user"]],
     ["ada", PASSWORD, []],
     ["ada", PASSWORD, ["bad role"]],
     ["ada", PASSWORD, Array.from({ length: 33 }, (_, i) => `r${i}`)],
@@ -146,7 +163,7 @@ Deno.test("add: invalid id, password or roles is validation_failed and stores no
   for (const [id, password, roles] of cases) {
     await rejectsWith(f.users.add(id, password, roles), "validation_failed");
   }
-  assert.equal(await f.store.hasUsers(), false);
+  assert.equal(await f.stores.users.hasUsers(), false);
 });
 
 Deno.test("add: a taken id is a conflict and the first user is untouched", async () => {
@@ -205,7 +222,11 @@ Deno.test("update: a new password replaces the hash and revokes sessions", async
   assert.notEqual(changed.passwordHash, STORED_HASH);
   assert.equal(await hasher.verify(changed.passwordHash, "a brand new password"), true);
   assert.equal(await hasher.verify(changed.passwordHash, PASSWORD), false);
-  assert.deepEqual(f.revoked, [{ userId: "ada", reason: "password changed" }]);
+  assert.deepEqual(f.revoked, [{ userId: "ada", epoch: 1 }]);
+  // In the same commit as the new hash: the stored record carries both.
+  const stored = await f.stores.users.getUser("ada");
+  assert.equal(stored?.value.sessionEpoch, 1);
+  assert.equal(stored?.value.passwordHash, changed.passwordHash);
   await f.users.authenticate("ada", "a brand new password");
   await rejectsWith(f.users.authenticate("ada", PASSWORD), "invalid_credentials");
 });
@@ -227,30 +248,24 @@ Deno.test("remove: deletes the user, revokes sessions and drops the session inde
   await using f = await fixture();
   await putUser(f, "ada", ["user"]);
   const now = f.clock.ms;
-  await f.store.createSession(
-    {
-      sid: "s1",
-      userId: "ada",
-      role: "user",
-      createdAt: now,
-      expiresAt: now + 60_000,
-    },
-    "h",
-    {
-      sid: "s1",
-      userId: "ada",
-      role: "user",
-      sessionCreatedAt: now,
-      indexExpiresAt: now + 60_000,
-      issuedAt: now,
-      expiresAt: now + 60_000,
-    },
-  );
-  assert.deepEqual(await f.store.listSessionIds("ada"), ["s1"]);
+  const uid = (await f.stores.users.getUser("ada"))!.value.uid!;
+  await f.stores.sessions.createSession({
+    sid: "s1",
+    userId: "ada",
+    userUid: uid,
+    epoch: 0,
+    role: "user",
+    createdAt: now,
+    refreshedAt: now,
+    expiresAt: now + 60_000,
+    maxExpiresAt: now + 60_000,
+    currentHash: "h",
+  });
+  assert.deepEqual((await f.stores.sessions.listUserSessions(uid)).map((s) => s.sid), ["s1"]);
   await f.users.remove("ada");
   await rejectsWith(f.users.get("ada"), "not_found");
-  assert.deepEqual(f.revoked, [{ userId: "ada", reason: "user removed" }]);
-  assert.deepEqual(await f.store.listSessionIds("ada"), []);
+  assert.deepEqual(f.revoked, [{ userId: "ada", epoch: Infinity }]);
+  assert.deepEqual(await f.stores.sessions.listUserSessions(uid), []);
   await rejectsWith(f.users.remove("ada"), "not_found");
   // The id is free again.
   await putUser(f, "ada", ["user"]);
@@ -301,7 +316,7 @@ Deno.test("authenticate: unknown, wrong password and disabled fail alike", async
   assert.equal(user.id, "ada");
   assert.deepEqual(user.roles, ["user"]);
 
-  const failures: AuthError[] = [];
+  const failures: ApiError[] = [];
   for (
     const [id, password] of [["nobody", PASSWORD], ["ada", "wrong password"], ["off", PASSWORD], [
       "ada",
@@ -312,7 +327,7 @@ Deno.test("authenticate: unknown, wrong password and disabled fail alike", async
       () => undefined,
       (e: unknown) => e,
     );
-    assert.ok(err instanceof AuthError, `${id}: expected AuthError, got ${String(err)}`);
+    assert.ok(err instanceof ApiError, `${id}: expected ApiError, got ${String(err)}`);
     failures.push(err);
   }
   for (const err of failures) {
@@ -351,6 +366,67 @@ Deno.test("authenticate: a malformed stored hash never lets anyone in", async ()
   await putUser(f, "ada", ["user"], { passwordHash: "not-a-hash" });
   await rejectsWith(f.users.authenticate("ada", PASSWORD), "invalid_credentials");
   await rejectsWith(f.users.authenticate("ada", "not-a-hash"), "invalid_credentials");
+});
+
+Deno.test("add, update: a password with a lone surrogate is refused with a clear message", async () => {
+  await using f = await fixture();
+  await rejectsWith(
+    f.users.add("ada", "pass\udc00word", ["user"]),
+    "validation_failed",
+    /^password must be valid Unicode$/,
+  );
+  await f.users.add("ada", PASSWORD, ["user"]);
+  await rejectsWith(
+    f.users.update("ada", { password: "pass\ud800word" }),
+    "validation_failed",
+    /^password must be valid Unicode$/,
+  );
+  await f.users.authenticate("ada", PASSWORD);
+});
+
+Deno.test("authenticate: an ill-formed password never matches the U+FFFD it would hash as", async () => {
+  await using f = await fixture();
+  // The OAuth password grant reaches here without /login's schema: a lone surrogate must not
+  // stand in for a stored U+FFFD (every backend hashes one as the other).
+  await f.users.add("ada", "replaced \ufffd password", ["user"]);
+  await f.users.authenticate("ada", "replaced \ufffd password");
+  await rejectsWith(f.users.authenticate("ada", "replaced \ud800 password"), "invalid_credentials");
+});
+
+Deno.test("authenticate: an unusable stored hash costs a verify and is reported once, without the hash", async () => {
+  await using f = await fixture();
+  const hostile = STORED_HASH.replace("m=19456", "m=1048576"); // 1 GiB: outside the bounds
+  await putUser(f, "ada", ["user"], { passwordHash: "not-a-hash" });
+  await putUser(f, "bob", ["user"], { passwordHash: hostile });
+  const time = async (userId: string) => {
+    const started = performance.now();
+    await rejectsWith(f.users.authenticate(userId, PASSWORD), "invalid_credentials");
+    return performance.now() - started;
+  };
+  const samples = { ada: [] as number[], bob: [] as number[], nobody: [] as number[] };
+  const order = ["nobody", "ada", "bob"] as const;
+  for (const userId of order) await time(userId); // warm-up, not counted
+  // The order rotates each round, so no case always pays for what ran just before it (GC, JIT).
+  for (let round = 0; round < 9; round++) {
+    for (let i = 0; i < order.length; i++) {
+      const userId = order[(round + i) % order.length]!;
+      samples[userId].push(await time(userId));
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (const userId of ["ada", "bob"] as const) {
+    const ratio = median(samples[userId]) / median(samples.nobody);
+    assert.ok(
+      ratio > 0.5 && ratio < 2,
+      `${userId}/unknown = ${ratio.toFixed(2)} ${JSON.stringify(samples)}`,
+    );
+  }
+  const reported = f.events.filter((e) => e.type === "password_hash_unusable");
+  assert.deepEqual(reported, [
+    { type: "password_hash_unusable", user_id: "ada" },
+    { type: "password_hash_unusable", user_id: "bob" },
+  ]);
+  assert.ok(!JSON.stringify(f.events).includes(hostile.slice(-20)), "the hash is not in any event");
 });
 
 Deno.test("two admins demoting each other at once leave one enabled admin", async () => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { createApp, createServices } from "../../src/app.ts";
+import { createApp } from "../../src/app.ts";
+import { createServices } from "../../src/services.ts";
 import { createLogger } from "../../src/logger.ts";
-import { KvStore } from "../../src/store/kv_store.ts";
+import { kvStores } from "../../src/store/kv_stores.ts";
 import { addUser, hasher, login, makeApp } from "../helpers/app.ts";
 
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
@@ -106,15 +107,16 @@ Deno.test("a second instance on the same store sees a revocation within one seco
   await addUser(a, "ada", "correct horse battery");
   const { token } = await login(a, "ada", "correct horse battery");
   // Instance B: its own app, caches and clock, on A's KV.
-  const deps = {
+  const logger = createLogger("silent");
+  const services = createServices({
     config: a.config,
-    store: new KvStore(a.kv),
+    stores: kvStores(a.kv),
     keys: a.keys,
     hasher,
-    logger: createLogger("silent"),
+    logger,
     now: a.clock.now,
-  };
-  const b = createApp(deps, createServices(deps));
+  });
+  const b = createApp(services, a.config, logger);
   const onB = () => b.request("/me", bearer(token), { remoteAddr: undefined });
   assert.equal((await onB()).status, 200); // B has now checked and cached the session
   assert.equal((await a.request("/logout", { method: "POST", ...bearer(token) })).status, 204);
@@ -136,15 +138,16 @@ Deno.test("a login racing a password change is refused, not left with a live ses
   using t = await makeApp();
   await addUser(t, "ada", "correct horse battery");
   // Hold the session commit until the password change (and its revocation sweep) is done.
-  const original = t.store.createSession.bind(t.store);
-  t.store.createSession = async (...args) => {
+  const original = t.stores.sessions.createSession.bind(t.stores.sessions);
+  t.stores.sessions.createSession = async (...args) => {
     await t.services.users.update("ada", { password: "a brand new passphrase" });
     return await original(...args);
   };
   const res = await t.post("/login", { user_id: "ada", password: "correct horse battery" });
   assert.equal(res.status, 401);
   assert.equal((await res.json()).code, "invalid_credentials");
-  t.store.createSession = original;
-  assert.deepEqual(await t.store.listSessionIds("ada"), []);
+  t.stores.sessions.createSession = original;
+  const uid = (await t.stores.users.getUser("ada"))!.value.uid!;
+  assert.deepEqual(await t.stores.sessions.listUserSessions(uid), []);
   await login(t, "ada", "a brand new passphrase");
 });

@@ -1,11 +1,11 @@
 /**
- * The client address of a request (see `client_address.ts`), worked out once per request and
+ * The client address of a Hono request (see `client_address.ts`), worked out once per request and
  * only by the routes that need it (limits, logs).
  *
  * @module
  */
 import type { Context } from "hono";
-import { clientAddress, type TrustedProxies } from "../client_address.ts";
+import { clientAddress, type TrustedProxies } from "./client_address.ts";
 
 declare module "hono" {
   interface ContextVariableMap {

@@ -1,0 +1,258 @@
+/**
+ * OAuth clients (service accounts): create, list, remove, rotate the secret, authenticate, and
+ * sign their client_credentials tokens. The CLI and `/admin/clients` are two doors onto it.
+ *
+ * A secret is 256 random bits, shown once; only its SHA-256 is stored. A slow password hash
+ * (argon2id) protects low-entropy secrets people choose; against a 256-bit random value a
+ * brute-force search is hopeless at any hash speed, and a slow hash would only hand anyone who
+ * can reach the token endpoint a way to burn CPU. The comparison is constant-time.
+ *
+ * @module
+ */
+import { base64url } from "jose";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { ApiError } from "../errors.ts";
+import type { EmitEvent } from "../events.ts";
+import {
+  type AccessClaims,
+  SERVICE_ACCOUNT_ROLE,
+  type SignedToken,
+  type TokenSubject,
+} from "../tokens/access_token.ts";
+import type { PublicClient } from "../wire.ts";
+import type { ClientRecord, ClientStore } from "./client_store.ts";
+
+export type { PublicClient } from "../wire.ts";
+
+/** The grant types of `POST /oauth/token`. */
+export const GRANT_TYPES = ["password", "refresh_token", "client_credentials"] as const;
+
+/** One of {@link GRANT_TYPES}. */
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+export { SERVICE_ACCOUNT_ROLE } from "../tokens/access_token.ts";
+
+/** RFC 6749 section 3.3 scope-token, at most 128 characters. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
+/** Client ids: a conservative alphabet that needs no escaping in logs, URLs or Basic auth. */
+const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
+const MAX_SCOPES = 64;
+const MAX_SECRET_LENGTH = 512;
+const DUMMY_HASH = sha256Bytes("no such client");
+
+/** A client and its secret, returned once by `add` and `rotateSecret`. */
+export interface ClientWithSecret {
+  readonly client: PublicClient;
+  readonly secret: string;
+}
+
+/** Dependencies of {@link createClientService}. */
+export interface ClientServiceDeps {
+  readonly store: ClientStore;
+  readonly now: () => number;
+  readonly signAccessToken: (subject: TokenSubject, nowMs: number) => Promise<SignedToken>;
+  readonly onEvent?: EmitEvent;
+}
+
+/**
+ * Why a scope list is refused, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scopesProblem } from "./client_service.ts";
+ * assert.equal(scopesProblem(["orders:read"]), undefined);
+ * assert.ok(scopesProblem(['bad"scope']));
+ * ```
+ */
+export function scopesProblem(scopes: readonly string[]): string | undefined {
+  if (scopes.length > MAX_SCOPES) return `at most ${MAX_SCOPES} scopes`;
+  const bad = scopes.find((scope) => !SCOPE_TOKEN.test(scope));
+  if (bad !== undefined) {
+    return `scope "${
+      bad.slice(0, 64)
+    }" must be 1 to 128 printable ASCII characters, no space, " or \\`;
+  }
+  return undefined;
+}
+
+/**
+ * The scopes a client_credentials request gets: all of the client's when it asks for none, else
+ * exactly those it asked for if it may have each; `undefined` when it asked for one it may not.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { grantedScopes } from "./client_service.ts";
+ * assert.deepEqual(grantedScopes(["a", "b"], "b"), ["b"]);
+ * assert.deepEqual(grantedScopes(["a", "b"], undefined), ["a", "b"]);
+ * assert.equal(grantedScopes(["a"], "a c"), undefined);
+ * ```
+ */
+export function grantedScopes(
+  allowed: readonly string[],
+  requested: string | undefined,
+): string[] | undefined {
+  if (requested === undefined) return [...allowed];
+  const asked = [...new Set(requested.split(" ").filter((s) => s !== ""))];
+  return asked.every((scope) => allowed.includes(scope)) ? asked : undefined;
+}
+
+/** The public view of a stored client. */
+export function publicClient(client: ClientRecord): PublicClient {
+  return {
+    client_id: client.clientId,
+    scopes: [...client.scopes],
+    grant_types: [...client.grantTypes],
+    created_at: new Date(client.createdAt).toISOString(),
+    updated_at: new Date(client.updatedAt).toISOString(),
+  };
+}
+
+/** Creates the client service. */
+export function createClientService(deps: ClientServiceDeps) {
+  const { store, now } = deps;
+  const emit: EmitEvent = (event) => deps.onEvent?.(event);
+
+  async function find(clientId: string): Promise<ClientRecord> {
+    const client = await store.getClient(clientId);
+    if (!client) throw new ApiError("not_found", `no client "${clientId.slice(0, 128)}"`);
+    return client.value;
+  }
+
+  return {
+    /** Registers a client; its secret is in the answer and nowhere else. */
+    async add(
+      clientId: string,
+      options: { scopes?: readonly string[]; grantTypes?: readonly string[] } = {},
+    ): Promise<ClientWithSecret> {
+      const scopes = [...new Set(options.scopes ?? [])];
+      const grantTypes = [...new Set(options.grantTypes ?? ["client_credentials"])];
+      const problem = !CLIENT_ID.test(clientId)
+        ? "client_id must be 1 to 128 of A-Z a-z 0-9 . _ ~ -"
+        : scopesProblem(scopes) ?? grantTypesProblem(grantTypes);
+      if (problem) throw new ApiError("validation_failed", problem);
+      const { secret, hash } = newSecret();
+      const at = now();
+      const client: ClientRecord = {
+        clientId,
+        secretHash: hash,
+        scopes,
+        grantTypes,
+        createdAt: at,
+        updatedAt: at,
+        generation: newGeneration(),
+      };
+      if (!(await store.createClient(client))) {
+        throw new ApiError("conflict", `client "${clientId}" already exists`);
+      }
+      return { client: publicClient(client), secret };
+    },
+
+    async list(): Promise<PublicClient[]> {
+      return (await store.listClients()).map(publicClient);
+    },
+
+    async get(clientId: string): Promise<PublicClient> {
+      return publicClient(await find(clientId));
+    },
+
+    /**
+     * Removes a client; tokens it holds live until `exp` for local verifiers, but introspect
+     * inactive at once, and stay so if the id is registered again (a new generation).
+     */
+    async remove(clientId: string): Promise<void> {
+      if (!(await store.deleteClient(clientId))) {
+        throw new ApiError("not_found", `no client "${clientId.slice(0, 128)}"`);
+      }
+    },
+
+    /**
+     * Replaces the secret; the old one stops working at once, and every token issued before
+     * introspects inactive from now on (a new generation).
+     */
+    async rotateSecret(clientId: string): Promise<ClientWithSecret> {
+      const entry = await store.getClient(clientId);
+      if (!entry) throw new ApiError("not_found", `no client "${clientId.slice(0, 128)}"`);
+      const { secret, hash } = newSecret();
+      const client: ClientRecord = {
+        ...entry.value,
+        secretHash: hash,
+        updatedAt: now(),
+        generation: newGeneration(),
+      };
+      if (!(await store.updateClient(client, entry.versionstamp))) {
+        throw new ApiError("conflict", "client changed meanwhile; try again");
+      }
+      return { client: publicClient(client), secret };
+    },
+
+    /** The client if `secret` is its secret; compares in constant time, known client or not. */
+    async authenticate(clientId: string, secret: string): Promise<ClientRecord | undefined> {
+      const entry = CLIENT_ID.test(clientId) ? await store.getClient(clientId) : undefined;
+      const expected = entry ? base64url.decode(entry.value.secretHash) : DUMMY_HASH;
+      const presented = sha256Bytes(secret.slice(0, MAX_SECRET_LENGTH));
+      const same = timingSafeEqual(presented, expected);
+      return entry && same && secret.length <= MAX_SECRET_LENGTH ? entry.value : undefined;
+    },
+
+    /** Whether a client is registered. */
+    async exists(clientId: string): Promise<boolean> {
+      return CLIENT_ID.test(clientId) && (await store.getClient(clientId)) !== undefined;
+    },
+
+    /**
+     * Whether a service-account token was issued to the client as it is now: the client still
+     * exists, in the generation the token carries (not removed and re-added, no secret rotated
+     * since), and still may have every scope the token holds. One read.
+     */
+    async isTokenCurrent(claims: AccessClaims): Promise<boolean> {
+      const clientId = claims.client_id;
+      if (clientId === undefined || clientId !== claims.sub || !CLIENT_ID.test(clientId)) {
+        return false;
+      }
+      const client = (await store.getClient(clientId))?.value;
+      return client !== undefined && client.generation === claims.client_gen &&
+        (claims.scope ?? "").split(" ").every((s) => s === "" || client.scopes.includes(s));
+    },
+
+    /** Signs a service-account token: `sub` and `client_id` name the client; no session. */
+    async issueToken(client: ClientRecord, scopes: readonly string[]): Promise<SignedToken> {
+      const scope = scopes.join(" ");
+      const signed = await deps.signAccessToken({
+        sub: client.clientId,
+        role: SERVICE_ACCOUNT_ROLE,
+        client_id: client.clientId,
+        scope,
+        ...(client.generation !== undefined ? { client_gen: client.generation } : {}),
+      }, now());
+      emit({ type: "client_token", client_id: client.clientId, scope });
+      return signed;
+    },
+  };
+}
+
+/** The client service's interface. */
+export type ClientService = ReturnType<typeof createClientService>;
+
+function grantTypesProblem(grantTypes: readonly string[]): string | undefined {
+  if (grantTypes.length === 0) return "at least one grant type is required";
+  const bad = grantTypes.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
+  return bad === undefined
+    ? undefined
+    : `grant type "${bad.slice(0, 64)}" must be one of ${GRANT_TYPES.join(", ")}`;
+}
+
+function newSecret(): { secret: string; hash: string } {
+  const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+  return { secret, hash: base64url.encode(sha256Bytes(secret)) };
+}
+
+/** 96 random bits: no two registrations or rotations of a client share one. */
+function newGeneration(): string {
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(12)));
+}
+
+function sha256Bytes(text: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(text).digest());
+}

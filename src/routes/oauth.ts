@@ -1,0 +1,178 @@
+/**
+ * The OAuth 2 endpoints: `POST /oauth/token` (RFC 6749), `POST /oauth/revoke` (RFC 7009) and
+ * `POST /oauth/introspect` (RFC 7662). Form bodies in, JSON out, `Cache-Control: no-store`;
+ * errors in RFC 6749 section 5.2's shape (see `oauth/oauth_error.ts`). The logic is in
+ * `oauth/grants.ts`; this file reads the request and documents it.
+ *
+ * @module
+ */
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppContext, AppRouter } from "../app_types.ts";
+import { clientIp } from "../client_ip.ts";
+import { introspectToken, revokeToken, tokenGrant } from "../oauth/grants.ts";
+import {
+  authenticateClient,
+  clientCredentials,
+  type OAuthForm,
+  readForm,
+} from "../oauth/oauth_request.ts";
+import { OAuthError } from "../oauth/oauth_error.ts";
+import type { ClientRecord } from "../oauth/client_store.ts";
+import {
+  IntrospectionResponseSchema,
+  OAuthErrorBodySchema,
+  OAuthTokenResponseSchema,
+} from "../wire.ts";
+
+const OAuthErrorBody = OAuthErrorBodySchema.openapi("OAuthError");
+
+const TokenRequest = z.object({
+  grant_type: z.enum(["password", "refresh_token", "client_credentials"]),
+  username: z.string().optional().openapi({ description: "password grant: the user id" }),
+  password: z.string().optional(),
+  refresh_token: z.string().optional(),
+  scope: z.string().optional().openapi({
+    description: "password grant: one of the user's roles (default the first); " +
+      "client_credentials: space-separated scopes within the client's (default all of them)",
+  }),
+  client_id: z.string().optional(),
+  client_secret: z.string().optional().openapi({ description: "client_secret_post" }),
+}).openapi("OAuthTokenRequest");
+
+// `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
+// them as optional.
+const TokenResponse = OAuthTokenResponseSchema.partial({ refresh_token: true, scope: true })
+  .openapi("OAuthTokenResponse");
+
+const TokenForm = z.object({
+  token: z.string(),
+  token_type_hint: z.enum(["access_token", "refresh_token"]).optional(),
+  client_id: z.string().optional(),
+  client_secret: z.string().optional(),
+});
+
+const [inactive, active] = IntrospectionResponseSchema.options;
+const IntrospectionResponse = z.union([
+  inactive,
+  active.partial({ scope: true, client_id: true, username: true, sid: true, aud: true }),
+]).openapi("IntrospectionResponse");
+
+const form = <T extends z.ZodType>(schema: T) => ({
+  content: { "application/x-www-form-urlencoded": { schema } },
+  required: true,
+});
+const oauthError = (description: string) => ({
+  content: { "application/json": { schema: OAuthErrorBody } },
+  description,
+});
+const security = [{ clientBasic: [] }, {}];
+/** The JSON API's body limit applies here too (status 413, RFC 6749's shape). */
+const tooLarge = oauthError("invalid_request: body over 16 KiB");
+/** Every OAuth endpoint touches the store (the same 503 rule as the JSON routes). */
+const temporarilyUnavailable = oauthError(
+  "temporarily_unavailable: the store is unavailable or contended; retry after Retry-After",
+);
+
+/** Registers the OAuth endpoints and their OpenAPI entries. */
+export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
+  const { services, config } = ctx;
+  app.openAPIRegistry.registerComponent("securitySchemes", "clientBasic", {
+    type: "http",
+    scheme: "basic",
+    description: "client_secret_basic: form-encoded client_id and client_secret (RFC 6749 2.3.1)",
+  });
+
+  /** Reads the form and the client; `required` refuses a public caller. */
+  async function start(c: Context, required: boolean) {
+    const body = await readForm(c);
+    const credentials = clientCredentials(c.req.header("Authorization"), body);
+    const client = await authenticateClient(services.clients, credentials);
+    if (required && !client) {
+      throw new OAuthError("invalid_client", "client authentication is required");
+    }
+    return { body, client };
+  }
+  const noStore = (c: Context) => {
+    c.header("Cache-Control", "no-store");
+    c.header("Pragma", "no-cache");
+  };
+
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/oauth/token",
+    summary: "OAuth 2 token endpoint: password, refresh_token and client_credentials grants",
+    security,
+    request: { body: form(TokenRequest) },
+    responses: {
+      200: { content: { "application/json": { schema: TokenResponse } }, description: "Issued" },
+      400: oauthError(
+        "invalid_request, invalid_grant (wrong credentials, bad or reused refresh token, or a " +
+          "refresh token issued to another client or to none), unauthorized_client, " +
+          "unsupported_grant_type, invalid_scope (asks for more, or malformed)",
+      ),
+      401: oauthError("invalid_client (with WWW-Authenticate: Basic when Basic was used)"),
+      413: tooLarge,
+      429: oauthError("too_many_attempts: the /login and /refresh limits; see Retry-After"),
+      503: temporarilyUnavailable,
+    },
+  });
+  app.post("/oauth/token", async (c) => {
+    const { body, client } = await start(c, false);
+    const answer = await tokenGrant(ctx, {
+      form: body,
+      client,
+      address: clientIp(c, config.trustProxy),
+    });
+    noStore(c);
+    return c.json(answer, 200);
+  });
+
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/oauth/revoke",
+    summary: "RFC 7009: revoke a refresh token or a session's access token (ends the session)",
+    security,
+    request: { body: form(TokenForm) },
+    responses: {
+      200: { description: "Revoked, or nothing to revoke (unknown tokens too)" },
+      400: oauthError(
+        "invalid_request: no token; unsupported_token_type: a live service-account token " +
+          "(not revoked one by one: rotate the client's secret)",
+      ),
+      401: oauthError("invalid_client: wrong client credentials"),
+      413: tooLarge,
+      503: temporarilyUnavailable,
+    },
+  });
+  app.post("/oauth/revoke", async (c) => {
+    const { body } = await start(c, false);
+    await revokeToken(ctx, body);
+    noStore(c);
+    return c.body(null, 200);
+  });
+
+  app.openAPIRegistry.registerPath({
+    method: "post",
+    path: "/oauth/introspect",
+    summary: "RFC 7662: is this access token active, and its claims (registered clients only)",
+    security: [{ clientBasic: [] }],
+    request: { body: form(TokenForm) },
+    responses: {
+      200: {
+        content: { "application/json": { schema: IntrospectionResponse } },
+        description: '{"active": false} for expired, revoked, foreign or garbage tokens',
+      },
+      400: oauthError("invalid_request: no token"),
+      401: oauthError("invalid_client: no or wrong client credentials"),
+      413: tooLarge,
+      503: temporarilyUnavailable,
+    },
+  });
+  app.post("/oauth/introspect", async (c) => {
+    const { body } = await start(c, true) as { body: OAuthForm; client: ClientRecord };
+    const answer = await introspectToken(ctx, body);
+    noStore(c);
+    return c.json(answer, 200);
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * The composition root of the services: the one place that wires the stores, the clock, the
+ * keys and the hasher into the user, session, login, refresh and OAuth client services, the
+ * limiters, the session gate and the event stream with its subscribers (log, metrics, gate).
+ * The server, the CLI and the tests all build their services here; no HTTP (`app.ts` builds
+ * that on top).
+ *
+ * @module
+ */
+import type { Config } from "./config.ts";
+import type { KeyRing } from "./crypto/keys.ts";
+import type { PasswordHasher } from "./crypto/passwords.ts";
+import { createEventStream, type EventStream, logEvents } from "./events.ts";
+import { createMemoryRateLimiter } from "./limits/memory_rate_limiter.ts";
+import { createRateLimiter } from "./limits/rate_limiter.ts";
+import type { Logger } from "./logger.ts";
+import { countEvents, createMetrics, type Metrics } from "./metrics.ts";
+import { type ClientService, createClientService } from "./oauth/client_service.ts";
+import type { Stores } from "./store/kv_stores.ts";
+import { createAccessTokenSigner } from "./tokens/access_token.ts";
+import { createRefreshService, type RefreshService } from "./tokens/refresh_service.ts";
+import { createSessionGate, type SessionGate } from "./tokens/session_gate.ts";
+import { createSessionService, deriveChainKey, type SessionService } from "./tokens/sessions.ts";
+import { createDeviceTokens } from "./users/device_tokens.ts";
+import { createLoginService, type LoginService } from "./users/login_service.ts";
+import { createUserService, type UserService } from "./users/user_service.ts";
+
+/** What the services are built from. */
+export interface ServiceDeps {
+  readonly config: Config;
+  readonly stores: Stores;
+  /** The live key ring (replaced on SIGHUP). */
+  readonly keys: () => KeyRing;
+  readonly hasher: PasswordHasher;
+  readonly logger: Logger;
+  /** Epoch milliseconds; tests pass a clock they move by hand. */
+  readonly now?: () => number;
+}
+
+/** The services the HTTP routes, the CLI and the tests call. */
+export interface Services {
+  readonly stores: Stores;
+  /** The live key ring. */
+  readonly keys: () => KeyRing;
+  readonly now: () => number;
+  readonly users: UserService;
+  readonly sessions: SessionService;
+  /** Password sign-in: `POST /login` and the OAuth password grant. */
+  readonly login: LoginService;
+  /** Spending a refresh token: `POST /refresh` and the OAuth refresh_token grant. */
+  readonly refresh: RefreshService;
+  /** OAuth clients (service accounts). */
+  readonly clients: ClientService;
+  /** Is an access token's session still live (the auth server's own `requireAuth` check). */
+  readonly gate: SessionGate;
+  readonly metrics: Metrics;
+  /** The domain events; log, metrics and gate already subscribe. */
+  readonly events: EventStream;
+}
+
+/** Builds every service over `deps`. */
+export function createServices(deps: ServiceDeps): Services {
+  const { config, stores } = deps;
+  const now = deps.now ?? Date.now;
+  const metrics = createMetrics();
+  const gate = createSessionGate({ store: stores.sessions, now });
+  const events = createEventStream();
+  events.subscribe(logEvents(deps.logger));
+  events.subscribe(countEvents(metrics));
+  events.subscribe(gate.onEvent);
+
+  const signAccessToken = createAccessTokenSigner({
+    keys: deps.keys,
+    issuer: config.issuer,
+    audience: config.audience,
+    ttl: config.tokenTtl,
+  });
+  const sessions = createSessionService({
+    store: stores.sessions,
+    signAccessToken,
+    refreshTtl: config.refreshTtl,
+    graceSeconds: config.refreshGraceSeconds,
+    sessionMaxAge: config.sessionMaxAge,
+    maxSessionsPerUser: config.maxSessionsPerUser,
+    chainKey: deriveChainKey(config.secretKey),
+    now,
+    onEvent: events.emit,
+  });
+  const users = createUserService({
+    store: stores.users,
+    hasher: deps.hasher,
+    now,
+    sessions: {
+      deleteSessionIndex: (userUid) => stores.sessions.deleteSessionIndex(userUid),
+    },
+    onEvent: events.emit,
+  });
+  const login = createLoginService({
+    users,
+    userStore: stores.users,
+    sessions,
+    limiter: createRateLimiter(stores.counters, now),
+    devices: createDeviceTokens({
+      secret: config.secretKey,
+      ttlSeconds: config.deviceTokenTtl,
+      now,
+    }),
+    limits: { perClient: config.loginLimitPerClient, perAccount: config.loginLimitPerAccount },
+    onEvent: events.emit,
+    now,
+  });
+  const refresh = createRefreshService({
+    sessions,
+    // This instance's own (memory): the per-client refresh limit.
+    limiter: createMemoryRateLimiter(now),
+    perClient: config.refreshLimitPerClient,
+    onEvent: events.emit,
+  });
+  const clients = createClientService({
+    store: stores.clients,
+    now,
+    signAccessToken,
+    onEvent: events.emit,
+  });
+  return {
+    stores,
+    keys: deps.keys,
+    now,
+    users,
+    sessions,
+    login,
+    refresh,
+    clients,
+    gate,
+    metrics,
+    events,
+  };
+}

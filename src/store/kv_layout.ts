@@ -1,0 +1,88 @@
+/**
+ * Every Deno KV key the server uses, in one place, and the one wrapper that turns a failing KV
+ * into `StoreUnavailableError`.
+ *
+ * Layout (all values are plain JSON-like objects):
+ * - `["users", userId]` -> `UserRecord` (`users/user_store.ts`), by `kv_users.ts`
+ * - `["sessions", sid]` -> `SessionRecord` (`tokens/session_store.ts`), by `kv_sessions.ts`:
+ *   the whole session, including the SHA-256 of its current refresh token and of that token's
+ *   parent. Rewritten by each rotation; expires with the session (sliding `REFRESH_TTL`, never
+ *   past `SESSION_MAX_AGE`). A session holds this key and one index key, however often it is
+ *   refreshed: no key per refresh token.
+ * - `["user_sessions", userUid, sid]` -> `true`, the index `GET /sessions` and the session cap
+ *   read; keyed by the user's never-reused internal id; expires at the session's absolute end
+ * - `["limits", bucket, subject]` -> a GCRA timestamp (ms; `limits/gcra.ts`), expiring when it
+ *   runs back to the present, by `kv_counters.ts` (the fixed-window counters of 2.4 were
+ *   `["limits", bucket, subject, windowStart]` and expire by themselves)
+ * - `["oauth_clients", clientId]` -> `ClientRecord` (`oauth/client_store.ts`), by `kv_clients.ts`
+ * - `["signing_keys", "set"]` -> `StoredKeySet` (`keys/key_store.ts`): the whole asymmetric key
+ *   set, private halves AES-256-GCM under a key derived from `SECRET_KEY`; its versionstamp is
+ *   the set's version, which every instance polls. By `kv_keys.ts`
+ * - `["signing_keys", "in_use", kid]` -> epoch ms at which an instance last said it signs with
+ *   `kid`; deleted with the key on retire
+ * - `["health"]` -> never written; `/readyz` reads it
+ *
+ * Each store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
+ * not race are atomic commits guarded by versionstamps, so several processes sharing one KV file
+ * or one KV Connect store behave as one server.
+ *
+ * @module
+ */
+import { ContendedError, StoreUnavailableError } from "../errors.ts";
+
+/** The keys, by record. */
+export const KEYS = {
+  user: (userId: string): Deno.KvKey => ["users", userId],
+  users: ["users"] as Deno.KvKey,
+  session: (sid: string): Deno.KvKey => ["sessions", sid],
+  userSession: (userUid: string, sid: string): Deno.KvKey => ["user_sessions", userUid, sid],
+  userSessions: (userUid: string): Deno.KvKey => ["user_sessions", userUid],
+  limit: (bucket: string, subject: string): Deno.KvKey => ["limits", bucket, subject],
+  client: (clientId: string): Deno.KvKey => ["oauth_clients", clientId],
+  clients: ["oauth_clients"] as Deno.KvKey,
+  signingKeySet: ["signing_keys", "set"] as Deno.KvKey,
+  keyInUse: (kid: string): Deno.KvKey => ["signing_keys", "in_use", kid],
+  keysInUse: ["signing_keys", "in_use"] as Deno.KvKey,
+  health: ["health"] as Deno.KvKey,
+} as const;
+
+/** Most mutations one KV atomic commit may hold. */
+export const MAX_ATOMIC_MUTATIONS = 500;
+
+/** Lost optimistic-commit races in a row before giving up with `ContendedError`. */
+export const MAX_COMMIT_ATTEMPTS = 32;
+
+/**
+ * Runs one store operation; any failure of the KV itself becomes `StoreUnavailableError`
+ * (the API answers 503 `unavailable`). `ContendedError` passes through.
+ */
+export async function kvCall<T>(what: string, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    throw asStoreError(what, err);
+  }
+}
+
+/** The error a KV failure during `what` is reported as. */
+export function asStoreError(what: string, err: unknown): Error {
+  if (err instanceof ContendedError || err instanceof StoreUnavailableError) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new StoreUnavailableError(`store failed (${what}): ${reason.slice(0, 200)}`, {
+    cause: err,
+  });
+}
+
+/** Sets `expireIn` so an entry lasts until `at` (at least 1 ms). */
+export function until(at: number, now: number): { expireIn: number } {
+  return { expireIn: Math.max(1, Math.ceil(at - now)) }; // KV wants whole milliseconds
+}
+
+/** A KV entry as a {@link Versioned} value, or `undefined` when absent. */
+export function versioned<T>(
+  entry: Deno.KvEntryMaybe<T>,
+): { value: T; versionstamp: string } | undefined {
+  return entry.versionstamp === null
+    ? undefined
+    : { value: entry.value, versionstamp: entry.versionstamp };
+}

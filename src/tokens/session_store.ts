@@ -1,0 +1,148 @@
+/**
+ * What the session service and the session gate need from storage, and the record they store.
+ * Implemented over Deno KV by `store/kv_sessions.ts` (key layout: `store/kv_layout.ts`).
+ *
+ * @module
+ */
+import { sessionEpoch, type UserRecord, userUid } from "../users/user_store.ts";
+import type { Versioned } from "../versioned.ts";
+
+/**
+ * A login session: every access token it issues carries its `sid`. One record holds all a
+ * session ever needs, however often it is refreshed: the hashes of its current refresh token
+ * and of that token's parent (the only spent token the grace window may forgive). Older tokens
+ * are recognised by the family id they carry (`sessions.ts`), not by a stored record.
+ */
+export interface SessionRecord {
+  readonly sid: string;
+  /** The user's id (the `sub` of its access tokens). */
+  readonly userId: string;
+  /** The user's internal, never-reused identifier at login (`UserRecord.uid`). */
+  readonly userUid: string;
+  /** The user's session epoch at login (or at the rebinding a kept session gets). */
+  readonly epoch: number;
+  readonly role: string;
+  /**
+   * The OAuth client that authenticated when the session started (password grant), whose
+   * credentials every refresh must then present (RFC 6749 section 6); absent for `/login` and
+   * for public callers.
+   */
+  readonly clientId?: string;
+  readonly createdAt: number;
+  /** The last rotation (`createdAt` before the first). */
+  readonly refreshedAt: number;
+  /** When it ends: the sliding `REFRESH_TTL`, never past `maxExpiresAt`. The KV entry too. */
+  readonly expiresAt: number;
+  /** `createdAt + SESSION_MAX_AGE`: the absolute end. */
+  readonly maxExpiresAt: number;
+  /** SHA-256 of the current refresh token. */
+  readonly currentHash: string;
+  /** SHA-256 of the token the current one replaced, spent at `refreshedAt`. */
+  readonly parentHash?: string;
+  /** The user's versionstamp when last checked: the fast rotation's commit checks it. */
+  readonly userVersionstamp?: string;
+  readonly revokedAt?: number;
+}
+
+/** A session's rotation, committed atomically by {@link SessionStore.commitRotation}. */
+export interface Rotation {
+  /** The session rewritten with its new current token. */
+  readonly session: SessionRecord;
+  /** Versionstamps the session and the user must still have (else nothing is written). */
+  readonly sessionVersionstamp: string;
+  readonly userVersionstamp: string;
+  readonly now: number;
+}
+
+/** A session and its user with their versionstamps, read in one snapshot. */
+export interface SessionAndUser {
+  readonly session: Versioned<SessionRecord> | undefined;
+  readonly user: Versioned<UserRecord> | undefined;
+}
+
+/**
+ * Sessions and the per-user session index. Every method throws `StoreUnavailableError` when
+ * the store fails.
+ */
+export interface SessionStore {
+  /**
+   * Stores a new session and its index entry in one commit. With `userVersionstamp` the commit
+   * also checks the user is as it was when the credentials were checked: false when the user
+   * changed meanwhile (or the sid is taken).
+   */
+  createSession(session: SessionRecord, userVersionstamp?: string): Promise<boolean>;
+  getSession(sid: string): Promise<Versioned<SessionRecord> | undefined>;
+  getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser>;
+  /** Rewrites a session with its new refresh token; one commit, checking session and user. */
+  commitRotation(rotation: Rotation): Promise<boolean>;
+  /**
+   * Marks a session revoked and drops its index entry (idempotent). Returns the session as it
+   * was found, or `undefined` when there is none; throws `ContendedError` when it keeps losing
+   * commit races.
+   */
+  revokeSession(sid: string, now: number): Promise<SessionRecord | undefined>;
+  /** The sessions indexed under a user's internal id that still exist (revoked ones too). */
+  listUserSessions(userUid: string): Promise<SessionRecord[]>;
+  /** Removes the session index of a deleted user (its sessions are dead by their uid). */
+  deleteSessionIndex(userUid: string): Promise<void>;
+}
+
+/**
+ * The one definition of a session that has not ended by itself: it exists, is not revoked and
+ * has not expired (sliding or absolute).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isSessionLive } from "./session_store.ts";
+ * const session = {
+ *   sid: "s", userId: "ada", userUid: "u1", epoch: 0, role: "user", createdAt: 0,
+ *   refreshedAt: 0, expiresAt: 10, maxExpiresAt: 20, currentHash: "h",
+ * };
+ * assert(isSessionLive(session, 5));
+ * assert(!isSessionLive(session, 10) && !isSessionLive({ ...session, revokedAt: 1 }, 5));
+ * ```
+ */
+export function isSessionLive(session: SessionRecord | undefined, now: number): boolean {
+  return session !== undefined && session.revokedAt === undefined && session.expiresAt > now &&
+    session.maxExpiresAt > now;
+}
+
+/**
+ * The one definition of a usable session: live, and its user is the same user (same internal
+ * id), enabled, still holds the session's role, and has not moved to a newer session epoch
+ * (except for the one session a self-service password change kept).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isSessionUsable } from "./session_store.ts";
+ * const session = {
+ *   sid: "s", userId: "ada", userUid: "u1", epoch: 0, role: "user", createdAt: 0,
+ *   refreshedAt: 0, expiresAt: 10, maxExpiresAt: 20, currentHash: "h",
+ * };
+ * const user = {
+ *   id: "ada", uid: "u1", sessionEpoch: 0, passwordHash: "x", roles: ["user"],
+ *   disabled: false, createdAt: 0, updatedAt: 0,
+ * };
+ * assert(isSessionUsable(session, user, 5));
+ * assert(!isSessionUsable(session, { ...user, sessionEpoch: 1 }, 5));
+ * assert(!isSessionUsable(session, { ...user, uid: "u2" }, 5));
+ * ```
+ */
+export function isSessionUsable(
+  session: SessionRecord | undefined,
+  user: UserRecord | undefined,
+  now: number,
+): boolean {
+  if (!session || !user || !isSessionLive(session, now)) return false;
+  return user.id === session.userId && userUid(user) === session.userUid && !user.disabled &&
+    user.roles.includes(session.role) && epochMatches(session, user);
+}
+
+/** The session carries the user's epoch, or is the one a password change kept. */
+export function epochMatches(session: SessionRecord, user: UserRecord): boolean {
+  const epoch = sessionEpoch(user);
+  return session.epoch === epoch ||
+    (session.epoch === epoch - 1 && user.keptSession === session.sid);
+}

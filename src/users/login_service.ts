@@ -1,0 +1,198 @@
+/**
+ * The `/login` orchestration, apart from HTTP (the route only parses and answers; the OAuth
+ * password grant calls the same): the login limits, device tokens, the role choice and the
+ * session start.
+ *
+ * The limits follow OWASP's device cookies (see `device_tokens.ts`): every attempt spends from
+ * the client's budget; an attempt presenting a valid device token for the user spends from that
+ * device's budget, any other from the account's. A check in flight spends, and a success gives
+ * it back, so failures are what is left. A refused attempt checks no password.
+ *
+ * @module
+ */
+import { limitSubject } from "../client_address.ts";
+import type { Rate } from "../duration.ts";
+import { ApiError, tooManyAttempts } from "../errors.ts";
+import type { DeviceTokenOutcome, EmitEvent, LoginLimit } from "../events.ts";
+import { createMemoryRateLimiter } from "../limits/memory_rate_limiter.ts";
+import type { Limit, RateLimiter, Refusal } from "../limits/rate_limiter.ts";
+import type { SessionService } from "../tokens/sessions.ts";
+import type { LoginAnswer } from "../wire.ts";
+import type { DeviceTokens } from "./device_tokens.ts";
+import type { UserService } from "./user_service.ts";
+import type { UserRecord, UserStore } from "./user_store.ts";
+
+/** Dependencies of {@link createLoginService}. */
+export interface LoginDeps {
+  readonly users: Pick<UserService, "authenticate">;
+  /** Reads the user's current password hash to check a device token's fingerprint. */
+  readonly userStore: Pick<UserStore, "getUser">;
+  readonly sessions: Pick<SessionService, "start">;
+  /** The shared (KV) limiter the login limits count in. */
+  readonly limiter: RateLimiter;
+  readonly devices: DeviceTokens;
+  /** `perAccount` is also each device's own budget. */
+  readonly limits: { readonly perClient: Rate; readonly perAccount: Rate };
+  readonly onEvent?: EmitEvent;
+  /** Epoch ms (for the refusals this instance counts itself); default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** One password check under the login limits. */
+export interface CredentialCheck {
+  readonly userId: string;
+  readonly password: string;
+  /** The client address the per-client limit counts against. */
+  readonly client: string;
+  /** A device token from an earlier login of this user, if the client has one. */
+  readonly deviceToken?: string | undefined;
+}
+
+/** A password to check for a user, from a client. */
+export interface PasswordCheck {
+  readonly userId: string;
+  readonly password: string;
+  /** The client address the per-client limit counts against. */
+  readonly client: string;
+}
+
+/** One login attempt. */
+export interface LoginRequest extends CredentialCheck {
+  /** The role to sign in as; default the user's first. */
+  readonly role?: string | undefined;
+  /** The OAuth client that authenticated (password grant): the session is bound to it. */
+  readonly clientId?: string | undefined;
+}
+
+/**
+ * Creates the login service. Its methods throw `ApiError` (`too_many_attempts`,
+ * `invalid_credentials`, `role_not_allowed`), or a store error the API maps to 503.
+ */
+export function createLoginService(deps: LoginDeps) {
+  const emit: EmitEvent = (event) => deps.onEvent?.(event);
+  const { limiter, limits, devices } = deps;
+  /**
+   * Refused attempts per client, counted in this instance's memory (a refusal writes nothing to
+   * the store, so the store's per-client cell never sees them). A client refused more often
+   * than its limit allows is refused from memory at once, up to the flood gate before routing:
+   * a flood against a locked account stops costing a full request each.
+   */
+  const refusedAttempts = createMemoryRateLimiter(deps.now ?? Date.now);
+
+  /** The per-client login limit of a client address. */
+  function clientLimit(client: string): Limit<LoginLimit> {
+    return { bucket: "login_client", subject: limitSubject(client), rate: limits.perClient };
+  }
+
+  /**
+   * Checks a user's password under the login limits; the user when it matches. Every endpoint
+   * that checks a password goes through here, passing the client's device token along, so one
+   * budget protects them all.
+   */
+  async function checkCredentials(
+    { userId, password, client, deviceToken }: CredentialCheck,
+  ): Promise<UserRecord & { readonly versionstamp: string }> {
+    const perClient = clientLimit(client);
+    // A client already refused costs nothing more: not even the device token's check.
+    refuseIf(limiter.refusedFromMemory([perClient]), userId, client);
+    const device = deviceToken === undefined
+      ? undefined
+      : await trustedDevice(deviceToken, userId, client);
+    const budget: Limit<LoginLimit> = device === undefined
+      ? { bucket: "login_account", subject: userId, rate: limits.perAccount }
+      : { bucket: "login_device", subject: device, rate: limits.perAccount };
+    // Both spend in one commit; refused, nothing is spent and no password is checked.
+    refuseIf(await limiter.take([perClient, budget]), userId, client);
+    let user;
+    try {
+      user = await deps.users.authenticate(userId, password);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "invalid_credentials") {
+        emit({ type: "login_failed", user_id: userId, client });
+      }
+      throw err;
+    }
+    await limiter.giveBack(budget);
+    return user;
+  }
+
+  /** The device id a token vouches for, when it is valid for this user; else `undefined`. */
+  async function trustedDevice(token: string, userId: string, client: string) {
+    const seen = (outcome: DeviceTokenOutcome) =>
+      emit({ type: "device_token", user_id: userId, client, outcome });
+    const claim = devices.check(token, userId);
+    if ("problem" in claim) return void seen(claim.problem);
+    // Refused from memory before the store is read for its fingerprint.
+    const deviceLimit: Limit<LoginLimit> = {
+      bucket: "login_device",
+      subject: claim.device,
+      rate: limits.perAccount,
+    };
+    refuseIf(limiter.refusedFromMemory([deviceLimit]), userId, client);
+    const user = await deps.userStore.getUser(userId);
+    if (!user || !devices.fingerprintMatches(claim, user.value.passwordHash)) {
+      return void seen("password_changed");
+    }
+    seen("accepted");
+    return claim.device;
+  }
+
+  function refuseIf(
+    refusal: Refusal<LoginLimit> | undefined,
+    userId: string,
+    client: string,
+  ): void {
+    if (refusal === undefined) return;
+    const perClient = clientLimit(client);
+    const state = refusedAttempts.hit(perClient.bucket, perClient.subject, perClient.rate);
+    if (state.limited) limiter.refuseFor(perClient, state.retryAfter);
+    emit({
+      type: "login_rate_limited",
+      user_id: userId,
+      client,
+      limit: refusal.bucket,
+      source: refusal.source,
+    });
+    throw tooManyAttempts(refusal.retryAfter);
+  }
+
+  /** Signs a user in: the credentials under the limits, then the role, the session, a device token. */
+  async function login(request: LoginRequest): Promise<LoginAnswer> {
+    const user = await checkCredentials(request);
+    const { role, client } = request;
+    const granted = role ?? user.roles[0];
+    if (granted === undefined || !user.roles.includes(granted)) {
+      emit({ type: "login_role_not_allowed", user_id: user.id });
+      throw new ApiError("role_not_allowed", `role "${role ?? ""}" is not granted to this user`);
+    }
+    const pair = await deps.sessions.start(user, granted, request.clientId);
+    // A fresh device token at every login (OWASP), bound to the hash the user has now.
+    const deviceToken = devices.issue(user.id, user.passwordHash);
+    emit({ type: "device_token", user_id: user.id, client, outcome: "issued" });
+    emit({ type: "login", user_id: user.id, role: granted, client });
+    return { ...pair, device_token: deviceToken };
+  }
+
+  /**
+   * The refusal this instance already knows for a client (over its limit), from memory alone:
+   * the server answers such a `/login` before routing or reading its body (`flood_gate.ts`).
+   */
+  function refusedClient(client: string): Refusal<LoginLimit> | undefined {
+    const refusal = limiter.refusedFromMemory([clientLimit(client)]);
+    if (refusal) {
+      emit({
+        type: "login_rate_limited",
+        user_id: "",
+        client,
+        limit: refusal.bucket,
+        source: refusal.source,
+      });
+    }
+    return refusal;
+  }
+
+  return { login, checkCredentials, refusedClient };
+}
+
+/** The login service's interface. */
+export type LoginService = ReturnType<typeof createLoginService>;

@@ -1,0 +1,146 @@
+/**
+ * The JSON shapes the API answers with, defined once as zod schemas; their TypeScript types are
+ * derived with `z.infer`. Plain zod (no Hono): the services and the CLI use the types, and
+ * `routes/schemas.ts` names them for `/openapi.json`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ERROR_STATUS, type ErrorCode } from "./errors.ts";
+
+export const TokenPairSchema = z.object({
+  token: z.string().describe("The access token, a signed JWT"),
+  token_type: z.literal("Bearer"),
+  expires_in: z.number().int().describe("Seconds until the access token expires"),
+  refresh_token: z.string().describe("Opaque; spent by POST /refresh"),
+});
+/** The `/login` and `/refresh` answer. */
+export type TokenPair = z.infer<typeof TokenPairSchema>;
+
+export const LoginAnswerSchema = TokenPairSchema.extend({
+  device_token: z.string().describe(
+    "Opaque device token (OWASP device cookie): present it at the next login of this user",
+  ),
+});
+/** The `/login` answer: a token pair and a device token. */
+export type LoginAnswer = z.infer<typeof LoginAnswerSchema>;
+
+export const ErrorBodySchema = z.object({
+  error: z.string(),
+  code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+});
+/** The JSON body of every error answer. */
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+export const ClaimsSchema = z.object({
+  sub: z.string(),
+  role: z.string(),
+  iat: z.number().int(),
+  exp: z.number().int(),
+  iss: z.string(),
+  jti: z.string(),
+  sid: z.string().exactOptional(),
+  aud: z.union([z.string(), z.array(z.string())]).exactOptional(),
+  /** Service-account tokens (client_credentials): the client, which is also `sub`. */
+  client_id: z.string().exactOptional(),
+  /** Space-separated scopes granted (RFC 6749 section 3.3); service-account tokens only. */
+  scope: z.string().exactOptional(),
+  /** Service-account tokens: the client's generation at issue (see `ClientRecord.generation`). */
+  client_gen: z.string().exactOptional(),
+});
+/** The claims of a verified access token, as `/me` shows them. */
+export type Claims = z.infer<typeof ClaimsSchema>;
+
+export const MeSchema = z.object({
+  claims: ClaimsSchema,
+  roles: z.array(z.string()),
+});
+/** The `/me` answer. */
+export type Me = z.infer<typeof MeSchema>;
+
+/** One of the signed-in user's sessions (`GET /sessions`). Times are ISO 8601. */
+export const SessionInfoSchema = z.object({
+  sid: z.string(),
+  role: z.string(),
+  created_at: z.string(),
+  last_refreshed_at: z.string(),
+  expires_at: z.string(),
+  /** The session of the access token that asked. */
+  current: z.boolean(),
+});
+export type SessionInfo = z.infer<typeof SessionInfoSchema>;
+
+export const PublicUserSchema = z.object({
+  user_id: z.string(),
+  roles: z.array(z.string()),
+  disabled: z.boolean(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+/** A user as shown to people and the admin API: never the hash. */
+export type PublicUser = z.infer<typeof PublicUserSchema>;
+
+export const PublicClientSchema = z.object({
+  client_id: z.string(),
+  scopes: z.array(z.string()),
+  grant_types: z.array(z.string()),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+/** An OAuth client as shown to people and the admin API: never the secret or its hash. */
+export type PublicClient = z.infer<typeof PublicClientSchema>;
+
+export const OAuthTokenResponseSchema = z.object({
+  access_token: z.string(),
+  token_type: z.literal("Bearer"),
+  expires_in: z.number().int(),
+  refresh_token: z.string().exactOptional().describe("Not for client_credentials"),
+  scope: z.string().exactOptional().describe("The role (password, refresh) or scopes"),
+  device_token: z.string().exactOptional().describe(
+    "password grant only: a device token, as /login returns (an extra parameter, RFC 6749 5.1)",
+  ),
+});
+/** The `POST /oauth/token` answer (RFC 6749 section 5.1). */
+export type OAuthTokenResponse = z.infer<typeof OAuthTokenResponseSchema>;
+
+export const IntrospectionResponseSchema = z.union([
+  z.object({ active: z.literal(false) }),
+  z.object({
+    active: z.literal(true),
+    token_type: z.literal("Bearer"),
+    sub: z.string(),
+    iss: z.string(),
+    iat: z.number(),
+    exp: z.number(),
+    jti: z.string(),
+    role: z.string(),
+    scope: z.string().exactOptional(),
+    client_id: z.string().exactOptional(),
+    username: z.string().exactOptional(),
+    sid: z.string().exactOptional(),
+    aud: z.union([z.string(), z.array(z.string())]).exactOptional(),
+  }),
+]);
+/** The `POST /oauth/introspect` answer (RFC 7662). */
+export type IntrospectionResponse = z.infer<typeof IntrospectionResponseSchema>;
+
+/** RFC 6749 section 5.2 and RFC 7009 section 2.2.1 codes, plus our 429 and 503. */
+export const OAUTH_ERROR_CODES = [
+  "invalid_request",
+  "invalid_client",
+  "invalid_grant",
+  "unauthorized_client",
+  "unsupported_grant_type",
+  "invalid_scope",
+  "unsupported_token_type",
+  "too_many_attempts",
+  "temporarily_unavailable",
+  "server_error",
+] as const;
+
+export const OAuthErrorBodySchema = z.object({
+  error: z.enum(OAUTH_ERROR_CODES),
+  error_description: z.string(),
+});
+/** The error body of the OAuth endpoints (RFC 6749 section 5.2). */
+export type OAuthErrorBody = z.infer<typeof OAuthErrorBodySchema>;

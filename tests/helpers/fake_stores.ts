@@ -1,0 +1,345 @@
+/**
+ * In-memory fakes of the five stores (users, sessions and refresh tokens, counters, OAuth
+ * clients, signing keys) with the KV implementations' contract (versionstamps, atomic checks), and
+ * a switch that makes them fail or contend on demand: `fail` throws `StoreUnavailableError` from
+ * every call, as the KV stores do when Deno KV fails; `contend` makes every guarded commit lose its race, so the loops that
+ * retry give up with `ContendedError` and single commits report a changed versionstamp.
+ */
+import { ContendedError, InvalidCursorError, StoreUnavailableError } from "../../src/errors.ts";
+import type { KeyStore, StoredKeySet, VersionedKeySet } from "../../src/keys/key_store.ts";
+import type { CounterStore, LimitCell } from "../../src/limits/counter_store.ts";
+import { gcraGiveBack, gcraTake } from "../../src/limits/gcra.ts";
+import type { ClientRecord, ClientStore } from "../../src/oauth/client_store.ts";
+import type { Stores } from "../../src/store/kv_stores.ts";
+import type {
+  Rotation,
+  SessionAndUser,
+  SessionRecord,
+  SessionStore,
+} from "../../src/tokens/session_store.ts";
+import type { Guard, UserPage, UserRecord, UserStore } from "../../src/users/user_store.ts";
+import type { Versioned } from "../../src/versioned.ts";
+
+/** How the fakes behave right now; tests flip `mode`. */
+export interface Faults {
+  mode: "ok" | "fail" | "contend";
+  /**
+   * Awaited by `getSessionAndUser` after it has read, before it answers: a test holds a read
+   * in flight while something commits.
+   */
+  readPause?: (() => Promise<void>) | undefined;
+}
+
+/** One versioned map shared by the fakes (the session commits check users too). */
+class FakeTable {
+  #entries = new Map<string, Versioned<unknown>>();
+  #version = 0;
+
+  constructor(readonly faults: Faults) {}
+
+  /** Throws when failing; call first in every operation. */
+  touch(what: string): void {
+    if (this.faults.mode === "fail") throw new StoreUnavailableError(`fake store failed (${what})`);
+  }
+
+  /** False when contending: the commit lost its race. */
+  wins(): boolean {
+    return this.faults.mode !== "contend";
+  }
+
+  get<T>(key: string): Versioned<T> | undefined {
+    return this.#entries.get(key) as Versioned<T> | undefined;
+  }
+
+  stamp(key: string): string | null {
+    return this.#entries.get(key)?.versionstamp ?? null;
+  }
+
+  /** Applies `writes` when every check holds (and the race is won); the new versionstamp. */
+  commit(
+    checks: readonly (readonly [string, string | null])[],
+    writes: readonly (readonly [string, unknown | undefined])[],
+    canContend = true,
+  ): string | undefined {
+    if ((canContend && !this.wins()) || checks.some(([key, stamp]) => this.stamp(key) !== stamp)) {
+      return undefined;
+    }
+    const versionstamp = String(++this.#version).padStart(20, "0");
+    for (const [key, value] of writes) {
+      if (value === undefined) this.#entries.delete(key);
+      else this.#entries.set(key, { value, versionstamp });
+    }
+    return versionstamp;
+  }
+
+  keys(prefix: string): string[] {
+    return [...this.#entries.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+}
+
+const userKey = (id: string) => `users/${JSON.stringify(id)}`;
+const sessionKey = (sid: string) => `sessions/${JSON.stringify(sid)}`;
+const indexKey = (userUid: string, sid = "") =>
+  `user_sessions/${JSON.stringify(userUid)}/${sid === "" ? "" : JSON.stringify(sid)}`;
+const clientKey = (clientId: string) => `oauth_clients/${JSON.stringify(clientId)}`;
+
+class FakeUserStore implements UserStore {
+  constructor(private readonly t: FakeTable) {}
+
+  getUser(id: string) {
+    this.t.touch("getUser");
+    return Promise.resolve(this.t.get<UserRecord>(userKey(id)));
+  }
+  createUser(user: UserRecord) {
+    this.t.touch("createUser");
+    // An insert-if-absent cannot lose a race to anything but the same id: no contention here.
+    const key = userKey(user.id);
+    return Promise.resolve(
+      this.t.stamp(key) === null &&
+        this.t.commit([[key, null]], [[key, user]], false) !== undefined,
+    );
+  }
+  updateUser(user: UserRecord, versionstamp: string, guards: Guard[] = []) {
+    this.t.touch("updateUser");
+    const key = userKey(user.id);
+    const checks = [
+      [key, versionstamp] as const,
+      ...guards.map((g) => [userKey(g.id), g.versionstamp] as const),
+    ];
+    return Promise.resolve(this.t.commit(checks, [[key, user]]));
+  }
+  deleteUser(id: string, versionstamp: string, guards: Guard[] = []) {
+    this.t.touch("deleteUser");
+    const key = userKey(id);
+    const checks = [
+      [key, versionstamp] as const,
+      ...guards.map((g) => [userKey(g.id), g.versionstamp] as const),
+    ];
+    return Promise.resolve(this.t.commit(checks, [[key, undefined]]) !== undefined);
+  }
+  async *allUsers(): AsyncGenerator<Versioned<UserRecord>> {
+    this.t.touch("allUsers");
+    for (const key of this.t.keys("users/")) yield this.t.get<UserRecord>(key)!;
+  }
+  listUsers(options: { limit: number; cursor?: string | undefined }): Promise<UserPage> {
+    this.t.touch("listUsers");
+    const keys = this.t.keys("users/");
+    let start = 0;
+    if (options.cursor) {
+      start = keys.indexOf(options.cursor) + 1;
+      if (start === 0) throw new InvalidCursorError();
+    }
+    const page = keys.slice(start, start + options.limit);
+    const more = start + options.limit < keys.length;
+    return Promise.resolve({
+      users: page.map((key) => this.t.get<UserRecord>(key)!.value),
+      cursor: more ? page.at(-1) : undefined,
+    });
+  }
+  hasUsers() {
+    this.t.touch("hasUsers");
+    return Promise.resolve(this.t.keys("users/").length > 0);
+  }
+}
+
+class FakeSessionStore implements SessionStore {
+  constructor(private readonly t: FakeTable) {}
+
+  createSession(session: SessionRecord, userVersionstamp?: string) {
+    this.t.touch("createSession");
+    const checks: [string, string | null][] = [[sessionKey(session.sid), null]];
+    if (userVersionstamp !== undefined) checks.push([userKey(session.userId), userVersionstamp]);
+    return Promise.resolve(
+      this.t.commit(checks, [
+        [sessionKey(session.sid), session],
+        [indexKey(session.userUid, session.sid), true],
+      ]) !== undefined,
+    );
+  }
+  getSession(sid: string) {
+    this.t.touch("getSession");
+    return Promise.resolve(this.t.get<SessionRecord>(sessionKey(sid)));
+  }
+  async getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser> {
+    this.t.touch("getSessionAndUser");
+    const read = {
+      session: this.t.get<SessionRecord>(sessionKey(sid)),
+      user: this.t.get<UserRecord>(userKey(userId)),
+    };
+    await this.t.faults.readPause?.();
+    return read;
+  }
+  commitRotation(r: Rotation) {
+    this.t.touch("commitRotation");
+    const checks: [string, string | null][] = [
+      [sessionKey(r.session.sid), r.sessionVersionstamp],
+      [userKey(r.session.userId), r.userVersionstamp],
+    ];
+    return Promise.resolve(
+      this.t.commit(checks, [[sessionKey(r.session.sid), r.session]]) !== undefined,
+    );
+  }
+  revokeSession(sid: string, now: number) {
+    this.t.touch("revokeSession");
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const entry = this.t.get<SessionRecord>(sessionKey(sid));
+      if (!entry || entry.value.revokedAt !== undefined) return Promise.resolve(entry?.value);
+      const revoked = { ...entry.value, revokedAt: now };
+      const writes = [
+        [sessionKey(sid), revoked],
+        [indexKey(entry.value.userUid, sid), undefined],
+      ] as const;
+      if (this.t.commit([[sessionKey(sid), entry.versionstamp]], writes)) {
+        return Promise.resolve(entry.value);
+      }
+    }
+    return Promise.reject(new ContendedError("fake: session revocation too contended"));
+  }
+  listUserSessions(userUid: string) {
+    this.t.touch("listUserSessions");
+    const prefix = indexKey(userUid);
+    return Promise.resolve(
+      this.t.keys(prefix).flatMap((key) => {
+        const found = this.t.get<SessionRecord>(sessionKey(JSON.parse(key.slice(prefix.length))));
+        return found ? [found.value] : [];
+      }),
+    );
+  }
+  deleteSessionIndex(userUid: string) {
+    this.t.touch("deleteSessionIndex");
+    this.t.commit([], this.t.keys(indexKey(userUid)).map((key) => [key, undefined] as const));
+    return Promise.resolve();
+  }
+}
+
+class FakeCounterStore implements CounterStore {
+  constructor(private readonly t: FakeTable) {}
+
+  take(cells: readonly LimitCell[], now: number) {
+    this.t.touch("take");
+    const keys = cells.map((c) => `limits/${c.bucket}/${c.subject}`);
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const steps = keys.map((key, i) =>
+        gcraTake(live(this.t.get<number>(key)?.value, now), cells[i]!, now)
+      );
+      if (steps.some((s) => !s.allowed)) {
+        return Promise.resolve(steps.map((s) => s.allowed ? 0 : s.waitMs));
+      }
+      const checks = keys.map((key) => [key, this.t.stamp(key)] as const);
+      const writes = keys.map((key, i) => [key, (steps[i] as { tat: number }).tat] as const);
+      if (this.t.commit(checks, writes)) return Promise.resolve(steps.map(() => 0));
+    }
+    return Promise.reject(new ContendedError("fake: limit cell too contended"));
+  }
+  giveBack(cell: LimitCell, now: number) {
+    this.t.touch("giveBack");
+    const key = `limits/${cell.bucket}/${cell.subject}`;
+    for (let attempt = 0; attempt < 32; attempt++) {
+      const tat = gcraGiveBack(live(this.t.get<number>(key)?.value, now), cell, now);
+      if (this.t.commit([[key, this.t.stamp(key)]], [[key, tat]])) return Promise.resolve();
+    }
+    return Promise.reject(new ContendedError("fake: limit cell too contended"));
+  }
+}
+
+/** A stored timestamp that has run back to the present is as good as absent (KV expiry). */
+function live(tat: number | undefined, now: number): number | undefined {
+  return tat !== undefined && tat > now ? tat : undefined;
+}
+
+class FakeClientStore implements ClientStore {
+  constructor(private readonly t: FakeTable) {}
+
+  getClient(clientId: string) {
+    this.t.touch("getClient");
+    return Promise.resolve(this.t.get<ClientRecord>(clientKey(clientId)));
+  }
+  createClient(client: ClientRecord) {
+    this.t.touch("createClient");
+    // Insert-if-absent, as for users: only the same id can make it fail.
+    const key = clientKey(client.clientId);
+    return Promise.resolve(
+      this.t.stamp(key) === null &&
+        this.t.commit([[key, null]], [[key, client]], false) !== undefined,
+    );
+  }
+  updateClient(client: ClientRecord, versionstamp: string) {
+    this.t.touch("updateClient");
+    const key = clientKey(client.clientId);
+    return Promise.resolve(this.t.commit([[key, versionstamp]], [[key, client]]) !== undefined);
+  }
+  deleteClient(clientId: string) {
+    this.t.touch("deleteClient");
+    const key = clientKey(clientId);
+    const stamp = this.t.stamp(key);
+    return Promise.resolve(
+      stamp !== null && this.t.commit([[key, stamp]], [[key, undefined]]) !== undefined,
+    );
+  }
+  listClients() {
+    this.t.touch("listClients");
+    return Promise.resolve(
+      this.t.keys("oauth_clients/").map((key) => this.t.get<ClientRecord>(key)!.value),
+    );
+  }
+}
+
+const KEY_SET = "signing_keys/set";
+const inUseKey = (kid: string) => `signing_keys/in_use/${JSON.stringify(kid)}`;
+
+class FakeKeyStore implements KeyStore {
+  constructor(private readonly t: FakeTable) {}
+
+  read(): Promise<VersionedKeySet | undefined> {
+    this.t.touch("readKeySet");
+    const entry = this.t.get<StoredKeySet>(KEY_SET);
+    return Promise.resolve(entry && { set: entry.value, versionstamp: entry.versionstamp });
+  }
+  version() {
+    this.t.touch("keySetVersion");
+    return Promise.resolve(this.t.stamp(KEY_SET) ?? undefined);
+  }
+  write(set: StoredKeySet, expected: string | undefined, removed: readonly string[] = []) {
+    this.t.touch("writeKeySet");
+    const writes = [
+      [KEY_SET, set] as const,
+      ...removed.map((kid) => [inUseKey(kid), undefined] as const),
+    ];
+    return Promise.resolve(this.t.commit([[KEY_SET, expected ?? null]], writes) !== undefined);
+  }
+  markInUse(kid: string, at: number) {
+    this.t.touch("markKeyInUse");
+    this.t.commit([], [[inUseKey(kid), at]], false);
+    return Promise.resolve();
+  }
+  inUse() {
+    this.t.touch("keysInUse");
+    const prefix = "signing_keys/in_use/";
+    return Promise.resolve(
+      new Map(
+        this.t.keys(prefix).map((key) => [
+          JSON.parse(key.slice(prefix.length)) as string,
+          this.t.get<number>(key)!.value,
+        ]),
+      ),
+    );
+  }
+}
+
+/** The fakes over one table, switched by `faults`. */
+export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string): number } {
+  const table = new FakeTable(faults);
+  return {
+    /** How many keys the fakes hold (under `prefix`): storage bounds are asserted on it. */
+    keyCount: (prefix = "") => table.keys(prefix).length,
+    users: new FakeUserStore(table),
+    sessions: new FakeSessionStore(table),
+    counters: new FakeCounterStore(table),
+    clients: new FakeClientStore(table),
+    keys: new FakeKeyStore(table),
+    ping: () => {
+      table.touch("ping");
+      return Promise.resolve();
+    },
+  };
+}

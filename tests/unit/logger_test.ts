@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { createBufferedWriter, createLogger, isoClock } from "../../src/logger.ts";
+
+Deno.test("buffered writer: batches until size, flushes warn at once, and after its delay", async () => {
+  const batches: string[] = [];
+  const writer = createBufferedWriter((text) => batches.push(text), {
+    maxChars: 350, // about five request lines
+    maxDelayMs: 20,
+  });
+  try {
+    const log = createLogger("info", writer);
+    log.info("request", { path: "/me" });
+    assert.equal(batches.length, 0, "one info line waits");
+    log.warn("login_failed", { user_id: "ada" });
+    assert.equal(batches.length, 1, "a warn line goes out at once, with what was waiting");
+    assert.deepEqual(
+      batches[0]!.trimEnd().split("\n").map((line) => JSON.parse(line).event),
+      ["request", "login_failed"],
+    );
+    for (let i = 0; i < 5; i++) log.info("request", { path: "/me" });
+    assert.equal(batches.length, 2, "350 characters fill a batch");
+    log.info("request", { path: "/last" });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.ok(batches.at(-1)!.includes('"/last"'), "the delay flushes what is left");
+    const lines = batches.join("").split("\n").filter((line) => line !== "");
+    assert.equal(lines.length, 8, "no line lost or doubled");
+  } finally {
+    writer.close();
+  }
+});
+
+Deno.test("buffered writer: a failing sink drops the batch, never throws", () => {
+  const writer = createBufferedWriter(() => {
+    throw new Error("stdout closed");
+  });
+  try {
+    writer.write("{}", true);
+    writer.write("{}", false);
+    writer.flush();
+  } finally {
+    writer.close();
+  }
+});
+
+Deno.test("isoClock makes one string per millisecond, the same as toISOString", () => {
+  let now = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
+  const clock = isoClock(() => now);
+  const first = clock();
+  assert.equal(first, new Date(now).toISOString());
+  assert.equal(clock(), first);
+  now += 1;
+  assert.equal(clock(), new Date(now).toISOString());
+});
