@@ -14,7 +14,27 @@
  *   `exp` anyway (and the reverse);
  * - dropping `known.alg === alg` in the resolvers: the allowlist and jose's own check of the
  *   key's algorithm refuse the token anyway;
- * - `timingSafeEqual` -> `===` for the metrics token: not observable by a functional test.
+ * - `timingSafeEqual` -> `===`: not observable by a functional test; a source test
+ *   (tests/security/constant_time_test.ts) pins the three comparison sites instead, and
+ *   `oauth-client-compare-not-constant-time` proves it.
+ *
+ * Removed or merged when main was restructured (issues 10-16), one line each:
+ * - `rotation-token-versionstamp`: refresh tokens have no records any more (issue 11: one
+ *   session record, children derived from parents); `rotation-session-versionstamp` holds it.
+ * - `refresh-grace-reusable`: the grace window no longer forgives once; any presenter of the
+ *   parent gets the current token within it (`reuse-interval-unbounded` is its bound).
+ * - `refresh-grace-after-child-used`: once the child is used the old token is a grandparent,
+ *   which revokes (`reuse-older-token-forgiven`).
+ * - `refresh-grace-window-long`: became `reuse-interval-unbounded`.
+ * - `login-locked-account-no-dummy`: a refused login checks no password at all now (issue 12);
+ *   tests/security/login_dummy_hash_test.ts asserts it, the limit mutants break it.
+ * - `gate-revoked-session-live`, `refresh-revoked-session-slow-path`: one definition now
+ *   (`isSessionLive`): `session-live-ignores-revocation` and `refresh-revoked-session`.
+ * - `gate-disabled-user-live`, `refresh-disabled-user-slow-path`: one definition now
+ *   (`isSessionUsable`): `session-usable-disabled-user` and `refresh-skips-user-check`.
+ * - `refresh-token-not-random`: the first token's secret part is random as before, but a
+ *   zeroed secret is not observable (the family id is); `refresh-family-not-random`.
+ * - `login-locked` fixed-window counters: limits are GCRA cells now (`gcra-burst-doubled`).
  *
  * @module
  */
@@ -146,8 +166,6 @@ export const MUTANTS: readonly Mutant[] = [
     search: "!(await options.isActive(claims))",
     replace: "!(await options.isActive(claims) || true)",
   },
-
-  // ---- access tokens issued ----
   {
     name: "signer-ttl",
     property: "access tokens live exactly TOKEN_TTL (exp - iat)",
@@ -156,20 +174,48 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "exp: iat + options.ttl * 1000,",
   },
 
-  // ---- session gate (bearer tokens of ended sessions) ----
+  // ---- requireAuth subjects and scopes (issue 14) ----
   {
-    name: "gate-revoked-session-live",
-    property: "a token of a revoked (logged-out) session is refused",
-    file: "src/tokens/session_gate.ts",
-    search: "session !== undefined && session.revokedAt === undefined &&",
-    replace: "session !== undefined &&",
+    name: "require-auth-subjects-ignored",
+    property: "requireAuth({ subjects }) refuses the other kind of token (403 subject_not_allowed)",
+    file: "src/middleware/require_auth.ts",
+    search:
+      'if (subjects !== "any" && isServiceAccountToken(claims) !== (subjects === "clients")) {',
+    replace:
+      'if (subjects !== "any" && isServiceAccountToken(claims) !== (subjects === "clients") && !claims) {',
   },
   {
-    name: "gate-disabled-user-live",
-    property: "a disabled user's tokens are refused",
-    file: "src/tokens/session_gate.ts",
-    search: "user !== undefined && !user.disabled;",
-    replace: "user !== undefined;",
+    name: "require-auth-default-subjects-any",
+    property:
+      "requireAuth without subjects/scopes accepts user tokens only, never service-account tokens",
+    file: "src/middleware/require_auth.ts",
+    search: 'const subjects = options.subjects ?? (scopes ? "clients" : "users");',
+    replace: 'const subjects = options.subjects ?? "any";',
+  },
+  {
+    name: "require-auth-scopes-ignored",
+    property:
+      "requireAuth({ scopes }) refuses a token lacking one of them (403 insufficient_scope)",
+    file: "src/middleware/require_auth.ts",
+    search: "const missing = scopes.filter((scope) => !granted.has(scope));",
+    replace: "const missing = scopes.filter((scope) => !granted.has(scope) && !scope);",
+  },
+
+  // ---- session gate (bearer tokens of ended sessions) and epochs (issue 11) ----
+  {
+    name: "session-live-ignores-revocation",
+    property: "a token or refresh of a revoked (logged-out) session is refused",
+    file: "src/tokens/session_store.ts",
+    search: "session !== undefined && session.revokedAt === undefined && session.expiresAt > now",
+    replace: "session !== undefined && session.expiresAt > now",
+  },
+  {
+    name: "session-usable-disabled-user",
+    property:
+      "a disabled user's sessions are unusable (gate and refresh), even before any revocation",
+    file: "src/tokens/session_store.ts",
+    search: "userUid(user) === session.userUid && !user.disabled &&",
+    replace: "userUid(user) === session.userUid &&",
   },
   {
     name: "gate-lost-role-live",
@@ -178,115 +224,221 @@ export const MUTANTS: readonly Mutant[] = [
     search: "return entry.live && entry.roles.includes(claims.role);",
     replace: "return entry.live;",
   },
+  {
+    name: "session-epoch-kept-any",
+    property: "a self-service password change keeps only the session that made it (epoch check)",
+    file: "src/tokens/session_store.ts",
+    search: "(session.epoch === epoch - 1 && user.keptSession === session.sid)",
+    replace: "session.epoch === epoch - 1",
+  },
+  {
+    name: "session-epoch-start",
+    property: "a session started now ends at the user's next epoch bump (password change, disable)",
+    file: "src/tokens/sessions.ts",
+    search: "      epoch: sessionEpoch(user),\n",
+    replace: "      epoch: sessionEpoch(user) + 1,\n",
+  },
+  {
+    name: "session-epoch-refresh",
+    property: "a refreshed (rebound) session still ends at the user's next epoch bump",
+    file: "src/tokens/sessions.ts",
+    search: "epoch: user ? sessionEpoch(user) : before.epoch,",
+    replace: "epoch: user ? sessionEpoch(user) + 1 : before.epoch,",
+  },
+  {
+    name: "gate-floor-ignored",
+    property:
+      "a session gate that saw a revocation of the user never accepts an older session again",
+    file: "src/tokens/session_gate.ts",
+    search: "return epoch < floor.epoch && !(epoch === floor.epoch - 1 && floor.kept === sid);",
+    replace: "return epoch < floor.epoch && !floor;",
+  },
 
   // ---- refresh tokens and sessions ----
   {
     name: "refresh-reuse-keeps-session",
-    property: "presenting a spent refresh token revokes the session",
+    property: "presenting a spent (older) refresh token revokes the session",
     file: "src/tokens/sessions.ts",
-    search: "await deps.store.revokeSession(record.sid, now);",
+    search: "      await deps.store.revokeSession(sid, now);\n",
     replace: "",
   },
   {
-    name: "refresh-grace-reusable",
-    property: "the grace window forgives one replay, once",
+    name: "reuse-interval-unbounded",
+    property: "the parent gets the current token back only within REFRESH_GRACE_SECONDS",
     file: "src/tokens/sessions.ts",
-    search: "record.graceUsedAt !== undefined ||",
-    replace: "",
+    search:
+      "if (hash === session.parentHash && now - session.refreshedAt < deps.graceSeconds * 1000) {",
+    replace: "if (hash === session.parentHash) {",
   },
   {
-    name: "refresh-grace-window-long",
-    property: "the grace window lasts REFRESH_GRACE_SECONDS",
+    name: "reuse-older-token-forgiven",
+    property: "only the parent is forgiven: an older token of the family revokes the session",
     file: "src/tokens/sessions.ts",
-    search: "now - record.spentAt >= deps.graceSeconds * 1000",
-    replace: "now - record.spentAt >= deps.graceSeconds * 1000 * 1000",
-  },
-  {
-    name: "refresh-grace-after-child-used",
-    property: "no grace once the child token was used",
-    file: "src/tokens/sessions.ts",
-    search: "child && child.value.spentAt === undefined &&",
-    replace: "child &&",
+    search: "if (hash === session.parentHash && now - session.refreshedAt",
+    replace: "if (hash !== session.currentHash && now - session.refreshedAt",
   },
   {
     name: "refresh-expired-accepted",
-    property: "an expired refresh token is refused",
+    property: "a refresh token of an expired session (REFRESH_TTL, sliding) is refused",
     file: "src/tokens/sessions.ts",
-    search: "if (!token || token.value.expiresAt <= now) throw invalidRefresh();",
-    replace: "if (!token) throw invalidRefresh();",
+    search: "if (!isSessionLive(session, now)) throw invalidRefresh();",
+    replace: "",
   },
   {
-    name: "refresh-revoked-session-slow-path",
-    property: "a revoked session's refresh token is refused (slow path)",
+    name: "refresh-revoked-session",
+    property: "a revoked session's refresh token is refused",
     file: "src/tokens/sessions.ts",
-    search: "if (!session || session.value.revokedAt !== undefined || session.value.expiresAt",
-    replace: "if (!session || session.value.expiresAt",
+    search:
+      "if (session.revokedAt !== undefined) throw sessionEnded();\n      if (!isSessionLive(session, now)) throw invalidRefresh();",
+    replace: "if (session.expiresAt <= now || session.maxExpiresAt <= now) throw invalidRefresh();",
   },
   {
-    name: "refresh-disabled-user-slow-path",
-    property: "a disabled user's refresh token is refused",
+    name: "refresh-skips-user-check",
+    property: "a refresh checks the user (enabled, role, epoch, same uid) on the slow path",
     file: "src/tokens/sessions.ts",
-    search: "if (!user || user.value.disabled || !user.value.roles",
-    replace: "if (!user || !user.value.roles",
+    search: "if (isSessionUsable(session, user?.value, now)) return;",
+    replace: "if (session) return;",
   },
   {
-    name: "rotation-token-versionstamp",
-    property: "two rotations of one token: exactly one commits (slow path too; no family fork)",
-    file: "src/store/kv_store.ts",
-    search: `.check({ key: ["refresh_tokens", spent.hash], versionstamp: spent.versionstamp })`,
+    name: "refresh-token-other-client",
+    property:
+      "a refresh token works only with the OAuth client it was issued to (none at /refresh)",
+    file: "src/tokens/sessions.ts",
+    search: "if (session.clientId !== clientId) throw wrongClient(session.clientId, clientId);",
     replace: "",
   },
   {
     name: "rotation-session-versionstamp",
-    property: "no rotation commits past a revocation (session versionstamp checked)",
-    file: "src/store/kv_store.ts",
+    property:
+      "no rotation commits past a concurrent rotation or revocation (session versionstamp checked): no fork, no revival",
+    file: "src/store/kv_sessions.ts",
     search:
-      `.check({ key: ["sessions", rotation.sid], versionstamp: rotation.sessionVersionstamp })`,
+      "        .check({ key: KEYS.session(session.sid), versionstamp: sessionVersionstamp })\n",
     replace: "",
   },
   {
     name: "rotation-user-versionstamp",
     property: "no rotation commits past a change to the user (user versionstamp checked)",
-    file: "src/store/kv_store.ts",
-    search: `.check({ key: ["users", rotation.userId], versionstamp: rotation.userVersionstamp })`,
+    file: "src/store/kv_sessions.ts",
+    search: "        .check({ key: KEYS.user(session.userId), versionstamp: userVersionstamp })\n",
     replace: "",
   },
   {
     name: "login-session-user-versionstamp",
     property: "a login racing a password change or removal stores no session",
-    file: "src/store/kv_store.ts",
-    search: `op.check({ key: ["users", session.userId], versionstamp: token.userVersionstamp });`,
+    file: "src/store/kv_sessions.ts",
+    search:
+      "        op.check({ key: KEYS.user(session.userId), versionstamp: userVersionstamp });\n",
     replace: "",
   },
   {
-    name: "refresh-token-not-random",
-    property: "refresh tokens are 256 random bits",
+    name: "refresh-family-not-random",
+    property: "refresh tokens (their family id) are random",
     file: "src/tokens/sessions.ts",
-    search: "base64url.encode(crypto.getRandomValues(new Uint8Array(32)))",
-    replace: "base64url.encode(new Uint8Array(32))",
+    search: "const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));",
+    replace: "const family = new Uint8Array(FAMILY_BYTES);",
+  },
+  {
+    name: "session-cap-ignored",
+    property: "MAX_SESSIONS_PER_USER: a login beyond it ends the oldest session",
+    file: "src/tokens/sessions.ts",
+    search: "live.slice(0, Math.max(0, live.length - maxSessions + 1))",
+    replace: "live.slice(0, 0)",
+  },
+  {
+    name: "session-max-age-ignored",
+    property: "SESSION_MAX_AGE ends a session however often it is refreshed",
+    file: "src/tokens/sessions.ts",
+    search: "const maxExpiresAt = now + maxAgeMs;",
+    replace: "const maxExpiresAt = now + maxAgeMs * 1000;",
   },
 
-  // ---- rate limits ----
+  // ---- limits (issue 12: GCRA in the store, refusals from memory, device tokens) and the flood gate ----
   {
     name: "limit-login-client",
     property: "LOGIN_LIMIT_PER_CLIENT answers 429",
-    file: "src/routes/login.ts",
-    search: "if (perClient.limited || perAccount.limited) {",
-    replace: "if (perAccount.limited) {",
+    file: "src/users/login_service.ts",
+    search: "await limiter.take([perClient, budget])",
+    replace: "await limiter.take([budget])",
   },
   {
     name: "limit-login-account",
     property: "LOGIN_LIMIT_PER_ACCOUNT answers 429",
-    file: "src/routes/login.ts",
-    search: "if (perClient.limited || perAccount.limited) {",
-    replace: "if (perClient.limited) {",
+    file: "src/users/login_service.ts",
+    search: "await limiter.take([perClient, budget])",
+    replace: "await limiter.take([perClient])",
   },
   {
     name: "limit-refresh-client",
     property: "REFRESH_LIMIT_PER_CLIENT answers 429",
-    file: "src/routes/refresh.ts",
+    file: "src/tokens/refresh_service.ts",
     search: "if (limit.limited) {",
-    replace: "if (limit.limited && limit.retryAfter < 0) {",
+    replace: "if (limit.limited && !limit) {",
+  },
+  {
+    name: "gcra-burst-doubled",
+    property: "a limit allows exactly its max attempts per window (GCRA burst = max)",
+    file: "src/limits/gcra.ts",
+    search: "if (next - now <= cell.windowMs) return",
+    replace: "if (next - now <= 2 * cell.windowMs) return",
+  },
+  {
+    name: "limit-memory-refusal-ignored",
+    property: "a subject the store refused is refused from memory until its wait ends",
+    file: "src/limits/rate_limiter.ts",
+    search: "        if (until > at) {\n",
+    replace: "        if (until > at && !limit) {\n",
+  },
+  {
+    name: "limit-in-flight-unbounded",
+    property: "concurrent attempts beyond a limit's max are refused before the store counts them",
+    file: "src/limits/rate_limiter.ts",
+    search: "export const MAX_IN_FLIGHT = 64;",
+    replace: "export const MAX_IN_FLIGHT = 1_000_000;",
+  },
+  {
+    name: "flood-gate-open",
+    property: "a client over its login limit is refused before routing (flood gate)",
+    file: "src/flood_gate.ts",
+    search: "if (refusal === undefined) return undefined;",
+    replace: 'if (refusal === undefined || !refusal.source.startsWith("x")) return undefined;',
+  },
+  {
+    name: "device-token-signature-unchecked",
+    property: "a device token's HMAC signature is checked",
+    file: "src/users/device_tokens.ts",
+    search:
+      'if (!sameBytes(decode(signature), mac(`${PREFIX}.${payload}`))) return { problem: "invalid" };',
+    replace: "",
+  },
+  {
+    name: "device-token-other-user",
+    property: "a device token is bound to the user it was issued to",
+    file: "src/users/device_tokens.ts",
+    search: 'if (claims.u !== userId) return { problem: "other_user" };',
+    replace: "",
+  },
+  {
+    name: "device-token-expiry-ignored",
+    property: "an expired device token is not trusted",
+    file: "src/users/device_tokens.ts",
+    search: 'if (claims.e * 1000 <= options.now()) return { problem: "expired" };',
+    replace: "",
+  },
+  {
+    name: "device-token-password-change",
+    property: "a password change makes the user's device tokens untrusted (hash fingerprint)",
+    file: "src/users/login_service.ts",
+    search: "if (!user || !devices.fingerprintMatches(claim, user.value.passwordHash)) {",
+    replace: "if (!user) {",
+  },
+  {
+    name: "device-token-shares-account-budget",
+    property:
+      "a trusted device has its own login budget: an attacker locking the account does not lock it out",
+    file: "src/users/login_service.ts",
+    search: ': { bucket: "login_device", subject: device, rate: limits.perAccount };',
+    replace: ': { bucket: "login_account", subject: userId, rate: limits.perAccount };',
   },
   {
     name: "limit-ipv6-per-address",
@@ -312,7 +464,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "if (!isTrusted(trusted, hop)) return normalize(hops[0] ?? hop);",
   },
 
-  // ---- configuration ----
+  // ---- configuration and files ----
   {
     name: "config-short-secret",
     property: "SECRET_KEY must be at least 32 bytes",
@@ -341,8 +493,22 @@ export const MUTANTS: readonly Mutant[] = [
     search: `.map((s) => requireSecret("PREVIOUS_SECRET_KEYS", s));`,
     replace: ".map((s) => s);",
   },
+  {
+    name: "env-file-world-readable",
+    property: "the first run writes .env (SECRET_KEY) with mode 0600",
+    file: "src/config.ts",
+    search: "{ createNew: true, mode: 0o600 }",
+    replace: "{ createNew: true, mode: 0o644 }",
+  },
+  {
+    name: "key-file-world-readable",
+    property: "secret files (.env, key file) are written with mode 0600",
+    file: "src/files.ts",
+    search: "export async function replaceFile(path: string, text: string, mode = 0o600)",
+    replace: "export async function replaceFile(path: string, text: string, mode = 0o644)",
+  },
 
-  // ---- keys and JWKS ----
+  // ---- keys, key store and JWKS (issue 13) ----
   {
     name: "jwks-publishes-d",
     property: "the JWKS never publishes a private member",
@@ -354,16 +520,123 @@ export const MUTANTS: readonly Mutant[] = [
     name: "jwks-publishes-hmac-secret",
     property: "with HS256 the JWKS is empty (the secret is never published)",
     file: "src/crypto/keys.ts",
-    search: "    jwks: { keys: [] },\n",
+    search: "  return { signing, verification, jwks: { keys: [] } };",
     replace:
-      `    jwks: { keys: [{ kty: "oct", k: base64url.encode(new TextEncoder().encode(secret)) }] },\n`,
+      '  return { signing, verification, jwks: { keys: [{ kty: "oct", k: base64url.encode(new TextEncoder().encode(secret)) }] } };',
   },
   {
-    name: "key-file-world-readable",
-    property: "secret files (.env, key file) are written with mode 0600",
-    file: "src/files.ts",
-    search: "export async function replaceFile(path: string, text: string, mode = 0o600)",
-    replace: "export async function replaceFile(path: string, text: string, mode = 0o644)",
+    name: "key-secret-not-proven",
+    property: "SECRET_KEY must decrypt the stored key set before anything is written to it",
+    file: "src/keys/live_key_ring.ts",
+    search: "if (keys.length > 0 && !(await decryptsAny(keys, keks))) {",
+    replace: "if (keys.length < 0 && !(await decryptsAny(keys, keks))) {",
+  },
+  {
+    name: "key-encryption-ignores-secret",
+    property:
+      "stored private keys are encrypted under SECRET_KEY (another secret cannot decrypt them)",
+    file: "src/keys/key_encryption.ts",
+    search: '    new TextEncoder().encode(secret),\n    "HKDF",',
+    replace: '    new TextEncoder().encode(secret.slice(0, 0)),\n    "HKDF",',
+  },
+  {
+    name: "key-aad-unbound",
+    property: "a stored private key is bound to its kid and alg (AES-GCM associated data)",
+    file: "src/keys/key_set.ts",
+    search: "  return `${key.kid}.${key.alg}`;",
+    replace: "  return `${key.kid.slice(0, 0)}`;",
+  },
+  {
+    name: "key-next-signs-early",
+    property: "a published-ahead key signs only from its activation time",
+    file: "src/keys/key_set.ts",
+    search: "if (key.alg !== alg || key.activates_at > now) continue;",
+    replace: "if (key.alg !== alg) continue;",
+  },
+  {
+    name: "key-rotate-no-publish-ahead",
+    property: "keys rotate publishes the new key KEY_PUBLISH_AHEAD before it signs",
+    file: "src/cli/keys_cli.ts",
+    search: "ring.addKey(target, now() + config.keyPublishAhead * 1000)",
+    replace: "ring.addKey(target, now())",
+  },
+  {
+    name: "key-retire-too-early",
+    property:
+      "a key is retired only once no unexpired token can carry it (last signed + TOKEN_TTL)",
+    file: "src/keys/key_set.ts",
+    search: "if (now < safeFrom) {",
+    replace: "if (now < last) {",
+  },
+  {
+    name: "readyz-keys-out-of-date-ignored",
+    property: "/readyz answers 503 keys_out_of_date when this instance cannot follow the key set",
+    file: "src/routes/health.ts",
+    search: "if (outOfDate !== undefined) {",
+    replace: "if (outOfDate !== undefined && !ctx) {",
+  },
+
+  // ---- OAuth clients (issue 14) ----
+  {
+    name: "oauth-client-secret-unchecked",
+    property: "a client authenticates only with its own secret",
+    file: "src/oauth/client_service.ts",
+    search: "return entry && same && secret.length <= MAX_SECRET_LENGTH ? entry.value : undefined;",
+    replace: "return entry ? entry.value : undefined;",
+  },
+  {
+    name: "oauth-client-compare-not-constant-time",
+    property: "client secrets are compared in constant time (timingSafeEqual of digests)",
+    file: "src/oauth/client_service.ts",
+    search: "const same = timingSafeEqual(presented, expected);",
+    replace: "const same = presented.every((byte, i) => byte === expected[i]);",
+  },
+  {
+    name: "oauth-two-auth-methods",
+    property:
+      "a request uses one client authentication method (Basic and client_secret together: 400)",
+    file: "src/oauth/oauth_request.ts",
+    search:
+      '    if (postedSecret !== undefined) {\n      throw new OAuthError("invalid_request", "use one client authentication method, not two");\n    }\n',
+    replace: "",
+  },
+  {
+    name: "oauth-basic-id-mismatch",
+    property: "a posted client_id must match the Basic credentials",
+    file: "src/oauth/oauth_request.ts",
+    search: "if (postedId !== undefined && postedId !== basic.clientId) {",
+    replace: "if (postedId !== undefined && postedId !== basic.clientId && !form) {",
+  },
+  {
+    name: "oauth-registered-client-unauthenticated",
+    property:
+      "a registered client_id without its secret is refused (invalid_client), never treated as public",
+    file: "src/oauth/oauth_request.ts",
+    search:
+      "if (credentials.clientId !== undefined && await clients.exists(credentials.clientId)) {",
+    replace:
+      'if (credentials.clientId === "\\u0000" && await clients.exists(credentials.clientId)) {',
+  },
+  {
+    name: "oauth-introspect-no-client",
+    property: "/oauth/introspect requires client authentication",
+    file: "src/routes/oauth.ts",
+    search: "const { body } = await start(c, true) as",
+    replace: "const { body } = await start(c, false) as",
+  },
+  {
+    name: "client-generation-unchecked",
+    property: "a rotated client secret makes the client's earlier tokens inactive (client_gen)",
+    file: "src/oauth/client_service.ts",
+    search: "return client !== undefined && client.generation === claims.client_gen &&",
+    replace: "return client !== undefined &&",
+  },
+  {
+    name: "client-removed-token-active",
+    property: "a removed client's tokens are inactive",
+    file: "src/oauth/client_service.ts",
+    search: "return client !== undefined && client.generation === claims.client_gen &&",
+    replace: "return client === undefined || client.generation === claims.client_gen &&",
   },
 
   // ---- admin authorisation and user changes ----
@@ -385,22 +658,29 @@ export const MUTANTS: readonly Mutant[] = [
     name: "password-change-keeps-sessions",
     property: "a password change ends every session of the user",
     file: "src/users/user_service.ts",
-    search: "if (passwordHash !== undefined || (after.disabled",
-    replace: "if ((after.disabled",
+    search: "const endsSessions = passwordHash !== undefined || change.endSessions",
+    replace: "const endsSessions = change.endSessions",
   },
   {
     name: "disable-keeps-sessions",
-    property: "disabling a user ends every session of the user",
+    property: "disabling a user ends every session of the user (re-enabling revives none)",
     file: "src/users/user_service.ts",
-    search: "(after.disabled && !before.disabled) || lostRole",
-    replace: "lostRole",
+    search: "(proposed.disabled && !before.disabled) || lostRole;",
+    replace: "lostRole;",
   },
   {
     name: "login-disabled-user",
     property: "a disabled user cannot log in",
     file: "src/users/user_service.ts",
-    search: "if (!found || !matches || found.value.disabled) {",
-    replace: "if (!found || !matches) {",
+    search: "!password.isWellFormed() || found.value.disabled) {",
+    replace: "!password.isWellFormed()) {",
+  },
+  {
+    name: "password-lone-surrogate",
+    property: "a password with a lone surrogate never matches (backends read it as U+FFFD)",
+    file: "src/users/user_service.ts",
+    search: "!matches || !password.isWellFormed() ||",
+    replace: "!matches ||",
   },
 
   // ---- passwords and timing parity ----
@@ -410,13 +690,6 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/users/user_service.ts",
     search: ": await hasher.verifyDummy(password);",
     replace: ": false;",
-  },
-  {
-    name: "login-locked-account-no-dummy",
-    property: "a locked account's login costs a (dummy) argon2id verification",
-    file: "src/routes/login.ts",
-    search: "await services.hasher.verifyDummy(password);",
-    replace: "",
   },
   {
     name: "password-malformed-hash-lets-in",
@@ -447,9 +720,24 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "",
   },
   {
+    name: "phc-memory-unbounded",
+    property: "a stored hash above the memory bound (256 MiB) is unusable, never verified",
+    file: "src/crypto/argon2_phc.ts",
+    search: "memoryCost: { min: 8, max: 262_144 },",
+    replace: "memoryCost: { min: 8, max: 4_194_304 },",
+  },
+  {
+    name: "timing-padding-dropped",
+    property:
+      "a verify of a hash with other parameters lasts as long as a current one (timing padding)",
+    file: "src/crypto/passwords.ts",
+    search: "atLeast(currentCost.pick(), () => backend.verify(phc, password))",
+    replace: "backend.verify(phc, password)",
+  },
+  {
     name: "password-min-length",
     property: "passwords shorter than 8 characters are refused",
-    file: "src/crypto/passwords.ts",
+    file: "src/users/user_rules.ts",
     search: "if (password.length < MIN_PASSWORD_LENGTH) {",
     replace: "if (password.length < 1) {",
   },
@@ -473,23 +761,23 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "body-limit-admin-routes",
-    property: "every route that takes a body has the 16 KiB limit and the JSON check",
+    property: "every route that takes a JSON body has the 16 KiB limit and the JSON check",
     file: "src/app.ts",
-    search: `for (const path of ["/login", "/refresh", "/admin/*"]) {`,
-    replace: `for (const path of ["/login", "/refresh"]) {`,
+    search: 'const JSON_BODY_PATHS = ["/login", "/refresh", "/admin/*", "/me/password"] as const;',
+    replace: 'const JSON_BODY_PATHS = ["/login"] as const;',
   },
   {
     name: "headers-cache-no-store",
     property: "every answer carries Cache-Control: no-store (tokens are never cached)",
     file: "src/middleware/security_headers.ts",
-    search: `["Cache-Control", "no-store"],`,
-    replace: "",
+    search: '["cache-control", "no-store"],',
+    replace: '["cache-control", "private"],',
   },
   {
     name: "log-password",
     property: "passwords are never logged",
-    file: "src/routes/login.ts",
-    search: `logger.warn("login_failed", { user_id: userId, client });`,
-    replace: `logger.warn("login_failed", { user_id: userId, client, password });`,
+    file: "src/users/login_service.ts",
+    search: 'emit({ type: "login_failed", user_id: userId, client });',
+    replace: 'emit({ type: "login_failed", user_id: userId, client: client + password });',
   },
 ];

@@ -4,11 +4,18 @@
  * knows plus untracked ones it does not ignore), let `deno install --frozen` lay out that
  * copy's own `node_modules` from Deno's cache (a symlink to this tree's would not do: Deno
  * resolves it, so the tasks' `--allow-ffi=./node_modules/...` paths stop matching, and Deno
- * could write through it), apply the edit there, run the whole suite (`deno task test`, no
- * fail-fast) and collect the names of the failing tests. The work tree is never edited.
+ * could write through it), apply the edit there, run the suite and collect the names of the
+ * failing tests. The work tree is never edited.
  *
- * Usage: `deno task mutate [--jobs N] [--only name,name] [--timeout SECONDS] [--check]`
- * (`--check` only validates the list). Exits 0 when every mutant is killed, 1 when one survives
+ * Two modes. Default (fail-fast): `deno test --fail-fast` with the test task's flags, the fast
+ * directories first (security, unit, app, doc tests, then examples, compile, e2e), so a killed
+ * mutant stops at its first catching test, which the table names. `--full`: the whole suite
+ * (`deno task test`) per mutant and every catching test; about three times as long (the full
+ * list at ~90 s a suite on two cores would take over an hour).
+ *
+ * Usage: `deno task mutate [--full] [--jobs N] [--only name,name] [--timeout SECONDS] [--check]`
+ * (`--check` only validates the list). The suite runs in its own process group (`setsid`), and
+ * a timeout kills the whole group, so no `deno test` or server it started outlives it. Exits 0 when every mutant is killed, 1 when one survives
  * (or does not type-check, or the unmutated baseline fails), 2 when the list itself is broken.
  *
  * @module
@@ -113,11 +120,58 @@ async function treeFiles(): Promise<string[]> {
   return present;
 }
 
+/** Test directories in the order a fail-fast run takes them: the fast ones first, e2e last. */
+const FAST_FIRST = ["tests/security/", "tests/unit/", "tests/app/", "src/"];
+const SLOW_LAST = ["tests/examples/", "tests/compile/", "tests/e2e/"];
+
+/**
+ * The test task's command (deno.json `tasks.test`) as a fail-fast run over the directories in
+ * {@link FAST_FIRST} / {@link SLOW_LAST} order: the task's own flags, its paths reordered.
+ * Throws when the task is not a plain `deno test ... tests/ src/` command.
+ */
+export function failFastArgs(testTask: string): string[] {
+  const words = testTask.trim().split(/\s+/);
+  if (words[0] !== "deno" || words[1] !== "test") {
+    throw new Error(`the test task is not a plain deno test command: ${testTask}`);
+  }
+  const flags = words.slice(1).filter((w) => w.startsWith("-") || w === "test");
+  const paths = words.slice(2).filter((w) => !w.startsWith("-"));
+  if (paths.join(" ") !== "tests/ src/") {
+    throw new Error(`the test task's paths changed (update FAST_FIRST): ${paths.join(" ")}`);
+  }
+  // Type-checked once per mutant before (see runSuite), not per test module.
+  return [...flags, "--no-check", "--fail-fast", ...FAST_FIRST, ...SLOW_LAST];
+}
+
 /** Runs the suite in `dir`; the mutant (if any) is already applied there. */
-async function runSuite(dir: string, timeoutSeconds: number): Promise<Outcome> {
+async function runSuite(
+  dir: string,
+  timeoutSeconds: number,
+  full: boolean,
+  mutatedFile: string | undefined,
+): Promise<Outcome> {
   const started = performance.now();
-  const child = new Deno.Command("deno", {
-    args: ["task", "test"],
+  const tasks = JSON.parse(await Deno.readTextFile(join(dir, "deno.json"))).tasks;
+  if (!full && mutatedFile !== undefined) {
+    // Fail-fast runs the tests unchecked: the mutated file's graph is type-checked here instead.
+    const checked = await new Deno.Command("deno", {
+      args: ["check", "--lock=tests/test.lock", mutatedFile],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!checked.success) {
+      const output = new TextDecoder().decode(checked.stderr);
+      const first = output.split("\n").find((l) => /TS\d+/.test(l)) ?? "type error";
+      const seconds = (performance.now() - started) / 1000;
+      return { status: "invalid", failing: [], detail: `does not type-check: ${first}`, seconds };
+    }
+  }
+  const suite = full ? ["task", "test"] : failFastArgs(tasks.test);
+  // setsid: the suite leads its own process group, so a timeout can end all of it.
+  const child = new Deno.Command("setsid", {
+    args: ["deno", ...suite],
     cwd: dir,
     env: { NO_COLOR: "1" },
     stdout: "piped",
@@ -127,9 +181,9 @@ async function runSuite(dir: string, timeoutSeconds: number): Promise<Outcome> {
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
+    // The whole group: `deno task`, `deno test` and the servers the e2e tests started.
+    new Deno.Command("kill", { args: ["-KILL", "--", `-${child.pid}`], stderr: "null" })
+      .output().catch(() => undefined);
   }, timeoutSeconds * 1000);
   const out = await child.output();
   clearTimeout(timer);
@@ -155,6 +209,7 @@ async function runMutant(
   mutant: Mutant | undefined,
   files: readonly string[],
   timeoutSeconds: number,
+  full: boolean,
 ): Promise<Outcome> {
   const dir = await copyTree(files);
   try {
@@ -162,7 +217,7 @@ async function runMutant(
       const path = join(dir, mutant.file);
       await Deno.writeTextFile(path, applyMutant(await Deno.readTextFile(path), mutant));
     }
-    return await runSuite(dir, timeoutSeconds);
+    return await runSuite(dir, timeoutSeconds, full, mutant?.file);
   } finally {
     // Its node_modules holds links into Deno's cache: removing a link leaves the cache intact.
     await Deno.remove(dir, { recursive: true });
@@ -197,6 +252,8 @@ function shorten(names: string[], max = 3): string {
 async function main(args: string[]): Promise<number> {
   const jobs = Number(option(args, "--jobs") ?? 2);
   const timeout = Number(option(args, "--timeout") ?? 600);
+  const full = args.includes("--full");
+  const mode = full ? "full (every catching test)" : "fail-fast (first catching test)";
   const only = option(args, "--only")?.split(",").map((s) => s.trim());
   if (!(jobs >= 1) || !(timeout > 0)) {
     console.error("mutate: --jobs and --timeout must be positive numbers");
@@ -220,8 +277,8 @@ async function main(args: string[]): Promise<number> {
 
   const started = performance.now();
   const files = await treeFiles();
-  console.log(`mutate: baseline (no mutant) first, then ${jobs} at a time`);
-  const baseline = await runMutant(undefined, files, timeout);
+  console.log(`mutate: mode ${mode}; baseline (no mutant) first, then ${jobs} at a time`);
+  const baseline = await runMutant(undefined, files, timeout, full);
   if (baseline.status !== "survived") {
     console.error(`mutate: the unmutated suite does not pass (${baseline.detail}); failing:`);
     for (const name of baseline.failing) console.error(`  - ${name}`);
@@ -233,7 +290,7 @@ async function main(args: string[]): Promise<number> {
   const outcomes = await pool(
     jobs,
     selected.map((mutant) => async () => {
-      const outcome = await runMutant(mutant, files, timeout);
+      const outcome = await runMutant(mutant, files, timeout, full);
       done++;
       console.log(
         `  [${done}/${selected.length}] ${mutant.name}: ${outcome.status} ` +
@@ -245,8 +302,9 @@ async function main(args: string[]): Promise<number> {
   );
 
   const rows = selected.map((mutant, i) => ({ mutant, outcome: outcomes[i]! }));
-  console.log("\n| # | mutant | property broken | result | catching tests |");
-  console.log("|---|---|---|---|---|");
+  console.log(`\nmode: ${mode}`);
+  console.log("| # | mutant | property broken | result | catching test(s) | s |");
+  console.log("|---|---|---|---|---|---|");
   rows.forEach(({ mutant, outcome }, i) => {
     const result = outcome.status === "killed" || outcome.status === "survived"
       ? outcome.status
@@ -256,13 +314,16 @@ async function main(args: string[]): Promise<number> {
       : outcome.status === "killed"
       ? outcome.detail
       : "-";
-    console.log(`| ${i + 1} | ${mutant.name} | ${mutant.property} | ${result} | ${catching} |`);
+    console.log(
+      `| ${i + 1} | ${mutant.name} | ${mutant.property} | ${result} | ${catching} | ` +
+        `${outcome.seconds.toFixed(0)} |`,
+    );
   });
   const killed = rows.filter((r) => r.outcome.status === "killed").length;
   const total = (performance.now() - started) / 1000;
   console.log(
     `\nkilled ${killed}/${rows.length} (${((100 * killed) / rows.length).toFixed(1)}%), ` +
-      `total ${total.toFixed(0)}s with --jobs ${jobs}`,
+      `total ${total.toFixed(0)}s with --jobs ${jobs}, mode ${mode}`,
   );
   const bad = rows.filter((r) => r.outcome.status !== "killed");
   for (const { mutant, outcome } of bad) {
