@@ -7,9 +7,10 @@
  * could write through it), apply the edit there, run the suite and collect the names of the
  * failing tests. The work tree is never edited.
  *
- * Two modes. Default (fail-fast): `deno test --fail-fast` with the test task's flags, the fast
- * directories first (security, unit, app, doc tests, then examples, compile, e2e), so a killed
- * mutant stops at its first catching test, which the table names. `--full`: the whole suite
+ * Two modes. Default (fail-fast): `deno test --no-check --fail-fast` with the test task's flags,
+ * one run per group of test directories, the fast ones first (security, unit, app, doc tests,
+ * then examples and compile, e2e last), stopping at the first failing test, which the table
+ * names; the mutated file is type-checked first instead. `--full`: the whole suite
  * (`deno task test`) per mutant and every catching test; about three times as long (the full
  * list at ~90 s a suite on two cores would take over an hour).
  *
@@ -78,7 +79,8 @@ export async function listProblems(mutants: readonly Mutant[], root: string): Pr
 export function readReport(output: string): { summary: string | undefined; failing: string[] } {
   // deno-lint-ignore no-control-regex
   const text = output.replace(/\x1b\[[0-9;]*m/g, "");
-  const summary = text.match(/^(ok|FAILED) \| \d+ passed.*$/m)?.[0];
+  // The last summary: a fail-fast run reports one per group and stops at the failing one.
+  const summary = [...text.matchAll(/^(ok|FAILED) \| \d+ passed.*$/gm)].at(-1)?.[0];
   const failures = text.split(/^ FAILURES $/m)[1] ?? "";
   const failing = [...failures.matchAll(/^(.+?) => \S+:\d+:\d+$/gm)].map((m) => m[1]!.trim());
   return { summary, failing: [...new Set(failing)] };
@@ -120,27 +122,60 @@ async function treeFiles(): Promise<string[]> {
   return present;
 }
 
-/** Test directories in the order a fail-fast run takes them: the fast ones first, e2e last. */
-const FAST_FIRST = ["tests/security/", "tests/unit/", "tests/app/", "src/"];
-const SLOW_LAST = ["tests/examples/", "tests/compile/", "tests/e2e/"];
+/**
+ * The groups a fail-fast run takes, in order, one `deno test` each (Deno sorts the modules of
+ * one run by path, which would put e2e before security): the fast ones first, e2e last.
+ */
+const FAIL_FAST_GROUPS = [
+  ["tests/security/"],
+  ["tests/unit/"],
+  ["tests/app/"],
+  ["src/"],
+  ["tests/examples/", "tests/compile/"],
+  ["tests/e2e/"],
+];
 
 /**
- * The test task's command (deno.json `tasks.test`) as a fail-fast run over the directories in
- * {@link FAST_FIRST} / {@link SLOW_LAST} order: the task's own flags, its paths reordered.
- * Throws when the task is not a plain `deno test ... tests/ src/` command.
+ * The test task's command (deno.json `tasks.test`) as fail-fast runs, one per group of
+ * {@link FAIL_FAST_GROUPS}: the task's own flags plus `--no-check --fail-fast`. Throws when the
+ * task is not a plain `deno test ... tests/ src/` command.
  */
-export function failFastArgs(testTask: string): string[] {
+export function failFastRuns(testTask: string): string[][] {
   const words = testTask.trim().split(/\s+/);
   if (words[0] !== "deno" || words[1] !== "test") {
     throw new Error(`the test task is not a plain deno test command: ${testTask}`);
   }
-  const flags = words.slice(1).filter((w) => w.startsWith("-") || w === "test");
+  const flags = words.slice(2).filter((w) => w.startsWith("-"));
   const paths = words.slice(2).filter((w) => !w.startsWith("-"));
   if (paths.join(" ") !== "tests/ src/") {
-    throw new Error(`the test task's paths changed (update FAST_FIRST): ${paths.join(" ")}`);
+    throw new Error(`the test task's paths changed (update FAIL_FAST_GROUPS): ${paths.join(" ")}`);
   }
-  // Type-checked once per mutant before (see runSuite), not per test module.
-  return [...flags, "--no-check", "--fail-fast", ...FAST_FIRST, ...SLOW_LAST];
+  // Type-checked once per mutant before (see runSuite), not per group.
+  return FAIL_FAST_GROUPS.map((group) => ["test", ...flags, "--no-check", "--fail-fast", ...group]);
+}
+
+/** Runs `deno <args>` in `dir` as its own process group; kills the whole group at `deadline`. */
+async function runGroup(dir: string, args: string[], deadline: number) {
+  // setsid: the run leads its own process group, so a timeout can end all of it.
+  const child = new Deno.Command("setsid", {
+    args: ["deno", ...args],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    // The whole group: `deno task`, `deno test` and the servers the e2e tests started.
+    new Deno.Command("kill", { args: ["-KILL", "--", `-${child.pid}`], stderr: "null" })
+      .output().catch(() => undefined);
+  }, Math.max(0, deadline - performance.now()));
+  const out = await child.output();
+  clearTimeout(timer);
+  const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { success: out.success, output, timedOut };
 }
 
 /** Runs the suite in `dir`; the mutant (if any) is already applied there. */
@@ -168,27 +203,19 @@ async function runSuite(
       return { status: "invalid", failing: [], detail: `does not type-check: ${first}`, seconds };
     }
   }
-  const suite = full ? ["task", "test"] : failFastArgs(tasks.test);
-  // setsid: the suite leads its own process group, so a timeout can end all of it.
-  const child = new Deno.Command("setsid", {
-    args: ["deno", ...suite],
-    cwd: dir,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
+  const runs = full ? [["task", "test"]] : failFastRuns(tasks.test);
+  const deadline = started + timeoutSeconds * 1000;
+  let output = "";
+  let success = true;
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    // The whole group: `deno task`, `deno test` and the servers the e2e tests started.
-    new Deno.Command("kill", { args: ["-KILL", "--", `-${child.pid}`], stderr: "null" })
-      .output().catch(() => undefined);
-  }, timeoutSeconds * 1000);
-  const out = await child.output();
-  clearTimeout(timer);
+  for (const args of runs) {
+    const run = await runGroup(dir, args, deadline);
+    output += run.output;
+    timedOut = run.timedOut;
+    success = run.success;
+    if (!success) break;
+  }
   const seconds = (performance.now() - started) / 1000;
-  const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   const { summary, failing } = readReport(output);
   if (timedOut) {
     return { status: "timeout", failing, detail: `no result after ${timeoutSeconds}s`, seconds };
@@ -197,7 +224,7 @@ async function runSuite(
     const first = output.split("\n").find((l) => /TS\d+/.test(l)) ?? "type error";
     return { status: "invalid", failing, detail: `does not type-check: ${first.trim()}`, seconds };
   }
-  if (out.success) return { status: "survived", failing, detail: summary ?? "", seconds };
+  if (success) return { status: "survived", failing, detail: summary ?? "", seconds };
   if (summary === undefined) {
     const first = output.split("\n").find((l) => /error/i.test(l)) ?? "no test summary";
     return { status: "killed", failing, detail: `suite did not finish: ${first.trim()}`, seconds };

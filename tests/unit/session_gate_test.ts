@@ -1,0 +1,79 @@
+/**
+ * The session gate judges a read against the revocations it has seen, whenever the read
+ * completes: a read already in flight when a password change (epoch bump) or a logout was
+ * announced on this instance must not let the token through once it lands.
+ */
+import assert from "node:assert/strict";
+import type { AccessClaims } from "../../src/tokens/access_token.ts";
+import { createSessionGate } from "../../src/tokens/session_gate.ts";
+import type { SessionAndUser, SessionRecord } from "../../src/tokens/session_store.ts";
+import type { UserRecord } from "../../src/users/user_store.ts";
+
+const user: UserRecord = {
+  id: "ada",
+  uid: "u1",
+  sessionEpoch: 0,
+  passwordHash: "x",
+  roles: ["user"],
+  disabled: false,
+  createdAt: 0,
+  updatedAt: 0,
+};
+const session: SessionRecord = {
+  sid: "s1",
+  userId: "ada",
+  userUid: "u1",
+  epoch: 0,
+  role: "user",
+  createdAt: 0,
+  refreshedAt: 0,
+  expiresAt: 1e12,
+  maxExpiresAt: 1e12,
+  currentHash: "h",
+};
+const claims = { sub: "ada", role: "user", sid: "s1" } as AccessClaims;
+
+/** A gate over a reader that answers the snapshot taken before `release` is called. */
+function gateWithHeldRead() {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let reads = 0;
+  const gate = createSessionGate({
+    now: () => 1000,
+    store: {
+      async getSessionAndUser(): Promise<SessionAndUser> {
+        const snapshot = {
+          session: { value: session, versionstamp: "1" },
+          user: { value: user, versionstamp: "1" },
+        };
+        if (reads++ === 0) await held;
+        return snapshot;
+      },
+    },
+  });
+  return { gate, release };
+}
+
+Deno.test("session gate: an epoch bump announced while a read is in flight refuses the token", async () => {
+  const { gate, release } = gateWithHeldRead();
+  const pending = gate.isActive(claims);
+  gate.onEvent({ type: "user_changed", user_id: "ada", uid: "u1", epoch: 1 });
+  release();
+  assert.equal(await pending, false, "the stale read (epoch 0) must not pass");
+  assert.equal(await gate.isActive(claims), false);
+});
+
+Deno.test("session gate: a revocation announced while a read is in flight refuses the token", async () => {
+  const { gate, release } = gateWithHeldRead();
+  const pending = gate.isActive(claims);
+  gate.onEvent({ type: "session_revoked", sid: "s1", sub: "ada", reason: "logout" });
+  release();
+  assert.equal(await pending, false);
+});
+
+Deno.test("session gate: the same read, with nothing announced, lets the token through", async () => {
+  const { gate, release } = gateWithHeldRead();
+  const pending = gate.isActive(claims);
+  release();
+  assert.equal(await pending, true);
+});
