@@ -1,6 +1,6 @@
 /** The mutation harness's own rules: a mutant applies exactly once, and the report is read right. */
 import assert from "node:assert/strict";
-import { applyMutant, listProblems, readReport } from "../../tools/mutate.ts";
+import { applyMutant, failFastRuns, listProblems, readReport } from "../../tools/mutate.ts";
 import type { Mutant } from "../../tools/mutants.ts";
 
 const mutant = (search: string): Mutant => ({
@@ -61,4 +61,32 @@ Deno.test("readReport: the summary and every failing test and step, colours or n
   assert.equal(report.summary, "FAILED | 5 passed (2 steps) | 2 failed (3s)");
   assert.deepEqual(report.failing, ["first", "parent ... a step"]);
   assert.deepEqual(readReport("ok | 3 passed | 0 failed (1s)").failing, []);
+});
+
+Deno.test("failFastRuns: the test task's flags, one run per group, security first and e2e last", () => {
+  const runs = failFastRuns("deno test --lock=x --doc --allow-net tests/ src/");
+  assert.deepEqual(runs[0], [
+    "test",
+    "--lock=x",
+    "--doc",
+    "--allow-net",
+    "--no-check",
+    "--fail-fast",
+    "tests/security/",
+  ]);
+  assert.deepEqual(runs.at(-1)!.slice(-1), ["tests/e2e/"]);
+  assert.deepEqual(
+    runs.flatMap((run) => run.filter((w) => !w.startsWith("-") && w !== "test")).sort(),
+    [
+      "src/",
+      "tests/app/",
+      "tests/compile/",
+      "tests/e2e/",
+      "tests/examples/",
+      "tests/security/",
+      "tests/unit/",
+    ],
+  );
+  assert.throws(() => failFastRuns("deno test tests/"), /paths changed/);
+  assert.throws(() => failFastRuns("deno run x.ts"), /not a plain deno test/);
 });
