@@ -81,7 +81,7 @@ export async function hmacKeyRing(secret: string, previous: readonly string[]): 
   const keys = await Promise.all([secret, ...previous].map(importHmacKey));
   const signing = keys[0]!;
   const verification = new Map(keys.map((k) => [k.kid, k]));
-  // Tokens signed before 2.14 carry the secret's RFC 7638 thumbprint as kid: they keep
+  // Tokens signed before 2.16 carry the secret's RFC 7638 thumbprint as kid: they keep
   // verifying until they expire (verification only; no new token carries one).
   for (const [i, value] of [secret, ...previous].entries()) {
     const bytes = new TextEncoder().encode(value);

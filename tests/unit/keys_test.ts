@@ -90,7 +90,7 @@ Deno.test("hmacKeyRing: previous secrets verify but do not sign", async () => {
   const tokenFromOld = await sign(old);
   const ring = await hmacKeyRing(SECRET_A, [SECRET_B, SECRET_C]);
   assert.equal(ring.signing.kid, (await hmacKeyRing(SECRET_A, [])).signing.kid);
-  // Three secrets, each under its HMAC kid and its pre-2.14 thumbprint kid (verification only).
+  // Three secrets, each under its HMAC kid and its pre-2.16 thumbprint kid (verification only).
   assert.equal(ring.verification.size, 6);
   assert.equal(new Set([...ring.verification.values()].map((k) => k.key)).size, 3);
   assert.ok(ring.verification.has(old.signing.kid));
@@ -325,7 +325,7 @@ Deno.test("ensureKeyFile: concurrent instances adding a new alg agree on one key
   });
 });
 
-Deno.test("hmacKeyRing: a token signed before 2.14 (thumbprint kid) still verifies until it expires", async () => {
+Deno.test("hmacKeyRing: a token signed before 2.16 (thumbprint kid) still verifies until it expires", async () => {
   const bytes = new TextEncoder().encode(SECRET_A);
   const thumbprint = await calculateJwkThumbprint({ kty: "oct", k: base64url.encode(bytes) });
   const now = Date.now();
