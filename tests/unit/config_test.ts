@@ -14,6 +14,7 @@ import {
   type RawVars,
   unrecordedSettings,
 } from "../../src/config.ts";
+import { hasControlCharacter } from "../../src/text.ts";
 import { withSlowExclusiveWrites } from "../helpers/slow_writes.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -319,7 +320,7 @@ const printableValue = fc.string({
     fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }),
   ),
   maxLength: 40,
-}).filter((value) => !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value));
+}).filter((value) => !hasControlCharacter(value));
 
 Deno.test("firstRunEnvFile: every value it records reads back exactly; the rest it says it left out", () => {
   const names = ["METRICS_TOKEN", "CORS_ORIGINS", "AUDIENCE"] as const;
