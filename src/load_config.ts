@@ -11,7 +11,8 @@ import { type Config, ConfigError, loadConfig, type Override } from "./config.ts
 /**
  * Loads the configuration from `.env` in the working directory and the environment, printing
  * one line when it wrote a first-run `.env` and keeping one note per overridden shared setting
- * (and per setting that `.env` could not record) for {@link printConfigNotes}. On a bad value prints one line and exits 1.
+ * (and per setting that `.env` could not record) for {@link printConfigNotes}. On a bad value
+ * prints one line and exits 1.
  */
 export async function loadConfigOrExit(): Promise<Config> {
   try {
