@@ -1,9 +1,10 @@
 /**
  * The cheapest possible refusal for a flood: a `POST /login` (any spelling the router routes
  * there, such as `/%6Cogin`) from a client this instance already knows to be over its
- * per-client limit is answered 429 before Hono routes it and before its body is read. Under a flood nearly every request is such a refusal, and each one costs CPU that the
- * honest logins of other clients wait for; answering it here skips routing, middleware and JSON
- * parsing. The answer is the one the route would give.
+ * per-client limit is answered 429 before Hono routes it and before its body is read. Under a
+ * flood nearly every request is such a refusal, and each one costs CPU that the honest logins of
+ * other clients wait for; answering it here skips routing, middleware and JSON parsing. The
+ * answer is the one the route would give.
  *
  * It is also held back a little (at most {@link HOLD_MS}, and never past its `Retry-After`)
  * before it goes out, as long as fewer than {@link MAX_HELD} are held: a client that waits for
