@@ -230,6 +230,8 @@ export interface Loaded {
   readonly createdEnvFile: boolean;
   /** The {@link SHARED_WITH_CLI} settings where the environment overrode a `.env` value. */
   readonly overrides: readonly Override[];
+  /** Settings of the environment the `.env` this call wrote could not record (else none). */
+  readonly unrecorded: readonly string[];
 }
 
 /**
@@ -296,7 +298,8 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
       overrides.push({ name, env: nonEmpty(value)!, file });
     }
   }
-  return { config: parseConfig(vars), createdEnvFile, overrides };
+  const unrecorded = createdEnvFile ? unrecordedSettings(options.env) : [];
+  return { config: parseConfig(vars), createdEnvFile, overrides, unrecorded };
 }
 
 /**
@@ -316,20 +319,21 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
  */
 export function firstRunEnvFile(env: RawVars = {}): string {
   const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(48)));
-  const given = CONFIG_VARIABLES.filter((name) =>
-    name !== "SECRET_KEY" && name !== "BOOTSTRAP_PASSWORD" && nonEmpty(env[name]) !== undefined &&
-    !hasControlCharacter(env[name]!)
+  const given = givenSettings(env);
+  const defaults = Object.entries(DEFAULTS).filter(([name]) =>
+    !given.some((setting) => setting.name === name)
   );
-  const defaults = Object.entries(DEFAULTS).filter(([name]) => !given.includes(name as never));
   const lines = [
     "# Written on first start. Keep it private (mode 0600); see README.md for every setting.",
     "# The server and `deno task user|client|keys` all read this file: change settings here.",
     `SECRET_KEY=${secret}`,
     ...(given.length ? ["# From the environment at first start:"] : []),
-    ...given.map((name) => `${name}=${quoteEnvValue(nonEmpty(env[name])!)}`),
+    ...given.map(({ name, line }) =>
+      line ?? `# ${name} from the environment is not recorded: no quoting reads it back exactly`
+    ),
     "# Defaults:",
     ...defaults.map(([name, value]) => `${name}=${value}`),
-    ...(given.includes("ISSUER") ? [] : [
+    ...(given.some((setting) => setting.name === "ISSUER") ? [] : [
       "# ISSUER unset: the issuer is http://localhost:<PORT>. For production set the public URL:",
       "# ISSUER=https://auth.example.com",
     ]),
@@ -337,9 +341,61 @@ export function firstRunEnvFile(env: RawVars = {}): string {
   return lines.join("\n") + "\n";
 }
 
-/** A value as `.env` holds it: bare when plain, else single-quoted (no escapes inside). */
-function quoteEnvValue(value: string): string {
-  return /^[A-Za-z0-9_.:\/@%+,=-]*$/.test(value) || value.includes("'") ? value : `'${value}'`;
+/**
+ * The settings the environment gives that a first-run `.env` cannot record (their values would
+ * not read back exactly; see {@link envLine}). A run that writes the file says so.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unrecordedSettings } from "./config.ts";
+ * assert.deepEqual(unrecordedSettings({ METRICS_TOKEN: "tok'en #1" }), []);
+ * assert.deepEqual(unrecordedSettings({ METRICS_TOKEN: "a' #b\" #c` #d" }), ["METRICS_TOKEN"]);
+ * ```
+ */
+export function unrecordedSettings(env: RawVars): string[] {
+  return givenSettings(env).flatMap(({ name, line }) => line === undefined ? [name] : []);
+}
+
+/** The configuration variables the environment gives, each with its `.env` line if any. */
+function givenSettings(env: RawVars): { name: string; line: string | undefined }[] {
+  return CONFIG_VARIABLES.filter((name) =>
+    name !== "SECRET_KEY" && name !== "BOOTSTRAP_PASSWORD" && nonEmpty(env[name]) !== undefined
+  ).map((name) => {
+    const value = nonEmpty(env[name])!;
+    return { name, line: hasControlCharacter(value) ? undefined : envLine(name, value) };
+  });
+}
+
+/**
+ * `NAME=value` as `.env` must hold it for Deno's dotenv parser (`node:util` `parseEnv`, which
+ * {@link loadConfig} uses) to read back exactly `value`: bare when plain, else in the first of
+ * `'`, `"` and a backtick that does. That parser has no escapes, and what ends a quoted value
+ * (a quote, a `#`, a `\n` in double quotes) is its own business, so each candidate is checked
+ * with the parser itself, between two other lines. `undefined` when none reads back exactly.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { envLine } from "./config.ts";
+ * assert.equal(envLine("PORT", "10000"), "PORT=10000");
+ * assert.equal(envLine("METRICS_TOKEN", "a #b"), "METRICS_TOKEN='a #b'");
+ * assert.equal(envLine("METRICS_TOKEN", "a' #b"), `METRICS_TOKEN="a' #b"`);
+ * ```
+ */
+export function envLine(name: string, value: string): string | undefined {
+  const candidates = [
+    ...(/^[A-Za-z0-9_.:\/@%+,=-]+$/.test(value) ? [value] : []),
+    ...["'", '"', "`"].map((quote) => `${quote}${value}${quote}`),
+  ];
+  for (const written of candidates) {
+    const line = `${name}=${written}`;
+    const read = parseEnv(`ENV_LINE_BEFORE=1\n${line}\nENV_LINE_AFTER=1\n`);
+    if (read[name] === value && read.ENV_LINE_BEFORE === "1" && read.ENV_LINE_AFTER === "1") {
+      return line;
+    }
+  }
+  return undefined;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

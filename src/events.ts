@@ -6,6 +6,7 @@
  */
 import type { ErrorCode } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import type { KeptSession } from "./users/user_store.ts";
 
 /** The login limits, by purpose: per client address, per account, per device token. */
 export type LoginLimit = "login_client" | "login_account" | "login_device";
@@ -54,7 +55,7 @@ export type DomainEvent =
     readonly uid: string;
     readonly epoch: number;
     /** The session a self-service password change kept across the epoch bump. */
-    readonly kept?: string | undefined;
+    readonly kept?: KeptSession | undefined;
   }
   | {
     readonly type: "login";

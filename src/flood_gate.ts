@@ -1,9 +1,10 @@
 /**
- * The cheapest possible refusal for a flood: a `POST /login` from a client this instance already
- * knows to be over its per-client limit is answered 429 before Hono routes it and before its body
- * is read. Under a flood nearly every request is such a refusal, and each one costs CPU that the
- * honest logins of other clients wait for; answering it here skips routing, middleware and JSON
- * parsing. The answer is the one the route would give.
+ * The cheapest possible refusal for a flood: a `POST /login` (any spelling the router routes
+ * there, such as `/%6Cogin`) from a client this instance already knows to be over its
+ * per-client limit is answered 429 before Hono routes it and before its body is read. Under a
+ * flood nearly every request is such a refusal, and each one costs CPU that the honest logins of
+ * other clients wait for; answering it here skips routing, middleware and JSON parsing. The
+ * answer is the one the route would give.
  *
  * It is also held back a little (at most {@link HOLD_MS}, and never past its `Retry-After`)
  * before it goes out, as long as fewer than {@link MAX_HELD} are held: a client that waits for
@@ -13,6 +14,7 @@
  *
  * @module
  */
+import { getPath } from "hono/utils/url";
 import { clientAddress } from "./client_address.ts";
 import type { Config } from "./config.ts";
 import { apiErrorResponse, tooManyAttempts } from "./errors.ts";
@@ -55,7 +57,7 @@ export function loginFloodGate(
   const headers = Object.fromEntries(securityHeaderList({ issuer: config.issuer }));
   let held = 0;
   return (request, info) => {
-    if (request.method !== "POST" || !isLoginPath(request.url)) return undefined;
+    if (request.method !== "POST" || !isLoginPath(request)) return undefined;
     const peer = info.remoteAddr;
     const address = clientAddress(
       "hostname" in peer ? peer.hostname : "unknown",
@@ -76,10 +78,11 @@ export function loginFloodGate(
   };
 }
 
-/** Whether a request URL's path is exactly `/login` (a query string allowed). */
-function isLoginPath(url: string): boolean {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0 || !url.startsWith("/login", start)) return false;
-  const end = start + "/login".length;
-  return end === url.length || url[end] === "?";
+/**
+ * Whether the router would send this request to `/login`: its path as Hono's router reads it
+ * (the same function: percent-decoded, case and trailing slash significant), so that no
+ * spelling of the path (`/%6Cogin`) reaches the route around the gate.
+ */
+function isLoginPath(request: Request): boolean {
+  return getPath(request) === "/login";
 }

@@ -11,11 +11,12 @@ import { type Config, ConfigError, loadConfig, type Override } from "./config.ts
 /**
  * Loads the configuration from `.env` in the working directory and the environment, printing
  * one line when it wrote a first-run `.env` and keeping one note per overridden shared setting
- * for {@link printConfigNotes}. On a bad value prints one line and exits 1.
+ * (and per setting that `.env` could not record) for {@link printConfigNotes}. On a bad value
+ * prints one line and exits 1.
  */
 export async function loadConfigOrExit(): Promise<Config> {
   try {
-    const { config, overrides } = await loadConfig({
+    const { config, overrides, unrecorded } = await loadConfig({
       env: Deno.env.toObject(),
       envFile: ".env",
       onCreatedEnvFile: () =>
@@ -23,7 +24,7 @@ export async function loadConfigOrExit(): Promise<Config> {
           "Wrote .env (mode 0600) with a new random SECRET_KEY and the settings in use",
         ),
     });
-    pendingNotes = overrides.map(overrideNote);
+    pendingNotes = [...unrecorded.map(unrecordedNote), ...overrides.map(overrideNote)];
     return config;
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -62,4 +63,20 @@ export function overrideNote({ name, env, file }: Override): string {
   const values = secret ? "" : `=${env} (.env: ${file})`;
   return `Note: ${name}${values} from the environment overrides .env; a server or CLI command ` +
     `started without it uses .env's value: put it in .env to keep them in step`;
+}
+
+/**
+ * The line that says a first-run `.env` left a setting of the environment out (never its value).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unrecordedNote } from "./load_config.ts";
+ * assert.match(unrecordedNote("METRICS_TOKEN"), /^Note: METRICS_TOKEN .*not recorded/);
+ * ```
+ */
+export function unrecordedNote(name: string): string {
+  return `Note: ${name} from the environment is not recorded in .env (no quoting makes .env read ` +
+    `that value back exactly); a server or CLI command started without it uses the default: ` +
+    `set it in .env by hand`;
 }

@@ -24,12 +24,17 @@ const SHUTTING_DOWN = new ApiError("not_ready", "server is shutting down", { "Re
  * store was made (a `deno task user add` before the first start included): with
  * `BOOTSTRAP_PASSWORD`, or a random password printed once to stderr. When a user `admin` exists
  * but is disabled or lacks the role, says how to make it an admin again instead.
+ *
+ * `BOOTSTRAP_PASSWORD` is never written to `.env`, so on a store that already has users it can
+ * only be a value still set in the environment, perhaps long ago or shared: the admin is created
+ * all the same (a store must not be left without one), but one `Warning:` line says so.
  */
 export async function bootstrapAdmin(
   services: Services,
   password: string | undefined,
 ): Promise<void> {
-  if (await hasEnabledAdmin(services)) return;
+  const hasUsers = await services.stores.users.hasUsers();
+  if (hasUsers && await hasEnabledAdmin(services)) return;
   const existing = await services.stores.users.getUser("admin");
   if (existing) {
     console.error(
@@ -49,6 +54,12 @@ export async function bootstrapAdmin(
     console.error(
       `Created user "admin" with password ${chosen} (shown once; change it: deno task user passwd admin)`,
     );
+  } else if (hasUsers) {
+    console.error(
+      'Warning: created user "admin" with the password from BOOTSTRAP_PASSWORD in a store that ' +
+        "already has users but had no enabled admin; if that password is old or known to others, " +
+        "change it now (deno task user passwd admin), and unset BOOTSTRAP_PASSWORD",
+    );
   } else {
     console.error('Created user "admin" with the password from BOOTSTRAP_PASSWORD');
   }
@@ -56,7 +67,6 @@ export async function bootstrapAdmin(
 
 /** Does any enabled user hold the admin role (stops at the first). */
 async function hasEnabledAdmin(services: Services): Promise<boolean> {
-  if (!(await services.stores.users.hasUsers())) return false;
   for await (const { value } of services.stores.users.allUsers()) {
     if (!value.disabled && value.roles.includes(ADMIN_ROLE)) return true;
   }

@@ -15,7 +15,8 @@
  */
 import type { EventSubscriber } from "../events.ts";
 import type { AccessClaims } from "./access_token.ts";
-import { isSessionUsable, type SessionStore } from "./session_store.ts";
+import type { KeptSession } from "../users/user_store.ts";
+import { isKept, isSessionUsable, type SessionStore } from "./session_store.ts";
 
 /** The one read the gate needs. */
 export type SessionReader = Pick<SessionStore, "getSessionAndUser">;
@@ -24,8 +25,8 @@ export type SessionReader = Pick<SessionStore, "getSessionAndUser">;
 interface Floor {
   readonly uid: string;
   readonly epoch: number;
-  /** The one session kept one epoch behind (self-service password change). */
-  readonly kept?: string | undefined;
+  /** The one session kept behind (self-service password change), and its oldest epoch. */
+  readonly kept?: KeptSession | undefined;
 }
 
 interface Checked {
@@ -68,7 +69,7 @@ export function createSessionGate(options: SessionGateOptions) {
   function isBehind(userId: string, sid: string, uid: string | undefined, epoch: number) {
     const floor = floors.get(userId);
     if (!floor || floor.uid !== uid) return false;
-    return epoch < floor.epoch && !(epoch === floor.epoch - 1 && floor.kept === sid);
+    return epoch < floor.epoch && !isKept({ sid, epoch }, floor.kept);
   }
 
   async function lookup(sid: string, userId: string): Promise<Checked> {

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { sessionEpoch, type UserRecord, userUid } from "../users/user_store.ts";
+import {
+  type KeptSession,
+  keptSession,
+  sessionEpoch,
+  type UserRecord,
+  userUid,
+} from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
 
 /**
@@ -142,7 +148,26 @@ export function isSessionUsable(
 
 /** The session carries the user's epoch, or is the one a password change kept. */
 export function epochMatches(session: SessionRecord, user: UserRecord): boolean {
-  const epoch = sessionEpoch(user);
-  return session.epoch === epoch ||
-    (session.epoch === epoch - 1 && user.keptSession === session.sid);
+  return session.epoch === sessionEpoch(user) || isKept(session, keptSession(user));
+}
+
+/**
+ * The session is the one kept across the latest epoch bump, at an epoch it may still carry
+ * (the one it was first kept at, or a later one it rebound to by refreshing).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isKept } from "./session_store.ts";
+ * const kept = { sid: "s", epoch: 2 };
+ * assert(isKept({ sid: "s", epoch: 2 }, kept) && isKept({ sid: "s", epoch: 3 }, kept));
+ * assert(!isKept({ sid: "s", epoch: 1 }, kept) && !isKept({ sid: "t", epoch: 2 }, kept));
+ * assert(!isKept({ sid: "s", epoch: 2 }, undefined));
+ * ```
+ */
+export function isKept(
+  session: { readonly sid: string; readonly epoch: number },
+  kept: KeptSession | undefined,
+): boolean {
+  return kept !== undefined && kept.sid === session.sid && session.epoch >= kept.epoch;
 }

@@ -158,8 +158,9 @@ export function createSessionService(deps: SessionDeps) {
    * Fast path (the current token, nothing changed): one read, one commit. The session records
    * the user's versionstamp as last checked; the commit checks it and the session's, so a
    * concurrent rotation, a revocation or any change to the user makes it fail instead. Slow
-   * path (after such a failure, or for any other token): read session and user, decide, and
-   * commit with what was read.
+   * path (after such a failure, or for any other token): read session and user in one
+   * snapshot, decide, and commit with what was read. A grace answer commits nothing, so it is
+   * decided only on that second snapshot: a revocation acknowledged before it wins.
    *
    * `clientId` is the OAuth client that authenticated for this request (none at `/refresh`).
    * It must be the one the session was issued to (RFC 6749 sections 6 and 10.4), else
@@ -194,7 +195,7 @@ export function createSessionService(deps: SessionDeps) {
           if (answer) return answer;
           continue; // something changed since the read: read it all and decide
         }
-        if (attempt === 0) user = (await deps.store.getSessionAndUser(sid, session.userId)).user;
+        if (attempt === 0) continue; // no user versionstamp recorded: read both, decide again
         await requireUsable(session, user, now);
         // Usable, so bound to the user's epoch from now on (a kept session catches up here).
         const answer = await rotate(refreshToken, entry, user!.versionstamp, now, user!.value);
@@ -203,11 +204,13 @@ export function createSessionService(deps: SessionDeps) {
       }
 
       if (hash === session.parentHash && now - session.refreshedAt < deps.graceSeconds * 1000) {
+        // Nothing is committed here, so nothing would notice a revocation that lands after the
+        // first read: decide only on one fresh snapshot of session and user (the next attempt).
+        if (attempt === 0) continue;
         // A near-simultaneous presenter, or a client that lost the answer: the current token
         // again. Derived, not stored; it matches unless SECRET_KEY changed in between.
         const current = childOf(refreshToken);
         if (sha256(current) !== session.currentHash) throw conflict();
-        if (attempt === 0) user = (await deps.store.getSessionAndUser(sid, session.userId)).user;
         await requireUsable(session, user, now);
         emit({ type: "refreshed", sid, sub: session.userId, grace: true });
         return await issuePair(session, current, now);

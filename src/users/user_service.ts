@@ -11,6 +11,7 @@ import type { PublicUser } from "../wire.ts";
 import { ADMIN_ROLE, passwordProblem, rolesProblem, userIdProblem } from "./user_rules.ts";
 import {
   type Guard,
+  keptSession,
   sessionEpoch,
   type UserPage,
   type UserRecord,
@@ -70,7 +71,7 @@ export function createUserService(deps: UserDeps) {
       user_id: user.id,
       uid: userUid(user),
       epoch: removed ? Infinity : sessionEpoch(user),
-      kept: removed ? undefined : user.keptSession,
+      kept: removed ? undefined : keptSession(user),
     });
 
   /** Users whose stored hash was reported unusable: one log line each, not one per attempt. */
@@ -212,14 +213,22 @@ export function createUserService(deps: UserDeps) {
 /** The user service's interface. */
 export type UserService = ReturnType<typeof createUserService>;
 
-/** The user at its next session epoch (every session ends), keeping at most `keep`. */
+/**
+ * The user at its next session epoch (every session ends), keeping at most `keep`: a usable
+ * session, so at the current epoch, or the session kept last time, possibly still at the epoch
+ * it was first kept at (it need not have refreshed in between), which therefore carries over.
+ */
 function nextEpoch(user: UserRecord, keep: string | undefined): UserRecord {
-  const { keptSession: _, ...rest } = user;
+  const { keptSession: _, keptSessionEpoch: _epoch, ...rest } = user;
+  const epoch = sessionEpoch(user);
+  const before = keptSession(user);
   return {
     ...rest,
     uid: userUid(user),
-    sessionEpoch: sessionEpoch(user) + 1,
-    ...(keep !== undefined ? { keptSession: keep } : {}),
+    sessionEpoch: epoch + 1,
+    ...(keep !== undefined
+      ? { keptSession: keep, keptSessionEpoch: before?.sid === keep ? before.epoch : epoch }
+      : {}),
   };
 }
 

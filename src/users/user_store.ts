@@ -28,6 +28,18 @@ export interface UserRecord {
   readonly sessionEpoch?: number;
   /** The one session a self-service password change kept across the latest epoch bump. */
   readonly keptSession?: string;
+  /**
+   * The oldest epoch the kept session may still carry: the one it had when it was first kept,
+   * carried over every later change it makes itself (it need not refresh in between). Absent
+   * on records written before it existed: one epoch behind.
+   */
+  readonly keptSessionEpoch?: number;
+}
+
+/** The session a self-service password change kept, and the oldest epoch it may carry. */
+export interface KeptSession {
+  readonly sid: string;
+  readonly epoch: number;
 }
 
 /** A user's internal identifier ({@link UserRecord.uid}; `id:` + id for older records). */
@@ -38,6 +50,30 @@ export function userUid(user: UserRecord): string {
 /** A user's session epoch (0 for records written before epochs existed). */
 export function sessionEpoch(user: UserRecord): number {
   return user.sessionEpoch ?? 0;
+}
+
+/**
+ * The session a self-service password change kept across the user's latest epoch bump, if any.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keptSession } from "./user_store.ts";
+ * const user = {
+ *   id: "ada", passwordHash: "x", roles: ["user"], disabled: false, createdAt: 0, updatedAt: 0,
+ *   sessionEpoch: 3,
+ * };
+ * assert.equal(keptSession(user), undefined);
+ * assert.deepEqual(keptSession({ ...user, keptSession: "s" }), { sid: "s", epoch: 2 });
+ * assert.deepEqual(keptSession({ ...user, keptSession: "s", keptSessionEpoch: 1 }), {
+ *   sid: "s",
+ *   epoch: 1,
+ * });
+ * ```
+ */
+export function keptSession(user: UserRecord): KeptSession | undefined {
+  if (user.keptSession === undefined) return undefined;
+  return { sid: user.keptSession, epoch: user.keptSessionEpoch ?? sessionEpoch(user) - 1 };
 }
 
 /** Another user's record that a change relies on, at the versionstamp it was read at. */

@@ -25,13 +25,16 @@ async function status(t: TestApp, path: string, token: string): Promise<number> 
   return res.status;
 }
 
-/** Holds the next session read after it has read, until `release()`. */
-function pauseNextRead(faults: Faults) {
+/**
+ * Holds the next read of session and user (or, with `"getSessionPause"`, of the session alone)
+ * after it has read, until `release()`.
+ */
+function pauseNextRead(faults: Faults, which: "readPause" | "getSessionPause" = "readPause") {
   let release!: () => void;
   let paused!: () => void;
   const readPaused = new Promise<void>((resolve) => paused = resolve);
-  faults.readPause = () => {
-    faults.readPause = undefined; // only this one read
+  faults[which] = () => {
+    faults[which] = undefined; // only this one read
     paused();
     return new Promise<void>((resolve) => release = resolve);
   };
@@ -125,6 +128,41 @@ Deno.test("POST /me/password: checks the current password, keeps this session, e
   assert.equal(again.status, 204);
   assert.equal(await status(t, "/me", rotated.token), 401);
   assert.equal(await status(t, "/me", third.token), 200);
+});
+
+Deno.test("POST /me/password keeps the caller's session across changes it never refreshed between", async () => {
+  using t = await makeApp();
+  await addUser(t, "ada", PASSWORD);
+  const caller = await login(t, "ada", PASSWORD);
+  const passwords = [PASSWORD, NEW_PASSWORD, "a third passphrase", "and a fourth one"];
+  let other = caller;
+  for (let i = 1; i < passwords.length; i++) {
+    other = await login(t, "ada", passwords[i - 1]!); // a session at the epoch before change i
+    t.clock.advance(1);
+    const res = await t.post("/me/password", {
+      current_password: passwords[i - 1],
+      new_password: passwords[i],
+    }, { Authorization: `Bearer ${caller.token}` });
+    assert.equal(res.status, 204, `change ${i}`);
+    t.clock.advance(2); // past the gate's memory: every answer below is a fresh read
+    assert.equal(await status(t, "/me", caller.token), 200, `the caller stays after change ${i}`);
+    assert.equal(await status(t, "/me", other.token), 401, `another session ends at change ${i}`);
+    assert.equal(await refreshCode(t, other.refresh_token), "session_revoked");
+  }
+  const next = await t.post("/refresh", { refresh_token: caller.refresh_token });
+  assert.equal(next.status, 200, "the caller's refresh token still works");
+  const rotated = await next.json();
+  assert.equal(await status(t, "/me", rotated.token), 200);
+  // Rebound to the current epoch by that refresh: a change from another session now ends it.
+  const fresh = await login(t, "ada", passwords.at(-1)!);
+  const res = await t.post("/me/password", {
+    current_password: passwords.at(-1),
+    new_password: PASSWORD,
+  }, { Authorization: `Bearer ${fresh.token}` });
+  assert.equal(res.status, 204);
+  assert.equal(await status(t, "/me", rotated.token), 401);
+  assert.equal(await refreshCode(t, rotated.refresh_token), "session_revoked");
+  assert.equal(await status(t, "/me", fresh.token), 200);
 });
 
 Deno.test("POST /me/password is subject to the login limits", async () => {
@@ -256,4 +294,43 @@ Deno.test("the gate refuses sessions of an older epoch even when the read was in
   await res.body?.cancel();
   await t.services.users.update("ada", { disabled: false });
   assert.equal(await status(t, "/me", token), 401, "re-enabling revives nothing");
+});
+
+Deno.test("a grace answer issues no token for a session revoked between its reads", async () => {
+  const faults: Faults = { mode: "ok" };
+  using t = await makeApp({ REFRESH_GRACE_SECONDS: "10" }, undefined, () => fakeStores(faults));
+  await addUser(t, "ada", PASSWORD);
+  const first = await login(t, "ada", PASSWORD);
+  const rotated = await t.post("/refresh", { refresh_token: first.refresh_token });
+  assert.equal(rotated.status, 200);
+  const child = await rotated.json();
+  // The parent again, inside the window: a grace answer, unless the session ends meanwhile.
+  const { readPaused, release } = pauseNextRead(faults, "getSessionPause");
+  const inFlight = t.post("/refresh", { refresh_token: first.refresh_token });
+  await readPaused; // the refresh has read the session, still live
+  const out = await t.post("/logout", { refresh_token: child.refresh_token });
+  assert.equal(out.status, 204, "the logout is acknowledged first");
+  release();
+  const res = await inFlight;
+  const body = await res.json();
+  assert.equal(res.status, 401, "no access token minted after the acknowledged logout");
+  assert.equal(body.code, "session_revoked");
+  assert.equal(body.token, undefined);
+});
+
+Deno.test("a grace answer still works when nothing ends the session between its reads", async () => {
+  const faults: Faults = { mode: "ok" };
+  using t = await makeApp({ REFRESH_GRACE_SECONDS: "10" }, undefined, () => fakeStores(faults));
+  await addUser(t, "ada", PASSWORD);
+  const first = await login(t, "ada", PASSWORD);
+  const child = await (await t.post("/refresh", { refresh_token: first.refresh_token })).json();
+  const { readPaused, release } = pauseNextRead(faults, "getSessionPause");
+  const inFlight = t.post("/refresh", { refresh_token: first.refresh_token });
+  await readPaused;
+  release();
+  const res = await inFlight;
+  assert.equal(res.status, 200);
+  const again = await res.json();
+  assert.equal(again.refresh_token, child.refresh_token, "the current token, not a fork");
+  assert.equal(await status(t, "/me", again.token), 200);
 });

@@ -28,6 +28,11 @@ export interface Faults {
    * in flight while something commits.
    */
   readPause?: (() => Promise<void>) | undefined;
+  /**
+   * Awaited by `getSession` after it has read, before it answers: a test lands a commit
+   * between a refresh's first read and its next one.
+   */
+  getSessionPause?: (() => Promise<void>) | undefined;
 }
 
 /** One versioned map shared by the fakes (the session commits check users too). */
@@ -156,9 +161,11 @@ class FakeSessionStore implements SessionStore {
       ]) !== undefined,
     );
   }
-  getSession(sid: string) {
+  async getSession(sid: string) {
     this.t.touch("getSession");
-    return Promise.resolve(this.t.get<SessionRecord>(sessionKey(sid)));
+    const read = this.t.get<SessionRecord>(sessionKey(sid));
+    await this.t.faults.getSessionPause?.();
+    return read;
   }
   async getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser> {
     this.t.touch("getSessionAndUser");

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import fc from "npm:fast-check@^4.3.0";
 import {
   ConfigError,
   DEFAULTS,
@@ -10,7 +12,9 @@ import {
   loadConfig,
   parseConfig,
   type RawVars,
+  unrecordedSettings,
 } from "../../src/config.ts";
+import { hasControlCharacter } from "../../src/text.ts";
 import { withSlowExclusiveWrites } from "../helpers/slow_writes.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -306,6 +310,92 @@ Deno.test("firstRunEnvFile: records the environment's settings, marked, never th
   assert.match(text, /# From the environment at first start:\nISSUER=https:\/\/auth\.example\n/);
   assert.equal(text.match(/^PORT=/gm)?.length, 1, "once");
   assert.equal(parseConfig(vars).jwtAlg, "EdDSA");
+});
+
+/** Printable text, heavy in what `.env` parsers treat specially, without control characters. */
+const printableValue = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom(..."'\"`#$\\ ={}n"),
+    fc.string({ minLength: 1, maxLength: 1 }),
+    fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }),
+  ),
+  maxLength: 40,
+}).filter((value) => !hasControlCharacter(value));
+
+Deno.test("firstRunEnvFile: every value it records reads back exactly; the rest it says it left out", () => {
+  const names = ["METRICS_TOKEN", "CORS_ORIGINS", "AUDIENCE"] as const;
+  fc.assert(
+    fc.property(fc.tuple(printableValue, printableValue, printableValue), (values) => {
+      const env = Object.fromEntries(names.map((name, i) => [name, values[i]!]));
+      const text = firstRunEnvFile(env);
+      const read = parseEnv(text);
+      const left = unrecordedSettings(env);
+      for (const name of names) {
+        const given = env[name]!.trim(); // blank is unset; the value is recorded trimmed
+        if (given === "") {
+          assert.equal(read[name], undefined, name);
+        } else if (left.includes(name)) {
+          assert.equal(read[name], undefined, `${name}: left out, not recorded wrongly`);
+          assert.match(text, new RegExp(`^# ${name} from the environment is not recorded`, "m"));
+          // Only a "#" with both a ' and a backtick can defeat every quoting this parser knows.
+          assert.ok(
+            ["#", "'", "`"].every((c) => given.includes(c)),
+            `${name}=${JSON.stringify(given)} should be recorded`,
+          );
+        } else {
+          assert.equal(read[name], given, `${name}: ${JSON.stringify(text.split("\n"))}`);
+        }
+      }
+      assert.ok(
+        !text.split("\n").some((line) =>
+          line.startsWith("#") && values.some((v) => v.trim().length > 3 && line.includes(v.trim()))
+        ),
+        "a left-out value is never shown, even in a comment",
+      );
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("firstRunEnvFile: values that defeated it before read back exactly", () => {
+  for (
+    const value of [
+      "tok'en #1",
+      `it's "quoted" #x`,
+      "a#b",
+      "back\\slash\\n",
+      "$HOME ${PATH}",
+      " spaced out ",
+      "`tick` 'single' \"double\"",
+      "'",
+      "#",
+    ]
+  ) {
+    const read = parseEnv(firstRunEnvFile({ METRICS_TOKEN: value }));
+    assert.equal(read.METRICS_TOKEN, value.trim(), JSON.stringify(value));
+  }
+});
+
+Deno.test("loadConfig: a first run names the settings it could not record", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Every quoting Deno's parser knows ends at one of these quotes followed by " #".
+    const value = "a' #b\" #c` #d";
+    const env = { METRICS_TOKEN: value, JWT_ALG: "EdDSA" };
+    assert.deepEqual(unrecordedSettings(env), ["METRICS_TOKEN"]);
+    const loaded = await loadConfig({ env, envFile: `${dir}/.env` });
+    assert.equal(loaded.createdEnvFile, true);
+    assert.deepEqual(loaded.unrecorded, ["METRICS_TOKEN"]);
+    assert.equal(loaded.config.metricsToken, value, "this run still uses the environment's value");
+    const text = await Deno.readTextFile(`${dir}/.env`);
+    assert.equal(parseEnv(text).METRICS_TOKEN, undefined);
+    assert.ok(!text.includes("#b"), "the value is nowhere in the file");
+    const again = await loadConfig({ env: {}, envFile: `${dir}/.env` });
+    assert.deepEqual(again.unrecorded, [], "said once, on the run that wrote the file");
+    assert.equal(again.config.jwtAlg, "EdDSA");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("loadConfig: a shared setting the environment overrides is reported", async () => {
