@@ -228,8 +228,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "session-epoch-kept-any",
     property: "a self-service password change keeps only the session that made it (epoch check)",
     file: "src/tokens/session_store.ts",
-    search: "(session.epoch === epoch - 1 && user.keptSession === session.sid)",
-    replace: "session.epoch === epoch - 1",
+    search: "kept !== undefined && kept.sid === session.sid && session.epoch >= kept.epoch",
+    replace: "kept !== undefined && session.epoch >= kept.epoch",
   },
   {
     name: "session-epoch-start",
@@ -250,7 +250,7 @@ export const MUTANTS: readonly Mutant[] = [
     property:
       "a session gate that saw a revocation of the user never accepts an older session again",
     file: "src/tokens/session_gate.ts",
-    search: "return epoch < floor.epoch && !(epoch === floor.epoch - 1 && floor.kept === sid);",
+    search: "return epoch < floor.epoch && !isKept({ sid, epoch }, floor.kept);",
     replace: "return epoch < floor.epoch && !floor;",
   },
 
@@ -276,6 +276,14 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/tokens/sessions.ts",
     search: "if (hash === session.parentHash && now - session.refreshedAt",
     replace: "if (hash !== session.currentHash && now - session.refreshedAt",
+  },
+  {
+    name: "reuse-interval-decided-on-first-read",
+    property:
+      "a grace answer is decided on a fresh snapshot: a logout acknowledged before it wins (review 2)",
+    file: "src/tokens/sessions.ts",
+    search: "(the next attempt).\n        if (attempt === 0) continue;\n",
+    replace: "(the next attempt).\n",
   },
   {
     name: "refresh-expired-accepted",
@@ -404,6 +412,13 @@ export const MUTANTS: readonly Mutant[] = [
     replace: 'if (refusal === undefined || !refusal.source.startsWith("x")) return undefined;',
   },
   {
+    name: "flood-gate-path-undecoded",
+    property: "the flood gate sees every spelling the router routes to /login (/%6Cogin)",
+    file: "src/flood_gate.ts",
+    search: 'return getPath(request) === "/login";',
+    replace: 'return new URL(request.url).pathname === "/login";',
+  },
+  {
     name: "device-token-signature-unchecked",
     property: "a device token's HMAC signature is checked",
     file: "src/users/device_tokens.ts",
@@ -499,6 +514,14 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/config.ts",
     search: "{ createNew: true, mode: 0o600 }",
     replace: "{ createNew: true, mode: 0o644 }",
+  },
+  {
+    name: "env-line-not-read-back",
+    property:
+      "a first-run .env line reads back exactly (a METRICS_TOKEN with # or quotes is never truncated)",
+    file: "src/config.ts",
+    search: 'if (read[name] === value && read.ENV_LINE_BEFORE === "1"',
+    replace: 'if (read[name] !== undefined && read.ENV_LINE_BEFORE === "1"',
   },
   {
     name: "key-file-world-readable",

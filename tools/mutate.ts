@@ -154,6 +154,14 @@ export function failFastRuns(testTask: string): string[][] {
   return FAIL_FAST_GROUPS.map((group) => ["test", ...flags, "--no-check", "--fail-fast", ...group]);
 }
 
+/** Process groups and temporary trees of the runs in progress (cleaned up on Ctrl-C). */
+const live = { groups: new Set<number>(), dirs: new Set<string>() };
+
+function killGroup(pid: number): Promise<unknown> {
+  return new Deno.Command("kill", { args: ["-KILL", "--", `-${pid}`], stderr: "null" })
+    .output().catch(() => undefined);
+}
+
 /** Runs `deno <args>` in `dir` as its own process group; kills the whole group at `deadline`. */
 async function runGroup(dir: string, args: string[], deadline: number) {
   // setsid: the run leads its own process group, so a timeout can end all of it.
@@ -165,15 +173,16 @@ async function runGroup(dir: string, args: string[], deadline: number) {
     stderr: "piped",
     stdin: "null",
   }).spawn();
+  live.groups.add(child.pid);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     // The whole group: `deno task`, `deno test` and the servers the e2e tests started.
-    new Deno.Command("kill", { args: ["-KILL", "--", `-${child.pid}`], stderr: "null" })
-      .output().catch(() => undefined);
+    killGroup(child.pid);
   }, Math.max(0, deadline - performance.now()));
   const out = await child.output();
   clearTimeout(timer);
+  live.groups.delete(child.pid);
   const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   return { success: out.success, output, timedOut };
 }
@@ -239,6 +248,7 @@ async function runMutant(
   full: boolean,
 ): Promise<Outcome> {
   const dir = await copyTree(files);
+  live.dirs.add(dir);
   try {
     if (mutant) {
       const path = join(dir, mutant.file);
@@ -248,6 +258,7 @@ async function runMutant(
   } finally {
     // Its node_modules holds links into Deno's cache: removing a link leaves the cache intact.
     await Deno.remove(dir, { recursive: true });
+    live.dirs.delete(dir);
   }
 }
 
@@ -359,4 +370,13 @@ async function main(args: string[]): Promise<number> {
   return bad.length === 0 ? 0 : 1;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, async () => {
+      await Promise.all([...live.groups].map(killGroup));
+      for (const dir of live.dirs) await Deno.remove(dir, { recursive: true }).catch(() => {});
+      Deno.exit(130);
+    });
+  }
+  Deno.exit(await main(Deno.args));
+}
