@@ -232,6 +232,14 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "kept !== undefined && session.epoch >= kept.epoch",
   },
   {
+    name: "session-epoch-check-loosened",
+    property:
+      "a session from before the user's latest epoch bump (password change, disable, role loss) is unusable everywhere",
+    file: "src/tokens/session_store.ts",
+    search: "return session.epoch === sessionEpoch(user) || isKept(session, keptSession(user));",
+    replace: "return session.epoch <= sessionEpoch(user) || isKept(session, keptSession(user));",
+  },
+  {
     name: "session-epoch-start",
     property: "a session started now ends at the user's next epoch bump (password change, disable)",
     file: "src/tokens/sessions.ts",
@@ -305,7 +313,7 @@ export const MUTANTS: readonly Mutant[] = [
     property: "a refresh checks the user (enabled, role, epoch, same uid) on the slow path",
     file: "src/tokens/sessions.ts",
     search: "if (isSessionUsable(session, user?.value, now)) return;",
-    replace: "if (session) return;",
+    replace: 'if (session.sid !== "\\u0000") return;',
   },
   {
     name: "refresh-token-other-client",
@@ -381,7 +389,7 @@ export const MUTANTS: readonly Mutant[] = [
     property: "REFRESH_LIMIT_PER_CLIENT answers 429",
     file: "src/tokens/refresh_service.ts",
     search: "if (limit.limited) {",
-    replace: "if (limit.limited && !limit) {",
+    replace: "if (limit.limited && limit.retryAfter < 0) {",
   },
   {
     name: "gcra-burst-doubled",
@@ -395,7 +403,7 @@ export const MUTANTS: readonly Mutant[] = [
     property: "a subject the store refused is refused from memory until its wait ends",
     file: "src/limits/rate_limiter.ts",
     search: "        if (until > at) {\n",
-    replace: "        if (until > at && !limit) {\n",
+    replace: "        if (until > at && at < 0) {\n",
   },
   {
     name: "limit-in-flight-unbounded",
@@ -596,7 +604,7 @@ export const MUTANTS: readonly Mutant[] = [
     property: "/readyz answers 503 keys_out_of_date when this instance cannot follow the key set",
     file: "src/routes/health.ts",
     search: "if (outOfDate !== undefined) {",
-    replace: "if (outOfDate !== undefined && !ctx) {",
+    replace: 'if (outOfDate !== undefined && outOfDate === "\\u0000") {',
   },
 
   // ---- OAuth clients (issue 14) ----
@@ -628,7 +636,8 @@ export const MUTANTS: readonly Mutant[] = [
     property: "a posted client_id must match the Basic credentials",
     file: "src/oauth/oauth_request.ts",
     search: "if (postedId !== undefined && postedId !== basic.clientId) {",
-    replace: "if (postedId !== undefined && postedId !== basic.clientId && !form) {",
+    replace:
+      'if (postedId !== undefined && postedId !== basic.clientId && postedId === "\\u0000") {',
   },
   {
     name: "oauth-registered-client-unauthenticated",

@@ -201,6 +201,22 @@ Deno.test("rate limiter: at most min(max, MAX_IN_FLIGHT) attempts of one subject
   assert.ok(MAX_IN_FLIGHT >= 5);
 });
 
+Deno.test("rate limiter: a generous limit still lets at most MAX_IN_FLIGHT attempts of one subject reach the store at once", async () => {
+  await using f = await fixture((kv) => new SlowStore(new KvCounterStore(kv)));
+  const slow = f.store as SlowStore;
+  const generous: Limit = {
+    bucket: "login_client",
+    subject: "198.51.100.9",
+    rate: { max: 10_000, windowSeconds: 60 },
+  };
+  const results = await Promise.all(
+    Array.from({ length: MAX_IN_FLIGHT + 36 }, () => f.limiter.take([generous])),
+  );
+  assert.equal(MAX_IN_FLIGHT, 64, "the cap the README documents");
+  assert.equal(slow.calls, MAX_IN_FLIGHT, "the rest were refused before the store");
+  assert.equal(results.filter((r) => r?.source === "in_flight").length, 36);
+});
+
 Deno.test("rate limiter: all or none across limits; giveBack returns the attempt", async () => {
   await using f = await fixture();
   const client = { bucket: "login_client", subject: "c", rate: { max: 100, windowSeconds: 60 } };
