@@ -34,6 +34,8 @@
  *   (`isSessionUsable`): `session-usable-disabled-user` and `refresh-skips-user-check`.
  * - `refresh-token-not-random`: the first token's secret part is random as before, but a
  *   zeroed secret is not observable (the family id is); `refresh-family-not-random`.
+ * - `gate-lost-role-live` (the gate's `entry.roles.includes(claims.role)`): equivalent now: a
+ *   token's role is its session's, which `isSessionUsable` checks (`session-usable-lost-role`).
  * - `login-locked` fixed-window counters: limits are GCRA cells now (`gcra-burst-doubled`).
  *
  * @module
@@ -218,11 +220,12 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "userUid(user) === session.userUid &&",
   },
   {
-    name: "gate-lost-role-live",
-    property: "a token whose role the user lost is refused",
-    file: "src/tokens/session_gate.ts",
-    search: "return entry.live && entry.roles.includes(claims.role);",
-    replace: "return entry.live;",
+    name: "session-usable-lost-role",
+    property:
+      "a token whose role the user lost is refused (gate and refresh), even before any revocation",
+    file: "src/tokens/session_store.ts",
+    search: "!user.disabled &&\n    user.roles.includes(session.role) &&",
+    replace: "!user.disabled &&",
   },
   {
     name: "session-epoch-kept-any",

@@ -215,3 +215,17 @@ Deno.test("verify: a hash with other parameters holds its slot as long as a curr
     `old/current = ${ratio.toFixed(2)} ${JSON.stringify(samples)}`,
   );
 });
+
+Deno.test("verify: a backend that throws on a well-formed stored hash answers false, never true", async () => {
+  const good = await hasher.hash(PASSWORD);
+  const failing = createPasswordHasher({
+    backend: {
+      name: "webcrypto",
+      hash: (password, params) => webCryptoArgon2.hash(password, params),
+      verify: () => Promise.reject(new Error("backend failed")),
+    },
+  });
+  assert.equal(failing.accepts(good), true, "the hash itself is fine");
+  assert.equal(await failing.verify(good, PASSWORD), false);
+  assert.equal(await failing.verify(good, "wrong password"), false);
+});
