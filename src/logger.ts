@@ -65,9 +65,9 @@ export function createLogger(
     const urgent = RANK[lineLevel] >= RANK.warn;
     return (event: string, fields: LogFields = {}) => {
       if (RANK[lineLevel] < RANK[level]) return;
-      const record: Record<string, unknown> = { time: clock(), level: lineLevel, event };
-      for (const key in fields) record[key] = fields[key];
-      writer.write(JSON.stringify(record), urgent);
+      // A spread into a literal keeps a fast-shaped object; key by key made a dictionary one,
+      // which JSON.stringify walks more slowly.
+      writer.write(JSON.stringify({ time: clock(), level: lineLevel, event, ...fields }), urgent);
     };
   };
   return {
