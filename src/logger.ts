@@ -65,9 +65,9 @@ export function createLogger(
     const urgent = RANK[lineLevel] >= RANK.warn;
     return (event: string, fields: LogFields = {}) => {
       if (RANK[lineLevel] < RANK[level]) return;
-      const record: Record<string, unknown> = { time: clock(), level: lineLevel, event };
-      for (const key in fields) record[key] = fields[key];
-      writer.write(JSON.stringify(record), urgent);
+      // A spread into a literal keeps a fast-shaped object; key by key made a dictionary one,
+      // which JSON.stringify walks more slowly.
+      writer.write(JSON.stringify({ time: clock(), level: lineLevel, event, ...fields }), urgent);
     };
   };
   return {
@@ -106,25 +106,34 @@ export function isoClock(now: () => number = Date.now): () => string {
 
 /** Options of {@link createBufferedWriter}. */
 export interface BufferedWriterOptions {
-  /** Flush once this many characters are buffered. */
-  readonly maxChars?: number;
+  /** The batch size in bytes: a line that would not fit sends what is buffered first. */
+  readonly maxBytes?: number;
   /** Flush at most this long after the first buffered line. */
   readonly maxDelayMs?: number;
 }
 
 /**
- * A {@link LineWriter} that collects lines and hands them to `sink` (all of it, synchronously:
- * standard output by default) in one piece: when `maxChars` are buffered, `maxDelayMs` after the
- * first line of a batch (an unref'd timer: it never keeps the process alive), at once for an
- * urgent line, on `flush()`, and at `Deno.exit` / the end of the program (`unload`).
- * A sink that fails (stdout closed) drops the batch rather than failing a request.
+ * A {@link LineWriter} that collects lines and hands them to `sink` (synchronously: standard
+ * output by default) in one piece: when the batch is full, `maxDelayMs` after the first line of
+ * a batch (an unref'd timer: it never keeps the process alive), at once for an urgent line, on
+ * `flush()`, and at `Deno.exit` / the end of the program (`unload`). `sink` must use the bytes
+ * before it returns (they are reused). A sink that fails (stdout closed) drops the batch rather
+ * than failing a request.
+ *
+ * Each line is UTF-8 encoded into one reused buffer as it arrives, so no string waits for the
+ * batch: strings kept for up to `maxDelayMs` outlived V8's young generation (the server runs with
+ * a 2 MiB semi-space) and were promoted to the old one, which cost about 30 MB of resident memory
+ * under `/me` load at `info`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { createBufferedWriter } from "./logger.ts";
  * const batches: string[] = [];
- * const writer = createBufferedWriter((text) => batches.push(text), { maxDelayMs: 60_000 });
+ * const decoder = new TextDecoder();
+ * const writer = createBufferedWriter((bytes) => batches.push(decoder.decode(bytes)), {
+ *   maxDelayMs: 60_000,
+ * });
  * writer.write('{"a":1}', false);
  * writer.write('{"a":2}', false);
  * assert.equal(batches.length, 0);
@@ -134,34 +143,48 @@ export interface BufferedWriterOptions {
  * ```
  */
 export function createBufferedWriter(
-  sink: (text: string) => void = writeStdout,
+  sink: (bytes: Uint8Array) => void = writeStdout,
   options: BufferedWriterOptions = {},
 ): LineWriter & { flush(): void; close(): void } {
-  const maxChars = options.maxChars ?? 64 * 1024;
+  const buffer = new Uint8Array(options.maxBytes ?? 64 * 1024);
   const maxDelayMs = options.maxDelayMs ?? 50;
-  let pending = "";
+  let used = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const send = (bytes: Uint8Array) => {
+    try {
+      sink(bytes);
+    } catch {
+      // Nowhere left to write to; the server keeps answering.
+    }
+  };
   const flush = () => {
     if (timer !== undefined) {
       clearTimeout(timer);
       timer = undefined;
     }
-    if (pending === "") return;
-    const text = pending;
-    pending = "";
-    try {
-      sink(text);
-    } catch {
-      // Nowhere left to write to; the server keeps answering.
-    }
+    if (used === 0) return;
+    const bytes = buffer.subarray(0, used);
+    used = 0;
+    send(bytes);
+  };
+  /** Encodes `line` and its newline after what is buffered; false when they do not fit. */
+  const append = (line: string) => {
+    const { read, written } = encoder.encodeInto(line, buffer.subarray(used));
+    if (read < line.length || used + written >= buffer.length) return false;
+    used += written;
+    buffer[used++] = 0x0a;
+    return true;
   };
   const onUnload = () => flush();
   globalThis.addEventListener("unload", onUnload);
   return {
     write(line, urgent) {
-      pending += line + "\n";
-      if (urgent || pending.length >= maxChars) return flush();
-      if (timer === undefined) {
+      if (!append(line)) {
+        flush();
+        if (!append(line)) send(encoder.encode(line + "\n")); // larger than a whole batch
+      }
+      if (urgent) return flush();
+      if (timer === undefined && used > 0) {
         const scheduled = setTimeout(flush, maxDelayMs);
         Deno.unrefTimer(scheduled);
         timer = scheduled;
@@ -177,8 +200,7 @@ export function createBufferedWriter(
 
 const encoder = new TextEncoder();
 
-/** Writes all of `text` to standard output, synchronously (a short write is continued). */
-function writeStdout(text: string): void {
-  let bytes = encoder.encode(text);
+/** Writes all of `bytes` to standard output, synchronously (a short write is continued). */
+function writeStdout(bytes: Uint8Array): void {
   while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
 }

@@ -138,10 +138,11 @@ export async function serve(runtime: Runtime): Promise<number> {
           ? `issuer ${config.issuer}; set ISSUER to the public URL for production`
           : `issuer ${config.issuer}`;
         void runtime.passwordBackend().then((backend) => {
+          // Notes first: whoever waits for the listening line (a supervisor, a test) has them.
+          printConfigNotes();
           console.error(
             `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${backend}, ${issuer})`,
           );
-          printConfigNotes();
         });
       },
       // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the

@@ -257,13 +257,19 @@ export function createSessionService(deps: SessionDeps) {
       userVersionstamp,
       epoch: user ? sessionEpoch(user) : before.epoch,
     };
-    const answer = await issuePair(session, child, now);
-    const committed = await deps.store.commitRotation({
-      session,
-      sessionVersionstamp: entry.versionstamp,
-      userVersionstamp,
-      now,
-    });
+    // The access token is signed while the commit is in flight (it is sent only once the commit
+    // succeeded: nothing is acknowledged that is not stored). If signing failed after a commit,
+    // the client's retry with the same token is the parent within the reuse interval and gets
+    // this child again.
+    const [answer, committed] = await Promise.all([
+      issuePair(session, child, now),
+      deps.store.commitRotation({
+        session,
+        sessionVersionstamp: entry.versionstamp,
+        userVersionstamp,
+        now,
+      }),
+    ]);
     if (!committed) return undefined;
     emit({ type: "refreshed", sid: session.sid, sub: session.userId, grace: false });
     return answer;

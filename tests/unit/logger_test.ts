@@ -3,8 +3,9 @@ import { createBufferedWriter, createLogger, isoClock } from "../../src/logger.t
 
 Deno.test("buffered writer: batches until size, flushes warn at once, and after its delay", async () => {
   const batches: string[] = [];
-  const writer = createBufferedWriter((text) => batches.push(text), {
-    maxChars: 350, // about five request lines
+  const decoder = new TextDecoder();
+  const writer = createBufferedWriter((bytes) => batches.push(decoder.decode(bytes)), {
+    maxBytes: 350, // about five request lines
     maxDelayMs: 20,
   });
   try {
