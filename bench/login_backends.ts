@@ -19,7 +19,7 @@ import { join } from "node:path";
 import type { Argon2Backend, Argon2BackendName } from "../src/crypto/argon2_backend.ts";
 import { loadNativeArgon2 } from "../src/crypto/argon2_native.ts";
 import { webCryptoArgon2 } from "../src/crypto/argon2_webcrypto.ts";
-import { createPasswordHasher } from "../src/crypto/passwords.ts";
+import { createPasswordHasher, type PasswordHasher } from "../src/crypto/passwords.ts";
 import { ROOT, startServer } from "../tests/helpers/server_process.ts";
 import { ensureWrk, runWrk } from "./wrk.ts";
 
@@ -55,10 +55,17 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.flo
 
 /** Raw verifies of one backend with `callers` in flight for `seconds`. */
 async function rawRate(backend: Argon2Backend, callers: number, seconds: number) {
-  const hasher = createPasswordHasher({ backend });
+  return await verifyRate(createPasswordHasher({ backend }), callers, seconds);
+}
+
+/**
+ * Verifies through `hasher` (its parameters and its bound on concurrent hashes) with `callers`
+ * requests in flight for `seconds`: the rate, and latency percentiles.
+ */
+export async function verifyRate(hasher: PasswordHasher, callers: number, seconds: number) {
   const password = "bench-password-0123456789";
   const phc = await hasher.hash(password);
-  for (let i = 0; i < 3; i++) await hasher.verify(phc, password); // warm-up
+  for (let i = 0; i < 4; i++) await hasher.verify(phc, password); // warm-up
   const latencies: number[] = [];
   const started = performance.now();
   const deadline = started + seconds * 1000;
@@ -70,7 +77,17 @@ async function rawRate(backend: Argon2Backend, callers: number, seconds: number)
     }
   }));
   const elapsed = (performance.now() - started) / 1000;
-  return { rps: latencies.length / elapsed, p50Ms: median(latencies) };
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    rps: latencies.length / elapsed,
+    verifies: latencies.length,
+    seconds: elapsed,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    callers,
+  };
 }
 
 /** Runs the comparison; returns one result per backend and concurrency. */

@@ -23,7 +23,7 @@
 import { join } from "node:path";
 import { createPasswordHasher } from "../src/crypto/passwords.ts";
 import { selectArgon2Backend } from "../src/crypto/select_argon2_backend.ts";
-import { benchLoginBackends, loginBackendsTable } from "./login_backends.ts";
+import { benchLoginBackends, loginBackendsTable, verifyRate } from "./login_backends.ts";
 import {
   freePort,
   ROOT,
@@ -242,32 +242,8 @@ async function memory(pid: number): Promise<{ vmHwmMb: number; vmRssMb: number }
  */
 async function argon2Rate(callers: number, seconds: number) {
   // The backend the server's PASSWORD_HASHER=auto picks on this machine.
-  const hasher = createPasswordHasher({ backend: (await selectArgon2Backend("auto")).backend });
-  const password = "bench-password-0123456789";
-  const phc = await hasher.hash(password);
-  for (let i = 0; i < 4; i++) await hasher.verify(phc, password); // warm-up
-  const latencies: number[] = [];
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(Array.from({ length: callers }, async () => {
-    while (performance.now() < deadline) {
-      const t0 = performance.now();
-      if (!(await hasher.verify(phc, password))) throw new Error("argon2id verify failed");
-      latencies.push(performance.now() - t0);
-    }
-  }));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return {
-    rps: latencies.length / elapsed,
-    verifies: latencies.length,
-    seconds: elapsed,
-    p50Ms: at(0.5),
-    p99Ms: at(0.99),
-    callers,
-  };
+  const backend = (await selectArgon2Backend("auto")).backend;
+  return await verifyRate(createPasswordHasher({ backend }), callers, seconds);
 }
 
 // ---- start-up ----
