@@ -4,8 +4,8 @@
  *
  * Lines are cheap to make (the timestamp string is reused within a millisecond) and, with
  * {@link createBufferedWriter}, written in batches: by size, after a short delay, at once for
- * `warn` and `error` (security events and failures go out now), and on `flush()` at shutdown or
- * `Deno.exit` (an `unload` listener), so a stop loses no line.
+ * `warn` and `error` (security events and failures go out now), and on `flush()` at shutdown,
+ * `Deno.exit` or an uncaught error, so a stop loses no line.
  *
  * @module
  */
@@ -116,9 +116,9 @@ export interface BufferedWriterOptions {
  * A {@link LineWriter} that collects lines and hands them to `sink` (synchronously: standard
  * output by default) in one piece: when the batch is full, `maxDelayMs` after the first line of
  * a batch (an unref'd timer: it never keeps the process alive), at once for an urgent line, on
- * `flush()`, and at `Deno.exit` / the end of the program (`unload`). `sink` must use the bytes
- * before it returns (they are reused). A sink that fails (stdout closed) drops the batch rather
- * than failing a request.
+ * `flush()`, at `Deno.exit` / the end of the program (`unload`) and on an uncaught error. `sink`
+ * must use the bytes before it returns (they are reused). A sink that fails (stdout closed) drops
+ * the batch rather than failing a request.
  *
  * Each line is UTF-8 encoded into one reused buffer as it arrives, so no string waits for the
  * batch: strings kept for up to `maxDelayMs` outlived V8's young generation (the server runs with
@@ -176,7 +176,9 @@ export function createBufferedWriter(
     return true;
   };
   const onUnload = () => flush();
-  globalThis.addEventListener("unload", onUnload);
+  // An uncaught error ends the process without `unload`: what was buffered goes out first.
+  const lastEvents = ["unload", "error", "unhandledrejection"] as const;
+  for (const event of lastEvents) globalThis.addEventListener(event, onUnload);
   return {
     write(line, urgent) {
       if (!append(line)) {
@@ -193,7 +195,7 @@ export function createBufferedWriter(
     flush,
     close() {
       flush();
-      globalThis.removeEventListener("unload", onUnload);
+      for (const event of lastEvents) globalThis.removeEventListener(event, onUnload);
     },
   };
 }

@@ -137,7 +137,9 @@ export async function serve(runtime: Runtime): Promise<number> {
         const issuer = config.issuerFromAddress
           ? `issuer ${config.issuer}; set ISSUER to the public URL for production`
           : `issuer ${config.issuer}`;
-        void runtime.passwordBackend().then((backend) => {
+        void runtime.passwordBackend().catch((err) =>
+          `argon2id backend failed to open: ${String(err).slice(0, 200)}`
+        ).then((backend) => {
           // Notes first: whoever waits for the listening line (a supervisor, a test) has them.
           printConfigNotes();
           console.error(

@@ -5,7 +5,7 @@
  * while the honest user signs in from another address with its device token. The honest median
  * latency under the flood must stay within 4x its idle median (same run, same machine), and no
  * answer may be a 5xx. Needs `wrk` on PATH (`.ci/run` installs it: `apt-get install -y wrk`); the
- * test task may run `wrk` and `deno`, nothing else.
+ * test task may run `deno`, `sh` and `wrk`, nothing else.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";

@@ -52,3 +52,23 @@ Deno.test("isoClock makes one string per millisecond, the same as toISOString", 
   now += 1;
   assert.equal(clock(), new Date(now).toISOString());
 });
+
+Deno.test("buffered writer: an uncaught error still writes what was buffered", async () => {
+  // A child process buffers one info line (no flush is due for a minute), then throws.
+  const logger = new URL("../../src/logger.ts", import.meta.url).href;
+  const script = `
+    import { createBufferedWriter, createLogger } from ${JSON.stringify(logger)};
+    const log = createLogger("info", createBufferedWriter(undefined, { maxDelayMs: 60_000 }));
+    log.info("last_words", { n: 1 });
+    setTimeout(() => { throw new Error("boom"); }, 10);
+  `;
+  const output = await new Deno.Command("deno", {
+    args: ["eval", "--no-config", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.notEqual(output.code, 0, "the error ends the process");
+  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+  assert.equal(lines.length, 1, new TextDecoder().decode(output.stderr));
+  assert.equal(JSON.parse(lines[0]!).event, "last_words");
+});
