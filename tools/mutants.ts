@@ -365,6 +365,14 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "live.slice(0, 0)",
   },
   {
+    name: "session-cap-index-count-loose",
+    property:
+      "MAX_SESSIONS_PER_USER: the index count that skips the cap check never lets one more in",
+    file: "src/tokens/sessions.ts",
+    search: "countUserSessions(uid) < maxSessions) return;",
+    replace: "countUserSessions(uid) <= maxSessions) return;",
+  },
+  {
     name: "session-max-age-ignored",
     property: "SESSION_MAX_AGE ends a session however often it is refreshed",
     file: "src/tokens/sessions.ts",

@@ -119,6 +119,14 @@ export class KvSessionStore implements SessionStore {
     });
   }
 
+  countUserSessions(userUid: string): Promise<number> {
+    return kvCall("countUserSessions", async () => {
+      let count = 0;
+      for await (const _ of this.#kv.list({ prefix: KEYS.userSessions(userUid) })) count++;
+      return count;
+    });
+  }
+
   deleteSessionIndex(userUid: string): Promise<void> {
     return kvCall("deleteSessionIndex", async () => {
       const keys: Deno.KvKey[] = [];

@@ -89,6 +89,11 @@ export interface SessionStore {
   revokeSession(sid: string, now: number): Promise<SessionRecord | undefined>;
   /** The sessions indexed under a user's internal id that still exist (revoked ones too). */
   listUserSessions(userUid: string): Promise<SessionRecord[]>;
+  /**
+   * How many sessions the index holds for a user (an upper bound on the live ones: every live
+   * session is indexed), read from the index alone.
+   */
+  countUserSessions(userUid: string): Promise<number>;
   /** Removes the session index of a deleted user (its sessions are dead by their uid). */
   deleteSessionIndex(userUid: string): Promise<void>;
 }

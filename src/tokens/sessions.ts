@@ -143,6 +143,8 @@ export function createSessionService(deps: SessionDeps) {
   /** Ends the oldest live sessions of a user so that one more fits under the cap. */
   async function makeRoom(uid: string, now: number): Promise<void> {
     if (!Number.isFinite(maxSessions)) return;
+    // Most logins find room from the index keys alone, without reading every session record.
+    if (await deps.store.countUserSessions(uid) < maxSessions) return;
     const live = (await deps.store.listUserSessions(uid))
       .filter((session) => isSessionLive(session, now))
       .sort((a, b) => a.createdAt - b.createdAt);

@@ -212,6 +212,10 @@ class FakeSessionStore implements SessionStore {
       }),
     );
   }
+  countUserSessions(userUid: string) {
+    this.t.touch("countUserSessions");
+    return Promise.resolve(this.t.keys(indexKey(userUid)).length);
+  }
   deleteSessionIndex(userUid: string) {
     this.t.touch("deleteSessionIndex");
     this.t.commit([], this.t.keys(indexKey(userUid)).map((key) => [key, undefined] as const));

@@ -36,6 +36,7 @@ function pausingSessions(inner: SessionStore, pause: Pause): SessionStore {
     },
     revokeSession: (sid, now) => inner.revokeSession(sid, now),
     listUserSessions: (uid) => inner.listUserSessions(uid),
+    countUserSessions: (uid) => inner.countUserSessions(uid),
     deleteSessionIndex: (uid) => inner.deleteSessionIndex(uid),
   };
 }

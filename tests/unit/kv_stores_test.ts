@@ -31,6 +31,7 @@ Deno.test("KV stores: every operation on a failing Deno KV throws StoreUnavailab
     ["getSessionAndUser", () => stores.sessions.getSessionAndUser("s", "ada")],
     ["revokeSession", () => stores.sessions.revokeSession("s", now)],
     ["listUserSessions", () => stores.sessions.listUserSessions("u1")],
+    ["countUserSessions", () => stores.sessions.countUserSessions("u1")],
     ["createSession", () => stores.sessions.createSession(session)],
     ["getClient", () => stores.clients.getClient("svc")],
     ["listClients", () => stores.clients.listClients()],

@@ -521,6 +521,9 @@ Deno.test("MAX_SESSIONS_PER_USER: a login beyond the cap ends the oldest session
   for (let i = 0; i < 5; i++) {
     f.clock.advance(1);
     pairs.push(await startAs(f, "ada", "user"));
+    // Never one over the cap, not even for one login (the 4th must already end the oldest).
+    const user = (await f.stores.users.getUser("ada"))!.value;
+    assert.equal((await f.sessions.list(user)).length, Math.min(i + 1, 3), `after login ${i + 1}`);
   }
   const bob = await startAs(f, "bob", "user");
   const live = await Promise.all(
