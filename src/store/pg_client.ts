@@ -80,7 +80,7 @@ export function asPgStoreError(what: string, err: unknown): Error {
   });
 }
 
-/** A record as JSON text for a `jsonb` parameter (`${json(x)}::jsonb`). */
+/** A record as JSON text for a `jsonb` parameter (`${json(x)}::text::jsonb`). */
 export function json(value: unknown): string {
   return JSON.stringify(value);
 }

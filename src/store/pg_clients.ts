@@ -28,7 +28,7 @@ export class PgClientStore implements ClientStore {
     return pgCall("createClient", async () => {
       const rows = await this.#sql`
         INSERT INTO oauth_clients (client_id, stamp, record)
-        VALUES (${client.clientId}, nextval('stamps'), ${json(client)}::jsonb)
+        VALUES (${client.clientId}, nextval('stamps'), ${json(client)}::text::jsonb)
         ON CONFLICT (client_id) DO NOTHING RETURNING stamp`;
       return rows.length === 1;
     });
@@ -39,7 +39,7 @@ export class PgClientStore implements ClientStore {
     // the same stamp wins.
     return pgCall("updateClient", async () => {
       const rows = await this.#sql`
-        UPDATE oauth_clients SET record = ${json(client)}::jsonb, stamp = nextval('stamps')
+        UPDATE oauth_clients SET record = ${json(client)}::text::jsonb, stamp = nextval('stamps')
         WHERE client_id = ${client.clientId} AND stamp = ${versionstamp} RETURNING stamp`;
       return rows.length === 1;
     });

@@ -57,10 +57,10 @@ export class PgKeyStore implements KeyStore {
           ? await tx`
             INSERT INTO key_set (id, stamp, record) VALUES (1, nextval('stamps'), ${
             json(set)
-          }::jsonb)
+          }::text::jsonb)
             ON CONFLICT (id) DO NOTHING RETURNING stamp`
           : await tx`
-            UPDATE key_set SET record = ${json(set)}::jsonb, stamp = nextval('stamps')
+            UPDATE key_set SET record = ${json(set)}::text::jsonb, stamp = nextval('stamps')
             WHERE id = 1 AND stamp = ${expected} RETURNING stamp`;
         if (written.length !== 1) return false;
         if (removed.length > 0) await tx`DELETE FROM keys_in_use WHERE kid = ANY(${[...removed]})`;

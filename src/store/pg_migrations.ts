@@ -1,5 +1,5 @@
 /**
- * The schema, as numbered migrations applied at start under a session-level advisory lock: a
+ * The schema, as numbered migrations applied at start under an advisory lock: a
  * fleet that starts at once migrates once (the others wait on the lock, then find the work
  * done). A migration is never edited once released; a change is a new number.
  *
@@ -65,41 +65,32 @@ export const MIGRATIONS: readonly string[] = [
 const MIGRATION_LOCK = 0x61757468;
 
 /**
- * Creates the schema if needed and applies the migrations not applied yet, holding the
- * advisory lock on one reserved connection; returns how many it applied.
+ * Creates the schema if needed and applies the migrations not applied yet, all in one
+ * transaction that first takes a transaction-level advisory lock (released by its commit or
+ * rollback, so a crashed migrator never leaves it held); returns how many it applied.
  */
 export async function migrate(sql: Sql, schema: string | undefined): Promise<number> {
-  const conn = await sql.reserve();
-  try {
-    await conn`SELECT pg_advisory_lock(${MIGRATION_LOCK})`;
-    try {
-      if (schema) await conn.unsafe(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-      await conn`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version integer PRIMARY KEY,
-        applied_at timestamptz NOT NULL DEFAULT now()
-      )`;
-      const [row] =
-        await conn`SELECT coalesce(max(version), 0)::int AS version FROM schema_migrations`;
-      const current = (row?.version as number | undefined) ?? 0;
-      if (current > MIGRATIONS.length) {
-        throw new Error(
-          `The database schema is at version ${current}, newer than this server knows ` +
-            `(${MIGRATIONS.length}): run the newer server`,
-        );
-      }
-      for (let version = current + 1; version <= MIGRATIONS.length; version++) {
-        await conn.begin(async (tx) => {
-          await tx.unsafe(MIGRATIONS[version - 1]!);
-          await tx`INSERT INTO schema_migrations (version) VALUES (${version})`;
-        });
-      }
-      return MIGRATIONS.length - current;
-    } finally {
-      await conn`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`;
+  return await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    if (schema) await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`;
+    const [row] = await tx`SELECT coalesce(max(version), 0)::int AS version FROM schema_migrations`;
+    const current = (row?.version as number | undefined) ?? 0;
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `The database schema is at version ${current}, newer than this server knows ` +
+          `(${MIGRATIONS.length}): run the newer server`,
+      );
     }
-  } finally {
-    conn.release();
-  }
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      await tx.unsafe(MIGRATIONS[version - 1]!);
+      await tx`INSERT INTO schema_migrations (version) VALUES (${version})`;
+    }
+    return MIGRATIONS.length - current;
+  });
 }
 
 /**

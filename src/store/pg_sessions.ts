@@ -5,13 +5,13 @@
  *
  * @module
  */
-import {
-  type CreateOutcome,
-  type NewSession,
-  type Rotation,
-  type SessionAndUser,
-  type SessionRecord,
-  type SessionStore,
+import type {
+  CreateOutcome,
+  NewSession,
+  Rotation,
+  SessionAndUser,
+  SessionRecord,
+  SessionStore,
 } from "../tokens/session_store.ts";
 import type { UserRecord } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
@@ -60,7 +60,7 @@ export class PgSessionStore implements SessionStore {
         const inserted = await tx`
           INSERT INTO sessions
             (sid, user_uid, stamp, record, expires_at, max_expires_at, gone_at)
-          VALUES (${session.sid}, ${session.userUid}, nextval('stamps'), ${json(session)}::jsonb,
+          VALUES (${session.sid}, ${session.userUid}, nextval('stamps'), ${json(session)}::text::jsonb,
             ${session.expiresAt}, ${session.maxExpiresAt}, ${goneAt(wall, session.expiresAt, now)})
           ON CONFLICT (sid) DO NOTHING RETURNING sid`;
         return inserted.length === 1 ? "created" : "changed";
@@ -113,7 +113,7 @@ export class PgSessionStore implements SessionStore {
         WITH checked_user AS (
           SELECT 1 FROM users WHERE id = ${session.userId} AND stamp = ${userVersionstamp} FOR SHARE
         )
-        UPDATE sessions SET record = ${json(session)}::jsonb, stamp = nextval('stamps'),
+        UPDATE sessions SET record = ${json(session)}::text::jsonb, stamp = nextval('stamps'),
           expires_at = ${session.expiresAt}, max_expires_at = ${session.maxExpiresAt},
           gone_at = ${goneAt(wall, session.expiresAt, now)}
         WHERE sid = ${session.sid} AND stamp = ${sessionVersionstamp} AND gone_at > ${wall}

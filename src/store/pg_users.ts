@@ -37,7 +37,7 @@ export class PgUserStore implements UserStore {
       const rows = await this.#sql`
         INSERT INTO users (id, stamp, record) VALUES (${user.id}, nextval('stamps'), ${
         json(user)
-      }::jsonb)
+      }::text::jsonb)
         ON CONFLICT (id) DO NOTHING RETURNING stamp`;
       return rows.length === 1;
     });
@@ -48,7 +48,7 @@ export class PgUserStore implements UserStore {
       this.#sql.begin(async (tx) => {
         if (!(await lockAndCheck(tx, user.id, versionstamp, guards))) return undefined;
         const [row] = await tx<{ stamp: string }[]>`
-          UPDATE users SET record = ${json(user)}::jsonb, stamp = nextval('stamps')
+          UPDATE users SET record = ${json(user)}::text::jsonb, stamp = nextval('stamps')
           WHERE id = ${user.id} RETURNING stamp`;
         return row?.stamp;
       }));

@@ -132,7 +132,12 @@ class FakeUserStore implements UserStore {
   }
   listUsers(options: { limit: number; cursor?: string | undefined }): Promise<UserPage> {
     this.t.touch("listUsers");
-    const after = options.cursor ? idAfterCursor(options.cursor) : undefined;
+    let after: string | undefined;
+    try {
+      after = options.cursor ? idAfterCursor(options.cursor) : undefined;
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const users = this.t.keys("users/").map((key) => this.t.get<UserRecord>(key)!.value)
       .filter((user) => after === undefined || byteOrder(user.id, after) > 0)
       .sort((a, b) => byteOrder(a.id, b.id))
