@@ -1,0 +1,118 @@
+/**
+ * Issue 20, end to end: three real server processes on one PostgreSQL database (a fresh
+ * database on `TEST_DATABASE_URL`'s server, dropped after). A refresh token spent on one and
+ * replayed on another after the grace window ends the session on every instance; `keys rotate`
+ * reaches all three with no signal; `kill -9` of the whole fleet loses no user and no live
+ * session; with `DATABASE_URL` set no KV file is created, by the server or the CLI.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openPool } from "../../src/store/pg_client.ts";
+import { quoteIdent } from "../../src/store/pg_migrations.ts";
+import {
+  assertError,
+  dirWithUsers,
+  getJson,
+  loginOk,
+  refresh,
+  refreshOk,
+  type RunningServer,
+  runTask,
+  startServer,
+  waitFor,
+} from "./support.ts";
+
+const url = Deno.env.get("TEST_DATABASE_URL") || undefined;
+const inCi = Boolean(Deno.env.get("CI"));
+if (!url && !inCi) {
+  console.log("PostgreSQL fleet test skipped: TEST_DATABASE_URL is unset");
+}
+
+async function jwksKids(server: { url: string }): Promise<string[]> {
+  const answer = await getJson(`${server.url}/.well-known/jwks.json`);
+  return answer.body.keys.map((k: { kid: string }) => k.kid).sort();
+}
+
+Deno.test({
+  name: "three instances on one PostgreSQL database behave as one server",
+  ignore: !url && !inCi,
+  fn: async (t) => {
+    if (!url) {
+      throw new Error("TEST_DATABASE_URL is unset, and CI is set: PostgreSQL must be tested");
+    }
+    const database = `auth_e2e_${Date.now().toString(36)}_${Deno.pid}`;
+    const admin = openPool({ url, poolSize: 1 });
+    await admin.unsafe(`CREATE DATABASE ${quoteIdent(database)}`);
+    const target = new URL(url);
+    target.pathname = `/${database}`;
+    const env = {
+      DATABASE_URL: target.href,
+      DATABASE_POOL_SIZE: "4",
+      JWT_ALG: "EdDSA",
+      REFRESH_GRACE_SECONDS: "1",
+      LOGIN_LIMIT_PER_CLIENT: "1000/1m",
+      LOGIN_LIMIT_PER_ACCOUNT: "1000/1m",
+    };
+    const fleet: RunningServer[] = [];
+    try {
+      await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }], env);
+      const dir = scratch.path;
+      const startFleet = async () => {
+        fleet.length = 0;
+        for (let i = 0; i < 3; i++) fleet.push(await startServer({ dir, env }));
+      };
+      await startFleet();
+      const [a, b, c] = fleet as [RunningServer, RunningServer, RunningServer];
+
+      await t.step(
+        "no KV file: the CLI and the servers keep everything in PostgreSQL",
+        async () => {
+          await assert.rejects(() => Deno.stat(join(dir, "data", "auth.kv")), Deno.errors.NotFound);
+          assert.match(a.stdout(), /"event":"store_opened","engine":"PostgreSQL at /);
+          assert.doesNotMatch(a.stdout() + a.stderr(), /hunter|password=/);
+        },
+      );
+
+      await t.step(
+        "a spent token replayed on another instance ends the session everywhere",
+        async () => {
+          const first = await loginOk(a, "ada");
+          const second = await refreshOk(b, first.refresh_token);
+          await new Promise((r) => setTimeout(r, 1200)); // past REFRESH_GRACE_SECONDS
+          assertError(await refresh(c, first.refresh_token), 401, "refresh_token_reused");
+          for (const server of fleet) {
+            assertError(await refresh(server, second.refresh_token), 401);
+          }
+        },
+      );
+
+      await t.step("keys rotate reaches all three with no signal", async () => {
+        const before = await jwksKids(a);
+        const rotated = await runTask("keys", dir, ["rotate"], { env });
+        assert.equal(rotated.code, 0, rotated.stderr);
+        for (const server of fleet) {
+          await waitFor(
+            "the new key on every instance",
+            async () => (await jwksKids(server)).length === before.length + 1,
+            5000,
+          );
+        }
+        assert.deepEqual(await jwksKids(b), await jwksKids(c));
+      });
+
+      const live = await loginOk(b, "ada");
+      await t.step("kill -9 of the whole fleet loses no user and no live session", async () => {
+        for (const server of fleet) await server.stop("SIGKILL");
+        await startFleet();
+        const renewed = await refreshOk(fleet[2]!, live.refresh_token);
+        await refreshOk(fleet[0]!, renewed.refresh_token);
+        await loginOk(fleet[1]!, "ada");
+        await assert.rejects(() => Deno.stat(join(dir, "data", "auth.kv")), Deno.errors.NotFound);
+      });
+    } finally {
+      for (const server of fleet) await server.stop("SIGKILL").catch(() => {});
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+      await admin.end({ timeout: 5 });
+    }
+  },
+});
