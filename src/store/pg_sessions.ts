@@ -57,10 +57,11 @@ export class PgSessionStore implements SessionStore {
           if ((row?.live ?? 0) >= maxSessions) return "full";
         }
         const wall = this.#wall();
+        const record = json(session);
         const inserted = await tx`
           INSERT INTO sessions
             (sid, user_uid, stamp, record, expires_at, max_expires_at, gone_at)
-          VALUES (${session.sid}, ${session.userUid}, nextval('stamps'), ${json(session)}::text::jsonb,
+          VALUES (${session.sid}, ${session.userUid}, nextval('stamps'), ${record}::text::jsonb,
             ${session.expiresAt}, ${session.maxExpiresAt}, ${goneAt(wall, session.expiresAt, now)})
           ON CONFLICT (sid) DO NOTHING RETURNING sid`;
         return inserted.length === 1 ? "created" : "changed";
