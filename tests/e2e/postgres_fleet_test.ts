@@ -100,6 +100,33 @@ Deno.test({
         assert.deepEqual(await jwksKids(b), await jwksKids(c));
       });
 
+      await t.step(
+        "connections killed under the fleet: 503 with Retry-After at worst, then it recovers",
+        async () => {
+          let token = (await loginOk(a, "ada")).refresh_token;
+          await admin`
+          SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = ${database} AND pid <> pg_backend_pid()`;
+          for (const server of fleet) {
+            const answer = await refresh(server, token);
+            if (answer.status === 200) {
+              token = answer.body.refresh_token;
+              continue;
+            }
+            assertError(answer, 503, "unavailable");
+            assert.ok(answer.headers.get("retry-after"), "Retry-After");
+          }
+          for (const server of fleet) {
+            await waitFor(
+              "the pool reconnected",
+              async () => (await getJson(`${server.url}/readyz`)).status === 200,
+              5000,
+            );
+          }
+          await refreshOk(c, token);
+        },
+      );
+
       const live = await loginOk(b, "ada");
       await t.step("kill -9 of the whole fleet loses no user and no live session", async () => {
         for (const server of fleet) await server.stop("SIGKILL");
