@@ -14,6 +14,8 @@ import {
   dirWithUsers,
   getJson,
   loginOk,
+  PASSWORD,
+  postJson,
   refresh,
   refreshOk,
   type RunningServer,
@@ -83,6 +85,49 @@ Deno.test({
           for (const server of fleet) {
             assertError(await refresh(server, second.refresh_token), 401);
           }
+        },
+      );
+
+      await t.step(
+        "mixed load hopping between all three for 5 s: no 5xx, no chain broken",
+        async () => {
+          const chains = await Promise.all(
+            Array.from(
+              { length: 8 },
+              async (_, i) => (await loginOk(fleet[i % 3]!, "ada")).refresh_token,
+            ),
+          );
+          const statuses: number[] = [];
+          const until = Date.now() + 5000;
+          const hop = async (chain: number) => {
+            let token = chains[chain]!;
+            for (let i = chain; Date.now() < until; i++) {
+              const answer = await refresh(fleet[i % 3]!, token);
+              statuses.push(answer.status);
+              assert.equal(answer.status, 200, JSON.stringify(answer.body));
+              token = answer.body.refresh_token;
+            }
+          };
+          const logins = async (server: RunningServer) => {
+            while (Date.now() < until) {
+              const answer = await postJson(`${server.url}/login`, {
+                user_id: "ada",
+                password: PASSWORD,
+              });
+              statuses.push(answer.status);
+            }
+          };
+          await Promise.all([
+            ...chains.map((_, i) => hop(i)),
+            ...fleet.map(logins),
+          ]);
+          const failures = statuses.filter((status) => status >= 500);
+          assert.deepEqual(
+            failures,
+            [],
+            `${failures.length} of ${statuses.length} answers were 5xx`,
+          );
+          assert(statuses.length > 50, `only ${statuses.length} answers`);
         },
       );
 
