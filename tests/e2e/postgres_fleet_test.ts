@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openPool } from "../../src/store/pg_client.ts";
 import { quoteIdent } from "../../src/store/pg_migrations.ts";
+import { inCi, testDatabaseUrl } from "../store/engines.ts";
 import {
   assertError,
   dirWithUsers,
@@ -24,8 +25,7 @@ import {
   waitFor,
 } from "./support.ts";
 
-const url = Deno.env.get("TEST_DATABASE_URL") || undefined;
-const inCi = Boolean(Deno.env.get("CI"));
+const url = testDatabaseUrl();
 if (!url && !inCi) {
   console.log("PostgreSQL fleet test skipped: TEST_DATABASE_URL is unset");
 }

@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { openPool } from "../../src/store/pg_client.ts";
 import { quoteIdent } from "../../src/store/pg_migrations.ts";
+import { inCi, testDatabaseUrl } from "../store/engines.ts";
 import { runDeno, taskCommand } from "../helpers/server_process.ts";
 import { dirWithUsers, getJson, loginOk, refreshOk, withServer } from "./support.ts";
 
-const url = Deno.env.get("TEST_DATABASE_URL") || undefined;
-const inCi = Boolean(Deno.env.get("CI"));
+const url = testDatabaseUrl();
 
 async function store(dir: string, args: string[], env: Record<string, string>, stdin?: string) {
   const task = taskCommand("store");

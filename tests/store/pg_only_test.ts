@@ -10,10 +10,10 @@ import { openPool } from "../../src/store/pg_client.ts";
 import { migrate } from "../../src/store/pg_migrations.ts";
 import { keySetChannel, pgStores } from "../../src/store/pg_stores.ts";
 import type { SessionRecord } from "../../src/tokens/session_store.ts";
-import { openTestSchema, testDatabaseUrl } from "./engines.ts";
+import { inCi, openTestSchema, testDatabaseUrl } from "./engines.ts";
 
 const url = testDatabaseUrl();
-const ignore = !url && !Deno.env.get("CI");
+const ignore = !url && !inCi;
 const options = { ignore, sanitizeOps: false, sanitizeResources: false };
 
 Deno.test({
