@@ -30,6 +30,8 @@ import { wellKnownRoutes } from "./routes/well_known.ts";
 import { oauthErrorResponse } from "./oauth/oauth_error.ts";
 import { adminClientRoutes } from "./routes/admin_clients.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
+import { authorizeRoutes } from "./routes/authorize.ts";
+import { loginPageRoutes } from "./routes/login_page.ts";
 import type { Services } from "./services.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
 
@@ -90,6 +92,8 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   adminRoutes(app, ctx);
   adminClientRoutes(app, ctx);
   oauthRoutes(app, ctx);
+  authorizeRoutes(app, ctx);
+  loginPageRoutes(app, ctx);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
