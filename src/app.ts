@@ -32,6 +32,8 @@ import { adminClientRoutes } from "./routes/admin_clients.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
 import { authorizeRoutes } from "./routes/authorize.ts";
 import { loginPageRoutes } from "./routes/login_page.ts";
+import { endSessionRoutes } from "./routes/end_session.ts";
+import { userinfoRoutes } from "./routes/userinfo.ts";
 import type { Services } from "./services.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
 
@@ -94,6 +96,8 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   oauthRoutes(app, ctx);
   authorizeRoutes(app, ctx);
   loginPageRoutes(app, ctx);
+  userinfoRoutes(app, ctx);
+  endSessionRoutes(app, ctx);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

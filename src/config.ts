@@ -213,6 +213,7 @@ export function parseConfig(vars: RawVars): Config {
 /** `LOGIN_PAGE_NAME` (1 to 64 printable characters) and `LOGIN_PAGE_COLOR` (`#rrggbb`). */
 function parseBranding(vars: RawVars): Config["branding"] {
   const productName = nonEmpty(vars.LOGIN_PAGE_NAME) ?? "Auth server";
+  // deno-lint-ignore no-control-regex
   if (productName.length > 64 || /[\x00-\x1f\x7f]/.test(productName)) {
     throw new ConfigError("LOGIN_PAGE_NAME", "must be 1 to 64 characters, no control characters");
   }

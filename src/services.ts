@@ -7,7 +7,10 @@
  *
  * @module
  */
-import { type AuthorizationCodes, createAuthorizationCodes } from "./browser/authorization_codes.ts";
+import {
+  type AuthorizationCodes,
+  createAuthorizationCodes,
+} from "./browser/authorization_codes.ts";
 import { type BrowserSessions, createBrowserSessions } from "./browser/browser_sessions.ts";
 import type { Config } from "./config.ts";
 import type { KeyRing } from "./crypto/keys.ts";

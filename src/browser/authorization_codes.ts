@@ -20,7 +20,10 @@ import type { SessionService } from "../tokens/sessions.ts";
 import { type UserRecord, type UserStore, userUid } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
 import type { TokenPair } from "../wire.ts";
-import type { AuthorizationCodeRecord, AuthorizationCodeStore } from "./authorization_code_store.ts";
+import type {
+  AuthorizationCodeRecord,
+  AuthorizationCodeStore,
+} from "./authorization_code_store.ts";
 import type { BrowserSessionStore } from "./browser_session_store.ts";
 import { isBrowserSessionLive } from "./browser_sessions.ts";
 import { verifiesS256 } from "./pkce.ts";
@@ -188,4 +191,3 @@ function reusedError(): OAuthError {
     "authorization code was already used; the tokens issued from it have been revoked",
   );
 }
-

@@ -236,13 +236,22 @@ export function responseUrl(
   params: Readonly<Record<string, string | undefined>>,
   issuer: string,
 ): string {
+  return responseUrlWithoutIssuer(redirectUri, { ...params, iss: issuer });
+}
+
+/** The URI with `params` appended to its query (a post-logout redirect carries no `iss`). */
+export function responseUrlWithoutIssuer(
+  uri: string,
+  params: Readonly<Record<string, string | undefined>>,
+): string {
   // Appended to the registered string as it is: its own query stays byte for byte.
   const added = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) {
     if (value !== undefined) added.append(name, value);
   }
-  added.append("iss", issuer);
-  return `${redirectUri}${redirectUri.includes("?") ? "&" : "?"}${added}`;
+  const query = added.toString();
+  if (query === "") return uri;
+  return `${uri}${uri.includes("?") ? "&" : "?"}${query}`;
 }
 
 /** The redirect URL of an authorization error. */

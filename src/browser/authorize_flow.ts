@@ -8,11 +8,7 @@ import type { Context } from "hono";
 import type { AppContext } from "../app_types.ts";
 import { toApiError } from "../errors.ts";
 import type { LiveBrowserSession } from "./browser_sessions.ts";
-import {
-  type AuthorizationRequest,
-  errorUrl,
-  responseUrl,
-} from "./authorization_request.ts";
+import { type AuthorizationRequest, errorUrl, responseUrl } from "./authorization_request.ts";
 import {
   cookieNames,
   csrfToken,
@@ -81,24 +77,33 @@ export function loginForm(
   request: AuthorizationRequest,
   options: { status?: 200 | 400 | 401 | 429; error?: string; userId?: string } = {},
 ): Response {
+  const csrf = csrfFor(c, ctx);
+  const nonce = newNonce();
+  const html = renderLoginPage(ctx.config.branding, nonce, {
+    query: request.query,
+    csrfToken: csrf.token,
+    userId: options.userId ?? request.loginHint,
+    error: options.error,
+  });
+  const headers = new Headers(pageHeaders(nonce));
+  headers.append("set-cookie", csrf.setCookie);
+  return new Response(html, { status: options.status ?? 200, headers });
+}
+
+/** The CSRF token for a form on this page, and the cookie (kept or new) it is bound to. */
+export function csrfFor(c: Context, ctx: FlowContext): { token: string; setCookie: string } {
   const names = cookieNames(ctx.config.issuer);
   const present = readCookie(c.req.header("Cookie"), names.csrf);
   const csrfCookie = present !== undefined && CSRF_COOKIE_VALUE.test(present)
     ? present
     : newCookieValue();
-  const nonce = newNonce();
-  const html = renderLoginPage(ctx.config.branding, nonce, {
-    query: request.query,
-    csrfToken: csrfToken(deriveCsrfKey(ctx.config.secretKey), csrfCookie),
-    userId: options.userId ?? request.loginHint,
-    error: options.error,
-  });
-  const headers = new Headers(pageHeaders(nonce));
-  headers.append(
-    "set-cookie",
-    setCookieValue(names, names.csrf, csrfCookie, { maxAge: CSRF_MAX_AGE, sameSite: "Strict" }),
-  );
-  return new Response(html, { status: options.status ?? 200, headers });
+  return {
+    token: csrfToken(deriveCsrfKey(ctx.config.secretKey), csrfCookie),
+    setCookie: setCookieValue(names, names.csrf, csrfCookie, {
+      maxAge: CSRF_MAX_AGE,
+      sameSite: "Strict",
+    }),
+  };
 }
 
 /** A message page (an error that must not be redirected, or a notice). */

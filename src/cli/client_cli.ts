@@ -140,8 +140,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       scopes: (line.values.scope as string[] | undefined) ?? [],
       grants: (line.values.grant as string[] | undefined) ?? [],
       redirectUris: (line.values["redirect-uri"] as string[] | undefined) ?? [],
-      postLogoutRedirectUris:
-        (line.values["post-logout-redirect-uri"] as string[] | undefined) ?? [],
+      postLogoutRedirectUris: (line.values["post-logout-redirect-uri"] as string[] | undefined) ??
+        [],
       public: line.values.public === true,
       json: line.values.json === true,
     })

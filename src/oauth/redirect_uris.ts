@@ -38,6 +38,7 @@ const PRIVATE_SCHEME = /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+$/;
 export function redirectUriProblem(uri: string): string | undefined {
   const shown = uri.slice(0, 100);
   if (uri.length > MAX_URI_LENGTH) return `redirect URI is over ${MAX_URI_LENGTH} characters`;
+  // deno-lint-ignore no-control-regex
   if (/[\s\x00-\x1f\x7f]/.test(uri)) return `redirect URI "${shown}" holds a space or control`;
   if (uri.includes("*")) return `redirect URI "${shown}" holds a wildcard`;
   let url: URL;

@@ -29,9 +29,12 @@ const NewClientBody = bodyObject({
   redirect_uris: z.array(z.string({ error: "redirect_uris must be strings" }), {
     error: "redirect_uris must be an array of strings",
   }).max(32, "at most 32 redirect URIs").optional(),
-  post_logout_redirect_uris: z.array(z.string({
-    error: "post_logout_redirect_uris must be strings",
-  }), { error: "post_logout_redirect_uris must be an array of strings" })
+  post_logout_redirect_uris: z.array(
+    z.string({
+      error: "post_logout_redirect_uris must be strings",
+    }),
+    { error: "post_logout_redirect_uris must be an array of strings" },
+  )
     .max(32, "at most 32 post-logout redirect URIs").optional(),
   public: z.boolean({ error: "public must be a boolean" }).optional().openapi({
     description: "No secret; PKCE required; grants authorization_code and refresh_token only",
