@@ -15,7 +15,6 @@
 import { base64url, decodeJwt } from "jose";
 import { createHash } from "node:crypto";
 import { ApiError } from "../errors.ts";
-import { OAuthError } from "../oauth/oauth_error.ts";
 import type { SessionService } from "../tokens/sessions.ts";
 import { type UserRecord, type UserStore, userUid } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
@@ -84,7 +83,7 @@ export function createAuthorizationCodes(deps: AuthorizationCodeDeps) {
     return code;
   }
 
-  /** Spends a code; `invalid_grant` for anything wrong with it, reuse included. */
+  /** Spends a code; {@link InvalidCodeError} for anything wrong with it, reuse included. */
   async function redeem(exchange: CodeExchange): Promise<RedeemedCode> {
     if (!CODE.test(exchange.code)) throw invalidGrant("authorization code is invalid");
     const hash = codeHash(exchange.code);
@@ -182,11 +181,22 @@ export function createAuthorizationCodes(deps: AuthorizationCodeDeps) {
 /** The authorization code service's interface. */
 export type AuthorizationCodes = ReturnType<typeof createAuthorizationCodes>;
 
-function invalidGrant(description: string): OAuthError {
-  return new OAuthError("invalid_grant", description);
+/**
+ * A code refused (RFC 6749 section 5.2 `invalid_grant`): the token endpoint answers it so. Its
+ * own class, so this module (which the CLI loads through `services.ts`) stays free of HTTP.
+ */
+export class InvalidCodeError extends Error {
+  constructor(description: string) {
+    super(description);
+    this.name = "InvalidCodeError";
+  }
 }
 
-function reusedError(): OAuthError {
+function invalidGrant(description: string): InvalidCodeError {
+  return new InvalidCodeError(description);
+}
+
+function reusedError(): InvalidCodeError {
   return invalidGrant(
     "authorization code was already used; the tokens issued from it have been revoked",
   );

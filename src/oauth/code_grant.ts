@@ -9,6 +9,7 @@
  */
 import { decodeJwt } from "jose";
 import type { AppContext } from "../app_types.ts";
+import { InvalidCodeError } from "../browser/authorization_codes.ts";
 import { idTokenKey, signIdToken } from "../oidc/id_token.ts";
 import type { OAuthTokenResponse } from "../wire.ts";
 import type { ClientRecord } from "./client_store.ts";
@@ -40,6 +41,8 @@ export async function authorizationCodeGrant(
     clientId: client.clientId,
     redirectUri: form.get("redirect_uri"),
     codeVerifier: form.get("code_verifier"),
+  }).catch((err) => {
+    throw err instanceof InvalidCodeError ? new OAuthError("invalid_grant", err.message) : err;
   });
   let idToken: string | undefined;
   if (granted.scopes.includes("openid")) {
