@@ -34,6 +34,7 @@ import { authorizeRoutes } from "./routes/authorize.ts";
 import { loginPageRoutes } from "./routes/login_page.ts";
 import { endSessionRoutes } from "./routes/end_session.ts";
 import { userinfoRoutes } from "./routes/userinfo.ts";
+import { documentBrowserRoutes } from "./routes/browser_openapi.ts";
 import type { Services } from "./services.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
 
@@ -98,6 +99,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   loginPageRoutes(app, ctx);
   userinfoRoutes(app, ctx);
   endSessionRoutes(app, ctx);
+  documentBrowserRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -86,7 +86,7 @@ function printSecret(args: Args, { client, secret }: ClientWithSecret, verb: str
   if (args.json) {
     console.log(JSON.stringify({
       client_id: client.client_id,
-      ...(secret !== undefined ? { client_secret: secret } : {}),
+      ...(client.public ? {} : { client_secret: secret }),
       scopes: client.scopes,
       grant_types: client.grant_types,
       redirect_uris: client.redirect_uris,
@@ -101,7 +101,7 @@ function printSecret(args: Args, { client, secret }: ClientWithSecret, verb: str
       (client.redirect_uris.length ? `; redirect URIs: ${client.redirect_uris.join(" ")}` : "") +
       (client.public ? "; public: no secret, PKCE required" : "") + ")",
   );
-  if (secret === undefined) return;
+  if (client.public) return;
   console.log(`client_secret: ${secret}`);
   console.log("Store it now: it is not kept and cannot be shown again.");
 }

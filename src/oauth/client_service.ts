@@ -49,10 +49,11 @@ const MAX_SCOPES = 64;
 const MAX_SECRET_LENGTH = 512;
 const DUMMY_HASH = sha256Bytes("no such client");
 
-/** A client and its secret, returned once by `add` and `rotateSecret` (none for a public one). */
+/** A client and its secret, returned once by `add` and `rotateSecret`. */
 export interface ClientWithSecret {
   readonly client: PublicClient;
-  readonly secret: string | undefined;
+  /** Empty for a public client (`client.public`): it has none. */
+  readonly secret: string;
 }
 
 /** What `add` registers besides the id. */
@@ -159,7 +160,7 @@ export function createClientService(deps: ClientServiceDeps) {
         : scopesProblem(scopes) ?? grantTypesProblem(grantTypes) ??
           browserProblem(grantTypes, redirectUris, postLogoutRedirectUris, isPublic);
       if (problem) throw new ApiError("validation_failed", problem);
-      const { secret, hash } = isPublic ? { secret: undefined, hash: "" } : newSecret();
+      const { secret, hash } = isPublic ? { secret: "", hash: "" } : newSecret();
       const at = now();
       const client: ClientRecord = {
         clientId,

@@ -107,7 +107,7 @@ export function adminClientRoutes(app: AppRouter, ctx: AppContext): void {
         ...(body.public !== undefined ? { public: body.public } : {}),
       });
       logger.info("admin_client_added", { admin: c.get("auth").sub, client_id: client.client_id });
-      return c.json({ ...client, ...(secret !== undefined ? { client_secret: secret } : {}) }, 201);
+      return c.json({ ...client, ...(client.public ? {} : { client_secret: secret }) }, 201);
     },
   );
 
@@ -132,7 +132,7 @@ export function adminClientRoutes(app: AppRouter, ctx: AppContext): void {
       const { id } = c.req.valid("param");
       const { client, secret } = await services.clients.rotateSecret(id);
       logger.info("admin_client_secret_rotated", { admin: c.get("auth").sub, client_id: id });
-      return c.json({ ...client, client_secret: secret ?? "" }, 200);
+      return c.json({ ...client, client_secret: secret }, 200);
     },
   );
 

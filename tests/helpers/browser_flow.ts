@@ -29,7 +29,7 @@ export async function addBrowserClients(t: TestApp): Promise<{ webSecret: string
     grantTypes: ["authorization_code", "refresh_token"],
     redirectUris: ["https://spa.example/cb", "http://127.0.0.1/cb", "com.example.app:/oauth"],
   });
-  return { webSecret: web.secret! };
+  return { webSecret: web.secret };
 }
 
 /** A cookie jar: names to values, fed from `Set-Cookie` answers. */

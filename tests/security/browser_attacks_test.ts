@@ -143,7 +143,7 @@ Deno.test("a code is bound to its client and redirect URI, and lives 60 seconds"
   }).then(async ({ secret }) => {
     const { verifier, challenge } = pkce();
     const code = await signInForCode(t, new CookieJar(), params(challenge), "ada", PASSWORD);
-    const stolen = await exchange(t, code, verifier, { id: "other", secret: secret! });
+    const stolen = await exchange(t, code, verifier, { id: "other", secret });
     assert.equal(await oauthError(stolen), "invalid_grant", "another client");
     const elsewhere = await exchange(t, code, verifier, web, {
       redirect_uri: "https://app.example/callback2",
