@@ -17,7 +17,13 @@ import {
   readCookie,
   setCookieValue,
 } from "./cookies.ts";
-import { newNonce, pageHeaders, renderLoginPage, renderMessagePage } from "./login_page.ts";
+import {
+  basePath,
+  newNonce,
+  pageHeaders,
+  renderLoginPage,
+  renderMessagePage,
+} from "./login_page.ts";
 
 type FlowContext = Pick<AppContext, "services" | "config" | "logger">;
 
@@ -82,6 +88,7 @@ export function loginForm(
   const html = renderLoginPage(ctx.config.branding, nonce, {
     query: request.query,
     csrfToken: csrf.token,
+    action: `${basePath(ctx.config.issuer)}/authorize/login`,
     userId: options.userId ?? request.loginHint,
     error: options.error,
   });

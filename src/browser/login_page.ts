@@ -18,11 +18,29 @@ export interface Branding {
   readonly accentColor: string;
 }
 
+/**
+ * The path prefix of the server's public address (`ISSUER`): forms post to it, so a server behind
+ * a proxy under `https://example.com/auth` gets its forms back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { basePath } from "./login_page.ts";
+ * assert.equal(basePath("https://example.com/auth/"), "/auth");
+ * assert.equal(basePath("http://localhost:10000"), "");
+ * ```
+ */
+export function basePath(issuer: string): string {
+  return new URL(issuer).pathname.replace(/\/+$/, "");
+}
+
 /** The login form's fields. */
 export interface LoginForm {
   /** The authorization request's query: posted back, read again by the same validator. */
   readonly query: string;
   readonly csrfToken: string;
+  /** Where the form posts: `basePath(ISSUER)` + `/authorize/login`. */
+  readonly action: string;
   readonly userId?: string | undefined;
   /** One generic message (never which of user or password was wrong). */
   readonly error?: string | undefined;
@@ -76,7 +94,7 @@ export function renderLoginPage(branding: Branding, nonce: string, form: LoginFo
     nonce,
     "Sign in",
     `<h1>Sign in to ${escapeHtml(branding.productName)}</h1>
-${error}<form method="post" action="/authorize/login" novalidate>
+${error}<form method="post" action="${escapeHtml(form.action)}" novalidate>
 <input type="hidden" name="csrf_token" value="${escapeHtml(form.csrfToken)}">
 <input type="hidden" name="request" value="${escapeHtml(form.query)}">
 <label for="user_id">User name</label>
@@ -111,6 +129,7 @@ export function renderMessagePage(
 export function renderLogoutConfirmPage(
   branding: Branding,
   nonce: string,
+  action: string,
   hidden: Readonly<Record<string, string>>,
 ): string {
   const fields = Object.entries(hidden).map(([name, value]) =>
@@ -121,7 +140,7 @@ export function renderLogoutConfirmPage(
     nonce,
     "Sign out",
     `<h1>Sign out of ${escapeHtml(branding.productName)}?</h1>
-<form method="post" action="/end-session">
+<form method="post" action="${escapeHtml(action)}">
 ${fields}
 <button type="submit" name="confirm" value="yes">Sign out</button>
 </form>`,

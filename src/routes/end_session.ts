@@ -27,7 +27,7 @@ import {
   readCookie,
   setCookieValue,
 } from "../browser/cookies.ts";
-import { newNonce, pageHeaders, renderLogoutConfirmPage } from "../browser/login_page.ts";
+import { basePath, newNonce, pageHeaders, renderLogoutConfirmPage } from "../browser/login_page.ts";
 import { limitBody } from "../middleware/json_body.ts";
 import { readIdTokenHint } from "../oidc/id_token_hint.ts";
 
@@ -91,10 +91,18 @@ export function endSessionRoutes(app: AppRouter, ctx: AppContext): void {
       if (state !== undefined) hidden.state = state;
       const headers = new Headers(pageHeaders(nonce));
       headers.append("set-cookie", csrf.setCookie);
-      return new Response(renderLogoutConfirmPage(config.branding, nonce, hidden), {
-        status: 200,
-        headers,
-      });
+      return new Response(
+        renderLogoutConfirmPage(
+          config.branding,
+          nonce,
+          `${basePath(config.issuer)}/end-session`,
+          hidden,
+        ),
+        {
+          status: 200,
+          headers,
+        },
+      );
     }
 
     await services.browserSessions.end(cookie);
