@@ -355,7 +355,7 @@ class FakeAuthorizationCodeStore implements AuthorizationCodeStore {
     this.t.touch("createCode");
     const key = codeKey(code.hash);
     if (this.t.commit([[key, null]], [[key, code]], false) === undefined) {
-      throw new Error("authorization code collision");
+      return Promise.reject(new Error("authorization code collision"));
     }
     return Promise.resolve();
   }
