@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { accessTokenHash } from "../../src/oidc/id_token.ts";
 import { addUser, makeApp, type TestApp } from "../helpers/app.ts";
+import { fakeStores, type Faults } from "../helpers/fake_stores.ts";
 import {
   addBrowserClients,
   authorize,
@@ -502,4 +503,40 @@ Deno.test("loopback redirect URIs match on any port (RFC 8252 7.3), nothing else
   const otherPath = await authorize(t, new CookieJar(), params("http://127.0.0.1:49152/cb2"));
   assert.equal(otherPath.status, 400);
   await otherPath.body?.cancel();
+});
+
+Deno.test("a store outage: /authorize and its form answer a 503 page, the token endpoint 503", async () => {
+  const faults: Faults = { mode: "ok" };
+  const t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir(), () => fakeStores(faults));
+  using _ = t;
+  await addUser(t, "ada", PASSWORD, ["user"]);
+  const { webSecret } = await addBrowserClients(t);
+  const jar = new CookieJar();
+  await signInForCode(t, jar, webParams(pkce().challenge), "ada", PASSWORD);
+  const page = await (await authorize(t, jar, webParams(pkce().challenge, { prompt: "login" })))
+    .text();
+  faults.mode = "fail";
+  for (
+    const res of [
+      await authorize(t, jar, webParams(pkce().challenge)),
+      await submitLogin(t, jar, page, "ada", PASSWORD),
+      await t.request("/end-session", { headers: { Cookie: jar.header() } }),
+    ]
+  ) {
+    assert.equal(res.status, 503);
+    assert.equal(
+      res.headers.get("Location"),
+      null,
+      "never a redirect the client reads as a refusal",
+    );
+    assert.equal(res.headers.get("Retry-After"), "1");
+    assert.match(await res.text(), /try again/i);
+  }
+  const token = await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code: "A".repeat(43),
+    redirect_uri: REDIRECT_URI,
+  }, { id: "web", secret: webSecret });
+  assert.equal(token.status, 503);
+  assert.equal((await token.json()).error, "temporarily_unavailable");
 });
