@@ -828,8 +828,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "code-reuse-keeps-tokens",
     property: "a code presented twice revokes the tokens issued from it",
     file: "src/browser/authorization_codes.ts",
-    search: "if (current.value.issuedSid !== undefined) {",
-    replace: "if (current.value.issuedSid === undefined) {",
+    search: 'await deps.sessions.revoke(current.value.issuedSid, "authorization code reused");',
+    replace: "void current.value.issuedSid;",
   },
   {
     name: "code-reusable",
