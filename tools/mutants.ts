@@ -936,8 +936,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "logout-csrf",
     property: "a logout without a matching id_token_hint asks the person first (CSRF form)",
     file: "src/routes/end_session.ts",
-    search: "if (live && !proven && !confirmed) {",
-    replace: "if (false) {",
+    search: "const proven = hint !== undefined && (live === undefined ||",
+    replace: "const proven = hint !== undefined || (live === undefined ||",
   },
   {
     name: "login-form-csrf-unchecked",
