@@ -936,8 +936,24 @@ export const MUTANTS: readonly Mutant[] = [
     name: "logout-csrf",
     property: "a logout without a matching id_token_hint asks the person first (CSRF form)",
     file: "src/routes/end_session.ts",
-    search: "const proven = hint !== undefined && (live === undefined ||",
-    replace: "const proven = hint !== undefined || (live === undefined ||",
+    search: 'const confirmed = posted && get("confirm") === "yes" &&',
+    replace: 'const confirmed = true || posted && get("confirm") === "yes" &&',
+  },
+  {
+    name: "logout-confirm-csrf-unchecked",
+    property: "the sign-out confirmation needs its CSRF token",
+    file: "src/routes/end_session.ts",
+    search:
+      'csrfTokenMatches(csrfKey, readCookie(c.req.header("Cookie"), names.csrf), get("csrf_token"));',
+    replace: "true;",
+  },
+  {
+    name: "id-token-hint-unverified",
+    property: "an id_token_hint must carry this server's signature",
+    file: "src/oidc/id_token_hint.ts",
+    search: "const { payload } = await compactVerify(token, key.key, { algorithms: [key.alg] });",
+    replace:
+      "const payload = new TextEncoder().encode(new TextDecoder().decode(Uint8Array.from(atob(token.split('.')[1]!.replaceAll('-', '+').replaceAll('_', '/')), (ch) => ch.charCodeAt(0))));",
   },
   {
     name: "login-form-csrf-unchecked",

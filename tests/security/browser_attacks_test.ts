@@ -5,6 +5,7 @@
  * property here has a mutant in tools/mutants.ts that this file kills.
  */
 import assert from "node:assert/strict";
+import { base64url } from "jose";
 import { addUser, makeApp } from "../helpers/app.ts";
 import {
   addBrowserClients,
@@ -337,4 +338,33 @@ Deno.test("state and iss are echoed on every answer to the client", async () => 
     assert.equal(error.get("state"), state);
     assert.equal(error.get("iss"), ISSUER);
   }
+});
+
+Deno.test("an id_token_hint with a forged payload is refused (our signature is checked)", async () => {
+  const { t, web } = await setup();
+  using _ = t;
+  const { verifier, challenge } = pkce();
+  const jar = new CookieJar();
+  const code = await signInForCode(t, jar, params(challenge), "ada", PASSWORD);
+  const { id_token } = await (await exchange(t, code, verifier, web)).json();
+  const [header, payload, signature] = id_token.split(".");
+  const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload)));
+  const forged = [
+    header,
+    base64url.encode(JSON.stringify({ ...claims, sub: "someone-else" })),
+    signature,
+  ].join(".");
+  const query = new URLSearchParams({
+    id_token_hint: forged,
+    post_logout_redirect_uri: "https://app.example/signed-out",
+  });
+  const res = await t.request(`/end-session?${query}`, { headers: { Cookie: jar.header() } });
+  assert.equal(res.status, 400);
+  assert.equal(res.headers.get("Location"), null);
+  await res.body?.cancel();
+  assert.equal((await authorize(t, jar, params(pkce().challenge))).status, 302, "still in");
+  // The genuine hint works.
+  query.set("id_token_hint", id_token);
+  const genuine = await t.request(`/end-session?${query}`, { headers: { Cookie: jar.header() } });
+  assert.equal(genuine.status, 302);
 });
