@@ -1,7 +1,9 @@
 /**
  * {@link AuthorizationCodeStore} over Deno KV: `["authorization_codes", hash]` ->
- * `AuthorizationCodeRecord`, expiring {@link CODE_RECORD_KEPT_MS} after the code does, so a code
- * replayed within that time is still recognised (and what it issued revoked).
+ * `AuthorizationCodeRecord`. An unspent code's entry expires a minute after the code does (a
+ * signed-in browser can ask for codes at will: they must not pile up); a spent one is kept
+ * {@link CODE_RECORD_KEPT_MS} from its spending, so a replay within that time is still
+ * recognised and what it issued revoked.
  *
  * @module
  */
@@ -14,6 +16,8 @@ import { kvCall, versioned } from "./kv_layout.ts";
 
 /** How long a code's record outlives the code: the window in which a replay is recognised. */
 export const CODE_RECORD_KEPT_MS = 60 * 60 * 1000;
+/** How long an unspent code's entry outlives the code (clock skew between instances). */
+const UNSPENT_MARGIN_MS = 60 * 1000;
 
 const codeKey = (hash: string): Deno.KvKey => ["authorization_codes", hash];
 
@@ -30,7 +34,7 @@ export class KvAuthorizationCodeStore implements AuthorizationCodeStore {
       const key = codeKey(code.hash);
       // 256 random bits never collide; the check only keeps a bug from overwriting a record.
       const op = this.#kv.atomic().check({ key, versionstamp: null }).set(key, code, {
-        expireIn: code.expiresAt - code.createdAt + CODE_RECORD_KEPT_MS,
+        expireIn: code.expiresAt - code.createdAt + UNSPENT_MARGIN_MS,
       });
       if (!(await op.commit()).ok) throw new Error("authorization code collision");
     });
