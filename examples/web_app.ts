@@ -14,7 +14,8 @@
  */
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import * as oidc from "openid-client";
+// deno-lint-ignore no-import-prefix -- example-only: kept out of deno.json so start/compile never load it
+import * as oidc from "npm:openid-client@^6.8.9";
 
 /** Where the web app finds the auth server and who it is there. */
 export interface WebAppOptions {
