@@ -1,7 +1,8 @@
 /**
  * `deno task start:all-cores`: the server on every core of one machine. It starts one server
  * process per core (`WEB_CONCURRENCY` processes when set), each exactly what `deno task start`
- * runs (the `server` task's command and permissions, read from `deno.json`), all listening on
+ * runs (the `server` task's command and permissions, read from `deno.json`; with `--cached`,
+ * `deno task start:all-cores:cached`, what `start:cached` runs), all listening on
  * the one `PORT` with `SO_REUSEPORT` (`AUTH_REUSE_PORT=1`, `reuse_port.ts`) and all on the one
  * store. The Linux kernel spreads the connections across them.
  *
@@ -156,9 +157,9 @@ function writeAll(target: typeof Deno.stdout | typeof Deno.stderr) {
   };
 }
 
-/** Starts one server process with `SO_REUSEPORT` when `shared`. */
-function startChild(shared: boolean): Child {
-  const { env, args } = serverCommand(denoJson.tasks.server, ROOT);
+/** Starts one server process (the `task`'s command) with `SO_REUSEPORT` when `shared`. */
+function startChild(task: string, shared: boolean): Child {
+  const { env, args } = serverCommand(task, ROOT);
   const process = new Deno.Command("deno", {
     // `reusePort` is still behind --unstable-net in Deno 2.9; only these processes ask for it.
     args: shared ? [args[0]!, "--unstable-net", ...args.slice(1)] : args,
@@ -182,8 +183,12 @@ function startChild(shared: boolean): Child {
   return { process, listening, drained };
 }
 
-/** Runs the plan's processes until a stop signal or until one exits; returns the exit code. */
-export async function runAllCores(): Promise<number> {
+/**
+ * Runs the plan's processes until a stop signal or until one exits; returns the exit code.
+ * `cached`: each runs what `deno task start:cached` runs (nothing resolved at run time).
+ */
+export async function runAllCores(cached = false): Promise<number> {
+  const task = cached ? denoJson.tasks["start:cached"] : denoJson.tasks.server;
   const plan = planProcesses(
     Deno.build.os,
     navigator.hardwareConcurrency,
@@ -216,7 +221,7 @@ export async function runAllCores(): Promise<number> {
   // The first alone (a first start writes .env and creates the store), then the others.
   const exited = new Promise<Deno.CommandStatus>((resolve) => {
     const start = () => {
-      const child = startChild(shared);
+      const child = startChild(task, shared);
       children.push(child);
       void child.process.status.then(resolve);
       return child;
@@ -258,4 +263,4 @@ export async function runAllCores(): Promise<number> {
   return statuses.find((status) => status.code !== 0)?.code ?? 0;
 }
 
-if (import.meta.main) Deno.exit(await runAllCores());
+if (import.meta.main) Deno.exit(await runAllCores(Deno.args.includes("--cached")));
