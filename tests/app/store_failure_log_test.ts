@@ -6,6 +6,10 @@
 import assert from "node:assert/strict";
 import { addUser, login, makeApp, type TestApp } from "../helpers/app.ts";
 import { fakeStores, type Faults } from "../helpers/fake_stores.ts";
+import { ApiError, StoreUnavailableError } from "../../src/errors.ts";
+import { logEvents } from "../../src/events.ts";
+import { createLogger } from "../../src/logger.ts";
+import { storeFailure } from "../../src/store_failure.ts";
 
 const PASSWORD = "correct horse battery";
 
@@ -78,7 +82,10 @@ Deno.test("store failure log: contention (503 busy) and /readyz's not_ready log 
 Deno.test("store failure log: refusals that are not the store's write no store_failed line", async () => {
   const { t, pair } = await appOnFakes();
   using _ = t;
-  assert.equal((await t.post("/login", { user_id: "ada", password: "wrong password" })).status, 401);
+  assert.equal(
+    (await t.post("/login", { user_id: "ada", password: "wrong password" })).status,
+    401,
+  );
   assert.equal((await t.request("/me")).status, 401);
   assert.equal((await t.post("/refresh", { refresh_token: pair.token })).status, 401);
   assert.deepEqual(storeFailedLines(t), []);
@@ -96,4 +103,24 @@ Deno.test("store failure log: a closed Deno KV logs the failing call and the KV'
   assert.equal(lines[0]!.operation, "getSession");
   assert.equal(lines[0]!.cause, "Bad resource ID");
   assert.ok(!t.logLines.join("\n").includes(refresh_token));
+});
+
+Deno.test("store failure log: a password in the store's words is masked in the line", () => {
+  const lines: string[] = [];
+  const log = logEvents(createLogger("info", (line) => lines.push(line)), () => 0);
+  const err = new StoreUnavailableError("store failed (getUser): connect failed", {
+    operation: "getUser",
+    reason: "connect postgres://auth:hunter2-secret@db.internal:5432/auth refused; " +
+      "password=other-secret",
+  });
+  log(storeFailure(new ApiError("not_ready", "store is not reachable", {}, { cause: err }))!);
+  assert.equal(lines.length, 1);
+  const line = JSON.parse(lines[0]!);
+  assert.equal(line.answer, "not_ready");
+  assert.equal(line.operation, "getUser");
+  assert.equal(
+    line.cause,
+    "connect postgres://auth:***@db.internal:5432/auth refused; password=***",
+  );
+  assert.ok(!lines[0]!.includes("secret"));
 });
