@@ -205,11 +205,27 @@ export async function runAllCores(cached = false): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT"]
     : ["SIGTERM", "SIGINT", "SIGHUP"];
+  // Each process is sent SIGTERM once: a second one, arriving after its stop removed its signal
+  // listeners, would kill it mid-exit.
+  const told = new Set<Child>();
+  const stopAll = () => {
+    stopping = true;
+    for (const child of children) {
+      if (told.has(child)) continue;
+      told.add(child);
+      try {
+        child.process.kill("SIGTERM");
+      } catch {
+        // already exited
+      }
+    }
+  };
   const forward = (signal: Deno.Signal) => () => {
-    if (signal !== "SIGHUP") stopping = true;
+    if (signal !== "SIGHUP") return stopAll();
+    if (stopping) return; // a stopping process has no SIGHUP listener left
     for (const child of children) {
       try {
-        child.process.kill(signal === "SIGHUP" ? "SIGHUP" : "SIGTERM");
+        child.process.kill("SIGHUP");
       } catch {
         // already exited
       }
@@ -248,19 +264,13 @@ export async function runAllCores(cached = false): Promise<number> {
         "stopping the others",
     );
   }
-  stopping = true;
-  for (const child of children) {
-    try {
-      child.process.kill("SIGTERM");
-    } catch {
-      // already exited
-    }
-  }
+  stopAll();
   const statuses = await Promise.all(children.map((child) => child.process.status));
   await Promise.all(children.map((child) => child.drained));
   for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
   if (unasked) return first.code || 1;
-  return statuses.find((status) => status.code !== 0)?.code ?? 0;
+  // Asked to stop: a process still starting (no listener yet) ends by the signal itself.
+  return statuses.find((status) => status.code !== 0 && status.signal !== "SIGTERM")?.code ?? 0;
 }
 
 if (import.meta.main) Deno.exit(await runAllCores(Deno.args.includes("--cached")));
