@@ -30,6 +30,11 @@ import { wellKnownRoutes } from "./routes/well_known.ts";
 import { oauthErrorResponse } from "./oauth/oauth_error.ts";
 import { adminClientRoutes } from "./routes/admin_clients.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
+import { authorizeRoutes } from "./routes/authorize.ts";
+import { loginPageRoutes } from "./routes/login_page.ts";
+import { endSessionRoutes } from "./routes/end_session.ts";
+import { userinfoRoutes } from "./routes/userinfo.ts";
+import { documentBrowserRoutes } from "./routes/browser_openapi.ts";
 import type { Services } from "./services.ts";
 import { storeFailure } from "./store_failure.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
@@ -91,6 +96,11 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   adminRoutes(app, ctx);
   adminClientRoutes(app, ctx);
   oauthRoutes(app, ctx);
+  authorizeRoutes(app, ctx);
+  loginPageRoutes(app, ctx);
+  userinfoRoutes(app, ctx);
+  endSessionRoutes(app, ctx);
+  documentBrowserRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

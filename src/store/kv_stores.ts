@@ -3,11 +3,15 @@
  *
  * @module
  */
+import type { AuthorizationCodeStore } from "../browser/authorization_code_store.ts";
+import type { BrowserSessionStore } from "../browser/browser_session_store.ts";
 import type { KeyStore } from "../keys/key_store.ts";
 import type { CounterStore } from "../limits/counter_store.ts";
 import type { ClientStore } from "../oauth/client_store.ts";
 import type { SessionStore } from "../tokens/session_store.ts";
 import type { UserStore } from "../users/user_store.ts";
+import { KvAuthorizationCodeStore } from "./kv_authorization_codes.ts";
+import { KvBrowserSessionStore } from "./kv_browser_sessions.ts";
 import { KvClientStore } from "./kv_clients.ts";
 import { KvCounterStore } from "./kv_counters.ts";
 import { KvKeyStore } from "./kv_keys.ts";
@@ -23,6 +27,9 @@ export interface Stores {
   readonly clients: ClientStore;
   /** The asymmetric signing key set (the key ring and the keys CLI). */
   readonly keys: KeyStore;
+  /** Browser sign-in: authorization codes and browser (single sign-on) sessions. */
+  readonly authorizationCodes: AuthorizationCodeStore;
+  readonly browserSessions: BrowserSessionStore;
   /** Throws `StoreUnavailableError` when the store cannot be read. */
   ping(): Promise<void>;
 }
@@ -35,6 +42,8 @@ export function kvStores(kv: Deno.Kv): Stores {
     counters: new KvCounterStore(kv),
     clients: new KvClientStore(kv),
     keys: new KvKeyStore(kv),
+    authorizationCodes: new KvAuthorizationCodeStore(kv),
+    browserSessions: new KvBrowserSessionStore(kv),
     ping: () => kvCall("ping", async () => void await kv.get(KEYS.health)),
   };
 }
