@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { KvAuthorizationCodeStore } from "./kv_authorization_codes.ts";
+import { KvBrowserSessionStore } from "./kv_browser_sessions.ts";
 import { KvClientStore } from "./kv_clients.ts";
 import { KvCounterStore } from "./kv_counters.ts";
 import { KvKeyStore } from "./kv_keys.ts";
@@ -19,6 +21,8 @@ export function kvStores(kv: Deno.Kv): Stores {
     counters: new KvCounterStore(kv),
     clients: new KvClientStore(kv),
     keys: new KvKeyStore(kv),
+    authorizationCodes: new KvAuthorizationCodeStore(kv),
+    browserSessions: new KvBrowserSessionStore(kv),
     ping: () => kvCall("ping", async () => void await kv.get(KEYS.health)),
   };
 }

@@ -59,6 +59,23 @@ export const MIGRATIONS: readonly string[] = [
     at bigint NOT NULL
   );
   `,
+  // 2: browser sign-in (issue 21): authorization codes and browser sessions.
+  `
+  CREATE TABLE authorization_codes (
+    hash text PRIMARY KEY,
+    stamp bigint NOT NULL,
+    record jsonb NOT NULL,
+    gone_at bigint NOT NULL
+  );
+  CREATE INDEX authorization_codes_by_gone_at ON authorization_codes (gone_at);
+  CREATE TABLE browser_sessions (
+    key text PRIMARY KEY,
+    stamp bigint NOT NULL,
+    record jsonb NOT NULL,
+    gone_at bigint NOT NULL
+  );
+  CREATE INDEX browser_sessions_by_gone_at ON browser_sessions (gone_at);
+  `,
 ];
 
 /** The advisory lock every migrating instance takes (any constant; "auth" in ASCII). */

@@ -6,6 +6,7 @@
  */
 import { ConfigError } from "../config.ts";
 import { describeDatabaseUrl } from "./database_url.ts";
+import { PgAuthorizationCodeStore, PgBrowserSessionStore } from "./pg_browser.ts";
 import { openPool, pgCall, type PgOptions, type Sql } from "./pg_client.ts";
 import { PgClientStore } from "./pg_clients.ts";
 import { PgCounterStore } from "./pg_counters.ts";
@@ -31,6 +32,8 @@ export function pgStores(
     counters: new PgCounterStore(sql, wall),
     clients: new PgClientStore(sql),
     keys: new PgKeyStore(sql, options.channel),
+    authorizationCodes: new PgAuthorizationCodeStore(sql, wall),
+    browserSessions: new PgBrowserSessionStore(sql, wall),
     ping: () => pgCall("ping", async () => void await sql`SELECT 1`),
     sweep: () =>
       pgCall("sweep", async () => {
@@ -43,7 +46,13 @@ export function pgStores(
         const limits = await sql`
           DELETE FROM limits WHERE (bucket, subject) IN (
             SELECT bucket, subject FROM limits WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
-        return sessions.count + limits.count;
+        const codes = await sql`
+          DELETE FROM authorization_codes WHERE hash IN (
+            SELECT hash FROM authorization_codes WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
+        const browser = await sql`
+          DELETE FROM browser_sessions WHERE key IN (
+            SELECT key FROM browser_sessions WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
+        return sessions.count + limits.count + codes.count + browser.count;
       }),
   };
 }

@@ -14,6 +14,8 @@
  *
  * @module
  */
+import type { AuthorizationCodeStore } from "../browser/authorization_code_store.ts";
+import type { BrowserSessionStore } from "../browser/browser_session_store.ts";
 import type { KeyStore } from "../keys/key_store.ts";
 import type { CounterStore } from "../limits/counter_store.ts";
 import type { ClientStore } from "../oauth/client_store.ts";
@@ -28,6 +30,9 @@ export interface Stores {
   readonly clients: ClientStore;
   /** The asymmetric signing key set (the key ring and the keys CLI). */
   readonly keys: KeyStore;
+  /** Browser sign-in: authorization codes and browser (single sign-on) sessions. */
+  readonly authorizationCodes: AuthorizationCodeStore;
+  readonly browserSessions: BrowserSessionStore;
   /** Throws `StoreUnavailableError` when the store cannot be read. */
   ping(): Promise<void>;
 }
