@@ -11,6 +11,7 @@ import { parseTrustedProxies, type TrustedProxies } from "./client_address.ts";
 import { hasControlCharacter } from "./text.ts";
 import { PASSWORD_HASHER_CHOICES, type PasswordHasherChoice } from "./crypto/argon2_backend.ts";
 import { MIN_PASSWORD_LENGTH } from "./users/user_rules.ts";
+import { databaseUrlProblem, DEFAULT_POOL_SIZE } from "./store/database_url.ts";
 
 /** The public-key algorithms: the ones a JWKS can carry. */
 export const ASYMMETRIC_ALGORITHMS = ["EdDSA", "ES256", "RS256"] as const;
@@ -57,6 +58,10 @@ export interface Config {
   readonly maxSessionsPerUser: number;
   readonly jwtAlg: SigningAlgorithm;
   readonly kvPath: string;
+  /** `DATABASE_URL`: PostgreSQL for all state; unset, Deno KV at {@link Config.kvPath}. */
+  readonly databaseUrl: string | undefined;
+  /** `DATABASE_POOL_SIZE`: most connections one instance holds (PostgreSQL only). */
+  readonly databasePoolSize: number;
   readonly keysPath: string;
   /** How long `keys rotate` publishes a new key before it signs (seconds; 0: at once). */
   readonly keyPublishAhead: number;
@@ -194,6 +199,7 @@ export function parseConfig(vars: RawVars): Config {
     maxSessionsPerUser: requireCount("MAX_SESSIONS_PER_USER", get("MAX_SESSIONS_PER_USER")),
     jwtAlg: jwtAlg as SigningAlgorithm,
     kvPath: requireText("KV_PATH", get("KV_PATH")),
+    ...requireDatabase(vars),
     keysPath: requireText("KEYS_PATH", get("KEYS_PATH")),
     keyPublishAhead: requireDuration("KEY_PUBLISH_AHEAD", get("KEY_PUBLISH_AHEAD"), 0, 30 * DAY),
     loginLimitPerAccount: requireRate("LOGIN_LIMIT_PER_ACCOUNT", get("LOGIN_LIMIT_PER_ACCOUNT")),
@@ -268,6 +274,8 @@ export const CONFIG_VARIABLES = [
   "PASSWORD_HASHER",
   "LOGIN_PAGE_NAME",
   "LOGIN_PAGE_COLOR",
+  "DATABASE_URL",
+  "DATABASE_POOL_SIZE",
 ] as const;
 
 /**
@@ -280,6 +288,7 @@ export const SHARED_WITH_CLI = [
   "PREVIOUS_SECRET_KEYS",
   "JWT_ALG",
   "KV_PATH",
+  "DATABASE_URL",
   "KEYS_PATH",
   "KEY_PUBLISH_AHEAD",
   "TOKEN_TTL",
@@ -494,6 +503,19 @@ function requireChoice<T extends string>(
     throw new ConfigError(name, `must be one of ${choices.join(", ")}`);
   }
   return picked as T;
+}
+
+/** `DATABASE_URL` (checked, never echoed: it may hold a password) and `DATABASE_POOL_SIZE`. */
+function requireDatabase(vars: RawVars): Pick<Config, "databaseUrl" | "databasePoolSize"> {
+  const url = nonEmpty(vars.DATABASE_URL);
+  const problem = url === undefined ? undefined : databaseUrlProblem(url);
+  if (problem !== undefined) throw new ConfigError("DATABASE_URL", problem);
+  const size = nonEmpty(vars.DATABASE_POOL_SIZE) ?? String(DEFAULT_POOL_SIZE);
+  const poolSize = /^\d{1,4}$/.test(size) ? Number(size) : NaN;
+  if (!(poolSize >= 1 && poolSize <= 1000)) {
+    throw new ConfigError("DATABASE_POOL_SIZE", "must be a whole number from 1 to 1000");
+  }
+  return { databaseUrl: url, databasePoolSize: poolSize };
 }
 
 function requirePort(value: string): number {

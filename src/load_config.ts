@@ -59,7 +59,7 @@ export function printConfigNotes(): void {
  * ```
  */
 export function overrideNote({ name, env, file }: Override): string {
-  const secret = /SECRET|TOKEN|PASSWORD/.test(name);
+  const secret = /SECRET|TOKEN|PASSWORD|DATABASE_URL/.test(name);
   const values = secret ? "" : `=${env} (.env: ${file})`;
   return `Note: ${name}${values} from the environment overrides .env; a server or CLI command ` +
     `started without it uses .env's value: put it in .env to keep them in step`;

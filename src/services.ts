@@ -21,7 +21,7 @@ import { createRateLimiter } from "./limits/rate_limiter.ts";
 import type { Logger } from "./logger.ts";
 import { countEvents, createMetrics, type Metrics } from "./metrics.ts";
 import { type ClientService, createClientService } from "./oauth/client_service.ts";
-import type { Stores } from "./store/kv_stores.ts";
+import type { Stores } from "./store/stores.ts";
 import { createAccessTokenSigner } from "./tokens/access_token.ts";
 import { createRefreshService, type RefreshService } from "./tokens/refresh_service.ts";
 import { createSessionGate, type SessionGate } from "./tokens/session_gate.ts";
@@ -99,7 +99,7 @@ export function createServices(deps: ServiceDeps): Services {
     hasher: deps.hasher,
     now,
     sessions: {
-      deleteSessionIndex: (userUid) => stores.sessions.deleteSessionIndex(userUid),
+      deleteUserSessions: (userUid) => stores.sessions.deleteUserSessions(userUid),
     },
     onEvent: events.emit,
   });

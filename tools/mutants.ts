@@ -368,9 +368,9 @@ export const MUTANTS: readonly Mutant[] = [
     name: "session-cap-index-count-loose",
     property:
       "MAX_SESSIONS_PER_USER: the index count that skips the cap check never lets one more in",
-    file: "src/tokens/sessions.ts",
-    search: "countUserSessions(uid) < maxSessions) return;",
-    replace: "countUserSessions(uid) <= maxSessions) return;",
+    file: "src/store/kv_sessions.ts",
+    search: "if (sids.length < max) return true;",
+    replace: "if (sids.length <= max) return true;",
   },
   {
     name: "session-max-age-ignored",
@@ -823,6 +823,35 @@ export const MUTANTS: readonly Mutant[] = [
     replace: 'emit({ type: "login_failed", user_id: userId, client: client + password });',
   },
 
+  // ---- issue 20: PostgreSQL store (the contract suite in tests/store/ kills these) ----
+  {
+    name: "pg-rotation-stamp-unchecked",
+    property: "of two rotations of one read, exactly one commits (PostgreSQL)",
+    file: "src/store/pg_sessions.ts",
+    search: "WHERE sid = ${session.sid} AND stamp = ${sessionVersionstamp} AND gone_at",
+    replace: "WHERE sid = ${session.sid} AND gone_at",
+  },
+  {
+    name: "pg-session-cap-unlocked",
+    property: "MAX_SESSIONS_PER_USER holds under concurrent logins (PostgreSQL)",
+    file: "src/store/pg_sessions.ts",
+    search: "SELECT pg_advisory_xact_lock(hashtextextended(",
+    replace: "SELECT (hashtextextended(",
+  },
+  {
+    name: "pg-guard-unchecked",
+    property: "the last-admin guard: a change commits only while every guard is unchanged",
+    file: "src/store/pg_users.ts",
+    search: "rows.every((row) => expected.get(row.id) === row.stamp)",
+    replace: "rows.every((row) => expected.has(row.id))",
+  },
+  {
+    name: "kv-session-cap-key-unchecked",
+    property: "MAX_SESSIONS_PER_USER holds under concurrent logins (Deno KV)",
+    file: "src/store/kv_sessions.ts",
+    search: ".check({ key: sessionKey, versionstamp: null }).check(cap);",
+    replace: ".check({ key: sessionKey, versionstamp: null });",
+  },
   // ---- issue 21: browser sign-in ----
   {
     name: "code-reuse-keeps-tokens",

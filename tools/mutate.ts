@@ -129,6 +129,7 @@ async function treeFiles(): Promise<string[]> {
 const FAIL_FAST_GROUPS = [
   ["tests/security/"],
   ["tests/unit/"],
+  ["tests/store/"],
   ["tests/app/"],
   ["src/"],
   ["tests/examples/", "tests/compile/"],

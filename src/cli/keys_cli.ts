@@ -17,8 +17,8 @@ import type { KeyStore } from "../keys/key_store.ts";
 import { LiveKeyRing } from "../keys/live_key_ring.ts";
 import { reencryptKeys } from "../keys/reencrypt_keys.ts";
 import { loadConfigOrExit, printConfigNotes } from "../load_config.ts";
-import { kvStores } from "../store/kv_stores.ts";
-import { openKvStore } from "../store/open_kv.ts";
+import { openStores } from "../store/open_stores.ts";
+import type { OpenedStores } from "../store/stores.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
 import { type CliSpec, parseCommandLine, usageError } from "./command_line.ts";
 
@@ -69,13 +69,13 @@ export async function main(
     return EXIT.usage;
   }
   const config = await loadConfigOrExit();
-  let kv: Deno.Kv | undefined;
+  let opened: OpenedStores | undefined;
   try {
     const alg = typeof values.alg === "string" ? values.alg : config.jwtAlg;
     if (command === "rotate") refuseAlg(alg);
-    kv = await openKvStore(config);
+    opened = await openStores(config);
     printConfigNotes();
-    const store = kvStores(kv).keys;
+    const store = opened.stores.keys;
     const at = () => now().getTime();
     if (command === "list") await list(config, store, values.json === true, at());
     else if (command === "rotate") await rotate(config, store, alg as AsymmetricAlgorithm, at);
@@ -87,7 +87,7 @@ export async function main(
     console.error(`Error: ${message}`);
     return code;
   } finally {
-    kv?.close();
+    await opened?.close();
   }
 }
 

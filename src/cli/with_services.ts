@@ -23,6 +23,6 @@ export async function withServices(work: (services: Services) => Promise<void>):
     console.error(`Error: ${message}`);
     return code;
   } finally {
-    runtime.close();
+    await runtime.close();
   }
 }

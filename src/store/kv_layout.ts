@@ -11,6 +11,9 @@
  *   refreshed: no key per refresh token.
  * - `["user_sessions", userUid, sid]` -> `true`, the index `GET /sessions` and the session cap
  *   read; keyed by the user's never-reused internal id; expires at the session's absolute end
+ * - `["session_cap", userUid]` -> epoch ms of the user's last new session: every new session
+ *   rewrites it in its commit and checks it unchanged since it counted the user's live sessions,
+ *   so concurrent logins never exceed `MAX_SESSIONS_PER_USER`; expires with the newest session
  * - `["limits", bucket, subject]` -> a GCRA timestamp (ms; `limits/gcra.ts`), expiring when it
  *   runs back to the present, by `kv_counters.ts` (the fixed-window counters of 2.4 were
  *   `["limits", bucket, subject, windowStart]` and expire by themselves)
@@ -38,6 +41,7 @@ export const KEYS = {
   session: (sid: string): Deno.KvKey => ["sessions", sid],
   userSession: (userUid: string, sid: string): Deno.KvKey => ["user_sessions", userUid, sid],
   userSessions: (userUid: string): Deno.KvKey => ["user_sessions", userUid],
+  sessionCap: (userUid: string): Deno.KvKey => ["session_cap", userUid],
   limit: (bucket: string, subject: string): Deno.KvKey => ["limits", bucket, subject],
   client: (clientId: string): Deno.KvKey => ["oauth_clients", clientId],
   clients: ["oauth_clients"] as Deno.KvKey,

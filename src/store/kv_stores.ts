@@ -3,13 +3,6 @@
  *
  * @module
  */
-import type { AuthorizationCodeStore } from "../browser/authorization_code_store.ts";
-import type { BrowserSessionStore } from "../browser/browser_session_store.ts";
-import type { KeyStore } from "../keys/key_store.ts";
-import type { CounterStore } from "../limits/counter_store.ts";
-import type { ClientStore } from "../oauth/client_store.ts";
-import type { SessionStore } from "../tokens/session_store.ts";
-import type { UserStore } from "../users/user_store.ts";
 import { KvAuthorizationCodeStore } from "./kv_authorization_codes.ts";
 import { KvBrowserSessionStore } from "./kv_browser_sessions.ts";
 import { KvClientStore } from "./kv_clients.ts";
@@ -18,21 +11,7 @@ import { KvKeyStore } from "./kv_keys.ts";
 import { KEYS, kvCall } from "./kv_layout.ts";
 import { KvSessionStore } from "./kv_sessions.ts";
 import { KvUserStore } from "./kv_users.ts";
-
-/** The stores, one per aggregate, and the readiness probe. */
-export interface Stores {
-  readonly users: UserStore;
-  readonly sessions: SessionStore;
-  readonly counters: CounterStore;
-  readonly clients: ClientStore;
-  /** The asymmetric signing key set (the key ring and the keys CLI). */
-  readonly keys: KeyStore;
-  /** Browser sign-in: authorization codes and browser (single sign-on) sessions. */
-  readonly authorizationCodes: AuthorizationCodeStore;
-  readonly browserSessions: BrowserSessionStore;
-  /** Throws `StoreUnavailableError` when the store cannot be read. */
-  ping(): Promise<void>;
-}
+import type { Stores } from "./stores.ts";
 
 /** The stores over `kv`. */
 export function kvStores(kv: Deno.Kv): Stores {

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import type { AuthorizationCodeRecord } from "../../src/browser/authorization_code_store.ts";
 import type { BrowserSessionRecord } from "../../src/browser/browser_session_store.ts";
 import { StoreUnavailableError } from "../../src/errors.ts";
-import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
+import { kvStores } from "../../src/store/kv_stores.ts";
+import type { Stores } from "../../src/store/stores.ts";
 import { fakeStores } from "../helpers/fake_stores.ts";
 
 const NOW = Date.UTC(2026, 0, 1);

@@ -84,6 +84,7 @@ Deno.test("failFastRuns: the test task's flags, one run per group, security firs
       "tests/e2e/",
       "tests/examples/",
       "tests/security/",
+      "tests/store/",
       "tests/unit/",
     ],
   );

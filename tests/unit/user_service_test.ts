@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { type Algorithm, hash as argon2Hash } from "@node-rs/argon2";
 import { ApiError, type ErrorCode } from "../../src/errors.ts";
 import type { DomainEvent } from "../../src/events.ts";
-import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
+import { kvStores } from "../../src/store/kv_stores.ts";
+import type { Stores } from "../../src/store/stores.ts";
 import { MAX_USER_ID_LENGTH, rolesProblem, userIdProblem } from "../../src/users/user_rules.ts";
 import { createUserService, publicUser, type UserService } from "../../src/users/user_service.ts";
 import type { UserRecord } from "../../src/users/user_store.ts";
@@ -35,7 +36,7 @@ async function fixture(): Promise<Fixture> {
     hasher,
     now: clock.now,
     sessions: {
-      deleteSessionIndex: (userUid) => stores.sessions.deleteSessionIndex(userUid),
+      deleteUserSessions: (userUid) => stores.sessions.deleteUserSessions(userUid),
     },
     onEvent: (event) => {
       events.push(event);
@@ -249,7 +250,7 @@ Deno.test("remove: deletes the user, revokes sessions and drops the session inde
   await putUser(f, "ada", ["user"]);
   const now = f.clock.ms;
   const uid = (await f.stores.users.getUser("ada"))!.value.uid!;
-  await f.stores.sessions.createSession({
+  const session = {
     sid: "s1",
     userId: "ada",
     userUid: uid,
@@ -260,7 +261,8 @@ Deno.test("remove: deletes the user, revokes sessions and drops the session inde
     expiresAt: now + 60_000,
     maxExpiresAt: now + 60_000,
     currentHash: "h",
-  });
+  };
+  assert.equal(await f.stores.sessions.createSession({ session, now }), "created");
   assert.deepEqual((await f.stores.sessions.listUserSessions(uid)).map((s) => s.sid), ["s1"]);
   await f.users.remove("ada");
   await rejectsWith(f.users.get("ada"), "not_found");
