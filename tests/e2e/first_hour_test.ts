@@ -17,6 +17,9 @@ import {
   scratchDir,
   withServer,
 } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 const BOOTSTRAP = "bootstrap password 1";
 
@@ -29,7 +32,7 @@ function assertOneLine(result: { code: number; stderr: string }, pattern: RegExp
   assert.doesNotMatch(result.stderr, /Uncaught|^\s+at |^error:/m);
 }
 
-Deno.test("start-up failures: one line naming the cause and what to do, exit 1", async (t) => {
+test("start-up failures: one line naming the cause and what to do, exit 1", async (t) => {
   await using scratch = await scratchDir();
   const dir = scratch.path;
   // A .env and an admin first, so the only line is the failure.
@@ -76,7 +79,7 @@ Deno.test("start-up failures: one line naming the cause and what to do, exit 1",
   });
 });
 
-Deno.test("first run records the environment's settings; server and CLI agree", async () => {
+test("first run records the environment's settings; server and CLI agree", async () => {
   await using scratch = await scratchDir();
   const dir = scratch.path;
   const port = freePort();
@@ -115,7 +118,7 @@ Deno.test("first run records the environment's settings; server and CLI agree", 
   });
 });
 
-Deno.test("no ISSUER: the issuer follows the port, and the start-up line says to set it", async () => {
+test("no ISSUER: the issuer follows the port, and the start-up line says to set it", async () => {
   await using scratch = await scratchDir();
   await withServer(
     { dir: scratch.path, env: { BOOTSTRAP_PASSWORD: BOOTSTRAP } },
@@ -136,7 +139,7 @@ Deno.test("no ISSUER: the issuer follows the port, and the start-up line says to
   );
 });
 
-Deno.test("a store made by `user add` before the first start still gets its admin", async () => {
+test("a store made by `user add` before the first start still gets its admin", async () => {
   await using scratch = await scratchDir();
   const dir = scratch.path;
   const added = await runTask("user", dir, ["add", "ada"], { stdin: `${PASSWORD}\n` });
@@ -161,7 +164,7 @@ Deno.test("a store made by `user add` before the first start still gets its admi
   });
 });
 
-Deno.test("no runtime warning on any route (OPTIONS, bodiless and chunked POSTs)", async () => {
+test("no runtime warning on any route (OPTIONS, bodiless and chunked POSTs)", async () => {
   await using scratch = await scratchDir();
   await withServer({
     dir: scratch.path,
@@ -197,7 +200,7 @@ Deno.test("no runtime warning on any route (OPTIONS, bodiless and chunked POSTs)
   });
 });
 
-Deno.test("CLI: per-command help, one form for usage errors, exit codes of the table", async () => {
+test("CLI: per-command help, one form for usage errors, exit codes of the table", async () => {
   await using scratch = await scratchDir();
   const dir = scratch.path;
   for (
