@@ -10,6 +10,7 @@ import { createApp } from "./app.ts";
 import { ApiError, apiErrorResponse } from "./errors.ts";
 import { loginFloodGate } from "./flood_gate.ts";
 import { printConfigNotes } from "./load_config.ts";
+import { issuerChangeNote, issuerDescription } from "./issuer_notes.ts";
 import type { Runtime } from "./runtime.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
 import { createServices, type Services } from "./services.ts";
@@ -78,6 +79,10 @@ export async function serve(runtime: Runtime): Promise<number> {
   const { config, logger } = runtime;
   const services = createServices(runtime);
   await bootstrapAdmin(services, config.bootstrapPassword);
+  const issuerNote = issuerChangeNote(
+    await runtime.stores.recordIssuer(config.issuer),
+    config.issuer,
+  );
   const app = createApp(services, config, logger);
   const drain = createDrain();
   const floodGate = loginFloodGate(services, config);
@@ -94,6 +99,9 @@ export async function serve(runtime: Runtime): Promise<number> {
 
   let stoppedBy: Deno.Signal | undefined;
   const stop = async (signal: Deno.Signal) => {
+    // One Ctrl-C reaches the server twice under `deno task` (the terminal signals the whole
+    // process group, and the task runner forwards it): one stop, one `shutdown` line.
+    if (stoppedBy) return;
     stoppedBy = signal;
     logger.info("shutdown", { signal });
     const timeout = setTimeout(() => {
@@ -134,14 +142,13 @@ export async function serve(runtime: Runtime): Promise<number> {
       // The line names the hashing backend, which is opened only now: the addon's load and the
       // dummy hash are off the path to the first answer (logins wait for them).
       onListen: ({ hostname, port }) => {
-        const issuer = config.issuerFromAddress
-          ? `issuer ${config.issuer}; set ISSUER to the public URL for production`
-          : `issuer ${config.issuer}`;
+        const issuer = issuerDescription(config);
         void runtime.passwordBackend().catch((err) =>
           `argon2id backend failed to open: ${String(err).slice(0, 200)}`
         ).then((backend) => {
           // Notes first: whoever waits for the listening line (a supervisor, a test) has them.
           printConfigNotes();
+          if (issuerNote) console.error(issuerNote);
           console.error(
             `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${backend}, ${issuer})`,
           );

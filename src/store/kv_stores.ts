@@ -25,6 +25,12 @@ export interface Stores {
   readonly keys: KeyStore;
   /** Throws `StoreUnavailableError` when the store cannot be read. */
   ping(): Promise<void>;
+  /**
+   * Records `issuer` as the one this store's tokens are issued under; resolves with the one
+   * recorded before (`undefined` on a new store), so a server started under another issuer can
+   * say that the tokens issued before are refused now.
+   */
+  recordIssuer(issuer: string): Promise<string | undefined>;
 }
 
 /** The stores over `kv`. */
@@ -36,5 +42,11 @@ export function kvStores(kv: Deno.Kv): Stores {
     clients: new KvClientStore(kv),
     keys: new KvKeyStore(kv),
     ping: () => kvCall("ping", async () => void await kv.get(KEYS.health)),
+    recordIssuer: (issuer) =>
+      kvCall("record issuer", async () => {
+        const { value } = await kv.get<string>(KEYS.servedIssuer);
+        if (value !== issuer) await kv.set(KEYS.servedIssuer, issuer);
+        return value ?? undefined;
+      }),
   };
 }

@@ -418,7 +418,7 @@ testWithFiles("loadConfig: a shared setting the environment overrides is reporte
   }
 });
 
-Deno.test("ISSUER: a URL, or with none the address served", () => {
+Deno.test("ISSUER: any StringOrURI (RFC 7519), or with none the address served", () => {
   assert.equal(
     parseConfig({ SECRET_KEY: GOOD_SECRET, PORT: "19100" }).issuer,
     "http://localhost:19100",
@@ -428,10 +428,22 @@ Deno.test("ISSUER: a URL, or with none the address served", () => {
     parseConfig({ SECRET_KEY: GOOD_SECRET, HOST: "10.1.2.3" }).issuer,
     "http://10.1.2.3:10000",
   );
-  for (const bad of ["not-a-url", "ftp://x.example", "https://x.example/?a=1", "localhost:10000"]) {
+  // A name (the tutorial's `your identity`), or any URI when it holds a ":".
+  for (const good of ["your identity", "not-a-url", "urn:example:auth", "ftp://x.example"]) {
+    assert.equal(parseConfig({ SECRET_KEY: GOOD_SECRET, ISSUER: good }).issuer, good);
+  }
+  for (
+    const bad of [
+      "https://x.example/?a=1",
+      "https://x.example/#top",
+      "localhost:10000",
+      "your identity: prod",
+      "tab\there",
+    ]
+  ) {
     assert.throws(
       () => parseConfig({ SECRET_KEY: GOOD_SECRET, ISSUER: bad }),
-      /ISSUER must be/,
+      /^ConfigError: ISSUER /,
       bad,
     );
   }
