@@ -69,9 +69,9 @@ test("start-up failures: one line naming the cause and what to do, exit 1", asyn
     const result = await runServerToExit(dir, { HOST: "999.1.1.1" });
     assertOneLine(result, /^Cannot listen on 999\.1\.1\.1:\d+: .*set HOST/);
   });
-  await t.step("ISSUER that is not a URL", async () => {
-    const result = await runServerToExit(dir, { ISSUER: "not-a-url" });
-    assertOneLine(result, /^Configuration error: ISSUER must be the server's public URL/);
+  await t.step("ISSUER with a \":\" that is not a URI (a name without one is fine)", async () => {
+    const result = await runServerToExit(dir, { ISSUER: "your identity: prod" });
+    assertOneLine(result, /^Configuration error: ISSUER holds a ":" but is not a URI/);
   });
   await t.step("a bad value", async () => {
     const result = await runServerToExit(dir, { PORT: "http" });
