@@ -69,7 +69,7 @@ test("start-up failures: one line naming the cause and what to do, exit 1", asyn
     const result = await runServerToExit(dir, { HOST: "999.1.1.1" });
     assertOneLine(result, /^Cannot listen on 999\.1\.1\.1:\d+: .*set HOST/);
   });
-  await t.step("ISSUER with a \":\" that is not a URI (a name without one is fine)", async () => {
+  await t.step('ISSUER with a ":" that is not a URI (a name without one is fine)', async () => {
     const result = await runServerToExit(dir, { ISSUER: "your identity: prod" });
     assertOneLine(result, /^Configuration error: ISSUER holds a ":" but is not a URI/);
   });

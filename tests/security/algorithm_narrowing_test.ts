@@ -142,3 +142,22 @@ Deno.test("narrowed algorithms: a remote JWKS publishing EdDSA and ES256 with al
     "EdDSA token, JWKS, algorithms [EdDSA]",
   );
 });
+
+Deno.test("a refused algorithm is named only when it is one the server signs with: header text is never echoed", async () => {
+  const hmac = await importHmacKey(TEST_SECRET);
+  for (const alg of ["none", "HS512", 'HS256", x="y', "<script>alert(1)</script>", "ES256K"]) {
+    // The header names the algorithm; the signature is HS256 whatever it says.
+    const token = forge({ alg, typ: "JWT", kid: hmac.kid }, claims(), "HS256", TEST_SECRET);
+    const res = await send({ issuer: ISSUER, key: hmac }, token);
+    assert.equal(res.status, 401, alg);
+    const body = await res.json();
+    assert.equal(body.error, "token algorithm is not allowed", alg);
+    assert.ok(!res.headers.get("WWW-Authenticate")!.includes(alg), alg);
+  }
+  const ed = await asymmetric("EdDSA", "ed-named");
+  const named = await send({ issuer: ISSUER, key: hmac }, sign("EdDSA", "ed-named", ed.privateKey));
+  assert.equal(
+    (await named.json()).error,
+    "token algorithm EdDSA is not accepted here (only HS256)",
+  );
+});

@@ -608,3 +608,35 @@ Deno.test("PASSWORD_HASHER: auto by default, webcrypto or native, anything else 
     assertConfigError({ PASSWORD_HASHER: value }, "PASSWORD_HASHER", /auto, webcrypto, native/);
   }
 });
+
+testWithFiles("loadConfig: a first run with a bad value writes no .env", async () => {
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    for (const env of [{ PORT: "http" }, { ISSUER: "your identity: prod" }]) {
+      await assert.rejects(loadConfig({ env, envFile }), ConfigError);
+      await assert.rejects(Deno.stat(envFile), Deno.errors.NotFound);
+    }
+    const { createdEnvFile, config } = await loadConfig({
+      env: { ISSUER: "your identity" },
+      envFile,
+    });
+    assert.equal(createdEnvFile, true);
+    assert.equal(config.issuer, "your identity");
+  });
+});
+
+testWithFiles(
+  "loadConfig: names in .env that are no setting are reported, known ones are not",
+  async () => {
+    await withTempDir(async (dir) => {
+      const envFile = join(dir, ".env");
+      await Deno.writeTextFile(
+        envFile,
+        `SECRET_KEY=${GOOD_SECRET}\nPORT=10000\nTOKEN_TLL=1m\nJWT_ALGO=RS256\nPROT=10003\nport=10004\n`,
+      );
+      const { unknownNames, config } = await loadConfig({ env: { PATH: "/usr/bin" }, envFile });
+      assert.deepEqual(unknownNames, ["TOKEN_TLL", "JWT_ALGO", "PROT", "port"]);
+      assert.equal(config.tokenTtl, 1800, "a typo changes nothing");
+    });
+  },
+);

@@ -39,3 +39,13 @@ for (
     assert.deepEqual(http, []);
   });
 }
+
+test("src/middleware/require_auth.ts (the verifier other services import) loads nothing of the server's config", async () => {
+  const graph = await moduleGraph("src/middleware/require_auth.ts");
+  assert.ok(graph.some((s) => s.endsWith("/src/tokens/access_token.ts")), "the graph was read");
+  const server = graph.filter((s) =>
+    /\/src\/(config|load_config|runtime|services|server|app)\.ts$/.test(s) ||
+    /\/src\/(store|users|routes)\//.test(s) || /argon2/.test(s)
+  );
+  assert.deepEqual(server, []);
+});
