@@ -64,10 +64,8 @@ export interface TestWithNeeds {
  * `Deno.test` for tests that need `wanted`: registered as usual when the run grants them all,
  * else ignored, its name ending `[skipped: needs --allow-x ...; deno task test runs it]`.
  *
- * ```ts
- * const test = needs(READ, WRITE, ENV);
- * test("writes a first-run .env", async () => { ... });
- * ```
+ * For example (in a test file): `const test = needs(READ, WRITE, ENV);` then
+ * `test("writes a first-run .env", async () => {...});`.
  */
 export function needs(...wanted: Deno.PermissionDescriptor[]): TestWithNeeds {
   const missing = lacking(wanted);
