@@ -237,7 +237,8 @@ test("CLI: per-command help, one form for usage errors, exit codes of the table"
     assert.equal(result.code, 2, `${task} ${args.join(" ")}: ${result.stderr}`);
     assert.match(
       result.stderr,
-      new RegExp(`^(Wrote .*\\n)?Error: [^\\n]+\\nUsage: deno task ${task} `),
+      // The first command in the fresh directory creates its .env and store, and says so first.
+      new RegExp(`^(Created \\S+/\\.env .*\\n)?Error: [^\\n]+\\nUsage: deno task ${task} `),
     );
     assert.doesNotMatch(result.stderr, /"--|'--/);
   }
