@@ -31,6 +31,7 @@ import { oauthErrorResponse } from "./oauth/oauth_error.ts";
 import { adminClientRoutes } from "./routes/admin_clients.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
 import type { Services } from "./services.ts";
+import { storeFailure } from "./store_failure.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
 
 /** The API version in `/openapi.json`: the package version in `deno.json`. */
@@ -118,6 +119,9 @@ export function createApp(services: Services, config: Config, logger: Logger) {
 
   app.notFound((c) => answerError(c, new ApiError("not_found", "not found"), logger));
   app.onError((err, c) => {
+    // Every 503 the store caused says why in the log (one line per cause per second).
+    const storeFailed = storeFailure(err);
+    if (storeFailed) services.events.emit(storeFailed);
     // The OAuth endpoints answer in RFC 6749 section 5.2's shape, whatever failed.
     if (c.req.path.startsWith("/oauth/")) return oauthErrorResponse(err, c, logger);
     return answerError(c, err, logger);

@@ -13,6 +13,7 @@ import { printConfigNotes } from "./load_config.ts";
 import { issuerChangeNote, issuerDescription } from "./issuer_notes.ts";
 import type { Runtime } from "./runtime.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
+import { REUSE_PORT_VAR, reusePortSetting } from "./reuse_port.ts";
 import { createServices, type Services } from "./services.ts";
 
 /** How long in-flight requests may take to finish after SIGTERM. */
@@ -77,6 +78,12 @@ async function hasEnabledAdmin(services: Services): Promise<boolean> {
 /** Serves until a stop signal; resolves with the exit code. */
 export async function serve(runtime: Runtime): Promise<number> {
   const { config, logger } = runtime;
+  const shared = reusePortSetting(Deno.env.get(REUSE_PORT_VAR), Deno.build.os);
+  if ("problem" in shared) {
+    console.error(`Configuration error: ${shared.problem}`);
+    runtime.close();
+    return 1;
+  }
   const services = createServices(runtime);
   await bootstrapAdmin(services, config.bootstrapPassword);
   const issuerNote = issuerChangeNote(
@@ -99,9 +106,9 @@ export async function serve(runtime: Runtime): Promise<number> {
 
   let stoppedBy: Deno.Signal | undefined;
   const stop = async (signal: Deno.Signal) => {
-    // One Ctrl-C reaches the server twice under `deno task` (the terminal signals the whole
-    // process group, and the task runner forwards it): one stop, one `shutdown` line.
-    if (stoppedBy) return;
+    // A second signal waits for the first stop: one Ctrl-C reaches the server twice under
+    // `deno task` (the task runner forwards it), and start:all-cores forwards one too.
+    if (stoppedBy !== undefined) return;
     stoppedBy = signal;
     logger.info("shutdown", { signal });
     const timeout = setTimeout(() => {
@@ -139,6 +146,7 @@ export async function serve(runtime: Runtime): Promise<number> {
     server = Deno.serve({
       hostname: config.host,
       port: config.port,
+      reusePort: shared.reusePort, // several processes on one port (start:all-cores, Linux)
       // The line names the hashing backend, which is opened only now: the addon's load and the
       // dummy hash are off the path to the first answer (logins wait for them).
       onListen: ({ hostname, port }) => {

@@ -65,7 +65,7 @@ export function createServices(deps: ServiceDeps): Services {
   const metrics = createMetrics();
   const gate = createSessionGate({ store: stores.sessions, now });
   const events = createEventStream();
-  events.subscribe(logEvents(deps.logger));
+  events.subscribe(logEvents(deps.logger, now));
   events.subscribe(countEvents(metrics));
   events.subscribe(gate.onEvent);
 

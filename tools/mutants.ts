@@ -823,6 +823,64 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'emit({ type: "login_failed", user_id: userId, client });',
     replace: 'emit({ type: "login_failed", user_id: userId, client: client + password });',
   },
+
+  // ---- issue 20: Deno KV on one machine, all cores ----
+  {
+    name: "busy-retry-any-error",
+    property: "only SQLite's transient busy errors are retried; a closed or failing store is not",
+    file: "src/store/busy_retry.ts",
+    search: "return TRANSIENT_MESSAGE.test(err.message);",
+    replace: "return true;",
+  },
+  {
+    name: "busy-retry-unbounded",
+    property: "a busy store is retried a bounded number of times, then answers 503",
+    file: "src/store/busy_retry.ts",
+    search: "if (attempt >= policy.attempts) throw",
+    replace: "if (attempt >= Infinity) throw",
+  },
+  {
+    name: "busy-retry-removed",
+    property: "processes sharing one KV file: a busy commit is retried, not answered with 503",
+    file: "src/store/kv_layout.ts",
+    search: "return await retryTransient(operation, retry);",
+    replace: "return await operation();",
+  },
+  {
+    name: "store-failure-log-suppressed",
+    property: "every 503 the store causes logs its cause at error level",
+    file: "src/app.ts",
+    search: "if (storeFailed) services.events.emit(storeFailed);",
+    replace: "void storeFailed;",
+  },
+  {
+    name: "store-failure-log-unthrottled",
+    property: "at most one store_failed line per cause per second",
+    file: "src/log_throttle.ts",
+    search: "at - seen.at < intervalMs",
+    replace: "at - seen.at < 0",
+  },
+  {
+    name: "store-failure-log-secret",
+    property: "a password in a store's error (a database URL) is never logged",
+    file: "src/store_failure.ts",
+    search: '"$1:***@")',
+    replace: '"$&")',
+  },
+  {
+    name: "all-cores-no-reuse-port",
+    property: "deno task start:all-cores serves one port from several processes (Linux)",
+    file: "src/server.ts",
+    search: "reusePort: shared.reusePort,",
+    replace: "reusePort: false,",
+  },
+  {
+    name: "reuse-port-anywhere",
+    property: "AUTH_REUSE_PORT=1 is refused where SO_REUSEPORT does not spread connections",
+    file: "src/reuse_port.ts",
+    search: 'if (os !== "linux") {',
+    replace: 'if (os === "aix") {',
+  },
   // ---- issue 25: settings, the verifier's messages, the CLI's working directory ----
   {
     name: "verifier-alg-refusal-echo",
