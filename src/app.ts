@@ -10,7 +10,7 @@ import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
 import denoJson from "../deno.json" with { type: "json" };
 import type { AppContext, AppEnv } from "./app_types.ts";
-import type { Config } from "./config.ts";
+import { type Config, issuerUrl } from "./config.ts";
 import { ApiError, type ErrorCode, toApiError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { requestMetrics } from "./middleware/request_metrics.ts";
@@ -115,7 +115,10 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   nameOperations(app);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
-    servers: [{ url: config.issuer, description: "This server (ISSUER)" }],
+    // A non-URL issuer (a StringOrURI name) is no server URL.
+    ...(issuerUrl(config.issuer)
+      ? { servers: [{ url: config.issuer, description: "This server (ISSUER)" }] }
+      : {}),
     info: {
       title: "Auth server",
       version: API_VERSION,

@@ -12,28 +12,17 @@ import { hasControlCharacter } from "./text.ts";
 import { PASSWORD_HASHER_CHOICES, type PasswordHasherChoice } from "./crypto/argon2_backend.ts";
 import { MIN_PASSWORD_LENGTH } from "./users/user_rules.ts";
 import { databaseUrlProblem, DEFAULT_POOL_SIZE } from "./store/database_url.ts";
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "./tokens/algorithms.ts";
 
-/** The public-key algorithms: the ones a JWKS can carry. */
-export const ASYMMETRIC_ALGORITHMS = ["EdDSA", "ES256", "RS256"] as const;
-export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
-/** Every algorithm the server signs with (`JWT_ALG`). */
-export const SIGNING_ALGORITHMS = ["HS256", ...ASYMMETRIC_ALGORITHMS] as const;
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
-
-/**
- * Is `alg` one of {@link ASYMMETRIC_ALGORITHMS}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isAsymmetricAlgorithm } from "./config.ts";
- * assert(isAsymmetricAlgorithm("ES256"));
- * assert(!isAsymmetricAlgorithm("HS256"));
- * ```
- */
-export function isAsymmetricAlgorithm(alg: unknown): alg is AsymmetricAlgorithm {
-  return (ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg);
-}
+// The algorithms live apart, so that the verifier other services import (require_auth.ts) does
+// not load the server's configuration; re-exported here for the server's own modules.
+export {
+  ASYMMETRIC_ALGORITHMS,
+  type AsymmetricAlgorithm,
+  isAsymmetricAlgorithm,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+} from "./tokens/algorithms.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -255,11 +244,17 @@ export interface Loaded {
   readonly overrides: readonly Override[];
   /** Settings of the environment the `.env` this call wrote could not record (else none). */
   readonly unrecorded: readonly string[];
+  /** Names `.env` sets that are not in {@link CONFIG_VARIABLES} (typos, wrong case): ignored. */
+  readonly unknownNames: readonly string[];
 }
 
 /**
- * Every variable {@link parseConfig} reads. `BOOTSTRAP_PASSWORD` is left out of a first-run
- * `.env` (it only matters while the store has no admin), the others are recorded.
+ * THE list of setting names: every variable {@link parseConfig} reads. A new setting is added
+ * here (and read in {@link parseConfig}, listed in `.env.example` and docs/configuration.md): a
+ * name in `.env` that is not in this list gets a warning naming the closest one
+ * ({@link Loaded.unknownNames}), and a first-run `.env` records the ones the environment gives
+ * (all but `SECRET_KEY`, written fresh, and `BOOTSTRAP_PASSWORD`, which only matters while the
+ * store has no admin).
  */
 export const CONFIG_VARIABLES = [
   "SECRET_KEY",
@@ -306,6 +301,9 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
   let createdEnvFile = false;
   if (fileText === undefined && nonEmpty(options.env.SECRET_KEY) === undefined) {
     const fresh = firstRunEnvFile(options.env);
+    // Validated first: a bad value stops here with its one line, and no .env is left behind
+    // holding it (the next start would otherwise read the bad value back from the file).
+    parseConfig(mergeEnvironment({ ...parseEnv(fresh) }, options.env).vars);
     createdEnvFile = await writeNewFile(options.envFile, fresh);
     if (createdEnvFile) options.onCreatedEnvFile?.();
     // Another instance may have created it first: use what it writes.
@@ -314,9 +312,21 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
   const fileVars: Record<string, string | undefined> = fileText === undefined
     ? {}
     : { ...parseEnv(fileText) };
+  const { vars, overrides } = mergeEnvironment(fileVars, options.env);
+  const unrecorded = createdEnvFile ? unrecordedSettings(options.env) : [];
+  const known = new Set<string>(CONFIG_VARIABLES);
+  const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name));
+  return { config: parseConfig(vars), createdEnvFile, overrides, unrecorded, unknownNames };
+}
+
+/** `.env`'s variables with the environment's on top, and the shared settings it overrides. */
+function mergeEnvironment(
+  fileVars: Record<string, string | undefined>,
+  env: RawVars,
+): { vars: Record<string, string | undefined>; overrides: Override[] } {
   const vars = { ...fileVars };
   const overrides: Override[] = [];
-  for (const [name, value] of Object.entries(options.env)) {
+  for (const [name, value] of Object.entries(env)) {
     // A blank variable is unset, as in parseConfig: it does not erase the file's value.
     if (nonEmpty(value) === undefined) continue;
     vars[name] = value;
@@ -326,8 +336,7 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
       overrides.push({ name, env: nonEmpty(value)!, file });
     }
   }
-  const unrecorded = createdEnvFile ? unrecordedSettings(options.env) : [];
-  return { config: parseConfig(vars), createdEnvFile, overrides, unrecorded };
+  return { vars, overrides };
 }
 
 /**
@@ -457,22 +466,55 @@ export function issuerForAddress(host: string, port: number): string {
   return `http://${name}:${port}`;
 }
 
-/** An absolute http(s) URL: the discovery URLs are built on it. */
+/**
+ * `ISSUER` is a StringOrURI (RFC 7519 section 2): any string, but one holding a `:` must be a
+ * URI. An http(s) one is the base of the discovery URLs, so it has no query or fragment (RFC
+ * 8414 section 2); a name such as `your identity` (the tutorial's) signs and verifies tokens,
+ * without discovery ({@link issuerUrl}).
+ */
 function requireIssuer(value: string): string {
   requireText("ISSUER", value);
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash) {
+  if (!value.includes(":")) return value;
+  const url = URL.parse(value);
+  if (/^[^:/]+:\d+$/.test(value)) {
     throw new ConfigError(
       "ISSUER",
-      `must be the server's public URL, such as https://auth.example.com (got "${value}")`,
+      `is a host and port, not a URL: write it as http://${value} (got "${value}")`,
+    );
+  }
+  if (!url) {
+    throw new ConfigError(
+      "ISSUER",
+      `holds a ":" but is not a URI (RFC 7519 StringOrURI): use the server's public URL, ` +
+        `such as https://auth.example.com, or a name without ":" (got "${value}")`,
+    );
+  }
+  if ((url.protocol === "https:" || url.protocol === "http:") && (url.search || url.hash)) {
+    throw new ConfigError(
+      "ISSUER",
+      `must be the server's public URL without a query or fragment, such as ` +
+        `https://auth.example.com (got "${value}")`,
     );
   }
   return value;
+}
+
+/**
+ * The issuer as the http(s) URL that OAuth and OpenID discovery are built on, or `undefined`
+ * when it is a name or another kind of URI: discovery needs a URL (RFC 8414 section 2).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { issuerUrl } from "./config.ts";
+ * assert.equal(issuerUrl("https://auth.example/")?.href, "https://auth.example/");
+ * assert.equal(issuerUrl("your identity"), undefined);
+ * assert.equal(issuerUrl("urn:example:auth"), undefined);
+ * ```
+ */
+export function issuerUrl(issuer: string): URL | undefined {
+  const url = URL.parse(issuer);
+  return url && (url.protocol === "https:" || url.protocol === "http:") ? url : undefined;
 }
 
 function requireSecret(name: string, value: string | undefined): string {

@@ -1092,4 +1092,36 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'if (os !== "linux") {',
     replace: 'if (os === "aix") {',
   },
+  // ---- issue 25: settings, the verifier's messages, the CLI's working directory ----
+  {
+    name: "verifier-alg-refusal-echo",
+    property: "a refused algorithm is named only when the server could sign with it: attacker " +
+      "header text is never echoed in the 401 or WWW-Authenticate",
+    file: "src/tokens/access_token.ts",
+    search: "if (!(SIGNING_ALGORITHMS as readonly unknown[]).includes(alg)) {",
+    replace: 'if (typeof alg !== "string") {',
+  },
+  {
+    name: "first-run-env-unvalidated",
+    property: "a first-run .env is written only once the configuration is valid",
+    file: "src/config.ts",
+    search: "parseConfig(mergeEnvironment({ ...parseEnv(fresh) }, options.env).vars);",
+    replace: "mergeEnvironment({ ...parseEnv(fresh) }, options.env);",
+  },
+  {
+    name: "cli-runs-anywhere",
+    property: "a CLI run outside the server's directory (no .env, no deno.json) refuses instead " +
+      "of creating an empty store there",
+    file: "src/cli/cli_config.ts",
+    search: 'if (pathExists(join(cwd, ".env")) !== false) return undefined;',
+    replace: 'if (pathExists(join(cwd, ".env")) !== false || cwd !== "") return undefined;',
+  },
+  {
+    name: "env-unknown-names-silent",
+    property: "a name in .env that is no setting (a typo, the wrong case) is warned about",
+    file: "src/config.ts",
+    search: "const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name));",
+    replace:
+      "const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name.toUpperCase()));",
+  },
 ];

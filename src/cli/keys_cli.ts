@@ -16,9 +16,10 @@ import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "../keys/key
 import type { KeyStore } from "../keys/key_store.ts";
 import { LiveKeyRing } from "../keys/live_key_ring.ts";
 import { reencryptKeys } from "../keys/reencrypt_keys.ts";
-import { loadConfigOrExit, printConfigNotes } from "../load_config.ts";
+import { printConfigNotes } from "../load_config.ts";
 import { openStores } from "../store/open_stores.ts";
 import type { OpenedStores } from "../store/stores.ts";
+import { loadCliConfigOrExit } from "./cli_config.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
 import { type CliSpec, parseCommandLine, usageError } from "./command_line.ts";
 
@@ -68,7 +69,7 @@ export async function main(
     );
     return EXIT.usage;
   }
-  const config = await loadConfigOrExit();
+  const config = await loadCliConfigOrExit();
   let opened: OpenedStores | undefined;
   try {
     const alg = typeof values.alg === "string" ? values.alg : config.jwtAlg;
@@ -112,6 +113,7 @@ async function list(config: Config, store: KeyStore, json: boolean, now: number)
   const rows = (current?.set.keys ?? []).map((key) => {
     const set = current!.set;
     const state = alg ? stateOf(set, key, alg, now) : key.activates_at > now ? "next" : "retiring";
+    // The active key signs now: no "last signed" yet, and it is not retirable.
     const last = state === "active" ? undefined : lastSignedAt(set, key, now, inUse);
     return {
       kid: key.kid,
@@ -146,7 +148,8 @@ async function list(config: Config, store: KeyStore, json: boolean, now: number)
       r.alg,
       r.state,
       r.activates_at,
-      r.last_signed_at ?? "-",
+      // The active key (JSON: null) signs now.
+      r.last_signed_at ?? (r.state.startsWith("active") ? "now" : "-"),
       r.retirable_at ?? "-",
     ]),
   ));
@@ -181,7 +184,8 @@ async function rotate(
     throw new CliError(
       `${pending.kid} is already published as the next ${target} key (signs from ${
         iso(pending.activates_at)
-      })`,
+      }): run keys rotate again once it signs, or cancel it first with ` +
+        `deno task keys retire ${pending.kid} --force`,
       EXIT.conflict,
     );
   }

@@ -7,7 +7,8 @@
  * @module
  */
 import "../require_deno_version.ts"; // first: one clear line on a Deno older than 2.9
-import { loadConfigOrExit, printConfigNotes } from "../load_config.ts";
+import { printConfigNotes } from "../load_config.ts";
+import { loadCliConfigOrExit } from "./cli_config.ts";
 import { openStores } from "../store/open_stores.ts";
 import type { OpenedStores } from "../store/stores.ts";
 import { exportLines, importLines, TransferError } from "../store/transfer.ts";
@@ -37,7 +38,7 @@ const SPEC: CliSpec = {
 export async function main(argv: readonly string[], now: () => number = Date.now): Promise<number> {
   const line = parseCommandLine(argv, SPEC);
   if (typeof line === "number") return line;
-  const config = await loadConfigOrExit();
+  const config = await loadCliConfigOrExit();
   let opened: OpenedStores | undefined;
   try {
     opened = await openStores(config);

@@ -8,6 +8,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { issuerUrl } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { idTokenKey } from "../oidc/id_token.ts";
 import { errorResponse } from "./schemas.ts";
@@ -22,6 +23,15 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
   const { config } = ctx;
   const { keys } = ctx.services;
   const base = config.issuer.replace(/\/+$/, "");
+  // Discovery documents are built on the issuer's URL (RFC 8414 section 2): with a non-URL
+  // issuer (a StringOrURI name such as the tutorial's `your identity`) there is none to serve.
+  const noDiscovery = issuerUrl(config.issuer) === undefined
+    ? new ApiError(
+      "not_found",
+      `discovery needs an issuer that is a URL, and this server's issuer is "${config.issuer}": ` +
+        "set ISSUER to the server's public URL (tokens and the JWKS work without it)",
+    )
+    : undefined;
 
   app.openapi(
     createRoute({
@@ -138,6 +148,7 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
           },
           description: "Authorization server metadata (RFC 8414)",
         },
+        404: errorResponse("The issuer (ISSUER) is not a URL, so there is no discovery"),
       },
     });
   app.openapi(
@@ -146,6 +157,7 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
       "RFC 8414 metadata: issuer, OAuth endpoints, JWKS, grant types, client auth methods",
     ),
     (c) => {
+      if (noDiscovery) throw noDiscovery;
       c.header("Cache-Control", METADATA_CACHE);
       return c.json({ ...metadata(), claims_supported: ACCESS_TOKEN_CLAIMS }, 200);
     },
@@ -167,6 +179,7 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
       },
     }),
     (c) => {
+      if (noDiscovery) throw noDiscovery;
       const key = idTokenKey(keys());
       if (!key) {
         throw new ApiError(

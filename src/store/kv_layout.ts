@@ -23,6 +23,8 @@
  *   the set's version, which every instance polls. By `kv_keys.ts`
  * - `["signing_keys", "in_use", kid]` -> epoch ms at which an instance last said it signs with
  *   `kid`; deleted with the key on retire
+ * - `["served_issuer"]` -> the issuer (`ISSUER`) the last server started on this store served, so
+ *   a start under another one says that earlier tokens are now refused (`kv_stores.ts`)
  * - `["health"]` -> never written; `/readyz` reads it
  *
  * Each store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
@@ -48,6 +50,7 @@ export const KEYS = {
   signingKeySet: ["signing_keys", "set"] as Deno.KvKey,
   keyInUse: (kid: string): Deno.KvKey => ["signing_keys", "in_use", kid],
   keysInUse: ["signing_keys", "in_use"] as Deno.KvKey,
+  servedIssuer: ["served_issuer"] as Deno.KvKey,
   health: ["health"] as Deno.KvKey,
 } as const;
 

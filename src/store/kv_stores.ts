@@ -24,5 +24,11 @@ export function kvStores(kv: Deno.Kv): Stores {
     authorizationCodes: new KvAuthorizationCodeStore(kv),
     browserSessions: new KvBrowserSessionStore(kv),
     ping: () => kvCall("ping", async () => void await kv.get(KEYS.health)),
+    recordIssuer: (issuer) =>
+      kvCall("record issuer", async () => {
+        const { value } = await kv.get<string>(KEYS.servedIssuer);
+        if (value !== issuer) await kv.set(KEYS.servedIssuer, issuer);
+        return value ?? undefined;
+      }),
   };
 }

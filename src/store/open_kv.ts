@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { type Config, ConfigError } from "../config.ts";
 
 /** Is `path` a KV Connect URL or `:memory:` rather than a file. */
-function isFileStore(path: string): boolean {
+export function isFileStore(path: string): boolean {
   return path !== ":memory:" && !/^https?:\/\//.test(path);
 }
 

@@ -76,6 +76,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX browser_sessions_by_gone_at ON browser_sessions (gone_at);
   `,
+  // 3: one-value settings of the store itself (the issuer it last served, issue 25).
+  `
+  CREATE TABLE store_settings (
+    name text PRIMARY KEY,
+    value text NOT NULL
+  );
+  `,
 ];
 
 /** The advisory lock every migrating instance takes (any constant; "auth" in ASCII). */

@@ -35,6 +35,19 @@ export function pgStores(
     authorizationCodes: new PgAuthorizationCodeStore(sql, wall),
     browserSessions: new PgBrowserSessionStore(sql, wall),
     ping: () => pgCall("ping", async () => void await sql`SELECT 1`),
+    recordIssuer: (issuer) =>
+      pgCall("record issuer", async () => {
+        // Read, then write only on a change: a plain read on every start, and two instances
+        // that start at once under one issuer both see the one recorded before.
+        const [row] = await sql`SELECT value FROM store_settings WHERE name = 'served_issuer'`;
+        const before = row?.value as string | undefined;
+        if (before !== issuer) {
+          await sql`
+            INSERT INTO store_settings (name, value) VALUES ('served_issuer', ${issuer})
+            ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`;
+        }
+        return before;
+      }),
     sweep: () =>
       pgCall("sweep", async () => {
         // Rows past `gone_at` are already invisible to every read; this only frees the space,

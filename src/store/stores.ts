@@ -35,6 +35,12 @@ export interface Stores {
   readonly browserSessions: BrowserSessionStore;
   /** Throws `StoreUnavailableError` when the store cannot be read. */
   ping(): Promise<void>;
+  /**
+   * Records `issuer` as the one this store's tokens are issued under; resolves with the one
+   * recorded before (`undefined` on a new store), so a server started under another issuer can
+   * say that the tokens issued before are refused now.
+   */
+  recordIssuer(issuer: string): Promise<string | undefined>;
 }
 
 /** Stores as opened from the configuration, with what they run on and how to let go. */

@@ -9,6 +9,9 @@
 import assert from "node:assert/strict";
 import { taskCommand } from "../helpers/server_process.ts";
 import { dirWithUsers, freePort, loginOk, PASSWORD, scratchDir } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 const LINUX = Deno.build.os === "linux";
 
@@ -82,7 +85,7 @@ function alive(pid: number): boolean {
   }
 }
 
-Deno.test({
+test({
   name: "start:all-cores: two processes answer on one port, share one store, stop together",
   ignore: !LINUX,
   async fn() {
@@ -136,7 +139,7 @@ Deno.test({
   },
 });
 
-Deno.test("start:all-cores: a bad WEB_CONCURRENCY is one line and exit code 1", async () => {
+test("start:all-cores: a bad WEB_CONCURRENCY is one line and exit code 1", async () => {
   await using scratch = await scratchDir();
   const { env, args } = taskCommand("start:all-cores");
   const out = await new Deno.Command("deno", {
@@ -154,7 +157,7 @@ Deno.test("start:all-cores: a bad WEB_CONCURRENCY is one line and exit code 1", 
   );
 });
 
-Deno.test({
+test({
   name: "start:all-cores: a process that cannot start stops the whole, with its line, once",
   ignore: !LINUX,
   async fn() {

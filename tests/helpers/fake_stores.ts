@@ -427,5 +427,11 @@ export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string)
       table.touch("ping");
       return Promise.resolve();
     },
+    recordIssuer: (issuer) => {
+      table.touch("served_issuer");
+      const before = table.get<string>("served_issuer")?.value;
+      table.commit([], [["served_issuer", issuer]], false);
+      return Promise.resolve(before);
+    },
   };
 }

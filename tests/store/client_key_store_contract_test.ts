@@ -84,3 +84,14 @@ contract(
     assert.deepEqual(await stores.keys.inUse(), new Map([["k2", 6]]));
   },
 );
+
+contract(
+  "settings",
+  "the served issuer: undefined on a new store, then the one recorded before",
+  async ({ stores, second }) => {
+    assert.equal(await stores.recordIssuer("http://a.example"), undefined);
+    assert.equal(await second.recordIssuer("http://a.example"), "http://a.example");
+    assert.equal(await stores.recordIssuer("your identity"), "http://a.example");
+    assert.equal(await second.recordIssuer("your identity"), "your identity");
+  },
+);

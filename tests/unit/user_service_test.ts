@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { type Algorithm, hash as argon2Hash } from "@node-rs/argon2";
 import { ApiError, type ErrorCode } from "../../src/errors.ts";
 import type { DomainEvent } from "../../src/events.ts";
 import { kvStores } from "../../src/store/kv_stores.ts";
@@ -8,6 +7,10 @@ import { MAX_USER_ID_LENGTH, rolesProblem, userIdProblem } from "../../src/users
 import { createUserService, publicUser, type UserService } from "../../src/users/user_service.ts";
 import type { UserRecord } from "../../src/users/user_store.ts";
 import { hasher, TestClock } from "../helpers/app.ts";
+import { ENV, FFI, needs } from "../helpers/permissions.ts";
+
+/** The native addon's loader reads the environment and loads a shared library. */
+const testWithAddon = needs(ENV, FFI);
 
 const PASSWORD = "correct horse battery";
 /** One real hash, reused for users written straight into the store (hashing costs ~15 ms). */
@@ -339,10 +342,11 @@ Deno.test("authenticate: unknown, wrong password and disabled fail alike", async
   }
 });
 
-Deno.test("authenticate: a weak stored hash is upgraded on a successful login", async () => {
+testWithAddon("authenticate: a weak stored hash is upgraded on a successful login", async () => {
   await using f = await fixture();
+  const { hash: argon2Hash } = await import("@node-rs/argon2");
   const weak = await argon2Hash(PASSWORD, {
-    algorithm: 2 as Algorithm,
+    algorithm: 2 as import("@node-rs/argon2").Algorithm,
     memoryCost: 4096,
     timeCost: 1,
   });
