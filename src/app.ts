@@ -23,6 +23,7 @@ import { requireAuth } from "./middleware/require_auth.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
+import { mfaRoutes } from "./routes/mfa.ts";
 import { refreshRoutes } from "./routes/refresh.ts";
 import { meAndLogoutRoutes } from "./routes/me_logout.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
@@ -51,7 +52,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     services,
     logger,
     requireUser: requireAuth(authOptions),
-    requireAdmin: requireAuth({ ...authOptions, roles: [ADMIN_ROLE] }),
+    requireAdmin: requireAuth({ ...authOptions, roles: [ADMIN_ROLE], mfa: config.adminRequireMfa }),
   };
 
   const app = new OpenAPIHono<AppEnv>({
@@ -79,8 +80,11 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     app.on(["POST", "PATCH", "PUT"], path, requireJson());
   }
   app.use("/oauth/*", limitBody());
+  // The second factor's routes: 16 KiB; each route with a body requires JSON by its schema.
+  for (const path of ["/login/mfa", "/me/mfa/*"]) app.use(path, limitBody());
 
   loginRoutes(app, ctx);
+  mfaRoutes(app, ctx);
   refreshRoutes(app, ctx);
   meAndLogoutRoutes(app, ctx);
   sessionRoutes(app, ctx);

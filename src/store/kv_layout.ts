@@ -20,6 +20,10 @@
  *   the set's version, which every instance polls. By `kv_keys.ts`
  * - `["signing_keys", "in_use", kid]` -> epoch ms at which an instance last said it signs with
  *   `kid`; deleted with the key on retire
+ * - `["mfa", userUid]` -> `MfaRecord` (`mfa/mfa_store.ts`): a user's second factors (TOTP secret
+ *   sealed under `SECRET_KEY`, its last used step, recovery code hashes), by `kv_mfa.ts`
+ * - `["mfa_challenges", id]` -> `MfaChallenge`: a login waiting for its second factor, keyed by
+ *   the SHA-256 of its `mfa_token`, expiring with it, by `kv_mfa.ts`
  * - `["health"]` -> never written; `/readyz` reads it
  *
  * Each store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
@@ -44,6 +48,8 @@ export const KEYS = {
   keyInUse: (kid: string): Deno.KvKey => ["signing_keys", "in_use", kid],
   keysInUse: ["signing_keys", "in_use"] as Deno.KvKey,
   health: ["health"] as Deno.KvKey,
+  mfa: (userUid: string): Deno.KvKey => ["mfa", userUid],
+  mfaChallenge: (id: string): Deno.KvKey => ["mfa_challenges", id],
 } as const;
 
 /** Most mutations one KV atomic commit may hold. */

@@ -4,6 +4,7 @@
  * @module
  */
 import type { KeyStore } from "../keys/key_store.ts";
+import type { MfaStore } from "../mfa/mfa_store.ts";
 import type { CounterStore } from "../limits/counter_store.ts";
 import type { ClientStore } from "../oauth/client_store.ts";
 import type { SessionStore } from "../tokens/session_store.ts";
@@ -12,6 +13,7 @@ import { KvClientStore } from "./kv_clients.ts";
 import { KvCounterStore } from "./kv_counters.ts";
 import { KvKeyStore } from "./kv_keys.ts";
 import { KEYS, kvCall } from "./kv_layout.ts";
+import { KvMfaStore } from "./kv_mfa.ts";
 import { KvSessionStore } from "./kv_sessions.ts";
 import { KvUserStore } from "./kv_users.ts";
 
@@ -23,6 +25,8 @@ export interface Stores {
   readonly clients: ClientStore;
   /** The asymmetric signing key set (the key ring and the keys CLI). */
   readonly keys: KeyStore;
+  /** Second factors and pending login challenges. */
+  readonly mfa: MfaStore;
   /** Throws `StoreUnavailableError` when the store cannot be read. */
   ping(): Promise<void>;
 }
@@ -35,6 +39,7 @@ export function kvStores(kv: Deno.Kv): Stores {
     counters: new KvCounterStore(kv),
     clients: new KvClientStore(kv),
     keys: new KvKeyStore(kv),
+    mfa: new KvMfaStore(kv),
     ping: () => kvCall("ping", async () => void await kv.get(KEYS.health)),
   };
 }

@@ -8,6 +8,12 @@
 import { ContendedError, InvalidCursorError, StoreUnavailableError } from "../../src/errors.ts";
 import type { KeyStore, StoredKeySet, VersionedKeySet } from "../../src/keys/key_store.ts";
 import type { CounterStore, LimitCell } from "../../src/limits/counter_store.ts";
+import type {
+  ChallengeSuccess,
+  MfaChallenge,
+  MfaRecord,
+  MfaStore,
+} from "../../src/mfa/mfa_store.ts";
 import { gcraGiveBack, gcraTake } from "../../src/limits/gcra.ts";
 import type { ClientRecord, ClientStore } from "../../src/oauth/client_store.ts";
 import type { Stores } from "../../src/store/kv_stores.ts";
@@ -337,6 +343,56 @@ class FakeKeyStore implements KeyStore {
   }
 }
 
+const mfaKey = (userUid: string) => `mfa/${JSON.stringify(userUid)}`;
+const challengeKey = (id: string) => `mfa_challenges/${JSON.stringify(id)}`;
+
+class FakeMfaStore implements MfaStore {
+  constructor(private readonly t: FakeTable) {}
+
+  getFactors(userUid: string) {
+    this.t.touch("getFactors");
+    return Promise.resolve(this.t.get<MfaRecord>(mfaKey(userUid)));
+  }
+  putFactors(userUid: string, record: MfaRecord, versionstamp: string | null) {
+    this.t.touch("putFactors");
+    const key = mfaKey(userUid);
+    return Promise.resolve(this.t.commit([[key, versionstamp]], [[key, record]]) !== undefined);
+  }
+  deleteFactors(userUid: string) {
+    this.t.touch("deleteFactors");
+    const key = mfaKey(userUid);
+    const found = this.t.stamp(key) !== null;
+    this.t.commit([], [[key, undefined]], false);
+    return Promise.resolve(found);
+  }
+  createChallenge(id: string, challenge: MfaChallenge) {
+    this.t.touch("createChallenge");
+    this.t.commit([], [[challengeKey(id), challenge]], false);
+    return Promise.resolve();
+  }
+  getChallenge(id: string) {
+    this.t.touch("getChallenge");
+    return Promise.resolve(this.t.get<MfaChallenge>(challengeKey(id)));
+  }
+  failChallenge(id: string, challenge: MfaChallenge | undefined, versionstamp: string) {
+    this.t.touch("failChallenge");
+    const key = challengeKey(id);
+    return Promise.resolve(this.t.commit([[key, versionstamp]], [[key, challenge]]) !== undefined);
+  }
+  completeChallenge(s: ChallengeSuccess) {
+    this.t.touch("completeChallenge");
+    const checks = [
+      [challengeKey(s.challengeId), s.challengeVersionstamp] as const,
+      [mfaKey(s.userUid), s.factorsVersionstamp] as const,
+    ];
+    const writes = [
+      [challengeKey(s.challengeId), undefined] as const,
+      [mfaKey(s.userUid), s.factors] as const,
+    ];
+    return Promise.resolve(this.t.commit(checks, writes) !== undefined);
+  }
+}
+
 /** The fakes over one table, switched by `faults`. */
 export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string): number } {
   const table = new FakeTable(faults);
@@ -348,6 +404,7 @@ export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string)
     counters: new FakeCounterStore(table),
     clients: new FakeClientStore(table),
     keys: new FakeKeyStore(table),
+    mfa: new FakeMfaStore(table),
     ping: () => {
       table.touch("ping");
       return Promise.resolve();
