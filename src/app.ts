@@ -21,6 +21,7 @@ import { errorResponse } from "./routes/schemas.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { adminMfaRoutes } from "./routes/admin_mfa.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
@@ -92,6 +93,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   healthRoutes(app, ctx);
   metricsRoutes(app, ctx);
   adminRoutes(app, ctx);
+  adminMfaRoutes(app, ctx);
   adminClientRoutes(app, ctx);
   oauthRoutes(app, ctx);
 
