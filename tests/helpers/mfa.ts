@@ -3,7 +3,8 @@
  * from the otpauth URI the server hands out, and enrolment through the HTTP API.
  */
 import assert from "node:assert/strict";
-import * as OTPAuth from "npm:otpauth@9.4.1";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import * as OTPAuth from "npm:otpauth@^9.4.1";
 import type { TestApp } from "./app.ts";
 
 /** An authenticator app holding the secret of an `otpauth://` URI. */
