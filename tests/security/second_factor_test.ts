@@ -169,6 +169,17 @@ Deno.test("mfa: an expired, forged or malformed mfa_token is refused", async () 
   assert.equal(ok.status, 200);
 });
 
+Deno.test("mfa: a change to the user between password and code ends the login", async () => {
+  using t = await makeApp();
+  const { app } = await enrolledAda(t);
+  t.clock.advance(30);
+  const token = await challenge(t);
+  await t.services.users.update("ada", { roles: ["user", "editor"] });
+  const res = await t.post("/login/mfa", { mfa_token: token, code: app.code(t.clock.ms) });
+  assert.equal(res.status, 401);
+  assert.equal((await res.json()).code, "invalid_mfa_token");
+});
+
 Deno.test("mfa: two presenters of one code at once: exactly one passes", async () => {
   using t = await makeApp();
   const { app } = await enrolledAda(t);
