@@ -25,6 +25,7 @@ import { adminMfaRoutes } from "./routes/admin_mfa.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
 import { mfaRoutes } from "./routes/mfa.ts";
+import { passkeyRoutes } from "./routes/passkeys.ts";
 import { refreshRoutes } from "./routes/refresh.ts";
 import { meAndLogoutRoutes } from "./routes/me_logout.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
@@ -82,10 +83,13 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   }
   app.use("/oauth/*", limitBody());
   // The second factor's routes: 16 KiB; each route with a body requires JSON by its schema.
-  for (const path of ["/login/mfa", "/me/mfa/*"]) app.use(path, limitBody());
+  for (const path of ["/login/mfa", "/me/mfa/*", "/me/passkeys/*", "/passkeys/*"]) {
+    app.use(path, limitBody());
+  }
 
   loginRoutes(app, ctx);
   mfaRoutes(app, ctx);
+  passkeyRoutes(app, ctx);
   refreshRoutes(app, ctx);
   meAndLogoutRoutes(app, ctx);
   sessionRoutes(app, ctx);

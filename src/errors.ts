@@ -24,6 +24,7 @@ export const ERROR_STATUS = {
   session_revoked: 401,
   invalid_code: 401,
   invalid_mfa_token: 401,
+  invalid_passkey: 401,
   role_not_allowed: 403,
   mfa_required: 403,
   insufficient_role: 403,

@@ -102,6 +102,14 @@ export type DomainEvent =
     readonly outcome: "issued" | "passed" | "failed" | "exhausted";
     readonly method?: "totp" | "recovery_code";
   }
+  | { readonly type: "passkey_registered"; readonly user_id: string }
+  | { readonly type: "passkey_removed"; readonly user_id: string }
+  /** A sign-in with a passkey (never the credential or the challenge). */
+  | {
+    readonly type: "passkey_sign_in";
+    readonly user_id: string;
+    readonly outcome: "passed" | "failed";
+  }
   /** A service account (OAuth client_credentials) was issued a token. */
   | { readonly type: "client_token"; readonly client_id: string; readonly scope: string };
 
@@ -149,6 +157,9 @@ export function logEvents(logger: Logger): EventSubscriber {
       case "login":
       case "mfa_enrolled":
       case "mfa_recovery_codes_renewed":
+      case "passkey_registered":
+      case "passkey_removed":
+      case "passkey_sign_in":
       case "client_token": {
         const { type, ...fields } = event;
         return logger.info(type, fields);

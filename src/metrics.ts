@@ -67,6 +67,17 @@ export function createMetrics() {
       "Removals of every second factor of a user, by who asked (user, admin, cli)",
       ["by"],
     ),
+    passkeySignIns: new Counter(
+      registry,
+      "auth_passkey_sign_ins_total",
+      "Sign-ins with a passkey, by outcome",
+      ["outcome"],
+    ),
+    passkeyRegistrations: new Counter(
+      registry,
+      "auth_passkey_registrations_total",
+      "Passkeys registered",
+    ),
     requestDuration: new Histogram(
       registry,
       "auth_http_request_duration_seconds",
@@ -117,6 +128,10 @@ export function countEvents(metrics: Metrics): EventSubscriber {
         });
       case "mfa_reset":
         return metrics.mfaResets.inc({ by: event.by });
+      case "passkey_sign_in":
+        return metrics.passkeySignIns.inc({ outcome: event.outcome });
+      case "passkey_registered":
+        return metrics.passkeyRegistrations.inc();
       default:
         return;
     }

@@ -26,6 +26,7 @@ import { createLoginService, type LoginService } from "./users/login_service.ts"
 import { createMfaLogin, type MfaLogin } from "./mfa/mfa_login.ts";
 import { createMfaService, type MfaService } from "./mfa/mfa_service.ts";
 import { createSecretBox } from "./mfa/secret_box.ts";
+import { createPasskeyService, type PasskeyService } from "./passkeys/passkey_service.ts";
 import { createUserService, type UserService } from "./users/user_service.ts";
 
 /** What the services are built from. */
@@ -54,6 +55,8 @@ export interface Services {
   readonly mfa: MfaService;
   /** The second step of logins (`POST /login/mfa`). */
   readonly mfaLogin: MfaLogin;
+  /** Passkeys (WebAuthn): registration, sign-in without a password. */
+  readonly passkeys: PasskeyService;
   /** Spending a refresh token: `POST /refresh` and the OAuth refresh_token grant. */
   readonly refresh: RefreshService;
   /** OAuth clients (service accounts). */
@@ -132,6 +135,12 @@ export function createServices(deps: ServiceDeps): Services {
     secondFactor: mfaLogin,
     now,
   });
+  const passkeys = createPasskeyService({
+    store: stores.passkeys,
+    issuer: config.issuer,
+    now,
+    onEvent: events.emit,
+  });
   const refresh = createRefreshService({
     sessions,
     // This instance's own (memory): the per-client refresh limit.
@@ -154,6 +163,7 @@ export function createServices(deps: ServiceDeps): Services {
     login,
     mfa,
     mfaLogin,
+    passkeys,
     refresh,
     clients,
     gate,

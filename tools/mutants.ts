@@ -926,4 +926,18 @@ export const MUTANTS: readonly Mutant[] = [
     replace:
       '          client: request.client + JSON.stringify(request),\n          outcome: next ? "failed" : "exhausted",',
   },
+  {
+    name: "passkey-counter-unchecked",
+    property: "a passkey whose sign counter did not grow (a cloned authenticator) is refused",
+    file: "src/passkeys/passkey_service.ts",
+    search: "            counter: passkey.counter,",
+    replace: "            counter: 0,",
+  },
+  {
+    name: "passkey-challenge-reusable",
+    property: "a passkey challenge answers one response",
+    file: "src/store/kv_passkeys.ts",
+    search: "        .delete(key).commit();",
+    replace: "        .commit();",
+  },
 ];

@@ -24,6 +24,10 @@
  *   sealed under `SECRET_KEY`, its last used step, recovery code hashes), by `kv_mfa.ts`
  * - `["mfa_challenges", id]` -> `MfaChallenge`: a login waiting for its second factor, keyed by
  *   the SHA-256 of its `mfa_token`, expiring with it, by `kv_mfa.ts`
+ * - `["passkeys", credentialId]` -> `PasskeyRecord` (`passkeys/passkey_store.ts`): a WebAuthn
+ *   credential (public key, sign counter), by `kv_passkeys.ts`; `["user_passkeys", userUid,
+ *   credentialId]` -> `true`, its owner's index; `["passkey_challenges", id]` -> a one-use
+ *   challenge of registration or sign-in options, expiring after 5 minutes
  * - `["health"]` -> never written; `/readyz` reads it
  *
  * Each store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
@@ -50,6 +54,10 @@ export const KEYS = {
   health: ["health"] as Deno.KvKey,
   mfa: (userUid: string): Deno.KvKey => ["mfa", userUid],
   mfaChallenge: (id: string): Deno.KvKey => ["mfa_challenges", id],
+  passkey: (id: string): Deno.KvKey => ["passkeys", id],
+  userPasskey: (userUid: string, id: string): Deno.KvKey => ["user_passkeys", userUid, id],
+  userPasskeys: (userUid: string): Deno.KvKey => ["user_passkeys", userUid],
+  passkeyChallenge: (id: string): Deno.KvKey => ["passkey_challenges", id],
 } as const;
 
 /** Most mutations one KV atomic commit may hold. */

@@ -5,6 +5,7 @@
  */
 import type { KeyStore } from "../keys/key_store.ts";
 import type { MfaStore } from "../mfa/mfa_store.ts";
+import type { PasskeyStore } from "../passkeys/passkey_store.ts";
 import type { CounterStore } from "../limits/counter_store.ts";
 import type { ClientStore } from "../oauth/client_store.ts";
 import type { SessionStore } from "../tokens/session_store.ts";
@@ -14,6 +15,7 @@ import { KvCounterStore } from "./kv_counters.ts";
 import { KvKeyStore } from "./kv_keys.ts";
 import { KEYS, kvCall } from "./kv_layout.ts";
 import { KvMfaStore } from "./kv_mfa.ts";
+import { KvPasskeyStore } from "./kv_passkeys.ts";
 import { KvSessionStore } from "./kv_sessions.ts";
 import { KvUserStore } from "./kv_users.ts";
 
@@ -27,6 +29,8 @@ export interface Stores {
   readonly keys: KeyStore;
   /** Second factors and pending login challenges. */
   readonly mfa: MfaStore;
+  /** WebAuthn credentials and their challenges. */
+  readonly passkeys: PasskeyStore;
   /** Throws `StoreUnavailableError` when the store cannot be read. */
   ping(): Promise<void>;
 }
@@ -40,6 +44,7 @@ export function kvStores(kv: Deno.Kv): Stores {
     clients: new KvClientStore(kv),
     keys: new KvKeyStore(kv),
     mfa: new KvMfaStore(kv),
+    passkeys: new KvPasskeyStore(kv),
     ping: () => kvCall("ping", async () => void await kv.get(KEYS.health)),
   };
 }

@@ -14,6 +14,11 @@ import type {
   MfaRecord,
   MfaStore,
 } from "../../src/mfa/mfa_store.ts";
+import type {
+  PasskeyChallenge,
+  PasskeyRecord,
+  PasskeyStore,
+} from "../../src/passkeys/passkey_store.ts";
 import { gcraGiveBack, gcraTake } from "../../src/limits/gcra.ts";
 import type { ClientRecord, ClientStore } from "../../src/oauth/client_store.ts";
 import type { Stores } from "../../src/store/kv_stores.ts";
@@ -393,6 +398,71 @@ class FakeMfaStore implements MfaStore {
   }
 }
 
+const passkeyKey = (id: string) => `passkeys/${JSON.stringify(id)}`;
+const passkeyIndexKey = (uid: string, id = "") =>
+  `user_passkeys/${JSON.stringify(uid)}/${id === "" ? "" : JSON.stringify(id)}`;
+const passkeyChallengeKey = (id: string) => `passkey_challenges/${JSON.stringify(id)}`;
+
+class FakePasskeyStore implements PasskeyStore {
+  constructor(private readonly t: FakeTable) {}
+
+  getPasskey(id: string) {
+    this.t.touch("getPasskey");
+    return Promise.resolve(this.t.get<PasskeyRecord>(passkeyKey(id)));
+  }
+  listPasskeys(userUid: string) {
+    this.t.touch("listPasskeys");
+    const prefix = passkeyIndexKey(userUid);
+    return Promise.resolve(
+      this.t.keys(prefix).flatMap((key) => {
+        const found = this.t.get<PasskeyRecord>(passkeyKey(JSON.parse(key.slice(prefix.length))));
+        return found && found.value.userUid === userUid ? [found.value] : [];
+      }),
+    );
+  }
+  createPasskey(record: PasskeyRecord) {
+    this.t.touch("createPasskey");
+    const key = passkeyKey(record.id);
+    return Promise.resolve(
+      this.t.commit([[key, null]], [[key, record], [
+        passkeyIndexKey(record.userUid, record.id),
+        true,
+      ]], false) !==
+        undefined,
+    );
+  }
+  updatePasskey(record: PasskeyRecord, versionstamp: string) {
+    this.t.touch("updatePasskey");
+    const key = passkeyKey(record.id);
+    return Promise.resolve(this.t.commit([[key, versionstamp]], [[key, record]]) !== undefined);
+  }
+  deletePasskey(userUid: string, id: string) {
+    this.t.touch("deletePasskey");
+    const entry = this.t.get<PasskeyRecord>(passkeyKey(id));
+    if (!entry || entry.value.userUid !== userUid) return Promise.resolve(false);
+    const writes = [[passkeyKey(id), undefined], [
+      passkeyIndexKey(userUid, id),
+      undefined,
+    ]] as const;
+    return Promise.resolve(
+      this.t.commit([[passkeyKey(id), entry.versionstamp]], writes) !== undefined,
+    );
+  }
+  putChallenge(id: string, challenge: PasskeyChallenge) {
+    this.t.touch("putPasskeyChallenge");
+    this.t.commit([], [[passkeyChallengeKey(id), challenge]], false);
+    return Promise.resolve();
+  }
+  takeChallenge(id: string) {
+    this.t.touch("takePasskeyChallenge");
+    const key = passkeyChallengeKey(id);
+    const entry = this.t.get<PasskeyChallenge>(key);
+    if (!entry) return Promise.resolve(undefined);
+    const taken = this.t.commit([[key, entry.versionstamp]], [[key, undefined]]) !== undefined;
+    return Promise.resolve(taken ? entry.value : undefined);
+  }
+}
+
 /** The fakes over one table, switched by `faults`. */
 export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string): number } {
   const table = new FakeTable(faults);
@@ -405,6 +475,7 @@ export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string)
     clients: new FakeClientStore(table),
     keys: new FakeKeyStore(table),
     mfa: new FakeMfaStore(table),
+    passkeys: new FakePasskeyStore(table),
     ping: () => {
       table.touch("ping");
       return Promise.resolve();
