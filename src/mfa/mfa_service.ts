@@ -67,12 +67,17 @@ export function createMfaService(deps: MfaDeps) {
     if (!record.totp) return undefined;
     const now = deps.now();
     if ("code" in presented) {
-      const secret = await box.open(record.totp.sealed, uid);
-      if (!secret) throw new Error("a TOTP secret does not open under SECRET_KEY");
-      const step = matchTotp(secret, presented.code, now, record.totp.lastStep);
+      const opened = await box.openWith(record.totp.sealed, uid);
+      if (!opened) {
+        throw new Error("a TOTP secret opens under neither SECRET_KEY nor PREVIOUS_SECRET_KEYS");
+      }
+      const step = matchTotp(opened.secret, presented.code, now, record.totp.lastStep);
       if (step === undefined) return undefined;
+      // Opened under a previous SECRET_KEY: sealed again under the current one, in the same
+      // commit that spends the step.
+      const sealed = opened.current ? record.totp.sealed : await box.seal(opened.secret, uid);
       return {
-        factors: { ...record, totp: { ...record.totp, lastStep: step }, updatedAt: now },
+        factors: { ...record, totp: { ...record.totp, sealed, lastStep: step }, updatedAt: now },
         method: "totp",
       };
     }

@@ -66,7 +66,14 @@ export function createSecretBox(secretKey: string, previousSecretKeys: readonly 
     },
     /** The secret, or `undefined` when no known key opens it for this owner. */
     async open(sealed: SealedSecret, owner: string): Promise<Uint8Array | undefined> {
-      for (const key of await keys()) {
+      return (await this.openWith(sealed, owner))?.secret;
+    },
+    /** The secret and whether the current key opened it (else a previous one did). */
+    async openWith(
+      sealed: SealedSecret,
+      owner: string,
+    ): Promise<{ secret: Uint8Array; current: boolean } | undefined> {
+      for (const [index, key] of (await keys()).entries()) {
         try {
           const plain = await crypto.subtle.decrypt(
             {
@@ -77,7 +84,7 @@ export function createSecretBox(secretKey: string, previousSecretKeys: readonly 
             key,
             Uint8Array.from(base64url.decode(sealed.ciphertext)),
           );
-          return new Uint8Array(plain);
+          return { secret: new Uint8Array(plain), current: index === 0 };
         } catch {
           // Not this key: try the next one.
         }
