@@ -74,6 +74,8 @@ export interface Config {
   readonly passwordHasher: PasswordHasherChoice;
   /** `ADMIN_REQUIRE_MFA=true`: `/admin` takes only tokens of a login with a second factor. */
   readonly adminRequireMfa: boolean;
+  /** The login page's product name and accent colour (`LOGIN_PAGE_NAME`, `LOGIN_PAGE_COLOR`). */
+  readonly branding: { readonly productName: string; readonly accentColor: string };
 }
 
 /** A configuration value that cannot be used; `message` names the variable. */
@@ -208,7 +210,22 @@ export function parseConfig(vars: RawVars): Config {
     passwordHasher: requireChoice("PASSWORD_HASHER", vars.PASSWORD_HASHER, PASSWORD_HASHER_CHOICES),
     adminRequireMfa:
       requireChoice("ADMIN_REQUIRE_MFA", vars.ADMIN_REQUIRE_MFA, ["false", "true"]) === "true",
+    branding: parseBranding(vars),
   });
+}
+
+/** `LOGIN_PAGE_NAME` (1 to 64 printable characters) and `LOGIN_PAGE_COLOR` (`#rrggbb`). */
+function parseBranding(vars: RawVars): Config["branding"] {
+  const productName = nonEmpty(vars.LOGIN_PAGE_NAME) ?? "Auth server";
+  // deno-lint-ignore no-control-regex
+  if (productName.length > 64 || /[\x00-\x1f\x7f]/.test(productName)) {
+    throw new ConfigError("LOGIN_PAGE_NAME", "must be 1 to 64 characters, no control characters");
+  }
+  const accentColor = nonEmpty(vars.LOGIN_PAGE_COLOR) ?? "#1d4ed8";
+  if (!/^#[0-9a-fA-F]{6}$/.test(accentColor)) {
+    throw new ConfigError("LOGIN_PAGE_COLOR", "must be a colour #rrggbb");
+  }
+  return Object.freeze({ productName, accentColor });
 }
 
 /** Where {@link loadConfig} reads from; injected so tests need no real environment. */
@@ -254,6 +271,8 @@ export const CONFIG_VARIABLES = [
   "METRICS_TOKEN",
   "PASSWORD_HASHER",
   "ADMIN_REQUIRE_MFA",
+  "LOGIN_PAGE_NAME",
+  "LOGIN_PAGE_COLOR",
 ] as const;
 
 /**

@@ -12,6 +12,7 @@ import { loginFloodGate } from "./flood_gate.ts";
 import { printConfigNotes } from "./load_config.ts";
 import type { Runtime } from "./runtime.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
+import { REUSE_PORT_VAR, reusePortSetting } from "./reuse_port.ts";
 import { createServices, type Services } from "./services.ts";
 
 /** How long in-flight requests may take to finish after SIGTERM. */
@@ -76,6 +77,12 @@ async function hasEnabledAdmin(services: Services): Promise<boolean> {
 /** Serves until a stop signal; resolves with the exit code. */
 export async function serve(runtime: Runtime): Promise<number> {
   const { config, logger } = runtime;
+  const shared = reusePortSetting(Deno.env.get(REUSE_PORT_VAR), Deno.build.os);
+  if ("problem" in shared) {
+    console.error(`Configuration error: ${shared.problem}`);
+    runtime.close();
+    return 1;
+  }
   const services = createServices(runtime);
   await bootstrapAdmin(services, config.bootstrapPassword);
   const app = createApp(services, config, logger);
@@ -94,6 +101,7 @@ export async function serve(runtime: Runtime): Promise<number> {
 
   let stoppedBy: Deno.Signal | undefined;
   const stop = async (signal: Deno.Signal) => {
+    if (stoppedBy !== undefined) return; // a second signal (start:all-cores forwards one) waits too
     stoppedBy = signal;
     logger.info("shutdown", { signal });
     const timeout = setTimeout(() => {
@@ -131,6 +139,7 @@ export async function serve(runtime: Runtime): Promise<number> {
     server = Deno.serve({
       hostname: config.host,
       port: config.port,
+      reusePort: shared.reusePort, // several processes on one port (start:all-cores, Linux)
       // The line names the hashing backend, which is opened only now: the addon's load and the
       // dummy hash are off the path to the first answer (logins wait for them).
       onListen: ({ hostname, port }) => {

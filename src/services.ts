@@ -7,6 +7,11 @@
  *
  * @module
  */
+import {
+  type AuthorizationCodes,
+  createAuthorizationCodes,
+} from "./browser/authorization_codes.ts";
+import { type BrowserSessions, createBrowserSessions } from "./browser/browser_sessions.ts";
 import type { Config } from "./config.ts";
 import type { KeyRing } from "./crypto/keys.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
@@ -66,6 +71,9 @@ export interface Services {
   readonly metrics: Metrics;
   /** The domain events; log, metrics and gate already subscribe. */
   readonly events: EventStream;
+  /** Browser sign-in: single sign-on sessions, and the codes `/authorize` hands out. */
+  readonly browserSessions: BrowserSessions;
+  readonly codes: AuthorizationCodes;
 }
 
 /** Builds every service over `deps`. */
@@ -75,7 +83,7 @@ export function createServices(deps: ServiceDeps): Services {
   const metrics = createMetrics();
   const gate = createSessionGate({ store: stores.sessions, now });
   const events = createEventStream();
-  events.subscribe(logEvents(deps.logger));
+  events.subscribe(logEvents(deps.logger, now));
   events.subscribe(countEvents(metrics));
   events.subscribe(gate.onEvent);
 
@@ -154,6 +162,19 @@ export function createServices(deps: ServiceDeps): Services {
     signAccessToken,
     onEvent: events.emit,
   });
+  const browserSessions = createBrowserSessions({
+    store: stores.browserSessions,
+    users: stores.users,
+    maxAge: config.sessionMaxAge,
+    now,
+  });
+  const codes = createAuthorizationCodes({
+    store: stores.authorizationCodes,
+    browserSessions: stores.browserSessions,
+    users: stores.users,
+    sessions,
+    now,
+  });
   return {
     stores,
     keys: deps.keys,
@@ -169,6 +190,8 @@ export function createServices(deps: ServiceDeps): Services {
     gate,
     metrics,
     events,
+    browserSessions,
+    codes,
   };
 }
 

@@ -28,7 +28,12 @@ import {
 const OAuthErrorBody = OAuthErrorBodySchema.openapi("OAuthError");
 
 const TokenRequest = z.object({
-  grant_type: z.enum(["password", "refresh_token", "client_credentials"]),
+  grant_type: z.enum(["password", "refresh_token", "client_credentials", "authorization_code"]),
+  code: z.string().optional().openapi({ description: "authorization_code: the code" }),
+  redirect_uri: z.string().optional().openapi({
+    description: "authorization_code: the redirect_uri of the authorization request",
+  }),
+  code_verifier: z.string().optional().openapi({ description: "authorization_code: PKCE" }),
   username: z.string().optional().openapi({ description: "password grant: the user id" }),
   password: z.string().optional(),
   refresh_token: z.string().optional(),
@@ -42,7 +47,12 @@ const TokenRequest = z.object({
 
 // `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
 // them as optional.
-const TokenResponse = OAuthTokenResponseSchema.partial({ refresh_token: true, scope: true })
+const TokenResponse = OAuthTokenResponseSchema.partial({
+  refresh_token: true,
+  scope: true,
+  id_token: true,
+  device_token: true,
+})
   .openapi("OAuthTokenResponse");
 
 const TokenForm = z.object({
@@ -88,7 +98,8 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
     const body = await readForm(c);
     const credentials = clientCredentials(c.req.header("Authorization"), body);
     const client = await authenticateClient(services.clients, credentials);
-    if (required && !client) {
+    // A public client proves nothing (no secret): not enough where authentication is required.
+    if (required && (!client || client.public === true)) {
       throw new OAuthError("invalid_client", "client authentication is required");
     }
     return { body, client };
@@ -101,7 +112,8 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
   app.openAPIRegistry.registerPath({
     method: "post",
     path: "/oauth/token",
-    summary: "OAuth 2 token endpoint: password, refresh_token and client_credentials grants",
+    summary: "OAuth 2 token endpoint: authorization_code, password, refresh_token and " +
+      "client_credentials grants",
     security,
     request: { body: form(TokenRequest) },
     responses: {

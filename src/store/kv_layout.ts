@@ -37,6 +37,7 @@
  * @module
  */
 import { ContendedError, StoreUnavailableError } from "../errors.ts";
+import { type RetryOptions, retryTransient } from "./busy_retry.ts";
 
 /** The keys, by record. */
 export const KEYS = {
@@ -67,12 +68,19 @@ export const MAX_ATOMIC_MUTATIONS = 500;
 export const MAX_COMMIT_ATTEMPTS = 32;
 
 /**
- * Runs one store operation; any failure of the KV itself becomes `StoreUnavailableError`
- * (the API answers 503 `unavailable`). `ContendedError` passes through.
+ * Runs one store operation. A transient busy error (SQLite's "database is locked" when another
+ * process holds the file's write lock) runs it again, bounded and jittered (`busy_retry.ts`);
+ * any other failure of the KV itself, or a busy one that outlasts the tries, becomes
+ * `StoreUnavailableError` (the API answers 503 `unavailable`). `ContendedError` passes through.
+ * Every operation re-reads what its commit checks, so running it again is safe.
  */
-export async function kvCall<T>(what: string, operation: () => Promise<T>): Promise<T> {
+export async function kvCall<T>(
+  what: string,
+  operation: () => Promise<T>,
+  retry?: RetryOptions,
+): Promise<T> {
   try {
-    return await operation();
+    return await retryTransient(operation, retry);
   } catch (err) {
     throw asStoreError(what, err);
   }
@@ -81,9 +89,11 @@ export async function kvCall<T>(what: string, operation: () => Promise<T>): Prom
 /** The error a KV failure during `what` is reported as. */
 export function asStoreError(what: string, err: unknown): Error {
   if (err instanceof ContendedError || err instanceof StoreUnavailableError) return err;
-  const reason = err instanceof Error ? err.message : String(err);
-  return new StoreUnavailableError(`store failed (${what}): ${reason.slice(0, 200)}`, {
+  const reason = (err instanceof Error ? err.message : String(err)).slice(0, 200);
+  return new StoreUnavailableError(`store failed (${what}): ${reason}`, {
     cause: err,
+    operation: what,
+    reason,
   });
 }
 

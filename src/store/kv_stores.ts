@@ -3,6 +3,8 @@
  *
  * @module
  */
+import type { AuthorizationCodeStore } from "../browser/authorization_code_store.ts";
+import type { BrowserSessionStore } from "../browser/browser_session_store.ts";
 import type { KeyStore } from "../keys/key_store.ts";
 import type { MfaStore } from "../mfa/mfa_store.ts";
 import type { PasskeyStore } from "../passkeys/passkey_store.ts";
@@ -10,6 +12,8 @@ import type { CounterStore } from "../limits/counter_store.ts";
 import type { ClientStore } from "../oauth/client_store.ts";
 import type { SessionStore } from "../tokens/session_store.ts";
 import type { UserStore } from "../users/user_store.ts";
+import { KvAuthorizationCodeStore } from "./kv_authorization_codes.ts";
+import { KvBrowserSessionStore } from "./kv_browser_sessions.ts";
 import { KvClientStore } from "./kv_clients.ts";
 import { KvCounterStore } from "./kv_counters.ts";
 import { KvKeyStore } from "./kv_keys.ts";
@@ -31,6 +35,9 @@ export interface Stores {
   readonly mfa: MfaStore;
   /** WebAuthn credentials and their challenges. */
   readonly passkeys: PasskeyStore;
+  /** Browser sign-in: authorization codes and browser (single sign-on) sessions. */
+  readonly authorizationCodes: AuthorizationCodeStore;
+  readonly browserSessions: BrowserSessionStore;
   /** Throws `StoreUnavailableError` when the store cannot be read. */
   ping(): Promise<void>;
 }
@@ -45,6 +52,8 @@ export function kvStores(kv: Deno.Kv): Stores {
     keys: new KvKeyStore(kv),
     mfa: new KvMfaStore(kv),
     passkeys: new KvPasskeyStore(kv),
+    authorizationCodes: new KvAuthorizationCodeStore(kv),
+    browserSessions: new KvBrowserSessionStore(kv),
     ping: () => kvCall("ping", async () => void await kv.get(KEYS.health)),
   };
 }

@@ -166,7 +166,10 @@ Deno.test("lifecycle (HS256, REFRESH_GRACE_SECONDS=0)", async (t) => {
       assert.equal(jwks.status, 200);
       assert.deepEqual(jwks.body, { keys: [] });
       assert.ok(jwks.headers.get("Cache-Control"), "Cache-Control set");
-      const discovery = await getJson(`${server.url}/.well-known/openid-configuration`);
+      // No ID tokens under HS256, so no OpenID provider document; RFC 8414's is there.
+      const oidc = await getJson(`${server.url}/.well-known/openid-configuration`);
+      assert.equal(oidc.status, 404);
+      const discovery = await getJson(`${server.url}/.well-known/oauth-authorization-server`);
       assert.equal(discovery.status, 200);
       assert.equal(discovery.body.issuer, issuer);
       assert.equal(discovery.body.jwks_uri, `${issuer}/.well-known/jwks.json`);

@@ -23,7 +23,7 @@ const CHROMIUM = "/usr/bin/chromium";
  * in a second copy of @types/node whose WebCrypto types clash with the server's under one
  * `deno check` of the whole tree.
  */
-const PUPPETEER = "npm:puppeteer-core@^24.10.0";
+const PUPPETEER = "npm:puppeteer-core@^25.16.0";
 interface Cdp {
   // deno-lint-ignore no-explicit-any
   send(method: string, params?: Record<string, unknown>): Promise<any>;
@@ -43,7 +43,10 @@ interface Browser {
 const canRun = (() => {
   try {
     Deno.statSync(CHROMIUM);
-    return Deno.permissions.querySync({ name: "run", command: CHROMIUM }).state === "granted";
+    // The test task grants `chromium` (resolved on PATH to this file).
+    return ["chromium", CHROMIUM].some((command) =>
+      Deno.permissions.querySync({ name: "run", command }).state === "granted"
+    );
   } catch {
     return false;
   }

@@ -21,6 +21,14 @@ import type {
 } from "../../src/passkeys/passkey_store.ts";
 import { gcraGiveBack, gcraTake } from "../../src/limits/gcra.ts";
 import type { ClientRecord, ClientStore } from "../../src/oauth/client_store.ts";
+import type {
+  AuthorizationCodeRecord,
+  AuthorizationCodeStore,
+} from "../../src/browser/authorization_code_store.ts";
+import type {
+  BrowserSessionRecord,
+  BrowserSessionStore,
+} from "../../src/browser/browser_session_store.ts";
 import type { Stores } from "../../src/store/kv_stores.ts";
 import type {
   Rotation,
@@ -463,6 +471,50 @@ class FakePasskeyStore implements PasskeyStore {
   }
 }
 
+const codeKey = (hash: string) => `authorization_codes/${JSON.stringify(hash)}`;
+const browserKey = (key: string) => `browser_sessions/${JSON.stringify(key)}`;
+
+class FakeAuthorizationCodeStore implements AuthorizationCodeStore {
+  constructor(private readonly t: FakeTable) {}
+
+  createCode(code: AuthorizationCodeRecord) {
+    this.t.touch("createCode");
+    const key = codeKey(code.hash);
+    if (this.t.commit([[key, null]], [[key, code]], false) === undefined) {
+      return Promise.reject(new Error("authorization code collision"));
+    }
+    return Promise.resolve();
+  }
+  getCode(hash: string) {
+    this.t.touch("getCode");
+    return Promise.resolve(this.t.get<AuthorizationCodeRecord>(codeKey(hash)));
+  }
+  updateCode(code: AuthorizationCodeRecord, versionstamp: string) {
+    this.t.touch("updateCode");
+    const key = codeKey(code.hash);
+    return Promise.resolve(this.t.commit([[key, versionstamp]], [[key, code]]) !== undefined);
+  }
+}
+
+class FakeBrowserSessionStore implements BrowserSessionStore {
+  constructor(private readonly t: FakeTable) {}
+
+  createBrowserSession(session: BrowserSessionRecord) {
+    this.t.touch("createBrowserSession");
+    this.t.commit([], [[browserKey(session.key), session]], false);
+    return Promise.resolve();
+  }
+  getBrowserSession(key: string) {
+    this.t.touch("getBrowserSession");
+    return Promise.resolve(this.t.get<BrowserSessionRecord>(browserKey(key)));
+  }
+  deleteBrowserSession(key: string) {
+    this.t.touch("deleteBrowserSession");
+    this.t.commit([], [[browserKey(key), undefined]], false);
+    return Promise.resolve();
+  }
+}
+
 /** The fakes over one table, switched by `faults`. */
 export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string): number } {
   const table = new FakeTable(faults);
@@ -476,6 +528,8 @@ export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string)
     keys: new FakeKeyStore(table),
     mfa: new FakeMfaStore(table),
     passkeys: new FakePasskeyStore(table),
+    authorizationCodes: new FakeAuthorizationCodeStore(table),
+    browserSessions: new FakeBrowserSessionStore(table),
     ping: () => {
       table.touch("ping");
       return Promise.resolve();
