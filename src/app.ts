@@ -21,8 +21,11 @@ import { errorResponse } from "./routes/schemas.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { adminMfaRoutes } from "./routes/admin_mfa.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { loginRoutes } from "./routes/login.ts";
+import { mfaRoutes } from "./routes/mfa.ts";
+import { passkeyRoutes } from "./routes/passkeys.ts";
 import { refreshRoutes } from "./routes/refresh.ts";
 import { meAndLogoutRoutes } from "./routes/me_logout.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
@@ -57,7 +60,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     services,
     logger,
     requireUser: requireAuth(authOptions),
-    requireAdmin: requireAuth({ ...authOptions, roles: [ADMIN_ROLE] }),
+    requireAdmin: requireAuth({ ...authOptions, roles: [ADMIN_ROLE], mfa: config.adminRequireMfa }),
   };
 
   const app = new OpenAPIHono<AppEnv>({
@@ -85,8 +88,14 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     app.on(["POST", "PATCH", "PUT"], path, requireJson());
   }
   app.use("/oauth/*", limitBody());
+  // The second factor's routes: 16 KiB; each route with a body requires JSON by its schema.
+  for (const path of ["/login/mfa", "/me/mfa/*", "/me/passkeys/*", "/passkeys/*"]) {
+    app.use(path, limitBody());
+  }
 
   loginRoutes(app, ctx);
+  mfaRoutes(app, ctx);
+  passkeyRoutes(app, ctx);
   refreshRoutes(app, ctx);
   meAndLogoutRoutes(app, ctx);
   sessionRoutes(app, ctx);
@@ -94,6 +103,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   healthRoutes(app, ctx);
   metricsRoutes(app, ctx);
   adminRoutes(app, ctx);
+  adminMfaRoutes(app, ctx);
   adminClientRoutes(app, ctx);
   oauthRoutes(app, ctx);
   authorizeRoutes(app, ctx);

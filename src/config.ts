@@ -66,6 +66,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Which argon2id backend: `auto` (native if it loads), `webcrypto` or `native`. */
   readonly passwordHasher: PasswordHasherChoice;
+  /** `ADMIN_REQUIRE_MFA=true`: `/admin` takes only tokens of a login with a second factor. */
+  readonly adminRequireMfa: boolean;
   /** The login page's product name and accent colour (`LOGIN_PAGE_NAME`, `LOGIN_PAGE_COLOR`). */
   readonly branding: { readonly productName: string; readonly accentColor: string };
 }
@@ -201,6 +203,8 @@ export function parseConfig(vars: RawVars): Config {
     metricsToken: nonEmpty(vars.METRICS_TOKEN),
     logLevel: logLevel as LogLevel,
     passwordHasher: requireChoice("PASSWORD_HASHER", vars.PASSWORD_HASHER, PASSWORD_HASHER_CHOICES),
+    adminRequireMfa:
+      requireChoice("ADMIN_REQUIRE_MFA", vars.ADMIN_REQUIRE_MFA, ["false", "true"]) === "true",
     branding: parseBranding(vars),
   });
 }
@@ -267,6 +271,7 @@ export const CONFIG_VARIABLES = [
   "CORS_ORIGINS",
   "METRICS_TOKEN",
   "PASSWORD_HASHER",
+  "ADMIN_REQUIRE_MFA",
   "LOGIN_PAGE_NAME",
   "LOGIN_PAGE_COLOR",
   "DATABASE_URL",

@@ -87,6 +87,30 @@ export type DomainEvent =
   | { readonly type: "password_hash_unusable"; readonly user_id: string }
   /** A limit of this instance refused a request (the login limits have their own event). */
   | { readonly type: "rate_limited"; readonly limit: "refresh_client" }
+  /** A second factor became active (never its secret). */
+  | { readonly type: "mfa_enrolled"; readonly user_id: string; readonly method: "totp" }
+  /** Every factor of a user was removed: by the user, an admin or the CLI. */
+  | { readonly type: "mfa_reset"; readonly user_id: string; readonly by: "user" | "admin" | "cli" }
+  | { readonly type: "mfa_recovery_codes_renewed"; readonly user_id: string }
+  /**
+   * A login's second step (never the code or the `mfa_token`): issued after the password,
+   * passed (with the method), failed (a wrong code), exhausted (the wrong code that ended it).
+   */
+  | {
+    readonly type: "mfa_challenge";
+    readonly user_id: string;
+    readonly client: string;
+    readonly outcome: "issued" | "passed" | "failed" | "exhausted";
+    readonly method?: "totp" | "recovery_code";
+  }
+  | { readonly type: "passkey_registered"; readonly user_id: string }
+  | { readonly type: "passkey_removed"; readonly user_id: string }
+  /** A sign-in with a passkey (never the credential or the challenge). */
+  | {
+    readonly type: "passkey_sign_in";
+    readonly user_id: string;
+    readonly outcome: "passed" | "failed";
+  }
   /** A service account (OAuth client_credentials) was issued a token. */
   | { readonly type: "client_token"; readonly client_id: string; readonly scope: string }
   /**
@@ -150,12 +174,18 @@ export function logEvents(logger: Logger, now: () => number = Date.now): EventSu
       case "session_started":
       case "refreshed":
       case "login":
+      case "mfa_enrolled":
+      case "mfa_recovery_codes_renewed":
+      case "passkey_registered":
+      case "passkey_removed":
+      case "passkey_sign_in":
       case "client_token": {
         const { type, ...fields } = event;
         return logger.info(type, fields);
       }
       case "refresh_reused":
       case "session_revoked":
+      case "mfa_reset":
       case "login_failed": {
         const { type, ...fields } = event;
         return logger.warn(type, fields);
@@ -178,6 +208,13 @@ export function logEvents(logger: Logger, now: () => number = Date.now): EventSu
           });
         }
         return;
+      case "mfa_challenge": {
+        const { type: _, ...fields } = event;
+        if (event.outcome === "failed" || event.outcome === "exhausted") {
+          return logger.warn("mfa_challenge", fields);
+        }
+        return logger.info("mfa_challenge", fields);
+      }
       case "store_failed": {
         const { type, ...fields } = event;
         const quiet = storeFailures.admit(`${event.answer} ${event.operation} ${event.cause}`);

@@ -49,6 +49,35 @@ export function createMetrics() {
       "Device tokens issued, accepted or not counted at login, by outcome",
       ["outcome"],
     ),
+    mfaEnrolments: new Counter(
+      registry,
+      "auth_mfa_enrolments_total",
+      "Second factors made active, by method",
+      ["method"],
+    ),
+    mfaChallenges: new Counter(
+      registry,
+      "auth_mfa_challenges_total",
+      "Second steps of logins: issued, passed (by method), failed, exhausted (the fifth wrong code)",
+      ["outcome", "method"],
+    ),
+    mfaResets: new Counter(
+      registry,
+      "auth_mfa_resets_total",
+      "Removals of every second factor of a user, by who asked (user, admin, cli)",
+      ["by"],
+    ),
+    passkeySignIns: new Counter(
+      registry,
+      "auth_passkey_sign_ins_total",
+      "Sign-ins with a passkey, by outcome",
+      ["outcome"],
+    ),
+    passkeyRegistrations: new Counter(
+      registry,
+      "auth_passkey_registrations_total",
+      "Passkeys registered",
+    ),
     requestDuration: new Histogram(
       registry,
       "auth_http_request_duration_seconds",
@@ -90,6 +119,19 @@ export function countEvents(metrics: Metrics): EventSubscriber {
         return metrics.rateLimited.inc({ limit: event.limit, source: "memory" });
       case "device_token":
         return metrics.deviceTokens.inc({ outcome: event.outcome });
+      case "mfa_enrolled":
+        return metrics.mfaEnrolments.inc({ method: event.method });
+      case "mfa_challenge":
+        return metrics.mfaChallenges.inc({
+          outcome: event.outcome,
+          method: event.method ?? "none",
+        });
+      case "mfa_reset":
+        return metrics.mfaResets.inc({ by: event.by });
+      case "passkey_sign_in":
+        return metrics.passkeySignIns.inc({ outcome: event.outcome });
+      case "passkey_registered":
+        return metrics.passkeyRegistrations.inc();
       default:
         return;
     }

@@ -28,6 +28,10 @@ import { createSessionGate, type SessionGate } from "./tokens/session_gate.ts";
 import { createSessionService, deriveChainKey, type SessionService } from "./tokens/sessions.ts";
 import { createDeviceTokens } from "./users/device_tokens.ts";
 import { createLoginService, type LoginService } from "./users/login_service.ts";
+import { createMfaLogin, type MfaLogin } from "./mfa/mfa_login.ts";
+import { createMfaService, type MfaService } from "./mfa/mfa_service.ts";
+import { createSecretBox } from "./mfa/secret_box.ts";
+import { createPasskeyService, type PasskeyService } from "./passkeys/passkey_service.ts";
 import { createUserService, type UserService } from "./users/user_service.ts";
 
 /** What the services are built from. */
@@ -52,6 +56,12 @@ export interface Services {
   readonly sessions: SessionService;
   /** Password sign-in: `POST /login` and the OAuth password grant. */
   readonly login: LoginService;
+  /** Second factors: enrolment, recovery codes, removal. */
+  readonly mfa: MfaService;
+  /** The second step of logins (`POST /login/mfa`). */
+  readonly mfaLogin: MfaLogin;
+  /** Passkeys (WebAuthn): registration, sign-in without a password. */
+  readonly passkeys: PasskeyService;
   /** Spending a refresh token: `POST /refresh` and the OAuth refresh_token grant. */
   readonly refresh: RefreshService;
   /** OAuth clients (service accounts). */
@@ -103,6 +113,21 @@ export function createServices(deps: ServiceDeps): Services {
     },
     onEvent: events.emit,
   });
+  const mfa = createMfaService({
+    store: stores.mfa,
+    box: createSecretBox(config.secretKey, config.previousSecretKeys),
+    issuerLabel: issuerLabel(config.issuer),
+    now,
+    onEvent: events.emit,
+  });
+  const mfaLogin = createMfaLogin({
+    mfa,
+    store: stores.mfa,
+    userStore: stores.users,
+    steps: () => login.steps,
+    now,
+    onEvent: events.emit,
+  });
   const login = createLoginService({
     users,
     userStore: stores.users,
@@ -115,7 +140,14 @@ export function createServices(deps: ServiceDeps): Services {
     }),
     limits: { perClient: config.loginLimitPerClient, perAccount: config.loginLimitPerAccount },
     onEvent: events.emit,
+    secondFactor: mfaLogin,
     now,
+  });
+  const passkeys = createPasskeyService({
+    store: stores.passkeys,
+    issuer: config.issuer,
+    now,
+    onEvent: events.emit,
   });
   const refresh = createRefreshService({
     sessions,
@@ -150,6 +182,9 @@ export function createServices(deps: ServiceDeps): Services {
     users,
     sessions,
     login,
+    mfa,
+    mfaLogin,
+    passkeys,
     refresh,
     clients,
     gate,
@@ -158,4 +193,13 @@ export function createServices(deps: ServiceDeps): Services {
     browserSessions,
     codes,
   };
+}
+
+/** The name authenticator apps show: the issuer's host when it is a URL, else the issuer. */
+function issuerLabel(issuer: string): string {
+  try {
+    return new URL(issuer).host || issuer;
+  } catch {
+    return issuer;
+  }
 }

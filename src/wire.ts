@@ -25,6 +25,35 @@ export const LoginAnswerSchema = TokenPairSchema.extend({
 /** The `/login` answer: a token pair and a device token. */
 export type LoginAnswer = z.infer<typeof LoginAnswerSchema>;
 
+export const MfaRequiredSchema = z.object({
+  error: z.string(),
+  code: z.literal("mfa_required"),
+  mfa_token: z.string().describe("For POST /login/mfa; lives 5 minutes, passes once"),
+  methods: z.array(z.enum(["totp", "recovery_code"])).describe("What POST /login/mfa accepts"),
+});
+/** The 403 of `/login` for a user with an active second factor. */
+export type MfaRequiredBody = z.infer<typeof MfaRequiredSchema>;
+
+export const TotpEnrolmentSchema = z.object({
+  secret: z.string().describe("Base32 (RFC 4648), for typing into an authenticator app"),
+  otpauth_uri: z.string().describe("The same secret as an otpauth:// URI (for a QR code)"),
+});
+/** `POST /me/mfa/totp`. */
+export type TotpEnrolment = z.infer<typeof TotpEnrolmentSchema>;
+
+export const RecoveryCodesSchema = z.object({
+  recovery_codes: z.array(z.string()).describe("Ten codes, each good for one sign-in; shown once"),
+});
+/** `POST /me/mfa/totp/confirm` and `POST /me/mfa/recovery-codes`. */
+export type RecoveryCodes = z.infer<typeof RecoveryCodesSchema>;
+
+export const MfaStatusSchema = z.object({
+  totp: z.enum(["none", "pending", "active"]),
+  recovery_codes_left: z.number().int(),
+});
+/** `GET /me/mfa`. */
+export type MfaStatus = z.infer<typeof MfaStatusSchema>;
+
 export const ErrorBodySchema = z.object({
   error: z.string(),
   code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
@@ -47,6 +76,8 @@ export const ClaimsSchema = z.object({
   scope: z.string().exactOptional(),
   /** Service-account tokens: the client's generation at issue (see `ClientRecord.generation`). */
   client_gen: z.string().exactOptional(),
+  /** RFC 8176 authentication methods: `["pwd"]`, `["pwd", "otp"]` (user tokens). */
+  amr: z.array(z.string()).exactOptional(),
 });
 /** The claims of a verified access token, as `/me` shows them. */
 export type Claims = z.infer<typeof ClaimsSchema>;
@@ -140,6 +171,7 @@ export const OAUTH_ERROR_CODES = [
   "invalid_scope",
   "unsupported_token_type",
   "too_many_attempts",
+  "mfa_required",
   "temporarily_unavailable",
   "server_error",
 ] as const;

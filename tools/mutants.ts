@@ -852,6 +852,123 @@ export const MUTANTS: readonly Mutant[] = [
     search: ".check({ key: sessionKey, versionstamp: null }).check(cap);",
     replace: ".check({ key: sessionKey, versionstamp: null });",
   },
+
+  // ---- issue 22: second factor ----
+  {
+    name: "totp-replay-accepted",
+    property: "a TOTP code accepted once is never accepted again (RFC 6238 section 5.2)",
+    file: "src/mfa/totp.ts",
+    search: "&& step > lastUsedStep) matched ??= step;",
+    replace: "&& step >= lastUsedStep) matched ??= step;",
+  },
+  {
+    name: "totp-drift-two-steps",
+    property: "TOTP accepts one step of drift either way, never two",
+    file: "src/mfa/totp.ts",
+    search: "export const TOTP_DRIFT_STEPS = 1;",
+    replace: "export const TOTP_DRIFT_STEPS = 2;",
+  },
+  {
+    name: "mfa-token-guesses-unbounded",
+    property: "an mfa_token dies at its fifth wrong code (the sixth guess is refused)",
+    file: "src/mfa/mfa_login.ts",
+    search: "failures >= MAX_CHALLENGE_FAILURES ? undefined : { ...pending, failures }",
+    replace: "{ ...pending, failures }",
+  },
+  {
+    name: "mfa-token-never-expires",
+    property: "an mfa_token lives 5 minutes",
+    file: "src/mfa/mfa_login.ts",
+    search: "if (!entry || entry.value.expiresAt <= deps.now()) throw invalidMfaToken();",
+    replace: "if (!entry) throw invalidMfaToken();",
+  },
+  {
+    name: "mfa-token-reusable",
+    property: "an mfa_token gives one success",
+    file: "src/store/kv_mfa.ts",
+    search: "        .delete(challengeKey)\n",
+    replace: "",
+  },
+  {
+    name: "mfa-code-check-not-atomic",
+    property:
+      "two presenters of one TOTP code at once: one passes (check and record in one commit)",
+    file: "src/store/kv_mfa.ts",
+    search: "        .check({ key: factorsKey, versionstamp: success.factorsVersionstamp })\n",
+    replace: "",
+  },
+  {
+    name: "mfa-wrong-codes-free",
+    property: "wrong codes spend the account's (or device's) login failure budget",
+    file: "src/mfa/mfa_login.ts",
+    search: "    await steps.spendAttempt(userId, request.client, budget);\n",
+    replace: "",
+  },
+  {
+    name: "recovery-code-reusable",
+    property: "a recovery code works once",
+    file: "src/mfa/mfa_service.ts",
+    search: "const recoveryCodes = record.recoveryCodes.filter((_, i) => i !== index);",
+    replace: "const recoveryCodes = [...record.recoveryCodes];",
+  },
+  {
+    name: "login-skips-second-factor",
+    property: "/login for a user with an active factor answers mfa_required, never tokens",
+    file: "src/users/login_service.ts",
+    search: "if (second) return { mfa: second };",
+    replace: "if (second && !second) return { mfa: second };",
+  },
+  {
+    name: "pending-enrolment-active",
+    property: "a pending (unconfirmed) TOTP enrolment changes nothing at login",
+    file: "src/mfa/mfa_service.ts",
+    search: "if (!record?.totp) return undefined;",
+    replace: "if (!record?.totp && !record?.pending) return undefined;",
+  },
+  {
+    name: "require-auth-mfa-ignored",
+    property:
+      "requireAuth({ mfa: true }) (and ADMIN_REQUIRE_MFA) refuses a token without a second factor",
+    file: "src/middleware/require_auth.ts",
+    search: "if (options.mfa && !isMultiFactor(claims.amr)) {",
+    replace: "if (options.mfa && !claims.amr) {",
+  },
+  {
+    name: "amr-password-counts-as-mfa",
+    property: "a password alone (amr [pwd]) is not a second factor",
+    file: "src/tokens/amr.ts",
+    search: "return second && first;",
+    replace: "return first;",
+  },
+  {
+    name: "mfa-delete-code-unchecked",
+    property: "removing TOTP needs a current code or the password",
+    file: "src/mfa/mfa_service.ts",
+    search: "        await requireCode(found, uid, code);\n",
+    replace: "",
+  },
+  {
+    name: "mfa-log-code",
+    property: "no second-factor code, secret or mfa_token in a log line",
+    file: "src/mfa/mfa_login.ts",
+    search: '          client: request.client,\n          outcome: next ? "failed" : "exhausted",',
+    replace:
+      '          client: request.client + JSON.stringify(request),\n          outcome: next ? "failed" : "exhausted",',
+  },
+  {
+    name: "passkey-counter-unchecked",
+    property: "a passkey whose sign counter did not grow (a cloned authenticator) is refused",
+    file: "src/passkeys/passkey_service.ts",
+    search: "            counter: passkey.counter,",
+    replace: "            counter: 0,",
+  },
+  {
+    name: "passkey-challenge-reusable",
+    property: "a passkey challenge answers one response",
+    file: "src/store/kv_passkeys.ts",
+    search: "        .delete(key).commit();",
+    replace: "        .commit();",
+  },
   // ---- issue 21: browser sign-in ----
   {
     name: "code-reuse-keeps-tokens",

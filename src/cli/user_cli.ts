@@ -145,6 +145,26 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       ));
     },
   },
+  mfa: {
+    usage: "mfa reset <user_id>",
+    summary: "Remove every second factor of a user (TOTP, pending enrolment, recovery codes), " +
+      "for one who lost their authenticator and their recovery codes",
+    async run(services, args) {
+      const [action, userId, extra] = args.positionals;
+      if (action !== "reset" || userId === undefined || extra !== undefined) {
+        throw usageError("user", args.usage, "Expected reset and exactly one <user_id>");
+      }
+      const user = await services.users.get(userId);
+      const removed = await services.mfa.remove(user, "cli");
+      print(
+        args,
+        { user_id: userId, removed },
+        removed
+          ? `Removed every second factor of "${userId}"; they sign in with the password alone`
+          : `"${userId}" has no second factor`,
+      );
+    },
+  },
   enable: {
     usage: "enable <user_id>",
     summary: "Allow the user to log in again",

@@ -42,6 +42,7 @@ import {
   verifyAccessToken,
 } from "../tokens/access_token.ts";
 import { VerifiedTokenCache } from "../tokens/verified_token_cache.ts";
+import { isMultiFactor } from "../tokens/amr.ts";
 import {
   createIntrospectionCheck,
   type IntrospectionOptions,
@@ -89,6 +90,13 @@ export interface RequireAuthOptions {
    * `insufficient_scope` otherwise): for service-account tokens (client_credentials).
    */
   readonly scopes?: readonly string[];
+  /**
+   * `true`: only tokens of a login with a second factor pass (their `amr`, RFC 8176, says so:
+   * `["pwd", "otp"]`, a passkey); others get 403 `mfa_required` with
+   * `error="insufficient_user_authentication"` (RFC 9470's step-up challenge): sign in again with
+   * the second factor.
+   */
+  readonly mfa?: boolean;
   /**
    * Ask the auth server's introspection endpoint (RFC 7662) too, so revocations are seen before
    * `exp`; answers are cached briefly (see {@link IntrospectionOptions}). When it cannot answer:
@@ -236,6 +244,16 @@ export function requireAuth(options: RequireAuthOptions): MiddlewareHandler {
           `${challenge(realm, "insufficient_scope", message)}, scope="${scopes.join(" ")}"`,
         );
       }
+    }
+    if (options.mfa && !isMultiFactor(claims.amr)) {
+      const message = "this route needs a sign-in with a second factor";
+      return refuse(
+        c,
+        403,
+        "mfa_required",
+        message,
+        challenge(realm, "insufficient_user_authentication", message),
+      );
     }
     c.set("auth", claims);
     await next();

@@ -14,6 +14,7 @@ import { grantedScopes, type GrantType, scopesProblem } from "./client_service.t
 import type { ClientRecord } from "./client_store.ts";
 import { authorizationCodeGrant } from "./code_grant.ts";
 import { OAuthError } from "./oauth_error.ts";
+import { OAuthMfaRequired } from "./oauth_mfa.ts";
 import type { OAuthForm } from "./oauth_request.ts";
 
 type GrantContext = Pick<AppContext, "services" | "config">;
@@ -78,6 +79,7 @@ async function passwordGrant(
     deviceToken: device_token,
     clientId: client?.clientId,
   });
+  if ("mfa" in answer) throw new OAuthMfaRequired(answer.mfa);
   // An extra parameter of the answer (RFC 6749 section 5.1 allows them): the device token.
   return { ...fromPair(answer), device_token: answer.device_token };
 }

@@ -24,6 +24,7 @@ const STATUS: Readonly<Record<OAuthErrorCode, ContentfulStatusCode>> = {
   invalid_scope: 400,
   unsupported_token_type: 400,
   too_many_attempts: 429,
+  mfa_required: 403,
   temporarily_unavailable: 503,
   server_error: 500,
 };
@@ -32,6 +33,8 @@ const STATUS: Readonly<Record<OAuthErrorCode, ContentfulStatusCode>> = {
 const FROM_API_ERROR: Partial<Record<ErrorCode, OAuthErrorCode>> = {
   invalid_credentials: "invalid_grant",
   invalid_refresh_token: "invalid_grant",
+  invalid_code: "invalid_grant",
+  invalid_mfa_token: "invalid_grant",
   refresh_token_reused: "invalid_grant",
   refresh_conflict: "invalid_grant",
   session_revoked: "invalid_grant",

@@ -5,10 +5,28 @@
  *
  * @module
  */
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
-import { errorResponse, jsonBody, LoginAnswer, LoginBody, storeUnavailable } from "./schemas.ts";
+import { MfaRequiredSchema } from "../wire.ts";
+import {
+  ErrorBody,
+  errorResponse,
+  jsonBody,
+  LoginAnswer,
+  LoginBody,
+  storeUnavailable,
+} from "./schemas.ts";
+
+/** The 403 of a user with an active second factor. */
+export const MfaRequired = MfaRequiredSchema.openapi("MfaRequired", {
+  example: {
+    error: "a second factor is required",
+    code: "mfa_required",
+    mfa_token: "q7m0kQ3o1mYb7Jm2m3u0kq6o0ZpM2C1cRk4n4fQh0aA",
+    methods: ["totp", "recovery_code"],
+  },
+});
 
 const route = createRoute({
   method: "post",
@@ -22,7 +40,12 @@ const route = createRoute({
     },
     400: errorResponse("Malformed JSON, a missing or invalid field"),
     401: errorResponse("Unknown user, wrong password or disabled user: `invalid_credentials`"),
-    403: errorResponse("The requested role is not one of the user's roles"),
+    403: {
+      content: { "application/json": { schema: z.union([MfaRequired, ErrorBody]) } },
+      description: "`mfa_required`: the password is right and the user has an active second " +
+        "factor; finish at POST /login/mfa with `mfa_token`. Or `role_not_allowed`: the " +
+        "requested role is not one of the user's roles",
+    },
     413: errorResponse("Body over 16 KiB"),
     415: errorResponse("Not application/json"),
     429: errorResponse(
@@ -38,6 +61,14 @@ export function loginRoutes(app: AppRouter, ctx: AppContext): void {
   app.openapi(route, async (c) => {
     const { user_id: userId, password, role, device_token: deviceToken } = c.req.valid("json");
     const client = clientIp(c, config.trustProxy);
-    return c.json(await services.login.login({ userId, password, role, client, deviceToken }), 200);
+    const answer = await services.login.login({ userId, password, role, client, deviceToken });
+    if ("mfa" in answer) {
+      return c.json({
+        error: "a second factor is required",
+        code: "mfa_required" as const,
+        ...answer.mfa,
+      }, 403);
+    }
+    return c.json(answer, 200);
   });
 }

@@ -124,6 +124,10 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
           "unsupported_grant_type, invalid_scope (asks for more, or malformed)",
       ),
       401: oauthError("invalid_client (with WWW-Authenticate: Basic when Basic was used)"),
+      403: oauthError(
+        "mfa_required (password grant, a user with an active second factor): the body also " +
+          "holds mfa_token and methods; finish at POST /login/mfa",
+      ),
       413: tooLarge,
       429: oauthError("too_many_attempts: the /login and /refresh limits; see Retry-After"),
       503: temporarilyUnavailable,

@@ -165,6 +165,7 @@ export const Claims = ClaimsSchema.partial({
   client_id: true,
   scope: true,
   client_gen: true,
+  amr: true,
 }).openapi("Claims", {
   example: {
     sub: "ada",

@@ -25,6 +25,14 @@
  *   `kid`; deleted with the key on retire
  * - `["served_issuer"]` -> the issuer (`ISSUER`) the last server started on this store served, so
  *   a start under another one says that earlier tokens are now refused (`kv_stores.ts`)
+ * - `["mfa", userUid]` -> `MfaRecord` (`mfa/mfa_store.ts`): a user's second factors (TOTP secret
+ *   sealed under `SECRET_KEY`, its last used step, recovery code hashes), by `kv_mfa.ts`
+ * - `["mfa_challenges", id]` -> `MfaChallenge`: a login waiting for its second factor, keyed by
+ *   the SHA-256 of its `mfa_token`, expiring with it, by `kv_mfa.ts`
+ * - `["passkeys", credentialId]` -> `PasskeyRecord` (`passkeys/passkey_store.ts`): a WebAuthn
+ *   credential (public key, sign counter), by `kv_passkeys.ts`; `["user_passkeys", userUid,
+ *   credentialId]` -> `true`, its owner's index; `["passkey_challenges", id]` -> a one-use
+ *   challenge of registration or sign-in options, expiring after 5 minutes
  * - `["health"]` -> never written; `/readyz` reads it
  *
  * Each store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
@@ -52,6 +60,12 @@ export const KEYS = {
   keysInUse: ["signing_keys", "in_use"] as Deno.KvKey,
   servedIssuer: ["served_issuer"] as Deno.KvKey,
   health: ["health"] as Deno.KvKey,
+  mfa: (userUid: string): Deno.KvKey => ["mfa", userUid],
+  mfaChallenge: (id: string): Deno.KvKey => ["mfa_challenges", id],
+  passkey: (id: string): Deno.KvKey => ["passkeys", id],
+  userPasskey: (userUid: string, id: string): Deno.KvKey => ["user_passkeys", userUid, id],
+  userPasskeys: (userUid: string): Deno.KvKey => ["user_passkeys", userUid],
+  passkeyChallenge: (id: string): Deno.KvKey => ["passkey_challenges", id],
 } as const;
 
 /** Most mutations one KV atomic commit may hold. */

@@ -9,6 +9,8 @@ import { KvClientStore } from "./kv_clients.ts";
 import { KvCounterStore } from "./kv_counters.ts";
 import { KvKeyStore } from "./kv_keys.ts";
 import { KEYS, kvCall } from "./kv_layout.ts";
+import { KvMfaStore } from "./kv_mfa.ts";
+import { KvPasskeyStore } from "./kv_passkeys.ts";
 import { KvSessionStore } from "./kv_sessions.ts";
 import { KvUserStore } from "./kv_users.ts";
 import type { Stores } from "./stores.ts";
@@ -21,6 +23,8 @@ export function kvStores(kv: Deno.Kv): Stores {
     counters: new KvCounterStore(kv),
     clients: new KvClientStore(kv),
     keys: new KvKeyStore(kv),
+    mfa: new KvMfaStore(kv),
+    passkeys: new KvPasskeyStore(kv),
     authorizationCodes: new KvAuthorizationCodeStore(kv),
     browserSessions: new KvBrowserSessionStore(kv),
     ping: () => kvCall("ping", async () => void await kv.get(KEYS.health)),

@@ -83,6 +83,34 @@ export const MIGRATIONS: readonly string[] = [
     value text NOT NULL
   );
   `,
+  // 4: the second factor (issue 22): TOTP factors and login challenges, passkeys and theirs.
+  `
+  CREATE TABLE mfa_factors (
+    user_uid text PRIMARY KEY,
+    stamp bigint NOT NULL,
+    record jsonb NOT NULL
+  );
+  CREATE TABLE mfa_challenges (
+    id text PRIMARY KEY,
+    stamp bigint NOT NULL,
+    record jsonb NOT NULL,
+    gone_at bigint NOT NULL
+  );
+  CREATE INDEX mfa_challenges_by_gone_at ON mfa_challenges (gone_at);
+  CREATE TABLE passkeys (
+    id text COLLATE "C" PRIMARY KEY,
+    user_uid text NOT NULL,
+    stamp bigint NOT NULL,
+    record jsonb NOT NULL
+  );
+  CREATE INDEX passkeys_by_user ON passkeys (user_uid);
+  CREATE TABLE passkey_challenges (
+    id text PRIMARY KEY,
+    record jsonb NOT NULL,
+    gone_at bigint NOT NULL
+  );
+  CREATE INDEX passkey_challenges_by_gone_at ON passkey_challenges (gone_at);
+  `,
 ];
 
 /** The advisory lock every migrating instance takes (any constant; "auth" in ASCII). */

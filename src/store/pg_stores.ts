@@ -11,6 +11,7 @@ import { openPool, pgCall, type PgOptions, type Sql } from "./pg_client.ts";
 import { PgClientStore } from "./pg_clients.ts";
 import { PgCounterStore } from "./pg_counters.ts";
 import { PgKeyStore } from "./pg_keys.ts";
+import { PgMfaStore, PgPasskeyStore } from "./pg_second_factor.ts";
 import { migrate } from "./pg_migrations.ts";
 import { PgSessionStore } from "./pg_sessions.ts";
 import { PgUserStore } from "./pg_users.ts";
@@ -32,6 +33,8 @@ export function pgStores(
     counters: new PgCounterStore(sql, wall),
     clients: new PgClientStore(sql),
     keys: new PgKeyStore(sql, options.channel),
+    mfa: new PgMfaStore(sql, wall),
+    passkeys: new PgPasskeyStore(sql, wall),
     authorizationCodes: new PgAuthorizationCodeStore(sql, wall),
     browserSessions: new PgBrowserSessionStore(sql, wall),
     ping: () => pgCall("ping", async () => void await sql`SELECT 1`),
@@ -65,7 +68,14 @@ export function pgStores(
         const browser = await sql`
           DELETE FROM browser_sessions WHERE key IN (
             SELECT key FROM browser_sessions WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
-        return sessions.count + limits.count + codes.count + browser.count;
+        const mfa = await sql`
+          DELETE FROM mfa_challenges WHERE id IN (
+            SELECT id FROM mfa_challenges WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
+        const passkey = await sql`
+          DELETE FROM passkey_challenges WHERE id IN (
+            SELECT id FROM passkey_challenges WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
+        return sessions.count + limits.count + codes.count + browser.count + mfa.count +
+          passkey.count;
       }),
   };
 }

@@ -18,7 +18,9 @@ import type { AuthorizationCodeStore } from "../browser/authorization_code_store
 import type { BrowserSessionStore } from "../browser/browser_session_store.ts";
 import type { KeyStore } from "../keys/key_store.ts";
 import type { CounterStore } from "../limits/counter_store.ts";
+import type { MfaStore } from "../mfa/mfa_store.ts";
 import type { ClientStore } from "../oauth/client_store.ts";
+import type { PasskeyStore } from "../passkeys/passkey_store.ts";
 import type { SessionStore } from "../tokens/session_store.ts";
 import type { UserStore } from "../users/user_store.ts";
 
@@ -30,6 +32,10 @@ export interface Stores {
   readonly clients: ClientStore;
   /** The asymmetric signing key set (the key ring and the keys CLI). */
   readonly keys: KeyStore;
+  /** Second factors and pending login challenges. */
+  readonly mfa: MfaStore;
+  /** WebAuthn credentials and their challenges. */
+  readonly passkeys: PasskeyStore;
   /** Browser sign-in: authorization codes and browser (single sign-on) sessions. */
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly browserSessions: BrowserSessionStore;

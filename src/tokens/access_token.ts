@@ -32,6 +32,8 @@ export interface TokenSubject {
   readonly client_id?: string;
   readonly scope?: string;
   readonly client_gen?: string;
+  /** RFC 8176 authentication methods (user tokens). */
+  readonly amr?: readonly string[];
 }
 
 /**
@@ -109,6 +111,7 @@ export function createAccessTokenSigner(options: SignerOptions) {
       ...(subject.client_id !== undefined ? { client_id: subject.client_id } : {}),
       ...(subject.scope !== undefined ? { scope: subject.scope } : {}),
       ...(subject.client_gen !== undefined ? { client_gen: subject.client_gen } : {}),
+      ...(subject.amr !== undefined ? { amr: [...subject.amr] } : {}),
     };
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: signing.alg, typ: "JWT", kid: signing.kid })
@@ -233,6 +236,7 @@ function checkClaimTypes(payload: JWTPayload): AccessClaims {
   const { sub, iat, exp, iss, jti, sid, aud } = payload;
   const { client_id: clientId, scope, client_gen: clientGen } = payload;
   const role = payload.role;
+  const amr = payload.amr;
   const isText = (v: unknown) => typeof v === "string" && v !== "";
   if (!isText(sub) || !isText(role) || !isText(iss)) throw invalid("token claims have wrong types");
   if (!Number.isFinite(iat) || !Number.isFinite(exp)) throw invalid("token times are not numbers");
@@ -247,6 +251,12 @@ function checkClaimTypes(payload: JWTPayload): AccessClaims {
   if (clientGen !== undefined && typeof clientGen !== "string") {
     throw invalid("token claims have wrong types");
   }
+  if (
+    amr !== undefined &&
+    (!Array.isArray(amr) || amr.length > 16 || !amr.every((m) => typeof m === "string"))
+  ) {
+    throw invalid("token claims have wrong types");
+  }
   return {
     sub: sub as string,
     role: role as string,
@@ -259,6 +269,7 @@ function checkClaimTypes(payload: JWTPayload): AccessClaims {
     ...(clientId !== undefined ? { client_id: clientId as string } : {}),
     ...(scope !== undefined ? { scope: scope as string } : {}),
     ...(clientGen !== undefined ? { client_gen: clientGen as string } : {}),
+    ...(amr !== undefined ? { amr: amr as string[] } : {}),
   };
 }
 

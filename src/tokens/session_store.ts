@@ -35,6 +35,8 @@ export interface SessionRecord {
    * for public callers.
    */
   readonly clientId?: string;
+  /** RFC 8176 authentication methods of the login (`["pwd"]`, `["pwd", "otp"]`). */
+  readonly amr?: readonly string[];
   readonly createdAt: number;
   /** The last rotation (`createdAt` before the first). */
   readonly refreshedAt: number;

@@ -97,7 +97,12 @@ export function createSessionService(deps: SessionDeps) {
 
   function issuePair(session: SessionRecord, refreshToken: string, nowMs: number) {
     return deps.signAccessToken(
-      { sub: session.userId, role: session.role, sid: session.sid },
+      {
+        sub: session.userId,
+        role: session.role,
+        sid: session.sid,
+        ...(session.amr !== undefined ? { amr: session.amr } : {}),
+      },
       nowMs,
     )
       .then((signed) => pair(signed, refreshToken));
@@ -109,8 +114,15 @@ export function createSessionService(deps: SessionDeps) {
    * removal raced the login). When the user already holds `MAX_SESSIONS_PER_USER` live
    * sessions, the oldest end first. `clientId` binds the session to the OAuth client that
    * authenticated for it: its refresh tokens then need that client (see {@link refresh}).
+   * `amr` (RFC 8176: how the user proved who they are) goes into every access token of the
+   * session, refreshed ones too.
    */
-  async function start(user: CheckedUser, role: string, clientId?: string): Promise<TokenPair> {
+  async function start(
+    user: CheckedUser,
+    role: string,
+    clientId?: string,
+    amr?: readonly string[],
+  ): Promise<TokenPair> {
     const now = deps.now();
     const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));
     const token = base64url.encode(
@@ -124,6 +136,7 @@ export function createSessionService(deps: SessionDeps) {
       epoch: sessionEpoch(user),
       role,
       ...(clientId !== undefined ? { clientId } : {}),
+      ...(amr !== undefined ? { amr: [...amr] } : {}),
       createdAt: now,
       refreshedAt: now,
       expiresAt: Math.min(now + refreshTtlMs, maxExpiresAt),

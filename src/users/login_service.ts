@@ -18,6 +18,8 @@ import { createMemoryRateLimiter } from "../limits/memory_rate_limiter.ts";
 import type { Limit, RateLimiter, Refusal } from "../limits/rate_limiter.ts";
 import type { SessionService } from "../tokens/sessions.ts";
 import type { LoginAnswer } from "../wire.ts";
+import type { LoginSteps, MfaLogin, MfaRequired } from "../mfa/mfa_login.ts";
+import { AMR_PASSWORD } from "../mfa/mfa_login.ts";
 import type { DeviceTokens } from "./device_tokens.ts";
 import type { UserService } from "./user_service.ts";
 import type { UserRecord, UserStore } from "./user_store.ts";
@@ -34,6 +36,8 @@ export interface LoginDeps {
   /** `perAccount` is also each device's own budget. */
   readonly limits: { readonly perClient: Rate; readonly perAccount: Rate };
   readonly onEvent?: EmitEvent;
+  /** The second step, for users with an active second factor (none: passwords alone). */
+  readonly secondFactor?: Pick<MfaLogin, "challenge">;
   /** Epoch ms (for the refusals this instance counts itself); default `Date.now`. */
   readonly now?: () => number;
 }
@@ -90,8 +94,13 @@ export function createLoginService(deps: LoginDeps) {
    * budget protects them all.
    */
   async function checkCredentials(
-    { userId, password, client, deviceToken }: CredentialCheck,
+    request: CredentialCheck,
   ): Promise<UserRecord & { readonly versionstamp: string }> {
+    return (await checkWithBudget(request)).user;
+  }
+
+  /** {@link checkCredentials}, and the budget it spent from (a second step spends from it). */
+  async function checkWithBudget({ userId, password, client, deviceToken }: CredentialCheck) {
     const perClient = clientLimit(client);
     // A client already refused costs nothing more: not even the device token's check.
     refuseIf(limiter.refusedFromMemory([perClient]), userId, client);
@@ -113,7 +122,7 @@ export function createLoginService(deps: LoginDeps) {
       throw err;
     }
     await limiter.giveBack(budget);
-    return user;
+    return { user, budget };
   }
 
   /** The device id a token vouches for, when it is valid for this user; else `undefined`. */
@@ -156,16 +165,39 @@ export function createLoginService(deps: LoginDeps) {
     throw tooManyAttempts(refusal.retryAfter);
   }
 
-  /** Signs a user in: the credentials under the limits, then the role, the session, a device token. */
-  async function login(request: LoginRequest): Promise<LoginAnswer> {
-    const user = await checkCredentials(request);
+  /**
+   * Signs a user in: the credentials under the limits, then the role; then, for a user with an
+   * active second factor, an `mfa_token` for `POST /login/mfa` (`{mfa}`), else the session and
+   * a device token.
+   */
+  async function login(request: LoginRequest): Promise<LoginAnswer | { mfa: MfaRequired }> {
+    const { user, budget } = await checkWithBudget(request);
     const { role, client } = request;
     const granted = role ?? user.roles[0];
     if (granted === undefined || !user.roles.includes(granted)) {
       emit({ type: "login_role_not_allowed", user_id: user.id });
       throw new ApiError("role_not_allowed", `role "${role ?? ""}" is not granted to this user`);
     }
-    const pair = await deps.sessions.start(user, granted, request.clientId);
+    const second = await deps.secondFactor?.challenge(
+      user,
+      granted,
+      request.clientId,
+      { bucket: budget.bucket as "login_account" | "login_device", subject: budget.subject },
+      client,
+    );
+    if (second) return { mfa: second };
+    return await finish(user, granted, client, request.clientId, AMR_PASSWORD);
+  }
+
+  /** The end of every login: the session (with its `amr`, RFC 8176) and a device token. */
+  async function finish(
+    user: UserRecord & { readonly versionstamp: string },
+    granted: string,
+    client: string,
+    clientId: string | undefined,
+    amr: readonly string[],
+  ): Promise<LoginAnswer> {
+    const pair = await deps.sessions.start(user, granted, clientId, amr);
     // A fresh device token at every login (OWASP), bound to the hash the user has now.
     const deviceToken = devices.issue(user.id, user.passwordHash);
     emit({ type: "device_token", user_id: user.id, client, outcome: "issued" });
@@ -202,7 +234,17 @@ export function createLoginService(deps: LoginDeps) {
     return refusal;
   }
 
-  return { login, checkCredentials, signIn, refusedClient };
+  /** What the second step of a login (`mfa/mfa_login.ts`) borrows: these limits, `finish`. */
+  const steps: LoginSteps = {
+    async spendAttempt(userId, client, budget) {
+      const limit: Limit<LoginLimit> = { ...budget, rate: limits.perAccount };
+      refuseIf(await limiter.take([clientLimit(client), limit]), userId, client);
+    },
+    giveBack: (budget) => limiter.giveBack({ ...budget, rate: limits.perAccount }),
+    finish,
+  };
+
+  return { login, checkCredentials, signIn, refusedClient, steps };
 }
 
 /** The login service's interface. */

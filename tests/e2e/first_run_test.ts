@@ -102,13 +102,14 @@ test("first run: .env, bootstrap admin, CLI users, every /login status over TCP"
       assert.equal(payload.iss, issuer);
       assert.equal(typeof payload.jti, "string");
       assert.equal(typeof payload.sid, "string");
+      assert.deepEqual(payload.amr, ["pwd"], "RFC 8176: a password alone");
       const iat = payload.iat as number;
       const exp = payload.exp as number;
       assert.equal(exp - iat, 1800);
       assert.ok(Math.abs(iat - Date.now() / 1000) < 120, "iat is now");
       for (
         const claim of Object.keys(payload).filter((k) =>
-          !["sub", "role", "iat", "exp", "iss", "jti", "sid", "aud"].includes(k)
+          !["sub", "role", "iat", "exp", "iss", "jti", "sid", "aud", "amr"].includes(k)
         )
       ) {
         assert.fail(`unexpected claim ${claim}`);

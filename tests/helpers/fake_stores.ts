@@ -9,6 +9,17 @@ import { ContendedError, StoreUnavailableError } from "../../src/errors.ts";
 import { cursorAfter, idAfterCursor } from "../../src/store/user_cursor.ts";
 import type { KeyStore, StoredKeySet, VersionedKeySet } from "../../src/keys/key_store.ts";
 import type { CounterStore, LimitCell } from "../../src/limits/counter_store.ts";
+import type {
+  ChallengeSuccess,
+  MfaChallenge,
+  MfaRecord,
+  MfaStore,
+} from "../../src/mfa/mfa_store.ts";
+import type {
+  PasskeyChallenge,
+  PasskeyRecord,
+  PasskeyStore,
+} from "../../src/passkeys/passkey_store.ts";
 import { gcraGiveBack, gcraTake } from "../../src/limits/gcra.ts";
 import type { ClientRecord, ClientStore } from "../../src/oauth/client_store.ts";
 import type {
@@ -366,6 +377,121 @@ class FakeKeyStore implements KeyStore {
   }
 }
 
+const mfaKey = (userUid: string) => `mfa/${JSON.stringify(userUid)}`;
+const challengeKey = (id: string) => `mfa_challenges/${JSON.stringify(id)}`;
+
+class FakeMfaStore implements MfaStore {
+  constructor(private readonly t: FakeTable) {}
+
+  getFactors(userUid: string) {
+    this.t.touch("getFactors");
+    return Promise.resolve(this.t.get<MfaRecord>(mfaKey(userUid)));
+  }
+  putFactors(userUid: string, record: MfaRecord, versionstamp: string | null) {
+    this.t.touch("putFactors");
+    const key = mfaKey(userUid);
+    return Promise.resolve(this.t.commit([[key, versionstamp]], [[key, record]]) !== undefined);
+  }
+  deleteFactors(userUid: string) {
+    this.t.touch("deleteFactors");
+    const key = mfaKey(userUid);
+    const found = this.t.stamp(key) !== null;
+    this.t.commit([], [[key, undefined]], false);
+    return Promise.resolve(found);
+  }
+  createChallenge(id: string, challenge: MfaChallenge) {
+    this.t.touch("createChallenge");
+    this.t.commit([], [[challengeKey(id), challenge]], false);
+    return Promise.resolve();
+  }
+  getChallenge(id: string) {
+    this.t.touch("getChallenge");
+    return Promise.resolve(this.t.get<MfaChallenge>(challengeKey(id)));
+  }
+  failChallenge(id: string, challenge: MfaChallenge | undefined, versionstamp: string) {
+    this.t.touch("failChallenge");
+    const key = challengeKey(id);
+    return Promise.resolve(this.t.commit([[key, versionstamp]], [[key, challenge]]) !== undefined);
+  }
+  completeChallenge(s: ChallengeSuccess) {
+    this.t.touch("completeChallenge");
+    const checks = [
+      [challengeKey(s.challengeId), s.challengeVersionstamp] as const,
+      [mfaKey(s.userUid), s.factorsVersionstamp] as const,
+    ];
+    const writes = [
+      [challengeKey(s.challengeId), undefined] as const,
+      [mfaKey(s.userUid), s.factors] as const,
+    ];
+    return Promise.resolve(this.t.commit(checks, writes) !== undefined);
+  }
+}
+
+const passkeyKey = (id: string) => `passkeys/${JSON.stringify(id)}`;
+const passkeyIndexKey = (uid: string, id = "") =>
+  `user_passkeys/${JSON.stringify(uid)}/${id === "" ? "" : JSON.stringify(id)}`;
+const passkeyChallengeKey = (id: string) => `passkey_challenges/${JSON.stringify(id)}`;
+
+class FakePasskeyStore implements PasskeyStore {
+  constructor(private readonly t: FakeTable) {}
+
+  getPasskey(id: string) {
+    this.t.touch("getPasskey");
+    return Promise.resolve(this.t.get<PasskeyRecord>(passkeyKey(id)));
+  }
+  listPasskeys(userUid: string) {
+    this.t.touch("listPasskeys");
+    const prefix = passkeyIndexKey(userUid);
+    return Promise.resolve(
+      this.t.keys(prefix).flatMap((key) => {
+        const found = this.t.get<PasskeyRecord>(passkeyKey(JSON.parse(key.slice(prefix.length))));
+        return found && found.value.userUid === userUid ? [found.value] : [];
+      }),
+    );
+  }
+  createPasskey(record: PasskeyRecord) {
+    this.t.touch("createPasskey");
+    const key = passkeyKey(record.id);
+    return Promise.resolve(
+      this.t.commit([[key, null]], [[key, record], [
+        passkeyIndexKey(record.userUid, record.id),
+        true,
+      ]], false) !==
+        undefined,
+    );
+  }
+  updatePasskey(record: PasskeyRecord, versionstamp: string) {
+    this.t.touch("updatePasskey");
+    const key = passkeyKey(record.id);
+    return Promise.resolve(this.t.commit([[key, versionstamp]], [[key, record]]) !== undefined);
+  }
+  deletePasskey(userUid: string, id: string) {
+    this.t.touch("deletePasskey");
+    const entry = this.t.get<PasskeyRecord>(passkeyKey(id));
+    if (!entry || entry.value.userUid !== userUid) return Promise.resolve(false);
+    const writes = [[passkeyKey(id), undefined], [
+      passkeyIndexKey(userUid, id),
+      undefined,
+    ]] as const;
+    return Promise.resolve(
+      this.t.commit([[passkeyKey(id), entry.versionstamp]], writes) !== undefined,
+    );
+  }
+  putChallenge(id: string, challenge: PasskeyChallenge) {
+    this.t.touch("putPasskeyChallenge");
+    this.t.commit([], [[passkeyChallengeKey(id), challenge]], false);
+    return Promise.resolve();
+  }
+  takeChallenge(id: string) {
+    this.t.touch("takePasskeyChallenge");
+    const key = passkeyChallengeKey(id);
+    const entry = this.t.get<PasskeyChallenge>(key);
+    if (!entry) return Promise.resolve(undefined);
+    const taken = this.t.commit([[key, entry.versionstamp]], [[key, undefined]]) !== undefined;
+    return Promise.resolve(taken ? entry.value : undefined);
+  }
+}
+
 const codeKey = (hash: string) => `authorization_codes/${JSON.stringify(hash)}`;
 const browserKey = (key: string) => `browser_sessions/${JSON.stringify(key)}`;
 
@@ -421,6 +547,8 @@ export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string)
     counters: new FakeCounterStore(table),
     clients: new FakeClientStore(table),
     keys: new FakeKeyStore(table),
+    mfa: new FakeMfaStore(table),
+    passkeys: new FakePasskeyStore(table),
     authorizationCodes: new FakeAuthorizationCodeStore(table),
     browserSessions: new FakeBrowserSessionStore(table),
     ping: () => {

@@ -1,0 +1,196 @@
+/**
+ * The second step of a login: `POST /login` (and the OAuth password grant) with the right
+ * password for a user with an active factor answers an `mfa_token` instead of tokens; `POST
+ * /login/mfa` with that token and a code finishes the login.
+ *
+ * An `mfa_token` is 256 random bits; the store keeps only its SHA-256 (the challenge's id), with
+ * what the login had decided (user, role, OAuth client, the user's versionstamp, the failure
+ * budget the password spent from). It lives {@link MFA_TOKEN_TTL_MS}, passes once, and dies at
+ * the {@link MAX_CHALLENGE_FAILURES}th wrong code. Each code presented first spends an attempt
+ * from the client's login limit and from the account's (or the device's) budget, as a password
+ * does, and a success gives the budget back: guessing codes costs what guessing passwords costs.
+ *
+ * A success is one commit that deletes the challenge and spends the code (the TOTP step, or the
+ * recovery code): of two presenters of one token or one code, one passes.
+ *
+ * @module
+ */
+import { base64url } from "jose";
+import { createHash } from "node:crypto";
+import { ApiError, ContendedError } from "../errors.ts";
+import type { EmitEvent } from "../events.ts";
+import type { CheckedUser } from "../tokens/sessions.ts";
+import type { UserStore } from "../users/user_store.ts";
+import { userUid } from "../users/user_store.ts";
+import type { LoginAnswer } from "../wire.ts";
+import type { MfaMethod, MfaService, PresentedCode } from "./mfa_service.ts";
+import { invalidCode } from "./mfa_service.ts";
+import type { ChallengeBudget, MfaChallenge, MfaStore } from "./mfa_store.ts";
+
+/** How long an `mfa_token` lives. */
+export const MFA_TOKEN_TTL_MS = 5 * 60_000;
+/** Wrong codes that end an `mfa_token`. */
+export const MAX_CHALLENGE_FAILURES = 5;
+/** RFC 8176 `amr` values: a password alone, a password and a one-time code. */
+export const AMR_PASSWORD = ["pwd"] as const;
+export const AMR_PASSWORD_OTP = ["pwd", "otp"] as const;
+
+const MFA_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const MAX_ATTEMPTS = 8;
+
+/** The 403 `mfa_required` answer's fields (besides `error` and `code`). */
+export interface MfaRequired {
+  readonly mfa_token: string;
+  readonly methods: MfaMethod[];
+}
+
+/** What the login service lends the second step: its limits and its way to finish a login. */
+export interface LoginSteps {
+  /** Spends one attempt from the client's limit and `budget` (throws 429 when refused). */
+  spendAttempt(userId: string, client: string, budget: ChallengeBudget): Promise<void>;
+  /** Gives an attempt back to `budget` (a success is no failure). */
+  giveBack(budget: ChallengeBudget): Promise<void>;
+  /** Starts the session and issues the device token, as a password-only login does. */
+  finish(
+    user: CheckedUser,
+    role: string,
+    client: string,
+    clientId: string | undefined,
+    amr: readonly string[],
+  ): Promise<LoginAnswer>;
+}
+
+/** Dependencies of {@link createMfaLogin}. */
+export interface MfaLoginDeps {
+  readonly mfa: MfaService;
+  readonly store: MfaStore;
+  readonly userStore: Pick<UserStore, "getUser">;
+  /** The login service's steps (a getter: the login service is built after this). */
+  readonly steps: () => LoginSteps;
+  readonly now: () => number;
+  readonly onEvent?: EmitEvent;
+}
+
+/** One `POST /login/mfa`. */
+export type SecondStep = PresentedCode & {
+  readonly mfaToken: string;
+  /** The client address the per-client limit counts against. */
+  readonly client: string;
+};
+
+/** Creates the second step of logins. */
+export function createMfaLogin(deps: MfaLoginDeps) {
+  const emit: EmitEvent = (event) => deps.onEvent?.(event);
+  const { store, mfa } = deps;
+
+  /**
+   * After a right password: an `mfa_token` when the user has an active factor, else
+   * `undefined` (a pending enrolment changes nothing).
+   */
+  async function challenge(
+    user: CheckedUser,
+    role: string,
+    clientId: string | undefined,
+    budget: ChallengeBudget,
+    client: string,
+  ): Promise<MfaRequired | undefined> {
+    const methods = mfa.methodsOf((await mfa.read(user))?.value);
+    if (!methods) return undefined;
+    const token = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+    const now = deps.now();
+    const record: MfaChallenge = {
+      userId: user.id,
+      userUid: userUid(user),
+      userVersionstamp: user.versionstamp,
+      role,
+      ...(clientId !== undefined ? { clientId } : {}),
+      budget,
+      failures: 0,
+      expiresAt: now + MFA_TOKEN_TTL_MS,
+    };
+    await store.createChallenge(challengeId(token), record, now);
+    emit({ type: "mfa_challenge", user_id: user.id, client, outcome: "issued" });
+    return { mfa_token: token, methods };
+  }
+
+  /** `POST /login/mfa`: the login's tokens, or 401 `invalid_code` / `invalid_mfa_token`. */
+  async function complete(request: SecondStep): Promise<LoginAnswer> {
+    if (!MFA_TOKEN_PATTERN.test(request.mfaToken)) throw invalidMfaToken();
+    const id = challengeId(request.mfaToken);
+    const first = await liveChallenge(id);
+    const { budget, userId } = first.value;
+    const steps = deps.steps();
+    await steps.spendAttempt(userId, request.client, budget);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const entry = attempt === 0 ? first : await liveChallenge(id);
+      const pending = entry.value;
+      const factors = await store.getFactors(pending.userUid);
+      if (!factors?.value.totp) throw invalidMfaToken(); // every factor was removed meanwhile
+      const spent = await mfa.spend(pending.userUid, factors.value, request);
+      if (!spent) {
+        const failures = pending.failures + 1;
+        const next = failures >= MAX_CHALLENGE_FAILURES ? undefined : { ...pending, failures };
+        if (!(await store.failChallenge(id, next, entry.versionstamp, deps.now()))) continue;
+        emit({
+          type: "mfa_challenge",
+          user_id: userId,
+          client: request.client,
+          outcome: next ? "failed" : "exhausted",
+        });
+        throw invalidCode();
+      }
+      const committed = await store.completeChallenge({
+        challengeId: id,
+        challengeVersionstamp: entry.versionstamp,
+        userUid: pending.userUid,
+        factors: spent.factors,
+        factorsVersionstamp: factors.versionstamp,
+      });
+      if (!committed) continue; // a concurrent presenter changed either: read both again
+      await steps.giveBack(budget);
+      emit({
+        type: "mfa_challenge",
+        user_id: userId,
+        client: request.client,
+        outcome: "passed",
+        method: spent.method,
+      });
+      const user = await deps.userStore.getUser(userId);
+      // Any change to the user since the password was checked (a new password, disabled, roles,
+      // removed and created again) ends the login here: sign in again.
+      if (!user || user.versionstamp !== pending.userVersionstamp) throw invalidMfaToken();
+      return await steps.finish(
+        { ...user.value, versionstamp: user.versionstamp },
+        pending.role,
+        request.client,
+        pending.clientId,
+        AMR_PASSWORD_OTP,
+      );
+    }
+    throw new ContendedError("second step is contended");
+  }
+
+  /** The challenge of an id, unexpired; else 401 `invalid_mfa_token`. */
+  async function liveChallenge(id: string) {
+    const entry = await store.getChallenge(id);
+    if (!entry || entry.value.expiresAt <= deps.now()) throw invalidMfaToken();
+    return entry;
+  }
+
+  return { challenge, complete };
+}
+
+/** The second step's interface. */
+export type MfaLogin = ReturnType<typeof createMfaLogin>;
+
+/** The store id of an `mfa_token`: its SHA-256 (the token itself is never stored). */
+function challengeId(token: string): string {
+  return createHash("sha256").update(`mfa-token/${token}`).digest("base64url");
+}
+
+function invalidMfaToken(): ApiError {
+  return new ApiError(
+    "invalid_mfa_token",
+    "mfa_token is invalid, expired or spent; sign in with the password again",
+  );
+}

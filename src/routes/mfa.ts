@@ -1,0 +1,272 @@
+/**
+ * The second factor's routes: `POST /login/mfa` (a login's second step) and the signed-in user's
+ * own factors under `/me/mfa` (TOTP enrolment, its removal, new recovery codes). The rules live
+ * in `mfa/mfa_service.ts` and `mfa/mfa_login.ts`; this file parses and answers.
+ *
+ * Every code checked here for an active factor spends from the login limits first (the client's,
+ * and the account's), as a password does: a stolen access token is no code oracle.
+ *
+ * @module
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppContext, AppEnv, AppRouter } from "../app_types.ts";
+import { clientIp } from "../client_ip.ts";
+import { ApiError } from "../errors.ts";
+import type { PresentedCode } from "../mfa/mfa_service.ts";
+import { MAX_DEVICE_TOKEN_LENGTH } from "../users/device_tokens.ts";
+import { MAX_PASSWORD_LENGTH } from "../users/user_rules.ts";
+import { MfaStatusSchema, RecoveryCodesSchema, TotpEnrolmentSchema } from "../wire.ts";
+import { bodyObject, errorResponse, jsonBody, LoginAnswer, storeUnavailable } from "./schemas.ts";
+
+/** A string field whose messages name it. */
+function text(name: string, max: number) {
+  return z.string({
+    error: (issue) =>
+      issue.input === undefined ? `${name} is required` : `${name} must be a string`,
+  }).min(1, `${name} is required`).max(max, `${name} must be at most ${max} characters`);
+}
+
+const code = text("code", 16).openapi({ example: "123456", description: "A 6-digit TOTP code" });
+const recoveryCode = text("recovery_code", 64).openapi({ example: "abcd-efgh-ijkl-mnop" });
+
+const SecondStepBody = bodyObject({
+  mfa_token: text("mfa_token", 64),
+  code: code.optional(),
+  recovery_code: recoveryCode.optional(),
+}).openapi("SecondStepRequest", {
+  example: { mfa_token: "q7m0kQ3o1mYb7Jm2m3u0kq6o0ZpM2C1cRk4n4fQh0aA", code: "123456" },
+});
+const CodeBody = bodyObject({ code }).openapi("CodeRequest", { example: { code: "123456" } });
+const RemoveBody = bodyObject({
+  code: code.optional(),
+  password: text("password", MAX_PASSWORD_LENGTH).optional(),
+  device_token: text("device_token", MAX_DEVICE_TOKEN_LENGTH).optional(),
+}).openapi("MfaRemoveRequest", { example: { code: "123456" } });
+
+const TotpEnrolment = TotpEnrolmentSchema.openapi("TotpEnrolment");
+const RecoveryCodes = RecoveryCodesSchema.openapi("RecoveryCodes");
+const MfaStatus = MfaStatusSchema.openapi("MfaStatus");
+
+const unauthorized = errorResponse("No valid bearer token (`invalid_token`, `missing_token`)");
+const tooLarge = errorResponse("The body is over 16 KiB (`payload_too_large`)");
+const notJson = errorResponse("Content-Type is not application/json (`unsupported_media_type`)");
+const tooMany = errorResponse("Too many attempts for this client or account; see Retry-After");
+
+/** Exactly one of `code` and `recovery_code` (or of `code` and `password`). */
+function oneOf<A extends string, B extends string>(
+  body: { readonly [K in A | B]?: string | undefined },
+  a: A,
+  b: B,
+): void {
+  if ((body[a] === undefined) === (body[b] === undefined)) {
+    throw new ApiError("validation_failed", `give exactly one of ${a} and ${b}`);
+  }
+}
+
+/** Registers `POST /login/mfa` and the `/me/mfa` routes. */
+export function mfaRoutes(app: AppRouter, ctx: AppContext): void {
+  const { services, config, requireUser } = ctx;
+  const client = (c: Context<AppEnv>) => clientIp(c, config.trustProxy);
+
+  /** Checks a code for the signed-in user's active factor under the login limits. */
+  async function underLimits<T>(c: Context<AppEnv>, userId: string, work: () => Promise<T>) {
+    const budget = { bucket: "login_account" as const, subject: userId };
+    await services.login.steps.spendAttempt(userId, client(c), budget);
+    const answer = await work();
+    await services.login.steps.giveBack(budget);
+    return answer;
+  }
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/login/mfa",
+      summary: "Finish a login with a second factor: the mfa_token of POST /login and a code",
+      request: { body: jsonBody(SecondStepBody) },
+      responses: {
+        200: {
+          content: { "application/json": { schema: LoginAnswer } },
+          description: "Signed in (the /login answer); the tokens carry amr [pwd, otp]",
+        },
+        400: errorResponse("Malformed JSON, a missing field, or both or neither of the codes"),
+        401: errorResponse(
+          "`invalid_code` (wrong, expired or used), `invalid_mfa_token` (unknown, expired, " +
+            "spent, or ended by the fifth wrong code; sign in again)",
+        ),
+        413: tooLarge,
+        415: notJson,
+        429: tooMany,
+        503: storeUnavailable,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      oneOf(body, "code", "recovery_code");
+      const presented: PresentedCode = body.code !== undefined
+        ? { code: body.code }
+        : { recoveryCode: body.recovery_code! };
+      const answer = await services.mfaLogin.complete({
+        mfaToken: body.mfa_token,
+        client: client(c),
+        ...presented,
+      });
+      return c.json(answer, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/me/mfa",
+      summary: "The signed-in user's second factors",
+      security: [{ bearer: [] }],
+      middleware: [requireUser] as const,
+      responses: {
+        200: { content: { "application/json": { schema: MfaStatus } }, description: "Status" },
+        401: unauthorized,
+        503: storeUnavailable,
+      },
+    }),
+    async (c) => {
+      const user = await services.users.get(c.get("auth").sub);
+      const record = (await services.mfa.read(user))?.value;
+      return c.json({
+        totp: record?.totp
+          ? "active" as const
+          : record?.pending
+          ? "pending" as const
+          : "none" as const,
+        recovery_codes_left: record?.totp ? record.recoveryCodes.length : 0,
+      }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/me/mfa/totp",
+      summary: "Start TOTP enrolment: a new secret, pending until POST /me/mfa/totp/confirm",
+      security: [{ bearer: [] }],
+      middleware: [requireUser] as const,
+      responses: {
+        200: {
+          content: { "application/json": { schema: TotpEnrolment } },
+          description: "The secret and its otpauth URI; a new call replaces a pending one",
+        },
+        401: unauthorized,
+        409: errorResponse("TOTP is already active (`conflict`): remove it first"),
+        503: storeUnavailable,
+      },
+    }),
+    async (c) => {
+      const user = await services.users.get(c.get("auth").sub);
+      return c.json(await services.mfa.enrolTotp(user), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/me/mfa/totp/confirm",
+      summary: "Confirm TOTP enrolment with a first code; answers the recovery codes, once",
+      security: [{ bearer: [] }],
+      middleware: [requireUser] as const,
+      request: { body: jsonBody(CodeBody) },
+      responses: {
+        200: {
+          content: { "application/json": { schema: RecoveryCodes } },
+          description: "Active: logins now ask for a second step. Ten recovery codes, shown once",
+        },
+        400: errorResponse("A malformed body, or `invalid_enrolment_code` (wrong code)"),
+        401: unauthorized,
+        404: errorResponse("No pending enrolment (`not_found`)"),
+        413: tooLarge,
+        415: notJson,
+        503: storeUnavailable,
+      },
+    }),
+    async (c) => {
+      const user = await services.users.get(c.get("auth").sub);
+      return c.json(await services.mfa.confirmTotp(user, c.req.valid("json").code), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/me/mfa/totp",
+      summary: "Remove TOTP and the recovery codes, proven with a current code or the password",
+      security: [{ bearer: [] }],
+      middleware: [requireUser] as const,
+      request: { body: jsonBody(RemoveBody) },
+      responses: {
+        204: { description: "Removed: logins ask for the password alone" },
+        400: errorResponse("A malformed body, or both or neither of code and password"),
+        401: errorResponse(
+          "No valid bearer token, `invalid_code` or `invalid_credentials` (wrong password)",
+        ),
+        404: errorResponse("No active second factor (`not_found`)"),
+        413: tooLarge,
+        415: notJson,
+        429: tooMany,
+        503: storeUnavailable,
+      },
+    }),
+    async (c) => {
+      const claims = c.get("auth");
+      const body = c.req.valid("json");
+      oneOf(body, "code", "password");
+      const user = await services.users.get(claims.sub);
+      if (body.password !== undefined) {
+        if (!(await services.mfa.read(user))?.value.totp) {
+          throw new ApiError("not_found", "no active second factor");
+        }
+        // The login limits and the device's budget, as POST /me/password has them.
+        await services.login.checkCredentials({
+          userId: claims.sub,
+          password: body.password,
+          client: client(c),
+          deviceToken: body.device_token,
+        });
+        await services.mfa.remove(user, "user");
+      } else {
+        await underLimits(c, claims.sub, () => services.mfa.removeWithCode(user, body.code!));
+      }
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/me/mfa/recovery-codes",
+      summary: "A new set of recovery codes, proven with a current TOTP code; the old set dies",
+      security: [{ bearer: [] }],
+      middleware: [requireUser] as const,
+      request: { body: jsonBody(CodeBody) },
+      responses: {
+        200: {
+          content: { "application/json": { schema: RecoveryCodes } },
+          description: "Ten new codes, shown once",
+        },
+        400: errorResponse("A malformed body"),
+        401: errorResponse("No valid bearer token, or `invalid_code`"),
+        404: errorResponse("No active second factor (`not_found`)"),
+        413: tooLarge,
+        415: notJson,
+        429: tooMany,
+        503: storeUnavailable,
+      },
+    }),
+    async (c) => {
+      const claims = c.get("auth");
+      const user = await services.users.get(claims.sub);
+      const { code } = c.req.valid("json");
+      return c.json(
+        await underLimits(c, claims.sub, () => services.mfa.regenerateRecoveryCodes(user, code)),
+        200,
+      );
+    },
+  );
+}

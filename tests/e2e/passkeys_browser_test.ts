@@ -1,0 +1,173 @@
+/**
+ * Passkeys end to end in headless Chromium (Debian's, never a downloaded build) with the DevTools
+ * protocol's virtual authenticator (CTAP2, internal, resident keys, user verification), driven
+ * through npm:puppeteer-core, against the real server process: a user added with the CLI signs in
+ * with the password on `/passkeys` and registers a passkey; then signs in with the passkey alone
+ * (no user name, no password); a sign counter that went backwards (a cloned authenticator) and an
+ * authenticator that cannot verify its user are refused.
+ */
+import assert from "node:assert/strict";
+import { claimsOf } from "../helpers/mfa.ts";
+import { freePort, freshDir, runTask, startServer } from "../helpers/server_process.ts";
+
+const PASSWORD = "correct horse battery";
+
+async function getJson(url: string, token: string) {
+  const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+  return { status: res.status, body: await res.json() };
+}
+
+const CHROMIUM = "/usr/bin/chromium";
+/**
+ * npm:puppeteer-core, loaded at run time and typed by the few calls made here: its own types pull
+ * in a second copy of @types/node whose WebCrypto types clash with the server's under one
+ * `deno check` of the whole tree.
+ */
+const PUPPETEER = "npm:puppeteer-core@^25.16.0";
+interface Cdp {
+  // deno-lint-ignore no-explicit-any
+  send(method: string, params?: Record<string, unknown>): Promise<any>;
+}
+interface Page {
+  createCDPSession(): Promise<Cdp>;
+  goto(url: string): Promise<unknown>;
+  type(selector: string, text: string): Promise<void>;
+  click(selector: string): Promise<void>;
+  waitForFunction(expression: string): Promise<unknown>;
+  evaluate(expression: string): Promise<unknown>;
+}
+interface Browser {
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+const canRun = (() => {
+  try {
+    Deno.statSync(CHROMIUM);
+    // The test task grants `chromium` (resolved on PATH to this file).
+    return ["chromium", CHROMIUM].some((command) =>
+      Deno.permissions.querySync({ name: "run", command }).state === "granted"
+    );
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "passkeys in Chromium: register after a password sign-in, then sign in with the passkey alone",
+  ignore: !canRun,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await freshDir();
+    const added = await runTask("user", dir, ["add", "ada"], { stdin: `${PASSWORD}\n` });
+    assert.equal(added.code, 0, added.stderr);
+    const port = freePort();
+    const origin = `http://localhost:${port}`;
+    const server = await startServer({ dir, port, env: { ISSUER: origin } });
+    try {
+      const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
+      const puppeteer = (await import(PUPPETEER)).default as {
+        launch(options: Record<string, unknown>): Promise<Browser>;
+      };
+      const browser = await puppeteer.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          `--user-data-dir=${profile}`,
+        ],
+      });
+      try {
+        const page = await browser.newPage();
+        const cdp = await page.createCDPSession();
+        await cdp.send("WebAuthn.enable");
+        const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+          options: {
+            protocol: "ctap2",
+            transport: "internal",
+            hasResidentKey: true,
+            hasUserVerification: true,
+            isUserVerified: true,
+            automaticPresenceSimulation: true,
+          },
+        });
+        await page.goto(`${origin}/passkeys`);
+        // The page's answer (then cleared for the next step); strings, as the DOM is not typed here.
+        const outcome = async () => {
+          await page.waitForFunction('document.getElementById("status").dataset.state');
+          return await page.evaluate(`(() => {
+            const el = document.getElementById("status");
+            const answer = { state: el.dataset.state, text: el.textContent, token: el.dataset.token };
+            delete el.dataset.state;
+            delete el.dataset.token;
+            return answer;
+          })()`) as { state?: string; text?: string; token?: string };
+        };
+
+        // Register: the page signs in with the password, then creates a discoverable credential.
+        await page.type('input[name="user_id"]', "ada");
+        await page.type('input[name="password"]', PASSWORD);
+        await page.click('#register button[type="submit"]');
+        const registered = await outcome();
+        assert.equal(registered.state, "registered", registered.text ?? "");
+        const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+        assert.equal(credentials.length, 1);
+        assert.equal(credentials[0]!.isResidentCredential, true);
+
+        // Sign in with the passkey alone.
+        await page.click("#sign-in");
+        const signedIn = await outcome();
+        assert.equal(signedIn.state, "signed-in", signedIn.text ?? "");
+        const claims = claimsOf(signedIn.token!);
+        assert.equal(claims.sub, "ada");
+        assert.deepEqual(claims.amr, ["hwk", "user"]);
+        const me = await getJson(`${origin}/me`, signedIn.token!);
+        assert.equal(me.status, 200);
+        const listed = await getJson(`${origin}/me/passkeys`, signedIn.token!);
+        assert.equal(listed.body.passkeys.length, 1);
+        // The protocol names credentials in base64, the server in base64url.
+        const base64url = (b64: string) =>
+          b64.replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+        assert.equal(listed.body.passkeys[0].id, base64url(credentials[0]!.credentialId));
+        assert.notEqual(listed.body.passkeys[0].last_used_at, null);
+
+        // A clone of the authenticator whose counter went back: refused (WebAuthn L2 6.1.1).
+        const [credential] = (await cdp.send("WebAuthn.getCredentials", { authenticatorId }))
+          .credentials;
+        await cdp.send("WebAuthn.removeCredential", {
+          authenticatorId,
+          credentialId: credential!.credentialId,
+        });
+        await cdp.send("WebAuthn.addCredential", {
+          authenticatorId,
+          credential: { ...credential!, signCount: 0 },
+        });
+        await page.click("#sign-in");
+        const cloned = await outcome();
+        assert.equal(cloned.state, "error");
+        assert.match(cloned.text ?? "", /passkey|counter/i);
+
+        // An authenticator that cannot verify its user: no sign-in.
+        await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified: false });
+        await page.click("#sign-in");
+        const unverified = await outcome();
+        assert.equal(unverified.state, "error");
+        assert.equal(unverified.token, undefined);
+      } finally {
+        await browser.close();
+        await Deno.remove(profile, { recursive: true }).catch(() => {});
+      }
+    } finally {
+      assert.equal((await server.stop()).code, 0, server.stderr());
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});

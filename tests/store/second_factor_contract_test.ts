@@ -1,0 +1,154 @@
+/**
+ * The second-factor store contracts (`src/mfa/mfa_store.ts`, `src/passkeys/passkey_store.ts`),
+ * run unchanged against every engine (`engines.ts`): the fake, Deno KV and PostgreSQL.
+ */
+import assert from "node:assert/strict";
+import type { MfaChallenge, MfaRecord } from "../../src/mfa/mfa_store.ts";
+import type { PasskeyRecord } from "../../src/passkeys/passkey_store.ts";
+import { contract } from "./engines.ts";
+
+const NOW = Date.UTC(2026, 0, 1);
+const factors = (lastStep: number): MfaRecord => ({
+  userId: "ada",
+  totp: { sealed: { iv: "iv", ciphertext: "ct" }, confirmedAt: NOW, lastStep },
+  recoveryCodes: ["h1", "h2"],
+  updatedAt: NOW,
+});
+const challenge: MfaChallenge = {
+  userId: "ada",
+  userUid: "u1",
+  userVersionstamp: "v",
+  role: "user",
+  budget: { bucket: "login_account", subject: "ada" },
+  failures: 0,
+  expiresAt: NOW + 300_000,
+};
+
+contract("mfa", "factors are written only at the versionstamp read", async ({ stores }) => {
+  const store = stores.mfa;
+  assert.equal(await store.getFactors("u1"), undefined);
+  assert.equal(await store.putFactors("u1", factors(1), null), true);
+  assert.equal(await store.putFactors("u1", factors(2), null), false, "insert-if-absent");
+  const read = await store.getFactors("u1");
+  assert.equal(read?.value.totp?.lastStep, 1);
+  assert.equal(await store.putFactors("u1", factors(3), read!.versionstamp), true);
+  assert.equal(await store.putFactors("u1", factors(4), read!.versionstamp), false, "stale");
+  assert.equal((await store.getFactors("u1"))?.value.totp?.lastStep, 3);
+  assert.equal(await store.getFactors("u2"), undefined, "keyed by uid");
+  assert.equal(await store.deleteFactors("u1"), true);
+  assert.equal(await store.deleteFactors("u1"), false);
+  assert.equal(await store.getFactors("u1"), undefined);
+});
+
+contract("mfa", "a wrong code rewrites or ends the challenge, guarded", async ({ stores }) => {
+  const store = stores.mfa;
+  await store.createChallenge("c1", challenge, NOW);
+  const read = await store.getChallenge("c1");
+  assert.deepEqual(read?.value, challenge);
+  const once = { ...challenge, failures: 1 };
+  assert.equal(await store.failChallenge("c1", once, read!.versionstamp, NOW), true);
+  assert.equal(await store.failChallenge("c1", once, read!.versionstamp, NOW), false, "stale");
+  const again = await store.getChallenge("c1");
+  assert.equal(again?.value.failures, 1);
+  assert.equal(await store.failChallenge("c1", undefined, again!.versionstamp, NOW), true);
+  assert.equal(await store.getChallenge("c1"), undefined, "the last wrong code deletes it");
+});
+
+contract("mfa", "completing is one commit checking challenge and factors", async ({ stores }) => {
+  const store = stores.mfa;
+  await store.putFactors("u1", factors(1), null);
+  await store.createChallenge("c1", challenge, NOW);
+  const c = (await store.getChallenge("c1"))!;
+  const f = (await store.getFactors("u1"))!;
+  const success = {
+    challengeId: "c1",
+    challengeVersionstamp: c.versionstamp,
+    userUid: "u1",
+    factors: factors(2),
+    factorsVersionstamp: f.versionstamp,
+  };
+  // The factors moved on (another presenter spent a step): nothing is written.
+  await store.putFactors("u1", factors(5), f.versionstamp);
+  assert.equal(await store.completeChallenge(success), false);
+  assert.ok(await store.getChallenge("c1"), "the challenge is still there");
+  assert.equal((await store.getFactors("u1"))?.value.totp?.lastStep, 5);
+  // Both as read: the challenge is gone and the factors written, together.
+  const f2 = (await store.getFactors("u1"))!;
+  const ok = { ...success, factorsVersionstamp: f2.versionstamp };
+  assert.equal(await store.completeChallenge(ok), true);
+  assert.equal(await store.getChallenge("c1"), undefined);
+  assert.equal((await store.getFactors("u1"))?.value.totp?.lastStep, 2);
+  // The same success again: the challenge is spent.
+  const f3 = (await store.getFactors("u1"))!;
+  assert.equal(
+    await store.completeChallenge({ ...ok, factorsVersionstamp: f3.versionstamp }),
+    false,
+  );
+  assert.equal((await store.getFactors("u1"))?.value.totp?.lastStep, 2);
+});
+
+contract(
+  "passkeys",
+  "ids unique, owners only, counters guarded, challenges once",
+  async ({ stores }) => {
+    const passkeys = stores.passkeys;
+    const passkey: PasskeyRecord = {
+      id: "cred1",
+      userId: "ada",
+      userUid: "u1",
+      publicKey: "pk",
+      counter: 1,
+      transports: ["internal"],
+      backedUp: false,
+      createdAt: NOW,
+    };
+    assert.equal(await passkeys.createPasskey(passkey), true);
+    assert.equal(await passkeys.createPasskey({ ...passkey, userUid: "u2" }), false);
+    assert.deepEqual((await passkeys.listPasskeys("u1")).map((p) => p.id), ["cred1"]);
+    assert.deepEqual(await passkeys.listPasskeys("u2"), []);
+    const read = (await passkeys.getPasskey("cred1"))!;
+    assert.equal(
+      await passkeys.updatePasskey({ ...passkey, counter: 2 }, read.versionstamp),
+      true,
+    );
+    assert.equal(
+      await passkeys.updatePasskey({ ...passkey, counter: 3 }, read.versionstamp),
+      false,
+      "a sign-in with a stale counter loses",
+    );
+    assert.equal((await passkeys.getPasskey("cred1"))?.value.counter, 2);
+    assert.equal(await passkeys.deletePasskey("u2", "cred1"), false, "not u2's");
+    assert.equal(await passkeys.deletePasskey("u1", "cred1"), true);
+    assert.deepEqual(await passkeys.listPasskeys("u1"), []);
+
+    const challenge = { challenge: "c", purpose: "authentication" as const, expiresAt: NOW + 60_000 };
+    await passkeys.putChallenge("x", challenge, NOW);
+    assert.deepEqual(await passkeys.takeChallenge("x"), challenge);
+    assert.equal(await passkeys.takeChallenge("x"), undefined, "used once");
+  },
+);
+
+contract(
+  "mfa",
+  "two presenters completing one challenge at once: exactly one passes",
+  async ({ stores, second }) => {
+    await stores.mfa.putFactors("u1", factors(1), null);
+    await stores.mfa.createChallenge("c1", challenge, NOW);
+    const c = (await stores.mfa.getChallenge("c1"))!;
+    const f = (await stores.mfa.getFactors("u1"))!;
+    const success = (lastStep: number) => ({
+      challengeId: "c1",
+      challengeVersionstamp: c.versionstamp,
+      userUid: "u1",
+      factors: factors(lastStep),
+      factorsVersionstamp: f.versionstamp,
+    });
+    const results = await Promise.all([
+      stores.mfa.completeChallenge(success(2)),
+      second.mfa.completeChallenge(success(3)),
+    ]);
+    assert.equal(results.filter(Boolean).length, 1);
+    const winner = results[0] ? 2 : 3;
+    assert.equal((await stores.mfa.getFactors("u1"))?.value.totp?.lastStep, winner);
+  },
+);
