@@ -100,6 +100,22 @@ export function limitSubject(address: string): string {
   return `${(parsed.value >> 64n).toString(16)}::/64`;
 }
 
+/**
+ * An IP address as a client wrote it, in the form the limits count (`::ffff:` mapped IPv4 as
+ * IPv4, IPv6 in lowercase); `undefined` when it is not one address.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canonicalAddress } from "./client_address.ts";
+ * assert.equal(canonicalAddress("::FFFF:203.0.113.9"), "203.0.113.9");
+ * assert.equal(canonicalAddress("example.com"), undefined);
+ * ```
+ */
+export function canonicalAddress(text: string): string | undefined {
+  return parseIp(text) ? normalize(text) : undefined;
+}
+
 function normalize(address: string): string {
   const parsed = parseIp(address);
   if (!parsed) return address;

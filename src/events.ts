@@ -9,7 +9,11 @@ import type { Logger } from "./logger.ts";
 import type { KeptSession } from "./users/user_store.ts";
 
 /** The login limits, by purpose: per client address, per account, per device token. */
-export type LoginLimit = "login_client" | "login_account" | "login_device";
+export type LoginLimit =
+  | "login_client"
+  | "login_oauth_client"
+  | "login_account"
+  | "login_device";
 
 /**
  * Who refused: the shared store (a lock this instance had not seen: the start of a lockout),
@@ -85,9 +89,12 @@ export type DomainEvent =
    */
   | { readonly type: "password_hash_unusable"; readonly user_id: string }
   /** A limit of this instance refused a request (the login limits have their own event). */
-  | { readonly type: "rate_limited"; readonly limit: "refresh_client" }
+  | { readonly type: "rate_limited"; readonly limit: RefreshLimit }
   /** A service account (OAuth client_credentials) was issued a token. */
   | { readonly type: "client_token"; readonly client_id: string; readonly scope: string };
+
+/** The limits of this instance's memory: refreshes per address or per OAuth client. */
+export type RefreshLimit = "refresh_client" | "refresh_oauth_client";
 
 /** Where services send events. */
 export type EmitEvent = (event: DomainEvent) => void;

@@ -105,7 +105,11 @@ export function createServices(deps: ServiceDeps): Services {
       ttlSeconds: config.deviceTokenTtl,
       now,
     }),
-    limits: { perClient: config.loginLimitPerClient, perAccount: config.loginLimitPerAccount },
+    limits: {
+      perClient: config.loginLimitPerClient,
+      perAccount: config.loginLimitPerAccount,
+      perOAuthClient: config.loginLimitPerOAuthClient,
+    },
     onEvent: events.emit,
     now,
   });
@@ -114,6 +118,7 @@ export function createServices(deps: ServiceDeps): Services {
     // This instance's own (memory): the per-client refresh limit.
     limiter: createMemoryRateLimiter(now),
     perClient: config.refreshLimitPerClient,
+    perOAuthClient: config.refreshLimitPerOAuthClient,
     onEvent: events.emit,
   });
   const clients = createClientService({

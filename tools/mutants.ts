@@ -385,15 +385,15 @@ export const MUTANTS: readonly Mutant[] = [
     name: "limit-login-client",
     property: "LOGIN_LIMIT_PER_CLIENT answers 429",
     file: "src/users/login_service.ts",
-    search: "await limiter.take([perClient, budget])",
+    search: "await limiter.take([...perClient, budget])",
     replace: "await limiter.take([budget])",
   },
   {
     name: "limit-login-account",
     property: "LOGIN_LIMIT_PER_ACCOUNT answers 429",
     file: "src/users/login_service.ts",
-    search: "await limiter.take([perClient, budget])",
-    replace: "await limiter.take([perClient])",
+    search: "await limiter.take([...perClient, budget])",
+    replace: "await limiter.take([...perClient])",
   },
   {
     name: "limit-refresh-client",
@@ -822,5 +822,52 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/users/login_service.ts",
     search: 'emit({ type: "login_failed", user_id: userId, client });',
     replace: 'emit({ type: "login_failed", user_id: userId, client: client + password });',
+  },
+
+  // ---- issue 23: security round 3 ----
+  {
+    name: "oauth-client-login-budget-per-address",
+    property:
+      "a confidential client's password grants count against its own budget, not its backend's address",
+    file: "src/users/login_service.ts",
+    search: "if (check.clientId === undefined) return [clientLimit(check.client)];",
+    replace: "if (check.clientId !== null) return [clientLimit(check.client)];",
+  },
+  {
+    name: "oauth-client-login-budget-unlimited",
+    property: "an authenticated OAuth client's password grants have a budget of their own",
+    file: "src/users/login_service.ts",
+    search: "      ? [own]\n",
+    replace: "      ? []\n",
+  },
+  {
+    name: "end-user-address-not-counted",
+    property: "the end-user address a trusted client names is counted under the per-address limit",
+    file: "src/users/login_service.ts",
+    search: ": [own, clientLimit(check.endUserAddress)];",
+    replace: ": [own];",
+  },
+  {
+    name: "end-user-address-from-any-client",
+    property: "only a client named in TRUST_FORWARDING_CLIENTS may name an end-user address",
+    file: "src/routes/oauth.ts",
+    search:
+      "if (!client || !config.trustForwardingClients.includes(client.clientId)) return undefined;",
+    replace: "if (!client) return undefined;",
+  },
+  {
+    name: "oauth-client-refresh-budget-per-address",
+    property: "a confidential client's refreshes count against its own budget, not its address",
+    file: "src/tokens/refresh_service.ts",
+    search: "const limits: [RefreshLimit, string, Rate][] = clientId === undefined",
+    replace: "const limits: [RefreshLimit, string, Rate][] = clientId !== null",
+  },
+  {
+    name: "refresh-end-user-address-not-counted",
+    property: "a trusted client's end user is counted under the per-address refresh limit",
+    file: "src/tokens/refresh_service.ts",
+    search:
+      '      limits.push(["refresh_client", limitSubject(endUserAddress), deps.perClient]);\n',
+    replace: "",
   },
 ];

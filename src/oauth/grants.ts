@@ -22,6 +22,11 @@ export interface TokenRequest {
   readonly form: OAuthForm;
   readonly client: ClientRecord | undefined;
   readonly address: string;
+  /**
+   * The end user's address, named by an authenticated client trusted to forward one
+   * (`TRUST_FORWARDING_CLIENTS`); the per-address limits count it.
+   */
+  readonly endUserAddress?: string | undefined;
 }
 
 /** `POST /oauth/token`: dispatches on `grant_type`. */
@@ -46,7 +51,7 @@ export function tokenGrant(ctx: GrantContext, request: TokenRequest): Promise<OA
 /** `grant_type=password`: `/login` behind an OAuth face; `scope` names the role wanted. */
 async function passwordGrant(
   ctx: GrantContext,
-  { form, client, address }: TokenRequest,
+  { form, client, address, endUserAddress }: TokenRequest,
 ): Promise<OAuthTokenResponse> {
   allow(client, "password");
   const roles = scopeTokens(form.get("scope"));
@@ -74,6 +79,7 @@ async function passwordGrant(
     client: address,
     deviceToken: device_token,
     clientId: client?.clientId,
+    endUserAddress,
   });
   // An extra parameter of the answer (RFC 6749 section 5.1 allows them): the device token.
   return { ...fromPair(answer), device_token: answer.device_token };
@@ -82,7 +88,7 @@ async function passwordGrant(
 /** `grant_type=refresh_token`: `/refresh` behind an OAuth face (same rotation and reuse rules). */
 async function refreshTokenGrant(
   ctx: GrantContext,
-  { form, client, address }: TokenRequest,
+  { form, client, address, endUserAddress }: TokenRequest,
 ): Promise<OAuthTokenResponse> {
   allow(client, "refresh_token");
   const refreshToken = form.get("refresh_token");
@@ -96,6 +102,7 @@ async function refreshTokenGrant(
       refreshToken,
       client: address,
       clientId: client?.clientId,
+      endUserAddress,
     }),
   );
 }

@@ -9,6 +9,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { canonicalAddress } from "../client_address.ts";
 import { clientIp } from "../client_ip.ts";
 import { introspectToken, revokeToken, tokenGrant } from "../oauth/grants.ts";
 import {
@@ -24,6 +25,9 @@ import {
   OAuthErrorBodySchema,
   OAuthTokenResponseSchema,
 } from "../wire.ts";
+
+/** The header a trusted client names its end user's address in (see `forwardedEndUser`). */
+export const END_USER_ADDRESS = "End-User-Address";
 
 const OAuthErrorBody = OAuthErrorBodySchema.openapi("OAuthError");
 
@@ -93,6 +97,21 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
     }
     return { body, client };
   }
+  /**
+   * The `End-User-Address` header of a client named in `TRUST_FORWARDING_CLIENTS` (a web app
+   * that signs its users in from its backend); ignored from any other caller. Malformed:
+   * `invalid_request`, never ignored (that would take the end user off the address budget).
+   */
+  function forwardedEndUser(c: Context, client: ClientRecord | undefined): string | undefined {
+    if (!client || !config.trustForwardingClients.includes(client.clientId)) return undefined;
+    const header = c.req.header(END_USER_ADDRESS);
+    if (header === undefined) return undefined;
+    const address = canonicalAddress(header.trim());
+    if (address === undefined) {
+      throw new OAuthError("invalid_request", `${END_USER_ADDRESS} must be one IP address`);
+    }
+    return address;
+  }
   const noStore = (c: Context) => {
     c.header("Cache-Control", "no-store");
     c.header("Pragma", "no-cache");
@@ -123,6 +142,7 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       form: body,
       client,
       address: clientIp(c, config.trustProxy),
+      endUserAddress: forwardedEndUser(c, client),
     });
     noStore(c);
     return c.json(answer, 200);

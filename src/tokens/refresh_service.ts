@@ -8,7 +8,7 @@
 import { limitSubject } from "../client_address.ts";
 import type { Rate } from "../duration.ts";
 import { toApiError, tooManyAttempts } from "../errors.ts";
-import type { EmitEvent } from "../events.ts";
+import type { EmitEvent, RefreshLimit } from "../events.ts";
 import type { MemoryRateLimiter } from "../limits/memory_rate_limiter.ts";
 import type { SessionService, TokenPair } from "./sessions.ts";
 
@@ -18,6 +18,8 @@ export interface RefreshDeps {
   /** This instance's own (memory) limiter the per-client refresh limit counts in. */
   readonly limiter: MemoryRateLimiter;
   readonly perClient: Rate;
+  /** The budget of one authenticated OAuth client, whatever address it calls from. */
+  readonly perOAuthClient?: Rate;
   readonly onEvent?: EmitEvent;
 }
 
@@ -26,8 +28,13 @@ export interface RefreshRequest {
   readonly refreshToken: string;
   /** The client address the per-client limit counts against. */
   readonly client: string;
-  /** The OAuth client that authenticated (refresh_token grant); none at `/refresh`. */
+  /**
+   * The OAuth client that authenticated (refresh_token grant); none at `/refresh`. Its own
+   * budget replaces the address's.
+   */
   readonly clientId?: string | undefined;
+  /** The end user's address, named by a client trusted to forward it: counted as well. */
+  readonly endUserAddress?: string | undefined;
 }
 
 /**
@@ -52,12 +59,26 @@ export interface RefreshRequest {
 export function createRefreshService(deps: RefreshDeps) {
   const emit: EmitEvent = (event) => deps.onEvent?.(event);
 
-  async function refresh({ refreshToken, client, clientId }: RefreshRequest): Promise<TokenPair> {
-    const limit = deps.limiter.hit("refresh_client", limitSubject(client), deps.perClient);
-    if (limit.limited) {
-      emit({ type: "rate_limited", limit: "refresh_client" });
-      throw tooManyAttempts(limit.retryAfter);
+  /** Counts one refresh under the limits of who sends it; throws when one refuses it. */
+  function count({ client, clientId, endUserAddress }: RefreshRequest): void {
+    const limits: [RefreshLimit, string, Rate][] = clientId === undefined
+      ? [["refresh_client", limitSubject(client), deps.perClient]]
+      : [["refresh_oauth_client", clientId, deps.perOAuthClient ?? deps.perClient]];
+    if (clientId !== undefined && endUserAddress !== undefined) {
+      limits.push(["refresh_client", limitSubject(endUserAddress), deps.perClient]);
     }
+    for (const [name, subject, rate] of limits) {
+      const limit = deps.limiter.hit(name, subject, rate);
+      if (limit.limited) {
+        emit({ type: "rate_limited", limit: name });
+        throw tooManyAttempts(limit.retryAfter);
+      }
+    }
+  }
+
+  async function refresh(request: RefreshRequest): Promise<TokenPair> {
+    const { refreshToken, clientId } = request;
+    count(request);
     try {
       return await deps.sessions.refresh(refreshToken, clientId);
     } catch (err) {
