@@ -837,8 +837,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "oauth-client-login-budget-unlimited",
     property: "an authenticated OAuth client's password grants have a budget of their own",
     file: "src/users/login_service.ts",
-    search: "      ? [own]\n",
-    replace: "      ? []\n",
+    search: "check.endUserAddress === undefined ? [own] :",
+    replace: "check.endUserAddress === undefined ? [] :",
   },
   {
     name: "end-user-address-not-counted",
@@ -869,5 +869,101 @@ export const MUTANTS: readonly Mutant[] = [
     search:
       '      limits.push(["refresh_client", limitSubject(endUserAddress), deps.perClient]);\n',
     replace: "",
+  },
+  {
+    name: "reuse-unproven-token-revokes",
+    property:
+      "a token with a session's family id but a secret half the server never issued ends nothing",
+    file: "src/tokens/sessions.ts",
+    search: "      if (!isIssued(refreshToken, session)) throw invalidRefresh();\n",
+    replace: "",
+  },
+  {
+    name: "revoke-unproven-token",
+    property: "/logout and /oauth/revoke end a session only for a token the server issued",
+    file: "src/tokens/sessions.ts",
+    search: "if (!found || !isIssued(refreshToken, found.value)) return false;",
+    replace: "if (!found) return false;",
+  },
+  {
+    name: "reuse-older-token-mac-ignored",
+    property: "an older token the server issued (proven by its MAC) is still reuse and revokes",
+    file: "src/tokens/sessions.ts",
+    search: "return timingSafeEqual(mac, macOf(family, counter));",
+    replace: "return mac.length < 0;",
+  },
+  {
+    name: "revoke-refresh-token-any-client",
+    property: "a refresh token is revoked only by the client it was issued to (RFC 7009 2.1)",
+    file: "src/tokens/sessions.ts",
+    search:
+      "return false;\n    if (found.value.clientId !== clientId) throw wrongClient(found.value.clientId, clientId);\n    await revoke(sid, reason);\n    return true;\n  }\n\n  /**\n   * Revokes a session named",
+    replace:
+      "return false;\n    await revoke(sid, reason);\n    return true;\n  }\n\n  /**\n   * Revokes a session named",
+  },
+  {
+    name: "revoke-access-token-any-client",
+    property: "a session's access token is revoked only by the client it was issued to",
+    file: "src/tokens/sessions.ts",
+    search:
+      "if (!found) return false;\n    if (found.value.clientId !== clientId) throw wrongClient(found.value.clientId, clientId);",
+    replace: "if (!found) return false;",
+  },
+  {
+    name: "refresh-token-mac-unkeyed",
+    property: "a refresh token (first or child) cannot be computed without SECRET_KEY",
+    file: "src/tokens/sessions.ts",
+    search: 'createHmac("sha256", deps.chainKey).update(MAC_LABEL)',
+    replace: 'createHmac("sha256", "").update(MAC_LABEL)',
+  },
+  {
+    name: "sid-reveals-family",
+    property: "an access token's sid reveals nothing of its refresh token's family id",
+    file: "src/tokens/sessions.ts",
+    search: 'const hex = createHash("sha256").update("sid/v1").update(family).digest("hex");',
+    replace: 'const hex = [...family].map((b) => b.toString(16).padStart(2, "0")).join("");',
+  },
+  {
+    name: "refresh-grace-skips-user-check",
+    property: "the grace answer re-checks the user (enabled, role held, epoch) like a rotation",
+    file: "src/tokens/sessions.ts",
+    search:
+      '        await requireUsable(session, user, now);\n        emit({ type: "refreshed", sid, sub: session.userId, grace: true });',
+    replace: '        emit({ type: "refreshed", sid, sub: session.userId, grace: true });',
+  },
+  {
+    name: "refresh-grant-not-required",
+    property: "a client without the refresh_token grant cannot refresh",
+    file: "src/oauth/grants.ts",
+    search: '  allow(client, "refresh_token");\n',
+    replace: "",
+  },
+  {
+    name: "client-secret-truncated-compare",
+    property: "a client secret is compared at full strength (all 32 bytes of its SHA-256)",
+    file: "src/oauth/client_service.ts",
+    search: "const same = timingSafeEqual(presented, expected);",
+    replace: "const same = timingSafeEqual(presented.subarray(0, 2), expected.subarray(0, 2));",
+  },
+  {
+    name: "log-grace-refresh-token",
+    property: "no refresh token reaches a log line, the grace answer included",
+    file: "src/tokens/sessions.ts",
+    search: 'emit({ type: "refreshed", sid, sub: session.userId, grace: true });',
+    replace: 'emit({ type: "refreshed", sid, sub: session.userId + refreshToken, grace: true });',
+  },
+  {
+    name: "log-rejected-device-token",
+    property: "no device token reaches a log line, a rejected one included",
+    file: "src/users/login_service.ts",
+    search: 'emit({ type: "device_token", user_id: userId, client, outcome });',
+    replace: 'emit({ type: "device_token", user_id: userId + token, client, outcome });',
+  },
+  {
+    name: "device-token-unkeyed",
+    property: "a device token cannot be minted without SECRET_KEY",
+    file: "src/users/device_tokens.ts",
+    search: 'const key = createHmac("sha256", options.secret).update(KEY_LABEL).digest();',
+    replace: 'const key = createHmac("sha256", "").update(KEY_LABEL).digest();',
   },
 ];

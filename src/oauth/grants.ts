@@ -7,6 +7,7 @@
  */
 import { decodeJwt } from "jose";
 import type { AppContext } from "../app_types.ts";
+import { ApiError } from "../errors.ts";
 import { LoginBody } from "../routes/schemas.ts";
 import { type AccessClaims, keyRingResolver, verifyAccessToken } from "../tokens/access_token.ts";
 import type { IntrospectionResponse, OAuthTokenResponse, TokenPair } from "../wire.ts";
@@ -136,16 +137,28 @@ async function clientCredentialsGrant(
  * anything unknown, expired or foreign changes nothing (200). A live service-account token is
  * refused with `unsupported_token_type` (RFC 7009 section 2.2.1): it has no session to end and
  * is not revoked one by one; rotating the client's secret ends all of them.
+ *
+ * The client is checked as RFC 7009 section 2.1 asks: a session issued to an OAuth client is
+ * ended only by that client, authenticated (`invalid_client` without authentication,
+ * `unauthorized_client` for another client); a session from `/login` only by a caller that
+ * authenticated as no client. Nothing changes then.
  */
-export async function revokeToken(ctx: GrantContext, form: OAuthForm): Promise<void> {
+export async function revokeToken(
+  ctx: GrantContext,
+  form: OAuthForm,
+  client: ClientRecord | undefined,
+): Promise<void> {
   const token = form.get("token");
   if (token === undefined) throw new OAuthError("invalid_request", "token is required");
   const hint = form.get("token_type_hint");
-  const tryRefresh = () => ctx.services.sessions.revokeByRefreshToken(token, "oauth revoke");
+  const clientId = client?.clientId;
+  const { sessions } = ctx.services;
+  const tryRefresh = () =>
+    asClient(sessions.revokeByRefreshToken(token, "oauth revoke", clientId), client);
   if (hint !== "access_token" && await tryRefresh()) return;
   const claims = await verifyOwnToken(ctx, token);
   if (claims?.sid !== undefined) {
-    await ctx.services.sessions.revoke(claims.sid, "oauth revoke");
+    await asClient(sessions.revokeForClient(claims.sid, "oauth revoke", clientId), client);
     return;
   }
   if (claims?.client_id !== undefined) {
@@ -156,6 +169,21 @@ export async function revokeToken(ctx: GrantContext, form: OAuthForm): Promise<v
     );
   }
   if (hint === "access_token") await tryRefresh();
+}
+
+/** A revocation's outcome, with a session of another client as RFC 7009 section 2.1 refuses it. */
+async function asClient(
+  revocation: Promise<boolean>,
+  client: ClientRecord | undefined,
+): Promise<boolean> {
+  try {
+    return await revocation;
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.code !== "invalid_refresh_token") throw err;
+    throw client === undefined
+      ? new OAuthError("invalid_client", "this token was issued to a client: authenticate as it")
+      : new OAuthError("unauthorized_client", "this token was not issued to this client");
+  }
 }
 
 /**

@@ -158,16 +158,19 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       200: { description: "Revoked, or nothing to revoke (unknown tokens too)" },
       400: oauthError(
         "invalid_request: no token; unsupported_token_type: a live service-account token " +
-          "(not revoked one by one: rotate the client's secret)",
+          "(not revoked one by one: rotate the client's secret); unauthorized_client: the " +
+          "token was issued to another client, or to none (RFC 7009 section 2.1)",
       ),
-      401: oauthError("invalid_client: wrong client credentials"),
+      401: oauthError(
+        "invalid_client: wrong client credentials, or none for a token issued to a client",
+      ),
       413: tooLarge,
       503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/revoke", async (c) => {
-    const { body } = await start(c, false);
-    await revokeToken(ctx, body);
+    const { body, client } = await start(c, false);
+    await revokeToken(ctx, body, client);
     noStore(c);
     return c.body(null, 200);
   });
