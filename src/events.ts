@@ -90,6 +90,11 @@ export type DomainEvent =
   | { readonly type: "password_hash_unusable"; readonly user_id: string }
   /** A limit of this instance refused a request (the login limits have their own event). */
   | { readonly type: "rate_limited"; readonly limit: RefreshLimit }
+  /**
+   * An OAuth client was removed or its secret rotated: the sessions issued to it have ended
+   * (the session gate forgets what it cached for them).
+   */
+  | { readonly type: "client_changed"; readonly client_id: string }
   /** A service account (OAuth client_credentials) was issued a token. */
   | { readonly type: "client_token"; readonly client_id: string; readonly scope: string };
 

@@ -63,7 +63,7 @@ export function createServices(deps: ServiceDeps): Services {
   const { config, stores } = deps;
   const now = deps.now ?? Date.now;
   const metrics = createMetrics();
-  const gate = createSessionGate({ store: stores.sessions, now });
+  const gate = createSessionGate({ store: stores.sessions, clients: stores.clients, now });
   const events = createEventStream();
   events.subscribe(logEvents(deps.logger));
   events.subscribe(countEvents(metrics));

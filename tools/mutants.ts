@@ -966,4 +966,48 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'const key = createHmac("sha256", options.secret).update(KEY_LABEL).digest();',
     replace: 'const key = createHmac("sha256", "").update(KEY_LABEL).digest();',
   },
+  {
+    name: "session-client-generation-not-stored",
+    property: "a session started through an OAuth client records that client's generation",
+    file: "src/tokens/sessions.ts",
+    search: "...(client?.generation !== undefined ? { clientGen: client.generation } : {}),",
+    replace: "",
+  },
+  {
+    name: "client-match-ignores-generation",
+    property:
+      "a client's session ends when the client is removed (and re-added) or its secret rotated",
+    file: "src/tokens/session_store.ts",
+    search: "? client.generation === session.clientGen",
+    replace: "? client.clientId === session.clientId",
+  },
+  {
+    name: "client-match-legacy-any-registration",
+    property:
+      "a session stored before client generations survives no re-registration of its client id",
+    file: "src/tokens/session_store.ts",
+    search: ": client.createdAt <= session.createdAt;",
+    replace: ": client.createdAt >= 0;",
+  },
+  {
+    name: "refresh-ignores-client-generation",
+    property: "a refresh through a removed-and-re-added or rotated client is refused",
+    file: "src/tokens/sessions.ts",
+    search: "      if (!clientMatches(session, client)) throw sessionEnded();\n",
+    replace: "",
+  },
+  {
+    name: "gate-ignores-session-client",
+    property: "/me and introspection refuse a session whose OAuth client was removed or rotated",
+    file: "src/tokens/session_gate.ts",
+    search: "return clientMatches(session, client?.value);",
+    replace: "return client !== null;",
+  },
+  {
+    name: "gate-client-change-cached",
+    property: "this instance's gate forgets a client's sessions at once when the client changes",
+    file: "src/tokens/session_gate.ts",
+    search: "if (entry.clientId === event.client_id) checked.delete(sid);",
+    replace: "if (entry.clientId === event.type) checked.delete(sid);",
+  },
 ];

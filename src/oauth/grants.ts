@@ -80,6 +80,7 @@ async function passwordGrant(
     client: address,
     deviceToken: device_token,
     clientId: client?.clientId,
+    oauthClient: client,
     endUserAddress,
   });
   // An extra parameter of the answer (RFC 6749 section 5.1 allows them): the device token.
@@ -102,7 +103,7 @@ async function refreshTokenGrant(
     await ctx.services.refresh.refresh({
       refreshToken,
       client: address,
-      clientId: client?.clientId,
+      oauthClient: client,
       endUserAddress,
     }),
   );

@@ -10,6 +10,7 @@ import type { Rate } from "../duration.ts";
 import { toApiError, tooManyAttempts } from "../errors.ts";
 import type { EmitEvent, RefreshLimit } from "../events.ts";
 import type { MemoryRateLimiter } from "../limits/memory_rate_limiter.ts";
+import type { SessionClient } from "./session_store.ts";
 import type { SessionService, TokenPair } from "./sessions.ts";
 
 /** Dependencies of {@link createRefreshService}. */
@@ -30,9 +31,9 @@ export interface RefreshRequest {
   readonly client: string;
   /**
    * The OAuth client that authenticated (refresh_token grant); none at `/refresh`. Its own
-   * budget replaces the address's.
+   * budget replaces the address's, and the session must be its own, in its generation.
    */
-  readonly clientId?: string | undefined;
+  readonly oauthClient?: SessionClient | undefined;
   /** The end user's address, named by a client trusted to forward it: counted as well. */
   readonly endUserAddress?: string | undefined;
 }
@@ -60,7 +61,8 @@ export function createRefreshService(deps: RefreshDeps) {
   const emit: EmitEvent = (event) => deps.onEvent?.(event);
 
   /** Counts one refresh under the limits of who sends it; throws when one refuses it. */
-  function count({ client, clientId, endUserAddress }: RefreshRequest): void {
+  function count({ client, oauthClient, endUserAddress }: RefreshRequest): void {
+    const clientId = oauthClient?.clientId;
     const limits: [RefreshLimit, string, Rate][] = clientId === undefined
       ? [["refresh_client", limitSubject(client), deps.perClient]]
       : [["refresh_oauth_client", clientId, deps.perOAuthClient ?? deps.perClient]];
@@ -77,10 +79,10 @@ export function createRefreshService(deps: RefreshDeps) {
   }
 
   async function refresh(request: RefreshRequest): Promise<TokenPair> {
-    const { refreshToken, clientId } = request;
+    const { refreshToken, oauthClient } = request;
     count(request);
     try {
-      return await deps.sessions.refresh(refreshToken, clientId);
+      return await deps.sessions.refresh(refreshToken, oauthClient);
     } catch (err) {
       // Successes and reuse are counted from the session service's own events; the others here.
       const answer = toApiError(err);

@@ -36,8 +36,10 @@ import type { Versioned } from "../versioned.ts";
 import type { TokenPair } from "../wire.ts";
 import type { SignedToken, TokenSubject } from "./access_token.ts";
 import {
+  clientMatches,
   isSessionLive,
   isSessionUsable,
+  type SessionClient,
   type SessionRecord,
   type SessionStore,
 } from "./session_store.ts";
@@ -115,10 +117,16 @@ export function createSessionService(deps: SessionDeps) {
    * Starts a session for a user who just proved their credentials, as read for that check: the
    * session is stored only if the user is still exactly so (else 401: a password change or
    * removal raced the login). When the user already holds `MAX_SESSIONS_PER_USER` live
-   * sessions, the oldest end first. `clientId` binds the session to the OAuth client that
-   * authenticated for it: its refresh tokens then need that client (see {@link refresh}).
+   * sessions, the oldest end first. `client` binds the session to the OAuth client that
+   * authenticated for it, in its current generation: its refresh tokens then need that client
+   * (see {@link refresh}), and the session ends when the client is removed or its secret
+   * rotated ({@link clientMatches}).
    */
-  async function start(user: CheckedUser, role: string, clientId?: string): Promise<TokenPair> {
+  async function start(
+    user: CheckedUser,
+    role: string,
+    client?: SessionClient,
+  ): Promise<TokenPair> {
     const now = deps.now();
     const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));
     const token = tokenAt(family, 0);
@@ -129,7 +137,8 @@ export function createSessionService(deps: SessionDeps) {
       userUid: userUid(user),
       epoch: sessionEpoch(user),
       role,
-      ...(clientId !== undefined ? { clientId } : {}),
+      ...(client !== undefined ? { clientId: client.clientId } : {}),
+      ...(client?.generation !== undefined ? { clientGen: client.generation } : {}),
       createdAt: now,
       refreshedAt: now,
       expiresAt: Math.min(now + refreshTtlMs, maxExpiresAt),
@@ -172,12 +181,15 @@ export function createSessionService(deps: SessionDeps) {
    * snapshot, decide, and commit with what was read. A grace answer commits nothing, so it is
    * decided only on that second snapshot: a revocation acknowledged before it wins.
    *
-   * `clientId` is the OAuth client that authenticated for this request (none at `/refresh`).
+   * `client` is the OAuth client that authenticated for this request (none at `/refresh`).
    * It must be the one the session was issued to (RFC 6749 sections 6 and 10.4), else
    * `invalid_refresh_token`: checked on the record already read, before anything else, so a
-   * caller without the right client learns nothing of the session and changes nothing.
+   * caller without the right client learns nothing of the session and changes nothing. The
+   * same client in another generation (removed and added again, or its secret rotated since)
+   * finds the session ended.
    */
-  async function refresh(refreshToken: string, clientId?: string): Promise<TokenPair> {
+  async function refresh(refreshToken: string, client?: SessionClient): Promise<TokenPair> {
+    const clientId = client?.clientId;
     const family = familyOf(refreshToken);
     if (!family) throw invalidRefresh();
     const sid = sidOf(family);
@@ -195,6 +207,7 @@ export function createSessionService(deps: SessionDeps) {
       if (!entry) throw invalidRefresh();
       const session = entry.value;
       if (session.clientId !== clientId) throw wrongClient(session.clientId, clientId);
+      if (!clientMatches(session, client)) throw sessionEnded();
       owner = session.userId;
       if (session.revokedAt !== undefined) throw sessionEnded();
       if (!isSessionLive(session, now)) throw invalidRefresh();

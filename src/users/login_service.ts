@@ -16,6 +16,7 @@ import { ApiError, tooManyAttempts } from "../errors.ts";
 import type { DeviceTokenOutcome, EmitEvent, LoginLimit } from "../events.ts";
 import { createMemoryRateLimiter } from "../limits/memory_rate_limiter.ts";
 import type { Limit, RateLimiter, Refusal } from "../limits/rate_limiter.ts";
+import type { SessionClient } from "../tokens/session_store.ts";
 import type { SessionService } from "../tokens/sessions.ts";
 import type { LoginAnswer } from "../wire.ts";
 import type { DeviceTokens } from "./device_tokens.ts";
@@ -80,6 +81,8 @@ type ClientOfAttempt = Pick<CredentialCheck, "client" | "clientId" | "endUserAdd
 export interface LoginRequest extends CredentialCheck {
   /** The role to sign in as; default the user's first. */
   readonly role?: string | undefined;
+  /** The OAuth client that authenticated (password grant): the session is bound to it. */
+  readonly oauthClient?: SessionClient | undefined;
 }
 
 /**
@@ -201,7 +204,7 @@ export function createLoginService(deps: LoginDeps) {
       emit({ type: "login_role_not_allowed", user_id: user.id });
       throw new ApiError("role_not_allowed", `role "${role ?? ""}" is not granted to this user`);
     }
-    const pair = await deps.sessions.start(user, granted, request.clientId);
+    const pair = await deps.sessions.start(user, granted, request.oauthClient);
     // A fresh device token at every login (OWASP), bound to the hash the user has now.
     const deviceToken = devices.issue(user.id, user.passwordHash);
     emit({ type: "device_token", user_id: user.id, client, outcome: "issued" });
