@@ -170,10 +170,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "signer-ttl",
-    property: "access tokens live exactly TOKEN_TTL (exp - iat)",
+    property: "access tokens live exactly TOKEN_TTL (exp - iat), within the session's end",
     file: "src/tokens/access_token.ts",
-    search: "exp: iat + options.ttl,",
-    replace: "exp: iat + options.ttl * 1000,",
+    search: "Math.min(iat + options.ttl, subject.notAfter",
+    replace: "Math.min(iat + options.ttl * 1000, subject.notAfter",
   },
 
   // ---- requireAuth subjects and scopes (issue 14) ----
@@ -1009,5 +1009,26 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/tokens/session_gate.ts",
     search: "if (entry.clientId === event.client_id) checked.delete(sid);",
     replace: "if (entry.clientId === event.type) checked.delete(sid);",
+  },
+  {
+    name: "token-outlives-session",
+    property: "no access token outlives its session's absolute end (SESSION_MAX_AGE)",
+    file: "src/tokens/sessions.ts",
+    search: "{ sub: session.userId, role: session.role, sid: session.sid, notAfter },",
+    replace: "{ sub: session.userId, role: session.role, sid: session.sid },",
+  },
+  {
+    name: "token-exp-cap-ignored",
+    property: "exp is the earlier of iat + TOKEN_TTL and the session's absolute end",
+    file: "src/tokens/access_token.ts",
+    search: "Math.min(iat + options.ttl, subject.notAfter ?? Infinity)",
+    replace: "iat + options.ttl",
+  },
+  {
+    name: "expires-in-not-capped",
+    property: "expires_in says when the token really expires (capped with exp)",
+    file: "src/tokens/access_token.ts",
+    search: "return { token, expiresIn: exp - iat, claims };",
+    replace: "return { token, expiresIn: options.ttl, claims };",
   },
 ];

@@ -106,8 +106,10 @@ export function createSessionService(deps: SessionDeps) {
   const maxSessions = deps.maxSessionsPerUser ?? Infinity;
 
   function issuePair(session: SessionRecord, refreshToken: string, nowMs: number) {
+    // No access token outlives its session's absolute end.
+    const notAfter = Math.floor(session.maxExpiresAt / 1000);
     return deps.signAccessToken(
-      { sub: session.userId, role: session.role, sid: session.sid },
+      { sub: session.userId, role: session.role, sid: session.sid, notAfter },
       nowMs,
     )
       .then((signed) => pair(signed, refreshToken));
