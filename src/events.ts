@@ -99,7 +99,7 @@ export type DomainEvent =
   | { readonly type: "client_token"; readonly client_id: string; readonly scope: string };
 
 /** The limits of this instance's memory: refreshes per address or per OAuth client. */
-export type RefreshLimit = "refresh_client" | "refresh_oauth_client";
+export type RefreshLimit = "refresh_client" | "refresh_oauth_client" | "oauth_endpoint";
 
 /** Where services send events. */
 export type EmitEvent = (event: DomainEvent) => void;

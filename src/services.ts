@@ -16,6 +16,7 @@ import { createRateLimiter } from "./limits/rate_limiter.ts";
 import type { Logger } from "./logger.ts";
 import { countEvents, createMetrics, type Metrics } from "./metrics.ts";
 import { type ClientService, createClientService } from "./oauth/client_service.ts";
+import { createOAuthEndpointLimits, type OAuthEndpointLimits } from "./oauth/endpoint_limits.ts";
 import type { Stores } from "./store/kv_stores.ts";
 import { createAccessTokenSigner } from "./tokens/access_token.ts";
 import { createRefreshService, type RefreshService } from "./tokens/refresh_service.ts";
@@ -51,6 +52,8 @@ export interface Services {
   readonly refresh: RefreshService;
   /** OAuth clients (service accounts). */
   readonly clients: ClientService;
+  /** The limits of `/oauth/revoke`, `/oauth/introspect` and client_credentials. */
+  readonly oauthLimits: OAuthEndpointLimits;
   /** Is an access token's session still live (the auth server's own `requireAuth` check). */
   readonly gate: SessionGate;
   readonly metrics: Metrics;
@@ -127,6 +130,12 @@ export function createServices(deps: ServiceDeps): Services {
     signAccessToken,
     onEvent: events.emit,
   });
+  const oauthLimits = createOAuthEndpointLimits({
+    limiter: createMemoryRateLimiter(now),
+    perAddress: config.refreshLimitPerClient,
+    perClient: config.refreshLimitPerOAuthClient,
+    onEvent: events.emit,
+  });
   return {
     stores,
     keys: deps.keys,
@@ -136,6 +145,7 @@ export function createServices(deps: ServiceDeps): Services {
     login,
     refresh,
     clients,
+    oauthLimits,
     gate,
     metrics,
     events,

@@ -664,8 +664,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "oauth-introspect-no-client",
     property: "/oauth/introspect requires client authentication",
     file: "src/routes/oauth.ts",
-    search: "const { body } = await start(c, true) as",
-    replace: "const { body } = await start(c, false) as",
+    search: "const { body, client, address } = await start(c, true);",
+    replace: "const { body, client, address } = await start(c, false);",
   },
   {
     name: "client-generation-unchecked",
@@ -1030,5 +1030,50 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/tokens/access_token.ts",
     search: "return { token, expiresIn: exp - iat, claims };",
     replace: "return { token, expiresIn: options.ttl, claims };",
+  },
+  {
+    name: "oauth-revoke-unlimited",
+    property: "/oauth/revoke is rate limited (per address, or per authenticated client)",
+    file: "src/routes/oauth.ts",
+    search: "    services.oauthLimits.count(address, client?.clientId);\n    await revokeToken(",
+    replace: "    await revokeToken(",
+  },
+  {
+    name: "oauth-introspect-unlimited",
+    property: "/oauth/introspect is rate limited per authenticated client",
+    file: "src/routes/oauth.ts",
+    search:
+      "    services.oauthLimits.count(address, client?.clientId);\n    const answer = await introspectToken(",
+    replace: "    const answer = await introspectToken(",
+  },
+  {
+    name: "oauth-client-credentials-unlimited",
+    property: "the client_credentials grant is rate limited per client",
+    file: "src/routes/oauth.ts",
+    search: 'if (body.get("grant_type") === "client_credentials") {',
+    replace: 'if (body.get("grant_type") === "client_credentials\u0000") {',
+  },
+  {
+    name: "oauth-refused-after-read",
+    property:
+      "an address or client over the OAuth endpoint limits is refused before any store read",
+    file: "src/routes/oauth.ts",
+    search: "    services.oauthLimits.refuseEarly(address, credentials.clientId);\n",
+    replace: "",
+  },
+  {
+    name: "oauth-failed-auth-not-counted",
+    property: "a failed client authentication counts against the caller's address",
+    file: "src/routes/oauth.ts",
+    search:
+      'if (err instanceof OAuthError && err.code === "invalid_client") {\n        services.oauthLimits.countFailure(address);',
+    replace: 'if (err instanceof OAuthError && err.code === "invalid_client") {',
+  },
+  {
+    name: "memory-limiter-peek-loose",
+    property: "the early refusal refuses exactly when the next attempt would be over the limit",
+    file: "src/limits/memory_rate_limiter.ts",
+    search: "return { limited: count >= rate.max, retryAfter };",
+    replace: "return { limited: count > rate.max, retryAfter };",
   },
 ];

@@ -12,12 +12,7 @@ import type { AppContext, AppRouter } from "../app_types.ts";
 import { canonicalAddress } from "../client_address.ts";
 import { clientIp } from "../client_ip.ts";
 import { introspectToken, revokeToken, tokenGrant } from "../oauth/grants.ts";
-import {
-  authenticateClient,
-  clientCredentials,
-  type OAuthForm,
-  readForm,
-} from "../oauth/oauth_request.ts";
+import { authenticateClient, clientCredentials, readForm } from "../oauth/oauth_request.ts";
 import { OAuthError } from "../oauth/oauth_error.ts";
 import type { ClientRecord } from "../oauth/client_store.ts";
 import {
@@ -73,6 +68,11 @@ const oauthError = (description: string) => ({
 const security = [{ clientBasic: [] }, {}];
 /** The JSON API's body limit applies here too (status 413, RFC 6749's shape). */
 const tooLarge = oauthError("invalid_request: body over 16 KiB");
+/** The limits of `oauth/endpoint_limits.ts` (per address, or per authenticated client). */
+const endpointLimit = oauthError(
+  "too_many_attempts: over REFRESH_LIMIT_PER_CLIENT for this address, or " +
+    "REFRESH_LIMIT_PER_OAUTH_CLIENT for this client; see Retry-After",
+);
 /** Every OAuth endpoint touches the store (the same 503 rule as the JSON routes). */
 const temporarilyUnavailable = oauthError(
   "temporarily_unavailable: the store is unavailable or contended; retry after Retry-After",
@@ -87,15 +87,30 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
     description: "client_secret_basic: form-encoded client_id and client_secret (RFC 6749 2.3.1)",
   });
 
-  /** Reads the form and the client; `required` refuses a public caller. */
+  /**
+   * Reads the form and the client; `required` refuses a public caller. A caller over the
+   * endpoint limits is refused before the client is read, and a failed authentication counts
+   * against its address (`oauth/endpoint_limits.ts`).
+   */
   async function start(c: Context, required: boolean) {
     const body = await readForm(c);
     const credentials = clientCredentials(c.req.header("Authorization"), body);
-    const client = await authenticateClient(services.clients, credentials);
+    const address = clientIp(c, config.trustProxy);
+    services.oauthLimits.refuseEarly(address, credentials.clientId);
+    let client: ClientRecord | undefined;
+    try {
+      client = await authenticateClient(services.clients, credentials);
+    } catch (err) {
+      if (err instanceof OAuthError && err.code === "invalid_client") {
+        services.oauthLimits.countFailure(address);
+      }
+      throw err;
+    }
     if (required && !client) {
+      services.oauthLimits.countFailure(address);
       throw new OAuthError("invalid_client", "client authentication is required");
     }
-    return { body, client };
+    return { body, client, address };
   }
   /**
    * The `End-User-Address` header of a client named in `TRUST_FORWARDING_CLIENTS` (a web app
@@ -132,16 +147,23 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       ),
       401: oauthError("invalid_client (with WWW-Authenticate: Basic when Basic was used)"),
       413: tooLarge,
-      429: oauthError("too_many_attempts: the /login and /refresh limits; see Retry-After"),
+      429: oauthError(
+        "too_many_attempts: the /login and /refresh limits, or for client_credentials the " +
+          "OAuth endpoint limits; see Retry-After",
+      ),
       503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/token", async (c) => {
-    const { body, client } = await start(c, false);
+    const { body, client, address } = await start(c, false);
+    // client_credentials has no limit of its own (password and refresh_token do).
+    if (body.get("grant_type") === "client_credentials") {
+      services.oauthLimits.count(address, client?.clientId);
+    }
     const answer = await tokenGrant(ctx, {
       form: body,
       client,
-      address: clientIp(c, config.trustProxy),
+      address,
       endUserAddress: forwardedEndUser(c, client),
     });
     noStore(c);
@@ -165,11 +187,13 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
         "invalid_client: wrong client credentials, or none for a token issued to a client",
       ),
       413: tooLarge,
+      429: endpointLimit,
       503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/revoke", async (c) => {
-    const { body, client } = await start(c, false);
+    const { body, client, address } = await start(c, false);
+    services.oauthLimits.count(address, client?.clientId);
     await revokeToken(ctx, body, client);
     noStore(c);
     return c.body(null, 200);
@@ -189,11 +213,13 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       400: oauthError("invalid_request: no token"),
       401: oauthError("invalid_client: no or wrong client credentials"),
       413: tooLarge,
+      429: endpointLimit,
       503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/introspect", async (c) => {
-    const { body } = await start(c, true) as { body: OAuthForm; client: ClientRecord };
+    const { body, client, address } = await start(c, true);
+    services.oauthLimits.count(address, client?.clientId);
     const answer = await introspectToken(ctx, body);
     noStore(c);
     return c.json(answer, 200);
