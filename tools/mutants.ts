@@ -1111,4 +1111,18 @@ export const MUTANTS: readonly Mutant[] = [
     search: "  if (warned.has(trustProxy)) return;\n",
     replace: "",
   },
+  {
+    name: "store-files-left-readable",
+    property: "store files an earlier version left readable (auth.kv, -wal, -shm) become 0600",
+    file: "src/store/store_file_modes.ts",
+    search: "if (info && (info.mode! & 0o077) !== 0) await Deno.chmod(file, 0o600);",
+    replace: "if (info && (info.mode! & 0o077) !== 0) await Deno.chmod(file, 0o644);",
+  },
+  {
+    name: "store-dir-left-readable",
+    property: "the store's directory is 0700, whoever created it",
+    file: "src/store/store_file_modes.ts",
+    search: "    await Deno.chmod(dir, 0o700);\n",
+    replace: "",
+  },
 ];
