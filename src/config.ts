@@ -348,7 +348,7 @@ export function firstRunEnvFile(env: RawVars = {}): string {
     !given.some((setting) => setting.name === name)
   );
   const lines = [
-    "# Written on first start. Keep it private (mode 0600); see README.md for every setting.",
+    "# Written on first start. Keep it private (mode 0600); see docs/configuration.md for every setting.",
     "# The server and `deno task user|client|keys` all read this file: change settings here.",
     `SECRET_KEY=${secret}`,
     ...(given.length ? ["# From the environment at first start:"] : []),

@@ -6,7 +6,7 @@
  * The request id is this process's random prefix and a counter (unique without a call into the
  * random source per request). It is sent back as `x-request-id` only on 5xx answers, the ones an
  * operator must find in the log from a user's report; every other answer carries enough (its
- * JSON error code) and a header on every answer costs throughput (README, "Headers").
+ * JSON error code) and a header on every answer costs throughput (docs/security.md, "Headers").
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * The security headers of every answer, for a bearer-token JSON API (the intent of the OWASP REST
- * Security Cheat Sheet's set; the reasoning per header is in README.md, "Headers"):
+ * Security Cheat Sheet's set; the reasoning per header is in docs/security.md, "Headers"):
  *
  * - `cache-control: no-store`: tokens and account data stay out of every cache;
  * - `content-security-policy: default-src 'none'; frame-ancestors 'none'`: an answer opened in a

@@ -1,5 +1,5 @@
 /**
- * The README's HTTP API tables cannot drift: the routes and statuses match `/openapi.json`, the
+ * The HTTP API tables (`docs/http-api.md`) cannot drift: the routes and statuses match `/openapi.json`, the
  * code table matches the server's error table, and real answers (the ones a newcomer met that the
  * table missed) are listed in their route's row.
  */
@@ -18,7 +18,7 @@ interface Row {
 /** The section's markdown table rows as cells. */
 function tableRows(section: string, header: string): string[][] {
   const start = section.indexOf(header);
-  assert.ok(start >= 0, `README has the table starting "${header}"`);
+  assert.ok(start >= 0, `docs/http-api.md has the table starting "${header}"`);
   const lines = section.slice(start).split("\n");
   const rows: string[][] = [];
   for (const line of lines.slice(2)) {
@@ -28,10 +28,9 @@ function tableRows(section: string, header: string): string[][] {
   return rows;
 }
 
+/** The HTTP API page (`docs/http-api.md`, moved out of the README). */
 function apiSection(): string {
-  const readme = Deno.readTextFileSync(join(ROOT, "README.md"));
-  const start = readme.indexOf("## HTTP API");
-  return readme.slice(start, readme.indexOf("\n## ", start + 1));
+  return Deno.readTextFileSync(join(ROOT, "docs", "http-api.md"));
 }
 
 /** `` `POST /admin/users/:id` `{...}` `` -> `POST /admin/users/{id}`. */
@@ -52,7 +51,7 @@ function apiRows(): Row[] {
   });
 }
 
-Deno.test("README API table: the routes and statuses of /openapi.json, no more, no fewer", async () => {
+Deno.test("docs/http-api.md API table: the routes and statuses of /openapi.json, no more, no fewer", async () => {
   using t = await makeApp();
   const doc = await (await t.request("/openapi.json")).json();
   const documented = new Map<string, number[]>();
@@ -72,7 +71,7 @@ Deno.test("README API table: the routes and statuses of /openapi.json, no more, 
   }
 });
 
-Deno.test("README code table: every code of the error table with its status", () => {
+Deno.test("docs/http-api.md code table: every code of the error table with its status", () => {
   const rows = tableRows(apiSection(), "| Code ");
   const table = Object.fromEntries(
     rows.map(([code, status]) => [code!.replaceAll("`", ""), +status!]),
@@ -92,7 +91,7 @@ Deno.test("README code table: every code of the error table with its status", ()
   }
 });
 
-Deno.test("README API table lists the answers a newcomer meets", async () => {
+Deno.test("docs/http-api.md API table lists the answers a newcomer meets", async () => {
   using t = await makeApp();
   await addUser(t, "root", "root password 1", ["admin", "user"]);
   await addUser(t, "ada", "ada password 1", ["user"]);
@@ -147,10 +146,12 @@ Deno.test("README API table lists the answers a newcomer meets", async () => {
     assert.equal(res.status, status, `${init.method ?? "GET"} ${path}: ${JSON.stringify(body)}`);
     assert.equal(body.code, code);
     const listed = rows.get(operation)?.get(status);
-    assert.ok(listed, `README lists ${status} for ${operation}`);
+    assert.ok(listed, `docs/http-api.md lists ${status} for ${operation}`);
     assert.ok(
       listed.length === 0 || listed.includes(code),
-      `README names ${code} after ${status} for ${operation} (it names ${listed.join(", ")})`,
+      `docs/http-api.md names ${code} after ${status} for ${operation} (it names ${
+        listed.join(", ")
+      })`,
     );
   }
   const notFound = await t.request("/no-such-path");

@@ -24,7 +24,7 @@ Deno.test("secure headers on every answer; no-store on tokens; CORS off by defau
     );
     assert.ok(res.headers.get("Strict-Transport-Security"));
     assert.equal(res.headers.get("Access-Control-Allow-Origin"), null);
-    // The request id goes back only with a 5xx (README, "Headers"); it is in the log line.
+    // The request id goes back only with a 5xx (docs/security.md, "Headers"); it is in the log line.
     assert.equal(res.headers.get("X-Request-Id"), null);
   }
   for (const res of responses) assert.equal(res.headers.get("Cache-Control"), "no-store");

@@ -2,7 +2,7 @@
  * `deno task compile` builds dist/auth-server; the binary must start, read `.env` from its
  * working directory at run time, and issue a token that verifies with that file's secret.
  *
- * The binary grants no FFI (see README "Single binary"), so it must say it hashes passwords with
+ * The binary grants no FFI (see docs/operations.md, "Single binary"), so it must say it hashes passwords with
  * Web Crypto, and `PASSWORD_HASHER=native` must refuse to start it.
  *
  * Building needs Deno's runtime base (denort), which `deno compile` downloads; this project's
