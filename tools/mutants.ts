@@ -1125,4 +1125,25 @@ export const MUTANTS: readonly Mutant[] = [
     search: "    await Deno.chmod(dir, 0o700);\n",
     replace: "",
   },
+  {
+    name: "metrics-open-beyond-loopback",
+    property: "beyond loopback, /metrics is refused without a METRICS_TOKEN",
+    file: "src/routes/metrics.ts",
+    search: 'if (access === "refused") {',
+    replace: 'if (access === "refused" && expected !== undefined) {',
+  },
+  {
+    name: "metrics-short-token-beyond-loopback",
+    property: "beyond loopback, a METRICS_TOKEN under 32 bytes does not open /metrics",
+    file: "src/routes/metrics.ts",
+    search: ".length >= MIN_NETWORK_METRICS_TOKEN_BYTES;",
+    replace: ".length >= 1;",
+  },
+  {
+    name: "metrics-loopback-too-wide",
+    property: "only localhost, 127.0.0.0/8 and ::1 count as loopback for /metrics",
+    file: "src/routes/metrics.ts",
+    search: 'return host === "localhost" ||',
+    replace: 'return host !== "" ||',
+  },
 ];
