@@ -1146,4 +1146,12 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'return host === "localhost" ||',
     replace: 'return host !== "" ||',
   },
+  {
+    name: "first-run-env-shows-left-out-value",
+    property:
+      "a setting the first-run .env cannot record is never shown, not even in a comment (it may be a token)",
+    file: "src/config.ts",
+    search: "line ?? `# ${name} from the environment is not recorded:",
+    replace: "line ?? `# ${name}=${env[name]} from the environment is not recorded:",
+  },
 ];
