@@ -1154,4 +1154,25 @@ export const MUTANTS: readonly Mutant[] = [
     search: "line ?? `# ${name} from the environment is not recorded:",
     replace: "line ?? `# ${name}=${env[name]} from the environment is not recorded:",
   },
+  {
+    name: "key-encryption-constant-iv",
+    property: "a signing key encrypted at rest gets a fresh random IV every time",
+    file: "src/keys/key_encryption.ts",
+    search: "const iv = crypto.getRandomValues(new Uint8Array(12));",
+    replace: "const iv = new Uint8Array(12);",
+  },
+  {
+    name: "key-encryption-hkdf-salt-changed",
+    property: "a key set stored by an earlier version still decrypts (HKDF salt pinned)",
+    file: "src/keys/key_encryption.ts",
+    search: 'new TextEncoder().encode("auth-server/signing-keys")',
+    replace: 'new TextEncoder().encode("auth-server/signing-keys/v2")',
+  },
+  {
+    name: "key-encryption-hkdf-info-changed",
+    property: "a key set stored by an earlier version still decrypts (HKDF info pinned)",
+    file: "src/keys/key_encryption.ts",
+    search: 'new TextEncoder().encode("AES-256-GCM key encryption v1")',
+    replace: 'new TextEncoder().encode("AES-256-GCM key encryption v2")',
+  },
 ];
