@@ -1222,6 +1222,7 @@ export const MUTANTS: readonly Mutant[] = [
     property: "a trusted client's malformed End-User-Address is refused, not ignored",
     file: "src/routes/oauth.ts",
     search: "    if (address === undefined) {\n      throw new OAuthError(",
-    replace: "    if (address === undefined && header === \"\\u0000\") {\n      throw new OAuthError(",
+    replace:
+      '    if (address === undefined && header === "\\u0000") {\n      throw new OAuthError(',
   },
 ];
