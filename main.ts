@@ -1,5 +1,5 @@
 /**
- * The auth server's entry point: configuration -> runtime (KV, keys, hasher) -> HTTP server.
+ * The auth server's entry point: configuration -> runtime (store, keys, hasher) -> HTTP server.
  *
  * @module
  */
@@ -11,5 +11,7 @@ import { serve } from "./src/server.ts";
 if (import.meta.main) {
   const config = await loadConfigOrExit();
   const runtime = await openRuntime(config);
+  // Which engine holds the state (never a password): Deno KV's file or PostgreSQL's host.
+  runtime.logger.info("store_opened", { engine: runtime.engine });
   Deno.exit(await serve(runtime));
 }

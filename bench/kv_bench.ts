@@ -57,12 +57,13 @@ Deno.bench("KvStore.getUser", { group: "kv" }, async () => {
 });
 
 Deno.bench("KvStore.createSession (1 commit)", { group: "kv", baseline: true }, async () => {
-  await store.createSession(newSession(Date.now()), userVersionstamp);
+  const session = newSession(Date.now());
+  await store.createSession({ session, userVersionstamp, now: session.createdAt });
 });
 
 // One chain of rotations, as one client refreshing again and again.
 const first = newSession(Date.now());
-await store.createSession(first, userVersionstamp);
+await store.createSession({ session: first, userVersionstamp, now: first.createdAt });
 
 // The server's fast path: read the session, then one commit that checks session and user.
 async function rotate(b?: Deno.BenchContext): Promise<void> {

@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { createPasswordHasher } from "../src/crypto/passwords.ts";
 import { selectArgon2Backend } from "../src/crypto/select_argon2_backend.ts";
 import { benchLoginBackends, loginBackendsTable, verifyRate } from "./login_backends.ts";
+import { allCoresReport, benchAllCores } from "./all_cores.ts";
 import {
   freePort,
   ROOT,
@@ -960,6 +961,7 @@ if (import.meta.main) {
   try {
     code = await main();
     console.log(loginBackendsTable(await benchLoginBackends())); // issue 9: per-backend /login
+    console.log(allCoresReport(await benchAllCores())); // issue 20: all cores vs one process
   } catch (err) {
     console.error(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   } finally {

@@ -1,41 +1,74 @@
 /**
- * A complete resource service that trusts the auth server's tokens, verifying them from its
- * JWKS alone (run the auth server with JWT_ALG=EdDSA, ES256 or RS256):
+ * A complete resource service that trusts the auth server's tokens. With the quickstart's
+ * defaults (`JWT_ALG=HS256`) it verifies them with the auth server's `SECRET_KEY`, given in its
+ * environment; with an asymmetric `JWT_ALG` (EdDSA, ES256, RS256) it needs no secret, only the
+ * server's JWKS:
  *
- *   AUTH_URL=http://localhost:10000 deno run --allow-net --allow-env examples/resource_service.ts
+ *   SECRET_KEY=$(sed -n 's/^SECRET_KEY=//p' .env) deno run --allow-net --allow-env examples/resource_service.ts
+ *   deno run --allow-net --allow-env examples/resource_service.ts     # EdDSA, ES256 or RS256
+ *
+ * Environment: `AUTH_URL` (default `http://localhost:10000`), `ISSUER` (default `AUTH_URL`),
+ * `SECRET_KEY` (HS256 only), `HOST` (default `127.0.0.1`: this machine only) and `PORT`
+ * (default `8080`).
  *
  * @module
  */
 import { Hono } from "hono";
-import { requireAuth } from "../src/middleware/require_auth.ts";
+import {
+  importHmacKey,
+  requireAuth,
+  type RequireAuthOptions,
+} from "../src/middleware/require_auth.ts";
 
-/** The service's routes, protected by `requireAuth`. */
-export function createResourceApp(authUrl: string, issuer: string = authUrl): Hono {
+type KeySource = Pick<RequireAuthOptions, "key" | "jwksUrl">;
+
+/**
+ * The service's routes, protected by `requireAuth`: verified with `hmacKey` (HS256, the shared
+ * secret) when given, else from the auth server's JWKS.
+ */
+export function createResourceApp(
+  authUrl: string,
+  issuer: string = authUrl,
+  hmacKey?: Awaited<ReturnType<typeof importHmacKey>>,
+): Hono {
+  const keys: KeySource = hmacKey
+    ? { key: hmacKey }
+    : { jwksUrl: `${authUrl}/.well-known/jwks.json` };
   const app = new Hono();
-  const auth = requireAuth({ issuer, jwksUrl: `${authUrl}/.well-known/jwks.json`, cache: true });
   // People only (requireAuth's default): a service account's `sub` is a client id, not a user.
-  app.use("/orders/*", auth);
+  app.use("/orders/*", requireAuth({ issuer, ...keys, cache: true }));
   app.get("/orders/mine", (c) => c.json({ owner: c.get("auth").sub, role: c.get("auth").role }));
   // Service accounts only (client_credentials), holding the scope "stats".
   app.get(
     "/reports/daily",
-    requireAuth({
-      issuer,
-      jwksUrl: `${authUrl}/.well-known/jwks.json`,
-      subjects: "clients",
-      scopes: ["stats"],
-    }),
+    requireAuth({ issuer, ...keys, subjects: "clients", scopes: ["stats"] }),
     (c) => c.json({ client: c.get("auth").client_id }),
   );
   app.delete(
     "/orders/:id",
-    requireAuth({ issuer, jwksUrl: `${authUrl}/.well-known/jwks.json`, roles: ["admin"] }),
+    requireAuth({ issuer, ...keys, roles: ["admin"] }),
     (c) => c.json({ deleted: c.req.param("id") }),
   );
   return app;
 }
 
 if (import.meta.main) {
-  const authUrl = Deno.env.get("AUTH_URL") ?? "http://localhost:10000";
-  Deno.serve({ port: 8080 }, createResourceApp(authUrl).fetch);
+  const env = (name: string) => Deno.env.get(name)?.trim() || undefined;
+  const authUrl = env("AUTH_URL") ?? "http://localhost:10000";
+  const issuer = env("ISSUER") ?? authUrl;
+  const secret = env("SECRET_KEY");
+  const hostname = env("HOST") ?? "127.0.0.1";
+  const port = Number(env("PORT") ?? 8080);
+  const verifying = secret
+    ? "HS256 tokens with SECRET_KEY"
+    : `EdDSA, ES256 and RS256 tokens from ${authUrl}/.well-known/jwks.json`;
+  const app = createResourceApp(authUrl, issuer, secret ? await importHmacKey(secret) : undefined);
+  Deno.serve({
+    hostname,
+    port,
+    onListen: ({ hostname, port }) =>
+      console.log(
+        `Resource service listening on http://${hostname}:${port} (verifying ${verifying}, issuer ${issuer})`,
+      ),
+  }, app.fetch);
 }

@@ -10,7 +10,7 @@ import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
 import denoJson from "../deno.json" with { type: "json" };
 import type { AppContext, AppEnv } from "./app_types.ts";
-import type { Config } from "./config.ts";
+import { type Config, issuerUrl } from "./config.ts";
 import { ApiError, type ErrorCode, toApiError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { requestMetrics } from "./middleware/request_metrics.ts";
@@ -30,7 +30,13 @@ import { wellKnownRoutes } from "./routes/well_known.ts";
 import { oauthErrorResponse } from "./oauth/oauth_error.ts";
 import { adminClientRoutes } from "./routes/admin_clients.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
+import { authorizeRoutes } from "./routes/authorize.ts";
+import { loginPageRoutes } from "./routes/login_page.ts";
+import { endSessionRoutes } from "./routes/end_session.ts";
+import { userinfoRoutes } from "./routes/userinfo.ts";
+import { documentBrowserRoutes } from "./routes/browser_openapi.ts";
 import type { Services } from "./services.ts";
+import { storeFailure } from "./store_failure.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
 
 /** The API version in `/openapi.json`: the package version in `deno.json`. */
@@ -90,6 +96,11 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   adminRoutes(app, ctx);
   adminClientRoutes(app, ctx);
   oauthRoutes(app, ctx);
+  authorizeRoutes(app, ctx);
+  loginPageRoutes(app, ctx);
+  userinfoRoutes(app, ctx);
+  endSessionRoutes(app, ctx);
+  documentBrowserRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -104,7 +115,10 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   nameOperations(app);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
-    servers: [{ url: config.issuer, description: "This server (ISSUER)" }],
+    // A non-URL issuer (a StringOrURI name) is no server URL.
+    ...(issuerUrl(config.issuer)
+      ? { servers: [{ url: config.issuer, description: "This server (ISSUER)" }] }
+      : {}),
     info: {
       title: "Auth server",
       version: API_VERSION,
@@ -115,6 +129,9 @@ export function createApp(services: Services, config: Config, logger: Logger) {
 
   app.notFound((c) => answerError(c, new ApiError("not_found", "not found"), logger));
   app.onError((err, c) => {
+    // Every 503 the store caused says why in the log (one line per cause per second).
+    const storeFailed = storeFailure(err);
+    if (storeFailed) services.events.emit(storeFailed);
     // The OAuth endpoints answer in RFC 6749 section 5.2's shape, whatever failed.
     if (c.req.path.startsWith("/oauth/")) return oauthErrorResponse(err, c, logger);
     return answerError(c, err, logger);

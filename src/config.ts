@@ -11,28 +11,18 @@ import { parseTrustedProxies, type TrustedProxies } from "./client_address.ts";
 import { hasControlCharacter } from "./text.ts";
 import { PASSWORD_HASHER_CHOICES, type PasswordHasherChoice } from "./crypto/argon2_backend.ts";
 import { MIN_PASSWORD_LENGTH } from "./users/user_rules.ts";
+import { databaseUrlProblem, DEFAULT_POOL_SIZE } from "./store/database_url.ts";
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "./tokens/algorithms.ts";
 
-/** The public-key algorithms: the ones a JWKS can carry. */
-export const ASYMMETRIC_ALGORITHMS = ["EdDSA", "ES256", "RS256"] as const;
-export type AsymmetricAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number];
-/** Every algorithm the server signs with (`JWT_ALG`). */
-export const SIGNING_ALGORITHMS = ["HS256", ...ASYMMETRIC_ALGORITHMS] as const;
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
-
-/**
- * Is `alg` one of {@link ASYMMETRIC_ALGORITHMS}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isAsymmetricAlgorithm } from "./config.ts";
- * assert(isAsymmetricAlgorithm("ES256"));
- * assert(!isAsymmetricAlgorithm("HS256"));
- * ```
- */
-export function isAsymmetricAlgorithm(alg: unknown): alg is AsymmetricAlgorithm {
-  return (ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(alg);
-}
+// The algorithms live apart, so that the verifier other services import (require_auth.ts) does
+// not load the server's configuration; re-exported here for the server's own modules.
+export {
+  ASYMMETRIC_ALGORITHMS,
+  type AsymmetricAlgorithm,
+  isAsymmetricAlgorithm,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+} from "./tokens/algorithms.ts";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -57,6 +47,10 @@ export interface Config {
   readonly maxSessionsPerUser: number;
   readonly jwtAlg: SigningAlgorithm;
   readonly kvPath: string;
+  /** `DATABASE_URL`: PostgreSQL for all state; unset, Deno KV at {@link Config.kvPath}. */
+  readonly databaseUrl: string | undefined;
+  /** `DATABASE_POOL_SIZE`: most connections one instance holds (PostgreSQL only). */
+  readonly databasePoolSize: number;
   readonly keysPath: string;
   /** How long `keys rotate` publishes a new key before it signs (seconds; 0: at once). */
   readonly keyPublishAhead: number;
@@ -81,6 +75,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Which argon2id backend: `auto` (native if it loads), `webcrypto` or `native`. */
   readonly passwordHasher: PasswordHasherChoice;
+  /** The login page's product name and accent colour (`LOGIN_PAGE_NAME`, `LOGIN_PAGE_COLOR`). */
+  readonly branding: { readonly productName: string; readonly accentColor: string };
 }
 
 /** A configuration value that cannot be used; `message` names the variable. */
@@ -203,6 +199,7 @@ export function parseConfig(vars: RawVars): Config {
     maxSessionsPerUser: requireCount("MAX_SESSIONS_PER_USER", get("MAX_SESSIONS_PER_USER")),
     jwtAlg: jwtAlg as SigningAlgorithm,
     kvPath: requireText("KV_PATH", get("KV_PATH")),
+    ...requireDatabase(vars),
     keysPath: requireText("KEYS_PATH", get("KEYS_PATH")),
     keyPublishAhead: requireDuration("KEY_PUBLISH_AHEAD", get("KEY_PUBLISH_AHEAD"), 0, 30 * DAY),
     loginLimitPerAccount: requireRate("LOGIN_LIMIT_PER_ACCOUNT", get("LOGIN_LIMIT_PER_ACCOUNT")),
@@ -227,7 +224,22 @@ export function parseConfig(vars: RawVars): Config {
     metricsToken: nonEmpty(vars.METRICS_TOKEN),
     logLevel: logLevel as LogLevel,
     passwordHasher: requireChoice("PASSWORD_HASHER", vars.PASSWORD_HASHER, PASSWORD_HASHER_CHOICES),
+    branding: parseBranding(vars),
   });
+}
+
+/** `LOGIN_PAGE_NAME` (1 to 64 printable characters) and `LOGIN_PAGE_COLOR` (`#rrggbb`). */
+function parseBranding(vars: RawVars): Config["branding"] {
+  const productName = nonEmpty(vars.LOGIN_PAGE_NAME) ?? "Auth server";
+  // deno-lint-ignore no-control-regex
+  if (productName.length > 64 || /[\x00-\x1f\x7f]/.test(productName)) {
+    throw new ConfigError("LOGIN_PAGE_NAME", "must be 1 to 64 characters, no control characters");
+  }
+  const accentColor = nonEmpty(vars.LOGIN_PAGE_COLOR) ?? "#1d4ed8";
+  if (!/^#[0-9a-fA-F]{6}$/.test(accentColor)) {
+    throw new ConfigError("LOGIN_PAGE_COLOR", "must be a colour #rrggbb");
+  }
+  return Object.freeze({ productName, accentColor });
 }
 
 /** Where {@link loadConfig} reads from; injected so tests need no real environment. */
@@ -255,11 +267,17 @@ export interface Loaded {
   readonly overrides: readonly Override[];
   /** Settings of the environment the `.env` this call wrote could not record (else none). */
   readonly unrecorded: readonly string[];
+  /** Names `.env` sets that are not in {@link CONFIG_VARIABLES} (typos, wrong case): ignored. */
+  readonly unknownNames: readonly string[];
 }
 
 /**
- * Every variable {@link parseConfig} reads. `BOOTSTRAP_PASSWORD` is left out of a first-run
- * `.env` (it only matters while the store has no admin), the others are recorded.
+ * THE list of setting names: every variable {@link parseConfig} reads. A new setting is added
+ * here (and read in {@link parseConfig}, listed in `.env.example` and docs/configuration.md): a
+ * name in `.env` that is not in this list gets a warning naming the closest one
+ * ({@link Loaded.unknownNames}), and a first-run `.env` records the ones the environment gives
+ * (all but `SECRET_KEY`, written fresh, and `BOOTSTRAP_PASSWORD`, which only matters while the
+ * store has no admin).
  */
 export const CONFIG_VARIABLES = [
   "SECRET_KEY",
@@ -273,6 +291,10 @@ export const CONFIG_VARIABLES = [
   "CORS_ORIGINS",
   "METRICS_TOKEN",
   "PASSWORD_HASHER",
+  "LOGIN_PAGE_NAME",
+  "LOGIN_PAGE_COLOR",
+  "DATABASE_URL",
+  "DATABASE_POOL_SIZE",
 ] as const;
 
 /**
@@ -285,6 +307,7 @@ export const SHARED_WITH_CLI = [
   "PREVIOUS_SECRET_KEYS",
   "JWT_ALG",
   "KV_PATH",
+  "DATABASE_URL",
   "KEYS_PATH",
   "KEY_PUBLISH_AHEAD",
   "TOKEN_TTL",
@@ -302,6 +325,9 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
   let createdEnvFile = false;
   if (fileText === undefined && nonEmpty(options.env.SECRET_KEY) === undefined) {
     const fresh = firstRunEnvFile(options.env);
+    // Validated first: a bad value stops here with its one line, and no .env is left behind
+    // holding it (the next start would otherwise read the bad value back from the file).
+    parseConfig(mergeEnvironment({ ...parseEnv(fresh) }, options.env).vars);
     createdEnvFile = await writeNewFile(options.envFile, fresh);
     if (createdEnvFile) options.onCreatedEnvFile?.();
     // Another instance may have created it first: use what it writes.
@@ -310,9 +336,21 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
   const fileVars: Record<string, string | undefined> = fileText === undefined
     ? {}
     : { ...parseEnv(fileText) };
+  const { vars, overrides } = mergeEnvironment(fileVars, options.env);
+  const unrecorded = createdEnvFile ? unrecordedSettings(options.env) : [];
+  const known = new Set<string>(CONFIG_VARIABLES);
+  const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name));
+  return { config: parseConfig(vars), createdEnvFile, overrides, unrecorded, unknownNames };
+}
+
+/** `.env`'s variables with the environment's on top, and the shared settings it overrides. */
+function mergeEnvironment(
+  fileVars: Record<string, string | undefined>,
+  env: RawVars,
+): { vars: Record<string, string | undefined>; overrides: Override[] } {
   const vars = { ...fileVars };
   const overrides: Override[] = [];
-  for (const [name, value] of Object.entries(options.env)) {
+  for (const [name, value] of Object.entries(env)) {
     // A blank variable is unset, as in parseConfig: it does not erase the file's value.
     if (nonEmpty(value) === undefined) continue;
     vars[name] = value;
@@ -322,8 +360,7 @@ export async function loadConfig(options: LoadOptions): Promise<Loaded> {
       overrides.push({ name, env: nonEmpty(value)!, file });
     }
   }
-  const unrecorded = createdEnvFile ? unrecordedSettings(options.env) : [];
-  return { config: parseConfig(vars), createdEnvFile, overrides, unrecorded };
+  return { vars, overrides };
 }
 
 /**
@@ -453,22 +490,55 @@ export function issuerForAddress(host: string, port: number): string {
   return `http://${name}:${port}`;
 }
 
-/** An absolute http(s) URL: the discovery URLs are built on it. */
+/**
+ * `ISSUER` is a StringOrURI (RFC 7519 section 2): any string, but one holding a `:` must be a
+ * URI. An http(s) one is the base of the discovery URLs, so it has no query or fragment (RFC
+ * 8414 section 2); a name such as `your identity` (the tutorial's) signs and verifies tokens,
+ * without discovery ({@link issuerUrl}).
+ */
 function requireIssuer(value: string): string {
   requireText("ISSUER", value);
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash) {
+  if (!value.includes(":")) return value;
+  const url = URL.parse(value);
+  if (/^[^:/]+:\d+$/.test(value)) {
     throw new ConfigError(
       "ISSUER",
-      `must be the server's public URL, such as https://auth.example.com (got "${value}")`,
+      `is a host and port, not a URL: write it as http://${value} (got "${value}")`,
+    );
+  }
+  if (!url) {
+    throw new ConfigError(
+      "ISSUER",
+      `holds a ":" but is not a URI (RFC 7519 StringOrURI): use the server's public URL, ` +
+        `such as https://auth.example.com, or a name without ":" (got "${value}")`,
+    );
+  }
+  if ((url.protocol === "https:" || url.protocol === "http:") && (url.search || url.hash)) {
+    throw new ConfigError(
+      "ISSUER",
+      `must be the server's public URL without a query or fragment, such as ` +
+        `https://auth.example.com (got "${value}")`,
     );
   }
   return value;
+}
+
+/**
+ * The issuer as the http(s) URL that OAuth and OpenID discovery are built on, or `undefined`
+ * when it is a name or another kind of URI: discovery needs a URL (RFC 8414 section 2).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { issuerUrl } from "./config.ts";
+ * assert.equal(issuerUrl("https://auth.example/")?.href, "https://auth.example/");
+ * assert.equal(issuerUrl("your identity"), undefined);
+ * assert.equal(issuerUrl("urn:example:auth"), undefined);
+ * ```
+ */
+export function issuerUrl(issuer: string): URL | undefined {
+  const url = URL.parse(issuer);
+  return url && (url.protocol === "https:" || url.protocol === "http:") ? url : undefined;
 }
 
 function requireSecret(name: string, value: string | undefined): string {
@@ -499,6 +569,19 @@ function requireChoice<T extends string>(
     throw new ConfigError(name, `must be one of ${choices.join(", ")}`);
   }
   return picked as T;
+}
+
+/** `DATABASE_URL` (checked, never echoed: it may hold a password) and `DATABASE_POOL_SIZE`. */
+function requireDatabase(vars: RawVars): Pick<Config, "databaseUrl" | "databasePoolSize"> {
+  const url = nonEmpty(vars.DATABASE_URL);
+  const problem = url === undefined ? undefined : databaseUrlProblem(url);
+  if (problem !== undefined) throw new ConfigError("DATABASE_URL", problem);
+  const size = nonEmpty(vars.DATABASE_POOL_SIZE) ?? String(DEFAULT_POOL_SIZE);
+  const poolSize = /^\d{1,4}$/.test(size) ? Number(size) : NaN;
+  if (!(poolSize >= 1 && poolSize <= 1000)) {
+    throw new ConfigError("DATABASE_POOL_SIZE", "must be a whole number from 1 to 1000");
+  }
+  return { databaseUrl: url, databasePoolSize: poolSize };
 }
 
 function requirePort(value: string): number {

@@ -120,9 +120,16 @@ export function tooManyAttempts(retryAfter: number): ApiError {
  * `unavailable` with `Retry-After`, never 401 or 500: the client's credentials are not at fault.
  */
 export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The store call that failed (`commitRotation`, `take`, ...), when known: for the log. */
+  readonly operation: string | undefined;
+  /** The store's own words for the failure, when known: for the log. */
+  readonly reason: string | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { operation?: string; reason?: string }) {
     super(message, options);
     this.name = "StoreUnavailableError";
+    this.operation = options?.operation;
+    this.reason = options?.reason;
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import type { ErrorCode } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { createLogThrottle } from "./log_throttle.ts";
 import type { KeptSession } from "./users/user_store.ts";
 
 /** The login limits, by purpose: per client address, per account, per device token. */
@@ -96,13 +97,27 @@ export type DomainEvent =
    */
   | { readonly type: "client_changed"; readonly client_id: string }
   /** A service account (OAuth client_credentials) was issued a token. */
-  | { readonly type: "client_token"; readonly client_id: string; readonly scope: string };
+  | { readonly type: "client_token"; readonly client_id: string; readonly scope: string }
+  /**
+   * The store made a request fail with 503: `answer` is its code (`unavailable`, `busy`,
+   * `not_ready`), `operation` the store call, `cause` the store's own words, passwords in a URL
+   * masked (`store_failure.ts`). Logged at error level, one line per cause per second.
+   */
+  | {
+    readonly type: "store_failed";
+    readonly answer: ErrorCode;
+    readonly operation?: string | undefined;
+    readonly cause: string;
+  };
 
 /** The limits of this instance's memory: refreshes per address or per OAuth client. */
 export type RefreshLimit = "refresh_client" | "refresh_oauth_client" | "oauth_endpoint";
 
 /** Where services send events. */
 export type EmitEvent = (event: DomainEvent) => void;
+
+/** At most one `store_failed` line per cause in this long. */
+export const STORE_FAILURE_LOG_INTERVAL_MS = 1000;
 
 /** One subscriber. */
 export type EventSubscriber = (event: DomainEvent) => void;
@@ -136,8 +151,12 @@ export function createEventStream() {
 /** The event stream's interface. */
 export type EventStream = ReturnType<typeof createEventStream>;
 
-/** The log subscriber: which events are logged, at which level, under which name. */
-export function logEvents(logger: Logger): EventSubscriber {
+/**
+ * The log subscriber: which events are logged, at which level, under which name. `now` paces
+ * the store failures' lines (one per cause per second, with how many were kept quiet).
+ */
+export function logEvents(logger: Logger, now: () => number = Date.now): EventSubscriber {
+  const storeFailures = createLogThrottle(now, STORE_FAILURE_LOG_INTERVAL_MS);
   return (event) => {
     switch (event.type) {
       case "session_started":
@@ -171,6 +190,14 @@ export function logEvents(logger: Logger): EventSubscriber {
           });
         }
         return;
+      case "store_failed": {
+        const { type, ...fields } = event;
+        const quiet = storeFailures.admit(`${event.answer} ${event.operation} ${event.cause}`);
+        if (quiet !== undefined) {
+          logger.error(type, quiet > 0 ? { ...fields, suppressed: quiet } : fields);
+        }
+        return;
+      }
       case "device_token":
         if (event.outcome !== "issued" && event.outcome !== "accepted") {
           const { type: _, ...fields } = event;

@@ -6,25 +6,31 @@
  *
  * @module
  */
-import { type Config, ConfigError, loadConfig, type Override } from "./config.ts";
+import { type Config, CONFIG_VARIABLES, ConfigError, loadConfig, type Override } from "./config.ts";
+import { closestName } from "./closest_name.ts";
 
 /**
  * Loads the configuration from `.env` in the working directory and the environment, printing
- * one line when it wrote a first-run `.env` and keeping one note per overridden shared setting
+ * one line when it wrote a first-run `.env` (`onCreatedEnvFile`: the server's line by default)
+ * and keeping one note per overridden shared setting
  * (and per setting that `.env` could not record) for {@link printConfigNotes}. On a bad value
  * prints one line and exits 1.
  */
-export async function loadConfigOrExit(): Promise<Config> {
+export async function loadConfigOrExit(
+  onCreatedEnvFile: () => void = () =>
+    console.error("Wrote .env (mode 0600) with a new random SECRET_KEY and the settings in use"),
+): Promise<Config> {
   try {
-    const { config, overrides, unrecorded } = await loadConfig({
+    const { config, overrides, unrecorded, unknownNames } = await loadConfig({
       env: Deno.env.toObject(),
       envFile: ".env",
-      onCreatedEnvFile: () =>
-        console.error(
-          "Wrote .env (mode 0600) with a new random SECRET_KEY and the settings in use",
-        ),
+      onCreatedEnvFile,
     });
-    pendingNotes = [...unrecorded.map(unrecordedNote), ...overrides.map(overrideNote)];
+    pendingNotes = [
+      ...unknownNames.map(unknownNameWarning),
+      ...unrecorded.map(unrecordedNote),
+      ...overrides.map(overrideNote),
+    ];
     return config;
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -59,7 +65,7 @@ export function printConfigNotes(): void {
  * ```
  */
 export function overrideNote({ name, env, file }: Override): string {
-  const secret = /SECRET|TOKEN|PASSWORD/.test(name);
+  const secret = /SECRET|TOKEN|PASSWORD|DATABASE_URL/.test(name);
   const values = secret ? "" : `=${env} (.env: ${file})`;
   return `Note: ${name}${values} from the environment overrides .env; a server or CLI command ` +
     `started without it uses .env's value: put it in .env to keep them in step`;
@@ -79,4 +85,30 @@ export function unrecordedNote(name: string): string {
   return `Note: ${name} from the environment is not recorded in .env (no quoting makes .env read ` +
     `that value back exactly); a server or CLI command started without it uses the default: ` +
     `set it in .env by hand`;
+}
+
+/**
+ * The line that says `.env` sets a name no setting reads (a typo, or the wrong case), naming the
+ * closest setting: such a line would otherwise change nothing and say nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unknownNameWarning } from "./load_config.ts";
+ * assert.equal(
+ *   unknownNameWarning("TOKEN_TLL"),
+ *   "Warning: .env sets TOKEN_TLL, which is not a setting and changes nothing; did you mean TOKEN_TTL?",
+ * );
+ * assert.match(unknownNameWarning("port"), /names are case-sensitive; did you mean PORT\?$/);
+ * ```
+ */
+export function unknownNameWarning(name: string): string {
+  const closest = closestName(name, CONFIG_VARIABLES);
+  const what = `Warning: .env sets ${name}, which is not a setting and changes nothing`;
+  if (closest.sameButCase) {
+    return `${what}: names are case-sensitive; did you mean ${closest.name}?`;
+  }
+  return closest.likelyTypo
+    ? `${what}; did you mean ${closest.name}?`
+    : `${what} (the closest setting is ${closest.name}; docs/configuration.md lists them all)`;
 }

@@ -1,6 +1,6 @@
 /**
- * Opening what the server and the CLI run on: configuration, the KV store, the key ring and the
- * hasher. Kept apart from `createApp` so tests can build the app on `:memory:` instead.
+ * Opening what the server and the CLI run on: configuration, the store (Deno KV or PostgreSQL,
+ * through `openStores`), the key ring and the hasher. Kept apart from `createApp` so tests can build the app on `:memory:` instead.
  *
  * @module
  */
@@ -10,13 +10,15 @@ import type { PasswordHasher } from "./crypto/passwords.ts";
 import { openPasswordHasherLater } from "./crypto/open_password_hasher.ts";
 import { LiveKeyRing } from "./keys/live_key_ring.ts";
 import { createBufferedWriter, createLogger, type LineWriter, type Logger } from "./logger.ts";
-import { kvStores, type Stores } from "./store/kv_stores.ts";
-import { openKvStore } from "./store/open_kv.ts";
+import { openStores } from "./store/open_stores.ts";
+import type { OpenedStores, Stores } from "./store/stores.ts";
 
-/** An opened runtime (what `createServices` is built from); `close()` releases the KV handle. */
+/** An opened runtime (what `createServices` is built from); `close()` releases the store. */
 export interface Runtime {
   readonly config: Config;
   readonly stores: Stores;
+  /** The store's engine and where, in words (never a password): for the start-up lines. */
+  readonly engine: string;
   readonly hasher: PasswordHasher;
   /**
    * Opens the hasher now if no hash has yet (loading the addon and making the dummy hash happen
@@ -31,11 +33,13 @@ export interface Runtime {
   followKeys(
     events: { onReload: (ring: KeyRing) => void; onError: (err: unknown) => void },
   ): Promise<void>;
-  close(): void;
+  /** Stops following the keys and releases the store (awaitable: a pool ends its connections). */
+  close(): Promise<void>;
 }
 
 /**
- * Opens the KV store (creating its directory) and the key ring; the hasher opens on first use or
+ * Opens the store (`DATABASE_URL`'s PostgreSQL, else Deno KV at `KV_PATH`, creating its
+ * directory) and the key ring; the hasher opens on first use or
  * when the server listens (`passwordBackend()`). Logs go to stdout
  * unless another writer is given (the CLI keeps stdout for its own output): in batches, or one
  * `console.log` per line under `OTEL_DENO=true`, where Deno exports console output as
@@ -47,14 +51,14 @@ export async function openRuntime(
   writeLog: ((line: string) => void) | LineWriter = defaultLogWriter(),
 ): Promise<Runtime> {
   const passwords = await openPasswordHasherLater(config.passwordHasher);
-  let kv: Deno.Kv;
+  let opened: OpenedStores;
   try {
-    kv = await openKvStore(config);
+    opened = await openStores(config);
   } catch (err) {
     if (err instanceof ConfigError) exitOnConfigError(err);
     throw err;
   }
-  const stores = kvStores(kv);
+  const { stores } = opened;
   let live: LiveKeyRing | undefined;
   let hmac: KeyRing | undefined;
   try {
@@ -70,13 +74,14 @@ export async function openRuntime(
       });
     }
   } catch (err) {
-    kv.close();
+    await opened.close();
     if (err instanceof ConfigError) exitOnConfigError(err);
     throw err;
   }
   return {
     config,
     stores,
+    engine: opened.engine,
     hasher: passwords.hasher,
     passwordBackend: passwords.open,
     logger: createLogger(config.logLevel, writeLog),
@@ -87,7 +92,7 @@ export async function openRuntime(
     followKeys: async (events) => await live?.follow(events),
     close: () => {
       live?.stop();
-      kv.close();
+      return opened.close();
     },
   };
 }

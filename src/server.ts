@@ -10,8 +10,10 @@ import { createApp } from "./app.ts";
 import { ApiError, apiErrorResponse } from "./errors.ts";
 import { loginFloodGate } from "./flood_gate.ts";
 import { printConfigNotes } from "./load_config.ts";
+import { issuerChangeNote, issuerDescription } from "./issuer_notes.ts";
 import type { Runtime } from "./runtime.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
+import { REUSE_PORT_VAR, reusePortSetting } from "./reuse_port.ts";
 import { createServices, type Services } from "./services.ts";
 
 /** How long in-flight requests may take to finish after SIGTERM. */
@@ -76,8 +78,18 @@ async function hasEnabledAdmin(services: Services): Promise<boolean> {
 /** Serves until a stop signal; resolves with the exit code. */
 export async function serve(runtime: Runtime): Promise<number> {
   const { config, logger } = runtime;
+  const shared = reusePortSetting(Deno.env.get(REUSE_PORT_VAR), Deno.build.os);
+  if ("problem" in shared) {
+    console.error(`Configuration error: ${shared.problem}`);
+    runtime.close();
+    return 1;
+  }
   const services = createServices(runtime);
   await bootstrapAdmin(services, config.bootstrapPassword);
+  const issuerNote = issuerChangeNote(
+    await runtime.stores.recordIssuer(config.issuer),
+    config.issuer,
+  );
   const app = createApp(services, config, logger);
   const drain = createDrain();
   const floodGate = loginFloodGate(services, config);
@@ -94,6 +106,9 @@ export async function serve(runtime: Runtime): Promise<number> {
 
   let stoppedBy: Deno.Signal | undefined;
   const stop = async (signal: Deno.Signal) => {
+    // A second signal waits for the first stop: one Ctrl-C reaches the server twice under
+    // `deno task` (the task runner forwards it), and start:all-cores forwards one too.
+    if (stoppedBy !== undefined) return;
     stoppedBy = signal;
     logger.info("shutdown", { signal });
     const timeout = setTimeout(() => {
@@ -131,19 +146,19 @@ export async function serve(runtime: Runtime): Promise<number> {
     server = Deno.serve({
       hostname: config.host,
       port: config.port,
+      reusePort: shared.reusePort, // several processes on one port (start:all-cores, Linux)
       // The line names the hashing backend, which is opened only now: the addon's load and the
       // dummy hash are off the path to the first answer (logins wait for them).
       onListen: ({ hostname, port }) => {
-        const issuer = config.issuerFromAddress
-          ? `issuer ${config.issuer}; set ISSUER to the public URL for production`
-          : `issuer ${config.issuer}`;
+        const issuer = issuerDescription(config);
         void runtime.passwordBackend().catch((err) =>
           `argon2id backend failed to open: ${String(err).slice(0, 200)}`
         ).then((backend) => {
           // Notes first: whoever waits for the listening line (a supervisor, a test) has them.
           printConfigNotes();
+          if (issuerNote) console.error(issuerNote);
           console.error(
-            `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${backend}, ${issuer})`,
+            `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${backend}, ${runtime.engine}, ${issuer})`,
           );
         });
       },

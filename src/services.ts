@@ -7,6 +7,11 @@
  *
  * @module
  */
+import {
+  type AuthorizationCodes,
+  createAuthorizationCodes,
+} from "./browser/authorization_codes.ts";
+import { type BrowserSessions, createBrowserSessions } from "./browser/browser_sessions.ts";
 import type { Config } from "./config.ts";
 import type { KeyRing } from "./crypto/keys.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
@@ -17,7 +22,7 @@ import type { Logger } from "./logger.ts";
 import { countEvents, createMetrics, type Metrics } from "./metrics.ts";
 import { type ClientService, createClientService } from "./oauth/client_service.ts";
 import { createOAuthEndpointLimits, type OAuthEndpointLimits } from "./oauth/endpoint_limits.ts";
-import type { Stores } from "./store/kv_stores.ts";
+import type { Stores } from "./store/stores.ts";
 import { createAccessTokenSigner } from "./tokens/access_token.ts";
 import { createRefreshService, type RefreshService } from "./tokens/refresh_service.ts";
 import { createSessionGate, type SessionGate } from "./tokens/session_gate.ts";
@@ -59,6 +64,9 @@ export interface Services {
   readonly metrics: Metrics;
   /** The domain events; log, metrics and gate already subscribe. */
   readonly events: EventStream;
+  /** Browser sign-in: single sign-on sessions, and the codes `/authorize` hands out. */
+  readonly browserSessions: BrowserSessions;
+  readonly codes: AuthorizationCodes;
 }
 
 /** Builds every service over `deps`. */
@@ -68,7 +76,7 @@ export function createServices(deps: ServiceDeps): Services {
   const metrics = createMetrics();
   const gate = createSessionGate({ store: stores.sessions, clients: stores.clients, now });
   const events = createEventStream();
-  events.subscribe(logEvents(deps.logger));
+  events.subscribe(logEvents(deps.logger, now));
   events.subscribe(countEvents(metrics));
   events.subscribe(gate.onEvent);
 
@@ -94,7 +102,7 @@ export function createServices(deps: ServiceDeps): Services {
     hasher: deps.hasher,
     now,
     sessions: {
-      deleteSessionIndex: (userUid) => stores.sessions.deleteSessionIndex(userUid),
+      deleteUserSessions: (userUid) => stores.sessions.deleteUserSessions(userUid),
     },
     onEvent: events.emit,
   });
@@ -136,6 +144,19 @@ export function createServices(deps: ServiceDeps): Services {
     perClient: config.refreshLimitPerOAuthClient,
     onEvent: events.emit,
   });
+  const browserSessions = createBrowserSessions({
+    store: stores.browserSessions,
+    users: stores.users,
+    maxAge: config.sessionMaxAge,
+    now,
+  });
+  const codes = createAuthorizationCodes({
+    store: stores.authorizationCodes,
+    browserSessions: stores.browserSessions,
+    users: stores.users,
+    sessions,
+    now,
+  });
   return {
     stores,
     keys: deps.keys,
@@ -149,5 +170,7 @@ export function createServices(deps: ServiceDeps): Services {
     gate,
     metrics,
     events,
+    browserSessions,
+    codes,
   };
 }

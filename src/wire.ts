@@ -84,6 +84,9 @@ export const PublicClientSchema = z.object({
   client_id: z.string(),
   scopes: z.array(z.string()),
   grant_types: z.array(z.string()),
+  redirect_uris: z.array(z.string()),
+  post_logout_redirect_uris: z.array(z.string()),
+  public: z.boolean(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -96,6 +99,9 @@ export const OAuthTokenResponseSchema = z.object({
   expires_in: z.number().int(),
   refresh_token: z.string().exactOptional().describe("Not for client_credentials"),
   scope: z.string().exactOptional().describe("The role (password, refresh) or scopes"),
+  id_token: z.string().exactOptional().describe(
+    "authorization_code grant with scope openid: the OpenID Connect ID token",
+  ),
   device_token: z.string().exactOptional().describe(
     "password grant only: a device token, as /login returns (an extra parameter, RFC 6749 5.1)",
   ),

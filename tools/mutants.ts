@@ -368,9 +368,9 @@ export const MUTANTS: readonly Mutant[] = [
     name: "session-cap-index-count-loose",
     property:
       "MAX_SESSIONS_PER_USER: the index count that skips the cap check never lets one more in",
-    file: "src/tokens/sessions.ts",
-    search: "countUserSessions(uid) < maxSessions) return;",
-    replace: "countUserSessions(uid) <= maxSessions) return;",
+    file: "src/store/kv_sessions.ts",
+    search: "if (sids.length < max) return true;",
+    replace: "if (sids.length <= max) return true;",
   },
   {
     name: "session-max-age-ignored",
@@ -623,8 +623,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "oauth-client-secret-unchecked",
     property: "a client authenticates only with its own secret",
     file: "src/oauth/client_service.ts",
-    search: "return entry && same && secret.length <= MAX_SECRET_LENGTH ? entry.value : undefined;",
-    replace: "return entry ? entry.value : undefined;",
+    search: "return entry && !secretless && same && secret.length <= MAX_SECRET_LENGTH",
+    replace: "return entry",
   },
   {
     name: "oauth-client-compare-not-constant-time",
@@ -655,8 +655,7 @@ export const MUTANTS: readonly Mutant[] = [
     property:
       "a registered client_id without its secret is refused (invalid_client), never treated as public",
     file: "src/oauth/oauth_request.ts",
-    search:
-      "if (credentials.clientId !== undefined && await clients.exists(credentials.clientId)) {",
+    search: "if (await clients.exists(credentials.clientId)) {",
     replace:
       'if (credentials.clientId === "\\u0000" && await clients.exists(credentials.clientId)) {',
   },
@@ -851,9 +850,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "end-user-address-from-any-client",
     property: "only a client named in TRUST_FORWARDING_CLIENTS may name an end-user address",
     file: "src/routes/oauth.ts",
-    search:
-      "if (!client || !config.trustForwardingClients.includes(client.clientId)) return undefined;",
-    replace: "if (!client) return undefined;",
+    search: "if (!config.trustForwardingClients.includes(client.clientId)) return undefined;",
+    replace: 'if (client.clientId === "\\u0000") return undefined;',
   },
   {
     name: "oauth-client-refresh-budget-per-address",
@@ -1035,7 +1033,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "oauth-revoke-unlimited",
     property: "/oauth/revoke is rate limited (per address, or per authenticated client)",
     file: "src/routes/oauth.ts",
-    search: "    services.oauthLimits.count(address, client?.clientId);\n    await revokeToken(",
+    search:
+      "    services.oauthLimits.count(address, provenClientId(client));\n    await revokeToken(",
     replace: "    await revokeToken(",
   },
   {
@@ -1043,7 +1042,7 @@ export const MUTANTS: readonly Mutant[] = [
     property: "/oauth/introspect is rate limited per authenticated client",
     file: "src/routes/oauth.ts",
     search:
-      "    services.oauthLimits.count(address, client?.clientId);\n    const answer = await introspectToken(",
+      "    services.oauthLimits.count(address, provenClientId(client));\n    const answer = await introspectToken(",
     replace: "    const answer = await introspectToken(",
   },
   {
@@ -1224,5 +1223,306 @@ export const MUTANTS: readonly Mutant[] = [
     search: "    if (address === undefined) {\n      throw new OAuthError(",
     replace:
       '    if (address === undefined && header === "\\u0000") {\n      throw new OAuthError(',
+  },
+  // ---- issue 20: PostgreSQL store (the contract suite in tests/store/ kills these) ----
+  {
+    name: "pg-rotation-stamp-unchecked",
+    property: "of two rotations of one read, exactly one commits (PostgreSQL)",
+    file: "src/store/pg_sessions.ts",
+    search: "WHERE sid = ${session.sid} AND stamp = ${sessionVersionstamp} AND gone_at",
+    replace: "WHERE sid = ${session.sid} AND gone_at",
+  },
+  {
+    name: "pg-session-cap-unlocked",
+    property: "MAX_SESSIONS_PER_USER holds under concurrent logins (PostgreSQL)",
+    file: "src/store/pg_sessions.ts",
+    search: "SELECT pg_advisory_xact_lock(hashtextextended(",
+    replace: "SELECT (hashtextextended(",
+  },
+  {
+    name: "pg-guard-unchecked",
+    property: "the last-admin guard: a change commits only while every guard is unchanged",
+    file: "src/store/pg_users.ts",
+    search: "rows.every((row) => expected.get(row.id) === row.stamp)",
+    replace: "rows.every((row) => expected.has(row.id))",
+  },
+  {
+    name: "kv-session-cap-key-unchecked",
+    property: "MAX_SESSIONS_PER_USER holds under concurrent logins (Deno KV)",
+    file: "src/store/kv_sessions.ts",
+    search: ".check({ key: sessionKey, versionstamp: null }).check(cap);",
+    replace: ".check({ key: sessionKey, versionstamp: null });",
+  },
+  // ---- issue 21: browser sign-in ----
+  {
+    name: "code-reuse-keeps-tokens",
+    property: "a code presented twice revokes the tokens issued from it",
+    file: "src/browser/authorization_codes.ts",
+    search: 'await deps.sessions.revoke(current.value.issuedSid, "authorization code reused");',
+    replace: "void current.value.issuedSid;",
+  },
+  {
+    name: "code-reusable",
+    property: "an authorization code is spent once",
+    file: "src/browser/authorization_codes.ts",
+    search: "if (entry.value.usedAt !== undefined) return await replayed(entry);",
+    replace: "",
+  },
+  {
+    name: "code-any-client",
+    property: "a code is bound to the client it was issued to",
+    file: "src/browser/authorization_codes.ts",
+    search: "if (code.clientId !== exchange.clientId) {",
+    replace: "if (false) {",
+  },
+  {
+    name: "code-any-redirect-uri",
+    property: "a code is bound to the redirect URI of its authorization request",
+    file: "src/browser/authorization_codes.ts",
+    search: "if (exchange.redirectUri !== code.redirectUri) {",
+    replace: "if (false) {",
+  },
+  {
+    name: "code-never-expires",
+    property: "a code lives 60 seconds",
+    file: "src/browser/authorization_codes.ts",
+    search: "if (deps.now() >= code.expiresAt)",
+    replace: "if (false)",
+  },
+  {
+    name: "code-stored-in-clear",
+    property: "codes are stored only as hashes",
+    file: "src/browser/authorization_codes.ts",
+    search: 'return createHash("sha256").update(code).digest("base64url");',
+    replace: "return code;",
+  },
+  {
+    name: "pkce-verifier-unchecked",
+    property: "the code_verifier must answer the code_challenge (S256)",
+    file: "src/browser/authorization_codes.ts",
+    search: "if (!verifiesS256(code.codeChallenge, exchange.codeVerifier)) {",
+    replace: "if (exchange.codeVerifier === code.codeChallenge) {",
+  },
+  {
+    name: "pkce-downgrade",
+    property: "a verifier for a code issued without a challenge is refused",
+    file: "src/browser/authorization_codes.ts",
+    search: "} else if (exchange.codeVerifier !== undefined) {",
+    replace: "} else if (false) {",
+  },
+  {
+    name: "pkce-plain-accepted",
+    property: "code_challenge_method plain (or none) is refused",
+    file: "src/browser/authorization_request.ts",
+    search: 'if (method !== "S256") {',
+    replace: 'if (method !== "S256" && method !== "plain" && method !== undefined) {',
+  },
+  {
+    name: "pkce-optional-for-public",
+    property: "a public client must use PKCE",
+    file: "src/browser/authorization_request.ts",
+    search: "    if (client.public) {\n",
+    replace: "    if (false) {\n",
+  },
+  {
+    name: "redirect-uri-prefix-match",
+    property: "redirect URIs are compared as exact strings (no prefix match)",
+    file: "src/oauth/redirect_uris.ts",
+    search: "if (registered.includes(presented)) return true;",
+    replace: "if (registered.some((uri) => presented.startsWith(uri))) return true;",
+  },
+  {
+    name: "redirect-uri-case-insensitive",
+    property: "redirect URIs are compared case-sensitively",
+    file: "src/oauth/redirect_uris.ts",
+    search: "if (registered.includes(presented)) return true;",
+    replace:
+      "if (registered.some((u) => u.toLowerCase() === presented.toLowerCase())) return true;",
+  },
+  {
+    name: "redirect-uri-url-equivalence",
+    property: "redirect URIs are not matched by URL equivalence (userinfo, default port)",
+    file: "src/oauth/redirect_uris.ts",
+    search: "if (registered.includes(presented)) return true;",
+    replace:
+      "if (registered.some((u) => { try { const p = new URL(presented); return u === p.origin + p.pathname; } catch { return false; } })) return true;",
+  },
+  {
+    name: "authorize-unregistered-uri-redirected",
+    property: "an unknown client or unregistered redirect URI is shown on a page, never redirected",
+    file: "src/routes/authorize.ts",
+    search: '? messagePage(ctx, 400, "Sign-in failed", read.page)',
+    replace:
+      '? redirect(new URLSearchParams(query).get("redirect_uri") ?? `${config.issuer}/`, 302)',
+  },
+  {
+    name: "logout-open-redirect",
+    property: "post_logout_redirect_uri must be registered for the client, exactly",
+    file: "src/routes/end_session.ts",
+    search: "if (!registered?.includes(target)) {",
+    replace: "if (false) {",
+  },
+  {
+    name: "logout-csrf",
+    property: "a logout without a matching id_token_hint asks the person first (CSRF form)",
+    file: "src/routes/end_session.ts",
+    search: 'const confirmed = posted && get("confirm") === "yes" &&',
+    replace: 'const confirmed = true || posted && get("confirm") === "yes" &&',
+  },
+  {
+    name: "logout-confirm-csrf-unchecked",
+    property: "the sign-out confirmation needs its CSRF token",
+    file: "src/routes/end_session.ts",
+    search:
+      'csrfTokenMatches(csrfKey, readCookie(c.req.header("Cookie"), names.csrf), get("csrf_token"));',
+    replace: "true;",
+  },
+  {
+    name: "id-token-hint-unverified",
+    property: "an id_token_hint must carry this server's signature",
+    file: "src/oidc/id_token_hint.ts",
+    search: "const { payload } = await compactVerify(token, key.key, { algorithms: [key.alg] });",
+    replace:
+      "const payload = new TextEncoder().encode(new TextDecoder().decode(Uint8Array.from(atob(token.split('.')[1]!.replaceAll('-', '+').replaceAll('_', '/')), (ch) => ch.charCodeAt(0))));",
+  },
+  {
+    name: "login-form-csrf-unchecked",
+    property: "the login form needs its CSRF token, bound to the browser's CSRF cookie",
+    file: "src/routes/login_page.ts",
+    search:
+      '!csrfTokenMatches(csrfKey, readCookie(cookies, names.csrf), form.get("csrf_token") ?? "")',
+    replace: "false",
+  },
+  {
+    name: "login-page-frameable",
+    property: "the sign-in pages cannot be framed (frame-ancestors 'none')",
+    file: "src/browser/login_page.ts",
+    search: "\"frame-ancestors 'none'; base-uri 'none'\"",
+    replace: "\"base-uri 'none'\"",
+  },
+  {
+    name: "authorize-state-dropped",
+    property: "state is echoed on the code answer",
+    file: "src/browser/authorize_flow.ts",
+    search: "{ code, state: request.state }",
+    replace: "{ code }",
+  },
+  {
+    name: "authorize-iss-dropped",
+    property: "every authorization answer carries iss (RFC 9207)",
+    file: "src/browser/authorization_request.ts",
+    search: "{ ...params, iss: issuer }",
+    replace: "{ ...params }",
+  },
+  {
+    name: "public-client-authenticates-with-secret",
+    property: "a public client has no secret: none authenticates it (nor lets it introspect)",
+    file: "src/routes/oauth.ts",
+    search: "if (required && (!client || client.public === true)) {",
+    replace: "if (required && !client) {",
+  },
+  {
+    name: "browser-session-ignores-epoch",
+    property: "a password change, disable or epoch bump ends the browser session",
+    file: "src/browser/browser_sessions.ts",
+    search: "sessionEpoch(user) === session.epoch",
+    replace: "true",
+  },
+  {
+    name: "browser-session-no-max-age",
+    property: "SESSION_MAX_AGE ends the browser session",
+    file: "src/browser/browser_sessions.ts",
+    search: "now < session.expiresAt && ",
+    replace: "",
+  },
+
+  // ---- issue 20: Deno KV on one machine, all cores ----
+  {
+    name: "busy-retry-any-error",
+    property: "only SQLite's transient busy errors are retried; a closed or failing store is not",
+    file: "src/store/busy_retry.ts",
+    search: "return TRANSIENT_MESSAGE.test(err.message);",
+    replace: "return true;",
+  },
+  {
+    name: "busy-retry-unbounded",
+    property: "a busy store is retried a bounded number of times, then answers 503",
+    file: "src/store/busy_retry.ts",
+    search: "if (attempt >= policy.attempts) throw",
+    replace: "if (attempt >= Infinity) throw",
+  },
+  {
+    name: "busy-retry-removed",
+    property: "processes sharing one KV file: a busy commit is retried, not answered with 503",
+    file: "src/store/kv_layout.ts",
+    search: "return await retryTransient(operation, retry);",
+    replace: "return await operation();",
+  },
+  {
+    name: "store-failure-log-suppressed",
+    property: "every 503 the store causes logs its cause at error level",
+    file: "src/app.ts",
+    search: "if (storeFailed) services.events.emit(storeFailed);",
+    replace: "void storeFailed;",
+  },
+  {
+    name: "store-failure-log-unthrottled",
+    property: "at most one store_failed line per cause per second",
+    file: "src/log_throttle.ts",
+    search: "at - seen.at < intervalMs",
+    replace: "at - seen.at < 0",
+  },
+  {
+    name: "store-failure-log-secret",
+    property: "a password in a store's error (a database URL) is never logged",
+    file: "src/store_failure.ts",
+    search: '"$1:***@")',
+    replace: '"$&")',
+  },
+  {
+    name: "all-cores-no-reuse-port",
+    property: "deno task start:all-cores serves one port from several processes (Linux)",
+    file: "src/server.ts",
+    search: "reusePort: shared.reusePort,",
+    replace: "reusePort: false,",
+  },
+  {
+    name: "reuse-port-anywhere",
+    property: "AUTH_REUSE_PORT=1 is refused where SO_REUSEPORT does not spread connections",
+    file: "src/reuse_port.ts",
+    search: 'if (os !== "linux") {',
+    replace: 'if (os === "aix") {',
+  },
+  // ---- issue 25: settings, the verifier's messages, the CLI's working directory ----
+  {
+    name: "verifier-alg-refusal-echo",
+    property: "a refused algorithm is named only when the server could sign with it: attacker " +
+      "header text is never echoed in the 401 or WWW-Authenticate",
+    file: "src/tokens/access_token.ts",
+    search: "if (!(SIGNING_ALGORITHMS as readonly unknown[]).includes(alg)) {",
+    replace: 'if (typeof alg !== "string") {',
+  },
+  {
+    name: "first-run-env-unvalidated",
+    property: "a first-run .env is written only once the configuration is valid",
+    file: "src/config.ts",
+    search: "parseConfig(mergeEnvironment({ ...parseEnv(fresh) }, options.env).vars);",
+    replace: "mergeEnvironment({ ...parseEnv(fresh) }, options.env);",
+  },
+  {
+    name: "cli-runs-anywhere",
+    property: "a CLI run outside the server's directory (no .env, no deno.json) refuses instead " +
+      "of creating an empty store there",
+    file: "src/cli/cli_config.ts",
+    search: 'if (pathExists(join(cwd, ".env")) !== false) return undefined;',
+    replace: 'if (pathExists(join(cwd, ".env")) !== false || cwd !== "") return undefined;',
+  },
+  {
+    name: "env-unknown-names-silent",
+    property: "a name in .env that is no setting (a typo, the wrong case) is warned about",
+    file: "src/config.ts",
+    search: "const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name));",
+    replace:
+      "const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name.toUpperCase()));",
   },
 ];

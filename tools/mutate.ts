@@ -129,6 +129,7 @@ async function treeFiles(): Promise<string[]> {
 const FAIL_FAST_GROUPS = [
   ["tests/security/"],
   ["tests/unit/"],
+  ["tests/store/"],
   ["tests/app/"],
   ["src/"],
   ["tests/examples/", "tests/compile/"],
@@ -199,7 +200,7 @@ async function runSuite(
   if (!full && mutatedFile !== undefined) {
     // Fail-fast runs the tests unchecked: the mutated file's graph is type-checked here instead.
     const checked = await new Deno.Command("deno", {
-      args: ["check", "--lock=tests/test.lock", mutatedFile],
+      args: ["check", mutatedFile],
       cwd: dir,
       env: { NO_COLOR: "1" },
       stdout: "piped",

@@ -18,6 +18,9 @@ interface Args {
   readonly positionals: string[];
   readonly scopes: string[];
   readonly grants: string[];
+  readonly redirectUris: string[];
+  readonly postLogoutRedirectUris: string[];
+  readonly public: boolean;
   readonly json: boolean;
 }
 
@@ -29,13 +32,18 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   add: {
-    usage: "add <client_id> [--scope <scope>]... [--grant <grant_type>]... [--json]",
-    summary: "Register a client and print its secret once. Grant types default to " +
-      "client_credentials (also: password, refresh_token)",
+    usage: "add <client_id> [--scope <scope>]... [--grant <grant_type>]... " +
+      "[--redirect-uri <uri>]... [--post-logout-redirect-uri <uri>]... [--public] [--json]",
+    summary: "Register a client and print its secret once (a --public client has none). " +
+      "Grant types default to client_credentials (--public: authorization_code); also " +
+      "password, refresh_token, authorization_code (needs --redirect-uri)",
     async run(services, args) {
       const added = await services.clients.add(one(args), {
         scopes: args.scopes,
         ...(args.grants.length ? { grantTypes: args.grants } : {}),
+        redirectUris: args.redirectUris,
+        postLogoutRedirectUris: args.postLogoutRedirectUris,
+        public: args.public,
       });
       printSecret(args, added, "Added");
     },
@@ -78,16 +86,22 @@ function printSecret(args: Args, { client, secret }: ClientWithSecret, verb: str
   if (args.json) {
     console.log(JSON.stringify({
       client_id: client.client_id,
-      client_secret: secret,
+      ...(client.public ? {} : { client_secret: secret }),
       scopes: client.scopes,
       grant_types: client.grant_types,
+      redirect_uris: client.redirect_uris,
+      post_logout_redirect_uris: client.post_logout_redirect_uris,
+      public: client.public,
     }));
     return;
   }
   console.log(
     `${verb} client "${client.client_id}" (scopes: ${client.scopes.join(" ") || "-"}; ` +
-      `grants: ${client.grant_types.join(", ")})`,
+      `grants: ${client.grant_types.join(", ")}` +
+      (client.redirect_uris.length ? `; redirect URIs: ${client.redirect_uris.join(" ")}` : "") +
+      (client.public ? "; public: no secret, PKCE required" : "") + ")",
   );
+  if (client.public) return;
   console.log(`client_secret: ${secret}`);
   console.log("Store it now: it is not kept and cannot be shown again.");
 }
@@ -106,6 +120,9 @@ const SPEC: CliSpec = {
   options: {
     scope: { type: "string", multiple: true },
     grant: { type: "string", multiple: true },
+    "redirect-uri": { type: "string", multiple: true },
+    "post-logout-redirect-uri": { type: "string", multiple: true },
+    public: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
   notes: ["Options: --json (machine-readable output), --help"],
@@ -122,6 +139,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       positionals: line.positionals,
       scopes: (line.values.scope as string[] | undefined) ?? [],
       grants: (line.values.grant as string[] | undefined) ?? [],
+      redirectUris: (line.values["redirect-uri"] as string[] | undefined) ?? [],
+      postLogoutRedirectUris: (line.values["post-logout-redirect-uri"] as string[] | undefined) ??
+        [],
+      public: line.values.public === true,
       json: line.values.json === true,
     })
   );

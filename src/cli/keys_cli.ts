@@ -16,9 +16,10 @@ import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "../keys/key
 import type { KeyStore } from "../keys/key_store.ts";
 import { LiveKeyRing } from "../keys/live_key_ring.ts";
 import { reencryptKeys } from "../keys/reencrypt_keys.ts";
-import { loadConfigOrExit, printConfigNotes } from "../load_config.ts";
-import { kvStores } from "../store/kv_stores.ts";
-import { openKvStore } from "../store/open_kv.ts";
+import { printConfigNotes } from "../load_config.ts";
+import { openStores } from "../store/open_stores.ts";
+import type { OpenedStores } from "../store/stores.ts";
+import { loadCliConfigOrExit } from "./cli_config.ts";
 import { CliError, describeFailure, EXIT, table } from "./output.ts";
 import { type CliSpec, parseCommandLine, usageError } from "./command_line.ts";
 
@@ -68,14 +69,14 @@ export async function main(
     );
     return EXIT.usage;
   }
-  const config = await loadConfigOrExit();
-  let kv: Deno.Kv | undefined;
+  const config = await loadCliConfigOrExit();
+  let opened: OpenedStores | undefined;
   try {
     const alg = typeof values.alg === "string" ? values.alg : config.jwtAlg;
     if (command === "rotate") refuseAlg(alg);
-    kv = await openKvStore(config);
+    opened = await openStores(config);
     printConfigNotes();
-    const store = kvStores(kv).keys;
+    const store = opened.stores.keys;
     const at = () => now().getTime();
     if (command === "list") await list(config, store, values.json === true, at());
     else if (command === "rotate") await rotate(config, store, alg as AsymmetricAlgorithm, at);
@@ -87,7 +88,7 @@ export async function main(
     console.error(`Error: ${message}`);
     return code;
   } finally {
-    kv?.close();
+    await opened?.close();
   }
 }
 
@@ -112,6 +113,7 @@ async function list(config: Config, store: KeyStore, json: boolean, now: number)
   const rows = (current?.set.keys ?? []).map((key) => {
     const set = current!.set;
     const state = alg ? stateOf(set, key, alg, now) : key.activates_at > now ? "next" : "retiring";
+    // The active key signs now: no "last signed" yet, and it is not retirable.
     const last = state === "active" ? undefined : lastSignedAt(set, key, now, inUse);
     return {
       kid: key.kid,
@@ -146,7 +148,8 @@ async function list(config: Config, store: KeyStore, json: boolean, now: number)
       r.alg,
       r.state,
       r.activates_at,
-      r.last_signed_at ?? "-",
+      // The active key (JSON: null) signs now.
+      r.last_signed_at ?? (r.state.startsWith("active") ? "now" : "-"),
       r.retirable_at ?? "-",
     ]),
   ));
@@ -181,7 +184,8 @@ async function rotate(
     throw new CliError(
       `${pending.kid} is already published as the next ${target} key (signs from ${
         iso(pending.activates_at)
-      })`,
+      }): run keys rotate again once it signs, or cancel it first with ` +
+        `deno task keys retire ${pending.kid} --force`,
       EXIT.conflict,
     );
   }

@@ -4,10 +4,29 @@
  *
  * @module
  */
+import { CliError, EXIT } from "./output.ts";
 
-/** Reads a password: hidden on a TTY (asked twice), else the first line of stdin. */
-export async function readPassword(prompt = "Password: "): Promise<string> {
-  if (!Deno.stdin.isTerminal()) return await readLine(Deno.stdin.readable);
+/**
+ * Reads a password: hidden on a TTY (asked twice), else the first line of stdin. An empty stdin
+ * (nothing piped, or an empty line) is refused with where a password comes from, rather than
+ * judged as a too-short password. `command` is the command line after `deno task user`, for the
+ * example in that message.
+ */
+export async function readPassword(
+  prompt = "Password: ",
+  command = "add <user_id>",
+): Promise<string> {
+  if (!Deno.stdin.isTerminal()) {
+    const line = await readLine(Deno.stdin.readable);
+    if (line === "") {
+      throw new CliError(
+        `No password on stdin: pipe one line (echo '<password>' | deno task user ${command}), ` +
+          "or run the command in a terminal to be asked for it",
+        EXIT.invalid,
+      );
+    }
+    return line;
+  }
   const first = await readHidden(prompt);
   const second = await readHidden("Repeat password: ");
   if (first !== second) throw new Error("The passwords do not match");

@@ -39,10 +39,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: `Create a user (roles default to user); the password (${MIN_PASSWORD_LENGTH} to ` +
       `${MAX_PASSWORD_LENGTH} characters) from a hidden prompt, or one line of stdin`,
     async run(services, args) {
-      const userId = one(args, "user_id");
+      const userId = one(args, "user_id", PASSWORD_SOURCE);
       const user = await services.users.add(
         userId,
-        await readPassword(),
+        await readPassword("Password: ", `add ${userId}`),
         args.roles.length ? args.roles : ["user"],
       );
       print(args, publicUser(user), `Added user "${user.id}" (roles: ${user.roles.join(", ")})`);
@@ -94,9 +94,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: `Set a new password (${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters; ` +
       "prompt or stdin) and end the user's sessions",
     async run(services, args) {
-      const userId = one(args, "user_id");
+      const userId = one(args, "user_id", PASSWORD_SOURCE);
       await services.users.get(userId);
-      await services.users.update(userId, { password: await readPassword("New password: ") });
+      await services.users.update(userId, {
+        password: await readPassword("New password: ", `passwd ${userId}`),
+      });
       print(
         args,
         { updated: userId },
@@ -171,10 +173,15 @@ const SPEC: CliSpec = {
   notes: USER_RULES,
 };
 
-function one(args: Args, name: string): string {
+/** Said when a password is given as an argument: it is read from elsewhere. */
+const PASSWORD_SOURCE = "the password is not an argument: it comes from a hidden prompt on a " +
+  "terminal, or one line of stdin (echo '<password>' | deno task user add <user_id>)";
+
+function one(args: Args, name: string, extraHint?: string): string {
   const [value, extra] = args.positionals;
   if (value === undefined || extra !== undefined) {
-    throw usageError("user", args.usage, `Expected exactly one <${name}>`);
+    const hint = extra !== undefined && extraHint ? `; ${extraHint}` : "";
+    throw usageError("user", args.usage, `Expected exactly one <${name}>${hint}`);
   }
   return value;
 }

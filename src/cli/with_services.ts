@@ -5,14 +5,15 @@
  *
  * @module
  */
-import { loadConfigOrExit, printConfigNotes } from "../load_config.ts";
+import { printConfigNotes } from "../load_config.ts";
+import { loadCliConfigOrExit } from "./cli_config.ts";
 import { openRuntime } from "../runtime.ts";
 import { createServices, type Services } from "../services.ts";
 import { describeFailure, EXIT } from "./output.ts";
 
 /** Runs `work` on the services; resolves with the exit code. Logs go to stderr. */
 export async function withServices(work: (services: Services) => Promise<void>): Promise<number> {
-  const config = await loadConfigOrExit();
+  const config = await loadCliConfigOrExit();
   const runtime = await openRuntime(config, console.error);
   printConfigNotes();
   try {
@@ -23,6 +24,6 @@ export async function withServices(work: (services: Services) => Promise<void>):
     console.error(`Error: ${message}`);
     return code;
   } finally {
-    runtime.close();
+    await runtime.close();
   }
 }

@@ -17,7 +17,7 @@ import {
   importJWK,
   type JWK,
 } from "jose";
-import { isAsymmetricAlgorithm, type SigningAlgorithm } from "../config.ts";
+import { isAsymmetricAlgorithm, type SigningAlgorithm } from "../tokens/algorithms.ts";
 import { createFileExclusive, replaceFile, withFileLock } from "../files.ts";
 
 /** A key that verifies tokens of one algorithm. */

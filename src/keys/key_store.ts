@@ -4,7 +4,8 @@
  * notice it by reading one key. Besides the set, the store keeps each key's last in-use mark
  * (epoch ms at which an instance last said it signs with it: at its start, then every five
  * minutes), so `keys retire` knows when a key really stopped signing, across `JWT_ALG` switches
- * too. Implemented over Deno KV by `store/kv_keys.ts` (keys: `store/kv_layout.ts`).
+ * too. Implemented over Deno KV by `store/kv_keys.ts` (keys: `store/kv_layout.ts`) and over
+ * PostgreSQL by `store/pg_keys.ts`.
  *
  * @module
  */
@@ -58,6 +59,12 @@ export interface KeyStore {
   markInUse(kid: string, at: number): Promise<void>;
   /** The last in-use mark of every key that has one. */
   inUse(): Promise<Map<string, number>>;
+  /**
+   * Where the engine can push changes (PostgreSQL's LISTEN/NOTIFY): calls `onChange` soon after
+   * any instance writes the set; resolves with a function that stops. Absent: the key ring's
+   * poll of {@link KeyStore.version} alone (which stays on as the fallback either way).
+   */
+  watch?(onChange: () => void): Promise<() => Promise<void>>;
 }
 
 /**

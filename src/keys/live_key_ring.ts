@@ -66,6 +66,7 @@ export class LiveKeyRing {
   #ring: KeyRing | undefined;
   #ringUntil = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #unwatch: (() => Promise<void>) | undefined;
   #lastMarkAt: number | undefined;
 
   private constructor(
@@ -178,12 +179,42 @@ export class LiveKeyRing {
       }
       reported = problem;
     };
+    let running = false;
+    let again = false;
     const loop = async () => {
+      running = true;
       await tick();
-      if (this.#timer !== undefined) this.#timer = setTimeout(loop, POLL_INTERVAL_MS);
+      running = false;
+      const delay = again ? 0 : POLL_INTERVAL_MS;
+      again = false;
+      if (this.#timer !== undefined) this.#timer = setTimeout(loop, delay);
     };
     await tick();
     this.#timer = setTimeout(loop, POLL_INTERVAL_MS);
+    // Where the store pushes changes (PostgreSQL's NOTIFY), a write by any instance wakes the
+    // loop at once; the poll goes on as the fallback.
+    const wake = () => {
+      if (this.#timer === undefined) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(loop, 0);
+    };
+    try {
+      this.#unwatch = await this.#store.watch?.(wake);
+    } catch (err) {
+      events.onError(err);
+    }
+  }
+
+  /** Stops following. */
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    void this.#unwatch?.().catch(() => {});
+    this.#unwatch = undefined;
   }
 
   /**
@@ -199,12 +230,6 @@ export class LiveKeyRing {
       if (await this.#store.write(set, current?.versionstamp)) return key;
     }
     throw new Error("Could not add the key: too many concurrent writers");
-  }
-
-  /** Stops following. */
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 
   /** Takes `current` as the set: public keys from the set, private keys it may sign with. */

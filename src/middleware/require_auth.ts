@@ -30,7 +30,7 @@ import {
   errors,
   type FetchImplementation,
 } from "jose";
-import { ASYMMETRIC_ALGORITHMS, type SigningAlgorithm } from "../config.ts";
+import { ASYMMETRIC_ALGORITHMS, type SigningAlgorithm } from "../tokens/algorithms.ts";
 import type { ErrorCode } from "../errors.ts";
 import { ApiError } from "../errors.ts";
 import type { KeyRing, VerificationKey } from "../crypto/keys.ts";

@@ -21,11 +21,20 @@ import {
 } from "../tokens/access_token.ts";
 import type { PublicClient } from "../wire.ts";
 import type { ClientRecord, ClientStore } from "./client_store.ts";
+import { redirectUrisProblem } from "./redirect_uris.ts";
 
 export type { PublicClient } from "../wire.ts";
 
 /** The grant types of `POST /oauth/token`. */
-export const GRANT_TYPES = ["password", "refresh_token", "client_credentials"] as const;
+export const GRANT_TYPES = [
+  "password",
+  "refresh_token",
+  "client_credentials",
+  "authorization_code",
+] as const;
+
+/** The grants a public client (no secret) may have: it signs users in through the browser. */
+const PUBLIC_GRANT_TYPES: readonly string[] = ["authorization_code", "refresh_token"];
 
 /** One of {@link GRANT_TYPES}. */
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -43,7 +52,20 @@ const DUMMY_HASH = sha256Bytes("no such client");
 /** A client and its secret, returned once by `add` and `rotateSecret`. */
 export interface ClientWithSecret {
   readonly client: PublicClient;
+  /** Empty for a public client (`client.public`): it has none. */
   readonly secret: string;
+}
+
+/** What `add` registers besides the id. */
+export interface NewClientOptions {
+  readonly scopes?: readonly string[];
+  readonly grantTypes?: readonly string[];
+  /** authorization_code: where `/authorize` may answer (at least one). */
+  readonly redirectUris?: readonly string[];
+  /** Where RP-initiated logout may send the browser. */
+  readonly postLogoutRedirectUris?: readonly string[];
+  /** No secret; PKCE on every authorization (RFC 7636, RFC 9700 section 2.1.1). */
+  readonly public?: boolean;
 }
 
 /** Dependencies of {@link createClientService}. */
@@ -104,6 +126,9 @@ export function publicClient(client: ClientRecord): PublicClient {
     client_id: client.clientId,
     scopes: [...client.scopes],
     grant_types: [...client.grantTypes],
+    redirect_uris: [...client.redirectUris ?? []],
+    post_logout_redirect_uris: [...client.postLogoutRedirectUris ?? []],
+    public: client.public === true,
     created_at: new Date(client.createdAt).toISOString(),
     updated_at: new Date(client.updatedAt).toISOString(),
   };
@@ -122,17 +147,20 @@ export function createClientService(deps: ClientServiceDeps) {
 
   return {
     /** Registers a client; its secret is in the answer and nowhere else. */
-    async add(
-      clientId: string,
-      options: { scopes?: readonly string[]; grantTypes?: readonly string[] } = {},
-    ): Promise<ClientWithSecret> {
+    async add(clientId: string, options: NewClientOptions = {}): Promise<ClientWithSecret> {
       const scopes = [...new Set(options.scopes ?? [])];
-      const grantTypes = [...new Set(options.grantTypes ?? ["client_credentials"])];
+      const isPublic = options.public === true;
+      const grantTypes = [
+        ...new Set(options.grantTypes ?? [isPublic ? "authorization_code" : "client_credentials"]),
+      ];
+      const redirectUris = [...new Set(options.redirectUris ?? [])];
+      const postLogoutRedirectUris = [...new Set(options.postLogoutRedirectUris ?? [])];
       const problem = !CLIENT_ID.test(clientId)
         ? "client_id must be 1 to 128 of A-Z a-z 0-9 . _ ~ -"
-        : scopesProblem(scopes) ?? grantTypesProblem(grantTypes);
+        : scopesProblem(scopes) ?? grantTypesProblem(grantTypes) ??
+          browserProblem(grantTypes, redirectUris, postLogoutRedirectUris, isPublic);
       if (problem) throw new ApiError("validation_failed", problem);
-      const { secret, hash } = newSecret();
+      const { secret, hash } = isPublic ? { secret: "", hash: "" } : newSecret();
       const at = now();
       const client: ClientRecord = {
         clientId,
@@ -142,6 +170,9 @@ export function createClientService(deps: ClientServiceDeps) {
         createdAt: at,
         updatedAt: at,
         generation: newGeneration(),
+        ...(redirectUris.length > 0 ? { redirectUris } : {}),
+        ...(postLogoutRedirectUris.length > 0 ? { postLogoutRedirectUris } : {}),
+        ...(isPublic ? { public: true } : {}),
       };
       if (!(await store.createClient(client))) {
         throw new ApiError("conflict", `client "${clientId}" already exists`);
@@ -178,6 +209,9 @@ export function createClientService(deps: ClientServiceDeps) {
     async rotateSecret(clientId: string): Promise<ClientWithSecret> {
       const entry = await store.getClient(clientId);
       if (!entry) throw new ApiError("not_found", `no client "${clientId.slice(0, 128)}"`);
+      if (entry.value.public) {
+        throw new ApiError("validation_failed", "a public client has no secret to rotate");
+      }
       const { secret, hash } = newSecret();
       const client: ClientRecord = {
         ...entry.value,
@@ -195,10 +229,27 @@ export function createClientService(deps: ClientServiceDeps) {
     /** The client if `secret` is its secret; compares in constant time, known client or not. */
     async authenticate(clientId: string, secret: string): Promise<ClientRecord | undefined> {
       const entry = CLIENT_ID.test(clientId) ? await store.getClient(clientId) : undefined;
-      const expected = entry ? base64url.decode(entry.value.secretHash) : DUMMY_HASH;
+      // A public client has no secret: whatever is presented as one is wrong.
+      const secretless = entry?.value.public === true;
+      const expected = entry && !secretless ? base64url.decode(entry.value.secretHash) : DUMMY_HASH;
       const presented = sha256Bytes(secret.slice(0, MAX_SECRET_LENGTH));
       const same = timingSafeEqual(presented, expected);
-      return entry && same && secret.length <= MAX_SECRET_LENGTH ? entry.value : undefined;
+      return entry && !secretless && same && secret.length <= MAX_SECRET_LENGTH
+        ? entry.value
+        : undefined;
+    },
+
+    /** A registered public client (no secret to prove), else `undefined`. */
+    async findPublic(clientId: string): Promise<ClientRecord | undefined> {
+      if (!CLIENT_ID.test(clientId)) return undefined;
+      const client = (await store.getClient(clientId))?.value;
+      return client?.public === true ? client : undefined;
+    },
+
+    /** A registered client by id, public or not (`/authorize` reads its redirect URIs). */
+    async lookup(clientId: string): Promise<ClientRecord | undefined> {
+      if (!CLIENT_ID.test(clientId)) return undefined;
+      return (await store.getClient(clientId))?.value;
     },
 
     /** Whether a client is registered. */
@@ -246,6 +297,30 @@ function grantTypesProblem(grantTypes: readonly string[]): string | undefined {
   return bad === undefined
     ? undefined
     : `grant type "${bad.slice(0, 64)}" must be one of ${GRANT_TYPES.join(", ")}`;
+}
+
+/** Why a client's browser sign-in settings are refused, or `undefined`. */
+function browserProblem(
+  grantTypes: readonly string[],
+  redirectUris: readonly string[],
+  postLogoutRedirectUris: readonly string[],
+  isPublic: boolean,
+): string | undefined {
+  const code = grantTypes.includes("authorization_code");
+  if (code && redirectUris.length === 0) {
+    return "the authorization_code grant needs at least one redirect URI";
+  }
+  if (!code && (redirectUris.length > 0 || postLogoutRedirectUris.length > 0)) {
+    return "redirect URIs are for clients with the authorization_code grant";
+  }
+  if (isPublic) {
+    const bad = grantTypes.find((g) => !PUBLIC_GRANT_TYPES.includes(g));
+    if (bad !== undefined) {
+      return `a public client (no secret) may have only ${PUBLIC_GRANT_TYPES.join(", ")}, ` +
+        `not ${bad}`;
+    }
+  }
+  return redirectUrisProblem(redirectUris) ?? redirectUrisProblem(postLogoutRedirectUris);
 }
 
 function newSecret(): { secret: string; hash: string } {

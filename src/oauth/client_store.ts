@@ -24,6 +24,12 @@ export interface ClientRecord {
    * tokens issued before. Absent in records written before it existed (their tokens carry none).
    */
   readonly generation?: string;
+  /** Where `/authorize` may send its answer (exact strings; `redirect_uris.ts`). */
+  readonly redirectUris?: readonly string[];
+  /** Where RP-initiated logout may send the browser afterwards (exact strings). */
+  readonly postLogoutRedirectUris?: readonly string[];
+  /** A public client (RFC 6749 section 2.1): no secret (`secretHash` is empty), PKCE required. */
+  readonly public?: boolean;
 }
 
 /**

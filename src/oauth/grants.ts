@@ -13,6 +13,7 @@ import { type AccessClaims, keyRingResolver, verifyAccessToken } from "../tokens
 import type { IntrospectionResponse, OAuthTokenResponse, TokenPair } from "../wire.ts";
 import { grantedScopes, type GrantType, scopesProblem } from "./client_service.ts";
 import type { ClientRecord } from "./client_store.ts";
+import { authorizationCodeGrant } from "./code_grant.ts";
 import { OAuthError } from "./oauth_error.ts";
 import type { OAuthForm } from "./oauth_request.ts";
 
@@ -41,10 +42,12 @@ export function tokenGrant(ctx: GrantContext, request: TokenRequest): Promise<OA
       return refreshTokenGrant(ctx, request);
     case "client_credentials":
       return clientCredentialsGrant(ctx, request);
+    case "authorization_code":
+      return authorizationCodeGrant(ctx, request);
     default:
       throw new OAuthError(
         "unsupported_grant_type",
-        "grant_type must be password, refresh_token or client_credentials",
+        "grant_type must be authorization_code, password, refresh_token or client_credentials",
       );
   }
 }
@@ -79,7 +82,8 @@ async function passwordGrant(
     role,
     client: address,
     deviceToken: device_token,
-    clientId: client?.clientId,
+    // A public client's id proves nothing: its users stay on their address's budget.
+    clientId: client?.public === true ? undefined : client?.clientId,
     oauthClient: client,
     endUserAddress,
   });

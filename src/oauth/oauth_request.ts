@@ -99,7 +99,7 @@ export function clientCredentials(
 
 /**
  * The registered client the credentials prove, or `undefined` for a public caller (no client,
- * or a `client_id` nobody registered). A registered client must prove its secret:
+ * or a `client_id` nobody registered). A registered public client needs no secret: its id names it. A registered client must prove its secret:
  * `invalid_client` otherwise, with `WWW-Authenticate: Basic` when it tried Basic (section 5.2).
  */
 export async function authenticateClient(
@@ -107,7 +107,11 @@ export async function authenticateClient(
   credentials: ClientCredentials,
 ): Promise<ClientRecord | undefined> {
   if (credentials.method === "none") {
-    if (credentials.clientId !== undefined && await clients.exists(credentials.clientId)) {
+    if (credentials.clientId === undefined) return undefined;
+    // A registered public client is identified by its id alone (RFC 6749 section 2.1).
+    const publicClient = await clients.findPublic(credentials.clientId);
+    if (publicClient) return publicClient;
+    if (await clients.exists(credentials.clientId)) {
       throw new OAuthError("invalid_client", "this client must authenticate");
     }
     return undefined;

@@ -14,7 +14,7 @@ import { bodyObject, errorResponse, jsonBody, storeUnavailable } from "./schemas
 const Client = PublicClientSchema.openapi("OAuthClient");
 
 const ClientWithSecret = Client.extend({
-  client_secret: z.string().openapi({ description: "Shown once" }),
+  client_secret: z.string().optional().openapi({ description: "Shown once (none for public)" }),
 }).openapi("OAuthClientWithSecret");
 
 const NewClientBody = bodyObject({
@@ -26,6 +26,19 @@ const NewClientBody = bodyObject({
   grant_types: z.array(z.enum(GRANT_TYPES, { error: "unknown grant type" }), {
     error: "grant_types must be an array of strings",
   }).min(1, "grant_types must not be empty").optional(),
+  redirect_uris: z.array(z.string({ error: "redirect_uris must be strings" }), {
+    error: "redirect_uris must be an array of strings",
+  }).max(32, "at most 32 redirect URIs").optional(),
+  post_logout_redirect_uris: z.array(
+    z.string({
+      error: "post_logout_redirect_uris must be strings",
+    }),
+    { error: "post_logout_redirect_uris must be an array of strings" },
+  )
+    .max(32, "at most 32 post-logout redirect URIs").optional(),
+  public: z.boolean({ error: "public must be a boolean" }).optional().openapi({
+    description: "No secret; PKCE required; grants authorization_code and refresh_token only",
+  }),
 }).openapi("NewOAuthClient", {
   example: { client_id: "reports", scopes: ["orders:read"], grant_types: ["client_credentials"] },
 });
@@ -87,9 +100,14 @@ export function adminClientRoutes(app: AppRouter, ctx: AppContext): void {
       const { client, secret } = await services.clients.add(body.client_id, {
         ...(body.scopes !== undefined ? { scopes: body.scopes } : {}),
         ...(body.grant_types !== undefined ? { grantTypes: body.grant_types } : {}),
+        ...(body.redirect_uris !== undefined ? { redirectUris: body.redirect_uris } : {}),
+        ...(body.post_logout_redirect_uris !== undefined
+          ? { postLogoutRedirectUris: body.post_logout_redirect_uris }
+          : {}),
+        ...(body.public !== undefined ? { public: body.public } : {}),
       });
       logger.info("admin_client_added", { admin: c.get("auth").sub, client_id: client.client_id });
-      return c.json({ ...client, client_secret: secret }, 201);
+      return c.json({ ...client, ...(client.public ? {} : { client_secret: secret }) }, 201);
     },
   );
 

@@ -27,7 +27,12 @@ export const END_USER_ADDRESS = "End-User-Address";
 const OAuthErrorBody = OAuthErrorBodySchema.openapi("OAuthError");
 
 const TokenRequest = z.object({
-  grant_type: z.enum(["password", "refresh_token", "client_credentials"]),
+  grant_type: z.enum(["password", "refresh_token", "client_credentials", "authorization_code"]),
+  code: z.string().optional().openapi({ description: "authorization_code: the code" }),
+  redirect_uri: z.string().optional().openapi({
+    description: "authorization_code: the redirect_uri of the authorization request",
+  }),
+  code_verifier: z.string().optional().openapi({ description: "authorization_code: PKCE" }),
   username: z.string().optional().openapi({ description: "password grant: the user id" }),
   password: z.string().optional(),
   refresh_token: z.string().optional(),
@@ -41,7 +46,12 @@ const TokenRequest = z.object({
 
 // `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
 // them as optional.
-const TokenResponse = OAuthTokenResponseSchema.partial({ refresh_token: true, scope: true })
+const TokenResponse = OAuthTokenResponseSchema.partial({
+  refresh_token: true,
+  scope: true,
+  id_token: true,
+  device_token: true,
+})
   .openapi("OAuthTokenResponse");
 
 const TokenForm = z.object({
@@ -106,7 +116,8 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       }
       throw err;
     }
-    if (required && !client) {
+    // A public client proves nothing (no secret): not enough where authentication is required.
+    if (required && (!client || client.public === true)) {
       services.oauthLimits.countFailure(address);
       throw new OAuthError("invalid_client", "client authentication is required");
     }
@@ -118,7 +129,8 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
    * `invalid_request`, never ignored (that would take the end user off the address budget).
    */
   function forwardedEndUser(c: Context, client: ClientRecord | undefined): string | undefined {
-    if (!client || !config.trustForwardingClients.includes(client.clientId)) return undefined;
+    if (!client || client.public === true) return undefined;
+    if (!config.trustForwardingClients.includes(client.clientId)) return undefined;
     const header = c.req.header(END_USER_ADDRESS);
     if (header === undefined) return undefined;
     const address = canonicalAddress(header.trim());
@@ -127,6 +139,9 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
     }
     return address;
   }
+  /** The id of a client that proved a secret: a public client's id proves nothing. */
+  const provenClientId = (client: ClientRecord | undefined) =>
+    client?.public === true ? undefined : client?.clientId;
   const noStore = (c: Context) => {
     c.header("Cache-Control", "no-store");
     c.header("Pragma", "no-cache");
@@ -135,7 +150,8 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
   app.openAPIRegistry.registerPath({
     method: "post",
     path: "/oauth/token",
-    summary: "OAuth 2 token endpoint: password, refresh_token and client_credentials grants",
+    summary: "OAuth 2 token endpoint: authorization_code, password, refresh_token and " +
+      "client_credentials grants",
     security,
     request: { body: form(TokenRequest) },
     responses: {
@@ -158,7 +174,7 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
     const { body, client, address } = await start(c, false);
     // client_credentials has no limit of its own (password and refresh_token do).
     if (body.get("grant_type") === "client_credentials") {
-      services.oauthLimits.count(address, client?.clientId);
+      services.oauthLimits.count(address, provenClientId(client));
     }
     const answer = await tokenGrant(ctx, {
       form: body,
@@ -193,7 +209,7 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
   });
   app.post("/oauth/revoke", async (c) => {
     const { body, client, address } = await start(c, false);
-    services.oauthLimits.count(address, client?.clientId);
+    services.oauthLimits.count(address, provenClientId(client));
     await revokeToken(ctx, body, client);
     noStore(c);
     return c.body(null, 200);
@@ -219,7 +235,7 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
   });
   app.post("/oauth/introspect", async (c) => {
     const { body, client, address } = await start(c, true);
-    services.oauthLimits.count(address, client?.clientId);
+    services.oauthLimits.count(address, provenClientId(client));
     const answer = await introspectToken(ctx, body);
     noStore(c);
     return c.json(answer, 200);

@@ -1,12 +1,17 @@
 /**
- * `/.well-known/jwks.json` (public keys only; empty under HS256) and
- * `/.well-known/oauth-authorization-server` (RFC 8414 metadata, also served at
- * `/.well-known/openid-configuration`).
+ * `/.well-known/jwks.json` (public keys only; empty under HS256),
+ * `/.well-known/oauth-authorization-server` (RFC 8414 metadata) and
+ * `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0, the same metadata and the
+ * OpenID fields; 404 under HS256, where no ID token can be signed).
  *
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { issuerUrl } from "../config.ts";
+import { ApiError } from "../errors.ts";
+import { idTokenKey } from "../oidc/id_token.ts";
+import { errorResponse } from "./schemas.ts";
 
 const JWKS_CACHE = "public, max-age=300";
 const Metadata = z.record(z.string(), z.unknown()).openapi("AuthorizationServerMetadata");
@@ -18,6 +23,15 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
   const { config } = ctx;
   const { keys } = ctx.services;
   const base = config.issuer.replace(/\/+$/, "");
+  // Discovery documents are built on the issuer's URL (RFC 8414 section 2): with a non-URL
+  // issuer (a StringOrURI name such as the tutorial's `your identity`) there is none to serve.
+  const noDiscovery = issuerUrl(config.issuer) === undefined
+    ? new ApiError(
+      "not_found",
+      `discovery needs an issuer that is a URL, and this server's issuer is "${config.issuer}": ` +
+        "set ISSUER to the server's public URL (tokens and the JWKS work without it)",
+    )
+    : undefined;
 
   app.openapi(
     createRoute({
@@ -43,46 +57,85 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
     },
   );
 
-  // RFC 8414 metadata: only endpoints that speak the protocol their field names. Served at the
-  // OpenID path too, where resource services already look for `jwks_uri`; it is not an OpenID
-  // provider (no ID tokens, no authorization endpoint), and the document does not pretend to be.
-  // No store read: anonymous GETs cost nothing and cannot fail with the store. So no
-  // `scopes_supported` (RFC 8414 section 2: RECOMMENDED, not required, and a server may leave
-  // scopes out): listing the registered clients' scopes meant a scan of every client per GET, and
-  // told anyone the vocabulary of our service accounts. Each client is told its scopes when it
-  // is registered; a user's roles (the password grant's scope) were never listed.
-  const metadata = (): Record<string, string | string[]> => {
+  // RFC 8414 metadata: only endpoints that speak the protocol their field names, only what
+  // works. No store read: anonymous GETs cost nothing and cannot fail with the store. So no
+  // `scopes_supported` of the service accounts (RFC 8414 section 2: RECOMMENDED, not required):
+  // listing the registered clients' scopes meant a scan of every client per GET, and told anyone
+  // the vocabulary of our service accounts. A user's roles (a scope too) are never listed.
+  const metadata = (): Record<string, unknown> => {
     const clientAuth = ["client_secret_basic", "client_secret_post"];
     return {
       issuer: config.issuer,
+      authorization_endpoint: `${base}/authorize`,
       token_endpoint: `${base}/oauth/token`,
       revocation_endpoint: `${base}/oauth/revoke`,
       introspection_endpoint: `${base}/oauth/introspect`,
       jwks_uri: `${base}/.well-known/jwks.json`,
-      // No response_types_supported: there is no authorization endpoint, so there is no value,
-      // and RFC 8414 section 3.2 says an empty array must be omitted (see its erratum 7793).
-      grant_types_supported: ["password", "refresh_token", "client_credentials"],
+      response_types_supported: ["code"],
+      response_modes_supported: ["query"],
+      grant_types_supported: [
+        "authorization_code",
+        "password",
+        "refresh_token",
+        "client_credentials",
+      ],
+      // RFC 7636 and RFC 9700 section 2.1.1: S256 only, `plain` refused.
+      code_challenge_methods_supported: ["S256"],
+      // RFC 9207: every authorization response carries `iss`.
+      authorization_response_iss_parameter_supported: true,
       token_endpoint_auth_methods_supported: [...clientAuth, "none"],
       revocation_endpoint_auth_methods_supported: [...clientAuth, "none"],
       introspection_endpoint_auth_methods_supported: clientAuth,
       // Not a metadata name RFC 8414 registers; kept for the resource services that read it.
       access_token_signing_alg_values_supported: [keys().signing.alg],
-      claims_supported: [
-        "sub",
-        "role",
-        "iat",
-        "exp",
-        "iss",
-        "jti",
-        "sid",
-        "aud",
-        "client_id",
-        "scope",
-        "client_gen",
-      ],
       service_documentation: `${base}/openapi.json`,
     };
   };
+  const ACCESS_TOKEN_CLAIMS = [
+    "sub",
+    "role",
+    "iat",
+    "exp",
+    "iss",
+    "jti",
+    "sid",
+    "aud",
+    "client_id",
+    "scope",
+    "client_gen",
+  ];
+  /**
+   * OpenID Connect Discovery 1.0 section 3, only when ID tokens can be signed (an asymmetric
+   * `JWT_ALG`; see `oidc/id_token.ts`). `request_uri_parameter_supported` defaults to true, so
+   * it is said false; the claims are those of the ID token and `/userinfo`.
+   */
+  const openidMetadata = (alg: string): Record<string, unknown> => ({
+    ...metadata(),
+    userinfo_endpoint: `${base}/userinfo`,
+    end_session_endpoint: `${base}/end-session`,
+    scopes_supported: ["openid", "profile"],
+    subject_types_supported: ["public"],
+    id_token_signing_alg_values_supported: [alg],
+    prompt_values_supported: ["none", "login", "consent", "select_account"],
+    claims_supported: [
+      "iss",
+      "sub",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "nonce",
+      "sid",
+      "amr",
+      "azp",
+      "at_hash",
+      "preferred_username",
+      "roles",
+    ],
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+  });
   const discovery = (path: string, summary: string) =>
     createRoute({
       method: "get",
@@ -95,6 +148,7 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
           },
           description: "Authorization server metadata (RFC 8414)",
         },
+        404: errorResponse("The issuer (ISSUER) is not a URL, so there is no discovery"),
       },
     });
   app.openapi(
@@ -103,18 +157,40 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
       "RFC 8414 metadata: issuer, OAuth endpoints, JWKS, grant types, client auth methods",
     ),
     (c) => {
+      if (noDiscovery) throw noDiscovery;
       c.header("Cache-Control", METADATA_CACHE);
-      return c.json(metadata(), 200);
+      return c.json({ ...metadata(), claims_supported: ACCESS_TOKEN_CLAIMS }, 200);
     },
   );
   app.openapi(
-    discovery(
-      "/.well-known/openid-configuration",
-      "The same metadata at the OpenID path (not an OpenID provider: no ID tokens)",
-    ),
+    createRoute({
+      method: "get",
+      path: "/.well-known/openid-configuration",
+      summary: "OpenID Connect Discovery 1.0 (only under an asymmetric JWT_ALG)",
+      responses: {
+        200: {
+          content: { "application/json": { schema: Metadata } },
+          description: "OpenID Provider metadata",
+        },
+        404: errorResponse(
+          "Under JWT_ALG=HS256 this server signs no ID tokens, so it is no OpenID provider " +
+            "(`not_found`)",
+        ),
+      },
+    }),
     (c) => {
+      if (noDiscovery) throw noDiscovery;
+      const key = idTokenKey(keys());
+      if (!key) {
+        throw new ApiError(
+          "not_found",
+          "OpenID Connect needs ID tokens, which this server signs only under an asymmetric " +
+            "JWT_ALG (RS256, ES256 or EdDSA); OAuth metadata is at " +
+            "/.well-known/oauth-authorization-server",
+        );
+      }
       c.header("Cache-Control", METADATA_CACHE);
-      return c.json(metadata(), 200);
+      return c.json(openidMetadata(key.alg), 200);
     },
   );
 }

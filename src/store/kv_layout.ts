@@ -11,6 +11,9 @@
  *   refreshed: no key per refresh token.
  * - `["user_sessions", userUid, sid]` -> `true`, the index `GET /sessions` and the session cap
  *   read; keyed by the user's never-reused internal id; expires at the session's absolute end
+ * - `["session_cap", userUid]` -> epoch ms of the user's last new session: every new session
+ *   rewrites it in its commit and checks it unchanged since it counted the user's live sessions,
+ *   so concurrent logins never exceed `MAX_SESSIONS_PER_USER`; expires with the newest session
  * - `["limits", bucket, subject]` -> a GCRA timestamp (ms; `limits/gcra.ts`), expiring when it
  *   runs back to the present, by `kv_counters.ts` (the fixed-window counters of 2.4 were
  *   `["limits", bucket, subject, windowStart]` and expire by themselves)
@@ -20,6 +23,8 @@
  *   the set's version, which every instance polls. By `kv_keys.ts`
  * - `["signing_keys", "in_use", kid]` -> epoch ms at which an instance last said it signs with
  *   `kid`; deleted with the key on retire
+ * - `["served_issuer"]` -> the issuer (`ISSUER`) the last server started on this store served, so
+ *   a start under another one says that earlier tokens are now refused (`kv_stores.ts`)
  * - `["health"]` -> never written; `/readyz` reads it
  *
  * Each store receives its `Deno.Kv`, so tests pass `Deno.openKv(":memory:")`. Writes that must
@@ -29,6 +34,7 @@
  * @module
  */
 import { ContendedError, StoreUnavailableError } from "../errors.ts";
+import { type RetryOptions, retryTransient } from "./busy_retry.ts";
 
 /** The keys, by record. */
 export const KEYS = {
@@ -37,12 +43,14 @@ export const KEYS = {
   session: (sid: string): Deno.KvKey => ["sessions", sid],
   userSession: (userUid: string, sid: string): Deno.KvKey => ["user_sessions", userUid, sid],
   userSessions: (userUid: string): Deno.KvKey => ["user_sessions", userUid],
+  sessionCap: (userUid: string): Deno.KvKey => ["session_cap", userUid],
   limit: (bucket: string, subject: string): Deno.KvKey => ["limits", bucket, subject],
   client: (clientId: string): Deno.KvKey => ["oauth_clients", clientId],
   clients: ["oauth_clients"] as Deno.KvKey,
   signingKeySet: ["signing_keys", "set"] as Deno.KvKey,
   keyInUse: (kid: string): Deno.KvKey => ["signing_keys", "in_use", kid],
   keysInUse: ["signing_keys", "in_use"] as Deno.KvKey,
+  servedIssuer: ["served_issuer"] as Deno.KvKey,
   health: ["health"] as Deno.KvKey,
 } as const;
 
@@ -53,12 +61,19 @@ export const MAX_ATOMIC_MUTATIONS = 500;
 export const MAX_COMMIT_ATTEMPTS = 32;
 
 /**
- * Runs one store operation; any failure of the KV itself becomes `StoreUnavailableError`
- * (the API answers 503 `unavailable`). `ContendedError` passes through.
+ * Runs one store operation. A transient busy error (SQLite's "database is locked" when another
+ * process holds the file's write lock) runs it again, bounded and jittered (`busy_retry.ts`);
+ * any other failure of the KV itself, or a busy one that outlasts the tries, becomes
+ * `StoreUnavailableError` (the API answers 503 `unavailable`). `ContendedError` passes through.
+ * Every operation re-reads what its commit checks, so running it again is safe.
  */
-export async function kvCall<T>(what: string, operation: () => Promise<T>): Promise<T> {
+export async function kvCall<T>(
+  what: string,
+  operation: () => Promise<T>,
+  retry?: RetryOptions,
+): Promise<T> {
   try {
-    return await operation();
+    return await retryTransient(operation, retry);
   } catch (err) {
     throw asStoreError(what, err);
   }
@@ -67,9 +82,11 @@ export async function kvCall<T>(what: string, operation: () => Promise<T>): Prom
 /** The error a KV failure during `what` is reported as. */
 export function asStoreError(what: string, err: unknown): Error {
   if (err instanceof ContendedError || err instanceof StoreUnavailableError) return err;
-  const reason = err instanceof Error ? err.message : String(err);
-  return new StoreUnavailableError(`store failed (${what}): ${reason.slice(0, 200)}`, {
+  const reason = (err instanceof Error ? err.message : String(err)).slice(0, 200);
+  return new StoreUnavailableError(`store failed (${what}): ${reason}`, {
     cause: err,
+    operation: what,
+    reason,
   });
 }
 

@@ -5,11 +5,14 @@
  * @module
  */
 import { ContendedError } from "../errors.ts";
-import type {
-  Rotation,
-  SessionAndUser,
-  SessionRecord,
-  SessionStore,
+import {
+  type CreateOutcome,
+  isSessionLive,
+  type NewSession,
+  type Rotation,
+  type SessionAndUser,
+  type SessionRecord,
+  type SessionStore,
 } from "../tokens/session_store.ts";
 import type { UserRecord } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
@@ -33,23 +36,67 @@ export class KvSessionStore implements SessionStore {
     this.#kv = kv;
   }
 
-  createSession(session: SessionRecord, userVersionstamp?: string): Promise<boolean> {
-    const at = session.createdAt;
-    return kvCall("createSession", async () => {
-      const op = this.#kv.atomic().check({ key: KEYS.session(session.sid), versionstamp: null });
-      if (userVersionstamp !== undefined) {
-        op.check({ key: KEYS.user(session.userId), versionstamp: userVersionstamp });
+  createSession({ session, userVersionstamp, maxSessions, now }: NewSession) {
+    const sessionKey = KEYS.session(session.sid);
+    const capKey = KEYS.sessionCap(session.userUid);
+    return kvCall("createSession", async (): Promise<CreateOutcome> => {
+      for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+        // Every new session of a user rewrites its cap key and checks it unchanged since the
+        // count: of two logins that counted the same sessions, one commits, the other counts
+        // again. (Revocations only lower the count: they need not touch it.)
+        const cap = await this.#kv.get(capKey);
+        if (
+          maxSessions !== undefined && !(await this.#hasRoom(session.userUid, maxSessions, now))
+        ) {
+          return "full";
+        }
+        const op = this.#kv.atomic().check({ key: sessionKey, versionstamp: null }).check(cap);
+        if (userVersionstamp !== undefined) {
+          op.check({ key: KEYS.user(session.userId), versionstamp: userVersionstamp });
+        }
+        const result = await op
+          .set(sessionKey, session, until(session.expiresAt, now))
+          .set(
+            KEYS.userSession(session.userUid, session.sid),
+            true,
+            until(session.maxExpiresAt, now),
+          )
+          .set(capKey, now, until(session.maxExpiresAt, now))
+          .commit();
+        if (result.ok) return "created";
+        // Lost to another login of this user (count again), or the user or the sid changed.
+        const [taken, user] = await this.#kv.getMany([sessionKey, KEYS.user(session.userId)]);
+        const userChanged = userVersionstamp !== undefined &&
+          user.versionstamp !== userVersionstamp;
+        if (taken.versionstamp !== null || userChanged) return "changed";
       }
-      const result = await op
-        .set(KEYS.session(session.sid), session, until(session.expiresAt, at))
-        .set(
-          KEYS.userSession(session.userUid, session.sid),
-          true,
-          until(session.maxExpiresAt, at),
-        )
-        .commit();
-      return result.ok;
+      throw new ContendedError("Session cap of one user too contended");
     });
+  }
+
+  /** Fewer than `max` live sessions: the index keys alone say so for most logins. */
+  async #hasRoom(userUid: string, max: number, now: number): Promise<boolean> {
+    const sids: string[] = [];
+    for await (const entry of this.#kv.list({ prefix: KEYS.userSessions(userUid) })) {
+      const sid = entry.key[2];
+      if (typeof sid === "string") sids.push(sid);
+    }
+    // Every live session is indexed: fewer keys than the cap, fewer live sessions.
+    if (sids.length < max) return true;
+    const live = (await this.#read(sids)).filter((session) => isSessionLive(session, now));
+    return live.length < max;
+  }
+
+  /** The sessions of `sids` that exist, read in batches. */
+  async #read(sids: readonly string[]): Promise<SessionRecord[]> {
+    const batches: Promise<Deno.KvEntryMaybe<SessionRecord>[]>[] = [];
+    for (let i = 0; i < sids.length; i += MAX_GET_MANY) {
+      const keys = sids.slice(i, i + MAX_GET_MANY).map(KEYS.session);
+      batches.push(this.#kv.getMany<SessionRecord[]>(keys));
+    }
+    return (await Promise.all(batches)).flat().flatMap((entry) =>
+      entry.versionstamp === null ? [] : [entry.value]
+    );
   }
 
   getSession(sid: string): Promise<Versioned<SessionRecord> | undefined> {
@@ -104,32 +151,19 @@ export class KvSessionStore implements SessionStore {
 
   listUserSessions(userUid: string): Promise<SessionRecord[]> {
     return kvCall("listUserSessions", async () => {
-      const keys: Deno.KvKey[] = [];
+      const sids: string[] = [];
       for await (const entry of this.#kv.list({ prefix: KEYS.userSessions(userUid) })) {
         const sid = entry.key[2];
-        if (typeof sid === "string") keys.push(KEYS.session(sid));
+        if (typeof sid === "string") sids.push(sid);
       }
-      const batches: Promise<Deno.KvEntryMaybe<SessionRecord>[]>[] = [];
-      for (let i = 0; i < keys.length; i += MAX_GET_MANY) {
-        batches.push(this.#kv.getMany<SessionRecord[]>(keys.slice(i, i + MAX_GET_MANY)));
-      }
-      return (await Promise.all(batches)).flat().flatMap((entry) =>
-        entry.versionstamp === null ? [] : [entry.value]
-      );
+      return await this.#read(sids);
     });
   }
 
-  countUserSessions(userUid: string): Promise<number> {
-    return kvCall("countUserSessions", async () => {
-      let count = 0;
-      for await (const _ of this.#kv.list({ prefix: KEYS.userSessions(userUid) })) count++;
-      return count;
-    });
-  }
-
-  deleteSessionIndex(userUid: string): Promise<void> {
-    return kvCall("deleteSessionIndex", async () => {
-      const keys: Deno.KvKey[] = [];
+  /** Drops the index (and the cap key): the records die by their uid and expire by themselves. */
+  deleteUserSessions(userUid: string): Promise<void> {
+    return kvCall("deleteUserSessions", async () => {
+      const keys: Deno.KvKey[] = [KEYS.sessionCap(userUid)];
       for await (const entry of this.#kv.list({ prefix: KEYS.userSessions(userUid) })) {
         keys.push(entry.key);
       }

@@ -3,29 +3,15 @@
  *
  * @module
  */
-import type { KeyStore } from "../keys/key_store.ts";
-import type { CounterStore } from "../limits/counter_store.ts";
-import type { ClientStore } from "../oauth/client_store.ts";
-import type { SessionStore } from "../tokens/session_store.ts";
-import type { UserStore } from "../users/user_store.ts";
+import { KvAuthorizationCodeStore } from "./kv_authorization_codes.ts";
+import { KvBrowserSessionStore } from "./kv_browser_sessions.ts";
 import { KvClientStore } from "./kv_clients.ts";
 import { KvCounterStore } from "./kv_counters.ts";
 import { KvKeyStore } from "./kv_keys.ts";
 import { KEYS, kvCall } from "./kv_layout.ts";
 import { KvSessionStore } from "./kv_sessions.ts";
 import { KvUserStore } from "./kv_users.ts";
-
-/** The stores, one per aggregate, and the readiness probe. */
-export interface Stores {
-  readonly users: UserStore;
-  readonly sessions: SessionStore;
-  readonly counters: CounterStore;
-  readonly clients: ClientStore;
-  /** The asymmetric signing key set (the key ring and the keys CLI). */
-  readonly keys: KeyStore;
-  /** Throws `StoreUnavailableError` when the store cannot be read. */
-  ping(): Promise<void>;
-}
+import type { Stores } from "./stores.ts";
 
 /** The stores over `kv`. */
 export function kvStores(kv: Deno.Kv): Stores {
@@ -35,6 +21,14 @@ export function kvStores(kv: Deno.Kv): Stores {
     counters: new KvCounterStore(kv),
     clients: new KvClientStore(kv),
     keys: new KvKeyStore(kv),
+    authorizationCodes: new KvAuthorizationCodeStore(kv),
+    browserSessions: new KvBrowserSessionStore(kv),
     ping: () => kvCall("ping", async () => void await kv.get(KEYS.health)),
+    recordIssuer: (issuer) =>
+      kvCall("record issuer", async () => {
+        const { value } = await kv.get<string>(KEYS.servedIssuer);
+        if (value !== issuer) await kv.set(KEYS.servedIssuer, issuer);
+        return value ?? undefined;
+      }),
   };
 }

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { InvalidCursorError } from "../errors.ts";
 import type { Guard, UserPage, UserRecord, UserStore } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
 import { asStoreError, KEYS, kvCall, versioned } from "./kv_layout.ts";
+import { cursorAfter, idAfterCursor } from "./user_cursor.ts";
 
 /** Users in Deno KV. */
 export class KvUserStore implements UserStore {
@@ -66,24 +66,23 @@ export class KvUserStore implements UserStore {
   }
 
   async listUsers(options: { limit: number; cursor?: string | undefined }): Promise<UserPage> {
-    const users: UserRecord[] = [];
-    const iterator = this.#kv.list<UserRecord>({ prefix: KEYS.users }, {
-      limit: options.limit,
-      ...(options.cursor ? { cursor: options.cursor } : {}),
-    });
-    try {
-      for await (const entry of iterator) users.push(entry.value);
-    } catch (err) {
-      // Deno KV refuses a cursor it did not issue with this TypeError, before any read.
-      if (options.cursor && err instanceof TypeError && /cursor/i.test(err.message)) {
-        throw new InvalidCursorError();
+    // Checked before any read: a cursor no store issued is the caller's mistake (400), not 503.
+    const after = options.cursor ? idAfterCursor(options.cursor) : undefined;
+    return await kvCall("listUsers", async () => {
+      // The smallest id after `after` in KV's byte order: `after` + U+0000.
+      const selector = after === undefined
+        ? { prefix: KEYS.users }
+        : { prefix: KEYS.users, start: KEYS.user(`${after}\u0000`) };
+      const users: UserRecord[] = [];
+      for await (const entry of this.#kv.list<UserRecord>(selector, { limit: options.limit })) {
+        users.push(entry.value);
       }
-      throw asStoreError("listUsers", err);
-    }
-    return {
-      users,
-      cursor: users.length === options.limit && iterator.cursor ? iterator.cursor : undefined,
-    };
+      const last = users.at(-1);
+      return {
+        users,
+        cursor: users.length === options.limit && last ? cursorAfter(last.id) : undefined,
+      };
+    });
   }
 
   hasUsers(): Promise<boolean> {

@@ -9,7 +9,7 @@ import { type Config, ConfigError } from "../config.ts";
 import { protectStoreFiles } from "./store_file_modes.ts";
 
 /** Is `path` a KV Connect URL or `:memory:` rather than a file. */
-function isFileStore(path: string): boolean {
+export function isFileStore(path: string): boolean {
   return path !== ":memory:" && !/^https?:\/\//.test(path);
 }
 

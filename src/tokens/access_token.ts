@@ -13,7 +13,7 @@ import {
   SignJWT,
 } from "jose";
 import { ApiError } from "../errors.ts";
-import type { SigningAlgorithm } from "../config.ts";
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "./algorithms.ts";
 import type { KeyRing } from "../crypto/keys.ts";
 import type { Claims } from "../wire.ts";
 
@@ -191,7 +191,7 @@ export async function verifyAccessToken(
     throw invalid("token has no valid kid");
   }
   if (typeof alg !== "string" || !(options.algorithms as readonly string[]).includes(alg)) {
-    throw invalid("token algorithm is not allowed");
+    throw invalid(algorithmRefusal(alg, options.algorithms));
   }
   const key = await options.resolveKey(kid, alg, header, token);
   if (!key) throw invalid("token key is unknown");
@@ -277,4 +277,30 @@ function describeJoseError(err: unknown): string {
 
 function invalid(message: string): ApiError {
   return new ApiError("invalid_token", message);
+}
+
+/**
+ * Why a token's `alg` is refused. A name the server could have signed with is named, with the
+ * ones accepted here; for an HS256 token at a verifier of public-key algorithms (a JWKS), also
+ * the fix, since that is what a new resource service meets with the default `JWT_ALG`. Any other
+ * value (attacker-chosen header text) is never echoed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { algorithmRefusal } from "./access_token.ts";
+ * assert.equal(algorithmRefusal("none", ["HS256"]), "token algorithm is not allowed");
+ * assert.equal(algorithmRefusal("EdDSA", ["HS256"]), "token algorithm EdDSA is not accepted here (only HS256)");
+ * assert.match(algorithmRefusal("HS256", ["EdDSA", "ES256", "RS256"]), /SECRET_KEY.*asymmetric JWT_ALG/);
+ * ```
+ */
+export function algorithmRefusal(alg: unknown, accepted: readonly SigningAlgorithm[]): string {
+  if (!(SIGNING_ALGORITHMS as readonly unknown[]).includes(alg)) {
+    return "token algorithm is not allowed";
+  }
+  const refused = `token algorithm ${alg} is not accepted here (only ${accepted.join(", ")})`;
+  if (alg !== "HS256" || accepted.includes("HS256")) return refused;
+  return `${refused}: an HS256 token verifies only with the secret that signed it, which no ` +
+    "JWKS holds; give this service the auth server's SECRET_KEY (key: importHmacKey(secret)), " +
+    "or have the auth server sign with an asymmetric JWT_ALG (EdDSA, ES256 or RS256)";
 }

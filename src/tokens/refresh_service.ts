@@ -62,7 +62,7 @@ export function createRefreshService(deps: RefreshDeps) {
 
   /** Counts one refresh under the limits of who sends it; throws when one refuses it. */
   function count({ client, oauthClient, endUserAddress }: RefreshRequest): void {
-    const clientId = oauthClient?.clientId;
+    const clientId = oauthClient?.public === true ? undefined : oauthClient?.clientId;
     const limits: [RefreshLimit, string, Rate][] = clientId === undefined
       ? [["refresh_client", limitSubject(client), deps.perClient]]
       : [["refresh_oauth_client", clientId, deps.perOAuthClient ?? deps.perClient]];

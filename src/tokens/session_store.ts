@@ -1,6 +1,7 @@
 /**
  * What the session service and the session gate need from storage, and the record they store.
- * Implemented over Deno KV by `store/kv_sessions.ts` (key layout: `store/kv_layout.ts`).
+ * Implemented over Deno KV by `store/kv_sessions.ts`, over PostgreSQL by `store/pg_sessions.ts`;
+ * both pass `tests/store/session_store_contract.ts`.
  *
  * @module
  */
@@ -52,7 +53,11 @@ export interface SessionRecord {
   readonly currentHash: string;
   /** SHA-256 of the token the current one replaced, spent at `refreshedAt`. */
   readonly parentHash?: string;
-  /** The user's versionstamp when last checked: the fast rotation's commit checks it. */
+  /**
+   * The user's versionstamp when last checked: the fast rotation's commit checks it. Safe only
+   * because a store never hands out one stamp twice for a user id (not even after a delete and
+   * a re-create under the same id): see `store/stores.ts`.
+   */
   readonly userVersionstamp?: string;
   readonly revokedAt?: number;
 }
@@ -67,6 +72,30 @@ export interface Rotation {
   readonly now: number;
 }
 
+/** A new session, as {@link SessionStore.createSession} stores it. */
+export interface NewSession {
+  readonly session: SessionRecord;
+  /**
+   * The user's versionstamp when the credentials were checked: the commit stores nothing when
+   * the user changed since (a password change or removal raced the login).
+   */
+  readonly userVersionstamp?: string;
+  /**
+   * Live sessions the user may hold (`MAX_SESSIONS_PER_USER`): counted in the same commit that
+   * stores the new one, so concurrent logins never exceed it. Absent: no cap.
+   */
+  readonly maxSessions?: number;
+  /** What "live" means for the count. */
+  readonly now: number;
+}
+
+/**
+ * What {@link SessionStore.createSession} did: stored it; stored nothing because the user
+ * changed (or the sid is taken); or stored nothing because the user already holds
+ * `maxSessions` live sessions (end some and try again).
+ */
+export type CreateOutcome = "created" | "changed" | "full";
+
 /** A session and its user with their versionstamps, read in one snapshot. */
 export interface SessionAndUser {
   readonly session: Versioned<SessionRecord> | undefined;
@@ -79,11 +108,10 @@ export interface SessionAndUser {
  */
 export interface SessionStore {
   /**
-   * Stores a new session and its index entry in one commit. With `userVersionstamp` the commit
-   * also checks the user is as it was when the credentials were checked: false when the user
-   * changed meanwhile (or the sid is taken).
+   * Stores a new session in one commit that also checks the user's versionstamp and counts the
+   * user's live sessions against the cap ({@link NewSession}).
    */
-  createSession(session: SessionRecord, userVersionstamp?: string): Promise<boolean>;
+  createSession(input: NewSession): Promise<CreateOutcome>;
   getSession(sid: string): Promise<Versioned<SessionRecord> | undefined>;
   getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser>;
   /** Rewrites a session with its new refresh token; one commit, checking session and user. */
@@ -94,20 +122,23 @@ export interface SessionStore {
    * commit races.
    */
   revokeSession(sid: string, now: number): Promise<SessionRecord | undefined>;
-  /** The sessions indexed under a user's internal id that still exist (revoked ones too). */
+  /**
+   * A user's sessions (by internal id) that still exist; every live one is among them, revoked
+   * or expired ones may be.
+   */
   listUserSessions(userUid: string): Promise<SessionRecord[]>;
   /**
-   * How many sessions the index holds for a user (an upper bound on the live ones: every live
-   * session is indexed), read from the index alone.
+   * Forgets every session of a removed user: they are already dead by their uid (a re-created
+   * user gets a new one); this only frees the storage and the user's session listing.
    */
-  countUserSessions(userUid: string): Promise<number>;
-  /** Removes the session index of a deleted user (its sessions are dead by their uid). */
-  deleteSessionIndex(userUid: string): Promise<void>;
+  deleteUserSessions(userUid: string): Promise<void>;
 }
 
 /** The OAuth client a session is bound to, as the session service sees it (a client record). */
 export interface SessionClient {
   readonly clientId: string;
+  /** A public client (no secret): its id proves nothing, so it has no budget of its own. */
+  readonly public?: boolean | undefined;
   readonly generation?: string | undefined;
   readonly createdAt: number;
 }

@@ -81,6 +81,8 @@ const FAMILY_BYTES = 16;
 const MAC_BYTES = 12;
 const MAC_LABEL = new TextEncoder().encode("refresh-token/v2");
 const MAX_ROTATION_ATTEMPTS = 8;
+/** Commits of a new session that may find the cap full (each ends sessions to make room). */
+const MAX_CREATE_ATTEMPTS = 8;
 
 /**
  * The key rotations derive child tokens with: HMAC-SHA-256 of a fixed label under
@@ -148,22 +150,30 @@ export function createSessionService(deps: SessionDeps) {
       currentHash: sha256(token),
       userVersionstamp: user.versionstamp,
     };
-    await makeRoom(session.userUid, now);
     // The access token is signed before the commit, but sent only after it: nothing is
     // acknowledged that is not stored.
     const answer = await issuePair(session, token, now);
-    if (!(await deps.store.createSession(session, user.versionstamp))) {
-      throw new ApiError("invalid_credentials", "invalid credentials");
+    // The cap is counted in the commit that stores the session, so concurrent logins of one
+    // user never exceed it: "full" ends the oldest live sessions, then tries again.
+    for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
+      const outcome = await deps.store.createSession({
+        session,
+        userVersionstamp: user.versionstamp,
+        ...(Number.isFinite(maxSessions) ? { maxSessions } : {}),
+        now,
+      });
+      if (outcome === "changed") throw new ApiError("invalid_credentials", "invalid credentials");
+      if (outcome === "created") {
+        emit({ type: "session_started", sid: session.sid, sub: user.id });
+        return answer;
+      }
+      await makeRoom(session.userUid, now);
     }
-    emit({ type: "session_started", sid: session.sid, sub: user.id });
-    return answer;
+    throw new ContendedError("session cap is contended");
   }
 
   /** Ends the oldest live sessions of a user so that one more fits under the cap. */
   async function makeRoom(uid: string, now: number): Promise<void> {
-    if (!Number.isFinite(maxSessions)) return;
-    // Most logins find room from the index keys alone, without reading every session record.
-    if (await deps.store.countUserSessions(uid) < maxSessions) return;
     const live = (await deps.store.listUserSessions(uid))
       .filter((session) => isSessionLive(session, now))
       .sort((a, b) => a.createdAt - b.createdAt);

@@ -213,6 +213,17 @@ export function createLoginService(deps: LoginDeps) {
   }
 
   /**
+   * Browser sign-in (the login page): the same credential check under the same limits, and a
+   * fresh device token, but no token session: the code flow starts that at the token endpoint.
+   */
+  async function signIn(request: CredentialCheck) {
+    const user = await checkCredentials(request);
+    const deviceToken = devices.issue(user.id, user.passwordHash);
+    emit({ type: "device_token", user_id: user.id, client: request.client, outcome: "issued" });
+    return { user, deviceToken };
+  }
+
+  /**
    * The refusal this instance already knows for a client (over its limit), from memory alone:
    * the server answers such a `/login` before routing or reading its body (`flood_gate.ts`).
    */
@@ -230,7 +241,7 @@ export function createLoginService(deps: LoginDeps) {
     return refusal;
   }
 
-  return { login, checkCredentials, refusedClient };
+  return { login, checkCredentials, signIn, refusedClient };
 }
 
 /** The login service's interface. */

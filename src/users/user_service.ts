@@ -44,8 +44,8 @@ export interface UserDeps {
   readonly now: () => number;
   /** What the user service asks of the sessions when a user goes. */
   readonly sessions: {
-    /** Drops a removed user's session index (tidying only: its sessions are dead by uid). */
-    deleteSessionIndex(userUid: string): Promise<void>;
+    /** Forgets a removed user's sessions (tidying only: its sessions are dead by uid). */
+    deleteUserSessions(userUid: string): Promise<void>;
   };
   /** The domain event stream: `user_changed` after every change to a user. */
   readonly onEvent?: EmitEvent;
@@ -187,7 +187,7 @@ export function createUserService(deps: UserDeps) {
       if (!(await store.deleteUser(userId, found.versionstamp, guards))) continue;
       // The sessions died with the record: they are bound to its uid, which no new user gets.
       changed(found.value, true);
-      await deps.sessions.deleteSessionIndex(userUid(found.value));
+      await deps.sessions.deleteUserSessions(userUid(found.value));
       return;
     }
     throw new ContendedError(`changes to user "${userId}" are contended`);

@@ -8,6 +8,9 @@ import { join } from "node:path";
 import { ERROR_STATUS } from "../../src/errors.ts";
 import { addUser, login, makeApp } from "../helpers/app.ts";
 import { ROOT } from "../helpers/server_process.ts";
+import { needs, READ } from "../helpers/permissions.ts";
+
+const testReading = needs(READ);
 
 interface Row {
   readonly operation: string;
@@ -51,27 +54,30 @@ function apiRows(): Row[] {
   });
 }
 
-Deno.test("docs/http-api.md API table: the routes and statuses of /openapi.json, no more, no fewer", async () => {
-  using t = await makeApp();
-  const doc = await (await t.request("/openapi.json")).json();
-  const documented = new Map<string, number[]>();
-  for (const [path, item] of Object.entries<Record<string, { responses: object }>>(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      documented.set(`${method.toUpperCase()} ${path}`, Object.keys(op.responses).map(Number));
+testReading(
+  "docs/http-api.md API table: the routes and statuses of /openapi.json, no more, no fewer",
+  async () => {
+    using t = await makeApp();
+    const doc = await (await t.request("/openapi.json")).json();
+    const documented = new Map<string, number[]>();
+    for (const [path, item] of Object.entries<Record<string, { responses: object }>>(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        documented.set(`${method.toUpperCase()} ${path}`, Object.keys(op.responses).map(Number));
+      }
     }
-  }
-  const rows = apiRows();
-  assert.deepEqual(rows.map((r) => r.operation).sort(), [...documented.keys()].sort());
-  for (const row of rows) {
-    assert.deepEqual(
-      [...row.answers.keys()].sort(),
-      documented.get(row.operation)!.sort(),
-      `statuses of ${row.operation}`,
-    );
-  }
-});
+    const rows = apiRows();
+    assert.deepEqual(rows.map((r) => r.operation).sort(), [...documented.keys()].sort());
+    for (const row of rows) {
+      assert.deepEqual(
+        [...row.answers.keys()].sort(),
+        documented.get(row.operation)!.sort(),
+        `statuses of ${row.operation}`,
+      );
+    }
+  },
+);
 
-Deno.test("docs/http-api.md code table: every code of the error table with its status", () => {
+testReading("docs/http-api.md code table: every code of the error table with its status", () => {
   const rows = tableRows(apiSection(), "| Code ");
   const table = Object.fromEntries(
     rows.map(([code, status]) => [code!.replaceAll("`", ""), +status!]),
@@ -91,7 +97,7 @@ Deno.test("docs/http-api.md code table: every code of the error table with its s
   }
 });
 
-Deno.test("docs/http-api.md API table lists the answers a newcomer meets", async () => {
+testReading("docs/http-api.md API table lists the answers a newcomer meets", async () => {
   using t = await makeApp();
   await addUser(t, "root", "root password 1", ["admin", "user"]);
   await addUser(t, "ada", "ada password 1", ["user"]);

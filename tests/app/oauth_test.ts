@@ -131,9 +131,15 @@ Deno.test("password grant: errors are invalid_grant, invalid_scope, invalid_requ
     "invalid_request",
   );
   await assertOAuthError(
-    await postForm(t, "/oauth/token", { grant_type: "authorization_code", code: "x" }),
+    await postForm(t, "/oauth/token", { grant_type: "implicit", code: "x" }),
     400,
     "unsupported_grant_type",
+  );
+  // The code grant needs a registered client (tests/app/browser_sign_in_test.ts has the rest).
+  await assertOAuthError(
+    await postForm(t, "/oauth/token", { grant_type: "authorization_code", code: "x" }),
+    401,
+    "invalid_client",
   );
   // JSON is not OAuth; a repeated parameter is refused (RFC 6749 section 3.2).
   await assertOAuthError(
@@ -497,7 +503,7 @@ Deno.test("a removed client's token introspects inactive; rotate-secret kills th
   assert.deepEqual(await gone.json(), { active: false });
 });
 
-Deno.test("metadata (RFC 8414) names only OAuth endpoints; the OpenID path serves the same", async () => {
+Deno.test("metadata (RFC 8414) names only what works; no OpenID document under HS256", async () => {
   const { t } = await setup();
   using _ = t;
   const res = await t.request("/.well-known/oauth-authorization-server");
@@ -509,16 +515,22 @@ Deno.test("metadata (RFC 8414) names only OAuth endpoints; the OpenID path serve
   assert.equal(meta.revocation_endpoint, `${base}/oauth/revoke`);
   assert.equal(meta.introspection_endpoint, `${base}/oauth/introspect`);
   assert.equal(meta.jwks_uri, `${base}/.well-known/jwks.json`);
-  assert.deepEqual(meta.grant_types_supported, ["password", "refresh_token", "client_credentials"]);
+  assert.equal(meta.authorization_endpoint, `${base}/authorize`);
+  assert.deepEqual(meta.grant_types_supported, [
+    "authorization_code",
+    "password",
+    "refresh_token",
+    "client_credentials",
+  ]);
+  assert.deepEqual(meta.response_types_supported, ["code"]);
+  assert.deepEqual(meta.code_challenge_methods_supported, ["S256"]);
   // Clients with scopes exist, yet none are listed: the document reads no store (review S4).
   assert.equal(meta.scopes_supported, undefined);
   assert.deepEqual(meta.introspection_endpoint_auth_methods_supported, [
     "client_secret_basic",
     "client_secret_post",
   ]);
-  assert.equal(meta.authorization_endpoint, undefined);
-  assert.equal(meta.response_types_supported, undefined, "no empty arrays (RFC 8414 3.2)");
-  assert.equal(meta.userinfo_endpoint, undefined);
+  assert.equal(meta.userinfo_endpoint, undefined, "an OpenID endpoint, not RFC 8414's");
   // Every endpoint it names answers a POST in the OAuth error shape, not 404 or JSON errors.
   for (const field of ["token_endpoint", "revocation_endpoint", "introspection_endpoint"]) {
     const path = new URL(meta[field]).pathname;
@@ -529,8 +541,10 @@ Deno.test("metadata (RFC 8414) names only OAuth endpoints; the OpenID path serve
       `${field}: ${body.error}`,
     );
   }
-  const oidc = await (await t.request("/.well-known/openid-configuration")).json();
-  assert.deepEqual(oidc, meta);
+  // Under HS256 no ID token can be signed: no OpenID provider document (docs/browser-sign-in.md).
+  const oidc = await t.request("/.well-known/openid-configuration");
+  assert.equal(oidc.status, 404);
+  assert.equal((await oidc.json()).code, "not_found");
 });
 
 Deno.test("/admin/clients: create (secret once), list, rotate, remove; admins only", async () => {

@@ -13,14 +13,20 @@ import assert from "node:assert/strict";
 import jwt from "npm:jsonwebtoken@^9.0.2";
 import { join } from "node:path";
 import { freePort, postJson, ROOT, runTask, taskCommand } from "../helpers/server_process.ts";
+import { ENV, needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 
-const denort = Deno.env.get("DENORT_BIN");
+const test = needs(READ, WRITE, NET, RUN_DENO, ENV);
+// Read only where permitted: `deno test` as typed grants no env access (the test is then skipped).
+const denort =
+  Deno.permissions.querySync({ name: "env", variable: "DENORT_BIN" }).state === "granted"
+    ? Deno.env.get("DENORT_BIN")
+    : undefined;
 const SKIP_REASON = "skipped: DENORT_BIN is not set. deno compile needs Deno's runtime base " +
   "(denort), which this machine cannot download; set DENORT_BIN to a denort binary to build " +
   "and run dist/auth-server";
 if (!denort) console.log(SKIP_REASON);
 
-Deno.test({
+test({
   name: `compile: the single binary starts, reads .env at run time and issues a token${
     denort ? "" : ` (${SKIP_REASON})`
   }`,

@@ -23,10 +23,13 @@ import {
   scratchDir,
   withServer,
 } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 const BOOTSTRAP = "bootstrap-Pa55word-e2e";
 
-Deno.test("first run: .env, bootstrap admin, CLI users, every /login status over TCP", async (t) => {
+test("first run: .env, bootstrap admin, CLI users, every /login status over TCP", async (t) => {
   await using scratch = await scratchDir();
   const dir = scratch.path;
   await withServer({
@@ -291,7 +294,7 @@ Deno.test("first run: .env, bootstrap admin, CLI users, every /login status over
   });
 });
 
-Deno.test("first run without BOOTSTRAP_PASSWORD: a random admin password, printed once", async () => {
+test("first run without BOOTSTRAP_PASSWORD: a random admin password, printed once", async () => {
   await using scratch = await scratchDir();
   const dir = scratch.path;
   const password = await withServer({ dir }, async (server) => {
@@ -317,7 +320,7 @@ Deno.test("first run without BOOTSTRAP_PASSWORD: a random admin password, printe
   });
 });
 
-Deno.test("configuration errors: exit 1 and one stderr line naming the variable", async (t) => {
+test("configuration errors: exit 1 and one stderr line naming the variable", async (t) => {
   const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url");
   const cases: [string, Record<string, string>, string, boolean][] = [
     ["PORT=abc", { PORT: "abc" }, "PORT", true],
@@ -343,7 +346,7 @@ Deno.test("configuration errors: exit 1 and one stderr line naming the variable"
   }
 });
 
-Deno.test("the environment wins over .env", async () => {
+test("the environment wins over .env", async () => {
   await using scratch = await scratchDir();
   const dir = scratch.path;
   const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url");

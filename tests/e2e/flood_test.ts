@@ -11,6 +11,9 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { runWrk } from "../../bench/wrk.ts";
 import { withServer } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, RUN_WRK, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO, RUN_WRK);
 
 const PASSWORD = "flood test password 1";
 const HONEST = "198.51.100.10";
@@ -21,7 +24,7 @@ const FLOOD_SECONDS = 8;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-Deno.test("a wrk -c256 flood of /login from one client: honest median <= 4x idle, nothing 5xx", async () => {
+test("a wrk -c256 flood of /login from one client: honest median <= 4x idle, nothing 5xx", async () => {
   await requireWrk();
   await withServer({
     env: { TRUST_PROXY: "127.0.0.1", BOOTSTRAP_PASSWORD: PASSWORD, LOG_LEVEL: "warn" },

@@ -22,6 +22,9 @@ import {
   waitFor,
   withServer,
 } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 const LIMITS = { LOGIN_LIMIT_PER_CLIENT: "1000/1m", LOGIN_LIMIT_PER_ACCOUNT: "1000/1m" };
 
@@ -40,7 +43,7 @@ async function signingKid(server: { url: string }): Promise<string> {
   return decodeJwt((await loginOk(server, "ada")).token).header.kid;
 }
 
-Deno.test("a fleet of two: one key set, rotation without a signal, publish-ahead, safe retire", async (t) => {
+test("a fleet of two: one key set, rotation without a signal, publish-ahead, safe retire", async (t) => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const dir = scratch.path;
   // An old-style key file where the first server looks (the default KEYS_PATH): imported once.
@@ -156,7 +159,7 @@ Deno.test("a fleet of two: one key set, rotation without a signal, publish-ahead
   });
 });
 
-Deno.test("a SECRET_KEY that does not decrypt the stored keys: one line, exit 1, nothing written", async () => {
+test("a SECRET_KEY that does not decrypt the stored keys: one line, exit 1, nothing written", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const dir = scratch.path;
   const env = { JWT_ALG: "EdDSA" };
@@ -204,7 +207,7 @@ Deno.test("a SECRET_KEY that does not decrypt the stored keys: one line, exit 1,
   assert.equal(oldOnly.code, 1, "the old secret alone no longer decrypts");
 });
 
-Deno.test("a SECRET_KEY change mid-fleet: the old-secret instance verifies and publishes new keys and drains", async () => {
+test("a SECRET_KEY change mid-fleet: the old-secret instance verifies and publishes new keys and drains", async () => {
   // Review 1, C2, with real processes: A on the old secret, C on the new one (the old one in
   // PREVIOUS_SECRET_KEYS), then `keys rotate` with C's settings and no publish-ahead.
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);

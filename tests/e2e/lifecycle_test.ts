@@ -25,6 +25,9 @@ import {
   waitFor,
   withServer,
 } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 /** Generous client limits: every request of a test comes from 127.0.0.1. */
 const LIMITS = {
@@ -48,7 +51,7 @@ async function logout(server: { url: string }, token: string, scope?: string) {
   });
 }
 
-Deno.test("lifecycle (HS256, REFRESH_GRACE_SECONDS=0)", async (t) => {
+test("lifecycle (HS256, REFRESH_GRACE_SECONDS=0)", async (t) => {
   await using scratch = await dirWithUsers([
     { id: "ada", roles: ["user"] },
     { id: "bob", roles: ["user"] },
@@ -166,7 +169,10 @@ Deno.test("lifecycle (HS256, REFRESH_GRACE_SECONDS=0)", async (t) => {
       assert.equal(jwks.status, 200);
       assert.deepEqual(jwks.body, { keys: [] });
       assert.ok(jwks.headers.get("Cache-Control"), "Cache-Control set");
-      const discovery = await getJson(`${server.url}/.well-known/openid-configuration`);
+      // No ID tokens under HS256, so no OpenID provider document; RFC 8414's is there.
+      const oidc = await getJson(`${server.url}/.well-known/openid-configuration`);
+      assert.equal(oidc.status, 404);
+      const discovery = await getJson(`${server.url}/.well-known/oauth-authorization-server`);
       assert.equal(discovery.status, 200);
       assert.equal(discovery.body.issuer, issuer);
       assert.equal(discovery.body.jwks_uri, `${issuer}/.well-known/jwks.json`);
@@ -197,7 +203,7 @@ Deno.test("lifecycle (HS256, REFRESH_GRACE_SECONDS=0)", async (t) => {
   });
 });
 
-Deno.test("grace window (REFRESH_GRACE_SECONDS=10): the parent gets the current token back", async () => {
+test("grace window (REFRESH_GRACE_SECONDS=10): the parent gets the current token back", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const dir = scratch.path;
   await withServer({ dir, env: { ...LIMITS, REFRESH_GRACE_SECONDS: "10" } }, async (server) => {
@@ -227,7 +233,7 @@ async function fetchJwks(url: string): Promise<{ keys: PublishedJwk[] }> {
 
 for (const alg of ["EdDSA", "ES256", "RS256"] as const) {
   const rotate = alg !== "RS256";
-  Deno.test(`${alg}: key file, JWKS, discovery, independent verification${rotate ? ", rotation" : ""}`, async (t) => {
+  test(`${alg}: key file, JWKS, discovery, independent verification${rotate ? ", rotation" : ""}`, async (t) => {
     await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
     const dir = scratch.path;
     const port = freePort();

@@ -19,6 +19,9 @@ import {
   verifyWithJwks,
   withServer,
 } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
@@ -52,7 +55,7 @@ function assertOAuthError(
   assert.equal(answer.headers.get("Cache-Control"), "no-store");
 }
 
-Deno.test("oauth4webapi drives every grant, revocation and introspection against a real server", async () => {
+test("oauth4webapi drives every grant, revocation and introspection against a real server", async () => {
   const port = freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const env = { JWT_ALG: "ES256", ISSUER: issuer, REFRESH_GRACE_SECONDS: "0" };

@@ -19,6 +19,9 @@ import {
 } from "../helpers/server_process.ts";
 import { PASSWORD } from "./support.ts";
 import { copyCheckout } from "../helpers/checkout_copy.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 /** Every argon2 `.node` file under `dir`. */
 async function* argon2Bindings(dir: string): AsyncGenerator<string> {
@@ -29,7 +32,7 @@ async function* argon2Bindings(dir: string): AsyncGenerator<string> {
   }
 }
 
-Deno.test("fresh checkout with an unloadable argon2 addon: user add, start and /login on Web Crypto", async () => {
+test("fresh checkout with an unloadable argon2 addon: user add, start and /login on Web Crypto", async () => {
   const dir = await Deno.makeTempDir({ prefix: "auth-portable-" });
   try {
     await copyCheckout(ROOT, dir);

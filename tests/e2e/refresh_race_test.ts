@@ -14,11 +14,14 @@ import {
   refresh,
   withServer,
 } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 const GRACE_SECONDS = 2;
 const ROUNDS_PER_GAP = 20;
 
-Deno.test("refresh race: near-simultaneous refreshes converge; a spent token after the window revokes", async () => {
+test("refresh race: near-simultaneous refreshes converge; a spent token after the window revokes", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const env = {
     LOGIN_LIMIT_PER_CLIENT: "1000/1m",
@@ -70,7 +73,7 @@ Deno.test("refresh race: near-simultaneous refreshes converge; a spent token aft
   });
 });
 
-Deno.test("deno task user sessions <id> lists the user's live sessions", async () => {
+test("deno task user sessions <id> lists the user's live sessions", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const sids = await withServer({ dir: scratch.path, env: {} }, async (server) => {
     const one = await loginOk(server, "ada");

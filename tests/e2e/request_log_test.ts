@@ -4,8 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { dirWithUsers, loginOk, startServer } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 
-Deno.test("SIGTERM under load: every request answered has its log line", async () => {
+const test = needs(READ, WRITE, NET, RUN_DENO);
+
+test("SIGTERM under load: every request answered has its log line", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   // The default configuration: LOG_LEVEL=info, the request log on.
   const server = await startServer({ dir: scratch.path });
@@ -63,7 +66,7 @@ Deno.test("SIGTERM under load: every request answered has its log line", async (
   }
 });
 
-Deno.test("OTEL_DENO=true: request lines also go out as OpenTelemetry logs of the request's trace", async () => {
+test("OTEL_DENO=true: request lines also go out as OpenTelemetry logs of the request's trace", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   // Deno's console exporter prints spans and log records to stderr: no collector needed.
   const server = await startServer({

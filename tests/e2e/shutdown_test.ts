@@ -23,6 +23,9 @@ import {
   startServer,
   withServer,
 } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 /** Waits for the process to exit by itself, at most `ms`; SIGKILLs it and fails otherwise. */
 async function exitWithin(server: RunningServer, ms: number): Promise<Deno.CommandStatus> {
@@ -42,7 +45,7 @@ async function exitWithin(server: RunningServer, ms: number): Promise<Deno.Comma
   }
 }
 
-Deno.test("SIGTERM with logins in flight: each gets its 200, then exit 0 within 10 s", async () => {
+test("SIGTERM with logins in flight: each gets its 200, then exit 0 within 10 s", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const dir = scratch.path;
   const server = await startServer({ dir, env: { LOGIN_LIMIT_PER_CLIENT: "1000/1m" } });
@@ -87,7 +90,7 @@ Deno.test("SIGTERM with logins in flight: each gets its 200, then exit 0 within 
   }
 });
 
-Deno.test("SIGTERM while a login body is half sent: the login still completes", async () => {
+test("SIGTERM while a login body is half sent: the login still completes", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const server = await startServer({ dir: scratch.path });
   try {
@@ -114,7 +117,7 @@ Deno.test("SIGTERM while a login body is half sent: the login still completes", 
   }
 });
 
-Deno.test("SIGINT: exit 0", async () => {
+test("SIGINT: exit 0", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const dir = scratch.path;
   const server = await startServer({ dir });
@@ -127,7 +130,7 @@ Deno.test("SIGINT: exit 0", async () => {
   }
 });
 
-Deno.test("kill -9 right after a 200: the acknowledged state survives", async () => {
+test("kill -9 right after a 200: the acknowledged state survives", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   const dir = scratch.path;
   const env = { REFRESH_GRACE_SECONDS: "0" };
@@ -166,7 +169,7 @@ Deno.test("kill -9 right after a 200: the acknowledged state survives", async ()
   });
 });
 
-Deno.test("logs: JSON request lines on stdout; no password, token or secret anywhere", async () => {
+test("logs: JSON request lines on stdout; no password, token or secret anywhere", async () => {
   const bootstrap = "bootstrap-Log-Pa55word";
   const wrong = "wrong-Pa55word-in-log";
   await using scratch = await scratchDir();

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { freshDir, postJson, runTask, startServer } from "../helpers/server_process.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 
-Deno.test("smoke: fresh dir, CLI user, login over TCP", async () => {
+const test = needs(READ, WRITE, NET, RUN_DENO);
+
+test("smoke: fresh dir, CLI user, login over TCP", async () => {
   const dir = await freshDir();
   const added = await runTask("user", dir, ["add", "ada", "--role", "user"], {
     stdin: "correct horse battery\n",

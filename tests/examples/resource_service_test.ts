@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { createResourceApp } from "../../examples/resource_service.ts";
 import { postJson, startServer } from "../helpers/server_process.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 
-Deno.test("the README's resource service verifies EdDSA tokens from the JWKS alone", async () => {
+const test = needs(READ, WRITE, NET, RUN_DENO);
+
+test("the README's resource service verifies EdDSA tokens from the JWKS alone", async () => {
   const server = await startServer({
     env: {
       JWT_ALG: "EdDSA",

@@ -9,7 +9,8 @@ import { createPasswordHasher, type PasswordHasher } from "../../src/crypto/pass
 import { selectArgon2Backend } from "../../src/crypto/select_argon2_backend.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createServices, type Services } from "../../src/services.ts";
-import { kvStores, type Stores } from "../../src/store/kv_stores.ts";
+import { kvStores } from "../../src/store/kv_stores.ts";
+import type { Stores } from "../../src/store/stores.ts";
 
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 

@@ -5,17 +5,29 @@
  * every call, as the KV stores do when Deno KV fails; `contend` makes every guarded commit lose its race, so the loops that
  * retry give up with `ContendedError` and single commits report a changed versionstamp.
  */
-import { ContendedError, InvalidCursorError, StoreUnavailableError } from "../../src/errors.ts";
+import { ContendedError, StoreUnavailableError } from "../../src/errors.ts";
+import { cursorAfter, idAfterCursor } from "../../src/store/user_cursor.ts";
 import type { KeyStore, StoredKeySet, VersionedKeySet } from "../../src/keys/key_store.ts";
 import type { CounterStore, LimitCell } from "../../src/limits/counter_store.ts";
 import { gcraGiveBack, gcraTake } from "../../src/limits/gcra.ts";
 import type { ClientRecord, ClientStore } from "../../src/oauth/client_store.ts";
-import type { Stores } from "../../src/store/kv_stores.ts";
 import type {
-  Rotation,
-  SessionAndUser,
-  SessionRecord,
-  SessionStore,
+  AuthorizationCodeRecord,
+  AuthorizationCodeStore,
+} from "../../src/browser/authorization_code_store.ts";
+import type {
+  BrowserSessionRecord,
+  BrowserSessionStore,
+} from "../../src/browser/browser_session_store.ts";
+import type { Stores } from "../../src/store/stores.ts";
+import {
+  type CreateOutcome,
+  isSessionLive,
+  type NewSession,
+  type Rotation,
+  type SessionAndUser,
+  type SessionRecord,
+  type SessionStore,
 } from "../../src/tokens/session_store.ts";
 import type { Guard, UserPage, UserRecord, UserStore } from "../../src/users/user_store.ts";
 import type { Versioned } from "../../src/versioned.ts";
@@ -128,17 +140,20 @@ class FakeUserStore implements UserStore {
   }
   listUsers(options: { limit: number; cursor?: string | undefined }): Promise<UserPage> {
     this.t.touch("listUsers");
-    const keys = this.t.keys("users/");
-    let start = 0;
-    if (options.cursor) {
-      start = keys.indexOf(options.cursor) + 1;
-      if (start === 0) throw new InvalidCursorError();
+    let after: string | undefined;
+    try {
+      after = options.cursor ? idAfterCursor(options.cursor) : undefined;
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const page = keys.slice(start, start + options.limit);
-    const more = start + options.limit < keys.length;
+    const users = this.t.keys("users/").map((key) => this.t.get<UserRecord>(key)!.value)
+      .filter((user) => after === undefined || byteOrder(user.id, after) > 0)
+      .sort((a, b) => byteOrder(a.id, b.id))
+      .slice(0, options.limit);
+    const last = users.at(-1);
     return Promise.resolve({
-      users: page.map((key) => this.t.get<UserRecord>(key)!.value),
-      cursor: more ? page.at(-1) : undefined,
+      users,
+      cursor: users.length === options.limit && last ? cursorAfter(last.id) : undefined,
     });
   }
   hasUsers() {
@@ -150,16 +165,30 @@ class FakeUserStore implements UserStore {
 class FakeSessionStore implements SessionStore {
   constructor(private readonly t: FakeTable) {}
 
-  createSession(session: SessionRecord, userVersionstamp?: string) {
+  createSession({ session, userVersionstamp, maxSessions, now }: NewSession) {
     this.t.touch("createSession");
     const checks: [string, string | null][] = [[sessionKey(session.sid), null]];
     if (userVersionstamp !== undefined) checks.push([userKey(session.userId), userVersionstamp]);
-    return Promise.resolve(
-      this.t.commit(checks, [
-        [sessionKey(session.sid), session],
-        [indexKey(session.userUid, session.sid), true],
-      ]) !== undefined,
-    );
+    if (checks.some(([key, stamp]) => this.t.stamp(key) !== stamp)) {
+      return Promise.resolve<CreateOutcome>("changed");
+    }
+    // Counted and stored in one synchronous step: nothing can come in between.
+    if (maxSessions !== undefined) {
+      const live = this.#indexed(session.userUid).filter((s) => isSessionLive(s, now));
+      if (live.length >= maxSessions) return Promise.resolve<CreateOutcome>("full");
+    }
+    const stored = this.t.commit(checks, [
+      [sessionKey(session.sid), session],
+      [indexKey(session.userUid, session.sid), true],
+    ]);
+    return Promise.resolve<CreateOutcome>(stored === undefined ? "changed" : "created");
+  }
+  #indexed(userUid: string): SessionRecord[] {
+    const prefix = indexKey(userUid);
+    return this.t.keys(prefix).flatMap((key) => {
+      const found = this.t.get<SessionRecord>(sessionKey(JSON.parse(key.slice(prefix.length))));
+      return found ? [found.value] : [];
+    });
   }
   async getSession(sid: string) {
     this.t.touch("getSession");
@@ -204,20 +233,10 @@ class FakeSessionStore implements SessionStore {
   }
   listUserSessions(userUid: string) {
     this.t.touch("listUserSessions");
-    const prefix = indexKey(userUid);
-    return Promise.resolve(
-      this.t.keys(prefix).flatMap((key) => {
-        const found = this.t.get<SessionRecord>(sessionKey(JSON.parse(key.slice(prefix.length))));
-        return found ? [found.value] : [];
-      }),
-    );
+    return Promise.resolve(this.#indexed(userUid));
   }
-  countUserSessions(userUid: string) {
-    this.t.touch("countUserSessions");
-    return Promise.resolve(this.t.keys(indexKey(userUid)).length);
-  }
-  deleteSessionIndex(userUid: string) {
-    this.t.touch("deleteSessionIndex");
+  deleteUserSessions(userUid: string) {
+    this.t.touch("deleteUserSessions");
     this.t.commit([], this.t.keys(indexKey(userUid)).map((key) => [key, undefined] as const));
     return Promise.resolve();
   }
@@ -251,6 +270,16 @@ class FakeCounterStore implements CounterStore {
     }
     return Promise.reject(new ContendedError("fake: limit cell too contended"));
   }
+}
+
+/** Compares two ids by their UTF-8 bytes: the order every engine lists users in. */
+function byteOrder(a: string, b: string): number {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]! - y[i]!;
+  }
+  return x.length - y.length;
 }
 
 /** A stored timestamp that has run back to the present is as good as absent (KV expiry). */
@@ -337,6 +366,50 @@ class FakeKeyStore implements KeyStore {
   }
 }
 
+const codeKey = (hash: string) => `authorization_codes/${JSON.stringify(hash)}`;
+const browserKey = (key: string) => `browser_sessions/${JSON.stringify(key)}`;
+
+class FakeAuthorizationCodeStore implements AuthorizationCodeStore {
+  constructor(private readonly t: FakeTable) {}
+
+  createCode(code: AuthorizationCodeRecord) {
+    this.t.touch("createCode");
+    const key = codeKey(code.hash);
+    if (this.t.commit([[key, null]], [[key, code]], false) === undefined) {
+      return Promise.reject(new Error("authorization code collision"));
+    }
+    return Promise.resolve();
+  }
+  getCode(hash: string) {
+    this.t.touch("getCode");
+    return Promise.resolve(this.t.get<AuthorizationCodeRecord>(codeKey(hash)));
+  }
+  updateCode(code: AuthorizationCodeRecord, versionstamp: string) {
+    this.t.touch("updateCode");
+    const key = codeKey(code.hash);
+    return Promise.resolve(this.t.commit([[key, versionstamp]], [[key, code]]) !== undefined);
+  }
+}
+
+class FakeBrowserSessionStore implements BrowserSessionStore {
+  constructor(private readonly t: FakeTable) {}
+
+  createBrowserSession(session: BrowserSessionRecord) {
+    this.t.touch("createBrowserSession");
+    this.t.commit([], [[browserKey(session.key), session]], false);
+    return Promise.resolve();
+  }
+  getBrowserSession(key: string) {
+    this.t.touch("getBrowserSession");
+    return Promise.resolve(this.t.get<BrowserSessionRecord>(browserKey(key)));
+  }
+  deleteBrowserSession(key: string) {
+    this.t.touch("deleteBrowserSession");
+    this.t.commit([], [[browserKey(key), undefined]], false);
+    return Promise.resolve();
+  }
+}
+
 /** The fakes over one table, switched by `faults`. */
 export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string): number } {
   const table = new FakeTable(faults);
@@ -348,9 +421,17 @@ export function fakeStores(faults: Faults): Stores & { keyCount(prefix?: string)
     counters: new FakeCounterStore(table),
     clients: new FakeClientStore(table),
     keys: new FakeKeyStore(table),
+    authorizationCodes: new FakeAuthorizationCodeStore(table),
+    browserSessions: new FakeBrowserSessionStore(table),
     ping: () => {
       table.touch("ping");
       return Promise.resolve();
+    },
+    recordIssuer: (issuer) => {
+      table.touch("served_issuer");
+      const before = table.get<string>("served_issuer")?.value;
+      table.commit([], [["served_issuer", issuer]], false);
+      return Promise.resolve(before);
     },
   };
 }

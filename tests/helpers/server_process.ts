@@ -47,9 +47,15 @@ export function freePort(): number {
   return port;
 }
 
-/** A fresh temporary directory with no `.env`. */
+/**
+ * A fresh temporary directory with no `.env`: it stands for a fresh clone, so it holds a
+ * `deno.json` (the commands run with the project's own `--config`; the CLIs refuse to run in a
+ * directory with neither `.env` nor `deno.json`, which is not the server's).
+ */
 export async function freshDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "auth-e2e-" });
+  const dir = await Deno.makeTempDir({ prefix: "auth-e2e-" });
+  await Deno.writeTextFile(join(dir, "deno.json"), "{}\n");
+  return dir;
 }
 
 export interface RunningServer {

@@ -37,7 +37,8 @@ async function assertRefusedAlg(res: Response, label: string): Promise<void> {
   assert.equal(res.status, 401, label);
   const body = await res.json();
   assert.equal(body.code, "invalid_token", label);
-  assert.equal(body.error, "token algorithm is not allowed", label);
+  // The algorithm is named when it is one the server signs with (access_token.ts, algorithmRefusal).
+  assert.match(body.error, /^token algorithm (\w+ is not accepted here|is not allowed)/, label);
 }
 
 async function assertAccepted(res: Response, label: string): Promise<void> {
@@ -139,5 +140,24 @@ Deno.test("narrowed algorithms: a remote JWKS publishing EdDSA and ES256 with al
   await assertAccepted(
     await send({ issuer: ISSUER, jwksUrl: JWKS_URL, jwks, algorithms: ["EdDSA"] }, edToken),
     "EdDSA token, JWKS, algorithms [EdDSA]",
+  );
+});
+
+Deno.test("a refused algorithm is named only when it is one the server signs with: header text is never echoed", async () => {
+  const hmac = await importHmacKey(TEST_SECRET);
+  for (const alg of ["none", "HS512", 'HS256", x="y', "<script>alert(1)</script>", "ES256K"]) {
+    // The header names the algorithm; the signature is HS256 whatever it says.
+    const token = forge({ alg, typ: "JWT", kid: hmac.kid }, claims(), "HS256", TEST_SECRET);
+    const res = await send({ issuer: ISSUER, key: hmac }, token);
+    assert.equal(res.status, 401, alg);
+    const body = await res.json();
+    assert.equal(body.error, "token algorithm is not allowed", alg);
+    assert.ok(!res.headers.get("WWW-Authenticate")!.includes(alg), alg);
+  }
+  const ed = await asymmetric("EdDSA", "ed-named");
+  const named = await send({ issuer: ISSUER, key: hmac }, sign("EdDSA", "ed-named", ed.privateKey));
+  assert.equal(
+    (await named.json()).error,
+    "token algorithm EdDSA is not accepted here (only HS256)",
   );
 });

@@ -6,6 +6,9 @@
  * here (tools/mutants.ts: `oauth-client-compare-not-constant-time`).
  */
 import assert from "node:assert/strict";
+import { needs, READ } from "../helpers/permissions.ts";
+
+const test = needs(READ);
 
 const SITES = [
   ["src/oauth/client_service.ts", "const same = timingSafeEqual(presented, expected);"],
@@ -13,7 +16,7 @@ const SITES = [
   ["src/users/device_tokens.ts", "a.length === b.length && timingSafeEqual(a, b)"],
 ] as const;
 
-Deno.test("secret comparisons: client secrets, the metrics token and device tokens use timingSafeEqual", async () => {
+test("secret comparisons: client secrets, the metrics token and device tokens use timingSafeEqual", async () => {
   for (const [file, line] of SITES) {
     const text = await Deno.readTextFile(new URL(`../../${file}`, import.meta.url));
     assert.ok(text.includes(line), `${file} no longer compares with: ${line}`);

@@ -67,3 +67,37 @@ Deno.test("login: a locked account answers 429 without checking any password", a
   assert.deepEqual(spy.calls.verifyDummy, []);
   assert.deepEqual(spy.calls.verify, ["wrong-one-1", "wrong-two-2"], "no real check once locked");
 });
+
+Deno.test("the login page: an unknown user runs the dummy verification, as /login does", async () => {
+  const spy = spyHasher();
+  using t = await makeApp({}, undefined, undefined, spy);
+  await addUser(t, "ada", "correct horse battery");
+  await t.services.clients.add("web", {
+    grantTypes: ["authorization_code"],
+    redirectUris: ["https://app.example/cb"],
+  });
+  const query = new URLSearchParams({
+    response_type: "code",
+    client_id: "web",
+    redirect_uri: "https://app.example/cb",
+  });
+  const page = await t.request(`/authorize?${query}`);
+  const cookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
+  const html = await page.text();
+  const csrf = /name="csrf_token" value="([^"]*)"/.exec(html)![1]!;
+  const post = (user_id: string, password: string) =>
+    t.request("/authorize/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: cookie },
+      body: new URLSearchParams({ csrf_token: csrf, request: query.toString(), user_id, password })
+        .toString(),
+    });
+  const unknown = await post("nobody", "guess-one-1");
+  assert.equal(unknown.status, 401);
+  await unknown.body?.cancel();
+  assert.deepEqual(spy.calls, { verify: [], verifyDummy: ["guess-one-1"] });
+  const wrong = await post("ada", "guess-two-2");
+  assert.equal(wrong.status, 401);
+  await wrong.body?.cancel();
+  assert.deepEqual(spy.calls, { verify: ["guess-two-2"], verifyDummy: ["guess-one-1"] });
+});

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import type { Stores } from "../../src/store/kv_stores.ts";
+import type { Stores } from "../../src/store/stores.ts";
 import type { Rotation, SessionStore } from "../../src/tokens/session_store.ts";
 import { userUid } from "../../src/users/user_store.ts";
 import { addUser, login, makeApp, type TestApp } from "../helpers/app.ts";
@@ -27,7 +27,7 @@ interface Pause {
 /** The real session store, pausing each rotation's commit as `pause` says. */
 function pausingSessions(inner: SessionStore, pause: Pause): SessionStore {
   return {
-    createSession: (session, stamp) => inner.createSession(session, stamp),
+    createSession: (input) => inner.createSession(input),
     getSession: (sid) => inner.getSession(sid),
     getSessionAndUser: (sid, userId) => inner.getSessionAndUser(sid, userId),
     async commitRotation(rotation: Rotation) {
@@ -36,8 +36,7 @@ function pausingSessions(inner: SessionStore, pause: Pause): SessionStore {
     },
     revokeSession: (sid, now) => inner.revokeSession(sid, now),
     listUserSessions: (uid) => inner.listUserSessions(uid),
-    countUserSessions: (uid) => inner.countUserSessions(uid),
-    deleteSessionIndex: (uid) => inner.deleteSessionIndex(uid),
+    deleteUserSessions: (uid) => inner.deleteUserSessions(uid),
   };
 }
 

@@ -38,6 +38,9 @@ import {
   thumbprint,
   verifyKeyFromJwk,
 } from "./_jws.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
+
+const testWithFiles = needs(READ, WRITE);
 
 const ISSUER = "https://auth.test";
 const PASSWORD = "correct horse battery";
@@ -579,7 +582,7 @@ const NEXT_ALG: Readonly<Record<Asymmetric, Asymmetric>> = {
 };
 
 for (const alg of ["EdDSA", "ES256", "RS256"] as const) {
-  Deno.test(`${alg}: key confusion, attacker keys and the key ring`, async (t) => {
+  testWithFiles(`${alg}: key confusion, attacker keys and the key ring`, async (t) => {
     await tempDir(async (dir) => {
       using app = await makeApp({ JWT_ALG: alg }, dir);
       await addUser(app, "ada", PASSWORD, ["user", "admin"]);

@@ -16,6 +16,10 @@ import {
 } from "../../src/config.ts";
 import { hasControlCharacter } from "../../src/text.ts";
 import { withSlowExclusiveWrites } from "../helpers/slow_writes.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
+
+const testReading = needs(READ);
+const testWithFiles = needs(READ, WRITE);
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const GOOD_SECRET = "unit-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -222,7 +226,7 @@ Deno.test("parseConfig: bad values name their variable", async (t) => {
   }
 });
 
-Deno.test("parseConfig: SECRET_KEY rules", async (t) => {
+testReading("parseConfig: SECRET_KEY rules", async (t) => {
   const exampleFile = await Deno.readTextFile(join(ROOT, ".env.example"));
   const shipped = parseEnv(exampleFile).SECRET_KEY;
   assert.ok(shipped, ".env.example ships a SECRET_KEY line");
@@ -393,7 +397,7 @@ Deno.test("firstRunEnvFile: values that defeated it before read back exactly", (
   }
 });
 
-Deno.test("loadConfig: a first run names the settings it could not record", async () => {
+testWithFiles("loadConfig: a first run names the settings it could not record", async () => {
   const dir = await Deno.makeTempDir();
   try {
     // Every quoting Deno's parser knows ends at one of these quotes followed by " #".
@@ -415,7 +419,7 @@ Deno.test("loadConfig: a first run names the settings it could not record", asyn
   }
 });
 
-Deno.test("loadConfig: a shared setting the environment overrides is reported", async () => {
+testWithFiles("loadConfig: a shared setting the environment overrides is reported", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const envFile = `${dir}/.env`;
@@ -431,7 +435,7 @@ Deno.test("loadConfig: a shared setting the environment overrides is reported", 
   }
 });
 
-Deno.test("ISSUER: a URL, or with none the address served", () => {
+Deno.test("ISSUER: any StringOrURI (RFC 7519), or with none the address served", () => {
   assert.equal(
     parseConfig({ SECRET_KEY: GOOD_SECRET, PORT: "19100" }).issuer,
     "http://localhost:19100",
@@ -441,10 +445,22 @@ Deno.test("ISSUER: a URL, or with none the address served", () => {
     parseConfig({ SECRET_KEY: GOOD_SECRET, HOST: "10.1.2.3" }).issuer,
     "http://10.1.2.3:10000",
   );
-  for (const bad of ["not-a-url", "ftp://x.example", "https://x.example/?a=1", "localhost:10000"]) {
+  // A name (the tutorial's `your identity`), or any URI when it holds a ":".
+  for (const good of ["your identity", "not-a-url", "urn:example:auth", "ftp://x.example"]) {
+    assert.equal(parseConfig({ SECRET_KEY: GOOD_SECRET, ISSUER: good }).issuer, good);
+  }
+  for (
+    const bad of [
+      "https://x.example/?a=1",
+      "https://x.example/#top",
+      "localhost:10000",
+      "your identity: prod",
+      "tab\there",
+    ]
+  ) {
     assert.throws(
       () => parseConfig({ SECRET_KEY: GOOD_SECRET, ISSUER: bad }),
-      /ISSUER must be/,
+      /^ConfigError: ISSUER /,
       bad,
     );
   }
@@ -452,7 +468,7 @@ Deno.test("ISSUER: a URL, or with none the address served", () => {
   assert.equal(set.issuerFromAddress, false);
 });
 
-Deno.test("loadConfig: first run writes .env (0600) with a strong secret", async () => {
+testWithFiles("loadConfig: first run writes .env (0600) with a strong secret", async () => {
   await withTempDir(async (dir) => {
     const envFile = join(dir, ".env");
     const { config, createdEnvFile } = await loadConfig({ env: {}, envFile });
@@ -467,7 +483,7 @@ Deno.test("loadConfig: first run writes .env (0600) with a strong secret", async
   });
 });
 
-Deno.test("loadConfig: a second call reuses the file", async () => {
+testWithFiles("loadConfig: a second call reuses the file", async () => {
   await withTempDir(async (dir) => {
     const envFile = join(dir, ".env");
     const first = await loadConfig({ env: {}, envFile });
@@ -479,7 +495,7 @@ Deno.test("loadConfig: a second call reuses the file", async () => {
   });
 });
 
-Deno.test("loadConfig: no file is written when SECRET_KEY is in the environment", async () => {
+testWithFiles("loadConfig: no file is written when SECRET_KEY is in the environment", async () => {
   await withTempDir(async (dir) => {
     const envFile = join(dir, ".env");
     const { config, createdEnvFile } = await loadConfig({
@@ -492,7 +508,7 @@ Deno.test("loadConfig: no file is written when SECRET_KEY is in the environment"
   });
 });
 
-Deno.test("loadConfig: the real environment wins over .env", async () => {
+testWithFiles("loadConfig: the real environment wins over .env", async () => {
   await withTempDir(async (dir) => {
     const envFile = join(dir, ".env");
     await Deno.writeTextFile(
@@ -511,7 +527,7 @@ Deno.test("loadConfig: the real environment wins over .env", async () => {
   });
 });
 
-Deno.test("loadConfig: a bad value in .env is a ConfigError", async () => {
+testWithFiles("loadConfig: a bad value in .env is a ConfigError", async () => {
   await withTempDir(async (dir) => {
     const envFile = join(dir, ".env");
     await Deno.writeTextFile(envFile, `SECRET_KEY=${GOOD_SECRET}\nPORT=70000\n`);
@@ -523,7 +539,7 @@ Deno.test("loadConfig: a bad value in .env is a ConfigError", async () => {
   });
 });
 
-Deno.test("loadConfig: an existing .env without SECRET_KEY is not overwritten", async () => {
+testWithFiles("loadConfig: an existing .env without SECRET_KEY is not overwritten", async () => {
   await withTempDir(async (dir) => {
     const envFile = join(dir, ".env");
     await Deno.writeTextFile(envFile, "PORT=8080\n");
@@ -536,7 +552,7 @@ Deno.test("loadConfig: an existing .env without SECRET_KEY is not overwritten", 
   });
 });
 
-Deno.test("loadConfig: concurrent first runs agree on one secret", async () => {
+testWithFiles("loadConfig: concurrent first runs agree on one secret", async () => {
   await withTempDir(async (dir) => {
     const envFile = join(dir, ".env");
     const results = await Promise.all(
@@ -548,7 +564,7 @@ Deno.test("loadConfig: concurrent first runs agree on one secret", async () => {
   });
 });
 
-Deno.test("loadConfig: a reader never sees a half-written first-run .env", async () => {
+testWithFiles("loadConfig: a reader never sees a half-written first-run .env", async () => {
   // Two instances start together on a fresh clone; the second finds the file the first has
   // created but not yet filled.
   await withTempDir(async (dir) => {
@@ -568,26 +584,32 @@ Deno.test("loadConfig: a reader never sees a half-written first-run .env", async
   });
 });
 
-Deno.test("loadConfig: an empty SECRET_KEY in the environment does not discard the .env secret", async () => {
-  // e.g. docker-compose `SECRET_KEY: ${SECRET_KEY}` with nothing set: parseConfig treats a blank
-  // value as unset, so the merge must not let it override the file's value.
-  await withTempDir(async (dir) => {
-    const envFile = join(dir, ".env");
-    const { config, createdEnvFile } = await loadConfig({ env: { SECRET_KEY: "" }, envFile });
-    assert.equal(createdEnvFile, true);
-    assert.equal(config.secretKey, parseEnv(await Deno.readTextFile(envFile)).SECRET_KEY);
-  });
-});
+testWithFiles(
+  "loadConfig: an empty SECRET_KEY in the environment does not discard the .env secret",
+  async () => {
+    // e.g. docker-compose `SECRET_KEY: ${SECRET_KEY}` with nothing set: parseConfig treats a blank
+    // value as unset, so the merge must not let it override the file's value.
+    await withTempDir(async (dir) => {
+      const envFile = join(dir, ".env");
+      const { config, createdEnvFile } = await loadConfig({ env: { SECRET_KEY: "" }, envFile });
+      assert.equal(createdEnvFile, true);
+      assert.equal(config.secretKey, parseEnv(await Deno.readTextFile(envFile)).SECRET_KEY);
+    });
+  },
+);
 
-Deno.test("loadConfig: a blank variable in the environment does not erase the file's value", async () => {
-  await withTempDir(async (dir) => {
-    const envFile = join(dir, ".env");
-    await Deno.writeTextFile(envFile, `SECRET_KEY=${GOOD_SECRET}\nPORT=8080\n`);
-    const { config } = await loadConfig({ env: { PORT: "", SECRET_KEY: " " }, envFile });
-    assert.equal(config.secretKey, GOOD_SECRET);
-    assert.equal(config.port, 8080);
-  });
-});
+testWithFiles(
+  "loadConfig: a blank variable in the environment does not erase the file's value",
+  async () => {
+    await withTempDir(async (dir) => {
+      const envFile = join(dir, ".env");
+      await Deno.writeTextFile(envFile, `SECRET_KEY=${GOOD_SECRET}\nPORT=8080\n`);
+      const { config } = await loadConfig({ env: { PORT: "", SECRET_KEY: " " }, envFile });
+      assert.equal(config.secretKey, GOOD_SECRET);
+      assert.equal(config.port, 8080);
+    });
+  },
+);
 
 Deno.test("PASSWORD_HASHER: auto by default, webcrypto or native, anything else refused", () => {
   assert.equal(parseConfig({ SECRET_KEY: GOOD_SECRET }).passwordHasher, "auto");
@@ -603,3 +625,35 @@ Deno.test("PASSWORD_HASHER: auto by default, webcrypto or native, anything else 
     assertConfigError({ PASSWORD_HASHER: value }, "PASSWORD_HASHER", /auto, webcrypto, native/);
   }
 });
+
+testWithFiles("loadConfig: a first run with a bad value writes no .env", async () => {
+  await withTempDir(async (dir) => {
+    const envFile = join(dir, ".env");
+    for (const env of [{ PORT: "http" }, { ISSUER: "your identity: prod" }]) {
+      await assert.rejects(loadConfig({ env, envFile }), ConfigError);
+      await assert.rejects(Deno.stat(envFile), Deno.errors.NotFound);
+    }
+    const { createdEnvFile, config } = await loadConfig({
+      env: { ISSUER: "your identity" },
+      envFile,
+    });
+    assert.equal(createdEnvFile, true);
+    assert.equal(config.issuer, "your identity");
+  });
+});
+
+testWithFiles(
+  "loadConfig: names in .env that are no setting are reported, known ones are not",
+  async () => {
+    await withTempDir(async (dir) => {
+      const envFile = join(dir, ".env");
+      await Deno.writeTextFile(
+        envFile,
+        `SECRET_KEY=${GOOD_SECRET}\nPORT=10000\nTOKEN_TLL=1m\nJWT_ALGO=RS256\nPROT=10003\nport=10004\n`,
+      );
+      const { unknownNames, config } = await loadConfig({ env: { PATH: "/usr/bin" }, envFile });
+      assert.deepEqual(unknownNames, ["TOKEN_TLL", "JWT_ALGO", "PROT", "port"]);
+      assert.equal(config.tokenTtl, 1800, "a typo changes nothing");
+    });
+  },
+);

@@ -6,6 +6,9 @@
 import assert from "node:assert/strict";
 import { dirname, join, normalize, relative } from "node:path";
 import { ROOT } from "../helpers/server_process.ts";
+import { needs, READ } from "../helpers/permissions.ts";
+
+const test = needs(READ);
 
 const README = join(ROOT, "README.md");
 const DOCS = join(ROOT, "docs");
@@ -44,14 +47,14 @@ function relativeLinks(markdown: string): Array<[string, string]> {
     });
 }
 
-Deno.test("README is at most 300 lines, with no line over 200 characters", () => {
+test("README is at most 300 lines, with no line over 200 characters", () => {
   const lines = Deno.readTextFileSync(README).split("\n");
   assert.ok(lines.length <= 300, `README.md has ${lines.length} lines`);
   const long = lines.flatMap((line, i) => line.length > 200 ? [i + 1] : []);
   assert.deepEqual(long, [], "README lines over 200 characters");
 });
 
-Deno.test("README links every page under docs/", () => {
+test("README links every page under docs/", () => {
   const readme = Deno.readTextFileSync(README);
   const linked = new Set(
     relativeLinks(readme).map(([path]) => normalize(join(ROOT, path))),
@@ -63,7 +66,7 @@ Deno.test("README links every page under docs/", () => {
   }
 });
 
-Deno.test("every relative link in the README and docs/ points at a file and heading that exist", () => {
+test("every relative link in the README and docs/ points at a file and heading that exist", () => {
   for (const file of [README, ...docsPages()]) {
     const text = Deno.readTextFileSync(file);
     for (const [path, anchor] of relativeLinks(text)) {

@@ -11,6 +11,9 @@ import { LiveKeyRing, type LiveKeyRingOptions } from "../../src/keys/live_key_ri
 import { reencryptKeys } from "../../src/keys/reencrypt_keys.ts";
 import { KvKeyStore } from "../../src/store/kv_keys.ts";
 import { fakeStores, type Faults } from "../helpers/fake_stores.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE);
 
 const SECRET = "key-store-test-secret-0123456789-abcdefghijklmn";
 const OTHER_SECRET = "key-store-test-other-0123456789-abcdefghijklmn";
@@ -45,7 +48,7 @@ async function signs(ring: KeyRing): Promise<string> {
   return signing.kid;
 }
 
-Deno.test("LiveKeyRing: first start creates one key; a second instance gets the same set", async () => {
+test("LiveKeyRing: first start creates one key; a second instance gets the same set", async () => {
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
   const a = await LiveKeyRing.open(options(kv, clock));
@@ -57,7 +60,7 @@ Deno.test("LiveKeyRing: first start creates one key; a second instance gets the 
   assert.ok(!stored.includes('"d"'), "the private half is not stored in plain");
 });
 
-Deno.test("LiveKeyRing: a published-ahead key signs only from its activation, by the clock", async () => {
+test("LiveKeyRing: a published-ahead key signs only from its activation, by the clock", async () => {
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
   const writer = await LiveKeyRing.open(options(kv, clock));
@@ -80,7 +83,7 @@ Deno.test("LiveKeyRing: a published-ahead key signs only from its activation, by
   assert.ok(follower.current().verification.has(oldKid), "the old key still verifies");
 });
 
-Deno.test("LiveKeyRing.follow: another writer's change arrives within a second", async () => {
+test("LiveKeyRing.follow: another writer's change arrives within a second", async () => {
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
   const writer = await LiveKeyRing.open(options(kv, clock));
@@ -100,7 +103,7 @@ Deno.test("LiveKeyRing.follow: another writer's change arrives within a second",
   }
 });
 
-Deno.test("LiveKeyRing: a wrong SECRET_KEY is a ConfigError; a previous one decrypts; keys reencrypt moves the keys", async () => {
+test("LiveKeyRing: a wrong SECRET_KEY is a ConfigError; a previous one decrypts; keys reencrypt moves the keys", async () => {
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
   const store = new KvKeyStore(kv);
@@ -138,7 +141,7 @@ Deno.test("LiveKeyRing: a wrong SECRET_KEY is a ConfigError; a previous one decr
   assert.equal(original.current().outOfDate, undefined);
 });
 
-Deno.test("LiveKeyRing: a ciphertext moved onto another record does not decrypt", async () => {
+test("LiveKeyRing: a ciphertext moved onto another record does not decrypt", async () => {
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
   const ring = await LiveKeyRing.open(options(kv, clock));
@@ -154,7 +157,7 @@ Deno.test("LiveKeyRing: a ciphertext moved onto another record does not decrypt"
   await assert.rejects(() => LiveKeyRing.open(options(kv, clock)), ConfigError);
 });
 
-Deno.test("LiveKeyRing: a KEYS_PATH file is imported once, its newest key signing", async () => {
+test("LiveKeyRing: a KEYS_PATH file is imported once, its newest key signing", async () => {
   const dir = await Deno.makeTempDir({ prefix: "auth-unit-keystore-" });
   try {
     using kv = await Deno.openKv(":memory:");
@@ -186,7 +189,7 @@ Deno.test("LiveKeyRing: a KEYS_PATH file is imported once, its newest key signin
   }
 });
 
-Deno.test("retireRefusal: counted from when the key really stopped signing, across JWT_ALG switches", async () => {
+test("retireRefusal: counted from when the key really stopped signing, across JWT_ALG switches", async () => {
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
   const ttl = 30 * MINUTE;
@@ -223,7 +226,7 @@ Deno.test("retireRefusal: counted from when the key really stopped signing, acro
   );
 });
 
-Deno.test("LiveKeyRing on a failing store: open throws StoreUnavailableError; following reports it and keeps signing", async () => {
+test("LiveKeyRing on a failing store: open throws StoreUnavailableError; following reports it and keeps signing", async () => {
   const faults: Faults = { mode: "fail" };
   const store = fakeStores(faults).keys;
   const clock = new Clock();
@@ -247,7 +250,7 @@ Deno.test("LiveKeyRing on a failing store: open throws StoreUnavailableError; fo
   }
 });
 
-Deno.test("LiveKeyRing: a wrong SECRET_KEY for another alg writes nothing; correct instances go on", async () => {
+test("LiveKeyRing: a wrong SECRET_KEY for another alg writes nothing; correct instances go on", async () => {
   // Review 1, C1: the wrong-secret instance used to add its ES256 key before checking the secret.
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
@@ -269,7 +272,7 @@ Deno.test("LiveKeyRing: a wrong SECRET_KEY for another alg writes nothing; corre
   assert.equal(es.current().signing.alg, "ES256");
 });
 
-Deno.test("LiveKeyRing: a key no secret decrypts only verifies, unless this instance must sign with it", async () => {
+test("LiveKeyRing: a key no secret decrypts only verifies, unless this instance must sign with it", async () => {
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
   const store = new KvKeyStore(kv);
@@ -300,7 +303,7 @@ Deno.test("LiveKeyRing: a key no secret decrypts only verifies, unless this inst
   );
 });
 
-Deno.test("LiveKeyRing: after a SECRET_KEY change an old-secret instance still verifies and publishes every key", async () => {
+test("LiveKeyRing: after a SECRET_KEY change an old-secret instance still verifies and publishes every key", async () => {
   // Review 1, C2: it stopped following the set, served a stale JWKS and answered 401.
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
@@ -330,7 +333,7 @@ Deno.test("LiveKeyRing: after a SECRET_KEY change an old-secret instance still v
   assert.equal(fresh.current().outOfDate, undefined);
 });
 
-Deno.test("LiveKeyRing.follow: reports an unreadable signing key once and marks the ring out of date", async () => {
+test("LiveKeyRing.follow: reports an unreadable signing key once and marks the ring out of date", async () => {
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
   const a = await LiveKeyRing.open(options(kv, clock));

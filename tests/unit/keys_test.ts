@@ -22,6 +22,9 @@ import {
   writeKeyFile,
 } from "../../src/crypto/keys.ts";
 import { withSlowExclusiveWrites } from "../helpers/slow_writes.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
+
+const testWithFiles = needs(READ, WRITE);
 
 const SECRET_A = "keys-test-secret-A-0123456789-abcdefghijklmnop";
 const SECRET_B = "keys-test-secret-B-0123456789-abcdefghijklmnop";
@@ -110,7 +113,7 @@ Deno.test("hmacKeyRing: the secret's UTF-8 bytes are the HMAC key", async () => 
 });
 
 for (const alg of ASYMMETRIC) {
-  Deno.test(`ensureKeyFile + asymmetricKeyRing: ${alg}`, async () => {
+  testWithFiles(`ensureKeyFile + asymmetricKeyRing: ${alg}`, async () => {
     await withTempDir(async (dir) => {
       const path = join(dir, "keys.json");
       const file = await ensureKeyFile(path, alg, NOW);
@@ -160,7 +163,7 @@ Deno.test("asymmetricKeyRing: an ES256 key file written by hand works", async ()
   assert.ok(!("d" in ring.jwks.keys[0]!));
 });
 
-Deno.test("asymmetricKeyRing: no key of the algorithm is an error", async () => {
+testWithFiles("asymmetricKeyRing: no key of the algorithm is an error", async () => {
   await withTempDir(async (dir) => {
     const file = await ensureKeyFile(join(dir, "keys.json"), "EdDSA", NOW);
     await assert.rejects(() => asymmetricKeyRing(file, "RS256"), /no RS256 key/);
@@ -185,40 +188,43 @@ Deno.test("publicJwk: strips every private member", () => {
   assert.deepEqual(stripped, { kty: "RSA", n: "n", e: "AQAB" });
 });
 
-Deno.test("ensureKeyFile: switching JWT_ALG adds a key of the new alg and keeps the old", async () => {
-  await withTempDir(async (dir) => {
-    const path = join(dir, "keys.json");
-    const first = await ensureKeyFile(path, "EdDSA", NOW);
-    const later = new Date(NOW.getTime() + 60_000);
-    const second = await ensureKeyFile(path, "RS256", later);
-    assert.equal(second.keys.length, 2);
-    assert.deepEqual(second.keys[0], first.keys[0], "old key kept as is");
-    assert.equal(second.keys[1]!.alg, "RS256");
-    assert.equal(second.keys[1]!.created_at, later.toISOString());
-    assert.deepEqual(await readKeyFile(path), second);
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600, "rewritten file mode 0600");
-    const leftovers = [...Deno.readDirSync(dir)].map((e) => e.name);
-    assert.deepEqual(leftovers, ["keys.json"], "no temporary file left behind");
+testWithFiles(
+  "ensureKeyFile: switching JWT_ALG adds a key of the new alg and keeps the old",
+  async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, "keys.json");
+      const first = await ensureKeyFile(path, "EdDSA", NOW);
+      const later = new Date(NOW.getTime() + 60_000);
+      const second = await ensureKeyFile(path, "RS256", later);
+      assert.equal(second.keys.length, 2);
+      assert.deepEqual(second.keys[0], first.keys[0], "old key kept as is");
+      assert.equal(second.keys[1]!.alg, "RS256");
+      assert.equal(second.keys[1]!.created_at, later.toISOString());
+      assert.deepEqual(await readKeyFile(path), second);
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600, "rewritten file mode 0600");
+      const leftovers = [...Deno.readDirSync(dir)].map((e) => e.name);
+      assert.deepEqual(leftovers, ["keys.json"], "no temporary file left behind");
 
-    const oldRing = await asymmetricKeyRing(first, "EdDSA");
-    const oldToken = await sign(oldRing);
-    const ring = await asymmetricKeyRing(second, "RS256");
-    assert.equal(ring.signing.kid, second.keys[1]!.kid);
-    assert.equal(ring.signing.alg, "RS256");
-    assert.equal(ring.jwks.keys.length, 2, "both public keys published");
-    assert.equal(
-      await verifiesWith(ring, first.keys[0]!.kid, oldToken),
-      true,
-      "old still verifies",
-    );
-    // Switching back signs with the old key again, without adding one.
-    const back = await ensureKeyFile(path, "EdDSA", later);
-    assert.equal(back.keys.length, 2);
-    assert.equal((await asymmetricKeyRing(back, "EdDSA")).signing.kid, first.keys[0]!.kid);
-  });
-});
+      const oldRing = await asymmetricKeyRing(first, "EdDSA");
+      const oldToken = await sign(oldRing);
+      const ring = await asymmetricKeyRing(second, "RS256");
+      assert.equal(ring.signing.kid, second.keys[1]!.kid);
+      assert.equal(ring.signing.alg, "RS256");
+      assert.equal(ring.jwks.keys.length, 2, "both public keys published");
+      assert.equal(
+        await verifiesWith(ring, first.keys[0]!.kid, oldToken),
+        true,
+        "old still verifies",
+      );
+      // Switching back signs with the old key again, without adding one.
+      const back = await ensureKeyFile(path, "EdDSA", later);
+      assert.equal(back.keys.length, 2);
+      assert.equal((await asymmetricKeyRing(back, "EdDSA")).signing.kid, first.keys[0]!.kid);
+    });
+  },
+);
 
-Deno.test("asymmetricKeyRing: the newest key of the algorithm signs", async () => {
+testWithFiles("asymmetricKeyRing: the newest key of the algorithm signs", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "keys.json");
     const file = await ensureKeyFile(path, "EdDSA", NOW);
@@ -236,7 +242,7 @@ Deno.test("asymmetricKeyRing: the newest key of the algorithm signs", async () =
   });
 });
 
-Deno.test("readKeyFile: missing is undefined; foreign content is an error", async () => {
+testWithFiles("readKeyFile: missing is undefined; foreign content is an error", async () => {
   await withTempDir(async (dir) => {
     assert.equal(await readKeyFile(join(dir, "none.json")), undefined);
     const bad = join(dir, "bad.json");
@@ -250,7 +256,7 @@ Deno.test("readKeyFile: missing is undefined; foreign content is an error", asyn
   });
 });
 
-Deno.test("loadKeyRing: HS256 uses the secrets and touches no file", async () => {
+testWithFiles("loadKeyRing: HS256 uses the secrets and touches no file", async () => {
   await withTempDir(async (dir) => {
     const keysPath = join(dir, "keys.json");
     const ring = await loadKeyRing({
@@ -265,7 +271,7 @@ Deno.test("loadKeyRing: HS256 uses the secrets and touches no file", async () =>
   });
 });
 
-Deno.test("loadKeyRing: an asymmetric alg creates the key file once", async () => {
+testWithFiles("loadKeyRing: an asymmetric alg creates the key file once", async () => {
   await withTempDir(async (dir) => {
     const config = {
       jwtAlg: "EdDSA" as const,
@@ -280,7 +286,7 @@ Deno.test("loadKeyRing: an asymmetric alg creates the key file once", async () =
   });
 });
 
-Deno.test("ensureKeyFile: concurrent calls on a fresh path agree on one file", async () => {
+testWithFiles("ensureKeyFile: concurrent calls on a fresh path agree on one file", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "keys.json");
     const results = await Promise.all(
@@ -293,7 +299,7 @@ Deno.test("ensureKeyFile: concurrent calls on a fresh path agree on one file", a
   });
 });
 
-Deno.test("ensureKeyFile: a reader never sees a half-written fresh key file", async () => {
+testWithFiles("ensureKeyFile: a reader never sees a half-written fresh key file", async () => {
   // Another instance created the file but has not finished writing it.
   await withTempDir(async (dir) => {
     const path = join(dir, "keys.json");
@@ -309,7 +315,7 @@ Deno.test("ensureKeyFile: a reader never sees a half-written fresh key file", as
   });
 });
 
-Deno.test("ensureKeyFile: concurrent instances adding a new alg agree on one key", async () => {
+testWithFiles("ensureKeyFile: concurrent instances adding a new alg agree on one key", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "keys.json");
     await ensureKeyFile(path, "EdDSA", NOW);

@@ -1,5 +1,8 @@
 /** The layering the code relies on: the CLI and the services load no HTTP. */
 import assert from "node:assert/strict";
+import { needs, RUN_DENO } from "../helpers/permissions.ts";
+
+const test = needs(RUN_DENO);
 
 async function moduleGraph(entry: string): Promise<string[]> {
   const { code, stdout, stderr } = await new Deno.Command("deno", {
@@ -26,7 +29,7 @@ for (
     "src/services.ts",
   ]
 ) {
-  Deno.test(`${entry} loads no Hono, no routes, no middleware and not the app`, async () => {
+  test(`${entry} loads no Hono, no routes, no middleware and not the app`, async () => {
     const graph = await moduleGraph(entry);
     assert.ok(graph.some((s) => s.endsWith("/src/config.ts")), "the graph was read");
     const http = graph.filter((s) =>
@@ -36,3 +39,13 @@ for (
     assert.deepEqual(http, []);
   });
 }
+
+test("src/middleware/require_auth.ts (the verifier other services import) loads nothing of the server's config", async () => {
+  const graph = await moduleGraph("src/middleware/require_auth.ts");
+  assert.ok(graph.some((s) => s.endsWith("/src/tokens/access_token.ts")), "the graph was read");
+  const server = graph.filter((s) =>
+    /\/src\/(config|load_config|runtime|services|server|app)\.ts$/.test(s) ||
+    /\/src\/(store|users|routes)\//.test(s) || /argon2/.test(s)
+  );
+  assert.deepEqual(server, []);
+});

@@ -2,6 +2,9 @@
 import assert from "node:assert/strict";
 import { applyMutant, failFastRuns, listProblems, readReport } from "../../tools/mutate.ts";
 import type { Mutant } from "../../tools/mutants.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
+
+const testWithFiles = needs(READ, WRITE);
 
 const mutant = (search: string): Mutant => ({
   name: "m",
@@ -19,7 +22,7 @@ Deno.test("applyMutant: replaces a search text found once, refuses none or sever
   assert.equal(applyMutant("x", { ...mutant("x"), replace: "$&$&" }), "$&$&");
 });
 
-Deno.test("listProblems: a missing file, a duplicate name, a no-op edit", async () => {
+testWithFiles("listProblems: a missing file, a duplicate name, a no-op edit", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/f.ts`, "one two");
@@ -84,6 +87,7 @@ Deno.test("failFastRuns: the test task's flags, one run per group, security firs
       "tests/e2e/",
       "tests/examples/",
       "tests/security/",
+      "tests/store/",
       "tests/unit/",
     ],
   );

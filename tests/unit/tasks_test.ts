@@ -2,12 +2,14 @@
 import assert from "node:assert/strict";
 import { ROOT, taskCommand } from "../helpers/server_process.ts";
 import { join } from "node:path";
+import { needs, READ } from "../helpers/permissions.ts";
 
-const tasks = Object.keys(
-  JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).tasks as Record<string, string>,
-);
+const test = needs(READ);
 
-Deno.test("every task that runs the server or a CLI passes --no-prompt and never -A", () => {
+test("every task that runs the server or a CLI passes --no-prompt and never -A", () => {
+  const tasks = Object.keys(
+    JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).tasks as Record<string, string>,
+  );
   // Review 1, N3: without --no-prompt, a KV_PATH outside ./data asks on a terminal instead of
   // failing. `deno task keys` lacked it. (Tests and benchmarks are the developers' tools.)
   const running = tasks.map((name) => [name, taskCommand(name).args] as const)

@@ -1,0 +1,162 @@
+/**
+ * The steps `GET /authorize` and the login form's POST share: whether the browser must sign in,
+ * the code answer, the login form (with its CSRF cookie) and the HTML answers.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import type { AppContext } from "../app_types.ts";
+import { toApiError } from "../errors.ts";
+import type { LiveBrowserSession } from "./browser_sessions.ts";
+import { type AuthorizationRequest, errorUrl, responseUrl } from "./authorization_request.ts";
+import {
+  cookieNames,
+  csrfToken,
+  deriveCsrfKey,
+  newCookieValue,
+  readCookie,
+  setCookieValue,
+} from "./cookies.ts";
+import {
+  basePath,
+  newNonce,
+  pageHeaders,
+  renderLoginPage,
+  renderMessagePage,
+} from "./login_page.ts";
+
+type FlowContext = Pick<AppContext, "services" | "config" | "logger">;
+
+const CSRF_COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
+/** The CSRF cookie outlives a form left open a while, not a day. */
+const CSRF_MAX_AGE = 60 * 60;
+
+/** Whether the browser must (again) enter credentials before a code is issued. */
+export function mustSignIn(
+  request: AuthorizationRequest,
+  live: LiveBrowserSession | undefined,
+  now: number,
+): boolean {
+  if (live === undefined || request.prompt === "login") return true;
+  // OpenID Connect Core 3.1.2.1: max_age bounds the time since the user last authenticated.
+  return request.maxAge !== undefined && now - live.session.authTime > request.maxAge * 1000;
+}
+
+/** Issues a code for a signed-in browser; the URL to send it to (or an error URL). */
+export async function codeRedirect(
+  ctx: FlowContext,
+  request: AuthorizationRequest,
+  live: LiveBrowserSession,
+): Promise<string> {
+  const { services, config } = ctx;
+  const user = live.user.value;
+  const role = request.role ?? user.roles[0];
+  if (role === undefined || !user.roles.includes(role)) {
+    return errorUrl({
+      redirectUri: request.redirectUri,
+      state: request.state,
+      error: "invalid_scope",
+      description: `role "${(role ?? "").slice(0, 128)}" is not granted to this user`,
+    }, config.issuer);
+  }
+  const code = await services.codes.issue({
+    clientId: request.client.clientId,
+    redirectUri: request.redirectUri,
+    ...(request.codeChallenge !== undefined ? { codeChallenge: request.codeChallenge } : {}),
+    ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
+    scopes: [...(request.openid ? ["openid"] : []), role],
+    role,
+    userId: user.id,
+    userUid: live.session.userUid,
+    browserSessionKey: live.session.key,
+    browserSid: live.session.sid,
+    authTime: live.session.authTime,
+    amr: live.session.amr,
+  });
+  return responseUrl(request.redirectUri, { code, state: request.state }, config.issuer);
+}
+
+/** Answers with the login form (status 200, or the status of the error it shows). */
+export function loginForm(
+  c: Context,
+  ctx: FlowContext,
+  request: AuthorizationRequest,
+  options: { status?: 200 | 400 | 401 | 429; error?: string; userId?: string } = {},
+): Response {
+  const csrf = csrfFor(c, ctx);
+  const nonce = newNonce();
+  const html = renderLoginPage(ctx.config.branding, nonce, {
+    query: request.query,
+    csrfToken: csrf.token,
+    action: `${basePath(ctx.config.issuer)}/authorize/login`,
+    userId: options.userId ?? request.loginHint,
+    error: options.error,
+  });
+  const headers = new Headers(pageHeaders(nonce));
+  headers.append("set-cookie", csrf.setCookie);
+  return new Response(html, { status: options.status ?? 200, headers });
+}
+
+/** The CSRF token for a form on this page, and the cookie (kept or new) it is bound to. */
+export function csrfFor(c: Context, ctx: FlowContext): { token: string; setCookie: string } {
+  const names = cookieNames(ctx.config.issuer);
+  const present = readCookie(c.req.header("Cookie"), names.csrf);
+  const csrfCookie = present !== undefined && CSRF_COOKIE_VALUE.test(present)
+    ? present
+    : newCookieValue();
+  return {
+    token: csrfToken(deriveCsrfKey(ctx.config.secretKey), csrfCookie),
+    setCookie: setCookieValue(names, names.csrf, csrfCookie, {
+      maxAge: CSRF_MAX_AGE,
+      sameSite: "Strict",
+    }),
+  };
+}
+
+/** A message page (an error that must not be redirected, or a notice). */
+export function messagePage(
+  ctx: FlowContext,
+  status: number,
+  title: string,
+  message: string,
+  extraHeaders: Record<string, string> = {},
+): Response {
+  const nonce = newNonce();
+  return new Response(renderMessagePage(ctx.config.branding, nonce, title, message), {
+    status,
+    headers: { ...pageHeaders(nonce), ...extraHeaders },
+  });
+}
+
+/** A redirect (302 after a GET, 303 after a POST), uncached, with cookies to set. */
+export function redirect(location: string, status: 302 | 303, cookies: string[] = []): Response {
+  const headers = new Headers({ location, "cache-control": "no-store" });
+  for (const cookie of cookies) headers.append("set-cookie", cookie);
+  return new Response(null, { status, headers });
+}
+
+/**
+ * A failure under the sign-in pages as a page: a store outage is 503 with `Retry-After` (never a
+ * redirect that would tell the client the user refused), anything else 500, logged.
+ */
+export function failurePage(ctx: FlowContext, path: string, err: unknown): Response {
+  const known = toApiError(err);
+  if (known && known.status === 503) {
+    return messagePage(
+      ctx,
+      503,
+      "Try again shortly",
+      "Sign-in is unavailable for a moment. Please try again.",
+      known.headers,
+    );
+  }
+  if (known && known.status < 500) {
+    return messagePage(ctx, known.status, "Sign-in failed", known.message);
+  }
+  ctx.logger.error("unhandled_error", {
+    path,
+    error: err instanceof Error ? err.name : typeof err,
+    message: err instanceof Error ? err.message.slice(0, 500) : undefined,
+  });
+  return messagePage(ctx, 500, "Something went wrong", "Sign-in failed. Please try again.");
+}

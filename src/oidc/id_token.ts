@@ -1,0 +1,78 @@
+/**
+ * OpenID Connect ID tokens (Core 1.0 section 2 and 3.1.3.6): `iss`, `sub`, `aud` (the client),
+ * `exp`, `iat`, `auth_time`, `nonce`, `sid` (the browser session), `amr` (RFC 8176), `azp` and
+ * `at_hash`, signed with the server's asymmetric signing key (the one `JWT_ALG` picks; its
+ * public half is at `jwks_uri`).
+ *
+ * Under `JWT_ALG=HS256` there is no such key: the only secret is `SECRET_KEY`, and an ID token a
+ * relying party must verify with our secret cannot be verified by it at all (Core 10.1 would have
+ * it use its own `client_secret`, which we store only as a hash). So the server refuses the
+ * `openid` scope under HS256 ({@link idTokenKey} is `undefined`) and its OpenID configuration
+ * says so; the code flow without `openid` still works. Set `JWT_ALG=RS256` (Core's default ID
+ * token algorithm, the one every relying party accepts), `ES256` or `EdDSA` for OpenID Connect.
+ *
+ * @module
+ */
+import { base64url, SignJWT } from "jose";
+import { createHash } from "node:crypto";
+import type { KeyRing, SigningKey } from "../crypto/keys.ts";
+
+/** The claims an ID token is made of. */
+export interface IdTokenClaims {
+  readonly issuer: string;
+  readonly subject: string;
+  readonly clientId: string;
+  readonly nonce?: string | undefined;
+  /** Epoch ms the user entered credentials. */
+  readonly authTime: number;
+  readonly sid: string;
+  readonly amr: readonly string[];
+  /** The access token issued beside it (for `at_hash`). */
+  readonly accessToken: string;
+  /** Lifetime in seconds (the access token's). */
+  readonly ttl: number;
+  readonly now: number;
+}
+
+/** The key ID tokens are signed with: the ring's signing key when asymmetric, else none. */
+export function idTokenKey(ring: KeyRing): SigningKey | undefined {
+  return ring.signing.alg === "HS256" ? undefined : ring.signing;
+}
+
+/**
+ * `at_hash` (Core 3.1.3.6): the left half of the access token's hash under the hash of the ID
+ * token's `alg` (SHA-256 for RS256 and ES256; SHA-512 for EdDSA over Ed25519, as OpenID's
+ * errata and openid-client have it), base64url.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { accessTokenHash } from "./id_token.ts";
+ * assert.equal(accessTokenHash("token", "RS256").length, 22);
+ * assert.equal(accessTokenHash("token", "EdDSA").length, 43);
+ * ```
+ */
+export function accessTokenHash(accessToken: string, alg: string): string {
+  const digest = createHash(alg === "EdDSA" ? "sha512" : "sha256").update(accessToken).digest();
+  return base64url.encode(new Uint8Array(digest.subarray(0, digest.length / 2)));
+}
+
+/** Signs an ID token with `key`. */
+export function signIdToken(key: SigningKey, claims: IdTokenClaims): Promise<string> {
+  const iat = Math.floor(claims.now / 1000);
+  return new SignJWT({
+    auth_time: Math.floor(claims.authTime / 1000),
+    ...(claims.nonce !== undefined ? { nonce: claims.nonce } : {}),
+    sid: claims.sid,
+    amr: [...claims.amr],
+    azp: claims.clientId,
+    at_hash: accessTokenHash(claims.accessToken, key.alg),
+  })
+    .setProtectedHeader({ alg: key.alg, typ: "JWT", kid: key.kid })
+    .setIssuer(claims.issuer)
+    .setSubject(claims.subject)
+    .setAudience(claims.clientId)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + claims.ttl)
+    .sign(key.key);
+}

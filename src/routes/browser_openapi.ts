@@ -1,0 +1,136 @@
+/**
+ * The OpenAPI entries of the browser sign-in routes (`/authorize`, its login form, `/userinfo`,
+ * `/end-session`): pages and redirects for a browser, documented beside the JSON API so the
+ * document lists every route the app serves.
+ *
+ * @module
+ */
+import { z } from "@hono/zod-openapi";
+import type { AppRouter } from "../app_types.ts";
+import { errorResponse, storeUnavailable } from "./schemas.ts";
+
+const page = (description: string) => ({
+  content: { "text/html": { schema: z.string() } },
+  description,
+});
+const redirect = (description: string) => ({
+  description,
+  headers: { Location: { schema: { type: "string" as const } } },
+});
+const form = (schema: z.ZodType) => ({
+  content: { "application/x-www-form-urlencoded": { schema } },
+  required: true,
+});
+const htmlUnavailable = page("The store is unavailable (a page, with Retry-After)");
+
+const AuthorizeQuery = z.object({
+  response_type: z.literal("code"),
+  client_id: z.string(),
+  redirect_uri: z.string().openapi({ description: "Exactly as registered" }),
+  scope: z.string().optional().openapi({
+    description: "`openid` for an ID token (asymmetric JWT_ALG only); at most one role name",
+  }),
+  state: z.string().optional(),
+  code_challenge: z.string().optional().openapi({ description: "Required for public clients" }),
+  code_challenge_method: z.literal("S256").optional(),
+  nonce: z.string().optional(),
+  prompt: z.enum(["none", "login", "consent", "select_account"]).optional(),
+  max_age: z.string().optional(),
+  login_hint: z.string().optional(),
+});
+
+const LoginForm = z.object({
+  csrf_token: z.string(),
+  request: z.string().openapi({ description: "The authorization request's query, as shown" }),
+  user_id: z.string(),
+  password: z.string(),
+});
+
+const EndSession = z.object({
+  id_token_hint: z.string().optional(),
+  client_id: z.string().optional(),
+  post_logout_redirect_uri: z.string().optional().openapi({ description: "Exactly as registered" }),
+  state: z.string().optional(),
+});
+
+const UserInfo = z.object({
+  sub: z.string(),
+  preferred_username: z.string(),
+  roles: z.array(z.string()),
+}).openapi("UserInfo");
+
+/** Registers the documentation of the browser sign-in routes. */
+export function documentBrowserRoutes(app: AppRouter): void {
+  const registry = app.openAPIRegistry;
+  registry.registerPath({
+    method: "get",
+    path: "/authorize",
+    summary: "Authorization endpoint (code + PKCE, OpenID Connect): the login page or a redirect",
+    request: { query: AuthorizeQuery },
+    responses: {
+      200: page("The login form (no single sign-on session, prompt=login, or max_age passed)"),
+      302: redirect(
+        "To the redirect URI with `code`, `state`, `iss`; or with `error` " +
+          "(invalid_request, unsupported_response_type, invalid_scope, login_required, ...)",
+      ),
+      400: page("Unknown client, or a redirect_uri it did not register: never redirected"),
+      414: page("The query is over 8 KiB"),
+      503: htmlUnavailable,
+    },
+  });
+  registry.registerPath({
+    method: "post",
+    path: "/authorize/login",
+    summary: "The login form of /authorize (CSRF token; the limits of POST /login)",
+    request: { body: form(LoginForm) },
+    responses: {
+      303: redirect("Signed in: to the redirect URI with `code`, `state`, `iss`"),
+      400: page("A field is missing, or the carried request is invalid"),
+      401: page("The form again with one message for a wrong user name or password"),
+      403: page("Missing or wrong CSRF token"),
+      413: errorResponse("The body is over 16 KiB (`payload_too_large`)"),
+      415: page("Not a form"),
+      429: page("The form again: too many attempts (Retry-After)"),
+      503: htmlUnavailable,
+    },
+  });
+  for (const method of ["get", "post"] as const) {
+    registry.registerPath({
+      method,
+      path: "/userinfo",
+      summary: "OpenID Connect UserInfo: the bearer token's user",
+      security: [{ bearer: [] }],
+      responses: {
+        200: { content: { "application/json": { schema: UserInfo } }, description: "Claims" },
+        401: errorResponse("No valid bearer token (`missing_token`, `invalid_token`)"),
+        403: errorResponse("A service-account token (`subject_not_allowed`)"),
+        503: storeUnavailable,
+      },
+    });
+  }
+  registry.registerPath({
+    method: "get",
+    path: "/end-session",
+    summary: "OpenID Connect RP-Initiated Logout: ends the browser session",
+    request: { query: EndSession },
+    responses: {
+      200: page("Signed out, or (without a hint for this session) asked to confirm"),
+      302: redirect("To the registered post_logout_redirect_uri, with `state`"),
+      400: page("An invalid hint, or an unregistered post_logout_redirect_uri: never redirected"),
+      503: htmlUnavailable,
+    },
+  });
+  registry.registerPath({
+    method: "post",
+    path: "/end-session",
+    summary: "RP-Initiated Logout by form (and the confirmation form, with its CSRF token)",
+    request: { body: form(EndSession) },
+    responses: {
+      200: page("Signed out, or asked to confirm"),
+      303: redirect("To the registered post_logout_redirect_uri, with `state`"),
+      400: page("An invalid hint, or an unregistered post_logout_redirect_uri"),
+      413: errorResponse("The body is over 16 KiB (`payload_too_large`)"),
+      503: htmlUnavailable,
+    },
+  });
+}

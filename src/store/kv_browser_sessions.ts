@@ -1,0 +1,42 @@
+/**
+ * {@link BrowserSessionStore} over Deno KV: `["browser_sessions", key]` ->
+ * `BrowserSessionRecord`, expiring at the session's absolute end.
+ *
+ * @module
+ */
+import type {
+  BrowserSessionRecord,
+  BrowserSessionStore,
+} from "../browser/browser_session_store.ts";
+import type { Versioned } from "../versioned.ts";
+import { kvCall, versioned } from "./kv_layout.ts";
+
+const browserKey = (key: string): Deno.KvKey => ["browser_sessions", key];
+
+/** Browser sessions in Deno KV. */
+export class KvBrowserSessionStore implements BrowserSessionStore {
+  readonly #kv: Deno.Kv;
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  createBrowserSession(session: BrowserSessionRecord): Promise<void> {
+    return kvCall("createBrowserSession", async () => {
+      await this.#kv.set(browserKey(session.key), session, {
+        expireIn: Math.max(1, session.expiresAt - session.authTime),
+      });
+    });
+  }
+
+  getBrowserSession(key: string): Promise<Versioned<BrowserSessionRecord> | undefined> {
+    return kvCall(
+      "getBrowserSession",
+      async () => versioned(await this.#kv.get<BrowserSessionRecord>(browserKey(key))),
+    );
+  }
+
+  deleteBrowserSession(key: string): Promise<void> {
+    return kvCall("deleteBrowserSession", () => this.#kv.delete(browserKey(key)));
+  }
+}

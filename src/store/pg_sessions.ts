@@ -1,0 +1,158 @@
+/**
+ * {@link SessionStore} over PostgreSQL (schema: `pg_migrations.ts`). Each KV atomic commit of
+ * `kv_sessions.ts` is one statement or one transaction here, at READ COMMITTED; next to each,
+ * the row locks that give it the same guarantee.
+ *
+ * @module
+ */
+import type {
+  CreateOutcome,
+  NewSession,
+  Rotation,
+  SessionAndUser,
+  SessionRecord,
+  SessionStore,
+} from "../tokens/session_store.ts";
+import type { UserRecord } from "../users/user_store.ts";
+import type { Versioned } from "../versioned.ts";
+import { json, pgCall, type Sql } from "./pg_client.ts";
+
+/** Wall-clock epoch ms at which a row stamped at `now` (the caller's clock) lasting until `at` goes. */
+export function goneAt(wall: number, at: number, now: number): number {
+  return wall + Math.max(1, Math.ceil(at - now));
+}
+
+/** Sessions in PostgreSQL. */
+export class PgSessionStore implements SessionStore {
+  readonly #sql: Sql;
+  readonly #wall: () => number;
+
+  /** `wall`: the wall clock that decides when a row is gone (Deno KV's expiry clock). */
+  constructor(sql: Sql, wall: () => number = Date.now) {
+    this.#sql = sql;
+    this.#wall = wall;
+  }
+
+  createSession({ session, userVersionstamp, maxSessions, now }: NewSession) {
+    return pgCall("createSession", () =>
+      this.#sql.begin(async (tx): Promise<CreateOutcome> => {
+        // The user row FOR SHARE: no change to the user can commit before this session does,
+        // so the stamp checked here holds at commit (KV: the atomic check of the user's key).
+        if (userVersionstamp !== undefined) {
+          const [user] = await tx<{ stamp: string }[]>`
+            SELECT stamp FROM users WHERE id = ${session.userId} FOR SHARE`;
+          if (user?.stamp !== userVersionstamp) return "changed";
+        }
+        if (maxSessions !== undefined) {
+          // One new session of a user at a time (an exclusive transaction-level lock on the
+          // uid): the count below sees every session a concurrent login committed before it,
+          // so two logins never both take the last place (KV: the cap key's check).
+          await tx`SELECT pg_advisory_xact_lock(hashtextextended(${
+            "sessions:" + session.userUid
+          }, 0))`;
+          const [row] = await tx<{ live: number }[]>`
+            SELECT count(*)::int AS live FROM sessions
+            WHERE user_uid = ${session.userUid} AND NOT revoked AND gone_at > ${this.#wall()}
+              AND expires_at > ${now} AND max_expires_at > ${now}`;
+          if ((row?.live ?? 0) >= maxSessions) return "full";
+        }
+        const wall = this.#wall();
+        const record = json(session);
+        const inserted = await tx`
+          INSERT INTO sessions
+            (sid, user_uid, stamp, record, expires_at, max_expires_at, gone_at)
+          VALUES (${session.sid}, ${session.userUid}, nextval('stamps'), ${record}::text::jsonb,
+            ${session.expiresAt}, ${session.maxExpiresAt}, ${goneAt(wall, session.expiresAt, now)})
+          ON CONFLICT (sid) DO NOTHING RETURNING sid`;
+        return inserted.length === 1 ? "created" : "changed";
+      }));
+  }
+
+  getSession(sid: string): Promise<Versioned<SessionRecord> | undefined> {
+    return pgCall("getSession", async () => {
+      const [row] = await this.#sql<{ stamp: string; record: SessionRecord }[]>`
+        SELECT stamp, record FROM sessions WHERE sid = ${sid} AND gone_at > ${this.#wall()}`;
+      return row && { value: row.record, versionstamp: row.stamp };
+    });
+  }
+
+  getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser> {
+    // One statement, so one snapshot (READ COMMITTED takes one per statement).
+    return pgCall("getSessionAndUser", async () => {
+      const [row] = await this.#sql<
+        {
+          s_stamp: string | null;
+          s_record: SessionRecord | null;
+          u_stamp: string | null;
+          u_record: UserRecord | null;
+        }[]
+      >`
+        SELECT s.stamp AS s_stamp, s.record AS s_record, u.stamp AS u_stamp, u.record AS u_record
+        FROM (SELECT 1) AS one
+        LEFT JOIN sessions s ON s.sid = ${sid} AND s.gone_at > ${this.#wall()}
+        LEFT JOIN users u ON u.id = ${userId}`;
+      return {
+        session: row?.s_stamp && row.s_record
+          ? { value: row.s_record, versionstamp: row.s_stamp }
+          : undefined,
+        user: row?.u_stamp && row.u_record
+          ? { value: row.u_record, versionstamp: row.u_stamp }
+          : undefined,
+      };
+    });
+  }
+
+  commitRotation({ session, sessionVersionstamp, userVersionstamp, now }: Rotation) {
+    // One statement. The UPDATE locks the session row: a concurrent rotation or revocation of
+    // it waits, and PostgreSQL re-checks `stamp = ...` on the row as committed (READ COMMITTED
+    // re-evaluates the WHERE of an UPDATE that waited), so only one of two rotations that read
+    // the same stamp writes. The user row is locked FOR SHARE by the CTE: its stamp holds until
+    // commit (no epoch bump, disable, role loss or removal slips in between).
+    return pgCall("commitRotation", async () => {
+      const wall = this.#wall();
+      const rows = await this.#sql`
+        WITH checked_user AS (
+          SELECT 1 FROM users WHERE id = ${session.userId} AND stamp = ${userVersionstamp} FOR SHARE
+        )
+        UPDATE sessions SET record = ${json(session)}::text::jsonb, stamp = nextval('stamps'),
+          expires_at = ${session.expiresAt}, max_expires_at = ${session.maxExpiresAt},
+          gone_at = ${goneAt(wall, session.expiresAt, now)}
+        WHERE sid = ${session.sid} AND stamp = ${sessionVersionstamp} AND gone_at > ${wall}
+          AND EXISTS (SELECT 1 FROM checked_user)
+        RETURNING sid`;
+      return rows.length === 1;
+    });
+  }
+
+  revokeSession(sid: string, now: number): Promise<SessionRecord | undefined> {
+    // One statement: the row lock orders it against a rotation of the same session (whichever
+    // commits second sees the other's row and either revokes it or fails its stamp check).
+    return pgCall("revokeSession", async () => {
+      const wall = this.#wall();
+      const [revoked] = await this.#sql<{ record: SessionRecord }[]>`
+        UPDATE sessions SET revoked = true, stamp = nextval('stamps'),
+          record = record || jsonb_build_object('revokedAt', ${now}::bigint)
+        WHERE sid = ${sid} AND NOT revoked AND gone_at > ${wall}
+        RETURNING record - 'revokedAt' AS record`;
+      if (revoked) return revoked.record;
+      const [found] = await this.#sql<{ record: SessionRecord }[]>`
+        SELECT record FROM sessions WHERE sid = ${sid} AND gone_at > ${wall}`;
+      return found?.record;
+    });
+  }
+
+  listUserSessions(userUid: string): Promise<SessionRecord[]> {
+    return pgCall("listUserSessions", async () => {
+      const rows = await this.#sql<{ record: SessionRecord }[]>`
+        SELECT record FROM sessions
+        WHERE user_uid = ${userUid} AND NOT revoked AND gone_at > ${this.#wall()}`;
+      return rows.map((row) => row.record);
+    });
+  }
+
+  deleteUserSessions(userUid: string): Promise<void> {
+    return pgCall("deleteUserSessions", async () => {
+      await this.#sql`DELETE FROM sessions WHERE user_uid = ${userUid}`;
+    });
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Moving every record between engines as JSON lines (`deno task store export|import`): users
+ * (with their password hashes, so nobody resets a password), OAuth clients, the signing key set
+ * (still encrypted under `SECRET_KEY`) with its in-use marks, and the live sessions (so signed-in
+ * users stay signed in). Only the ports are used, so any engine exports to any other.
+ *
+ * The first line names the format: `{"format":"auth-store","version":1}`; then one object a
+ * line, `{"kind":"user"|"client"|"key_set"|"key_in_use"|"session", ...}`.
+ *
+ * @module
+ */
+import { isStoredKeySet, type StoredKeySet } from "../keys/key_store.ts";
+import type { ClientRecord } from "../oauth/client_store.ts";
+import { isSessionLive, type SessionRecord } from "../tokens/session_store.ts";
+import { type UserRecord, userUid } from "../users/user_store.ts";
+import type { Stores } from "./stores.ts";
+
+/** The header line's object. */
+export const EXPORT_HEADER = { format: "auth-store", version: 1 } as const;
+
+/** One exported line. */
+export type ExportLine =
+  | { readonly kind: "user"; readonly record: UserRecord }
+  | { readonly kind: "client"; readonly record: ClientRecord }
+  | { readonly kind: "key_set"; readonly record: StoredKeySet }
+  | { readonly kind: "key_in_use"; readonly kid: string; readonly at: number }
+  | { readonly kind: "session"; readonly record: SessionRecord };
+
+/** What an import wrote, by kind. */
+export interface ImportCounts {
+  users: number;
+  clients: number;
+  keySets: number;
+  keysInUse: number;
+  sessions: number;
+}
+
+/** A line that cannot be imported, or a target that is not empty. */
+export class TransferError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TransferError";
+  }
+}
+
+/** Every record of `stores` as lines (header first); sessions only while live at `now`. */
+export async function* exportLines(stores: Stores, now: number): AsyncGenerator<string> {
+  yield JSON.stringify(EXPORT_HEADER);
+  const uids: string[] = [];
+  for await (const { value } of stores.users.allUsers()) {
+    uids.push(userUid(value));
+    yield line({ kind: "user", record: value });
+  }
+  for (const record of await stores.clients.listClients()) yield line({ kind: "client", record });
+  const keys = await stores.keys.read();
+  if (keys) yield line({ kind: "key_set", record: keys.set });
+  for (const [kid, at] of await stores.keys.inUse()) yield line({ kind: "key_in_use", kid, at });
+  for (const uid of uids) {
+    for (const record of await stores.sessions.listUserSessions(uid)) {
+      if (isSessionLive(record, now)) yield line({ kind: "session", record });
+    }
+  }
+}
+
+/**
+ * Reads exported lines into `stores`, which must hold no user, client or key set (a move, not
+ * a merge: nothing of the target is overwritten). A session keeps its refresh-token hashes but
+ * not the user stamp it recorded (a stamp of the old engine): its next refresh checks the user
+ * afresh. Throws {@link TransferError} naming the line of the first problem.
+ */
+export async function importLines(
+  stores: Stores,
+  lines: AsyncIterable<string>,
+  now: number,
+): Promise<ImportCounts> {
+  if (
+    await stores.users.hasUsers() || (await stores.clients.listClients()).length > 0 ||
+    await stores.keys.read()
+  ) {
+    throw new TransferError(
+      "The target store is not empty (it has users, clients or keys): import into a fresh one " +
+        "(start no server on it first)",
+    );
+  }
+  const counts: ImportCounts = { users: 0, clients: 0, keySets: 0, keysInUse: 0, sessions: 0 };
+  let number = 0;
+  for await (const text of lines) {
+    number++;
+    if (text.trim() === "") continue;
+    const parsed = parse(text, number);
+    if (number === 1) {
+      if ((parsed as { format?: unknown }).format !== EXPORT_HEADER.format) {
+        throw new TransferError("Line 1 is not the header of a `deno task store export`");
+      }
+      if ((parsed as { version?: unknown }).version !== EXPORT_HEADER.version) {
+        throw new TransferError("Line 1: an export format version this server does not know");
+      }
+      continue;
+    }
+    await importOne(stores, checked(parsed, number), counts, now, number);
+  }
+  if (number === 0) throw new TransferError("No input: pipe in a `deno task store export`");
+  return counts;
+}
+
+async function importOne(
+  stores: Stores,
+  entry: ExportLine,
+  counts: ImportCounts,
+  now: number,
+  number: number,
+): Promise<void> {
+  const duplicate = () => new TransferError(`Line ${number}: a duplicate ${entry.kind}`);
+  switch (entry.kind) {
+    case "user":
+      if (!(await stores.users.createUser(entry.record))) throw duplicate();
+      counts.users++;
+      return;
+    case "client":
+      if (!(await stores.clients.createClient(entry.record))) throw duplicate();
+      counts.clients++;
+      return;
+    case "key_set":
+      if (!(await stores.keys.write(entry.record, undefined))) throw duplicate();
+      counts.keySets++;
+      return;
+    case "key_in_use":
+      await stores.keys.markInUse(entry.kid, entry.at);
+      counts.keysInUse++;
+      return;
+    case "session": {
+      const { userVersionstamp: _old, ...session } = entry.record;
+      if (!isSessionLive(session, now)) return; // ended since the export
+      const outcome = await stores.sessions.createSession({ session, now });
+      if (outcome !== "created") throw duplicate();
+      counts.sessions++;
+    }
+  }
+}
+
+function line(entry: ExportLine): string {
+  return JSON.stringify(entry);
+}
+
+function parse(text: string, number: number): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new TransferError(`Line ${number} is not JSON`);
+  }
+}
+
+/** The shape of a line, checked enough that nothing malformed reaches a store. */
+function checked(value: unknown, number: number): ExportLine {
+  const entry = value as Record<string, unknown> | null;
+  const record = entry?.record as Record<string, unknown> | undefined;
+  const bad = (what: string) => new TransferError(`Line ${number}: ${what}`);
+  const isText = (v: unknown) => typeof v === "string" && v.length > 0;
+  switch (entry?.kind) {
+    case "user":
+      if (
+        !isText(record?.id) || !isText(record?.passwordHash) || !Array.isArray(record?.roles) ||
+        typeof record?.disabled !== "boolean"
+      ) throw bad("not a user record");
+      return entry as ExportLine;
+    case "client":
+      if (!isText(record?.clientId) || !isText(record?.secretHash)) {
+        throw bad("not a client record");
+      }
+      return entry as ExportLine;
+    case "key_set":
+      if (!isStoredKeySet(record)) throw bad("not a key set this server wrote");
+      return entry as ExportLine;
+    case "key_in_use":
+      if (!isText(entry.kid) || typeof entry.at !== "number") throw bad("not an in-use mark");
+      return entry as ExportLine;
+    case "session":
+      if (
+        !isText(record?.sid) || !isText(record?.userId) || !isText(record?.userUid) ||
+        !isText(record?.currentHash) || typeof record?.expiresAt !== "number" ||
+        typeof record?.maxExpiresAt !== "number"
+      ) throw bad("not a session record");
+      return entry as ExportLine;
+    default:
+      throw bad(`unknown kind ${JSON.stringify(entry?.kind)?.slice(0, 40)}`);
+  }
+}

@@ -1,0 +1,542 @@
+/**
+ * Browser sign-in in-process: `/authorize`, the login page, single sign-on, the code exchange,
+ * the ID token, `/userinfo`, discovery, RP-initiated logout, and the clients that use them. The
+ * attacks are in tests/security/browser_attacks_test.ts; the same flows driven by openid-client
+ * and by Chromium against a real server are in tests/e2e/.
+ */
+import assert from "node:assert/strict";
+import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
+import { accessTokenHash } from "../../src/oidc/id_token.ts";
+import { addUser, makeApp, type TestApp } from "../helpers/app.ts";
+import { fakeStores, type Faults } from "../helpers/fake_stores.ts";
+import {
+  addBrowserClients,
+  authorize,
+  CookieJar,
+  formFields,
+  pkce,
+  POST_LOGOUT_URI,
+  REDIRECT_URI,
+  redirectParams,
+  signInForCode,
+  submitLogin,
+  tokenRequest,
+} from "../helpers/browser_flow.ts";
+
+const PASSWORD = "correct horse battery";
+const ISSUER = "https://auth.test";
+
+async function setup(vars: Record<string, string> = { JWT_ALG: "ES256" }) {
+  const t = await makeApp(vars, await Deno.makeTempDir());
+  await addUser(t, "ada", PASSWORD, ["user", "admin"]);
+  const { webSecret } = await addBrowserClients(t);
+  return { t, web: { id: "web", secret: webSecret } };
+}
+
+function webParams(challenge: string, extra: Record<string, string> = {}) {
+  return {
+    response_type: "code",
+    client_id: "web",
+    redirect_uri: REDIRECT_URI,
+    scope: "openid",
+    state: "st-1",
+    nonce: "n-1",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    ...extra,
+  };
+}
+
+Deno.test("code flow: form, code with state and iss, tokens, ID token, userinfo, refresh", async () => {
+  const { t, web } = await setup();
+  using _ = t;
+  const jar = new CookieJar();
+  const { verifier, challenge } = pkce();
+
+  const page = await authorize(t, jar, webParams(challenge, { login_hint: "ada" }));
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("Content-Type")!, /^text\/html; charset=utf-8/);
+  assert.equal(page.headers.get("Cache-Control"), "no-store");
+  assert.match(page.headers.get("Content-Security-Policy")!, /frame-ancestors 'none'/);
+  assert.doesNotMatch(page.headers.get("Content-Security-Policy")!, /script-src/);
+  const html = await page.text();
+  assert.match(html, /<label for="user_id">/);
+  assert.match(html, /<label for="password">/);
+  assert.match(html, /autocomplete="username"/);
+  assert.match(html, /autocomplete="current-password"/);
+  assert.match(html, /value="ada"/, "login_hint fills the user name");
+  assert.ok(jar.cookies.has("__Host-auth_csrf"));
+  const csrfCookie = page.headers.getSetCookie().find((c) => c.startsWith("__Host-auth_csrf="))!;
+  assert.match(csrfCookie, /; Path=\/; .*HttpOnly; SameSite=Strict; Secure$/);
+
+  const res = await submitLogin(t, jar, html, "ada", PASSWORD);
+  assert.equal(res.status, 303);
+  const location = new URL(res.headers.get("Location")!);
+  assert.equal(`${location.origin}${location.pathname}`, REDIRECT_URI);
+  const params = location.searchParams;
+  assert.equal(params.get("state"), "st-1");
+  assert.equal(params.get("iss"), ISSUER);
+  const code = params.get("code")!;
+  assert.match(code, /^[A-Za-z0-9_-]{43}$/, "256 random bits");
+  const session = res.headers.getSetCookie().find((c) => c.startsWith("__Host-auth_session="))!;
+  assert.match(session, /; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax; Secure$/);
+  const device = res.headers.getSetCookie().find((c) => c.startsWith("__Host-auth_device="))!;
+  assert.match(device, /^__Host-auth_device=dt1\..*HttpOnly; SameSite=Strict; Secure$/);
+
+  const exchanged = await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  }, web);
+  assert.equal(exchanged.status, 200);
+  assert.equal(exchanged.headers.get("Cache-Control"), "no-store");
+  const body = await exchanged.json();
+  assert.deepEqual(Object.keys(body).sort(), [
+    "access_token",
+    "expires_in",
+    "id_token",
+    "refresh_token",
+    "scope",
+    "token_type",
+  ]);
+  assert.equal(body.scope, "openid user");
+  const access = decodeJwt(body.access_token);
+  assert.equal(access.sub, "ada");
+  assert.equal(access.role, "user");
+  assert.equal(typeof access.sid, "string");
+
+  const jwks = await (await t.request("/.well-known/jwks.json")).json();
+  const { payload, protectedHeader } = await jwtVerify(body.id_token, createLocalJWKSet(jwks), {
+    issuer: ISSUER,
+    audience: "web",
+    algorithms: ["ES256"],
+    currentDate: new Date(t.clock.ms),
+  });
+  assert.equal(protectedHeader.typ, "JWT");
+  assert.equal(payload.sub, "ada");
+  assert.equal(payload.nonce, "n-1");
+  assert.equal(payload.azp, "web");
+  assert.deepEqual(payload.amr, ["pwd"]);
+  assert.equal(payload.auth_time, Math.floor(t.clock.ms / 1000));
+  assert.equal(payload.at_hash, accessTokenHash(body.access_token, "ES256"));
+  assert.equal(typeof payload.sid, "string");
+  assert.notEqual(payload.sid, access.sid, "the browser session's id, not the token session's");
+  assert.equal(payload.exp! - payload.iat!, t.config.tokenTtl);
+
+  for (const method of ["GET", "POST"]) {
+    const info = await t.request("/userinfo", {
+      method,
+      headers: { Authorization: `Bearer ${body.access_token}` },
+    });
+    assert.equal(info.status, 200, method);
+    assert.deepEqual(await info.json(), {
+      sub: "ada",
+      preferred_username: "ada",
+      roles: ["user", "admin"],
+    });
+  }
+  const noToken = await t.request("/userinfo");
+  assert.equal(noToken.status, 401);
+  assert.match(noToken.headers.get("WWW-Authenticate")!, /^Bearer/);
+
+  // The refresh token is bound to the client: only with its credentials.
+  const alone = await tokenRequest(t, {
+    grant_type: "refresh_token",
+    refresh_token: body.refresh_token,
+  });
+  assert.equal((await alone.json()).error, "invalid_grant");
+  const refreshed = await tokenRequest(t, {
+    grant_type: "refresh_token",
+    refresh_token: body.refresh_token,
+  }, web);
+  assert.equal(refreshed.status, 200);
+  assert.equal(decodeJwt((await refreshed.json()).access_token).sid, access.sid);
+});
+
+Deno.test("single sign-on: the next authorize, for any client, skips the form", async () => {
+  const { t } = await setup();
+  using _ = t;
+  const jar = new CookieJar();
+  await signInForCode(t, jar, webParams(pkce().challenge), "ada", PASSWORD);
+
+  const spa = pkce();
+  const again = await authorize(t, jar, {
+    response_type: "code",
+    client_id: "spa",
+    redirect_uri: "https://spa.example/cb",
+    code_challenge: spa.challenge,
+    code_challenge_method: "S256",
+    state: "s2",
+  });
+  assert.equal(again.status, 302);
+  const params = redirectParams(again);
+  assert.equal(params.get("state"), "s2");
+  assert.equal(params.get("iss"), ISSUER);
+  const exchanged = await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code: params.get("code")!,
+    redirect_uri: "https://spa.example/cb",
+    code_verifier: spa.verifier,
+    client_id: "spa",
+  });
+  assert.equal(exchanged.status, 200, "a public client: client_id and PKCE, no secret");
+  const body = await exchanged.json();
+  assert.equal(body.id_token, undefined, "no openid, no ID token");
+  assert.equal(body.scope, "user");
+  // The public client's refresh token needs its client_id.
+  const refreshed = await tokenRequest(t, {
+    grant_type: "refresh_token",
+    refresh_token: body.refresh_token,
+    client_id: "spa",
+  });
+  assert.equal(refreshed.status, 200);
+
+  // prompt=none with a session: a code; prompt=login: the form again.
+  const none = await authorize(t, jar, webParams(pkce().challenge, { prompt: "none" }));
+  assert.equal(none.status, 302);
+  assert.ok(redirectParams(none).get("code"));
+  const forced = await authorize(t, jar, webParams(pkce().challenge, { prompt: "login" }));
+  assert.equal(forced.status, 200);
+  // max_age: within it, a code; past it, the form.
+  t.clock.advance(120);
+  assert.equal(
+    (await authorize(t, jar, webParams(pkce().challenge, { max_age: "300" }))).status,
+    302,
+  );
+  assert.equal(
+    (await authorize(t, jar, webParams(pkce().challenge, { max_age: "60" }))).status,
+    200,
+  );
+  // A role asked for in scope.
+  const admin = await authorize(t, jar, webParams(pkce().challenge, { scope: "openid admin" }));
+  assert.equal(admin.status, 302);
+  const notGranted = await authorize(t, jar, webParams(pkce().challenge, { scope: "openid root" }));
+  assert.equal(redirectParams(notGranted).get("error"), "invalid_scope");
+});
+
+Deno.test("prompt=none without a session: login_required, with state and iss", async () => {
+  const { t } = await setup();
+  using _ = t;
+  const res = await authorize(t, new CookieJar(), webParams(pkce().challenge, { prompt: "none" }));
+  assert.equal(res.status, 302);
+  const params = redirectParams(res);
+  assert.equal(params.get("error"), "login_required");
+  assert.equal(params.get("state"), "st-1");
+  assert.equal(params.get("iss"), ISSUER);
+  assert.equal(params.get("code"), null);
+});
+
+async function assertSignedOut(t: TestApp, jar: CookieJar, why: string) {
+  const res = await authorize(t, jar, webParams(pkce().challenge));
+  assert.equal(res.status, 200, `${why}: the form again`);
+}
+
+Deno.test("the browser session ends: SESSION_MAX_AGE, password change, disable, epoch", async () => {
+  const { t } = await setup({ JWT_ALG: "ES256", SESSION_MAX_AGE: "1h" });
+  using _ = t;
+  await addUser(t, "root", PASSWORD, ["admin"]); // so that ada may be disabled
+  const signIn = async () => {
+    const jar = new CookieJar();
+    await signInForCode(t, jar, webParams(pkce().challenge), "ada", PASSWORD);
+    assert.equal((await authorize(t, jar, webParams(pkce().challenge))).status, 302);
+    return jar;
+  };
+  let jar = await signIn();
+  t.clock.advance(3601);
+  await assertSignedOut(t, jar, "SESSION_MAX_AGE");
+
+  jar = await signIn();
+  await t.services.users.update("ada", { password: "another good password" });
+  await assertSignedOut(t, jar, "password change");
+  await t.services.users.update("ada", { password: PASSWORD });
+
+  jar = await signIn();
+  await t.services.users.update("ada", { disabled: true });
+  await assertSignedOut(t, jar, "disabled");
+  await t.services.users.update("ada", { disabled: false });
+
+  jar = await signIn();
+  await t.services.users.update("ada", { endSessions: true });
+  await assertSignedOut(t, jar, "session epoch");
+});
+
+Deno.test("a code is not exchanged once its browser session ended", async () => {
+  const { t, web } = await setup();
+  using _ = t;
+  const jar = new CookieJar();
+  const { verifier, challenge } = pkce();
+  const code = await signInForCode(t, jar, webParams(challenge), "ada", PASSWORD);
+  await t.services.users.update("ada", { endSessions: true });
+  const res = await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  }, web);
+  assert.equal((await res.json()).error, "invalid_grant");
+});
+
+Deno.test("login form: one generic message, announced; the same limits as /login", async () => {
+  const { t } = await setup({
+    JWT_ALG: "ES256",
+    LOGIN_LIMIT_PER_ACCOUNT: "3/15m",
+  });
+  using _ = t;
+  const jar = new CookieJar();
+  const page = await (await authorize(t, jar, webParams(pkce().challenge))).text();
+  const wrong = await submitLogin(t, jar, page, "ada", "wrong password");
+  assert.equal(wrong.status, 401);
+  const wrongHtml = await wrong.text();
+  assert.match(wrongHtml, /role="alert"[^>]*>The user name or password is incorrect\./);
+  assert.match(wrongHtml, /aria-invalid="true"/);
+  const unknown = await submitLogin(t, jar, page, "nobody", "wrong password");
+  assert.equal(unknown.status, 401);
+  assert.match(await unknown.text(), /The user name or password is incorrect\./);
+  assert.equal(unknown.headers.get("Location"), null);
+  await submitLogin(t, jar, page, "ada", "wrong again");
+  await submitLogin(t, jar, page, "ada", "and again");
+  const limited = await submitLogin(t, jar, page, "ada", PASSWORD);
+  assert.equal(limited.status, 429);
+  assert.ok(Number(limited.headers.get("Retry-After")) > 0);
+  assert.match(await limited.text(), /Too many attempts/);
+  // /login counts in the same budget.
+  const json = await t.post("/login", { user_id: "ada", password: PASSWORD });
+  assert.equal(json.status, 429);
+  const empty = await submitLogin(t, jar, page, "", "");
+  assert.equal(empty.status, 400);
+});
+
+Deno.test("OpenID discovery: a true document under an asymmetric JWT_ALG, beside RFC 8414", async () => {
+  const { t } = await setup();
+  using _ = t;
+  const oidc = await (await t.request("/.well-known/openid-configuration")).json();
+  assert.equal(oidc.issuer, ISSUER);
+  assert.equal(oidc.authorization_endpoint, `${ISSUER}/authorize`);
+  assert.equal(oidc.token_endpoint, `${ISSUER}/oauth/token`);
+  assert.equal(oidc.userinfo_endpoint, `${ISSUER}/userinfo`);
+  assert.equal(oidc.end_session_endpoint, `${ISSUER}/end-session`);
+  assert.equal(oidc.jwks_uri, `${ISSUER}/.well-known/jwks.json`);
+  assert.deepEqual(oidc.response_types_supported, ["code"]);
+  assert.deepEqual(oidc.subject_types_supported, ["public"]);
+  assert.deepEqual(oidc.id_token_signing_alg_values_supported, ["ES256"]);
+  assert.deepEqual(oidc.code_challenge_methods_supported, ["S256"]);
+  assert.equal(oidc.authorization_response_iss_parameter_supported, true);
+  assert.equal(oidc.request_uri_parameter_supported, false);
+  assert.ok(oidc.scopes_supported.includes("openid"));
+  // Every endpoint it names is routed (none answers 404).
+  for (const field of Object.keys(oidc).filter((k) => k.endsWith("_endpoint"))) {
+    const path = new URL(oidc[field]).pathname;
+    const res = await t.request(path, {
+      method: path.startsWith("/oauth/") ? "POST" : "GET",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
+    assert.notEqual(res.status, 404, field);
+    await res.body?.cancel();
+  }
+  const oauth = await (await t.request("/.well-known/oauth-authorization-server")).json();
+  assert.equal(oauth.authorization_endpoint, `${ISSUER}/authorize`);
+  assert.equal(oauth.userinfo_endpoint, undefined, "RFC 8414 names no OpenID endpoint");
+  assert.equal(oauth.id_token_signing_alg_values_supported, undefined);
+});
+
+Deno.test("HS256: no ID tokens; openid refused, discovery 404; the code flow without it works", async () => {
+  const { t, web } = await setup({});
+  using _ = t;
+  const discovery = await t.request("/.well-known/openid-configuration");
+  assert.equal(discovery.status, 404);
+  assert.match((await discovery.json()).error, /asymmetric JWT_ALG/);
+  const jar = new CookieJar();
+  const refused = await authorize(t, jar, webParams(pkce().challenge));
+  assert.equal(refused.status, 302);
+  assert.equal(redirectParams(refused).get("error"), "invalid_scope");
+  const { verifier, challenge } = pkce();
+  const code = await signInForCode(
+    t,
+    jar,
+    webParams(challenge, { scope: "user" }),
+    "ada",
+    PASSWORD,
+  );
+  const res = await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  }, web);
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).id_token, undefined);
+});
+
+Deno.test("end-session: a valid hint ends the session and goes to the registered URI with state", async () => {
+  const { t, web } = await setup();
+  using _ = t;
+  const jar = new CookieJar();
+  const { verifier, challenge } = pkce();
+  const code = await signInForCode(t, jar, webParams(challenge), "ada", PASSWORD);
+  const tokens = await (await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  }, web)).json();
+  const query = new URLSearchParams({
+    id_token_hint: tokens.id_token,
+    post_logout_redirect_uri: POST_LOGOUT_URI,
+    state: "bye",
+  });
+  const res = await t.request(`/end-session?${query}`, { headers: { Cookie: jar.header() } });
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get("Location"), `${POST_LOGOUT_URI}?state=bye`);
+  assert.match(res.headers.getSetCookie().join("\n"), /__Host-auth_session=; .*Max-Age=0/);
+  // The cookie the browser had no longer names a session.
+  await assertSignedOut(t, jar, "after end-session");
+});
+
+Deno.test("end-session without a hint asks first (CSRF-protected form), then ends it", async () => {
+  const { t } = await setup();
+  using _ = t;
+  const jar = new CookieJar();
+  await signInForCode(t, jar, webParams(pkce().challenge), "ada", PASSWORD);
+  const ask = await t.request("/end-session?client_id=web", { headers: { Cookie: jar.header() } });
+  assert.equal(ask.status, 200);
+  jar.take(ask);
+  const html = await ask.text();
+  assert.match(html, /Sign out of/);
+  assert.equal((await authorize(t, jar, webParams(pkce().challenge))).status, 302, "still in");
+  const { csrf_token } = formFields(
+    html.replace(/name="request"[^>]*>/, "") +
+      '<input name="request" value="">',
+  );
+  const post = (token: string) =>
+    t.request("/end-session", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header() },
+      body: new URLSearchParams({ confirm: "yes", csrf_token: token, client_id: "web" }).toString(),
+    });
+  const forged = await post("forged");
+  assert.equal(forged.status, 200, "a wrong token asks again");
+  await forged.body?.cancel();
+  assert.equal((await authorize(t, jar, webParams(pkce().challenge))).status, 302, "still in");
+  const done = await post(csrf_token);
+  assert.equal(done.status, 200);
+  assert.match(await done.text(), /You are signed out/);
+  jar.take(done);
+  await assertSignedOut(t, jar, "after confirming");
+});
+
+Deno.test("clients: redirect URIs checked at registration; public clients have no secret", async () => {
+  const { t } = await setup();
+  using _ = t;
+  const login = await t.post("/login", { user_id: "ada", password: PASSWORD, role: "admin" });
+  const admin = { Authorization: `Bearer ${(await login.json()).token}` };
+  const add = (body: Record<string, unknown>) => t.post("/admin/clients", body, admin);
+  const created = await add({
+    client_id: "native",
+    public: true,
+    grant_types: ["authorization_code", "refresh_token"],
+    redirect_uris: ["com.example.native:/cb", "http://127.0.0.1/cb", "http://[::1]/cb"],
+    post_logout_redirect_uris: ["com.example.native:/bye"],
+  });
+  assert.equal(created.status, 201);
+  const body = await created.json();
+  assert.equal(body.client_secret, undefined);
+  assert.equal(body.public, true);
+  assert.deepEqual(body.redirect_uris, [
+    "com.example.native:/cb",
+    "http://127.0.0.1/cb",
+    "http://[::1]/cb",
+  ]);
+  for (
+    const [uris, why] of [
+      [["http://app.example/cb"], "http off loopback"],
+      [["https://app.example/cb#x"], "fragment"],
+      [["https://user@app.example/cb"], "userinfo"],
+      [["https://*.example/cb"], "wildcard"],
+      [["https://APP.example/cb"], "not normal form"],
+      [["javascript:alert(1)"], "script scheme"],
+      [["myapp:/cb"], "private scheme without a dot"],
+      [[], "no redirect URI"],
+    ] as const
+  ) {
+    const res = await add({
+      client_id: "bad",
+      grant_types: ["authorization_code"],
+      redirect_uris: uris,
+    });
+    assert.equal(res.status, 400, why);
+    assert.equal((await res.json()).code, "validation_failed");
+  }
+  const publicCredentials = await add({
+    client_id: "bad",
+    public: true,
+    grant_types: ["client_credentials"],
+  });
+  assert.equal(publicCredentials.status, 400, "a public client cannot hold client_credentials");
+  await publicCredentials.body?.cancel();
+  // A public client cannot authenticate with any secret, nor introspect.
+  const introspect = await t.request("/oauth/introspect", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: "token=x&client_id=native",
+  });
+  assert.equal(introspect.status, 401);
+  await introspect.body?.cancel();
+});
+
+Deno.test("loopback redirect URIs match on any port (RFC 8252 7.3), nothing else does", async () => {
+  const { t } = await setup();
+  using _ = t;
+  const params = (redirect_uri: string) => ({
+    response_type: "code",
+    client_id: "spa",
+    redirect_uri,
+    code_challenge: pkce().challenge,
+    code_challenge_method: "S256",
+  });
+  const ok = await authorize(t, new CookieJar(), params("http://127.0.0.1:49152/cb"));
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
+  const native = await authorize(t, new CookieJar(), params("com.example.app:/oauth"));
+  assert.equal(native.status, 200);
+  await native.body?.cancel();
+  const otherPath = await authorize(t, new CookieJar(), params("http://127.0.0.1:49152/cb2"));
+  assert.equal(otherPath.status, 400);
+  await otherPath.body?.cancel();
+});
+
+Deno.test("a store outage: /authorize and its form answer a 503 page, the token endpoint 503", async () => {
+  const faults: Faults = { mode: "ok" };
+  const t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir(), () => fakeStores(faults));
+  using _ = t;
+  await addUser(t, "ada", PASSWORD, ["user"]);
+  const { webSecret } = await addBrowserClients(t);
+  const jar = new CookieJar();
+  await signInForCode(t, jar, webParams(pkce().challenge), "ada", PASSWORD);
+  const page = await (await authorize(t, jar, webParams(pkce().challenge, { prompt: "login" })))
+    .text();
+  faults.mode = "fail";
+  for (
+    const res of [
+      await authorize(t, jar, webParams(pkce().challenge)),
+      await submitLogin(t, jar, page, "ada", PASSWORD),
+      await t.request("/end-session", { headers: { Cookie: jar.header() } }),
+    ]
+  ) {
+    assert.equal(res.status, 503);
+    assert.equal(
+      res.headers.get("Location"),
+      null,
+      "never a redirect the client reads as a refusal",
+    );
+    assert.equal(res.headers.get("Retry-After"), "1");
+    assert.match(await res.text(), /try again/i);
+  }
+  const token = await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code: "A".repeat(43),
+    redirect_uri: REDIRECT_URI,
+  }, { id: "web", secret: webSecret });
+  assert.equal(token.status, 503);
+  assert.equal((await token.json()).error, "temporarily_unavailable");
+});

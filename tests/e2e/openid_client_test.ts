@@ -1,0 +1,208 @@
+/**
+ * OpenID Connect as a relying party we did not write sees it: `openid-client` v6 (OpenID
+ * Certified) against a real server process (`deno task start`, JWT_ALG=RS256): discovery, the
+ * authorization URL, the login page (posted by plain HTTP here; Chromium drives it in
+ * browser_test.ts), the callback with its `state` and RFC 9207 `iss` checks, the code exchange
+ * with PKCE, ID token validation (signature through the JWKS, `nonce`, `at_hash`), userinfo,
+ * refresh and RP-initiated logout; for a confidential and a public client registered through
+ * `deno task client`.
+ */
+import assert from "node:assert/strict";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import * as oidc from "npm:openid-client@^6.8.9";
+import { dirWithUsers, freePort, PASSWORD, runTask, withServer } from "./support.ts";
+
+const CALLBACK = "http://127.0.0.1:9/callback";
+const SIGNED_OUT = "http://127.0.0.1:9/signed-out";
+const NATIVE_CALLBACK = "com.example.native:/oauth";
+
+/** A browser without a screen: follows our redirects by hand, keeps cookies. */
+class HttpBrowser {
+  readonly #cookies = new Map<string, string>();
+
+  async get(url: string): Promise<Response> {
+    return this.#keep(await fetch(url, { headers: this.#headers(), redirect: "manual" }));
+  }
+
+  async postForm(url: string, fields: Record<string, string>): Promise<Response> {
+    return this.#keep(
+      await fetch(url, {
+        method: "POST",
+        headers: { ...this.#headers(), "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(fields).toString(),
+        redirect: "manual",
+      }),
+    );
+  }
+
+  /** Opens the authorization URL, fills the login form, returns where it sends the browser. */
+  async signIn(authorizationUrl: URL, userId: string, password: string): Promise<URL> {
+    const page = await this.get(authorizationUrl.href);
+    assert.equal(page.status, 200, "the login page");
+    const html = await page.text();
+    const field = (name: string) =>
+      new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&amp;", "&")
+        .replaceAll("&quot;", '"').replaceAll("&#39;", "'");
+    const action = new URL("/authorize/login", authorizationUrl).href;
+    const answer = await this.postForm(action, {
+      csrf_token: field("csrf_token"),
+      request: field("request"),
+      user_id: userId,
+      password,
+    });
+    await answer.body?.cancel();
+    assert.equal(answer.status, 303);
+    return new URL(answer.headers.get("Location")!);
+  }
+
+  #headers(): Record<string, string> {
+    const cookie = [...this.#cookies].map(([n, v]) => `${n}=${v}`).join("; ");
+    return cookie ? { Cookie: cookie } : {};
+  }
+
+  #keep(res: Response): Response {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const eq = pair!.indexOf("=");
+      if (/Max-Age=0\b/.test(line)) this.#cookies.delete(pair!.slice(0, eq));
+      else this.#cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+    return res;
+  }
+}
+
+async function clientAdd(dir: string, env: Record<string, string>, args: string[]) {
+  const result = await runTask("client", dir, ["add", ...args, "--json"], { env });
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout);
+}
+
+Deno.test("openid-client: discovery, login page, code + PKCE, ID token, userinfo, refresh, logout", async () => {
+  const port = freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const env = { JWT_ALG: "RS256", ISSUER: issuer };
+  await using scratch = await dirWithUsers([{ id: "ada", roles: ["user", "admin"] }], env);
+  const dir = scratch.path;
+  const web = await clientAdd(dir, env, [
+    "web",
+    "--grant",
+    "authorization_code",
+    "--grant",
+    "refresh_token",
+    "--redirect-uri",
+    CALLBACK,
+    "--post-logout-redirect-uri",
+    SIGNED_OUT,
+  ]);
+  assert.match(web.client_secret, /^[A-Za-z0-9_-]{43}$/);
+  const native = await clientAdd(dir, env, [
+    "native",
+    "--public",
+    "--grant",
+    "authorization_code",
+    "--grant",
+    "refresh_token",
+    "--redirect-uri",
+    NATIVE_CALLBACK,
+  ]);
+  assert.equal(native.client_secret, undefined, "a public client has no secret");
+  assert.equal(native.public, true);
+
+  await withServer({ dir, port, env }, async () => {
+    const config = await oidc.discovery(new URL(issuer), "web", web.client_secret, undefined, {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const metadata = config.serverMetadata();
+    assert.equal(metadata.issuer, issuer);
+    assert.ok(metadata.supportsPKCE("S256"));
+
+    const browser = new HttpBrowser();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const authorizationUrl = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: CALLBACK,
+      scope: "openid",
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+      state,
+      nonce,
+    });
+    const callback = await browser.signIn(authorizationUrl, "ada", PASSWORD);
+    assert.equal(callback.searchParams.get("iss"), issuer);
+
+    // openid-client checks state, iss (RFC 9207: the metadata says it is always sent), the
+    // ID token's signature, iss, aud, azp, nonce, exp, iat and at_hash.
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+      idTokenExpected: true,
+    });
+    const claims = tokens.claims()!;
+    assert.equal(claims.sub, "ada");
+    assert.equal(claims.aud, "web");
+    assert.deepEqual(claims.amr, ["pwd"]);
+    assert.equal(typeof claims.auth_time, "number");
+    assert.ok(tokens.refresh_token);
+
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+    assert.equal(info.sub, "ada");
+    assert.equal(info.preferred_username, "ada");
+    assert.deepEqual(info.roles, ["user", "admin"]);
+
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    assert.ok(refreshed.access_token);
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+
+    // Single sign-on: the public client gets a code without the form.
+    const nativeConfig = await oidc.discovery(new URL(issuer), "native", undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const nativeVerifier = oidc.randomPKCECodeVerifier();
+    const nativeState = oidc.randomState();
+    const sso = await browser.get(
+      oidc.buildAuthorizationUrl(nativeConfig, {
+        redirect_uri: NATIVE_CALLBACK,
+        scope: "openid",
+        code_challenge: await oidc.calculatePKCECodeChallenge(nativeVerifier),
+        code_challenge_method: "S256",
+        state: nativeState,
+      }).href,
+    );
+    assert.equal(sso.status, 302, "no form the second time");
+    const nativeTokens = await oidc.authorizationCodeGrant(
+      nativeConfig,
+      new URL(sso.headers.get("Location")!),
+      { pkceCodeVerifier: nativeVerifier, expectedState: nativeState, idTokenExpected: true },
+    );
+    assert.equal(nativeTokens.claims()!.sub, "ada");
+    assert.equal(nativeTokens.claims()!.sid, claims.sid, "one browser session, two clients");
+    const nativeRefreshed = await oidc.refreshTokenGrant(nativeConfig, nativeTokens.refresh_token!);
+    assert.ok(nativeRefreshed.access_token);
+
+    // RP-initiated logout ends the browser session.
+    const logout = await browser.get(
+      oidc.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: SIGNED_OUT,
+        state: "bye",
+      }).href,
+    );
+    assert.equal(logout.status, 302);
+    assert.equal(logout.headers.get("Location"), `${SIGNED_OUT}?state=bye`);
+    const after = await browser.get(
+      oidc.buildAuthorizationUrl(config, {
+        redirect_uri: CALLBACK,
+        scope: "openid",
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: "S256",
+        prompt: "none",
+        state: "s",
+      }).href,
+    );
+    assert.equal(after.status, 302);
+    const answer = new URL(after.headers.get("Location")!).searchParams;
+    assert.equal(answer.get("error"), "login_required", "signed out");
+  });
+});

@@ -1,0 +1,60 @@
+/** The browser sign-in stores' contract (codes, browser sessions), every engine unchanged. */
+import assert from "node:assert/strict";
+import type { AuthorizationCodeRecord } from "../../src/browser/authorization_code_store.ts";
+import { contract } from "./engines.ts";
+
+const NOW = Date.now();
+
+const code = (hash: string): AuthorizationCodeRecord => ({
+  hash,
+  clientId: "web",
+  redirectUri: "https://app.example/cb",
+  codeChallenge: "c",
+  scopes: ["openid"],
+  role: "user",
+  userId: "ada",
+  userUid: "u1",
+  browserSessionKey: "b",
+  browserSid: "bs",
+  authTime: NOW,
+  amr: ["pwd"],
+  createdAt: NOW,
+  expiresAt: NOW + 60_000,
+});
+
+contract(
+  "codes",
+  "a code is spent by exactly one of two exchanges that read it",
+  async ({ stores, second }) => {
+    await stores.authorizationCodes.createCode(code("h1"));
+    await assert.rejects(() => stores.authorizationCodes.createCode(code("h1")), "no overwrite");
+    const read = (await stores.authorizationCodes.getCode("h1"))!;
+    assert.deepEqual(read.value, code("h1"));
+    const spent = await Promise.all([stores, second].map((s, i) =>
+      s.authorizationCodes.updateCode(
+        { ...read.value, usedAt: NOW, issuedSid: `s${i}` },
+        read.versionstamp,
+      )
+    ));
+    assert.equal(spent.filter(Boolean).length, 1);
+    assert.equal((await stores.authorizationCodes.getCode("h1"))?.value.usedAt, NOW);
+    assert.equal(await stores.authorizationCodes.getCode("nope"), undefined);
+  },
+);
+
+contract("browser sessions", "create, get, delete", async ({ stores }) => {
+  const session = {
+    key: "k1",
+    sid: "bs1",
+    userId: "ada",
+    userUid: "u1",
+    epoch: 0,
+    authTime: NOW,
+    amr: ["pwd"],
+    expiresAt: NOW + 3_600_000,
+  };
+  await stores.browserSessions.createBrowserSession(session);
+  assert.deepEqual((await stores.browserSessions.getBrowserSession("k1"))?.value, session);
+  await stores.browserSessions.deleteBrowserSession("k1");
+  assert.equal(await stores.browserSessions.getBrowserSession("k1"), undefined);
+});

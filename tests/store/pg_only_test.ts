@@ -1,0 +1,161 @@
+/**
+ * What only the PostgreSQL adapter has: a failing database is `StoreUnavailableError` on every
+ * call (503, never 401 or 500) and the pool recovers by itself; rows past their end are
+ * invisible at once and the sweeper removes them in bounded rounds; key-set writes are announced
+ * by NOTIFY to every listener; migrations are applied once.
+ */
+import assert from "node:assert/strict";
+import { StoreUnavailableError } from "../../src/errors.ts";
+import { openPool } from "../../src/store/pg_client.ts";
+import { migrate } from "../../src/store/pg_migrations.ts";
+import { keySetChannel, pgStores } from "../../src/store/pg_stores.ts";
+import type { SessionRecord } from "../../src/tokens/session_store.ts";
+import { inCi, openTestSchema, testDatabaseUrl } from "./engines.ts";
+
+const url = testDatabaseUrl();
+const ignore = !url && !inCi;
+const options = { ignore, sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "postgres: an unreachable database is StoreUnavailableError from every store",
+  ...options,
+  fn: async () => {
+    const sql = openPool({ url: "postgres://auth@127.0.0.1:1/none", poolSize: 1 });
+    const stores = pgStores(sql, { channel: "x" });
+    try {
+      const calls: [string, () => Promise<unknown>][] = [
+        ["ping", () => stores.ping()],
+        ["getUser", () => stores.users.getUser("ada")],
+        ["listUsers", () => stores.users.listUsers({ limit: 5 })],
+        ["getSession", () => stores.sessions.getSession("s")],
+        ["commitRotation", () =>
+          stores.sessions.commitRotation({
+            session: { sid: "s", userId: "a" } as SessionRecord,
+            sessionVersionstamp: "1",
+            userVersionstamp: "2",
+            now: 0,
+          })],
+        [
+          "take",
+          () => stores.counters.take([{ bucket: "b", subject: "s", costMs: 1, windowMs: 10 }], 0),
+        ],
+        ["listClients", () => stores.clients.listClients()],
+        ["keySetVersion", () => stores.keys.version()],
+      ];
+      for (const [name, call] of calls) {
+        const started = Date.now();
+        await assert.rejects(call, StoreUnavailableError, name);
+        // The reconnect backoff is bounded: an outage answers 503 at once, not after 20 s.
+        assert(Date.now() - started < 2000, `${name} took ${Date.now() - started} ms`);
+      }
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "postgres: a connection killed under the pool fails at most one call, then the pool recovers",
+  ...options,
+  fn: async () => {
+    const made = await openTestSchema();
+    const sql = openPool({ url: made.url, poolSize: 1, schema: made.schema });
+    const admin = openPool({ url: made.url, poolSize: 1 });
+    try {
+      const stores = pgStores(sql, { channel: keySetChannel(made.schema) });
+      await stores.ping();
+      const [row] = await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      const pid = row!.pid;
+      await admin`SELECT pg_terminate_backend(${pid})`;
+      // The calls in flight on the killed connection (and the next on its socket) fail as
+      // 503s; within 2 s a call succeeds on a new connection, with nobody restarting anything.
+      const outcomes: string[] = [];
+      const deadline = Date.now() + 2000;
+      while (outcomes.at(-1) !== "ok" && Date.now() < deadline) {
+        try {
+          await stores.users.getUser("ada");
+          outcomes.push("ok");
+        } catch (err) {
+          assert(err instanceof StoreUnavailableError, String(err));
+          outcomes.push("unavailable");
+        }
+      }
+      assert.equal(outcomes.at(-1), "ok", outcomes.join());
+    } finally {
+      await sql.end({ timeout: 5 });
+      await admin.end({ timeout: 5 });
+      await made.drop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "postgres: rows past their end are invisible at once; the sweeper removes them in bounded rounds",
+  ...options,
+  fn: async () => {
+    const made = await openTestSchema();
+    const sql = openPool({ url: made.url, poolSize: 2, schema: made.schema });
+    let wall = 1_000_000;
+    try {
+      const stores = pgStores(sql, { channel: keySetChannel(made.schema), wall: () => wall });
+      const session: SessionRecord = {
+        sid: "s1",
+        userId: "ada",
+        userUid: "u1",
+        epoch: 0,
+        role: "user",
+        createdAt: 0,
+        refreshedAt: 0,
+        expiresAt: 60_000,
+        maxExpiresAt: 120_000,
+        currentHash: "h",
+      };
+      assert.equal(await stores.sessions.createSession({ session, now: 0 }), "created");
+      await stores.counters.take([{ bucket: "b", subject: "s", costMs: 1000, windowMs: 5000 }], 0);
+      assert(await stores.sessions.getSession("s1"));
+      wall += 60_000; // the session's end, on the wall clock
+      assert.equal(await stores.sessions.getSession("s1"), undefined);
+      assert.deepEqual(await stores.sessions.listUserSessions("u1"), []);
+      const [before] = await sql`SELECT count(*)::int AS n FROM sessions`;
+      assert.equal(before!.n, 1, "still stored until swept");
+      assert.equal(await stores.sweep(), 2, "the session and the rate-limit cell");
+      const [after] = await sql`SELECT count(*)::int AS n FROM sessions`;
+      assert.equal(after!.n, 0);
+    } finally {
+      await sql.end({ timeout: 5 });
+      await made.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres: a key-set write is announced to every listener; migrations apply once",
+  ...options,
+  fn: async () => {
+    const made = await openTestSchema();
+    const a = openPool({ url: made.url, poolSize: 2, schema: made.schema });
+    const b = openPool({ url: made.url, poolSize: 2, schema: made.schema });
+    try {
+      assert.equal(await migrate(a, made.schema), 0, "already migrated");
+      const channel = keySetChannel(made.schema);
+      const writer = pgStores(a, { channel });
+      const listener = pgStores(b, { channel });
+      let heard = 0;
+      const stop = await listener.keys.watch!(() => heard++);
+      const afterListen = heard; // a (re)connect counts as a possible change
+      assert(await writer.keys.write({ version: 1, keys: [] }, undefined));
+      const deadline = Date.now() + 5000;
+      while (heard === afterListen && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert(heard > afterListen, "the NOTIFY arrived");
+      await stop();
+    } finally {
+      await a.end({ timeout: 5 });
+      await b.end({ timeout: 5 });
+      await made.drop();
+    }
+  },
+});
