@@ -121,7 +121,11 @@ contract(
     assert.equal(await passkeys.deletePasskey("u1", "cred1"), true);
     assert.deepEqual(await passkeys.listPasskeys("u1"), []);
 
-    const challenge = { challenge: "c", purpose: "authentication" as const, expiresAt: NOW + 60_000 };
+    const challenge = {
+      challenge: "c",
+      purpose: "authentication" as const,
+      expiresAt: NOW + 60_000,
+    };
     await passkeys.putChallenge("x", challenge, NOW);
     assert.deepEqual(await passkeys.takeChallenge("x"), challenge);
     assert.equal(await passkeys.takeChallenge("x"), undefined, "used once");
