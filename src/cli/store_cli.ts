@@ -62,7 +62,7 @@ export async function main(argv: readonly string[], now: () => number = Date.now
       console.error(
         `Imported into ${opened.engine}: ${counts.users} users, ${counts.clients} clients, ` +
           `${counts.keySets} key set(s), ${counts.keysInUse} in-use marks, ` +
-          `${counts.factors} users' second factors, ${counts.passkeys} passkeys, ` +
+          `${counts.factors} user(s) with second factors, ${counts.passkeys} passkey(s), ` +
           `${counts.sessions} live sessions`,
       );
     }
