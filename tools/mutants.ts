@@ -1241,4 +1241,20 @@ export const MUTANTS: readonly Mutant[] = [
     replace:
       "const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name.toUpperCase()));",
   },
+  // ---- store transfer ----
+  {
+    name: "transfer-drops-second-factors",
+    property: "store export moves each user's TOTP factor and recovery-code hashes: after a " +
+      "move the password alone does not sign them in",
+    file: "src/store/transfer.ts",
+    search: 'if (exported.has(userUid)) yield line({ kind: "mfa", userUid, record });',
+    replace: 'if (exported.has("")) yield line({ kind: "mfa", userUid, record });',
+  },
+  {
+    name: "transfer-drops-passkeys",
+    property: "store export moves each user's passkeys",
+    file: "src/store/transfer.ts",
+    search: 'if (exported.has(record.userUid)) yield line({ kind: "passkey", record });',
+    replace: 'if (exported.has("")) yield line({ kind: "passkey", record });',
+  },
 ];
