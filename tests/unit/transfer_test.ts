@@ -10,7 +10,7 @@ import { fakeStores } from "../helpers/fake_stores.ts";
 import type { SessionRecord } from "../../src/tokens/session_store.ts";
 import type { PasskeyRecord } from "../../src/passkeys/passkey_store.ts";
 import { userUid } from "../../src/users/user_store.ts";
-import { addUser, login, makeApp } from "../helpers/app.ts";
+import { addUser, login, makeApp, TEST_SECRET } from "../helpers/app.ts";
 import { claimsOf, enrolTotp } from "../helpers/mfa.ts";
 
 const NOW = Date.now();
@@ -198,4 +198,48 @@ Deno.test("transfer: a user with TOTP and a passkey moves with them; the passwor
   assert.deepEqual(claimsOf((await passed.json()).token).amr, ["pwd", "otp"]);
   // A user without a second factor still signs in with the password.
   await login(moved, "bob", "correct horse battery");
+});
+
+Deno.test("transfer: TOTP secrets move sealed: another SECRET_KEY on the target fails closed; the old one in PREVIOUS_SECRET_KEYS opens them", async () => {
+  using source = await makeApp();
+  await addUser(source, "ada", "correct horse battery");
+  const { token } = await login(source, "ada", "correct horse battery");
+  const { app, recoveryCodes } = await enrolTotp(source, token);
+  const lines = await collect(exportLines(source.stores, source.clock.ms));
+  const other = "another-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+  const cases = [
+    { vars: { SECRET_KEY: other }, opens: false },
+    { vars: { SECRET_KEY: other, PREVIOUS_SECRET_KEYS: TEST_SECRET }, opens: true },
+  ];
+  for (const { vars, opens } of cases) {
+    const target = fakeStores({ mode: "ok" });
+    using moved = await makeApp(vars, undefined, () => target);
+    moved.clock.ms = source.clock.ms + 30_000;
+    await importLines(target, from(lines), moved.clock.ms);
+    const challenged = await moved.post("/login", {
+      user_id: "ada",
+      password: "correct horse battery",
+    });
+    assert.equal(challenged.status, 403, "still asked for the second step");
+    const answer = await moved.post("/login/mfa", {
+      mfa_token: (await challenged.json()).mfa_token,
+      code: app.code(moved.clock.ms),
+    });
+    const body = await answer.json();
+    if (opens) assert.equal(answer.status, 200, JSON.stringify(body));
+    else {
+      assert.ok(answer.status >= 400, `refused, not signed in: ${answer.status}`);
+      assert.equal(body.token, undefined);
+      // Recovery codes are hashes, not sealed: they still let the user in (to reset the factor).
+      const again = await moved.post("/login", {
+        user_id: "ada",
+        password: "correct horse battery",
+      });
+      const recovered = await moved.post("/login/mfa", {
+        mfa_token: (await again.json()).mfa_token,
+        recovery_code: recoveryCodes[0],
+      });
+      assert.equal(recovered.status, 200, await recovered.clone().text());
+    }
+  }
 });
