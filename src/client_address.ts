@@ -53,7 +53,9 @@ export function isTrusted(trusted: TrustedProxies, address: string): boolean {
 }
 
 /**
- * The address to count a request against.
+ * The address to count a request against. A hop may be written `ip`, `ip:port` (IPv4),
+ * `[v6]` or `[v6]:port`, as load balancers do; a hop that is none of those makes the request
+ * count against the peer (the proxy) itself, and is passed to `onUnparsable` (the caller warns).
  *
  * @example
  * ```ts
@@ -69,15 +71,37 @@ export function clientAddress(
   peer: string,
   forwardedFor: string | undefined,
   trusted: TrustedProxies,
+  onUnparsable?: (hop: string) => void,
 ): string {
   if (trusted.ranges.length === 0 || !isTrusted(trusted, peer) || !forwardedFor) return peer;
   const hops = forwardedFor.split(",").map((s) => s.trim());
+  let hop: string | undefined;
   for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i] ?? "";
-    if (!parseIp(hop)) return peer; // a malformed hop: trust nothing the proxy passed on
+    hop = hopAddress(hops[i] ?? "");
+    if (hop === undefined) {
+      // A malformed hop: trust nothing the proxy passed on.
+      onUnparsable?.(hops[i] ?? "");
+      return peer;
+    }
     if (!isTrusted(trusted, hop)) return normalize(hop);
   }
-  return normalize(hops[0] ?? peer);
+  return normalize(hop ?? peer);
+}
+
+/**
+ * The address of one `X-Forwarded-For` hop: `ip`, `a.b.c.d:port`, `[v6]` or `[v6]:port`
+ * (a bare IPv6 address has no port: its colons are its own); `undefined` for anything else.
+ */
+function hopAddress(hop: string): string | undefined {
+  if (parseIp(hop)) return hop;
+  const match = /^\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?$/.exec(hop) ??
+    /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d{1,5})$/.exec(hop);
+  if (!match || Number(match[2] ?? 0) > 65_535) return undefined;
+  const bracketed = hop.startsWith("[");
+  const parsed = parseIp(match[1]!);
+  // Brackets hold IPv6 (a mapped IPv4 included); a bare `ip:port` is IPv4.
+  if (!parsed || (bracketed ? !match[1]!.includes(":") : parsed.version !== 4)) return undefined;
+  return match[1];
 }
 
 /**
@@ -98,6 +122,22 @@ export function limitSubject(address: string): string {
   const parsed = parseIp(address);
   if (!parsed || parsed.version === 4) return address;
   return `${(parsed.value >> 64n).toString(16)}::/64`;
+}
+
+/**
+ * An IP address as a client wrote it, in the form the limits count (`::ffff:` mapped IPv4 as
+ * IPv4, IPv6 in lowercase); `undefined` when it is not one address.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canonicalAddress } from "./client_address.ts";
+ * assert.equal(canonicalAddress("::FFFF:203.0.113.9"), "203.0.113.9");
+ * assert.equal(canonicalAddress("example.com"), undefined);
+ * ```
+ */
+export function canonicalAddress(text: string): string | undefined {
+  return parseIp(text) ? normalize(text) : undefined;
 }
 
 function normalize(address: string): string {

@@ -57,6 +57,15 @@ export interface Config {
   readonly loginLimitPerAccount: Rate;
   readonly loginLimitPerClient: Rate;
   readonly refreshLimitPerClient: Rate;
+  /** The login limit of one authenticated OAuth client (password grant), whatever its address. */
+  readonly loginLimitPerOAuthClient: Rate;
+  /** The refresh limit of one authenticated OAuth client (refresh_token grant). */
+  readonly refreshLimitPerOAuthClient: Rate;
+  /**
+   * OAuth clients trusted to name their end user's address (`End-User-Address`): the
+   * per-address limits then count that address too.
+   */
+  readonly trustForwardingClients: readonly string[];
   /** Seconds a device token (`/login`'s `device_token`) stays valid. */
   readonly deviceTokenTtl: number;
   readonly trustProxy: TrustedProxies;
@@ -123,6 +132,8 @@ export const DEFAULTS = {
   LOGIN_LIMIT_PER_ACCOUNT: "10/15m",
   LOGIN_LIMIT_PER_CLIENT: "30/1m",
   REFRESH_LIMIT_PER_CLIENT: "60/1m",
+  LOGIN_LIMIT_PER_OAUTH_CLIENT: "300/1m",
+  REFRESH_LIMIT_PER_OAUTH_CLIENT: "600/1m",
   DEVICE_TOKEN_TTL: "90d",
   LOG_LEVEL: "info",
 } as const;
@@ -196,6 +207,18 @@ export function parseConfig(vars: RawVars): Config {
     loginLimitPerAccount: requireRate("LOGIN_LIMIT_PER_ACCOUNT", get("LOGIN_LIMIT_PER_ACCOUNT")),
     loginLimitPerClient: requireRate("LOGIN_LIMIT_PER_CLIENT", get("LOGIN_LIMIT_PER_CLIENT")),
     refreshLimitPerClient: requireRate("REFRESH_LIMIT_PER_CLIENT", get("REFRESH_LIMIT_PER_CLIENT")),
+    loginLimitPerOAuthClient: requireRate(
+      "LOGIN_LIMIT_PER_OAUTH_CLIENT",
+      get("LOGIN_LIMIT_PER_OAUTH_CLIENT"),
+    ),
+    refreshLimitPerOAuthClient: requireRate(
+      "REFRESH_LIMIT_PER_OAUTH_CLIENT",
+      get("REFRESH_LIMIT_PER_OAUTH_CLIENT"),
+    ),
+    trustForwardingClients: Object.freeze(
+      (nonEmpty(vars.TRUST_FORWARDING_CLIENTS) ?? "").split(",").map((s) => s.trim())
+        .filter((s) => s !== ""),
+    ),
     deviceTokenTtl: requireDuration("DEVICE_TOKEN_TTL", get("DEVICE_TOKEN_TTL"), 1, 365 * DAY),
     trustProxy,
     bootstrapPassword,
@@ -267,6 +290,7 @@ export const CONFIG_VARIABLES = [
   "AUDIENCE",
   ...Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[],
   "TRUST_PROXY",
+  "TRUST_FORWARDING_CLIENTS",
   "BOOTSTRAP_PASSWORD",
   "CORS_ORIGINS",
   "METRICS_TOKEN",

@@ -30,6 +30,7 @@ export const ERROR_STATUS = {
   insufficient_role: 403,
   insufficient_scope: 403,
   subject_not_allowed: 403,
+  metrics_token_required: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

@@ -10,7 +10,11 @@ import { createLogThrottle } from "./log_throttle.ts";
 import type { KeptSession } from "./users/user_store.ts";
 
 /** The login limits, by purpose: per client address, per account, per device token. */
-export type LoginLimit = "login_client" | "login_account" | "login_device";
+export type LoginLimit =
+  | "login_client"
+  | "login_oauth_client"
+  | "login_account"
+  | "login_device";
 
 /**
  * Who refused: the shared store (a lock this instance had not seen: the start of a lockout),
@@ -86,7 +90,12 @@ export type DomainEvent =
    */
   | { readonly type: "password_hash_unusable"; readonly user_id: string }
   /** A limit of this instance refused a request (the login limits have their own event). */
-  | { readonly type: "rate_limited"; readonly limit: "refresh_client" }
+  | { readonly type: "rate_limited"; readonly limit: RefreshLimit }
+  /**
+   * An OAuth client was removed or its secret rotated: the sessions issued to it have ended
+   * (the session gate forgets what it cached for them).
+   */
+  | { readonly type: "client_changed"; readonly client_id: string }
   /** A second factor became active (never its secret). */
   | { readonly type: "mfa_enrolled"; readonly user_id: string; readonly method: "totp" }
   /** Every factor of a user was removed: by the user, an admin or the CLI. */
@@ -124,6 +133,9 @@ export type DomainEvent =
     readonly operation?: string | undefined;
     readonly cause: string;
   };
+
+/** The limits of this instance's memory: refreshes per address or per OAuth client. */
+export type RefreshLimit = "refresh_client" | "refresh_oauth_client" | "oauth_endpoint";
 
 /** Where services send events. */
 export type EmitEvent = (event: DomainEvent) => void;

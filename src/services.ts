@@ -21,6 +21,7 @@ import { createRateLimiter } from "./limits/rate_limiter.ts";
 import type { Logger } from "./logger.ts";
 import { countEvents, createMetrics, type Metrics } from "./metrics.ts";
 import { type ClientService, createClientService } from "./oauth/client_service.ts";
+import { createOAuthEndpointLimits, type OAuthEndpointLimits } from "./oauth/endpoint_limits.ts";
 import type { Stores } from "./store/stores.ts";
 import { createAccessTokenSigner } from "./tokens/access_token.ts";
 import { createRefreshService, type RefreshService } from "./tokens/refresh_service.ts";
@@ -66,6 +67,8 @@ export interface Services {
   readonly refresh: RefreshService;
   /** OAuth clients (service accounts). */
   readonly clients: ClientService;
+  /** The limits of `/oauth/revoke`, `/oauth/introspect` and client_credentials. */
+  readonly oauthLimits: OAuthEndpointLimits;
   /** Is an access token's session still live (the auth server's own `requireAuth` check). */
   readonly gate: SessionGate;
   readonly metrics: Metrics;
@@ -81,7 +84,7 @@ export function createServices(deps: ServiceDeps): Services {
   const { config, stores } = deps;
   const now = deps.now ?? Date.now;
   const metrics = createMetrics();
-  const gate = createSessionGate({ store: stores.sessions, now });
+  const gate = createSessionGate({ store: stores.sessions, clients: stores.clients, now });
   const events = createEventStream();
   events.subscribe(logEvents(deps.logger, now));
   events.subscribe(countEvents(metrics));
@@ -138,7 +141,11 @@ export function createServices(deps: ServiceDeps): Services {
       ttlSeconds: config.deviceTokenTtl,
       now,
     }),
-    limits: { perClient: config.loginLimitPerClient, perAccount: config.loginLimitPerAccount },
+    limits: {
+      perClient: config.loginLimitPerClient,
+      perAccount: config.loginLimitPerAccount,
+      perOAuthClient: config.loginLimitPerOAuthClient,
+    },
     onEvent: events.emit,
     secondFactor: mfaLogin,
     now,
@@ -154,12 +161,19 @@ export function createServices(deps: ServiceDeps): Services {
     // This instance's own (memory): the per-client refresh limit.
     limiter: createMemoryRateLimiter(now),
     perClient: config.refreshLimitPerClient,
+    perOAuthClient: config.refreshLimitPerOAuthClient,
     onEvent: events.emit,
   });
   const clients = createClientService({
     store: stores.clients,
     now,
     signAccessToken,
+    onEvent: events.emit,
+  });
+  const oauthLimits = createOAuthEndpointLimits({
+    limiter: createMemoryRateLimiter(now),
+    perAddress: config.refreshLimitPerClient,
+    perClient: config.refreshLimitPerOAuthClient,
     onEvent: events.emit,
   });
   const browserSessions = createBrowserSessions({
@@ -187,6 +201,7 @@ export function createServices(deps: ServiceDeps): Services {
     passkeys,
     refresh,
     clients,
+    oauthLimits,
     gate,
     metrics,
     events,

@@ -15,6 +15,7 @@
 import { base64url, decodeJwt } from "jose";
 import { createHash } from "node:crypto";
 import { ApiError } from "../errors.ts";
+import type { SessionClient } from "../tokens/session_store.ts";
 import type { SessionService } from "../tokens/sessions.ts";
 import { type UserRecord, type UserStore, userUid } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
@@ -50,8 +51,8 @@ export type CodeBinding = Omit<
 /** The token request's side of the exchange. */
 export interface CodeExchange {
   readonly code: string;
-  /** The client that authenticated (confidential) or named itself (public). */
-  readonly clientId: string;
+  /** The client that authenticated (confidential) or named itself (public), as registered now. */
+  readonly client: SessionClient;
   readonly redirectUri: string | undefined;
   readonly codeVerifier: string | undefined;
 }
@@ -97,7 +98,9 @@ export function createAuthorizationCodes(deps: AuthorizationCodeDeps) {
       const spent: AuthorizationCodeRecord = { ...code, usedAt: deps.now() };
       if (!(await deps.store.updateCode(spent, entry.versionstamp))) continue;
       const fresh = await deps.store.getCode(hash);
-      const pair = await deps.sessions.start(user, code.role, code.clientId).catch((err) => {
+      // Bound to the client in its current generation: removing it or rotating its secret
+      // ends the session (`clientMatches`).
+      const pair = await deps.sessions.start(user, code.role, exchange.client).catch((err) => {
         // The user changed between the read and the session's guarded commit; a store failure
         // stays what it is (503).
         if (err instanceof ApiError && err.code === "invalid_credentials") {
@@ -138,7 +141,7 @@ export function createAuthorizationCodes(deps: AuthorizationCodeDeps) {
   /** The bindings the token request must match (RFC 6749 section 4.1.3, RFC 7636 4.6). */
   function check(code: AuthorizationCodeRecord, exchange: CodeExchange): void {
     if (deps.now() >= code.expiresAt) throw invalidGrant("authorization code has expired");
-    if (code.clientId !== exchange.clientId) {
+    if (code.clientId !== exchange.client.clientId) {
       throw invalidGrant("authorization code was issued to another client");
     }
     if (exchange.redirectUri !== code.redirectUri) {

@@ -58,6 +58,19 @@ export function createMemoryRateLimiter(now: () => number, maxSubjects = 100_000
       const retryAfter = Math.max(1, Math.ceil((windowStart + windowMs - at) / 1000));
       return { limited: counter.count > rate.max, retryAfter };
     },
+    /**
+     * Whether the next attempt would be refused, without counting it: a caller already over
+     * its limit is refused before anything that costs a store read.
+     */
+    peek(bucket: string, subject: string, rate: Rate): LimitState {
+      const at = now();
+      const windowMs = rate.windowSeconds * 1000;
+      const windowStart = Math.floor(at / windowMs) * windowMs;
+      const counter = counters.get(`${bucket}\u0000${subject}`);
+      const retryAfter = Math.max(1, Math.ceil((windowStart + windowMs - at) / 1000));
+      const count = counter?.windowStart === windowStart ? counter.count : 0;
+      return { limited: count >= rate.max, retryAfter };
+    },
   };
 }
 

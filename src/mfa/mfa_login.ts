@@ -19,6 +19,7 @@ import { base64url } from "jose";
 import { createHash } from "node:crypto";
 import { ApiError, ContendedError } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
+import type { SessionClient } from "../tokens/session_store.ts";
 import type { CheckedUser } from "../tokens/sessions.ts";
 import type { UserStore } from "../users/user_store.ts";
 import { userUid } from "../users/user_store.ts";
@@ -55,7 +56,7 @@ export interface LoginSteps {
     user: CheckedUser,
     role: string,
     client: string,
-    clientId: string | undefined,
+    oauthClient: SessionClient | undefined,
     amr: readonly string[],
   ): Promise<LoginAnswer>;
 }
@@ -90,7 +91,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
   async function challenge(
     user: CheckedUser,
     role: string,
-    clientId: string | undefined,
+    oauthClient: SessionClient | undefined,
     budget: ChallengeBudget,
     client: string,
   ): Promise<MfaRequired | undefined> {
@@ -103,7 +104,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       userUid: userUid(user),
       userVersionstamp: user.versionstamp,
       role,
-      ...(clientId !== undefined ? { clientId } : {}),
+      ...(oauthClient !== undefined ? { oauthClient } : {}),
       budget,
       failures: 0,
       expiresAt: now + MFA_TOKEN_TTL_MS,
@@ -163,7 +164,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
         { ...user.value, versionstamp: user.versionstamp },
         pending.role,
         request.client,
-        pending.clientId,
+        pending.oauthClient,
         AMR_PASSWORD_OTP,
       );
     }

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { SessionClient } from "../tokens/session_store.ts";
 import type { Versioned } from "../versioned.ts";
 import type { SealedSecret } from "./secret_box.ts";
 
@@ -53,8 +54,11 @@ export interface MfaChallenge {
   /** The user's versionstamp when the password was checked: any change since ends it. */
   readonly userVersionstamp: string;
   readonly role: string;
-  /** The OAuth client of a password grant (the session is bound to it). */
-  readonly clientId?: string;
+  /**
+   * The OAuth client of a password grant, with the generation it had when it authenticated:
+   * the session the second step starts is bound to it (`clientMatches`).
+   */
+  readonly oauthClient?: SessionClient;
   readonly budget: ChallengeBudget;
   /** Wrong codes so far; at `MAX_CHALLENGE_FAILURES` the challenge is deleted. */
   readonly failures: number;

@@ -190,17 +190,21 @@ export function createClientService(deps: ClientServiceDeps) {
 
     /**
      * Removes a client; tokens it holds live until `exp` for local verifiers, but introspect
-     * inactive at once, and stay so if the id is registered again (a new generation).
+     * inactive at once, and stay so if the id is registered again (a new generation). The
+     * sessions users started through it (password grant) end with it: refresh, `/me` and
+     * introspection refuse them from now on.
      */
     async remove(clientId: string): Promise<void> {
       if (!(await store.deleteClient(clientId))) {
         throw new ApiError("not_found", `no client "${clientId.slice(0, 128)}"`);
       }
+      emit({ type: "client_changed", client_id: clientId });
     },
 
     /**
      * Replaces the secret; the old one stops working at once, and every token issued before
-     * introspects inactive from now on (a new generation).
+     * introspects inactive from now on (a new generation), as do the sessions started through
+     * the client.
      */
     async rotateSecret(clientId: string): Promise<ClientWithSecret> {
       const entry = await store.getClient(clientId);
@@ -218,6 +222,7 @@ export function createClientService(deps: ClientServiceDeps) {
       if (!(await store.updateClient(client, entry.versionstamp))) {
         throw new ApiError("conflict", "client changed meanwhile; try again");
       }
+      emit({ type: "client_changed", client_id: clientId });
       return { client: publicClient(client), secret };
     },
 

@@ -38,7 +38,7 @@ export async function authorizationCodeGrant(
   const { services, config } = ctx;
   const { code: granted, pair } = await services.codes.redeem({
     code,
-    clientId: client.clientId,
+    client,
     redirectUri: form.get("redirect_uri"),
     codeVerifier: form.get("code_verifier"),
   }).catch((err) => {

@@ -7,6 +7,7 @@
  */
 import { decodeJwt } from "jose";
 import type { AppContext } from "../app_types.ts";
+import { ApiError } from "../errors.ts";
 import { LoginBody } from "../routes/schemas.ts";
 import { type AccessClaims, keyRingResolver, verifyAccessToken } from "../tokens/access_token.ts";
 import type { IntrospectionResponse, OAuthTokenResponse, TokenPair } from "../wire.ts";
@@ -24,6 +25,11 @@ export interface TokenRequest {
   readonly form: OAuthForm;
   readonly client: ClientRecord | undefined;
   readonly address: string;
+  /**
+   * The end user's address, named by an authenticated client trusted to forward one
+   * (`TRUST_FORWARDING_CLIENTS`); the per-address limits count it.
+   */
+  readonly endUserAddress?: string | undefined;
 }
 
 /** `POST /oauth/token`: dispatches on `grant_type`. */
@@ -50,7 +56,7 @@ export function tokenGrant(ctx: GrantContext, request: TokenRequest): Promise<OA
 /** `grant_type=password`: `/login` behind an OAuth face; `scope` names the role wanted. */
 async function passwordGrant(
   ctx: GrantContext,
-  { form, client, address }: TokenRequest,
+  { form, client, address, endUserAddress }: TokenRequest,
 ): Promise<OAuthTokenResponse> {
   allow(client, "password");
   const roles = scopeTokens(form.get("scope"));
@@ -77,7 +83,10 @@ async function passwordGrant(
     role,
     client: address,
     deviceToken: device_token,
-    clientId: client?.clientId,
+    // A public client's id proves nothing: its users stay on their address's budget.
+    clientId: client?.public === true ? undefined : client?.clientId,
+    oauthClient: client,
+    endUserAddress,
   });
   if ("mfa" in answer) throw new OAuthMfaRequired(answer.mfa);
   // An extra parameter of the answer (RFC 6749 section 5.1 allows them): the device token.
@@ -87,7 +96,7 @@ async function passwordGrant(
 /** `grant_type=refresh_token`: `/refresh` behind an OAuth face (same rotation and reuse rules). */
 async function refreshTokenGrant(
   ctx: GrantContext,
-  { form, client, address }: TokenRequest,
+  { form, client, address, endUserAddress }: TokenRequest,
 ): Promise<OAuthTokenResponse> {
   allow(client, "refresh_token");
   const refreshToken = form.get("refresh_token");
@@ -100,7 +109,8 @@ async function refreshTokenGrant(
     await ctx.services.refresh.refresh({
       refreshToken,
       client: address,
-      clientId: client?.clientId,
+      oauthClient: client,
+      endUserAddress,
     }),
   );
 }
@@ -134,16 +144,28 @@ async function clientCredentialsGrant(
  * anything unknown, expired or foreign changes nothing (200). A live service-account token is
  * refused with `unsupported_token_type` (RFC 7009 section 2.2.1): it has no session to end and
  * is not revoked one by one; rotating the client's secret ends all of them.
+ *
+ * The client is checked as RFC 7009 section 2.1 asks: a session issued to an OAuth client is
+ * ended only by that client, authenticated (`invalid_client` without authentication,
+ * `unauthorized_client` for another client); a session from `/login` only by a caller that
+ * authenticated as no client. Nothing changes then.
  */
-export async function revokeToken(ctx: GrantContext, form: OAuthForm): Promise<void> {
+export async function revokeToken(
+  ctx: GrantContext,
+  form: OAuthForm,
+  client: ClientRecord | undefined,
+): Promise<void> {
   const token = form.get("token");
   if (token === undefined) throw new OAuthError("invalid_request", "token is required");
   const hint = form.get("token_type_hint");
-  const tryRefresh = () => ctx.services.sessions.revokeByRefreshToken(token, "oauth revoke");
+  const clientId = client?.clientId;
+  const { sessions } = ctx.services;
+  const tryRefresh = () =>
+    asClient(sessions.revokeByRefreshToken(token, "oauth revoke", clientId), client);
   if (hint !== "access_token" && await tryRefresh()) return;
   const claims = await verifyOwnToken(ctx, token);
   if (claims?.sid !== undefined) {
-    await ctx.services.sessions.revoke(claims.sid, "oauth revoke");
+    await asClient(sessions.revokeForClient(claims.sid, "oauth revoke", clientId), client);
     return;
   }
   if (claims?.client_id !== undefined) {
@@ -154,6 +176,21 @@ export async function revokeToken(ctx: GrantContext, form: OAuthForm): Promise<v
     );
   }
   if (hint === "access_token") await tryRefresh();
+}
+
+/** A revocation's outcome, with a session of another client as RFC 7009 section 2.1 refuses it. */
+async function asClient(
+  revocation: Promise<boolean>,
+  client: ClientRecord | undefined,
+): Promise<boolean> {
+  try {
+    return await revocation;
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.code !== "invalid_refresh_token") throw err;
+    throw client === undefined
+      ? new OAuthError("invalid_client", "this token was issued to a client: authenticate as it")
+      : new OAuthError("unauthorized_client", "this token was not issued to this client");
+  }
 }
 
 /**

@@ -9,14 +9,10 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { canonicalAddress } from "../client_address.ts";
 import { clientIp } from "../client_ip.ts";
 import { introspectToken, revokeToken, tokenGrant } from "../oauth/grants.ts";
-import {
-  authenticateClient,
-  clientCredentials,
-  type OAuthForm,
-  readForm,
-} from "../oauth/oauth_request.ts";
+import { authenticateClient, clientCredentials, readForm } from "../oauth/oauth_request.ts";
 import { OAuthError } from "../oauth/oauth_error.ts";
 import type { ClientRecord } from "../oauth/client_store.ts";
 import {
@@ -24,6 +20,9 @@ import {
   OAuthErrorBodySchema,
   OAuthTokenResponseSchema,
 } from "../wire.ts";
+
+/** The header a trusted client names its end user's address in (see `forwardedEndUser`). */
+export const END_USER_ADDRESS = "End-User-Address";
 
 const OAuthErrorBody = OAuthErrorBodySchema.openapi("OAuthError");
 
@@ -79,6 +78,11 @@ const oauthError = (description: string) => ({
 const security = [{ clientBasic: [] }, {}];
 /** The JSON API's body limit applies here too (status 413, RFC 6749's shape). */
 const tooLarge = oauthError("invalid_request: body over 16 KiB");
+/** The limits of `oauth/endpoint_limits.ts` (per address, or per authenticated client). */
+const endpointLimit = oauthError(
+  "too_many_attempts: over REFRESH_LIMIT_PER_CLIENT for this address, or " +
+    "REFRESH_LIMIT_PER_OAUTH_CLIENT for this client; see Retry-After",
+);
 /** Every OAuth endpoint touches the store (the same 503 rule as the JSON routes). */
 const temporarilyUnavailable = oauthError(
   "temporarily_unavailable: the store is unavailable or contended; retry after Retry-After",
@@ -93,17 +97,51 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
     description: "client_secret_basic: form-encoded client_id and client_secret (RFC 6749 2.3.1)",
   });
 
-  /** Reads the form and the client; `required` refuses a public caller. */
+  /**
+   * Reads the form and the client; `required` refuses a public caller. A caller over the
+   * endpoint limits is refused before the client is read, and a failed authentication counts
+   * against its address (`oauth/endpoint_limits.ts`).
+   */
   async function start(c: Context, required: boolean) {
     const body = await readForm(c);
     const credentials = clientCredentials(c.req.header("Authorization"), body);
-    const client = await authenticateClient(services.clients, credentials);
+    const address = clientIp(c, config.trustProxy);
+    services.oauthLimits.refuseEarly(address, credentials.clientId);
+    let client: ClientRecord | undefined;
+    try {
+      client = await authenticateClient(services.clients, credentials);
+    } catch (err) {
+      if (err instanceof OAuthError && err.code === "invalid_client") {
+        services.oauthLimits.countFailure(address);
+      }
+      throw err;
+    }
     // A public client proves nothing (no secret): not enough where authentication is required.
     if (required && (!client || client.public === true)) {
+      services.oauthLimits.countFailure(address);
       throw new OAuthError("invalid_client", "client authentication is required");
     }
-    return { body, client };
+    return { body, client, address };
   }
+  /**
+   * The `End-User-Address` header of a client named in `TRUST_FORWARDING_CLIENTS` (a web app
+   * that signs its users in from its backend); ignored from any other caller. Malformed:
+   * `invalid_request`, never ignored (that would take the end user off the address budget).
+   */
+  function forwardedEndUser(c: Context, client: ClientRecord | undefined): string | undefined {
+    if (!client || client.public === true) return undefined;
+    if (!config.trustForwardingClients.includes(client.clientId)) return undefined;
+    const header = c.req.header(END_USER_ADDRESS);
+    if (header === undefined) return undefined;
+    const address = canonicalAddress(header.trim());
+    if (address === undefined) {
+      throw new OAuthError("invalid_request", `${END_USER_ADDRESS} must be one IP address`);
+    }
+    return address;
+  }
+  /** The id of a client that proved a secret: a public client's id proves nothing. */
+  const provenClientId = (client: ClientRecord | undefined) =>
+    client?.public === true ? undefined : client?.clientId;
   const noStore = (c: Context) => {
     c.header("Cache-Control", "no-store");
     c.header("Pragma", "no-cache");
@@ -129,16 +167,24 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
           "holds mfa_token and methods; finish at POST /login/mfa",
       ),
       413: tooLarge,
-      429: oauthError("too_many_attempts: the /login and /refresh limits; see Retry-After"),
+      429: oauthError(
+        "too_many_attempts: the /login and /refresh limits, or for client_credentials the " +
+          "OAuth endpoint limits; see Retry-After",
+      ),
       503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/token", async (c) => {
-    const { body, client } = await start(c, false);
+    const { body, client, address } = await start(c, false);
+    // client_credentials has no limit of its own (password and refresh_token do).
+    if (body.get("grant_type") === "client_credentials") {
+      services.oauthLimits.count(address, provenClientId(client));
+    }
     const answer = await tokenGrant(ctx, {
       form: body,
       client,
-      address: clientIp(c, config.trustProxy),
+      address,
+      endUserAddress: forwardedEndUser(c, client),
     });
     noStore(c);
     return c.json(answer, 200);
@@ -154,16 +200,21 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       200: { description: "Revoked, or nothing to revoke (unknown tokens too)" },
       400: oauthError(
         "invalid_request: no token; unsupported_token_type: a live service-account token " +
-          "(not revoked one by one: rotate the client's secret)",
+          "(not revoked one by one: rotate the client's secret); unauthorized_client: the " +
+          "token was issued to another client, or to none (RFC 7009 section 2.1)",
       ),
-      401: oauthError("invalid_client: wrong client credentials"),
+      401: oauthError(
+        "invalid_client: wrong client credentials, or none for a token issued to a client",
+      ),
       413: tooLarge,
+      429: endpointLimit,
       503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/revoke", async (c) => {
-    const { body } = await start(c, false);
-    await revokeToken(ctx, body);
+    const { body, client, address } = await start(c, false);
+    services.oauthLimits.count(address, provenClientId(client));
+    await revokeToken(ctx, body, client);
     noStore(c);
     return c.body(null, 200);
   });
@@ -182,11 +233,13 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       400: oauthError("invalid_request: no token"),
       401: oauthError("invalid_client: no or wrong client credentials"),
       413: tooLarge,
+      429: endpointLimit,
       503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/introspect", async (c) => {
-    const { body } = await start(c, true) as { body: OAuthForm; client: ClientRecord };
+    const { body, client, address } = await start(c, true);
+    services.oauthLimits.count(address, provenClientId(client));
     const answer = await introspectToken(ctx, body);
     noStore(c);
     return c.json(answer, 200);

@@ -6,6 +6,7 @@
  */
 import { dirname } from "node:path";
 import { type Config, ConfigError } from "../config.ts";
+import { protectStoreFiles } from "./store_file_modes.ts";
 
 /** Is `path` a KV Connect URL or `:memory:` rather than a file. */
 export function isFileStore(path: string): boolean {
@@ -13,14 +14,26 @@ export function isFileStore(path: string): boolean {
 }
 
 /**
- * Opens `config.kvPath`. A path the process may not write (the tasks allow `./data` only), or
- * one that cannot be created or opened, throws a {@link ConfigError} naming `KV_PATH`.
+ * Opens `config.kvPath`. A file store's files are made 0600 in a 0700 directory
+ * (`store_file_modes.ts`). A path the process may not write (the tasks allow `./data` only), or
+ * one that cannot be created, opened or made private, throws a {@link ConfigError} naming
+ * `KV_PATH`.
  */
 export async function openKvStore(config: Pick<Config, "kvPath">): Promise<Deno.Kv> {
   const path = config.kvPath;
   try {
-    if (isFileStore(path)) await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    return await Deno.openKv(path);
+    if (!isFileStore(path)) return await Deno.openKv(path);
+    await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await protectStoreFiles(path);
+    const kv = await Deno.openKv(path);
+    try {
+      // The -wal and -shm files exist now: SQLite gave them the database's mode; made sure.
+      await protectStoreFiles(path);
+    } catch (err) {
+      kv.close();
+      throw err;
+    }
+    return kv;
   } catch (err) {
     throw new ConfigError("KV_PATH", storeProblem(path, err));
   }

@@ -34,6 +34,11 @@ export interface TokenSubject {
   readonly client_gen?: string;
   /** RFC 8176 authentication methods (user tokens). */
   readonly amr?: readonly string[];
+  /**
+   * Epoch seconds the token must not outlive (not a claim): a session's absolute end
+   * (`SESSION_MAX_AGE`). `exp` is the earlier of this and `iat + TOKEN_TTL`.
+   */
+  readonly notAfter?: number;
 }
 
 /**
@@ -99,11 +104,12 @@ export function createAccessTokenSigner(options: SignerOptions) {
   ): Promise<SignedToken> {
     const { signing } = options.keys();
     const iat = Math.floor(nowMs / 1000);
+    const exp = Math.max(iat, Math.min(iat + options.ttl, subject.notAfter ?? Infinity));
     const claims: AccessClaims = {
       sub: subject.sub,
       role: subject.role,
       iat,
-      exp: iat + options.ttl,
+      exp,
       iss: options.issuer,
       jti: crypto.randomUUID(),
       ...(subject.sid !== undefined ? { sid: subject.sid } : {}),
@@ -116,7 +122,7 @@ export function createAccessTokenSigner(options: SignerOptions) {
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: signing.alg, typ: "JWT", kid: signing.kid })
       .sign(signing.key);
-    return { token, expiresIn: options.ttl, claims };
+    return { token, expiresIn: exp - iat, claims };
   };
 }
 

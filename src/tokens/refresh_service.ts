@@ -8,8 +8,9 @@
 import { limitSubject } from "../client_address.ts";
 import type { Rate } from "../duration.ts";
 import { toApiError, tooManyAttempts } from "../errors.ts";
-import type { EmitEvent } from "../events.ts";
+import type { EmitEvent, RefreshLimit } from "../events.ts";
 import type { MemoryRateLimiter } from "../limits/memory_rate_limiter.ts";
+import type { SessionClient } from "./session_store.ts";
 import type { SessionService, TokenPair } from "./sessions.ts";
 
 /** Dependencies of {@link createRefreshService}. */
@@ -18,6 +19,8 @@ export interface RefreshDeps {
   /** This instance's own (memory) limiter the per-client refresh limit counts in. */
   readonly limiter: MemoryRateLimiter;
   readonly perClient: Rate;
+  /** The budget of one authenticated OAuth client, whatever address it calls from. */
+  readonly perOAuthClient?: Rate;
   readonly onEvent?: EmitEvent;
 }
 
@@ -26,8 +29,13 @@ export interface RefreshRequest {
   readonly refreshToken: string;
   /** The client address the per-client limit counts against. */
   readonly client: string;
-  /** The OAuth client that authenticated (refresh_token grant); none at `/refresh`. */
-  readonly clientId?: string | undefined;
+  /**
+   * The OAuth client that authenticated (refresh_token grant); none at `/refresh`. Its own
+   * budget replaces the address's, and the session must be its own, in its generation.
+   */
+  readonly oauthClient?: SessionClient | undefined;
+  /** The end user's address, named by a client trusted to forward it: counted as well. */
+  readonly endUserAddress?: string | undefined;
 }
 
 /**
@@ -52,14 +60,29 @@ export interface RefreshRequest {
 export function createRefreshService(deps: RefreshDeps) {
   const emit: EmitEvent = (event) => deps.onEvent?.(event);
 
-  async function refresh({ refreshToken, client, clientId }: RefreshRequest): Promise<TokenPair> {
-    const limit = deps.limiter.hit("refresh_client", limitSubject(client), deps.perClient);
-    if (limit.limited) {
-      emit({ type: "rate_limited", limit: "refresh_client" });
-      throw tooManyAttempts(limit.retryAfter);
+  /** Counts one refresh under the limits of who sends it; throws when one refuses it. */
+  function count({ client, oauthClient, endUserAddress }: RefreshRequest): void {
+    const clientId = oauthClient?.public === true ? undefined : oauthClient?.clientId;
+    const limits: [RefreshLimit, string, Rate][] = clientId === undefined
+      ? [["refresh_client", limitSubject(client), deps.perClient]]
+      : [["refresh_oauth_client", clientId, deps.perOAuthClient ?? deps.perClient]];
+    if (clientId !== undefined && endUserAddress !== undefined) {
+      limits.push(["refresh_client", limitSubject(endUserAddress), deps.perClient]);
     }
+    for (const [name, subject, rate] of limits) {
+      const limit = deps.limiter.hit(name, subject, rate);
+      if (limit.limited) {
+        emit({ type: "rate_limited", limit: name });
+        throw tooManyAttempts(limit.retryAfter);
+      }
+    }
+  }
+
+  async function refresh(request: RefreshRequest): Promise<TokenPair> {
+    const { refreshToken, oauthClient } = request;
+    count(request);
     try {
-      return await deps.sessions.refresh(refreshToken, clientId);
+      return await deps.sessions.refresh(refreshToken, oauthClient);
     } catch (err) {
       // Successes and reuse are counted from the session service's own events; the others here.
       const answer = toApiError(err);

@@ -16,10 +16,20 @@
 import type { EventSubscriber } from "../events.ts";
 import type { AccessClaims } from "./access_token.ts";
 import type { KeptSession } from "../users/user_store.ts";
-import { isKept, isSessionUsable, type SessionStore } from "./session_store.ts";
+import type { ClientStore } from "../oauth/client_store.ts";
+import {
+  clientMatches,
+  isKept,
+  isSessionUsable,
+  type SessionRecord,
+  type SessionStore,
+} from "./session_store.ts";
 
 /** The one read the gate needs. */
 export type SessionReader = Pick<SessionStore, "getSessionAndUser">;
+
+/** The read of a session's OAuth client (only for sessions issued to one). */
+export type ClientReader = Pick<ClientStore, "getClient">;
 
 /** A user's internal id and the session epoch its sessions must reach (`Infinity`: removed). */
 interface Floor {
@@ -31,6 +41,8 @@ interface Floor {
 
 interface Checked {
   readonly userId: string;
+  /** The OAuth client the session was issued to, if any. */
+  readonly clientId: string | undefined;
   readonly live: boolean;
   readonly roles: readonly string[];
   readonly checkedAt: number;
@@ -39,6 +51,12 @@ interface Checked {
 /** Options of {@link createSessionGate}. */
 export interface SessionGateOptions {
   readonly store: SessionReader;
+  /**
+   * Where a session's OAuth client is read: a session issued to a client is live only while
+   * that client exists in the same generation (`clientMatches`). Required whenever sessions
+   * may carry a client; without it such a session is never live.
+   */
+  readonly clients?: ClientReader;
   readonly now: () => number;
   readonly maxAgeMs?: number;
   readonly maxEntries?: number;
@@ -72,6 +90,14 @@ export function createSessionGate(options: SessionGateOptions) {
     return epoch < floor.epoch && !isKept({ sid, epoch }, floor.kept);
   }
 
+  /** The session's OAuth client, if it has one, is still the one it was issued to. */
+  async function clientIsCurrent(session: SessionRecord | undefined): Promise<boolean> {
+    if (session?.clientId === undefined) return true;
+    if (!options.clients) return false;
+    const client = await options.clients.getClient(session.clientId);
+    return clientMatches(session, client?.value);
+  }
+
   async function lookup(sid: string, userId: string): Promise<Checked> {
     const at = options.now();
     const cached = checked.get(sid);
@@ -80,8 +106,10 @@ export function createSessionGate(options: SessionGateOptions) {
     const session = read.session?.value;
     const user = read.user?.value;
     const live = isSessionUsable(session, user, at) && !revoked.has(sid) &&
-      !isBehind(userId, sid, session?.userUid, session?.epoch ?? -1);
-    const entry: Checked = { userId, live, roles: user?.roles ?? [], checkedAt: at };
+      !isBehind(userId, sid, session?.userUid, session?.epoch ?? -1) &&
+      await clientIsCurrent(session);
+    const clientId = session?.clientId;
+    const entry: Checked = { userId, clientId, live, roles: user?.roles ?? [], checkedAt: at };
     remember(checked, sid, entry);
     return entry;
   }
@@ -103,6 +131,11 @@ export function createSessionGate(options: SessionGateOptions) {
       if (event.type === "session_revoked" || event.type === "refresh_reused") {
         remember(revoked, event.sid);
         checked.delete(event.sid);
+      }
+      if (event.type === "client_changed") {
+        for (const [sid, entry] of checked) {
+          if (entry.clientId === event.client_id) checked.delete(sid);
+        }
       }
       if (event.type === "user_changed") {
         const floor = floors.get(event.user_id);

@@ -37,6 +37,13 @@ export interface SessionRecord {
   readonly clientId?: string;
   /** RFC 8176 authentication methods of the login (`["pwd"]`, `["pwd", "otp"]`). */
   readonly amr?: readonly string[];
+  /**
+   * That client's generation when the session started (`ClientRecord.generation`): removing
+   * the client or rotating its secret (a new generation) ends the session, and registering the
+   * id again revives nothing ({@link clientMatches}). Absent for sessions without a client, and
+   * in sessions stored before it existed.
+   */
+  readonly clientGen?: string;
   readonly createdAt: number;
   /** The last rotation (`createdAt` before the first). */
   readonly refreshedAt: number;
@@ -127,6 +134,46 @@ export interface SessionStore {
    * user gets a new one); this only frees the storage and the user's session listing.
    */
   deleteUserSessions(userUid: string): Promise<void>;
+}
+
+/** The OAuth client a session is bound to, as the session service sees it (a client record). */
+export interface SessionClient {
+  readonly clientId: string;
+  /** A public client (no secret): its id proves nothing, so it has no budget of its own. */
+  readonly public?: boolean | undefined;
+  readonly generation?: string | undefined;
+  readonly createdAt: number;
+}
+
+/**
+ * The one definition of a session's client being the one it was issued to: none for a session
+ * without one; else the same id in the same generation (a session stored before generations
+ * were recorded: a registration no younger than the session, so a re-added id still fails).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clientMatches } from "./session_store.ts";
+ * const session = { clientId: "web", clientGen: "g1", createdAt: 10 };
+ * assert(clientMatches(session, { clientId: "web", generation: "g1", createdAt: 5 }));
+ * assert(!clientMatches(session, { clientId: "web", generation: "g2", createdAt: 5 }));
+ * assert(!clientMatches(session, undefined));
+ * assert(clientMatches({ createdAt: 10 }, undefined));
+ * // Stored before generations: only a registration at least as old as the session.
+ * const legacy = { clientId: "web", createdAt: 10 };
+ * assert(clientMatches(legacy, { clientId: "web", generation: "g1", createdAt: 10 }));
+ * assert(!clientMatches(legacy, { clientId: "web", generation: "g2", createdAt: 11 }));
+ * ```
+ */
+export function clientMatches(
+  session: Pick<SessionRecord, "clientId" | "clientGen" | "createdAt">,
+  client: SessionClient | undefined,
+): boolean {
+  if (session.clientId === undefined) return client === undefined;
+  if (client === undefined || client.clientId !== session.clientId) return false;
+  return session.clientGen !== undefined
+    ? client.generation === session.clientGen
+    : client.createdAt <= session.createdAt;
 }
 
 /**

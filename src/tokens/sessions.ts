@@ -2,13 +2,21 @@
  * Sessions and refresh tokens: issue, rotate, forgive the near-simultaneous, detect reuse,
  * revoke.
  *
- * A refresh token is 32 bytes, base64url: a 16-byte family id, fixed for the session, and a
- * 16-byte secret. The session's id is a hash of the family id (so `sid`, which access tokens
- * carry, does not reveal it), and the session record stores only SHA-256 hashes of tokens.
- * The first secret is random; each rotation derives the next token from the presented one with
- * HMAC-SHA-256 under a key derived from `SECRET_KEY` ({@link deriveChainKey}). So the server
- * can hand the same child out again to whoever presents the parent, without storing it, and
- * nobody can compute a child without both the parent and the key.
+ * A refresh token is 32 bytes, base64url: a 16-byte family id, random and fixed for the
+ * session, a 12-byte MAC and a 4-byte rotation counter (big-endian). The MAC is HMAC-SHA-256,
+ * under a key derived from `SECRET_KEY` ({@link deriveChainKey}), of the family id and the
+ * counter; each rotation issues the next counter. So the server can hand the same child out
+ * again to whoever presents the parent, without storing it; nobody can compute a token
+ * without the key; and the server can prove that it issued any token of the family, however
+ * old, without a record of it. The session's id is a hash of the family id (so `sid`, which
+ * access tokens carry, does not reveal it), and the session record stores only SHA-256 hashes
+ * of its current token and that token's parent.
+ *
+ * The family id alone proves nothing (it is the first 22 characters of every token of the
+ * session, forever): reuse detection and revocation act only on a token the server issued,
+ * one whose hash the record holds or whose MAC verifies ({@link isIssued}). A token of a session
+ * started before this layout (random secret, children HMAC'd from their parent) is proven by
+ * its hash alone; its next rotation moves the session to the MAC layout.
  *
  * Reuse interval, as Supabase Auth (GoTrue) has it (internal/tokens/service.go: a revoked token
  * that is the parent of the active one gets the active one back): within
@@ -20,7 +28,7 @@
  * @module
  */
 import { base64url } from "jose";
-import { createHash, createHmac } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { ApiError, ContendedError } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
 import { sessionEpoch, type UserRecord, userUid } from "../users/user_store.ts";
@@ -28,8 +36,10 @@ import type { Versioned } from "../versioned.ts";
 import type { TokenPair } from "../wire.ts";
 import type { SignedToken, TokenSubject } from "./access_token.ts";
 import {
+  clientMatches,
   isSessionLive,
   isSessionUsable,
+  type SessionClient,
   type SessionRecord,
   type SessionStore,
 } from "./session_store.ts";
@@ -68,6 +78,8 @@ export interface SessionSummary {
 
 const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const FAMILY_BYTES = 16;
+const MAC_BYTES = 12;
+const MAC_LABEL = new TextEncoder().encode("refresh-token/v2");
 const MAX_ROTATION_ATTEMPTS = 8;
 /** Commits of a new session that may find the cap full (each ends sessions to make room). */
 const MAX_CREATE_ATTEMPTS = 8;
@@ -96,11 +108,14 @@ export function createSessionService(deps: SessionDeps) {
   const maxSessions = deps.maxSessionsPerUser ?? Infinity;
 
   function issuePair(session: SessionRecord, refreshToken: string, nowMs: number) {
+    // No access token outlives its session's absolute end.
+    const notAfter = Math.floor(session.maxExpiresAt / 1000);
     return deps.signAccessToken(
       {
         sub: session.userId,
         role: session.role,
         sid: session.sid,
+        notAfter,
         ...(session.amr !== undefined ? { amr: session.amr } : {}),
       },
       nowMs,
@@ -112,22 +127,22 @@ export function createSessionService(deps: SessionDeps) {
    * Starts a session for a user who just proved their credentials, as read for that check: the
    * session is stored only if the user is still exactly so (else 401: a password change or
    * removal raced the login). When the user already holds `MAX_SESSIONS_PER_USER` live
-   * sessions, the oldest end first. `clientId` binds the session to the OAuth client that
-   * authenticated for it: its refresh tokens then need that client (see {@link refresh}).
+   * sessions, the oldest end first. `client` binds the session to the OAuth client that
+   * authenticated for it, in its current generation: its refresh tokens then need that client
+   * (see {@link refresh}), and the session ends when the client is removed or its secret
+   * rotated ({@link clientMatches}).
    * `amr` (RFC 8176: how the user proved who they are) goes into every access token of the
    * session, refreshed ones too.
    */
   async function start(
     user: CheckedUser,
     role: string,
-    clientId?: string,
+    client?: SessionClient,
     amr?: readonly string[],
   ): Promise<TokenPair> {
     const now = deps.now();
     const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));
-    const token = base64url.encode(
-      concat(family, crypto.getRandomValues(new Uint8Array(32 - FAMILY_BYTES))),
-    );
+    const token = tokenAt(family, 0);
     const maxExpiresAt = now + maxAgeMs;
     const session: SessionRecord = {
       sid: sidOf(family),
@@ -135,7 +150,8 @@ export function createSessionService(deps: SessionDeps) {
       userUid: userUid(user),
       epoch: sessionEpoch(user),
       role,
-      ...(clientId !== undefined ? { clientId } : {}),
+      ...(client !== undefined ? { clientId: client.clientId } : {}),
+      ...(client?.generation !== undefined ? { clientGen: client.generation } : {}),
       ...(amr !== undefined ? { amr: [...amr] } : {}),
       createdAt: now,
       refreshedAt: now,
@@ -187,12 +203,15 @@ export function createSessionService(deps: SessionDeps) {
    * snapshot, decide, and commit with what was read. A grace answer commits nothing, so it is
    * decided only on that second snapshot: a revocation acknowledged before it wins.
    *
-   * `clientId` is the OAuth client that authenticated for this request (none at `/refresh`).
+   * `client` is the OAuth client that authenticated for this request (none at `/refresh`).
    * It must be the one the session was issued to (RFC 6749 sections 6 and 10.4), else
    * `invalid_refresh_token`: checked on the record already read, before anything else, so a
-   * caller without the right client learns nothing of the session and changes nothing.
+   * caller without the right client learns nothing of the session and changes nothing. The
+   * same client in another generation (removed and added again, or its secret rotated since)
+   * finds the session ended.
    */
-  async function refresh(refreshToken: string, clientId?: string): Promise<TokenPair> {
+  async function refresh(refreshToken: string, client?: SessionClient): Promise<TokenPair> {
+    const clientId = client?.clientId;
     const family = familyOf(refreshToken);
     if (!family) throw invalidRefresh();
     const sid = sidOf(family);
@@ -210,6 +229,7 @@ export function createSessionService(deps: SessionDeps) {
       if (!entry) throw invalidRefresh();
       const session = entry.value;
       if (session.clientId !== clientId) throw wrongClient(session.clientId, clientId);
+      if (!clientMatches(session, client)) throw sessionEnded();
       owner = session.userId;
       if (session.revokedAt !== undefined) throw sessionEnded();
       if (!isSessionLive(session, now)) throw invalidRefresh();
@@ -233,15 +253,19 @@ export function createSessionService(deps: SessionDeps) {
         // first read: decide only on one fresh snapshot of session and user (the next attempt).
         if (attempt === 0) continue;
         // A near-simultaneous presenter, or a client that lost the answer: the current token
-        // again. Derived, not stored; it matches unless SECRET_KEY changed in between.
-        const current = childOf(refreshToken);
-        if (sha256(current) !== session.currentHash) throw conflict();
+        // again. Derived, not stored; it matches unless SECRET_KEY changed in between (or the
+        // parent was rotated by a version before the MAC layout: its child is the legacy one).
+        const current = [childOf(refreshToken), legacyChildOf(refreshToken)]
+          .find((child) => sha256(child) === session.currentHash);
+        if (current === undefined) throw conflict();
         await requireUsable(session, user, now);
         emit({ type: "refreshed", sid, sub: session.userId, grace: true });
         return await issuePair(session, current, now);
       }
 
-      // The family id proves this token was issued for this session: a spent one, replayed.
+      // The family id proves nothing; a token the server issued for this session and spent
+      // since (its parent, or an older one whose MAC verifies) is a replay: the session ends.
+      if (!isIssued(refreshToken, session)) throw invalidRefresh();
       await deps.store.revokeSession(sid, now);
       emit({ type: "refresh_reused", sid, sub: session.userId });
       throw new ApiError(
@@ -307,15 +331,41 @@ export function createSessionService(deps: SessionDeps) {
   }
 
   /**
-   * Revokes the session a refresh token belongs to (any token of its family, as long as the
-   * session record lives); false when the token is unknown (RFC 7009: the caller answers 200
-   * all the same).
+   * Revokes the session a refresh token belongs to, for a token the server issued for it (the
+   * current one or any older one: {@link isIssued}; a family id alone is not enough), as long
+   * as the session record lives; false when the token is unknown (RFC 7009: the caller
+   * answers 200 all the same). `clientId` is the OAuth client that authenticated (none at
+   * `/logout`): it must be the one the session was issued to (RFC 7009 section 2.1), else
+   * `invalid_refresh_token` and nothing changes.
    */
-  async function revokeByRefreshToken(refreshToken: string, reason: string): Promise<boolean> {
+  async function revokeByRefreshToken(
+    refreshToken: string,
+    reason: string,
+    clientId?: string,
+  ): Promise<boolean> {
     const family = familyOf(refreshToken);
     if (!family) return false;
     const sid = sidOf(family);
-    if (!(await deps.store.getSession(sid))) return false;
+    const found = await deps.store.getSession(sid);
+    if (!found || !isIssued(refreshToken, found.value)) return false;
+    if (found.value.clientId !== clientId) throw wrongClient(found.value.clientId, clientId);
+    await revoke(sid, reason);
+    return true;
+  }
+
+  /**
+   * Revokes a session named by an access token's `sid` for the OAuth client that presented it
+   * (none: a public caller); `invalid_refresh_token` when the session was issued to another
+   * client (RFC 7009 section 2.1). False when there is no such session.
+   */
+  async function revokeForClient(
+    sid: string,
+    reason: string,
+    clientId: string | undefined,
+  ): Promise<boolean> {
+    const found = await deps.store.getSession(sid);
+    if (!found) return false;
+    if (found.value.clientId !== clientId) throw wrongClient(found.value.clientId, clientId);
     await revoke(sid, reason);
     return true;
   }
@@ -343,14 +393,51 @@ export function createSessionService(deps: SessionDeps) {
     return true;
   }
 
-  return { start, refresh, revoke, revokeByRefreshToken, list, revokeOwn };
+  return { start, refresh, revoke, revokeByRefreshToken, revokeForClient, list, revokeOwn };
 
-  /** The child of a refresh token: same family, secret = HMAC(chain key, whole parent). */
+  /** The MAC of a family's token number `counter`. */
+  function macOf(family: Uint8Array, counter: Uint8Array): Uint8Array {
+    const mac = createHmac("sha256", deps.chainKey).update(MAC_LABEL).update(family)
+      .update(counter).digest();
+    return new Uint8Array(mac.subarray(0, MAC_BYTES));
+  }
+
+  /** A family's token number `counter`: family id, MAC, counter. */
+  function tokenAt(family: Uint8Array, counter: number): string {
+    const count = new Uint8Array(4);
+    new DataView(count.buffer).setUint32(0, counter >>> 0);
+    return base64url.encode(concat(concat(family, macOf(family, count)), count));
+  }
+
+  /** The child of a refresh token: same family, the next counter. */
   function childOf(parent: string): string {
+    const bytes = base64url.decode(parent);
+    const counter = new DataView(bytes.buffer, bytes.byteOffset).getUint32(
+      FAMILY_BYTES + MAC_BYTES,
+    );
+    return tokenAt(bytes.slice(0, FAMILY_BYTES), counter + 1);
+  }
+
+  /** The child a version before the MAC layout derived: HMAC(chain key, whole parent). */
+  function legacyChildOf(parent: string): string {
     const family = base64url.decode(parent).slice(0, FAMILY_BYTES);
     const secret = createHmac("sha256", deps.chainKey).update(parent).digest()
       .subarray(0, 32 - FAMILY_BYTES);
     return base64url.encode(concat(family, new Uint8Array(secret)));
+  }
+
+  /**
+   * Did the server issue this token for this session: its hash is the current or the parent
+   * on record, or its MAC verifies (any older token of the family).
+   */
+  function isIssued(token: string, session: SessionRecord): boolean {
+    const hash = sha256(token);
+    if (hash === session.currentHash || hash === session.parentHash) return true;
+    const bytes = base64url.decode(token);
+    const family = bytes.subarray(0, FAMILY_BYTES);
+    const mac = bytes.subarray(FAMILY_BYTES, FAMILY_BYTES + MAC_BYTES);
+    const counter = bytes.subarray(FAMILY_BYTES + MAC_BYTES);
+    return timingSafeEqual(mac, macOf(family, counter));
   }
 }
 

@@ -16,6 +16,7 @@ import { ApiError, tooManyAttempts } from "../errors.ts";
 import type { DeviceTokenOutcome, EmitEvent, LoginLimit } from "../events.ts";
 import { createMemoryRateLimiter } from "../limits/memory_rate_limiter.ts";
 import type { Limit, RateLimiter, Refusal } from "../limits/rate_limiter.ts";
+import type { SessionClient } from "../tokens/session_store.ts";
 import type { SessionService } from "../tokens/sessions.ts";
 import type { LoginAnswer } from "../wire.ts";
 import type { LoginSteps, MfaLogin, MfaRequired } from "../mfa/mfa_login.ts";
@@ -33,8 +34,15 @@ export interface LoginDeps {
   /** The shared (KV) limiter the login limits count in. */
   readonly limiter: RateLimiter;
   readonly devices: DeviceTokens;
-  /** `perAccount` is also each device's own budget. */
-  readonly limits: { readonly perClient: Rate; readonly perAccount: Rate };
+  /**
+   * `perAccount` is also each device's own budget; `perOAuthClient` is the budget of one
+   * authenticated OAuth client (password grant), whatever address it calls from.
+   */
+  readonly limits: {
+    readonly perClient: Rate;
+    readonly perAccount: Rate;
+    readonly perOAuthClient?: Rate;
+  };
   readonly onEvent?: EmitEvent;
   /** The second step, for users with an active second factor (none: passwords alone). */
   readonly secondFactor?: Pick<MfaLogin, "challenge">;
@@ -50,6 +58,16 @@ export interface CredentialCheck {
   readonly client: string;
   /** A device token from an earlier login of this user, if the client has one. */
   readonly deviceToken?: string | undefined;
+  /**
+   * The OAuth client that authenticated (password grant): its own budget replaces the budget
+   * of the address it calls from (a web app's backend signs in all its users from one address).
+   */
+  readonly clientId?: string | undefined;
+  /**
+   * The end user's address, as named by a client trusted to forward one
+   * (`TRUST_FORWARDING_CLIENTS`): counted under the per-address budget as well.
+   */
+  readonly endUserAddress?: string | undefined;
 }
 
 /** A password to check for a user, from a client. */
@@ -60,12 +78,15 @@ export interface PasswordCheck {
   readonly client: string;
 }
 
+/** Who an attempt comes from, as the per-client limits see it. */
+type ClientOfAttempt = Pick<CredentialCheck, "client" | "clientId" | "endUserAddress">;
+
 /** One login attempt. */
 export interface LoginRequest extends CredentialCheck {
   /** The role to sign in as; default the user's first. */
   readonly role?: string | undefined;
   /** The OAuth client that authenticated (password grant): the session is bound to it. */
-  readonly clientId?: string | undefined;
+  readonly oauthClient?: SessionClient | undefined;
 }
 
 /**
@@ -89,29 +110,44 @@ export function createLoginService(deps: LoginDeps) {
   }
 
   /**
+   * The per-client limits of an attempt: an authenticated OAuth client's own budget (plus the
+   * end user's address when the client is trusted to name it), else the caller's address.
+   */
+  function clientLimits(check: ClientOfAttempt): Limit<LoginLimit>[] {
+    if (check.clientId === undefined) return [clientLimit(check.client)];
+    const own: Limit<LoginLimit> = {
+      bucket: "login_oauth_client",
+      subject: check.clientId,
+      rate: limits.perOAuthClient ?? limits.perClient,
+    };
+    return check.endUserAddress === undefined ? [own] : [own, clientLimit(check.endUserAddress)];
+  }
+
+  /**
    * Checks a user's password under the login limits; the user when it matches. Every endpoint
    * that checks a password goes through here, passing the client's device token along, so one
    * budget protects them all.
    */
   async function checkCredentials(
-    request: CredentialCheck,
+    check: CredentialCheck,
   ): Promise<UserRecord & { readonly versionstamp: string }> {
-    return (await checkWithBudget(request)).user;
+    return (await checkWithBudget(check)).user;
   }
 
   /** {@link checkCredentials}, and the budget it spent from (a second step spends from it). */
-  async function checkWithBudget({ userId, password, client, deviceToken }: CredentialCheck) {
-    const perClient = clientLimit(client);
+  async function checkWithBudget(check: CredentialCheck) {
+    const { userId, password, client, deviceToken } = check;
+    const perClient = clientLimits(check);
     // A client already refused costs nothing more: not even the device token's check.
-    refuseIf(limiter.refusedFromMemory([perClient]), userId, client);
+    refuseIf(limiter.refusedFromMemory(perClient), userId, check);
     const device = deviceToken === undefined
       ? undefined
-      : await trustedDevice(deviceToken, userId, client);
+      : await trustedDevice(deviceToken, userId, check);
     const budget: Limit<LoginLimit> = device === undefined
       ? { bucket: "login_account", subject: userId, rate: limits.perAccount }
       : { bucket: "login_device", subject: device, rate: limits.perAccount };
-    // Both spend in one commit; refused, nothing is spent and no password is checked.
-    refuseIf(await limiter.take([perClient, budget]), userId, client);
+    // All spend in one commit; refused, nothing is spent and no password is checked.
+    refuseIf(await limiter.take([...perClient, budget]), userId, check);
     let user;
     try {
       user = await deps.users.authenticate(userId, password);
@@ -126,7 +162,8 @@ export function createLoginService(deps: LoginDeps) {
   }
 
   /** The device id a token vouches for, when it is valid for this user; else `undefined`. */
-  async function trustedDevice(token: string, userId: string, client: string) {
+  async function trustedDevice(token: string, userId: string, check: ClientOfAttempt) {
+    const { client } = check;
     const seen = (outcome: DeviceTokenOutcome) =>
       emit({ type: "device_token", user_id: userId, client, outcome });
     const claim = devices.check(token, userId);
@@ -137,7 +174,7 @@ export function createLoginService(deps: LoginDeps) {
       subject: claim.device,
       rate: limits.perAccount,
     };
-    refuseIf(limiter.refusedFromMemory([deviceLimit]), userId, client);
+    refuseIf(limiter.refusedFromMemory([deviceLimit]), userId, check);
     const user = await deps.userStore.getUser(userId);
     if (!user || !devices.fingerprintMatches(claim, user.value.passwordHash)) {
       return void seen("password_changed");
@@ -149,12 +186,14 @@ export function createLoginService(deps: LoginDeps) {
   function refuseIf(
     refusal: Refusal<LoginLimit> | undefined,
     userId: string,
-    client: string,
+    check: ClientOfAttempt,
   ): void {
     if (refusal === undefined) return;
-    const perClient = clientLimit(client);
-    const state = refusedAttempts.hit(perClient.bucket, perClient.subject, perClient.rate);
-    if (state.limited) limiter.refuseFor(perClient, state.retryAfter);
+    const { client } = check;
+    for (const perClient of clientLimits(check)) {
+      const state = refusedAttempts.hit(perClient.bucket, perClient.subject, perClient.rate);
+      if (state.limited) limiter.refuseFor(perClient, state.retryAfter);
+    }
     emit({
       type: "login_rate_limited",
       user_id: userId,
@@ -181,23 +220,26 @@ export function createLoginService(deps: LoginDeps) {
     const second = await deps.secondFactor?.challenge(
       user,
       granted,
-      request.clientId,
+      request.oauthClient,
       { bucket: budget.bucket as "login_account" | "login_device", subject: budget.subject },
       client,
     );
     if (second) return { mfa: second };
-    return await finish(user, granted, client, request.clientId, AMR_PASSWORD);
+    return await finish(user, granted, client, request.oauthClient, AMR_PASSWORD);
   }
 
-  /** The end of every login: the session (with its `amr`, RFC 8176) and a device token. */
+  /**
+   * The end of every login: the session (with its `amr`, RFC 8176; bound to the OAuth client
+   * that authenticated, if any) and a device token.
+   */
   async function finish(
     user: UserRecord & { readonly versionstamp: string },
     granted: string,
     client: string,
-    clientId: string | undefined,
+    oauthClient: SessionClient | undefined,
     amr: readonly string[],
   ): Promise<LoginAnswer> {
-    const pair = await deps.sessions.start(user, granted, clientId, amr);
+    const pair = await deps.sessions.start(user, granted, oauthClient, amr);
     // A fresh device token at every login (OWASP), bound to the hash the user has now.
     const deviceToken = devices.issue(user.id, user.passwordHash);
     emit({ type: "device_token", user_id: user.id, client, outcome: "issued" });
@@ -237,8 +279,9 @@ export function createLoginService(deps: LoginDeps) {
   /** What the second step of a login (`mfa/mfa_login.ts`) borrows: these limits, `finish`. */
   const steps: LoginSteps = {
     async spendAttempt(userId, client, budget) {
+      // `/login/mfa` is called by the client itself, never through an OAuth client's backend.
       const limit: Limit<LoginLimit> = { ...budget, rate: limits.perAccount };
-      refuseIf(await limiter.take([clientLimit(client), limit]), userId, client);
+      refuseIf(await limiter.take([clientLimit(client), limit]), userId, { client });
     },
     giveBack: (budget) => limiter.giveBack({ ...budget, rate: limits.perAccount }),
     finish,

@@ -398,10 +398,19 @@ Deno.test("revoke (RFC 7009): refresh or access token ends the session; unknown 
   assert.equal(me1.status, 401);
 
   const viaAccess = await login(t, "ada", PASSWORD);
+  // RFC 7009 section 2.1: a /login session is no client's to end (issue 23).
+  await assertOAuthError(
+    await postForm(t, "/oauth/revoke", {
+      token: viaAccess.token,
+      token_type_hint: "access_token",
+    }, { Authorization: basic("reports", reportsSecret) }),
+    400,
+    "unauthorized_client",
+  );
   const r2 = await postForm(t, "/oauth/revoke", {
     token: viaAccess.token,
     token_type_hint: "access_token",
-  }, { Authorization: basic("reports", reportsSecret) });
+  });
   assert.equal(r2.status, 200);
   const refreshed = await t.post("/refresh", { refresh_token: viaAccess.refresh_token });
   assert.equal(refreshed.status, 401, "its refresh token died with the session");

@@ -66,6 +66,9 @@ export async function makeApp(
   const config = parseConfig({
     SECRET_KEY: TEST_SECRET,
     ISSUER: "https://auth.test",
+    // In-process: nothing listens. Loopback, so /metrics is served as on a local server (issue
+    // 23: beyond loopback it needs a 32-byte METRICS_TOKEN; tests/security/metrics_exposure_test).
+    HOST: "127.0.0.1",
     LOG_LEVEL: "debug",
     ...(keysDir ? { KEYS_PATH: `${keysDir}/keys.json` } : {}),
     ...vars,

@@ -326,6 +326,9 @@ const printableValue = fc.string({
   maxLength: 40,
 }).filter((value) => !hasControlCharacter(value));
 
+/** The comments of a first-run `.env` that records nothing from the environment. */
+const fixedComments = firstRunEnvFile({}).split("\n").filter((line) => line.startsWith("#"));
+
 Deno.test("firstRunEnvFile: every value it records reads back exactly; the rest it says it left out", () => {
   const names = ["METRICS_TOKEN", "CORS_ORIGINS", "AUDIENCE"] as const;
   fc.assert(
@@ -350,14 +353,28 @@ Deno.test("firstRunEnvFile: every value it records reads back exactly; the rest 
           assert.equal(read[name], given, `${name}: ${JSON.stringify(text.split("\n"))}`);
         }
       }
-      assert.ok(
-        !text.split("\n").some((line) =>
-          line.startsWith("#") && values.some((v) => v.trim().length > 3 && line.includes(v.trim()))
+      // A left-out value is never shown, even in a comment: read as the parser reads it, every
+      // comment is one the file always has, or the fixed note naming a left-out setting, and
+      // every other line is a setting. (Searching the text for a value failed at random when
+      // the value also occurs in a fixed comment: issue 23.)
+      const comments = new Set([
+        ...fixedComments,
+        "# From the environment at first start:",
+        ...names.map((name) =>
+          `# ${name} from the environment is not recorded: no quoting reads it back exactly`
         ),
-        "a left-out value is never shown, even in a comment",
-      );
+      ]);
+      for (const line of text.split("\n")) {
+        if (line.startsWith("#")) assert.ok(comments.has(line), `unexpected comment: ${line}`);
+        else if (line !== "") assert.match(line, /^[A-Z_]+=/, line);
+      }
     }),
-    { numRuns: 3000 },
+    {
+      numRuns: 3000,
+      // Values that also occur in the file's fixed comments (the test once searched the text
+      // for them and failed at random, issue 23), and one no quoting can record.
+      examples: [[["Keep", "n fi", "ment"]], [["a' #b\" #c` #d", "secret", "READ"]]],
+    },
   );
 });
 

@@ -560,7 +560,8 @@ Deno.test("a client's session: refresh needs that client; refusals touch nothing
   const found = await f.stores.users.getUser("ada");
   assert.ok(found);
   const user = { ...found.value, versionstamp: found.versionstamp };
-  const pair = await f.sessions.start(user, "user", "webapp");
+  const webapp = { clientId: "webapp", generation: "g1", createdAt: 0 };
+  const pair = await f.sessions.start(user, "user", webapp);
   const sid = (await claimsOf(f, pair)).sid!;
   assert.equal((await f.stores.sessions.getSession(sid))?.value.clientId, "webapp");
   const calls: string[] = [];
@@ -574,15 +575,18 @@ Deno.test("a client's session: refresh needs that client; refusals touch nothing
   const before = await f.stores.sessions.getSession(sid);
   calls.length = 0;
   await rejectsWith(f.sessions.refresh(pair.refresh_token), "invalid_refresh_token");
-  await rejectsWith(f.sessions.refresh(pair.refresh_token, "other"), "invalid_refresh_token");
+  await rejectsWith(
+    f.sessions.refresh(pair.refresh_token, { ...webapp, clientId: "other" }),
+    "invalid_refresh_token",
+  );
   assert.deepEqual(calls, ["getSession", "getSession"], "one read each, nothing written");
   assert.equal((await f.stores.sessions.getSession(sid))?.versionstamp, before?.versionstamp);
   calls.length = 0;
-  const next = await f.sessions.refresh(pair.refresh_token, "webapp");
+  const next = await f.sessions.refresh(pair.refresh_token, webapp);
   assert.deepEqual(calls, ["getSession", "commitRotation"], "the fast path is unchanged");
   await rejectsWith(f.sessions.refresh(next.refresh_token), "invalid_refresh_token");
   // A session without a client takes no client.
   const plain = await f.sessions.start(user, "user");
-  await rejectsWith(f.sessions.refresh(plain.refresh_token, "webapp"), "invalid_refresh_token");
+  await rejectsWith(f.sessions.refresh(plain.refresh_token, webapp), "invalid_refresh_token");
   assert.ok((await f.sessions.refresh(plain.refresh_token)).refresh_token);
 });
