@@ -1658,4 +1658,20 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'if (exported.has(record.userUid)) yield line({ kind: "passkey", record });',
     replace: 'if (exported.has("")) yield line({ kind: "passkey", record });',
   },
+  {
+    name: "transfer-import-skips-factors",
+    property: "store import writes each user's second factors into the target",
+    file: "src/store/transfer.ts",
+    search:
+      "if (!(await stores.mfa.putFactors(entry.userUid, entry.record, null))) throw duplicate();",
+    replace: "if (entry.userUid === undefined) throw duplicate();",
+  },
+  {
+    name: "transfer-lenient-totp",
+    property: "store import refuses a second-factor line whose TOTP factor is malformed (a " +
+      "factor that does not read back would leave its user on a password alone)",
+    file: "src/store/transfer.ts",
+    search: "totp !== undefined &&",
+    replace: "totp !== undefined && totp !== null &&",
+  },
 ];
