@@ -1642,4 +1642,36 @@ export const MUTANTS: readonly Mutant[] = [
     replace:
       "const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name.toUpperCase()));",
   },
+  // ---- store transfer ----
+  {
+    name: "transfer-drops-second-factors",
+    property: "store export moves each user's TOTP factor and recovery-code hashes: after a " +
+      "move the password alone does not sign them in",
+    file: "src/store/transfer.ts",
+    search: 'if (exported.has(userUid)) yield line({ kind: "mfa", userUid, record });',
+    replace: 'if (exported.has("")) yield line({ kind: "mfa", userUid, record });',
+  },
+  {
+    name: "transfer-drops-passkeys",
+    property: "store export moves each user's passkeys",
+    file: "src/store/transfer.ts",
+    search: 'if (exported.has(record.userUid)) yield line({ kind: "passkey", record });',
+    replace: 'if (exported.has("")) yield line({ kind: "passkey", record });',
+  },
+  {
+    name: "transfer-import-skips-factors",
+    property: "store import writes each user's second factors into the target",
+    file: "src/store/transfer.ts",
+    search:
+      "if (!(await stores.mfa.putFactors(entry.userUid, entry.record, null))) throw duplicate();",
+    replace: "if (entry.userUid === undefined) throw duplicate();",
+  },
+  {
+    name: "transfer-lenient-totp",
+    property: "store import refuses a second-factor line whose TOTP factor is malformed (a " +
+      "factor that does not read back would leave its user on a password alone)",
+    file: "src/store/transfer.ts",
+    search: "totp !== undefined &&",
+    replace: "totp !== undefined && totp !== null &&",
+  },
 ];
