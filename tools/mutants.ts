@@ -1012,8 +1012,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "token-outlives-session",
     property: "no access token outlives its session's absolute end (SESSION_MAX_AGE)",
     file: "src/tokens/sessions.ts",
-    search: "{ sub: session.userId, role: session.role, sid: session.sid, notAfter },",
-    replace: "{ sub: session.userId, role: session.role, sid: session.sid },",
+    search: "        notAfter,\n        ...(session.amr",
+    replace: "        ...(session.amr",
   },
   {
     name: "token-exp-cap-ignored",
@@ -1389,7 +1389,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "code-any-client",
     property: "a code is bound to the client it was issued to",
     file: "src/browser/authorization_codes.ts",
-    search: "if (code.clientId !== exchange.clientId) {",
+    search: "if (code.clientId !== exchange.client.clientId) {",
     replace: "if (false) {",
   },
   {
@@ -1673,5 +1673,15 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/store/transfer.ts",
     search: "totp !== undefined &&",
     replace: "totp !== undefined && totp !== null &&",
+  },
+
+  // ---- review of the 2.20 merge ----
+  {
+    name: "mfa-enrolment-keeps-older-sessions",
+    property:
+      "confirming a second factor ends every session that proved the password alone (token and browser), but the caller's",
+    file: "src/routes/mfa.ts",
+    search: "await services.users.update(user.id, { endSessions: true, ...keep });",
+    replace: "void keep;",
   },
 ];
