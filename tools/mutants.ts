@@ -1684,4 +1684,11 @@ export const MUTANTS: readonly Mutant[] = [
     search: "await services.users.update(user.id, { endSessions: true, ...keep });",
     replace: "void keep;",
   },
+  {
+    name: "pg-nul-is-outage",
+    property: "text PostgreSQL cannot hold (a NUL character) is a 400, never a 503 store outage",
+    file: "src/store/pg_client.ts",
+    search: 'const BAD_INPUT_STATES = new Set(["22021", "22P05"]);',
+    replace: "const BAD_INPUT_STATES = new Set<string>([]);",
+  },
 ];
