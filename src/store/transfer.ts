@@ -209,7 +209,11 @@ function checked(value: unknown, number: number): ExportLine {
       ) throw bad("not a user record");
       return entry as ExportLine;
     case "client":
-      if (!isText(record?.clientId) || !isText(record?.secretHash)) {
+      // A public client (RFC 6749 2.1) has no secret: its hash is empty, and only then.
+      if (
+        !isText(record?.clientId) ||
+        !(record?.public === true ? record.secretHash === "" : isText(record?.secretHash))
+      ) {
         throw bad("not a client record");
       }
       return entry as ExportLine;

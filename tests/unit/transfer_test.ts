@@ -46,6 +46,17 @@ Deno.test("transfer: KV -> fake keeps users, clients, keys and live sessions; en
     createdAt: 1,
     updatedAt: 1,
   });
+  // A public client (a single-page or native app) has no secret: it moves too.
+  await source.clients.createClient({
+    clientId: "spa",
+    secretHash: "",
+    public: true,
+    scopes: [],
+    grantTypes: ["authorization_code"],
+    redirectUris: ["https://app.example/cb"],
+    createdAt: 1,
+    updatedAt: 1,
+  });
   await source.keys.write({ version: 1, keys: [] }, undefined);
   await source.keys.markInUse("k1", 5);
   const session = (sid: string, expiresAt: number): SessionRecord => ({
@@ -69,7 +80,7 @@ Deno.test("transfer: KV -> fake keeps users, clients, keys and live sessions; en
   const counts = await importLines(target, from(lines), NOW + 100);
   assert.deepEqual(counts, {
     users: 1,
-    clients: 1,
+    clients: 2,
     keySets: 1,
     keysInUse: 1,
     factors: 0,
