@@ -1012,8 +1012,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "token-outlives-session",
     property: "no access token outlives its session's absolute end (SESSION_MAX_AGE)",
     file: "src/tokens/sessions.ts",
-    search: "{ sub: session.userId, role: session.role, sid: session.sid, notAfter },",
-    replace: "{ sub: session.userId, role: session.role, sid: session.sid },",
+    search: "        notAfter,\n        ...(session.amr",
+    replace: "        ...(session.amr",
   },
   {
     name: "token-exp-cap-ignored",
@@ -1389,7 +1389,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "code-any-client",
     property: "a code is bound to the client it was issued to",
     file: "src/browser/authorization_codes.ts",
-    search: "if (code.clientId !== exchange.clientId) {",
+    search: "if (code.clientId !== exchange.client.clientId) {",
     replace: "if (false) {",
   },
   {
@@ -1641,5 +1641,54 @@ export const MUTANTS: readonly Mutant[] = [
     search: "const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name));",
     replace:
       "const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name.toUpperCase()));",
+  },
+  // ---- store transfer ----
+  {
+    name: "transfer-drops-second-factors",
+    property: "store export moves each user's TOTP factor and recovery-code hashes: after a " +
+      "move the password alone does not sign them in",
+    file: "src/store/transfer.ts",
+    search: 'if (exported.has(userUid)) yield line({ kind: "mfa", userUid, record });',
+    replace: 'if (exported.has("")) yield line({ kind: "mfa", userUid, record });',
+  },
+  {
+    name: "transfer-drops-passkeys",
+    property: "store export moves each user's passkeys",
+    file: "src/store/transfer.ts",
+    search: 'if (exported.has(record.userUid)) yield line({ kind: "passkey", record });',
+    replace: 'if (exported.has("")) yield line({ kind: "passkey", record });',
+  },
+  {
+    name: "transfer-import-skips-factors",
+    property: "store import writes each user's second factors into the target",
+    file: "src/store/transfer.ts",
+    search:
+      "if (!(await stores.mfa.putFactors(entry.userUid, entry.record, null))) throw duplicate();",
+    replace: "if (entry.userUid === undefined) throw duplicate();",
+  },
+  {
+    name: "transfer-lenient-totp",
+    property: "store import refuses a second-factor line whose TOTP factor is malformed (a " +
+      "factor that does not read back would leave its user on a password alone)",
+    file: "src/store/transfer.ts",
+    search: "totp !== undefined &&",
+    replace: "totp !== undefined && totp !== null &&",
+  },
+
+  // ---- review of the 2.20 merge ----
+  {
+    name: "mfa-enrolment-keeps-older-sessions",
+    property:
+      "confirming a second factor ends every session that proved the password alone (token and browser), but the caller's",
+    file: "src/routes/mfa.ts",
+    search: "await services.users.update(user.id, { endSessions: true, ...keep });",
+    replace: "void keep;",
+  },
+  {
+    name: "pg-nul-is-outage",
+    property: "text PostgreSQL cannot hold (a NUL character) is a 400, never a 503 store outage",
+    file: "src/store/pg_client.ts",
+    search: 'const BAD_INPUT_STATES = new Set(["22021", "22P05"]);',
+    replace: "const BAD_INPUT_STATES = new Set<string>([]);",
   },
 ];

@@ -100,7 +100,9 @@ export function createAuthorizationCodes(deps: AuthorizationCodeDeps) {
       const fresh = await deps.store.getCode(hash);
       // Bound to the client in its current generation: removing it or rotating its secret
       // ends the session (`clientMatches`).
-      const pair = await deps.sessions.start(user, code.role, exchange.client).catch((err) => {
+      // The session's tokens say how the browser signed in (`amr`, RFC 8176), refreshed too.
+      const started = deps.sessions.start(user, code.role, exchange.client, code.amr);
+      const pair = await started.catch((err) => {
         // The user changed between the read and the session's guarded commit; a store failure
         // stays what it is (503).
         if (err instanceof ApiError && err.code === "invalid_credentials") {

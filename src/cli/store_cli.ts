@@ -1,8 +1,9 @@
 /**
  * `deno task store export|import`: every record as JSON lines on stdout, or read from stdin into
  * the configured store (`DATABASE_URL`, else `KV_PATH`), to move an install between engines with
- * no password reset and no one signed out. Carry `.env` (its `SECRET_KEY`) along: the signing
- * keys are encrypted under it and refresh tokens derive from it.
+ * no password reset, no second factor lost and no one signed out. Carry `.env` (its `SECRET_KEY`)
+ * along: the signing keys and the TOTP secrets are encrypted under it, and refresh tokens derive
+ * from it.
  *
  * @module
  */
@@ -20,7 +21,9 @@ const SPEC: CliSpec = {
   commands: {
     export: {
       usage: "export",
-      summary: "Write users, clients, keys and live sessions to stdout as JSON lines",
+      summary:
+        "Write users, clients, keys, second factors, passkeys and live sessions to stdout as " +
+        "JSON lines",
     },
     import: {
       usage: "import",
@@ -59,6 +62,7 @@ export async function main(argv: readonly string[], now: () => number = Date.now
       console.error(
         `Imported into ${opened.engine}: ${counts.users} users, ${counts.clients} clients, ` +
           `${counts.keySets} key set(s), ${counts.keysInUse} in-use marks, ` +
+          `${counts.factors} user(s) with second factors, ${counts.passkeys} passkey(s), ` +
           `${counts.sessions} live sessions`,
       );
     }

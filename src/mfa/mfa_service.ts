@@ -69,7 +69,13 @@ export function createMfaService(deps: MfaDeps) {
     if ("code" in presented) {
       const opened = await box.openWith(record.totp.sealed, uid);
       if (!opened) {
-        throw new Error("a TOTP secret opens under neither SECRET_KEY nor PREVIOUS_SECRET_KEYS");
+        // SECRET_KEY changed without the old one in PREVIOUS_SECRET_KEYS: no code can be
+        // checked (never a pass); a recovery code still works.
+        throw new ApiError(
+          "invalid_code",
+          "the code cannot be checked: this server's SECRET_KEY no longer opens the TOTP secret " +
+            "(use a recovery code, or ask an administrator to restore PREVIOUS_SECRET_KEYS)",
+        );
       }
       const step = matchTotp(opened.secret, presented.code, now, record.totp.lastStep);
       if (step === undefined) return undefined;

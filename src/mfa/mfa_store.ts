@@ -35,6 +35,12 @@ export interface MfaRecord {
   readonly updatedAt: number;
 }
 
+/** A user's factors with the key they are stored under. */
+export interface StoredFactors {
+  readonly userUid: string;
+  readonly record: MfaRecord;
+}
+
 /** The limit a login's wrong passwords spent from: its wrong codes spend from it too. */
 export interface ChallengeBudget {
   readonly bucket: "login_account" | "login_device";
@@ -76,6 +82,11 @@ export interface MfaStore {
   putFactors(userUid: string, record: MfaRecord, versionstamp: string | null): Promise<boolean>;
   /** Removes every factor of a user; whether there was any. */
   deleteFactors(userUid: string): Promise<boolean>;
+  /**
+   * Every user's factors, in no promised order (`store export` moves them: a user who moved
+   * without them would sign in with a password alone). Pending login challenges are not listed.
+   */
+  allFactors(): AsyncIterable<StoredFactors>;
   /** Stores a new challenge under its id (a hash of the token); it expires by itself. */
   createChallenge(id: string, challenge: MfaChallenge, now: number): Promise<void>;
   getChallenge(id: string): Promise<Versioned<MfaChallenge> | undefined>;

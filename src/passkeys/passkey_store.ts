@@ -38,6 +38,8 @@ export interface PasskeyChallenge {
 export interface PasskeyStore {
   getPasskey(id: string): Promise<Versioned<PasskeyRecord> | undefined>;
   listPasskeys(userUid: string): Promise<PasskeyRecord[]>;
+  /** Every passkey of every user, in no promised order (`store export` moves them). */
+  allPasskeys(): AsyncIterable<PasskeyRecord>;
   /** Stores a new passkey and its index entry; false when the id is taken. */
   createPasskey(record: PasskeyRecord): Promise<boolean>;
   /** Rewrites a passkey (its counter) if it is still at `versionstamp`. */

@@ -187,8 +187,16 @@ export function mfaRoutes(app: AppRouter, ctx: AppContext): void {
       },
     }),
     async (c) => {
-      const user = await services.users.get(c.get("auth").sub);
-      return c.json(await services.mfa.confirmTotp(user, c.req.valid("json").code), 200);
+      const claims = c.get("auth");
+      const user = await services.users.get(claims.sub);
+      const answer = await services.mfa.confirmTotp(user, c.req.valid("json").code);
+      // Every session signed in before the factor existed (token and browser sessions alike)
+      // proved the password alone: they end here, all but the caller's, as a password change
+      // ends them. Else a session stolen earlier would outlive the new factor (and could use
+      // the password alone to remove it).
+      const keep = claims.sid !== undefined ? { keepSession: claims.sid } : {};
+      await services.users.update(user.id, { endSessions: true, ...keep });
+      return c.json(answer, 200);
     },
   );
 

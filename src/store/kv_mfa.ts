@@ -4,9 +4,15 @@
  *
  * @module
  */
-import type { ChallengeSuccess, MfaChallenge, MfaRecord, MfaStore } from "../mfa/mfa_store.ts";
+import type {
+  ChallengeSuccess,
+  MfaChallenge,
+  MfaRecord,
+  MfaStore,
+  StoredFactors,
+} from "../mfa/mfa_store.ts";
 import type { Versioned } from "../versioned.ts";
-import { KEYS, kvCall, until, versioned } from "./kv_layout.ts";
+import { asStoreError, KEYS, kvCall, until, versioned } from "./kv_layout.ts";
 
 /** Second factors and login challenges in Deno KV. */
 export class KvMfaStore implements MfaStore {
@@ -37,6 +43,16 @@ export class KvMfaStore implements MfaStore {
       await this.#kv.delete(key);
       return found;
     });
+  }
+
+  async *allFactors(): AsyncGenerator<StoredFactors> {
+    try {
+      for await (const entry of this.#kv.list<MfaRecord>({ prefix: KEYS.mfas })) {
+        yield { userUid: String(entry.key[1]), record: entry.value };
+      }
+    } catch (err) {
+      throw asStoreError("allFactors", err);
+    }
   }
 
   createChallenge(id: string, challenge: MfaChallenge, now: number): Promise<void> {

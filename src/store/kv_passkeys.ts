@@ -6,7 +6,7 @@
  */
 import type { PasskeyChallenge, PasskeyRecord, PasskeyStore } from "../passkeys/passkey_store.ts";
 import type { Versioned } from "../versioned.ts";
-import { KEYS, kvCall, until, versioned } from "./kv_layout.ts";
+import { asStoreError, KEYS, kvCall, until, versioned } from "./kv_layout.ts";
 
 /** Passkeys and their challenges in Deno KV. */
 export class KvPasskeyStore implements PasskeyStore {
@@ -36,6 +36,16 @@ export class KvPasskeyStore implements PasskeyStore {
       }
       return found;
     });
+  }
+
+  async *allPasskeys(): AsyncGenerator<PasskeyRecord> {
+    try {
+      for await (const entry of this.#kv.list<PasskeyRecord>({ prefix: KEYS.passkeys })) {
+        yield entry.value;
+      }
+    } catch (err) {
+      throw asStoreError("allPasskeys", err);
+    }
   }
 
   createPasskey(record: PasskeyRecord): Promise<boolean> {

@@ -8,7 +8,7 @@
  * @module
  */
 import postgres from "postgres";
-import { ContendedError, InvalidCursorError, StoreUnavailableError } from "../errors.ts";
+import { ApiError, ContendedError, InvalidCursorError, StoreUnavailableError } from "../errors.ts";
 
 /** The driver's client (a pool); `Sql` in its own types. */
 export type Sql = postgres.Sql;
@@ -49,6 +49,9 @@ export function openPool(options: PgOptions): Sql {
   });
 }
 
+/** SQLSTATEs of text PostgreSQL refuses to hold: a NUL byte, a byte sequence not UTF-8. */
+const BAD_INPUT_STATES = new Set(["22021", "22P05"]);
+
 /** SQLSTATEs of a transaction PostgreSQL aborted to keep it consistent: lost a race. */
 const RACE_STATES = new Set(["40001", "40P01"]);
 
@@ -69,11 +72,16 @@ export async function pgCall<T>(what: string, operation: () => Promise<T>): Prom
 export function asPgStoreError(what: string, err: unknown): Error {
   if (
     err instanceof ContendedError || err instanceof StoreUnavailableError ||
-    err instanceof InvalidCursorError
+    err instanceof InvalidCursorError || err instanceof ApiError
   ) {
     return err;
   }
   const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && BAD_INPUT_STATES.has(code)) {
+    // Text PostgreSQL cannot hold (a NUL character): the request's fault, never an outage (a
+    // 503 and a store_failed line would page someone); Deno KV stores such text as it is.
+    return new ApiError("bad_request", "the request holds a character that cannot be stored");
+  }
   if (typeof code === "string" && RACE_STATES.has(code)) {
     return new ContendedError(`Database transaction lost a race (${what})`);
   }

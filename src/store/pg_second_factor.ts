@@ -8,10 +8,19 @@
  *
  * @module
  */
-import type { ChallengeSuccess, MfaChallenge, MfaRecord, MfaStore } from "../mfa/mfa_store.ts";
+import type {
+  ChallengeSuccess,
+  MfaChallenge,
+  MfaRecord,
+  MfaStore,
+  StoredFactors,
+} from "../mfa/mfa_store.ts";
 import type { PasskeyChallenge, PasskeyRecord, PasskeyStore } from "../passkeys/passkey_store.ts";
 import type { Versioned } from "../versioned.ts";
-import { json, pgCall, type Sql } from "./pg_client.ts";
+import { asPgStoreError, json, pgCall, type Sql } from "./pg_client.ts";
+
+/** Rows `allFactors` and `allPasskeys` read at a time (keyset pages, as `pg_users.ts`). */
+const BATCH = 500;
 
 /** The wall-clock end of a record that expires at `expiresAt` on the caller's clock `now`. */
 function goneAt(wall: number, expiresAt: number, now: number): number {
@@ -60,6 +69,27 @@ export class PgMfaStore implements MfaStore {
         DELETE FROM mfa_factors WHERE user_uid = ${userUid} RETURNING user_uid`;
       return rows.length === 1;
     });
+  }
+
+  async *allFactors(): AsyncGenerator<StoredFactors> {
+    type Row = { user_uid: string; record: MfaRecord };
+    let after: string | undefined;
+    while (true) {
+      let rows: Row[];
+      try {
+        rows = after === undefined
+          ? await this.#sql<Row[]>`
+            SELECT user_uid, record FROM mfa_factors ORDER BY user_uid LIMIT ${BATCH}`
+          : await this.#sql<Row[]>`
+            SELECT user_uid, record FROM mfa_factors WHERE user_uid > ${after}
+            ORDER BY user_uid LIMIT ${BATCH}`;
+      } catch (err) {
+        throw asPgStoreError("allFactors", err);
+      }
+      for (const row of rows) yield { userUid: row.user_uid, record: row.record };
+      if (rows.length < BATCH) return;
+      after = rows.at(-1)!.user_uid;
+    }
   }
 
   createChallenge(id: string, challenge: MfaChallenge, now: number): Promise<void> {
@@ -159,6 +189,25 @@ export class PgPasskeyStore implements PasskeyStore {
         SELECT record FROM passkeys WHERE user_uid = ${userUid} ORDER BY id`;
       return rows.map((row) => row.record);
     });
+  }
+
+  async *allPasskeys(): AsyncGenerator<PasskeyRecord> {
+    type Row = { id: string; record: PasskeyRecord };
+    let after: string | undefined;
+    while (true) {
+      let rows: Row[];
+      try {
+        rows = after === undefined
+          ? await this.#sql<Row[]>`SELECT id, record FROM passkeys ORDER BY id LIMIT ${BATCH}`
+          : await this.#sql<Row[]>`
+            SELECT id, record FROM passkeys WHERE id > ${after} ORDER BY id LIMIT ${BATCH}`;
+      } catch (err) {
+        throw asPgStoreError("allPasskeys", err);
+      }
+      for (const row of rows) yield row.record;
+      if (rows.length < BATCH) return;
+      after = rows.at(-1)!.id;
+    }
   }
 
   createPasskey(record: PasskeyRecord): Promise<boolean> {

@@ -1,22 +1,29 @@
 /**
  * Moving every record between engines as JSON lines (`deno task store export|import`): users
  * (with their password hashes, so nobody resets a password), OAuth clients, the signing key set
- * (still encrypted under `SECRET_KEY`) with its in-use marks, and the live sessions (so signed-in
- * users stay signed in). Only the ports are used, so any engine exports to any other.
+ * (still encrypted under `SECRET_KEY`) with its in-use marks, the users' second factors (TOTP
+ * secrets still sealed under `SECRET_KEY` and bound to the user's uid, recovery-code hashes,
+ * passkeys: a user who moved without them would sign in with a password alone), and the live
+ * sessions (so signed-in users stay signed in). Pending login and passkey challenges stay behind:
+ * they last minutes, and a user asked for a second step starts again. Only the ports are used, so
+ * any engine exports to any other.
  *
- * The first line names the format: `{"format":"auth-store","version":1}`; then one object a
- * line, `{"kind":"user"|"client"|"key_set"|"key_in_use"|"session", ...}`.
+ * The first line names the format: `{"format":"auth-store","version":2}`; then one object a
+ * line, `{"kind":"user"|"client"|"key_set"|"key_in_use"|"mfa"|"passkey"|"session", ...}`.
+ * Version 1 (the first export, before second factors moved) is refused: it may lack factors.
  *
  * @module
  */
 import { isStoredKeySet, type StoredKeySet } from "../keys/key_store.ts";
+import type { MfaRecord } from "../mfa/mfa_store.ts";
+import type { PasskeyRecord } from "../passkeys/passkey_store.ts";
 import type { ClientRecord } from "../oauth/client_store.ts";
 import { isSessionLive, type SessionRecord } from "../tokens/session_store.ts";
 import { type UserRecord, userUid } from "../users/user_store.ts";
 import type { Stores } from "./stores.ts";
 
 /** The header line's object. */
-export const EXPORT_HEADER = { format: "auth-store", version: 1 } as const;
+export const EXPORT_HEADER = { format: "auth-store", version: 2 } as const;
 
 /** One exported line. */
 export type ExportLine =
@@ -24,6 +31,8 @@ export type ExportLine =
   | { readonly kind: "client"; readonly record: ClientRecord }
   | { readonly kind: "key_set"; readonly record: StoredKeySet }
   | { readonly kind: "key_in_use"; readonly kid: string; readonly at: number }
+  | { readonly kind: "mfa"; readonly userUid: string; readonly record: MfaRecord }
+  | { readonly kind: "passkey"; readonly record: PasskeyRecord }
   | { readonly kind: "session"; readonly record: SessionRecord };
 
 /** What an import wrote, by kind. */
@@ -32,6 +41,9 @@ export interface ImportCounts {
   clients: number;
   keySets: number;
   keysInUse: number;
+  /** Users whose second factors (TOTP, recovery codes) moved. */
+  factors: number;
+  passkeys: number;
   sessions: number;
 }
 
@@ -43,7 +55,10 @@ export class TransferError extends Error {
   }
 }
 
-/** Every record of `stores` as lines (header first); sessions only while live at `now`. */
+/**
+ * Every record of `stores` as lines (header first); sessions only while live at `now`; second
+ * factors and passkeys only of the users exported (a user removed leaves none to move).
+ */
 export async function* exportLines(stores: Stores, now: number): AsyncGenerator<string> {
   yield JSON.stringify(EXPORT_HEADER);
   const uids: string[] = [];
@@ -55,6 +70,13 @@ export async function* exportLines(stores: Stores, now: number): AsyncGenerator<
   const keys = await stores.keys.read();
   if (keys) yield line({ kind: "key_set", record: keys.set });
   for (const [kid, at] of await stores.keys.inUse()) yield line({ kind: "key_in_use", kid, at });
+  const exported = new Set(uids);
+  for await (const { userUid, record } of stores.mfa.allFactors()) {
+    if (exported.has(userUid)) yield line({ kind: "mfa", userUid, record });
+  }
+  for await (const record of stores.passkeys.allPasskeys()) {
+    if (exported.has(record.userUid)) yield line({ kind: "passkey", record });
+  }
   for (const uid of uids) {
     for (const record of await stores.sessions.listUserSessions(uid)) {
       if (isSessionLive(record, now)) yield line({ kind: "session", record });
@@ -82,7 +104,15 @@ export async function importLines(
         "(start no server on it first)",
     );
   }
-  const counts: ImportCounts = { users: 0, clients: 0, keySets: 0, keysInUse: 0, sessions: 0 };
+  const counts: ImportCounts = {
+    users: 0,
+    clients: 0,
+    keySets: 0,
+    keysInUse: 0,
+    factors: 0,
+    passkeys: 0,
+    sessions: 0,
+  };
   let number = 0;
   for await (const text of lines) {
     number++;
@@ -91,6 +121,12 @@ export async function importLines(
     if (number === 1) {
       if ((parsed as { format?: unknown }).format !== EXPORT_HEADER.format) {
         throw new TransferError("Line 1 is not the header of a `deno task store export`");
+      }
+      if ((parsed as { version?: unknown }).version === 1) {
+        throw new TransferError(
+          "Line 1: an export of format version 1 holds no second factors (TOTP, passkeys): " +
+            "export again with this version, or its users would sign in with a password alone",
+        );
       }
       if ((parsed as { version?: unknown }).version !== EXPORT_HEADER.version) {
         throw new TransferError("Line 1: an export format version this server does not know");
@@ -128,6 +164,16 @@ async function importOne(
       await stores.keys.markInUse(entry.kid, entry.at);
       counts.keysInUse++;
       return;
+    case "mfa":
+      // As exported: the TOTP secret is sealed under SECRET_KEY with the uid as associated
+      // data, so it opens on the target only with the same SECRET_KEY and under the same uid.
+      if (!(await stores.mfa.putFactors(entry.userUid, entry.record, null))) throw duplicate();
+      counts.factors++;
+      return;
+    case "passkey":
+      if (!(await stores.passkeys.createPasskey(entry.record))) throw duplicate();
+      counts.passkeys++;
+      return;
     case "session": {
       const { userVersionstamp: _old, ...session } = entry.record;
       if (!isSessionLive(session, now)) return; // ended since the export
@@ -155,7 +201,6 @@ function checked(value: unknown, number: number): ExportLine {
   const entry = value as Record<string, unknown> | null;
   const record = entry?.record as Record<string, unknown> | undefined;
   const bad = (what: string) => new TransferError(`Line ${number}: ${what}`);
-  const isText = (v: unknown) => typeof v === "string" && v.length > 0;
   switch (entry?.kind) {
     case "user":
       if (
@@ -164,7 +209,11 @@ function checked(value: unknown, number: number): ExportLine {
       ) throw bad("not a user record");
       return entry as ExportLine;
     case "client":
-      if (!isText(record?.clientId) || !isText(record?.secretHash)) {
+      // A public client (RFC 6749 2.1) has no secret: its hash is empty, and only then.
+      if (
+        !isText(record?.clientId) ||
+        !(record?.public === true ? record.secretHash === "" : isText(record?.secretHash))
+      ) {
         throw bad("not a client record");
       }
       return entry as ExportLine;
@@ -173,6 +222,12 @@ function checked(value: unknown, number: number): ExportLine {
       return entry as ExportLine;
     case "key_in_use":
       if (!isText(entry.kid) || typeof entry.at !== "number") throw bad("not an in-use mark");
+      return entry as ExportLine;
+    case "mfa":
+      if (!isText(entry.userUid) || !isMfaRecord(record)) throw bad("not a second-factor record");
+      return entry as ExportLine;
+    case "passkey":
+      if (!isPasskeyRecord(record)) throw bad("not a passkey record");
       return entry as ExportLine;
     case "session":
       if (
@@ -184,4 +239,34 @@ function checked(value: unknown, number: number): ExportLine {
     default:
       throw bad(`unknown kind ${JSON.stringify(entry?.kind)?.slice(0, 40)}`);
   }
+}
+
+const isText = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+const isTime = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const isSealed = (v: unknown) => isObject(v) && isText(v.iv) && isText(v.ciphertext);
+
+/**
+ * A factors record, strictly: a `totp` that is present but malformed is refused rather than
+ * moved, since a user whose factor does not read back would sign in with a password alone.
+ */
+function isMfaRecord(v: unknown): v is MfaRecord {
+  if (!isObject(v) || !isText(v.userId) || !isTime(v.updatedAt)) return false;
+  if (!Array.isArray(v.recoveryCodes) || !v.recoveryCodes.every(isText)) return false;
+  const { totp, pending } = v;
+  if (
+    totp !== undefined &&
+    !(isObject(totp) && isSealed(totp.sealed) && isTime(totp.confirmedAt) &&
+      Number.isSafeInteger(totp.lastStep))
+  ) return false;
+  return pending === undefined ||
+    (isObject(pending) && isSealed(pending.sealed) && isTime(pending.createdAt));
+}
+
+function isPasskeyRecord(v: unknown): v is PasskeyRecord {
+  return isObject(v) && isText(v.id) && isText(v.userId) && isText(v.userUid) &&
+    isText(v.publicKey) && isTime(v.counter) && Array.isArray(v.transports) &&
+    v.transports.every((t) => typeof t === "string") && typeof v.backedUp === "boolean" &&
+    isTime(v.createdAt) && (v.lastUsedAt === undefined || isTime(v.lastUsedAt));
 }

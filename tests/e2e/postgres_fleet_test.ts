@@ -63,7 +63,10 @@ test({
     };
     const fleet: RunningServer[] = [];
     try {
-      await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }], env);
+      await using scratch = await dirWithUsers([
+        { id: "ada", roles: ["user"] },
+        { id: "bob", roles: ["user"] },
+      ], env);
       const dir = scratch.path;
       const startFleet = async () => {
         fleet.length = 0;
@@ -116,8 +119,10 @@ test({
           };
           const logins = async (server: RunningServer) => {
             while (Date.now() < until) {
+              // Another user: ada's login loop would push her chains' sessions out under the
+              // per-user session cap (MAX_SESSIONS_PER_USER), which is not what this step tests.
               const answer = await postJson(`${server.url}/login`, {
-                user_id: "ada",
+                user_id: "bob",
                 password: PASSWORD,
               });
               statuses.push(answer.status);

@@ -2,14 +2,26 @@
  * Issue 20, moving between engines: an install that started on the Deno KV file exports
  * (`deno task store export`) and imports into PostgreSQL (`deno task store import`); then a
  * server on PostgreSQL logs the user in with the old password, refreshes a session that started
- * on KV, and publishes the same signing key. An import into a store that is not empty refuses.
+ * on KV, and publishes the same signing key. A user who enrolled TOTP on KV is still asked for
+ * the second step on PostgreSQL (the password alone does not sign them in) and passes it with a
+ * code from an authenticator app (npm:otpauth). An import into a store that is not empty refuses.
  */
 import assert from "node:assert/strict";
 import { openPool } from "../../src/store/pg_client.ts";
 import { quoteIdent } from "../../src/store/pg_migrations.ts";
 import { inCi, testDatabaseUrl } from "../store/engines.ts";
 import { runDeno, taskCommand } from "../helpers/server_process.ts";
-import { dirWithUsers, getJson, loginOk, refreshOk, withServer } from "./support.ts";
+import { Authenticator } from "../helpers/mfa.ts";
+import {
+  decodeJwt,
+  dirWithUsers,
+  getJson,
+  loginOk,
+  PASSWORD,
+  postJson,
+  refreshOk,
+  withServer,
+} from "./support.ts";
 
 const url = testDatabaseUrl();
 
@@ -21,6 +33,18 @@ async function store(dir: string, args: string[], env: Record<string, string>, s
   });
 }
 
+/** Enrols TOTP for `userId` over HTTP; the authenticator app holding the secret. */
+async function enrolTotp(server: { url: string }, userId: string): Promise<Authenticator> {
+  const auth = { Authorization: `Bearer ${(await loginOk(server, userId)).token}` };
+  const started = await postJson(`${server.url}/me/mfa/totp`, {}, auth);
+  assert.equal(started.status, 200, JSON.stringify(started.body));
+  const app = new Authenticator(started.body.otpauth_uri);
+  const confirm = { code: app.code(Date.now()) };
+  const confirmed = await postJson(`${server.url}/me/mfa/totp/confirm`, confirm, auth);
+  assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+  return app;
+}
+
 async function kids(server: { url: string }): Promise<string[]> {
   return (await getJson(`${server.url}/.well-known/jwks.json`)).body.keys.map((
     k: { kid: string },
@@ -28,7 +52,8 @@ async function kids(server: { url: string }): Promise<string[]> {
 }
 
 Deno.test({
-  name: "a KV install moves to PostgreSQL: same passwords, same sessions, same keys",
+  name:
+    "a KV install moves to PostgreSQL: same passwords, same sessions, same keys, same second factors",
   ignore: !url && !inCi,
   fn: async () => {
     if (!url) {
@@ -42,24 +67,34 @@ Deno.test({
     const kvEnv = { JWT_ALG: "EdDSA" };
     const pgEnv = { ...kvEnv, DATABASE_URL: target.href };
     try {
-      await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }], kvEnv);
+      await using scratch = await dirWithUsers(
+        [{ id: "ada", roles: ["user"] }, { id: "eve", roles: ["user"] }],
+        kvEnv,
+      );
       const dir = scratch.path;
       const before = await withServer({ dir, env: kvEnv }, async (server) => ({
         pair: await loginOk(server, "ada"),
         kids: await kids(server),
+        app: await enrolTotp(server, "eve"),
       }));
 
       const exported = await store(dir, ["export"], kvEnv);
       assert.equal(exported.code, 0, exported.stderr);
       const kinds = exported.stdout.trim().split("\n").slice(1).map((l) => JSON.parse(l).kind);
-      assert.deepEqual(new Set(kinds), new Set(["user", "key_set", "key_in_use", "session"]));
+      assert.deepEqual(
+        new Set(kinds),
+        new Set(["user", "key_set", "key_in_use", "mfa", "session"]),
+      );
 
       const imported = await store(dir, ["import"], pgEnv, exported.stdout);
       assert.equal(imported.code, 0, imported.stderr);
-      // ada and the admin the first start created.
+      // ada, eve and the admin the first start created; eve's factor; ada's and eve's sessions.
       assert.match(
         imported.stderr,
-        /Imported into PostgreSQL at .*: 2 users, 0 clients, 1 key set\(s\), 1 in-use marks, 1 live sessions/,
+        new RegExp(
+          "Imported into PostgreSQL at .*: 3 users, 0 clients, 1 key set\\(s\\), 1 in-use marks, " +
+            "1 user\\(s\\) with second factors, 0 passkey\\(s\\), 2 live sessions",
+        ),
       );
       const again = await store(dir, ["import"], pgEnv, exported.stdout);
       assert.equal(again.code, 5, "a second import into a store that is not empty refuses");
@@ -69,6 +104,19 @@ Deno.test({
         assert.deepEqual(await kids(server), before.kids, "the same signing key");
         await loginOk(server, "ada"); // the password hash moved: no reset
         await refreshOk(server, before.pair.refresh_token); // the session moved
+        // eve's factor moved: the password alone is not enough, the app's code is.
+        const login = await postJson(`${server.url}/login`, { user_id: "eve", password: PASSWORD });
+        assert.equal(login.status, 403, JSON.stringify(login.body));
+        assert.equal(login.body.code, "mfa_required");
+        assert.equal(login.body.token, undefined);
+        // The next step's code (one step of drift is accepted); the confirm on KV spent this one.
+        const code = before.app.code(Date.now() + 30_000);
+        const passed = await postJson(`${server.url}/login/mfa`, {
+          mfa_token: login.body.mfa_token,
+          code,
+        });
+        assert.equal(passed.status, 200, JSON.stringify(passed.body));
+        assert.deepEqual(decodeJwt(passed.body.token).payload.amr, ["pwd", "otp"]);
       });
     } finally {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);

@@ -14,6 +14,7 @@ import type {
   MfaChallenge,
   MfaRecord,
   MfaStore,
+  StoredFactors,
 } from "../../src/mfa/mfa_store.ts";
 import type {
   PasskeyChallenge,
@@ -399,6 +400,13 @@ class FakeMfaStore implements MfaStore {
     this.t.commit([], [[key, undefined]], false);
     return Promise.resolve(found);
   }
+  async *allFactors(): AsyncGenerator<StoredFactors> {
+    this.t.touch("allFactors");
+    for (const key of this.t.keys("mfa/")) {
+      const userUid = JSON.parse(key.slice("mfa/".length)) as string;
+      yield { userUid, record: this.t.get<MfaRecord>(key)!.value };
+    }
+  }
   createChallenge(id: string, challenge: MfaChallenge) {
     this.t.touch("createChallenge");
     this.t.commit([], [[challengeKey(id), challenge]], false);
@@ -448,6 +456,10 @@ class FakePasskeyStore implements PasskeyStore {
         return found && found.value.userUid === userUid ? [found.value] : [];
       }),
     );
+  }
+  async *allPasskeys(): AsyncGenerator<PasskeyRecord> {
+    this.t.touch("allPasskeys");
+    for (const key of this.t.keys("passkeys/")) yield this.t.get<PasskeyRecord>(key)!.value;
   }
   createPasskey(record: PasskeyRecord) {
     this.t.touch("createPasskey");

@@ -5,7 +5,7 @@
  * by NOTIFY to every listener; migrations are applied once.
  */
 import assert from "node:assert/strict";
-import { StoreUnavailableError } from "../../src/errors.ts";
+import { ApiError, StoreUnavailableError } from "../../src/errors.ts";
 import { openPool } from "../../src/store/pg_client.ts";
 import { migrate } from "../../src/store/pg_migrations.ts";
 import { keySetChannel, pgStores } from "../../src/store/pg_stores.ts";
@@ -155,6 +155,35 @@ pgTest({
     } finally {
       await a.end({ timeout: 5 });
       await b.end({ timeout: 5 });
+      await made.drop();
+    }
+  },
+});
+
+pgTest({
+  name: "postgres: text it cannot hold (a NUL character) is the request's 400, never a 503",
+  ...options,
+  fn: async () => {
+    const made = await openTestSchema();
+    const sql = openPool({ url: made.url, poolSize: 1, schema: made.schema });
+    try {
+      const stores = pgStores(sql, { channel: keySetChannel(made.schema) });
+      for (
+        const call of [
+          () => stores.users.getUser("a\u0000b"),
+          () => stores.passkeys.getPasskey("x\u0000"),
+          () => stores.clients.getClient("\u0000"),
+        ]
+      ) {
+        await assert.rejects(call, (err: unknown) => {
+          assert.ok(err instanceof ApiError, String(err));
+          assert.equal(err.code, "bad_request");
+          return true;
+        });
+      }
+      await stores.ping(); // and the pool is fine
+    } finally {
+      await sql.end({ timeout: 5 });
       await made.drop();
     }
   },

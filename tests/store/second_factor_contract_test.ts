@@ -156,3 +156,101 @@ contract(
     assert.equal((await stores.mfa.getFactors("u1"))?.value.totp?.lastStep, winner);
   },
 );
+
+// What `store export` reads: every user's factors by uid, and nothing of the pending challenges
+// (a factor left out would let its user sign in with a password alone after a move).
+contract(
+  "mfa",
+  "allFactors lists every user's factors by uid, no challenges",
+  async ({ stores }) => {
+    const store = stores.mfa;
+    assert.deepEqual(await collect(store.allFactors()), []);
+    await store.putFactors("u1", factors(1), null);
+    await store.putFactors("u2", { ...factors(7), userId: "bob" }, null);
+    await store.putFactors("u3", factors(1), null);
+    await store.deleteFactors("u3");
+    await store.createChallenge("c1", challenge, NOW);
+    const listed = (await collect(store.allFactors())).sort((a, b) =>
+      a.userUid < b.userUid ? -1 : 1
+    );
+    assert.deepEqual(listed, [
+      { userUid: "u1", record: factors(1) },
+      { userUid: "u2", record: { ...factors(7), userId: "bob" } },
+    ]);
+  },
+);
+
+contract(
+  "mfa",
+  "allFactors pages past one batch without losing or repeating one",
+  async ({ stores }) => {
+    const uids = Array.from({ length: 1234 }, (_, i) => `u${String(i).padStart(4, "0")}`);
+    for (let i = 0; i < uids.length; i += 100) {
+      await Promise.all(
+        uids.slice(i, i + 100).map((uid) => stores.mfa.putFactors(uid, factors(1), null)),
+      );
+    }
+    const listed = (await collect(stores.mfa.allFactors())).map((f) => f.userUid).sort();
+    assert.deepEqual(listed, uids);
+  },
+);
+
+contract(
+  "passkeys",
+  "allPasskeys lists every user's passkeys, no challenges",
+  async ({ stores }) => {
+    const passkeys = stores.passkeys;
+    assert.deepEqual(await collect(passkeys.allPasskeys()), []);
+    const passkey = (id: string, userUid: string): PasskeyRecord => ({
+      id,
+      userId: userUid === "u1" ? "ada" : "bob",
+      userUid,
+      publicKey: `pk-${id}`,
+      counter: 3,
+      transports: ["usb", "nfc"],
+      backedUp: true,
+      createdAt: NOW,
+      lastUsedAt: NOW + 1,
+    });
+    for (const [id, uid] of [["a", "u1"], ["b", "u2"], ["c", "u1"], ["gone", "u2"]] as const) {
+      assert.equal(await passkeys.createPasskey(passkey(id, uid)), true);
+    }
+    assert.equal(await passkeys.deletePasskey("u2", "gone"), true);
+    await passkeys.putChallenge("x", {
+      challenge: "c",
+      purpose: "registration",
+      userUid: "u1",
+      expiresAt: NOW + 60_000,
+    }, NOW);
+    const listed = (await collect(passkeys.allPasskeys())).sort((a, b) => a.id < b.id ? -1 : 1);
+    assert.deepEqual(listed, [passkey("a", "u1"), passkey("b", "u2"), passkey("c", "u1")]);
+  },
+);
+
+contract("passkeys", "allPasskeys pages past one batch", async ({ stores }) => {
+  const ids = Array.from({ length: 1234 }, (_, i) => `cred${String(i).padStart(4, "0")}`);
+  for (let i = 0; i < ids.length; i += 100) {
+    await Promise.all(
+      ids.slice(i, i + 100).map((id, j) =>
+        stores.passkeys.createPasskey({
+          id,
+          userId: "ada",
+          userUid: `u${j % 7}`,
+          publicKey: "pk",
+          counter: 0,
+          transports: [],
+          backedUp: false,
+          createdAt: NOW,
+        })
+      ),
+    );
+  }
+  const listed = (await collect(stores.passkeys.allPasskeys())).map((p) => p.id).sort();
+  assert.deepEqual(listed, ids);
+});
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
