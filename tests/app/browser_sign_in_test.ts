@@ -22,6 +22,10 @@ import {
   submitLogin,
   tokenRequest,
 } from "../helpers/browser_flow.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
+
+// Every test keeps its signing keys in a temporary directory.
+const test = needs(READ, WRITE);
 
 const PASSWORD = "correct horse battery";
 const ISSUER = "https://auth.test";
@@ -47,7 +51,7 @@ function webParams(challenge: string, extra: Record<string, string> = {}) {
   };
 }
 
-Deno.test("code flow: form, code with state and iss, tokens, ID token, userinfo, refresh", async () => {
+test("code flow: form, code with state and iss, tokens, ID token, userinfo, refresh", async () => {
   const { t, web } = await setup();
   using _ = t;
   const jar = new CookieJar();
@@ -154,7 +158,7 @@ Deno.test("code flow: form, code with state and iss, tokens, ID token, userinfo,
   assert.equal(decodeJwt((await refreshed.json()).access_token).sid, access.sid);
 });
 
-Deno.test("single sign-on: the next authorize, for any client, skips the form", async () => {
+test("single sign-on: the next authorize, for any client, skips the form", async () => {
   const { t } = await setup();
   using _ = t;
   const jar = new CookieJar();
@@ -215,7 +219,7 @@ Deno.test("single sign-on: the next authorize, for any client, skips the form", 
   assert.equal(redirectParams(notGranted).get("error"), "invalid_scope");
 });
 
-Deno.test("prompt=none without a session: login_required, with state and iss", async () => {
+test("prompt=none without a session: login_required, with state and iss", async () => {
   const { t } = await setup();
   using _ = t;
   const res = await authorize(t, new CookieJar(), webParams(pkce().challenge, { prompt: "none" }));
@@ -232,7 +236,7 @@ async function assertSignedOut(t: TestApp, jar: CookieJar, why: string) {
   assert.equal(res.status, 200, `${why}: the form again`);
 }
 
-Deno.test("the browser session ends: SESSION_MAX_AGE, password change, disable, epoch", async () => {
+test("the browser session ends: SESSION_MAX_AGE, password change, disable, epoch", async () => {
   const { t } = await setup({ JWT_ALG: "ES256", SESSION_MAX_AGE: "1h" });
   using _ = t;
   await addUser(t, "root", PASSWORD, ["admin"]); // so that ada may be disabled
@@ -261,7 +265,7 @@ Deno.test("the browser session ends: SESSION_MAX_AGE, password change, disable, 
   await assertSignedOut(t, jar, "session epoch");
 });
 
-Deno.test("a code is not exchanged once its browser session ended", async () => {
+test("a code is not exchanged once its browser session ended", async () => {
   const { t, web } = await setup();
   using _ = t;
   const jar = new CookieJar();
@@ -277,7 +281,7 @@ Deno.test("a code is not exchanged once its browser session ended", async () => 
   assert.equal((await res.json()).error, "invalid_grant");
 });
 
-Deno.test("login form: one generic message, announced; the same limits as /login", async () => {
+test("login form: one generic message, announced; the same limits as /login", async () => {
   const { t } = await setup({
     JWT_ALG: "ES256",
     LOGIN_LIMIT_PER_ACCOUNT: "3/15m",
@@ -307,7 +311,7 @@ Deno.test("login form: one generic message, announced; the same limits as /login
   assert.equal(empty.status, 400);
 });
 
-Deno.test("OpenID discovery: a true document under an asymmetric JWT_ALG, beside RFC 8414", async () => {
+test("OpenID discovery: a true document under an asymmetric JWT_ALG, beside RFC 8414", async () => {
   const { t } = await setup();
   using _ = t;
   const oidc = await (await t.request("/.well-known/openid-configuration")).json();
@@ -340,7 +344,7 @@ Deno.test("OpenID discovery: a true document under an asymmetric JWT_ALG, beside
   assert.equal(oauth.id_token_signing_alg_values_supported, undefined);
 });
 
-Deno.test("HS256: no ID tokens; openid refused, discovery 404; the code flow without it works", async () => {
+test("HS256: no ID tokens; openid refused, discovery 404; the code flow without it works", async () => {
   const { t, web } = await setup({});
   using _ = t;
   const discovery = await t.request("/.well-known/openid-configuration");
@@ -368,7 +372,7 @@ Deno.test("HS256: no ID tokens; openid refused, discovery 404; the code flow wit
   assert.equal((await res.json()).id_token, undefined);
 });
 
-Deno.test("end-session: a valid hint ends the session and goes to the registered URI with state", async () => {
+test("end-session: a valid hint ends the session and goes to the registered URI with state", async () => {
   const { t, web } = await setup();
   using _ = t;
   const jar = new CookieJar();
@@ -393,7 +397,7 @@ Deno.test("end-session: a valid hint ends the session and goes to the registered
   await assertSignedOut(t, jar, "after end-session");
 });
 
-Deno.test("end-session without a hint asks first (CSRF-protected form), then ends it", async () => {
+test("end-session without a hint asks first (CSRF-protected form), then ends it", async () => {
   const { t } = await setup();
   using _ = t;
   const jar = new CookieJar();
@@ -425,7 +429,7 @@ Deno.test("end-session without a hint asks first (CSRF-protected form), then end
   await assertSignedOut(t, jar, "after confirming");
 });
 
-Deno.test("clients: redirect URIs checked at registration; public clients have no secret", async () => {
+test("clients: redirect URIs checked at registration; public clients have no secret", async () => {
   const { t } = await setup();
   using _ = t;
   const login = await t.post("/login", { user_id: "ada", password: PASSWORD, role: "admin" });
@@ -484,7 +488,7 @@ Deno.test("clients: redirect URIs checked at registration; public clients have n
   await introspect.body?.cancel();
 });
 
-Deno.test("loopback redirect URIs match on any port (RFC 8252 7.3), nothing else does", async () => {
+test("loopback redirect URIs match on any port (RFC 8252 7.3), nothing else does", async () => {
   const { t } = await setup();
   using _ = t;
   const params = (redirect_uri: string) => ({
@@ -505,7 +509,7 @@ Deno.test("loopback redirect URIs match on any port (RFC 8252 7.3), nothing else
   await otherPath.body?.cancel();
 });
 
-Deno.test("a store outage: /authorize and its form answer a 503 page, the token endpoint 503", async () => {
+test("a store outage: /authorize and its form answer a 503 page, the token endpoint 503", async () => {
   const faults: Faults = { mode: "ok" };
   const t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir(), () => fakeStores(faults));
   using _ = t;

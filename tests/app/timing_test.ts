@@ -18,29 +18,33 @@ import {
 } from "../../src/crypto/passwords.ts";
 import type { Argon2Backend } from "../../src/crypto/argon2_backend.ts";
 import { addUser, makeApp } from "../helpers/app.ts";
+import { ENV, FFI, lacking, needs } from "../helpers/permissions.ts";
 
-const native: Argon2Backend | Error = await loadNativeArgon2().catch((err: Error) => err);
+/** The addon reads the environment and loads through FFI: tried only when the run grants both. */
+const ADDON = [ENV, FFI];
+const native: Argon2Backend | Error | undefined = lacking(ADDON).length > 0
+  ? undefined // the native cases are skipped below, their names saying the flags
+  : await loadNativeArgon2().catch((err: Error) => err);
 for (const backend of [webCryptoArgon2, native]) {
+  const test = backend === webCryptoArgon2 ? Deno.test : needs(...ADDON);
+  const unusable = backend === undefined || backend instanceof Error;
+  const label = unusable ? "native" : backend.name;
   const skipped = backend instanceof Error
     ? ` (skipped: the native addon does not load here: ${backend.message})`
     : "";
-  Deno.test({
-    name: `failed logins cost the same whatever the reason (${
-      backend instanceof Error ? "native" : backend.name
-    })${skipped}`,
-    ignore: backend instanceof Error,
+  test({
+    name: `failed logins cost the same whatever the reason (${label})${skipped}`,
+    ignore: unusable,
     fn: () => {
-      if (backend instanceof Error) return;
+      if (unusable) return;
       return checkTimingParity(createPasswordHasher({ backend }));
     },
   });
-  Deno.test({
-    name: `failed logins cost the same after the parameters are raised (${
-      backend instanceof Error ? "native" : backend.name
-    })${skipped}`,
-    ignore: backend instanceof Error,
+  test({
+    name: `failed logins cost the same after the parameters are raised (${label})${skipped}`,
+    ignore: unusable,
     fn: () => {
-      if (backend instanceof Error) return;
+      if (unusable) return;
       return checkParityAfterRaise(backend);
     },
   });

@@ -6,14 +6,32 @@
  * page refused inside a frame (`frame-ancestors 'none'`), and RP-initiated logout.
  *
  * Without Chromium the test is skipped with the reason printed; under `CI` it fails instead
- * (`.ci/run` installs Debian's `chromium`). `CHROMIUM_PATH` names another binary.
+ * (`.ci/run` installs Debian's `chromium`). `CHROMIUM_PATH` names another binary. A run without
+ * the permissions it needs (`deno test` as typed) skips it with the flags it lacks, and looks for
+ * nothing at load: puppeteer-core is imported when the test runs (its `ws` reads the environment
+ * as it loads).
  */
 import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
-import puppeteer, { type Browser, type Page } from "npm:puppeteer-core@^25.16.0";
+import type { Browser, Page } from "npm:puppeteer-core@^25.16.0";
 import { dirWithUsers, freePort, PASSWORD, runTask, withServer } from "./support.ts";
+import {
+  ENV,
+  lacking,
+  needs,
+  NET,
+  READ,
+  RUN_CHROMIUM,
+  RUN_DENO,
+  WRITE,
+} from "../helpers/permissions.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
+const NEEDED = [READ, WRITE, ENV, NET, RUN_DENO, RUN_CHROMIUM];
+const test = needs(...NEEDED);
+/** Chromium is looked for only when the run may look (and run it). */
+const granted = lacking(NEEDED).length === 0;
+
+const CHROMIUM = (granted && Deno.env.get("CHROMIUM_PATH")) || "/usr/bin/chromium";
 
 function chromiumMissing(): string | undefined {
   try {
@@ -24,7 +42,7 @@ function chromiumMissing(): string | undefined {
   }
 }
 
-const missing = chromiumMissing();
+const missing = granted ? chromiumMissing() : undefined;
 if (missing && Deno.env.get("CI")) {
   throw new Error(`CI is set and the browser tests cannot run: ${missing}`);
 }
@@ -47,6 +65,8 @@ function startRelyingParty(port: number, authorizeUrl: () => string) {
 
 async function launch(): Promise<Browser> {
   const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
+  // deno-lint-ignore no-import-prefix -- test-only, as above
+  const { default: puppeteer } = await import("npm:puppeteer-core@^25.16.0");
   return await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -69,8 +89,9 @@ async function signIn(page: Page, password: string) {
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
 }
 
-Deno.test({
-  name: "Chromium: login form, redirects, single sign-on, no framing, logout; no JavaScript",
+test({
+  name: "Chromium: login form, redirects, single sign-on, no framing, logout; no JavaScript" +
+    (missing ? ` (skipped: ${missing})` : ""),
   ignore: missing !== undefined,
   sanitizeResources: false,
   sanitizeOps: false,

@@ -17,8 +17,11 @@ import {
   request,
   withServer,
 } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 
-Deno.test("e2e mfa: enrol, password + code, replay, recovery code, guessing, forgery, CLI reset", async () => {
+const test = needs(READ, WRITE, NET, RUN_DENO);
+
+test("e2e mfa: enrol, password + code, replay, recovery code, guessing, forgery, CLI reset", async () => {
   await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }]);
   await withServer({ dir: scratch.path }, async (server) => {
     const url = server.url;

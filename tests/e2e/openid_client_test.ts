@@ -11,6 +11,9 @@ import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
 import * as oidc from "npm:openid-client@^6.8.9";
 import { dirWithUsers, freePort, PASSWORD, runTask, withServer } from "./support.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 const CALLBACK = "http://127.0.0.1:9/callback";
 const SIGNED_OUT = "http://127.0.0.1:9/signed-out";
@@ -77,7 +80,7 @@ async function clientAdd(dir: string, env: Record<string, string>, args: string[
   return JSON.parse(result.stdout);
 }
 
-Deno.test("openid-client: discovery, login page, code + PKCE, ID token, userinfo, refresh, logout", async () => {
+test("openid-client: discovery, login page, code + PKCE, ID token, userinfo, refresh, logout", async () => {
   const port = freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const env = { JWT_ALG: "RS256", ISSUER: issuer };

@@ -9,6 +9,16 @@
 import assert from "node:assert/strict";
 import { claimsOf } from "../helpers/mfa.ts";
 import { freePort, freshDir, runTask, startServer } from "../helpers/server_process.ts";
+import {
+  ENV,
+  lacking,
+  needs,
+  NET,
+  READ,
+  RUN_CHROMIUM,
+  RUN_DENO,
+  WRITE,
+} from "../helpers/permissions.ts";
 
 const PASSWORD = "correct horse battery";
 
@@ -40,22 +50,25 @@ interface Browser {
   newPage(): Promise<Page>;
   close(): Promise<void>;
 }
-const canRun = (() => {
+/** puppeteer-core's `ws` reads the environment as it loads; the test task grants `chromium`. */
+const NEEDED = [READ, WRITE, ENV, NET, RUN_DENO, RUN_CHROMIUM];
+const test = needs(...NEEDED);
+
+/** Why Chromium cannot run here, looked for only when the run may look (and run it). */
+const missing = lacking(NEEDED).length > 0 ? undefined : (() => {
   try {
     Deno.statSync(CHROMIUM);
-    // The test task grants `chromium` (resolved on PATH to this file).
-    return ["chromium", CHROMIUM].some((command) =>
-      Deno.permissions.querySync({ name: "run", command }).state === "granted"
-    );
+    return undefined;
   } catch {
-    return false;
+    return `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
   }
 })();
 
-Deno.test({
+test({
   name:
-    "passkeys in Chromium: register after a password sign-in, then sign in with the passkey alone",
-  ignore: !canRun,
+    "passkeys in Chromium: register after a password sign-in, then sign in with the passkey alone" +
+    (missing ? ` (skipped: ${missing})` : ""),
+  ignore: missing !== undefined,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

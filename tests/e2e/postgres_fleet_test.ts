@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openPool } from "../../src/store/pg_client.ts";
 import { quoteIdent } from "../../src/store/pg_migrations.ts";
-import { inCi, testDatabaseUrl } from "../store/engines.ts";
+import { inCi, PG_NEEDS, testDatabaseUrl } from "../store/engines.ts";
+import { lacking, needs, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 import {
   assertError,
   dirWithUsers,
@@ -25,8 +26,10 @@ import {
   waitFor,
 } from "./support.ts";
 
+const NEEDED = [...PG_NEEDS, READ, WRITE, RUN_DENO];
+const test = needs(...NEEDED);
 const url = testDatabaseUrl();
-if (!url && !inCi) {
+if (!url && !inCi && lacking(NEEDED).length === 0) {
   console.log("PostgreSQL fleet test skipped: TEST_DATABASE_URL is unset");
 }
 
@@ -35,7 +38,7 @@ async function jwksKids(server: { url: string }): Promise<string[]> {
   return answer.body.keys.map((k: { kid: string }) => k.kid).sort();
 }
 
-Deno.test({
+test({
   name: "three instances on one PostgreSQL database behave as one server",
   ignore: !url && !inCi,
   fn: async (t) => {

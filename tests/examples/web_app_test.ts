@@ -7,6 +7,9 @@ import assert from "node:assert/strict";
 import { createWebApp } from "../../examples/web_app.ts";
 import { dirWithUsers, PASSWORD, runTask, withServer } from "../e2e/support.ts";
 import { freePort } from "../helpers/server_process.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+
+const test = needs(READ, WRITE, NET, RUN_DENO);
 
 /** Follows redirects by hand across both hosts, keeping each host's cookies. */
 class Browser {
@@ -40,7 +43,7 @@ class Browser {
   }
 }
 
-Deno.test("the example web app signs a user in with openid-client and out again", async () => {
+test("the example web app signs a user in with openid-client and out again", async () => {
   const port = freePort();
   const appPort = freePort();
   const issuer = `http://127.0.0.1:${port}`;

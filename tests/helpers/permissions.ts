@@ -23,6 +23,8 @@ export const RUN_DENO: Deno.PermissionDescriptor = { name: "run", command: "deno
 export const RUN_SH: Deno.PermissionDescriptor = { name: "run", command: "sh" };
 /** Starting `wrk` (the login flood). */
 export const RUN_WRK: Deno.PermissionDescriptor = { name: "run", command: "wrk" };
+/** Starting Chromium (the browser tests; `chromium` on PATH is Debian's `/usr/bin/chromium`). */
+export const RUN_CHROMIUM: Deno.PermissionDescriptor = { name: "run", command: "chromium" };
 /** Loading the native argon2 addon (the test task grants `--allow-ffi=./node_modules`). */
 export const FFI: Deno.PermissionDescriptor = {
   name: "ffi",

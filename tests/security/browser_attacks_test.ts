@@ -19,6 +19,10 @@ import {
   submitLogin,
   tokenRequest,
 } from "../helpers/browser_flow.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
+
+// Every test keeps its signing keys in a temporary directory.
+const test = needs(READ, WRITE);
 
 const PASSWORD = "correct horse battery";
 const ISSUER = "https://auth.test";
@@ -65,7 +69,7 @@ async function oauthError(res: Response): Promise<string> {
   return body.error;
 }
 
-Deno.test("a code presented twice: invalid_grant, and the tokens it issued are revoked", async () => {
+test("a code presented twice: invalid_grant, and the tokens it issued are revoked", async () => {
   const { t, web } = await setup();
   using _ = t;
   const { verifier, challenge } = pkce();
@@ -89,7 +93,7 @@ Deno.test("a code presented twice: invalid_grant, and the tokens it issued are r
   assert.equal(await oauthError(await exchange(t, code, verifier, web)), "invalid_grant");
 });
 
-Deno.test("PKCE: a wrong or missing verifier is invalid_grant and does not spend the code", async () => {
+test("PKCE: a wrong or missing verifier is invalid_grant and does not spend the code", async () => {
   const { t, web } = await setup();
   using _ = t;
   const { verifier, challenge } = pkce();
@@ -101,7 +105,7 @@ Deno.test("PKCE: a wrong or missing verifier is invalid_grant and does not spend
   assert.equal((await exchange(t, code, verifier, web)).status, 200);
 });
 
-Deno.test("PKCE: plain, a missing method and a public client without PKCE are refused", async () => {
+test("PKCE: plain, a missing method and a public client without PKCE are refused", async () => {
   const { t } = await setup();
   using _ = t;
   const { challenge } = pkce();
@@ -128,14 +132,14 @@ Deno.test("PKCE: plain, a missing method and a public client without PKCE are re
   assert.match(redirectParams(spa).get("error_description")!, /PKCE/);
 });
 
-Deno.test("a code issued without a challenge refuses a verifier (downgrade, RFC 9700 4.8.2)", async () => {
+test("a code issued without a challenge refuses a verifier (downgrade, RFC 9700 4.8.2)", async () => {
   const { t, web } = await setup();
   using _ = t;
   const code = await signInForCode(t, new CookieJar(), params(undefined), "ada", PASSWORD);
   assert.equal(await oauthError(await exchange(t, code, pkce().verifier, web)), "invalid_grant");
 });
 
-Deno.test("a code is bound to its client and redirect URI, and lives 60 seconds", async () => {
+test("a code is bound to its client and redirect URI, and lives 60 seconds", async () => {
   const { t, web } = await setup();
   using _ = t;
   await t.services.clients.add("other", {
@@ -166,7 +170,7 @@ Deno.test("a code is bound to its client and redirect URI, and lives 60 seconds"
   assert.equal(await oauthError(await exchange(t, code, verifier, web)), "invalid_grant");
 });
 
-Deno.test("codes are stored only as hashes", async () => {
+test("codes are stored only as hashes", async () => {
   const { t } = await setup();
   using _ = t;
   const code = await signInForCode(t, new CookieJar(), params(pkce().challenge), "ada", PASSWORD);
@@ -178,7 +182,7 @@ Deno.test("codes are stored only as hashes", async () => {
   assert.equal(found, 1);
 });
 
-Deno.test("redirect URIs that differ by prefix, suffix, fragment, case or userinfo: never redirected to", async () => {
+test("redirect URIs that differ by prefix, suffix, fragment, case or userinfo: never redirected to", async () => {
   const { t } = await setup();
   using _ = t;
   const { challenge } = pkce();
@@ -221,7 +225,7 @@ Deno.test("redirect URIs that differ by prefix, suffix, fragment, case or userin
   await doubled.body?.cancel();
 });
 
-Deno.test("post_logout_redirect_uri: only an exact registered one is followed", async () => {
+test("post_logout_redirect_uri: only an exact registered one is followed", async () => {
   const { t } = await setup();
   using _ = t;
   const jar = new CookieJar();
@@ -256,7 +260,7 @@ Deno.test("post_logout_redirect_uri: only an exact registered one is followed", 
   await forged.body?.cancel();
 });
 
-Deno.test("login form CSRF: a missing or wrong token or cookie is refused before any check", async () => {
+test("login form CSRF: a missing or wrong token or cookie is refused before any check", async () => {
   const { t } = await setup();
   using _ = t;
   const jar = new CookieJar();
@@ -287,7 +291,7 @@ Deno.test("login form CSRF: a missing or wrong token or cookie is refused before
   assert.equal((await submitLogin(t, jar, page, "ada", PASSWORD)).status, 303);
 });
 
-Deno.test("the sign-in pages cannot be framed", async () => {
+test("the sign-in pages cannot be framed", async () => {
   const { t } = await setup();
   using _ = t;
   const jar = new CookieJar();
@@ -304,7 +308,7 @@ Deno.test("the sign-in pages cannot be framed", async () => {
   }
 });
 
-Deno.test("state and iss are echoed on every answer to the client", async () => {
+test("state and iss are echoed on every answer to the client", async () => {
   const { t } = await setup();
   using _ = t;
   const state = "a b&c=d/é";
@@ -340,7 +344,7 @@ Deno.test("state and iss are echoed on every answer to the client", async () => 
   }
 });
 
-Deno.test("an id_token_hint with a forged payload is refused (our signature is checked)", async () => {
+test("an id_token_hint with a forged payload is refused (our signature is checked)", async () => {
   const { t, web } = await setup();
   using _ = t;
   const { verifier, challenge } = pkce();

@@ -7,10 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { decryptJwk, deriveKeyEncryptionKey, encryptJwk } from "../../src/keys/key_encryption.ts";
+import { needs, READ } from "../helpers/permissions.ts";
 
-const fixture = JSON.parse(
-  await Deno.readTextFile(new URL("../fixtures/encrypted_jwk_v1.json", import.meta.url)),
-);
+const testReading = needs(READ);
+
+/** The stored fixture, read when a test runs (never at load: `deno test` as typed reads nothing). */
+async function readFixture() {
+  return JSON.parse(
+    await Deno.readTextFile(new URL("../fixtures/encrypted_jwk_v1.json", import.meta.url)),
+  );
+}
 
 Deno.test("every encryption of a key gets its own IV", async () => {
   const kek = await deriveKeyEncryptionKey("k".repeat(40));
@@ -24,9 +30,13 @@ Deno.test("every encryption of a key gets its own IV", async () => {
   }
 });
 
-Deno.test("a key sealed by version 2.19.0 still decrypts (the derivation is pinned)", async () => {
-  const kek = await deriveKeyEncryptionKey(fixture.secret);
-  assert.deepEqual(await decryptJwk(kek, fixture.sealed, fixture.associatedData), fixture.jwk);
-  const other = await deriveKeyEncryptionKey(fixture.secret + "x");
-  await assert.rejects(() => decryptJwk(other, fixture.sealed, fixture.associatedData));
-});
+testReading(
+  "a key sealed by version 2.19.0 still decrypts (the derivation is pinned)",
+  async () => {
+    const fixture = await readFixture();
+    const kek = await deriveKeyEncryptionKey(fixture.secret);
+    assert.deepEqual(await decryptJwk(kek, fixture.sealed, fixture.associatedData), fixture.jwk);
+    const other = await deriveKeyEncryptionKey(fixture.secret + "x");
+    await assert.rejects(() => decryptJwk(other, fixture.sealed, fixture.associatedData));
+  },
+);

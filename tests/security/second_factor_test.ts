@@ -15,6 +15,10 @@ import {
   submitLogin,
 } from "../helpers/browser_flow.ts";
 import { claimsOf, enrolTotp } from "../helpers/mfa.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
+
+// The browser sign-in setup keeps its signing keys in a temporary directory.
+const testWithFiles = needs(READ, WRITE);
 
 const PASSWORD = "ada password 1";
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -358,68 +362,74 @@ function base32Bytes(text: string): number[] {
   return (bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2));
 }
 
-Deno.test("mfa: the browser login page refuses a user with an active factor (no password-only bypass)", async () => {
-  // As the browser sign-in tests set it up: openid needs an asymmetric signing key.
-  using t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir());
-  await enrolledAda(t);
-  await addBrowserClients(t);
-  const params = {
-    response_type: "code",
-    client_id: "web",
-    redirect_uri: REDIRECT_URI,
-    scope: "openid",
-    state: "st-1",
-    code_challenge: pkce().challenge,
-    code_challenge_method: "S256",
-  };
-  const jar = new CookieJar();
-  const page = await authorize(t, jar, params);
-  assert.equal(page.status, 200);
-  const res = await submitLogin(t, jar, await page.text(), "ada", PASSWORD);
-  assert.equal(res.status, 401);
-  assert.equal(res.headers.get("Location"), null, "no code");
-  assert.match(await res.text(), /second factor/);
-});
+testWithFiles(
+  "mfa: the browser login page refuses a user with an active factor (no password-only bypass)",
+  async () => {
+    // As the browser sign-in tests set it up: openid needs an asymmetric signing key.
+    using t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir());
+    await enrolledAda(t);
+    await addBrowserClients(t);
+    const params = {
+      response_type: "code",
+      client_id: "web",
+      redirect_uri: REDIRECT_URI,
+      scope: "openid",
+      state: "st-1",
+      code_challenge: pkce().challenge,
+      code_challenge_method: "S256",
+    };
+    const jar = new CookieJar();
+    const page = await authorize(t, jar, params);
+    assert.equal(page.status, 200);
+    const res = await submitLogin(t, jar, await page.text(), "ada", PASSWORD);
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get("Location"), null, "no code");
+    assert.match(await res.text(), /second factor/);
+  },
+);
 
-Deno.test("mfa: confirming TOTP ends every older session, token and browser (SSO), but the caller's", async () => {
-  using t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir());
-  await addUser(t, "ada", PASSWORD, ["user"]);
-  await addBrowserClients(t);
-  const params = {
-    response_type: "code",
-    client_id: "web",
-    redirect_uri: REDIRECT_URI,
-    state: "st-1",
-    code_challenge: pkce().challenge,
-    code_challenge_method: "S256",
-  };
-  // Before the factor: a browser signed in (single sign-on) and a second token session.
-  const jar = new CookieJar();
-  const page = await authorize(t, jar, params);
-  const signedIn = await submitLogin(t, jar, await page.text(), "ada", PASSWORD);
-  assert.equal(signedIn.status, 303, await signedIn.clone().text());
-  const silent = await authorize(t, jar, { ...params, prompt: "none" });
-  assert.equal(silent.status, 302);
-  assert.ok(new URL(silent.headers.get("Location")!).searchParams.get("code"), "SSO works");
-  const stolen = await login(t, "ada", PASSWORD);
-  const mine = await login(t, "ada", PASSWORD);
+testWithFiles(
+  "mfa: confirming TOTP ends every older session, token and browser (SSO), but the caller's",
+  async () => {
+    using t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir());
+    await addUser(t, "ada", PASSWORD, ["user"]);
+    await addBrowserClients(t);
+    const params = {
+      response_type: "code",
+      client_id: "web",
+      redirect_uri: REDIRECT_URI,
+      state: "st-1",
+      code_challenge: pkce().challenge,
+      code_challenge_method: "S256",
+    };
+    // Before the factor: a browser signed in (single sign-on) and a second token session.
+    const jar = new CookieJar();
+    const page = await authorize(t, jar, params);
+    const signedIn = await submitLogin(t, jar, await page.text(), "ada", PASSWORD);
+    assert.equal(signedIn.status, 303, await signedIn.clone().text());
+    const silent = await authorize(t, jar, { ...params, prompt: "none" });
+    assert.equal(silent.status, 302);
+    assert.ok(new URL(silent.headers.get("Location")!).searchParams.get("code"), "SSO works");
+    const stolen = await login(t, "ada", PASSWORD);
+    const mine = await login(t, "ada", PASSWORD);
 
-  await enrolTotp(t, mine.token);
+    await enrolTotp(t, mine.token);
 
-  // The enrolling session goes on; the older ones proved the password alone and are over.
-  t.clock.advance(2);
-  assert.equal((await t.request("/me", { headers: bearer(mine.token) })).status, 200);
-  assert.equal((await t.post("/refresh", { refresh_token: mine.refresh_token })).status, 200);
-  assert.equal((await t.post("/refresh", { refresh_token: stolen.refresh_token })).status, 401);
-  const removal = await t.request("/me/mfa/totp", {
-    method: "DELETE",
-    headers: { ...bearer(stolen.token), "Content-Type": "application/json" },
-    body: JSON.stringify({ password: PASSWORD }),
-  });
-  assert.equal(removal.status, 401, "an older session cannot remove the new factor");
-  const again = await authorize(t, jar, { ...params, prompt: "none" });
-  assert.equal(again.status, 302);
-  const after = new URL(again.headers.get("Location")!).searchParams;
-  assert.equal(after.get("code"), null, "no code from the older browser session");
-  assert.equal(after.get("error"), "login_required");
-});
+    // The enrolling session goes on; the older ones proved the password alone and are over.
+    t.clock.advance(2);
+    assert.equal((await t.request("/me", { headers: bearer(mine.token) })).status, 200);
+    assert.equal((await t.post("/refresh", { refresh_token: mine.refresh_token })).status, 200);
+    assert.equal((await t.post("/refresh", { refresh_token: stolen.refresh_token })).status, 401);
+    const removal = await t.request("/me/mfa/totp", {
+      method: "DELETE",
+      headers: { ...bearer(stolen.token), "Content-Type": "application/json" },
+      body: JSON.stringify({ password: PASSWORD }),
+    });
+    assert.equal(removal.status, 401, "an older session cannot remove the new factor");
+    const again = await authorize(t, jar, { ...params, prompt: "none" });
+    assert.equal(again.status, 302);
+    const after = new URL(again.headers.get("Location")!).searchParams;
+    assert.equal(after.get("code"), null, "no code from the older browser session");
+    assert.equal(after.get("error"), "login_required");
+  },
+);

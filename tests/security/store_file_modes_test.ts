@@ -6,14 +6,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openKvStore } from "../../src/store/open_kv.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
 
+const test = needs(READ, WRITE);
 const posix = Deno.build.os !== "windows";
 
 async function mode(path: string): Promise<number> {
   return (await Deno.stat(path)).mode! & 0o777;
 }
 
-Deno.test({
+test({
   name: "a new store: 0600 files in a 0700 directory, even in a directory made 0755",
   ignore: !posix,
   async fn() {
@@ -39,7 +41,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+test({
   name: "a store an earlier version left readable is tightened at the next start",
   ignore: !posix,
   async fn() {

@@ -3,7 +3,9 @@
  * (`tests/helpers/fake_stores.ts`), Deno KV (`:memory:`) and PostgreSQL (`TEST_DATABASE_URL`;
  * each test gets its own schema, dropped after, so runs on one database never collide).
  * Outside CI a PostgreSQL test is skipped with a printed reason when the variable is unset; with
- * `CI` set it fails instead (a skipped engine must not pass for a tested one).
+ * `CI` set it fails instead (a skipped engine must not pass for a tested one). A run that may
+ * not read the environment or connect (`deno test` as typed) skips it with the flags it lacks
+ * (`tests/helpers/permissions.ts`), and reads nothing at load.
  */
 import { kvStores } from "../../src/store/kv_stores.ts";
 import { openPool, type Sql } from "../../src/store/pg_client.ts";
@@ -11,6 +13,7 @@ import { migrate, quoteIdent } from "../../src/store/pg_migrations.ts";
 import { keySetChannel, pgStores } from "../../src/store/pg_stores.ts";
 import type { Stores } from "../../src/store/stores.ts";
 import { fakeStores } from "../helpers/fake_stores.ts";
+import { ENV, lacking, needs, NET } from "../helpers/permissions.ts";
 
 /** Stores open for one test: `second` is another instance on the same data where the engine has one. */
 export interface Opened extends AsyncDisposable {
@@ -27,13 +30,15 @@ export interface Engine {
   open(): Promise<Opened>;
 }
 
-/** An environment variable; unset when the test run may not read the environment. */
+/** What a PostgreSQL test needs: `TEST_DATABASE_URL` from the environment, and a connection. */
+export const PG_NEEDS: readonly Deno.PermissionDescriptor[] = [ENV, NET];
+/** `Deno.test` for PostgreSQL tests: skipped, saying the flags, when the run lacks {@link PG_NEEDS}. */
+export const pgTest = needs(...PG_NEEDS);
+
+/** An environment variable; unset when the test run may not read it (asked, never tried). */
 function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined; // `deno test` as typed: no --allow-env
-  }
+  if (lacking([{ name: "env", variable: name }]).length > 0) return undefined;
+  return Deno.env.get(name) || undefined;
 }
 
 /** `TEST_DATABASE_URL`, when set (and readable). */
@@ -44,7 +49,7 @@ export function testDatabaseUrl(): string | undefined {
 /** Is this a CI run (`CI` set): a PostgreSQL test must then run, not skip. */
 export const inCi = Boolean(env("CI"));
 const url = testDatabaseUrl();
-if (!url && !inCi) {
+if (!url && !inCi && lacking(PG_NEEDS).length === 0) {
   console.log(
     "PostgreSQL store tests skipped: TEST_DATABASE_URL is unset " +
       "(e.g. postgres://postgres@127.0.0.1:5432/postgres; .ci/run starts one)",
@@ -133,7 +138,8 @@ export function contract(
   body: (opened: Opened, engine: string) => Promise<void>,
 ): void {
   for (const engine of ENGINES) {
-    Deno.test({
+    const test = engine.name === "postgres" ? pgTest : Deno.test;
+    test({
       name: `${suite} [${engine.name}]: ${name}`,
       ignore: engine.ignore,
       // The driver keeps timers of its own (idle and lifetime) that end with its pool.

@@ -10,13 +10,13 @@ import { openPool } from "../../src/store/pg_client.ts";
 import { migrate } from "../../src/store/pg_migrations.ts";
 import { keySetChannel, pgStores } from "../../src/store/pg_stores.ts";
 import type { SessionRecord } from "../../src/tokens/session_store.ts";
-import { inCi, openTestSchema, testDatabaseUrl } from "./engines.ts";
+import { inCi, openTestSchema, pgTest, testDatabaseUrl } from "./engines.ts";
 
 const url = testDatabaseUrl();
 const ignore = !url && !inCi;
 const options = { ignore, sanitizeOps: false, sanitizeResources: false };
 
-Deno.test({
+pgTest({
   name: "postgres: an unreachable database is StoreUnavailableError from every store",
   ...options,
   fn: async () => {
@@ -54,7 +54,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+pgTest({
   name:
     "postgres: a connection killed under the pool fails at most one call, then the pool recovers",
   ...options,
@@ -90,7 +90,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+pgTest({
   name:
     "postgres: rows past their end are invisible at once; the sweeper removes them in bounded rounds",
   ...options,
@@ -130,7 +130,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+pgTest({
   name: "postgres: a key-set write is announced to every listener; migrations apply once",
   ...options,
   fn: async () => {
@@ -160,7 +160,7 @@ Deno.test({
   },
 });
 
-Deno.test({
+pgTest({
   name: "postgres: text it cannot hold (a NUL character) is the request's 400, never a 503",
   ...options,
   fn: async () => {

@@ -11,20 +11,26 @@ import { formatArgon2idPhc, parseArgon2idPhc } from "../../src/crypto/argon2_phc
 import { deriveArgon2id, webCryptoArgon2 } from "../../src/crypto/argon2_webcrypto.ts";
 import { createPasswordHasher, OWASP_MINIMUM } from "../../src/crypto/passwords.ts";
 import { describeBackend, selectArgon2Backend } from "../../src/crypto/select_argon2_backend.ts";
+import { ENV, FFI, lacking, needs } from "../helpers/permissions.ts";
 
-const native = await loadNativeArgon2().catch((err: NativeArgon2Unavailable) => err);
+/** The addon reads the environment and loads through FFI: tried only when the run grants both. */
+const ADDON = [ENV, FFI];
+const testWithAddon = needs(...ADDON);
+const native = lacking(ADDON).length > 0
+  ? undefined
+  : await loadNativeArgon2().catch((err: NativeArgon2Unavailable) => err);
 const nativeMissing = native instanceof NativeArgon2Unavailable
   ? ` (skipped: the native addon does not load here: ${native.message})`
   : "";
 if (nativeMissing) console.log(nativeMissing);
-const backends: Argon2Backend[] = native instanceof NativeArgon2Unavailable
+const backends: Argon2Backend[] = native === undefined || native instanceof NativeArgon2Unavailable
   ? [webCryptoArgon2]
   : [webCryptoArgon2, native];
 const PASSWORD = "correct horse battery staple";
 const hex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
-Deno.test(
+testWithAddon(
   `native and Web Crypto: the same bytes for the same salt and parameters${nativeMissing}`,
   {
     ignore: nativeMissing !== "",
@@ -47,7 +53,7 @@ Deno.test(
   },
 );
 
-Deno.test(`a hash from either backend verifies with the other${nativeMissing}`, {
+testWithAddon(`a hash from either backend verifies with the other${nativeMissing}`, {
   ignore: nativeMissing !== "",
 }, async () => {
   for (const maker of backends) {
@@ -141,7 +147,7 @@ Deno.test("PASSWORD_HASHER: webcrypto, auto and native pick as documented", asyn
   assert.equal(describeBackend(picked), "argon2id via native @node-rs/argon2");
 });
 
-Deno.test(`auto takes the real addon when it loads${nativeMissing}`, {
+testWithAddon(`auto takes the real addon when it loads${nativeMissing}`, {
   ignore: nativeMissing !== "",
 }, async () => {
   const { backend } = await selectArgon2Backend("auto");
