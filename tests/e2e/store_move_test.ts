@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { openPool } from "../../src/store/pg_client.ts";
 import { quoteIdent } from "../../src/store/pg_migrations.ts";
-import { inCi, testDatabaseUrl } from "../store/engines.ts";
+import { inCi, PG_NEEDS, testDatabaseUrl } from "../store/engines.ts";
+import { needs, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 import { runDeno, taskCommand } from "../helpers/server_process.ts";
 import { Authenticator } from "../helpers/mfa.ts";
 import {
@@ -24,6 +25,8 @@ import {
 } from "./support.ts";
 
 const url = testDatabaseUrl();
+/** The database, the scratch directory, and the CLI and server processes. */
+const test = needs(...PG_NEEDS, READ, WRITE, RUN_DENO);
 
 async function store(dir: string, args: string[], env: Record<string, string>, stdin?: string) {
   const task = taskCommand("store");
@@ -51,7 +54,7 @@ async function kids(server: { url: string }): Promise<string[]> {
   ) => k.kid);
 }
 
-Deno.test({
+test({
   name:
     "a KV install moves to PostgreSQL: same passwords, same sessions, same keys, same second factors",
   ignore: !url && !inCi,
