@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { base64url } from "jose";
+import { deriveAesGcmKey, openBytes, sealBytes } from "../keys/key_encryption.ts";
 
 /** A sealed secret: a 96-bit random IV and the AES-GCM output (ciphertext and tag). */
 export interface SealedSecret {
@@ -15,25 +15,10 @@ export interface SealedSecret {
   readonly ciphertext: string;
 }
 
-const HKDF_SALT = new TextEncoder().encode("auth-server/mfa-secrets");
-const HKDF_INFO = new TextEncoder().encode("AES-256-GCM TOTP secret encryption v1");
-
-async function deriveKey(secret: string): Promise<CryptoKey> {
-  const material = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    "HKDF",
-    false,
-    ["deriveKey"],
-  );
-  return await crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: HKDF_INFO },
-    material,
-    { name: "AES-GCM", length: 256 },
-    false,
-    ["encrypt", "decrypt"],
-  );
-}
+const LABELS = {
+  salt: new TextEncoder().encode("auth-server/mfa-secrets"),
+  info: new TextEncoder().encode("AES-256-GCM TOTP secret encryption v1"),
+};
 
 /**
  * Seals and opens TOTP secrets under `SECRET_KEY` (opening also under the previous keys).
@@ -51,18 +36,15 @@ async function deriveKey(secret: string): Promise<CryptoKey> {
 export function createSecretBox(secretKey: string, previousSecretKeys: readonly string[]) {
   // Derived on first use (the services are built synchronously), once.
   let derived: Promise<CryptoKey[]> | undefined;
-  const keys = () => derived ??= Promise.all([secretKey, ...previousSecretKeys].map(deriveKey));
-  const aad = (owner: string) => new TextEncoder().encode(`totp/${owner}`);
+  const keys = () =>
+    derived ??= Promise.all(
+      [secretKey, ...previousSecretKeys].map((secret) => deriveAesGcmKey(secret, LABELS)),
+    );
+  const aad = (owner: string) => `totp/${owner}`;
   return {
     /** Seals a secret for its owner (the user's internal id). */
     async seal(secret: Uint8Array, owner: string): Promise<SealedSecret> {
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const sealed = await crypto.subtle.encrypt(
-        { name: "AES-GCM", iv, additionalData: aad(owner) },
-        (await keys())[0]!,
-        new Uint8Array(secret),
-      );
-      return { iv: base64url.encode(iv), ciphertext: base64url.encode(new Uint8Array(sealed)) };
+      return await sealBytes((await keys())[0]!, secret, aad(owner));
     },
     /** The secret, or `undefined` when no known key opens it for this owner. */
     async open(sealed: SealedSecret, owner: string): Promise<Uint8Array | undefined> {
@@ -75,16 +57,7 @@ export function createSecretBox(secretKey: string, previousSecretKeys: readonly 
     ): Promise<{ secret: Uint8Array; current: boolean } | undefined> {
       for (const [index, key] of (await keys()).entries()) {
         try {
-          const plain = await crypto.subtle.decrypt(
-            {
-              name: "AES-GCM",
-              iv: Uint8Array.from(base64url.decode(sealed.iv)),
-              additionalData: aad(owner),
-            },
-            key,
-            Uint8Array.from(base64url.decode(sealed.ciphertext)),
-          );
-          return { secret: new Uint8Array(plain), current: index === 0 };
+          return { secret: await openBytes(key, sealed, aad(owner)), current: index === 0 };
         } catch {
           // Not this key: try the next one.
         }

@@ -3,26 +3,9 @@
  * run unchanged against every engine (`engines.ts`): the fake, Deno KV and PostgreSQL.
  */
 import assert from "node:assert/strict";
-import type { MfaChallenge, MfaRecord } from "../../src/mfa/mfa_store.ts";
 import type { PasskeyRecord } from "../../src/passkeys/passkey_store.ts";
 import { contract } from "./engines.ts";
-
-const NOW = Date.UTC(2026, 0, 1);
-const factors = (lastStep: number): MfaRecord => ({
-  userId: "ada",
-  totp: { sealed: { iv: "iv", ciphertext: "ct" }, confirmedAt: NOW, lastStep },
-  recoveryCodes: ["h1", "h2"],
-  updatedAt: NOW,
-});
-const challenge: MfaChallenge = {
-  userId: "ada",
-  userUid: "u1",
-  userVersionstamp: "v",
-  role: "user",
-  budget: { bucket: "login_account", subject: "ada" },
-  failures: 0,
-  expiresAt: NOW + 300_000,
-};
+import { challenge, factors, NOW } from "../helpers/mfa_records.ts";
 
 contract("mfa", "factors are written only at the versionstamp read", async ({ stores }) => {
   const store = stores.mfa;

@@ -1,25 +1,8 @@
 /** The second-factor store over a failing Deno KV: every operation is StoreUnavailableError. */
 import assert from "node:assert/strict";
 import { StoreUnavailableError } from "../../src/errors.ts";
-import type { MfaChallenge, MfaRecord } from "../../src/mfa/mfa_store.ts";
 import { kvStores } from "../../src/store/kv_stores.ts";
-
-const NOW = Date.UTC(2026, 0, 1);
-const factors = (lastStep: number): MfaRecord => ({
-  userId: "ada",
-  totp: { sealed: { iv: "iv", ciphertext: "ct" }, confirmedAt: NOW, lastStep },
-  recoveryCodes: ["h1", "h2"],
-  updatedAt: NOW,
-});
-const challenge: MfaChallenge = {
-  userId: "ada",
-  userUid: "u1",
-  userVersionstamp: "v",
-  role: "user",
-  budget: { bucket: "login_account", subject: "ada" },
-  failures: 0,
-  expiresAt: NOW + 300_000,
-};
+import { challenge, factors, NOW } from "../helpers/mfa_records.ts";
 
 Deno.test("MFA store (Deno KV): every operation on a failing KV throws StoreUnavailableError", async () => {
   const kv = await Deno.openKv(":memory:");
