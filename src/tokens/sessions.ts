@@ -82,7 +82,7 @@ const MAC_BYTES = 12;
 const MAC_LABEL = new TextEncoder().encode("refresh-token/v2");
 const MAX_ROTATION_ATTEMPTS = 8;
 /** Commits of a new session that may find the cap full (each ends sessions to make room). */
-const MAX_CREATE_ATTEMPTS = 8;
+const MAX_CREATE_ATTEMPTS = 12;
 
 /**
  * The key rotations derive child tokens with: HMAC-SHA-256 of a fixed label under
@@ -178,6 +178,9 @@ export function createSessionService(deps: SessionDeps) {
         return answer;
       }
       await makeRoom(session.userUid, now);
+      // Logins of one user on other processes make room and fill it too: a short, growing,
+      // jittered pause keeps them from taking turns forever (bounded: about 0.5 s in all).
+      await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(attempt, 6)));
     }
     throw new ContendedError("session cap is contended");
   }
