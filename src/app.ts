@@ -32,6 +32,7 @@ import { sessionRoutes } from "./routes/sessions.ts";
 import { wellKnownRoutes } from "./routes/well_known.ts";
 import { oauthErrorResponse } from "./oauth/oauth_error.ts";
 import { adminClientRoutes } from "./routes/admin_clients.ts";
+import { adminKeyRoutes } from "./routes/admin_keys.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
 import { authorizeRoutes } from "./routes/authorize.ts";
 import { loginPageRoutes } from "./routes/login_page.ts";
@@ -105,6 +106,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   adminRoutes(app, ctx);
   adminMfaRoutes(app, ctx);
   adminClientRoutes(app, ctx);
+  adminKeyRoutes(app, ctx);
   oauthRoutes(app, ctx);
   authorizeRoutes(app, ctx);
   loginPageRoutes(app, ctx);

@@ -14,6 +14,7 @@ import {
 import { type BrowserSessions, createBrowserSessions } from "./browser/browser_sessions.ts";
 import type { Config } from "./config.ts";
 import type { KeyRing } from "./crypto/keys.ts";
+import { createKeyAdmin, type KeyAdmin } from "./keys/key_admin.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
 import { createEventStream, type EventStream, logEvents } from "./events.ts";
 import { createMemoryRateLimiter } from "./limits/memory_rate_limiter.ts";
@@ -77,6 +78,8 @@ export interface Services {
   /** Browser sign-in: single sign-on sessions, and the codes `/authorize` hands out. */
   readonly browserSessions: BrowserSessions;
   readonly codes: AuthorizationCodes;
+  /** Signing keys in the store: list, rotate, retire, reencrypt (`deno task keys`, `/admin/keys`). */
+  readonly keyAdmin: KeyAdmin;
 }
 
 /** Builds every service over `deps`. */
@@ -189,6 +192,12 @@ export function createServices(deps: ServiceDeps): Services {
     sessions,
     now,
   });
+  const keyAdmin = createKeyAdmin({
+    store: stores.keys,
+    config,
+    now,
+    note: (line) => deps.logger.info("keys_note", { message: line }),
+  });
   return {
     stores,
     keys: deps.keys,
@@ -207,6 +216,7 @@ export function createServices(deps: ServiceDeps): Services {
     events,
     browserSessions,
     codes,
+    keyAdmin,
   };
 }
 

@@ -569,7 +569,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "key-secret-not-proven",
     property: "SECRET_KEY must decrypt the stored key set before anything is written to it",
-    file: "src/keys/live_key_ring.ts",
+    file: "src/keys/key_set_writes.ts",
     search: "if (keys.length > 0 && !(await decryptsAny(keys, keks))) {",
     replace: "if (keys.length < 0 && !(await decryptsAny(keys, keks))) {",
   },
@@ -598,9 +598,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "key-rotate-no-publish-ahead",
     property: "keys rotate publishes the new key KEY_PUBLISH_AHEAD before it signs",
-    file: "src/cli/keys_cli.ts",
-    search: "ring.addKey(target, now() + config.keyPublishAhead * 1000)",
-    replace: "ring.addKey(target, now())",
+    file: "src/keys/key_admin.ts",
+    search: "activatesAt: now() + config.keyPublishAhead * 1000,",
+    replace: "activatesAt: now(),",
   },
   {
     name: "key-retire-too-early",
