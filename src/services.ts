@@ -12,6 +12,7 @@ import {
   createAuthorizationCodes,
 } from "./browser/authorization_codes.ts";
 import { type BrowserSessions, createBrowserSessions } from "./browser/browser_sessions.ts";
+import { createSignOut, type SignOut } from "./browser/sign_out.ts";
 import type { Config } from "./config.ts";
 import type { KeyRing } from "./crypto/keys.ts";
 import { createKeyAdmin, type KeyAdmin } from "./keys/key_admin.ts";
@@ -78,6 +79,8 @@ export interface Services {
   /** Browser sign-in: single sign-on sessions, and the codes `/authorize` hands out. */
   readonly browserSessions: BrowserSessions;
   readonly codes: AuthorizationCodes;
+  /** Logout of a sign-in: its browser session and the token sessions it issued, together. */
+  readonly signOut: SignOut;
   /** Signing keys in the store: list, rotate, retire, reencrypt (`deno task keys`, `/admin/keys`). */
   readonly keyAdmin: KeyAdmin;
 }
@@ -192,6 +195,11 @@ export function createServices(deps: ServiceDeps): Services {
     sessions,
     now,
   });
+  const signOut = createSignOut({
+    browserSessions: stores.browserSessions,
+    sessionStore: stores.sessions,
+    sessions,
+  });
   const keyAdmin = createKeyAdmin({
     store: stores.keys,
     config,
@@ -216,6 +224,7 @@ export function createServices(deps: ServiceDeps): Services {
     events,
     browserSessions,
     codes,
+    signOut,
     keyAdmin,
   };
 }

@@ -11,8 +11,8 @@
  *   (logout CSRF), so the person is asked first (section 2: "the OP SHOULD ask the End-User"): a
  *   form with a CSRF token, posted back here with `confirm=yes`.
  *
- * Ending it deletes the browser session (single sign-on ends) and clears its cookie; the access
- * and refresh tokens already issued to clients stay theirs to revoke (`/oauth/revoke`).
+ * Ending it deletes the browser session (single sign-on ends), clears its cookie, and revokes
+ * every token session that sign-in issued to applications (`browser/sign_out.ts`).
  *
  * @module
  */
@@ -105,7 +105,14 @@ export function endSessionRoutes(app: AppRouter, ctx: AppContext): void {
       );
     }
 
-    await services.browserSessions.end(cookie);
+    const ended = await services.browserSessions.end(cookie);
+    if (ended) {
+      // The sign-in ends whole: the token sessions it issued to applications too (sign_out.ts).
+      await services.signOut.endSignIn(
+        { userUid: ended.userUid, browserSessionKey: ended.key },
+        "end-session",
+      );
+    }
     const cleared = setCookieValue(names, names.session, "", { maxAge: 0, sameSite: "Lax" });
     if (target !== undefined) {
       return redirect(responseUrlWithoutIssuer(target, { state }), posted ? 303 : 302, [cleared]);
