@@ -13,6 +13,7 @@ import {
 } from "./browser/authorization_codes.ts";
 import { type BrowserSessions, createBrowserSessions } from "./browser/browser_sessions.ts";
 import { createSignOut, type SignOut } from "./browser/sign_out.ts";
+import { createPageLimits, type PageLimits } from "./browser/page_limits.ts";
 import type { Config } from "./config.ts";
 import type { KeyRing } from "./crypto/keys.ts";
 import { createKeyAdmin, type KeyAdmin } from "./keys/key_admin.ts";
@@ -81,6 +82,8 @@ export interface Services {
   readonly codes: AuthorizationCodes;
   /** Logout of a sign-in: its browser session and the token sessions it issued, together. */
   readonly signOut: SignOut;
+  /** The per-address limits of `/authorize` and `/end-session`. */
+  readonly pageLimits: PageLimits;
   /** Signing keys in the store: list, rotate, retire, reencrypt (`deno task keys`, `/admin/keys`). */
   readonly keyAdmin: KeyAdmin;
 }
@@ -195,6 +198,11 @@ export function createServices(deps: ServiceDeps): Services {
     sessions,
     now,
   });
+  const pageLimits = createPageLimits({
+    limiter: createMemoryRateLimiter(now),
+    perAddress: config.refreshLimitPerClient,
+    onEvent: events.emit,
+  });
   const signOut = createSignOut({
     browserSessions: stores.browserSessions,
     sessionStore: stores.sessions,
@@ -225,6 +233,7 @@ export function createServices(deps: ServiceDeps): Services {
     browserSessions,
     codes,
     signOut,
+    pageLimits,
     keyAdmin,
   };
 }

@@ -1720,4 +1720,18 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (!(await deps.browserSessions.getBrowserSession(code.browserSessionKey))) {",
     replace: "if (false) {",
   },
+  {
+    name: "authorize-unlimited",
+    property: "/authorize has a per-address limit (429 page with Retry-After)",
+    file: "src/routes/authorize.ts",
+    search: "if (wait !== undefined) return tooManyRequests(ctx, wait);",
+    replace: "if (wait !== undefined && wait < 0) return tooManyRequests(ctx, wait);",
+  },
+  {
+    name: "end-session-unlimited",
+    property: "/end-session has a per-address limit (429 page with Retry-After)",
+    file: "src/routes/end_session.ts",
+    search: "if (wait !== undefined) return tooManyRequests(ctx, wait);",
+    replace: "if (wait !== undefined && wait < 0) return tooManyRequests(ctx, wait);",
+  },
 ];

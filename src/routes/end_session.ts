@@ -12,13 +12,20 @@
  *   form with a CSRF token, posted back here with `confirm=yes`.
  *
  * Ending it deletes the browser session (single sign-on ends), clears its cookie, and revokes
- * every token session that sign-in issued to applications (`browser/sign_out.ts`).
+ * every token session that sign-in issued to applications (`browser/sign_out.ts`). Each address
+ * has a budget of requests (`browser/page_limits.ts`); past it, a 429 page with `Retry-After`.
  *
  * @module
  */
 import type { Context } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { csrfFor, failurePage, messagePage, redirect } from "../browser/authorize_flow.ts";
+import {
+  csrfFor,
+  failurePage,
+  messagePage,
+  redirect,
+  tooManyRequests,
+} from "../browser/authorize_flow.ts";
 import { responseUrlWithoutIssuer } from "../browser/authorization_request.ts";
 import {
   cookieNames,
@@ -28,6 +35,7 @@ import {
   setCookieValue,
 } from "../browser/cookies.ts";
 import { basePath, newNonce, pageHeaders, renderLogoutConfirmPage } from "../browser/login_page.ts";
+import { clientIp } from "../client_ip.ts";
 import { limitBody } from "../middleware/json_body.ts";
 import { readIdTokenHint } from "../oidc/id_token_hint.ts";
 
@@ -40,6 +48,8 @@ export function endSessionRoutes(app: AppRouter, ctx: AppContext): void {
   const csrfKey = deriveCsrfKey(config.secretKey);
 
   async function endSession(c: Context, params: URLSearchParams, posted: boolean) {
+    const wait = services.pageLimits.count("end_session", clientIp(c, config.trustProxy));
+    if (wait !== undefined) return tooManyRequests(ctx, wait);
     for (const name of params.keys()) {
       if (params.getAll(name).length > 1) {
         return messagePage(ctx, 400, "Sign-out failed", `${name.slice(0, 64)} is repeated.`);
