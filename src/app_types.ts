@@ -5,7 +5,7 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/parse_config.ts";
 import type { Logger } from "./logger.ts";
 import type { Services } from "./services.ts";
 

@@ -8,7 +8,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { issuerUrl } from "../config.ts";
+import { issuerUrl } from "../config/issuer.ts";
 import { ApiError } from "../errors.ts";
 import { idTokenKey } from "../oidc/id_token.ts";
 import { errorResponse } from "./schemas.ts";
