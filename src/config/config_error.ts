@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { InternalErrorCode } from "../errors.ts";
 
 /**
  * A configuration value that cannot be used; `message` names the variable (and never echoes a
@@ -20,7 +21,7 @@
  */
 export class ConfigError extends Error {
   /** Stable, like the API's codes: what callers tell this error apart by. */
-  readonly code = "config_invalid";
+  readonly code = "config_invalid" satisfies InternalErrorCode;
   readonly variable: string;
   constructor(variable: string, problem: string) {
     super(`${variable} ${problem}`);
