@@ -1700,4 +1700,12 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'const values = isSecret(name) ? "" :',
     replace: 'const values = false ? "" :',
   },
+  {
+    name: "store-unavailable-unmapped",
+    property: "a store failure is answered 503 unavailable with Retry-After, never 500: the " +
+      "internal codes map to the API's in one table",
+    file: "src/errors.ts",
+    search: "store_unavailable: () =>",
+    replace: "store_busy: () =>",
+  },
 ];
