@@ -428,7 +428,8 @@ export const VARIABLES = [
     secret: true,
     sharedWithCli: false,
     firstRun: "given",
-    description: "Bearer token GET /metrics requires (32+ bytes beyond loopback); empty: loopback",
+    description:
+      "Bearer token for GET /metrics, 32+ bytes beyond loopback; empty: open on loopback only",
     details: "When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>`. When " +
       "`HOST` is beyond loopback (the default `0.0.0.0`), `/metrics` answers only with a token " +
       "of at least 32 bytes (403 `metrics_token_required` otherwise); on loopback it is open " +
