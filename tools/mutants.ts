@@ -8,7 +8,7 @@
  * anything: a refactor can break a mutant loudly, never disable it silently.
  *
  * Left out as equivalent (the edit changes no observable behaviour, so no test can catch it):
- * - dropping `requireJson`'s check: `@hono/zod-openapi` answers 415 by itself for every route
+ * - dropping `requireJson`'s check: `http/api_router.ts` answers 415 by itself for every route
  *   whose JSON body is `required` (all of ours), so only the message changes;
  * - dropping `exp` from `requiredClaims`: `checkClaimTypes` refuses a token without a numeric
  *   `exp` anyway (and the reverse);
