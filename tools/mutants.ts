@@ -1691,4 +1691,26 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'const BAD_INPUT_STATES = new Set(["22021", "22P05"]);',
     replace: "const BAD_INPUT_STATES = new Set<string>([]);",
   },
+  // ---- issue 24 (openapi): requests validated without the OpenAPI generator ----
+  {
+    name: "route-validation-off",
+    property: "every bad request field is refused with 400 validation_failed, never handled",
+    file: "src/http/api_router.ts",
+    search: "    if (!result.success) {",
+    replace: "    if (false as boolean) {",
+  },
+  {
+    name: "route-query-unvalidated",
+    property: "a documented query parameter is validated (the document cannot drift)",
+    file: "src/http/api_router.ts",
+    search: "  if (request?.query) validators.push(",
+    replace: "  if (false as boolean) validators.push(",
+  },
+  {
+    name: "route-media-type-gate-off",
+    property: "a route with a JSON body refuses another Content-Type with 415",
+    file: "src/http/api_router.ts",
+    search: 'if (refused) throw new HTTPException(415, { message: "Unsupported Media Type" });',
+    replace: "void refused;",
+  },
 ];

@@ -23,13 +23,27 @@ const CredentialJson = z.looseObject({
   response: z.looseObject({}),
 }).meta({ id: "PublicKeyCredentialJSON" });
 
+/** The shape of a credential (what the browser's `toJSON()` gives), shortened. */
+const credentialExample = {
+  id: "3q2-7w",
+  rawId: "3q2-7w",
+  type: "public-key",
+  response: { clientDataJSON: "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0" },
+};
 const RegistrationBody = bodyObject({ response: CredentialJson }).meta({
   id: "PasskeyRegistration",
+  example: { response: credentialExample },
 });
 const SignInBody = bodyObject({
   challenge_id: z.string({ error: "challenge_id is required" }).min(1).max(64),
   response: CredentialJson,
-}).meta({ id: "PasskeySignIn" });
+}).meta({
+  id: "PasskeySignIn",
+  example: {
+    challenge_id: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A",
+    response: credentialExample,
+  },
+});
 const EmptyBody = bodyObject({}).meta({ id: "Empty" });
 
 const Passkey = z.object({
