@@ -14,8 +14,9 @@
  * @module
  */
 import { Hono } from "hono";
-import type { Context, Env, Handler, MiddlewareHandler } from "hono";
-import type { HandlerResponse } from "hono/types";
+import type { Context, Env, Handler, MiddlewareHandler, TypedResponse } from "hono";
+import type { StatusCode } from "hono/utils/http-status";
+import type { JSONParsed } from "hono/utils/types";
 import { HTTPException } from "hono/http-exception";
 import { validator } from "hono/validator";
 import type { z } from "zod";
@@ -101,6 +102,24 @@ export type RouteInput<R extends RouteConfig> = {
       : { json: Output<BodySchema<R, "application/json">> });
 };
 
+/** A JSON answer of `schema` with status `Code`, as `c.json(value, Code)` types it. */
+type JsonAnswer<Content, Code extends StatusCode> = Content extends
+  { "application/json": { schema: infer S extends Schema } }
+  ? TypedResponse<JSONParsed<z.infer<S>>, Code, "json">
+  : Response;
+
+/**
+ * What a route's handler may return: for each status its `responses` document, the answer its
+ * schema types (`c.json(...)` of that shape and status), a body-less answer where it documents
+ * no content, and a plain `Response` where the content is not JSON (pages, scripts, metrics).
+ * Errors are thrown, not returned (`ApiError`), so only the statuses a handler returns count.
+ */
+export type RouteResponse<R extends RouteConfig> = {
+  [S in keyof R["responses"] & StatusCode]: R["responses"][S] extends { content: infer C }
+    ? JsonAnswer<C, S>
+    : TypedResponse<unknown, S, string>;
+}[keyof R["responses"] & StatusCode];
+
 /** The router every route module registers on: Hono, plus `openapi` and the registry. */
 export class ApiRouter<E extends Env> extends Hono<E> {
   readonly openAPIRegistry: OpenApiRegistry = new OpenApiRegistry();
@@ -108,7 +127,7 @@ export class ApiRouter<E extends Env> extends Hono<E> {
   /** Serves `route` with `handler` behind its middleware and its request's validators. */
   openapi<const R extends RouteConfig>(
     route: R,
-    handler: Handler<E, string, RouteInput<R>, HandlerResponse<unknown>>,
+    handler: Handler<E, string, RouteInput<R>, RouteResponse<R> | Promise<RouteResponse<R>>>,
   ): this {
     const { middleware, ...documented } = route;
     this.openAPIRegistry.registerPath(documented);
