@@ -14,7 +14,7 @@ import {
 import { type BrowserSessions, createBrowserSessions } from "./browser/browser_sessions.ts";
 import { createSignOut, type SignOut } from "./browser/sign_out.ts";
 import { createPageLimits, type PageLimits } from "./browser/page_limits.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/parse_config.ts";
 import type { KeyRing } from "./crypto/keys.ts";
 import { createKeyAdmin, type KeyAdmin } from "./keys/key_admin.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { createKeyAdmin, type KeyAdmin, KeyAdminError, refusalMessage } from "../keys/key_admin.ts";
-import { printConfigNotes } from "../load_config.ts";
+import { printConfigNotes } from "../config/load_or_exit.ts";
 import { openStores } from "../store/open_stores.ts";
 import type { OpenedStores } from "../store/stores.ts";
 import { loadCliConfigOrExit } from "./cli_config.ts";

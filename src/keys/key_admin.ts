@@ -7,12 +7,12 @@
  *
  * @module
  */
+import type { Config } from "../config/parse_config.ts";
 import {
   ASYMMETRIC_ALGORITHMS,
   type AsymmetricAlgorithm,
-  type Config,
   isAsymmetricAlgorithm,
-} from "../config.ts";
+} from "../tokens/algorithms.ts";
 import { hmacKeyRing } from "../crypto/keys.ts";
 import { ApiError, ContendedError, type ErrorCode } from "../errors.ts";
 import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "./key_set.ts";

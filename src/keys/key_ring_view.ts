@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AsymmetricAlgorithm, SigningAlgorithm } from "../config.ts";
+import type { AsymmetricAlgorithm, SigningAlgorithm } from "../tokens/algorithms.ts";
 import type { KeyRing, VerificationKey } from "../crypto/keys.ts";
 import type { PrivateKey, PublicKey } from "./key_material.ts";
 import { iso, stateOf, supersededAt } from "./key_set.ts";

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type AsymmetricAlgorithm, ConfigError } from "../config.ts";
+import { ConfigError } from "../config/config_error.ts";
+import type { AsymmetricAlgorithm } from "../tokens/algorithms.ts";
 import { readKeyFile } from "../crypto/keys.ts";
 import { ContendedError } from "../errors.ts";
 import { importKeyFile, newStoredKey, openSealed, signerAt } from "./key_set.ts";

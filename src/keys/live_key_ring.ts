@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { AsymmetricAlgorithm } from "../config.ts";
+import type { AsymmetricAlgorithm } from "../tokens/algorithms.ts";
 import type { KeyRing } from "../crypto/keys.ts";
 import { FollowLoop } from "./follow_loop.ts";
 import { InUseMarks } from "./in_use_marks.ts";

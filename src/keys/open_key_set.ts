@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type AsymmetricAlgorithm, ConfigError } from "../config.ts";
+import { ConfigError } from "../config/config_error.ts";
+import type { AsymmetricAlgorithm } from "../tokens/algorithms.ts";
 import { deriveKeyEncryptionKey } from "./key_encryption.ts";
 import { importPrivate, type PrivateKey } from "./key_material.ts";
 import { openSealed, signerAt } from "./key_set.ts";

@@ -6,48 +6,49 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { ConfigError } from "../config.ts";
+import { ConfigError } from "../config/config_error.ts";
 import { ApiError } from "../errors.ts";
 import { bodyObject, errorResponse, jsonBody, storeUnavailable } from "./schemas.ts";
 
 const KeyInfo = z.object({
   kid: z.string(),
   alg: z.string(),
-  state: z.string().openapi({ description: "next, active or retiring (HS256: the secrets')" }),
+  state: z.string().meta({ description: "next, active or retiring (HS256: the secrets')" }),
   created_at: z.string(),
   activates_at: z.string(),
   last_signed_at: z.string().nullable(),
   retirable_at: z.string().nullable(),
-}).openapi("SigningKey");
+}).meta({ id: "SigningKey" });
 
 const RotateBody = bodyObject({
   alg: z.string({ error: "alg must be a string" }).max(16, "alg is too long").optional()
-    .openapi({ description: "EdDSA, ES256 or RS256; default JWT_ALG", example: "EdDSA" }),
-}).openapi("RotateKey", { example: {} });
+    .meta({ description: "EdDSA, ES256 or RS256; default JWT_ALG", example: "EdDSA" }),
+}).meta({ id: "RotateKey", example: {} });
 
 const Rotated = z.object({
   kid: z.string(),
   alg: z.string(),
   activates_at: z.string(),
-  first: z.boolean().openapi({ description: "The first key of its algorithm: signs at once" }),
-  other_than: z.string().nullable().openapi({ description: "JWT_ALG, when it differs" }),
-}).openapi("RotatedKey");
+  first: z.boolean().meta({ description: "The first key of its algorithm: signs at once" }),
+  other_than: z.string().nullable().meta({ description: "JWT_ALG, when it differs" }),
+}).meta({ id: "RotatedKey" });
 
 const Retired = z.object({
   kid: z.string(),
-  forced: z.string().nullable().openapi({ description: "What force broke; null: retirable" }),
-}).openapi("RetiredKey");
+  forced: z.string().nullable().meta({ description: "What force broke; null: retirable" }),
+}).meta({ id: "RetiredKey" });
 
 const Reencrypted = z.object({
   reencrypted: z.array(z.string()),
   current: z.array(z.string()),
   unreadable: z.array(z.string()),
-}).openapi("ReencryptedKeys");
+}).meta({ id: "ReencryptedKeys" });
 
 const KidParam = z.object({
-  kid: z.string().min(1).max(128).openapi({ param: { name: "kid", in: "path" } }),
+  kid: z.string().min(1).max(128).meta({ param: { name: "kid", in: "path" } }),
 });
 
 const RetireQuery = z.object({

@@ -79,13 +79,19 @@ test("/authorize: a budget per address, then a 429 page; other addresses and pag
 test("/authorize with a signed-in browser is limited too (no code past the budget)", async () => {
   using t = await setup();
   const jar = new CookieJar();
-  await signInForCode(t, jar, {
-    response_type: "code",
-    client_id: "spa",
-    redirect_uri: "https://spa.example/cb",
-    code_challenge: pkce().challenge,
-    code_challenge_method: "S256",
-  }, "ada", "correct horse battery");
+  await signInForCode(
+    t,
+    jar,
+    {
+      response_type: "code",
+      client_id: "spa",
+      redirect_uri: "https://spa.example/cb",
+      code_challenge: pkce().challenge,
+      code_challenge_method: "S256",
+    },
+    "ada",
+    "correct horse battery",
+  );
   const sso = () => t.request(AUTHORIZE, { headers: { Cookie: jar.header() } });
   for (let i = 1; i < BUDGET; i++) assert.equal(await status(await sso()), 302);
   await assertLimitedPage(await sso());

@@ -4,7 +4,7 @@
  * both doors against one store).
  */
 import assert from "node:assert/strict";
-import { ConfigError } from "../../src/config.ts";
+import { ConfigError } from "../../src/config/config_error.ts";
 import {
   createKeyAdmin,
   type KeyAdminConfig,
