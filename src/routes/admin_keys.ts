@@ -26,7 +26,7 @@ const KeyInfo = z.object({
 const RotateBody = bodyObject({
   alg: z.string({ error: "alg must be a string" }).max(16, "alg is too long").optional()
     .meta({ description: "EdDSA, ES256 or RS256; default JWT_ALG", example: "EdDSA" }),
-}).meta({ id: "RotateKey", example: {} });
+}).meta({ id: "RotateKey", example: { alg: "EdDSA" } });
 
 const Rotated = z.object({
   kid: z.string(),
