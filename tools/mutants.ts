@@ -1741,9 +1741,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "logout-keeps-sign-in",
     property: "POST /logout of a code-flow session ends its browser session and sibling sessions",
-    file: "src/routes/me_logout.ts",
-    search: 'for (const session of ended) await services.signOut.afterLogout(session, "logout");',
-    replace: "void ended;",
+    file: "src/browser/sign_out.ts",
+    search: "if (ended.browserSessionKey === undefined) return;",
+    replace: 'if (ended.browserSessionKey !== "\\u0000") return;',
   },
   {
     name: "code-session-outlives-browser-session",
