@@ -123,8 +123,15 @@ export function createServices(deps: ServiceDeps): Services {
     now,
     onEvent: events.emit,
   });
+  const passkeys = createPasskeyService({
+    store: stores.passkeys,
+    issuer: config.issuer,
+    now,
+    onEvent: events.emit,
+  });
   const mfaLogin = createMfaLogin({
     mfa,
+    passkeys,
     store: stores.mfa,
     userStore: stores.users,
     steps: () => login.steps,
@@ -149,12 +156,6 @@ export function createServices(deps: ServiceDeps): Services {
     onEvent: events.emit,
     secondFactor: mfaLogin,
     now,
-  });
-  const passkeys = createPasskeyService({
-    store: stores.passkeys,
-    issuer: config.issuer,
-    now,
-    onEvent: events.emit,
   });
   const refresh = createRefreshService({
     sessions,
