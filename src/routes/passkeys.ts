@@ -235,6 +235,7 @@ export function passkeyRoutes(app: AppRouter, ctx: AppContext): void {
         404: noRp,
         413: tooLarge,
         415: notJson,
+        429: errorResponse("The client's login limit (`too_many_attempts`, Retry-After)"),
         503: storeUnavailable,
       },
     }),

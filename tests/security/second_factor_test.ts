@@ -362,31 +362,7 @@ function base32Bytes(text: string): number[] {
   return (bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2));
 }
 
-testWithFiles(
-  "mfa: the browser login page refuses a user with an active factor (no password-only bypass)",
-  async () => {
-    // As the browser sign-in tests set it up: openid needs an asymmetric signing key.
-    using t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir());
-    await enrolledAda(t);
-    await addBrowserClients(t);
-    const params = {
-      response_type: "code",
-      client_id: "web",
-      redirect_uri: REDIRECT_URI,
-      scope: "openid",
-      state: "st-1",
-      code_challenge: pkce().challenge,
-      code_challenge_method: "S256",
-    };
-    const jar = new CookieJar();
-    const page = await authorize(t, jar, params);
-    assert.equal(page.status, 200);
-    const res = await submitLogin(t, jar, await page.text(), "ada", PASSWORD);
-    assert.equal(res.status, 401);
-    assert.equal(res.headers.get("Location"), null, "no code");
-    assert.match(await res.text(), /second factor/);
-  },
-);
+// The login page's second step: tests/security/login_page_second_factor_test.ts.
 
 testWithFiles(
   "mfa: confirming TOTP ends every older session, token and browser (SSO), but the caller's",
