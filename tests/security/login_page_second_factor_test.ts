@@ -295,3 +295,41 @@ test("second step: a passkey of another user is refused, counted as a wrong fact
   assert.deepEqual(passed.amr, ["pwd", "hwk", "user"]);
   assert.equal(passed.user.id, "ada");
 });
+
+test("passkey sign-in spends the client's login limit: the JSON route and the login page", async () => {
+  const t = await makeApp(
+    { JWT_ALG: "ES256", LOGIN_LIMIT_PER_CLIENT: "3/1m" },
+    await Deno.makeTempDir(),
+  );
+  using _ = t;
+  await addBrowserClients(t);
+  const response = { id: "AAAA", rawId: "AAAA", type: "public-key", response: {} };
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const res = await t.post("/passkeys/authentication", { challenge_id: "nope", response });
+    statuses.push(res.status);
+    await res.body?.cancel();
+  }
+  assert.deepEqual(statuses, [401, 401, 401, 429]);
+
+  // The page, from another address (its own budget).
+  const jar = new CookieJar();
+  const page = await (await authorize(t, jar, params(pkce().challenge))).text();
+  const pageStatuses: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const res = await t.request("/authorize/passkey", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header() },
+      body: new URLSearchParams({
+        ...formFields(page),
+        passkey_challenge_id: "nope",
+        passkey_response: JSON.stringify(response),
+      }).toString(),
+    }, "192.0.2.7");
+    pageStatuses.push(res.status);
+    const html = await res.text();
+    assert.equal(res.headers.get("Location"), null);
+    assert.match(html, /autocomplete="current-password"/, "the login form again");
+  }
+  assert.deepEqual(pageStatuses, [401, 401, 401, 429]);
+});
