@@ -122,6 +122,7 @@ export function createServices(deps: ServiceDeps): Services {
     issuerLabel: issuerLabel(config.issuer),
     now,
     onEvent: events.emit,
+    passkeys: stores.passkeys,
   });
   const passkeys = createPasskeyService({
     store: stores.passkeys,

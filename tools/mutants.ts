@@ -1736,4 +1736,11 @@ export const MUTANTS: readonly Mutant[] = [
     search: "        await services.login.spendClientAttempt(client);\n",
     replace: "",
   },
+  {
+    name: "mfa-reset-keeps-passkeys",
+    property: "an admin's or the CLI's second-factor reset removes every factor, passkeys too",
+    file: "src/mfa/mfa_service.ts",
+    search: "if (await deps.passkeys!.deletePasskey(uid, passkey.id)) removed = true;",
+    replace: "void passkey;",
+  },
 ];
