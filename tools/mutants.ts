@@ -1743,4 +1743,11 @@ export const MUTANTS: readonly Mutant[] = [
     search: "if (await deps.passkeys!.deletePasskey(uid, passkey.id)) removed = true;",
     replace: "void passkey;",
   },
+  {
+    name: "passkey-page-absolute-paths",
+    property: "the /passkeys page works under an ISSUER with a path prefix (its calls go under it)",
+    file: "src/passkeys/passkey_page.ts",
+    search: "await fetch(base + path, {",
+    replace: "await fetch(path, {",
+  },
 ];

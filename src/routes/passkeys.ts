@@ -10,7 +10,8 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simp
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
 import { ApiError } from "../errors.ts";
-import { PAGE_CSP, PASSKEY_PAGE, PASSKEY_SCRIPT } from "../passkeys/passkey_page.ts";
+import { basePath } from "../browser/login_page.ts";
+import { PAGE_CSP, PASSKEY_SCRIPT, passkeyPage } from "../passkeys/passkey_page.ts";
 import { passkeyUser } from "../passkeys/passkey_service.ts";
 import { bodyObject, errorResponse, jsonBody, LoginAnswer, storeUnavailable } from "./schemas.ts";
 
@@ -67,7 +68,7 @@ export function passkeyRoutes(app: AppRouter, ctx: AppContext): void {
     }),
     (c) => {
       c.header("Content-Security-Policy", PAGE_CSP);
-      return c.html(PASSKEY_PAGE, 200);
+      return c.html(passkeyPage(basePath(config.issuer)), 200);
     },
   );
 

@@ -333,3 +333,23 @@ test("passkey sign-in spends the client's login limit: the JSON route and the lo
   }
   assert.deepEqual(pageStatuses, [401, 401, 401, 429]);
 });
+
+test("passkey pages under an ISSUER path prefix: every path they use is under it", async () => {
+  const t = await makeApp(
+    { JWT_ALG: "ES256", ISSUER: "https://example.com/auth" },
+    await Deno.makeTempDir(),
+  );
+  using _ = t;
+  await addBrowserClients(t);
+  const page = await (await t.request("/passkeys")).text();
+  assert.match(page, /<html lang="en" data-base="\/auth">/);
+  assert.match(page, /<script src="\/auth\/passkeys\/page\.js" defer><\/script>/);
+  const script = await (await t.request("/passkeys/page.js")).text();
+  assert.match(script, /fetch\(base \+ path,/);
+  assert.doesNotMatch(script, /fetch\("\//, "no absolute path");
+
+  const login = await (await authorize(t, new CookieJar(), params(pkce().challenge))).text();
+  assert.match(login, /action="\/auth\/authorize\/passkey" id="passkey-form"/);
+  assert.match(login, /data-options="\/auth\/passkeys\/authentication\/options"/);
+  assert.match(login, /<script src="\/auth\/authorize\/passkey\.js" nonce="[^"]+" defer>/);
+});
