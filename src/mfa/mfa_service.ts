@@ -15,6 +15,8 @@ import type { Versioned } from "../versioned.ts";
 import type { MfaRecord, MfaStore } from "./mfa_store.ts";
 import { findRecoveryCode, newRecoveryCodes } from "./recovery_codes.ts";
 import type { PasskeyStore } from "../passkeys/passkey_store.ts";
+import type { TotpEnrolment } from "../wire.ts";
+import { qrSvg } from "./qr_svg.ts";
 import type { SecretBox } from "./secret_box.ts";
 import { base32Encode, matchTotp, otpauthUri, TOTP_SECRET_BYTES } from "./totp.ts";
 
@@ -138,7 +140,7 @@ export function createMfaService(deps: MfaDeps) {
      * `POST /me/mfa/totp`: a new pending secret (replacing any pending one); 409 when TOTP is
      * already active (remove it first).
      */
-    enrolTotp(user: UserRecord): Promise<{ secret: string; otpauth_uri: string }> {
+    enrolTotp(user: UserRecord): Promise<TotpEnrolment> {
       const uid = userUid(user);
       return update(user, async (found) => {
         if (found?.value.totp) {
@@ -153,7 +155,7 @@ export function createMfaService(deps: MfaDeps) {
           updatedAt: deps.now(),
         };
         const uri = otpauthUri({ secret, account: user.id, issuer: deps.issuerLabel });
-        return { record, answer: { secret, otpauth_uri: uri } };
+        return { record, answer: { secret, otpauth_uri: uri, qr_svg: qrSvg(uri) } };
       });
     },
 
