@@ -131,9 +131,17 @@ export function createServices(deps: ServiceDeps): Services {
     issuerLabel: issuerLabel(config.issuer),
     now,
     onEvent: events.emit,
+    passkeys: stores.passkeys,
+  });
+  const passkeys = createPasskeyService({
+    store: stores.passkeys,
+    issuer: config.issuer,
+    now,
+    onEvent: events.emit,
   });
   const mfaLogin = createMfaLogin({
     mfa,
+    passkeys,
     store: stores.mfa,
     userStore: stores.users,
     steps: () => login.steps,
@@ -158,12 +166,6 @@ export function createServices(deps: ServiceDeps): Services {
     onEvent: events.emit,
     secondFactor: mfaLogin,
     now,
-  });
-  const passkeys = createPasskeyService({
-    store: stores.passkeys,
-    issuer: config.issuer,
-    now,
-    onEvent: events.emit,
   });
   const refresh = createRefreshService({
     sessions,

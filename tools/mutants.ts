@@ -1505,8 +1505,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "login-form-csrf-unchecked",
     property: "the login form needs its CSRF token, bound to the browser's CSRF cookie",
     file: "src/routes/login_page.ts",
-    search:
-      '!csrfTokenMatches(csrfKey, readCookie(cookies, names.csrf), form.get("csrf_token") ?? "")',
+    search: '!csrfTokenMatches(csrfKey, csrfCookie, form.get("csrf_token") ?? "")',
     replace: "false",
   },
   {
@@ -1728,6 +1727,66 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/errors.ts",
     search: "store_unavailable: () =>",
     replace: "store_busy: () =>",
+  },
+
+  // ---- issue 22 (signin): the login page's second factor and passkeys ----
+  {
+    name: "login-page-skips-second-factor",
+    property: "the login page asks a user with an active factor for it; never a session after " +
+      "the password alone",
+    file: "src/routes/login_page.ts",
+    search: "      if (step) {",
+    replace: "      if (step && !step) {",
+  },
+  {
+    name: "login-page-step-unbound",
+    property: "a login page's second step passes only in the browser it was issued to (never in " +
+      "another browser, nor at POST /login/mfa)",
+    file: "src/mfa/mfa_login.ts",
+    search: "    if (entry.value.browser !== browser) throw invalidMfaToken();\n",
+    replace: "",
+  },
+  {
+    name: "login-page-step-amr-password-only",
+    property: "a sign-in with a second factor on the login page carries amr [pwd, otp]",
+    file: "src/routes/login_page.ts",
+    search: "{ user, amr: passed.amr, client }",
+    replace: '{ user, amr: ["pwd"], client }',
+  },
+  {
+    name: "passkey-second-factor-any-user",
+    property: "a passkey is the second factor only of its owner's login",
+    file: "src/mfa/mfa_login.ts",
+    search: "return signIn.userUid === uid ? signIn : passkeyRefused();",
+    replace: "return signIn;",
+  },
+  {
+    name: "passkey-sign-in-unlimited",
+    property: "passkey sign-in (POST /passkeys/authentication) spends the client's login limit",
+    file: "src/routes/passkeys.ts",
+    search: "      await services.login.spendClientAttempt(client);\n",
+    replace: "",
+  },
+  {
+    name: "login-page-passkey-unlimited",
+    property: "passkey sign-in on the login page spends the client's login limit",
+    file: "src/routes/login_page.ts",
+    search: "        await services.login.spendClientAttempt(client);\n",
+    replace: "",
+  },
+  {
+    name: "mfa-reset-keeps-passkeys",
+    property: "an admin's or the CLI's second-factor reset removes every factor, passkeys too",
+    file: "src/mfa/mfa_service.ts",
+    search: "if (await deps.passkeys!.deletePasskey(uid, passkey.id)) removed = true;",
+    replace: "void passkey;",
+  },
+  {
+    name: "passkey-page-absolute-paths",
+    property: "the /passkeys page works under an ISSUER with a path prefix (its calls go under it)",
+    file: "src/passkeys/passkey_page.ts",
+    search: "await fetch(base + path, {",
+    replace: "await fetch(path, {",
   },
 
   // ---- issue 21 (oidckeys): one sign-in, one logout ----
