@@ -210,3 +210,38 @@ needs(READ, RUN_DENO)(
     assert.deepEqual(result.stdout.trim().split("\n"), ["undefined", "function"]);
   },
 );
+
+Deno.test("every operation that documents 415 answers it for a body that is not JSON", async () => {
+  using t = await makeApp();
+  await addUser(t, "root", "root password 1", ["admin", "user"]);
+  const { token } = await login(t, "root", "root password 1");
+  const doc: Doc & {
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  } = await (await t.request("/openapi.json")).json();
+  const checked: string[] = [];
+  for (const [template, item] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (!("415" in operation.responses)) continue;
+      const name = `${method.toUpperCase()} ${template}`;
+      // The browser's login form takes a form, so its 415 is for JSON; the JSON API's for text.
+      const form = template === "/authorize/login";
+      const path = template.replace(/\{[a-z_]+\}/g, "nobody");
+      for (const type of form ? ["application/json"] : ["text/plain", undefined]) {
+        const res = await t.request(path, {
+          method: method.toUpperCase(),
+          headers: { Authorization: `Bearer ${token}`, ...(type ? { "Content-Type": type } : {}) },
+          // Bytes: a string body would bring its own Content-Type (text/plain).
+          body: new TextEncoder().encode("{}"),
+        });
+        assert.equal(res.status, 415, `${name} with ${type ?? "no Content-Type"}`);
+        if (!form) assert.equal((await res.json()).code, "unsupported_media_type", name);
+        else await res.body?.cancel();
+      }
+      checked.push(name);
+    }
+  }
+  // The guard of app.ts (/login, /admin/*) and the routes' own (/login/mfa, /me/mfa/...).
+  for (const name of ["POST /login", "PATCH /admin/users/{id}", "POST /login/mfa"]) {
+    assert.ok(checked.includes(name), `${name} was checked`);
+  }
+});
