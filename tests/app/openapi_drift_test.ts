@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { addUser, login, makeApp, type TestApp } from "../helpers/app.ts";
-import { needs, READ, RUN_DENO } from "../helpers/permissions.ts";
-import { ROOT, runDeno } from "../helpers/server_process.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+import { ROOT, runDeno, startServer } from "../helpers/server_process.ts";
 
 /** A JSON Schema as the document has it (the parts this test reads). */
 interface JsonSchema {
@@ -245,3 +245,21 @@ Deno.test("every operation that documents 415 answers it for a body that is not 
     assert.ok(checked.includes(name), `${name} was checked`);
   }
 });
+
+needs(READ, WRITE, NET, RUN_DENO)(
+  "a real server (the start task's permissions) loads the generator and serves the document",
+  async () => {
+    const server = await startServer({ stdout: "null" });
+    try {
+      for (let i = 0; i < 2; i++) { // built once, then kept
+        const res = await fetch(`${server.url}/openapi.json`);
+        assert.equal(res.status, 200);
+        const doc = await res.json();
+        assert.equal(doc.openapi, "3.1.0");
+        assert.equal(doc.paths["/login"].post.operationId, "postLogin");
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+);
