@@ -353,9 +353,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-family-not-random",
     property: "refresh tokens (their family id) are random",
-    file: "src/tokens/sessions.ts",
-    search: "const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));",
-    replace: "const family = new Uint8Array(FAMILY_BYTES);",
+    file: "src/tokens/refresh_token.ts",
+    search: "return crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));",
+    replace: "return new Uint8Array(FAMILY_BYTES);",
   },
   {
     name: "session-cap-ignored",
@@ -886,8 +886,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "reuse-older-token-mac-ignored",
     property: "an older token the server issued (proven by its MAC) is still reuse and revokes",
-    file: "src/tokens/sessions.ts",
-    search: "return timingSafeEqual(mac, macOf(family, counter));",
+    file: "src/tokens/refresh_token.ts",
+    search: "return timingSafeEqual(mac, macOf(key, family, counter));",
     replace: "return mac.length < 0;",
   },
   {
@@ -910,14 +910,14 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-token-mac-unkeyed",
     property: "a refresh token (first or child) cannot be computed without SECRET_KEY",
-    file: "src/tokens/sessions.ts",
-    search: 'createHmac("sha256", deps.chainKey).update(MAC_LABEL)',
+    file: "src/tokens/refresh_token.ts",
+    search: 'createHmac("sha256", key).update(MAC_LABEL)',
     replace: 'createHmac("sha256", "").update(MAC_LABEL)',
   },
   {
     name: "sid-reveals-family",
     property: "an access token's sid reveals nothing of its refresh token's family id",
-    file: "src/tokens/sessions.ts",
+    file: "src/tokens/refresh_token.ts",
     search: 'const hex = createHash("sha256").update("sid/v1").update(family).digest("hex");',
     replace: 'const hex = [...family].map((b) => b.toString(16).padStart(2, "0")).join("");',
   },
