@@ -15,8 +15,8 @@
  *   (the `start` task's command and flags; target <= 2.0x), and to the first token from
  *   `POST /login`; the server's peak resident memory after this load (VmHWM, target <= 128 MB).
  *
- * Then `/login` per password backend (`login_backends.ts`) and `/me` on all cores
- * (`all_cores.ts`). Every server listens on 127.0.0.1 on a free port and is killed at the end;
+ * Then `/login` per password backend (`login_backends.ts`), `/me` on all cores
+ * (`all_cores.ts`) and the idle footprint module by module (`module_footprint.ts`). Every server listens on 127.0.0.1 on a free port and is killed at the end;
  * every wrk run is bounded in time. Results: one table on stdout and `bench/results/latest.json`.
  *
  * `main()` is the list of phases, each in its own file: `micro.ts`, `http_servers.ts`,
@@ -30,6 +30,7 @@ import { startTargets, stopBaselines } from "./http_servers.ts";
 import { measureRounds, summarizeRounds } from "./http_rounds.ts";
 import { benchLoginBackends, loginBackendsTable } from "./login_backends.ts";
 import { machine } from "./machine.ts";
+import { footprintTable, measureFootprints } from "./module_footprint.ts";
 import { microBenchmarks } from "./micro.ts";
 import { cleanup, memory, stopServer } from "./processes.ts";
 import { report } from "./results.ts";
@@ -102,6 +103,7 @@ if (import.meta.main) {
     const shortened = short ? { rounds, seconds } : {};
     console.log(loginBackendsTable(await benchLoginBackends(shortened))); // issue 9: per backend
     console.log(allCoresReport(await benchAllCores(shortened))); // issue 20: all cores vs one
+    console.log(footprintTable(await measureFootprints(short ? 1 : 3))); // issue 24: idle, by module
   } catch (err) {
     console.error(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   } finally {
