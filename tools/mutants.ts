@@ -1691,4 +1691,27 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'const BAD_INPUT_STATES = new Set(["22021", "22P05"]);',
     replace: "const BAD_INPUT_STATES = new Set<string>([]);",
   },
+
+  // ---- issue 24 (perf): the request chain, bounded hashing ----
+  {
+    name: "headers-bare-response-missed",
+    property: "every answer carries the security headers, one built without the context too",
+    file: "src/middleware/security_headers.ts",
+    search: "if (headers.has(list[list.length - 1]![0])) return;",
+    replace: "return;",
+  },
+  {
+    name: "request-log-line-dropped",
+    property: "every request the app answers has its log line (at LOG_LEVEL=info)",
+    file: "src/middleware/request_chain.ts",
+    search: "if (requestId !== undefined) log.end(c, requestId, elapsedMs);",
+    replace: "",
+  },
+  {
+    name: "hash-slots-unbounded",
+    property: "password hashes run at most as many at once as there are cores (19 MiB each)",
+    file: "src/crypto/passwords.ts",
+    search: "options.maxConcurrent ?? Math.max(1, navigator.hardwareConcurrency)",
+    replace: "options.maxConcurrent ?? 1024",
+  },
 ];
