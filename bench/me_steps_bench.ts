@@ -17,7 +17,7 @@
 import { Context, Hono } from "hono";
 import { createApp } from "../src/app.ts";
 import { parseTrustedProxies } from "../src/client_address.ts";
-import { parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config/parse_config.ts";
 import { loadKeyRing } from "../src/crypto/keys.ts";
 import { createPasswordHasher, OWASP_MINIMUM } from "../src/crypto/passwords.ts";
 import { createLogger } from "../src/logger.ts";

@@ -22,7 +22,7 @@ export const FOOTPRINT_MODULES: readonly { readonly name: string; readonly speci
   { name: "@hono/zod-openapi", specifier: "@hono/zod-openapi" },
   { name: "postgres", specifier: "postgres" },
   { name: "@simplewebauthn/server", specifier: "@simplewebauthn/server" },
-  { name: "src/config.ts", specifier: "./src/config.ts" },
+  { name: "src/config/load_config.ts", specifier: "./src/config/load_config.ts" },
   { name: "src/crypto/passwords.ts", specifier: "./src/crypto/passwords.ts" },
   { name: "src/middleware/require_auth.ts", specifier: "./src/middleware/require_auth.ts" },
   { name: "src/store/open_stores.ts", specifier: "./src/store/open_stores.ts" },
