@@ -235,8 +235,6 @@ export async function report(figures: RunFigures): Promise<boolean> {
     micro_benchmarks: { ok: micro.ok, output: micro.output },
     total_seconds: round((performance.now() - started) / 1000, 1),
   };
-  await Deno.mkdir(join(BENCH_DIR, "results"), { recursive: true });
-  await Deno.writeTextFile(RESULTS, JSON.stringify(results, null, 2) + "\n");
   // A short run's figures count for nothing: they never replace the last real ones.
   const path = settings.short
     ? await Deno.makeTempFile({ prefix: "auth-bench-short-", suffix: ".json" })
