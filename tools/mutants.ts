@@ -353,9 +353,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-family-not-random",
     property: "refresh tokens (their family id) are random",
-    file: "src/tokens/sessions.ts",
-    search: "const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));",
-    replace: "const family = new Uint8Array(FAMILY_BYTES);",
+    file: "src/tokens/refresh_token.ts",
+    search: "return crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));",
+    replace: "return new Uint8Array(FAMILY_BYTES);",
   },
   {
     name: "session-cap-ignored",
@@ -886,8 +886,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "reuse-older-token-mac-ignored",
     property: "an older token the server issued (proven by its MAC) is still reuse and revokes",
-    file: "src/tokens/sessions.ts",
-    search: "return timingSafeEqual(mac, macOf(family, counter));",
+    file: "src/tokens/refresh_token.ts",
+    search: "return timingSafeEqual(mac, macOf(key, family, counter));",
     replace: "return mac.length < 0;",
   },
   {
@@ -910,14 +910,14 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-token-mac-unkeyed",
     property: "a refresh token (first or child) cannot be computed without SECRET_KEY",
-    file: "src/tokens/sessions.ts",
-    search: 'createHmac("sha256", deps.chainKey).update(MAC_LABEL)',
+    file: "src/tokens/refresh_token.ts",
+    search: 'createHmac("sha256", key).update(MAC_LABEL)',
     replace: 'createHmac("sha256", "").update(MAC_LABEL)',
   },
   {
     name: "sid-reveals-family",
     property: "an access token's sid reveals nothing of its refresh token's family id",
-    file: "src/tokens/sessions.ts",
+    file: "src/tokens/refresh_token.ts",
     search: 'const hex = createHash("sha256").update("sid/v1").update(family).digest("hex");',
     replace: 'const hex = [...family].map((b) => b.toString(16).padStart(2, "0")).join("");',
   },
@@ -1788,5 +1788,28 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/passkeys/passkey_page.ts",
     search: "await fetch(base + path, {",
     replace: "await fetch(path, {",
+  },
+
+  // ---- issue 24 (perf): the request chain, bounded hashing ----
+  {
+    name: "headers-bare-response-missed",
+    property: "every answer carries the security headers, one built without the context too",
+    file: "src/middleware/security_headers.ts",
+    search: "if (headers.has(list[list.length - 1]![0])) return;",
+    replace: "return;",
+  },
+  {
+    name: "request-log-line-dropped",
+    property: "every request the app answers has its log line (at LOG_LEVEL=info)",
+    file: "src/middleware/request_chain.ts",
+    search: "if (requestId !== undefined) log.end(c, requestId, elapsedMs);",
+    replace: "",
+  },
+  {
+    name: "hash-slots-unbounded",
+    property: "password hashes run at most as many at once as there are cores (19 MiB each)",
+    file: "src/crypto/passwords.ts",
+    search: "options.maxConcurrent ?? Math.max(1, navigator.hardwareConcurrency)",
+    replace: "options.maxConcurrent ?? 1024",
   },
 ];
