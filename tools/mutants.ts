@@ -1691,4 +1691,14 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'const BAD_INPUT_STATES = new Set(["22021", "22P05"]);',
     replace: "const BAD_INPUT_STATES = new Set<string>([]);",
   },
+
+  // ---- issue 20 (fleet): several hosts in DATABASE_URL ----
+  {
+    name: "pg-multi-host-accepted",
+    property: "a DATABASE_URL naming several hosts is refused at start (the driver may pick a " +
+      "hot standby, and hangs when no host can take writes)",
+    file: "src/store/database_url.ts",
+    search: 'if (hosts !== undefined && hosts.includes(",")) return MULTI_HOST_PROBLEM;',
+    replace: 'if (hosts !== undefined && hosts.includes(",,")) return MULTI_HOST_PROBLEM;',
+  },
 ];
