@@ -1701,4 +1701,13 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'if (hosts !== undefined && hosts.includes(",")) return MULTI_HOST_PROBLEM;',
     replace: 'if (hosts !== undefined && hosts.includes(",,")) return MULTI_HOST_PROBLEM;',
   },
+  {
+    name: "session-commits-race-in-process",
+    property: "logins of one user at the session cap never fail for a store reason: a process " +
+      "commits a user's new sessions one at a time instead of racing for one freed place",
+    file: "src/tokens/sessions.ts",
+    search:
+      "return await inTurn(committing, session.userUid, () => commitSession(session, user, answer));",
+    replace: "return await commitSession(session, user, answer);",
+  },
 ];
