@@ -89,26 +89,27 @@ async function prepare(engine: Engine, server: RunningServer): Promise<Target> {
   return { engine, server, token: admin.token };
 }
 
-async function runRoute(wrk: string, target: Target, route: Route, seconds: number) {
+/** wrk's options for one run of `route` (a refresh run takes fresh chains: tokens are spent). */
+async function wrkOptions(target: Target, route: Route, seconds: number) {
   const url = target.server.url;
   const base = { script: SCRIPT, seconds };
-  let options;
   if (route === "GET /me") {
-    options = {
+    return {
       ...base,
       url: `${url}/me`,
       threads: 1,
       connections: ME_CONNECTIONS,
       env: { BENCH_MODE: "get", BENCH_PATH: "/me", BENCH_AUTH: `Bearer ${target.token}` },
     };
-  } else if (route === "POST /refresh") {
+  }
+  if (route === "POST /refresh") {
     const tokens: string[] = [];
     for (let i = 0; i < CHAINS; i++) {
       tokens.push(
         (await post(`${url}/login`, { user_id: "bench", password: PASSWORD })).refresh_token,
       );
     }
-    options = {
+    return {
       ...base,
       url: `${url}/refresh`,
       threads: CHAINS,
@@ -119,21 +120,28 @@ async function runRoute(wrk: string, target: Target, route: Route, seconds: numb
         BENCH_REFRESH_TOKENS: tokens.join(","),
       },
     };
-  } else {
-    options = {
-      ...base,
-      url: `${url}/login`,
-      threads: 1,
-      connections: LOGIN_CONNECTIONS,
-      env: {
-        BENCH_MODE: "post",
-        BENCH_PATH: "/login",
-        BENCH_BODY: JSON.stringify({ user_id: "bench", password: PASSWORD }),
-      },
-    };
   }
-  if (route !== "POST /refresh") await runWrk(wrk, { ...options, seconds: WARMUP_SECONDS });
-  const result = await runWrk(wrk, options);
+  return {
+    ...base,
+    url: `${url}/login`,
+    threads: 1,
+    connections: LOGIN_CONNECTIONS,
+    env: {
+      BENCH_MODE: "post",
+      BENCH_PATH: "/login",
+      BENCH_BODY: JSON.stringify({ user_id: "bench", password: PASSWORD }),
+    },
+  };
+}
+
+/**
+ * One measured run of `route`, after a warm-up of its own: a cold server (JIT, and on PostgreSQL
+ * a pool that opens its connections in a burst at the first concurrent reads) stalls once, and
+ * wrk's percentiles turn one stall into thousands of samples (see {@link storeEnginesReport}).
+ */
+async function runRoute(wrk: string, target: Target, route: Route, seconds: number) {
+  await runWrk(wrk, await wrkOptions(target, route, WARMUP_SECONDS));
+  const result = await runWrk(wrk, await wrkOptions(target, route, seconds));
   return { wrk: result, codes: parseCodes(result.output) };
 }
 
@@ -146,7 +154,9 @@ export function loggedProblems(stdout: string): Record<string, number> {
       const entry = JSON.parse(line);
       if (entry.level !== "warn" && entry.level !== "error") continue;
       const key = `${entry.level} ${entry.event ?? entry.type ?? entry.msg ?? "?"}` +
-        (entry.reason || entry.code ? ` (${String(entry.reason ?? entry.code).slice(0, 80)})` : "");
+        (entry.reason || entry.cause || entry.code
+          ? ` (${String(entry.reason ?? entry.cause ?? entry.code).slice(0, 80)})`
+          : "");
       counts[key] = (counts[key] ?? 0) + 1;
     } catch {
       // not a log line
@@ -269,7 +279,16 @@ export function storeEnginesReport(result: StoreEnginesResult): string {
         `ratios ${f(ratios, 2)}`,
     );
   }
-  lines.push("", "Per round:", ...detail.map((d) => `  ${d}`), "", "Server warn/error lines:");
+  lines.push(
+    "",
+    "Per round:",
+    ...detail.map((d) => `  ${d}`),
+    "",
+    "p99 is wrk's: corrected for coordinated omission (each slow answer also counts the requests " +
+      "a steady client would have sent meanwhile), so one stall of a few 100 ms moves it.",
+    "",
+    "Server warn/error lines:",
+  );
   for (const engine of ENGINES) {
     lines.push(`  ${engine}: ${codesText(result.logged[engine]).replace("no answers", "none")}`);
   }
