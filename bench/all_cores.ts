@@ -28,7 +28,7 @@ import {
   startServer,
   taskCommand,
 } from "../tests/helpers/server_process.ts";
-import { ensureWrk, parseWrk, runWrk, type WrkResult } from "./wrk.ts";
+import { ensureWrk, parseWrk, type WrkResult } from "./wrk.ts";
 
 const TARGET = 1.5;
 /** One wrk thread: the smallest footprint (wrk shares the two cores with the servers). */
