@@ -363,15 +363,27 @@ export function allCoresReport(result: AllCoresResult): string {
         `process ${used.map((u) => u.connections.join("/") || "?").join(", ")}`,
     );
   }
-  // What all cores could serve if the servers had every core to themselves: an estimate from
-  // the measured CPU a request costs, not a measurement (wrk has to run somewhere).
+  // The bound this run's CPU figures set: all cores serve at most the cores left to the servers
+  // divided by the cores one process keeps busy (its main thread, V8's GC helpers, I/O), at an
+  // equal CPU cost a request. Estimates from measured CPU, not measurements of throughput.
+  const one = median(result.usage[0]!.map((u) => u.servers));
   const all = result.usage[1]!;
-  const perRequest = median(all.map((u, k) => u.servers / result.allRps[k]!));
-  const alone = result.processes / perRequest;
+  const left = result.processes - median(all.map((u) => u.wrk)) -
+    median(all.map((u) => u.forwarder));
+  const other = Math.max(
+    ...result.usage.flat().map((u) => u.machine - u.servers - u.forwarder - u.wrk),
+  );
+  if (other > 0.1) {
+    lines.push(
+      `  NOT a fair figure: other work kept up to ${other.toFixed(2)} cores busy during a run ` +
+        "(take it on a quiet machine)",
+    );
+  }
   lines.push(
-    `  estimate, not a measurement: with all ${result.processes} cores to the servers (wrk and ` +
-      `the forwarder elsewhere) all cores would serve about ${alone.toFixed(0)} rps, ` +
-      `${(alone / median(result.oneRps)).toFixed(2)}x one process as measured here`,
+    `  bound from this run's CPU (estimates): one process keeps ${one.toFixed(2)} cores busy; ` +
+      `with wrk and the forwarder on the same cores, ${left.toFixed(2)} are left to the ` +
+      `servers: at most ${(left / one).toFixed(2)}x one process; with every core to the ` +
+      `servers (wrk on another machine): ${(result.processes / one).toFixed(2)}x`,
   );
   return lines.join("\n");
 }
