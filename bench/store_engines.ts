@@ -61,7 +61,17 @@ interface RouteRun {
   readonly codes: Record<string, number>;
 }
 
-/** Reads `BENCH_CODES 200=N,503:busy=N` from the lua script's done(). */
+/**
+ * Reads `BENCH_CODES 200=N,503:busy=N` from the lua script's done().
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseCodes } from "./store_engines.ts";
+ * assert.deepEqual(parseCodes("BENCH_CODES 200=5,503:busy=3\n"), { "200": 5, "503:busy": 3 });
+ * assert.deepEqual(parseCodes("no line"), {});
+ * ```
+ */
 export function parseCodes(output: string): Record<string, number> {
   const line = /^BENCH_CODES (.*)$/m.exec(output)?.[1]?.trim() ?? "";
   const codes: Record<string, number> = {};
@@ -145,7 +155,19 @@ async function runRoute(wrk: string, target: Target, route: Route, seconds: numb
   return { wrk: result, codes: parseCodes(result.output) };
 }
 
-/** The warn and error lines a server logged, counted by `level event` (its JSON log). */
+/**
+ * The warn and error lines a server logged, counted by `level event (cause)` (its JSON log).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loggedProblems } from "./store_engines.ts";
+ * const line = JSON.stringify({ level: "error", event: "store_failed", cause: "session cap is contended" });
+ * assert.deepEqual(loggedProblems(`${line}\n${line}\n{"level":"info","event":"request"}`), {
+ *   "error store_failed (session cap is contended)": 2,
+ * });
+ * ```
+ */
 export function loggedProblems(stdout: string): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const line of stdout.split("\n")) {
