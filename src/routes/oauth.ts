@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import type { Context } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { canonicalAddress } from "../client_address.ts";
@@ -24,25 +24,25 @@ import {
 /** The header a trusted client names its end user's address in (see `forwardedEndUser`). */
 export const END_USER_ADDRESS = "End-User-Address";
 
-const OAuthErrorBody = OAuthErrorBodySchema.openapi("OAuthError");
+const OAuthErrorBody = OAuthErrorBodySchema.meta({ id: "OAuthError" });
 
 const TokenRequest = z.object({
   grant_type: z.enum(["password", "refresh_token", "client_credentials", "authorization_code"]),
-  code: z.string().optional().openapi({ description: "authorization_code: the code" }),
-  redirect_uri: z.string().optional().openapi({
+  code: z.string().optional().meta({ description: "authorization_code: the code" }),
+  redirect_uri: z.string().optional().meta({
     description: "authorization_code: the redirect_uri of the authorization request",
   }),
-  code_verifier: z.string().optional().openapi({ description: "authorization_code: PKCE" }),
-  username: z.string().optional().openapi({ description: "password grant: the user id" }),
+  code_verifier: z.string().optional().meta({ description: "authorization_code: PKCE" }),
+  username: z.string().optional().meta({ description: "password grant: the user id" }),
   password: z.string().optional(),
   refresh_token: z.string().optional(),
-  scope: z.string().optional().openapi({
+  scope: z.string().optional().meta({
     description: "password grant: one of the user's roles (default the first); " +
       "client_credentials: space-separated scopes within the client's (default all of them)",
   }),
   client_id: z.string().optional(),
-  client_secret: z.string().optional().openapi({ description: "client_secret_post" }),
-}).openapi("OAuthTokenRequest");
+  client_secret: z.string().optional().meta({ description: "client_secret_post" }),
+}).meta({ id: "OAuthTokenRequest" });
 
 // `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
 // them as optional.
@@ -52,7 +52,7 @@ const TokenResponse = OAuthTokenResponseSchema.partial({
   id_token: true,
   device_token: true,
 })
-  .openapi("OAuthTokenResponse");
+  .meta({ id: "OAuthTokenResponse" });
 
 const TokenForm = z.object({
   token: z.string(),
@@ -65,7 +65,7 @@ const [inactive, active] = IntrospectionResponseSchema.options;
 const IntrospectionResponse = z.union([
   inactive,
   active.partial({ scope: true, client_id: true, username: true, sid: true, aud: true }),
-]).openapi("IntrospectionResponse");
+]).meta({ id: "IntrospectionResponse" });
 
 const form = <T extends z.ZodType>(schema: T) => ({
   content: { "application/x-www-form-urlencoded": { schema } },

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { ConfigError, parseConfig } from "../../src/config.ts";
+import { ConfigError } from "../../src/config/config_error.ts";
+import { parseConfig } from "../../src/config/parse_config.ts";
 import { databaseUrlProblem, MULTI_HOST_PROBLEM } from "../../src/store/database_url.ts";
 import { needs, NET } from "../helpers/permissions.ts";
 
