@@ -65,7 +65,8 @@ export function databaseUrlProblem(value: string): string | undefined {
  * - when no listed host is up or acceptable (the failover window), the connection attempt
  *   loops from host to host with no pause and the query never settles, `connect_timeout` or
  *   not: `retries` is never incremented (porsager/postgres#1174, fixes unmerged);
- * - a host that times out fails the query instead of moving on (porsager/postgres#988).
+ * - reported upstream, not tried here: a host that times out fails the query instead of moving
+ *   on (porsager/postgres#988).
  * A store that hangs or writes to a standby is worse than a refusal at start.
  */
 export const MULTI_HOST_PROBLEM = "names several hosts, which this server does not support: " +
