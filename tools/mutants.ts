@@ -1812,4 +1812,23 @@ export const MUTANTS: readonly Mutant[] = [
     search: "options.maxConcurrent ?? Math.max(1, navigator.hardwareConcurrency)",
     replace: "options.maxConcurrent ?? 1024",
   },
+
+  // ---- issue 20 (fleet): several hosts in DATABASE_URL ----
+  {
+    name: "pg-multi-host-accepted",
+    property: "a DATABASE_URL naming several hosts is refused at start (the driver may pick a " +
+      "hot standby, and hangs when no host can take writes)",
+    file: "src/store/database_url.ts",
+    search: 'if (hosts !== undefined && hosts.includes(",")) return MULTI_HOST_PROBLEM;',
+    replace: 'if (hosts !== undefined && hosts.includes(",,")) return MULTI_HOST_PROBLEM;',
+  },
+  {
+    name: "session-commits-race-in-process",
+    property: "logins of one user at the session cap never fail for a store reason: a process " +
+      "commits a user's new sessions one at a time instead of racing for one freed place",
+    file: "src/tokens/sessions.ts",
+    search:
+      "return await inTurn(committing, session.userUid, () => commitSession(session, user, answer));",
+    replace: "return await commitSession(session, user, answer);",
+  },
 ];

@@ -78,6 +78,29 @@ export interface SessionSummary {
 }
 
 const MAX_ROTATION_ATTEMPTS = 8;
+/**
+ * Runs `task` once every earlier task of `key` in `queue` has settled: one at a time per key,
+ * in arrival order; the key leaves the map with its last task.
+ */
+async function inTurn<T>(
+  queue: Map<string, Promise<void>>,
+  key: string,
+  task: () => Promise<T>,
+): Promise<T> {
+  const before = queue.get(key);
+  let finished!: () => void;
+  const mine = new Promise<void>((resolve) => finished = resolve);
+  const last = before ? before.then(() => mine) : mine;
+  queue.set(key, last);
+  try {
+    await before;
+    return await task();
+  } finally {
+    finished();
+    if (queue.get(key) === last) queue.delete(key);
+  }
+}
+
 /** Commits of a new session that may find the cap full (each ends sessions to make room). */
 const MAX_CREATE_ATTEMPTS = 12;
 
@@ -87,6 +110,10 @@ export function createSessionService(deps: SessionDeps) {
   const refreshTtlMs = deps.refreshTtl * 1000;
   const maxAgeMs = (deps.sessionMaxAge ?? 3650 * 86_400) * 1000;
   const maxSessions = deps.maxSessionsPerUser ?? Infinity;
+  // A user's new sessions commit one at a time in this process: logins of one user at the cap
+  // would each end the same oldest session and take turns at its one place until their
+  // attempts ran out (16 at once answered 503 busy; bench/store_engines.ts, docs/scaling.md).
+  const committing = new Map<string, Promise<void>>();
 
   function issuePair(session: SessionRecord, refreshToken: string, nowMs: number) {
     // No access token outlives its session's absolute end.
@@ -146,6 +173,12 @@ export function createSessionService(deps: SessionDeps) {
     const answer = await issuePair(session, token, now);
     // The cap is counted in the commit that stores the session, so concurrent logins of one
     // user never exceed it: "full" ends the oldest live sessions, then tries again.
+    return await inTurn(committing, session.userUid, () => commitSession(session, user, answer));
+  }
+
+  /** Stores a new session under the cap (see {@link start}); answers `answer` once stored. */
+  async function commitSession(session: SessionRecord, user: CheckedUser, answer: TokenPair) {
+    const now = session.createdAt;
     for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
       const outcome = await deps.store.createSession({
         session,
