@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { ERROR_STATUS, type ErrorCode } from "./errors.ts";
+import { ERROR_STATUS, type ErrorBody, type ErrorCode } from "./errors.ts";
 
 export const TokenPairSchema = z.object({
   token: z.string().describe("The access token, a signed JWT"),
@@ -55,13 +55,17 @@ export const MfaStatusSchema = z.object({
 /** `GET /me/mfa`. */
 export type MfaStatus = z.infer<typeof MfaStatusSchema>;
 
-/** The JSON body of every error answer (`Error` in `/openapi.json`); the only definition. */
+/**
+ * The JSON body of every error answer (`Error` in `/openapi.json`): the one schema of
+ * `ErrorBody` (`errors.ts`), which it must accept.
+ */
 export const ErrorBodySchema = z.object({
   error: z.string(),
   code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
-}).meta({ id: "Error", example: { error: "invalid credentials", code: "invalid_credentials" } });
-/** The JSON body of every error answer. */
-export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+}).meta({
+  id: "Error",
+  example: { error: "invalid credentials", code: "invalid_credentials" },
+}) satisfies z.ZodType<ErrorBody>;
 
 export const ClaimsSchema = z.object({
   sub: z.string(),

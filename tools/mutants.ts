@@ -1695,15 +1695,15 @@ export const MUTANTS: readonly Mutant[] = [
     name: "route-validation-off",
     property: "every bad request field is refused with 400 validation_failed, never handled",
     file: "src/http/api_router.ts",
-    search: "    if (!result.success) {",
-    replace: "    if (false as boolean) {",
+    search: 'throw new ApiError("validation_failed", validationMessage(result.error.issues[0]));',
+    replace: "return value as never;",
   },
   {
     name: "route-query-unvalidated",
     property: "a documented query parameter is validated (the document cannot drift)",
     file: "src/http/api_router.ts",
     search: "  if (request?.query) validators.push(",
-    replace: "  if (false as boolean) validators.push(",
+    replace: "  if (request?.query && (false as boolean)) validators.push(",
   },
   {
     name: "route-media-type-gate-off",
