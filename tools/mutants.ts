@@ -637,7 +637,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "oauth-two-auth-methods",
     property:
       "a request uses one client authentication method (Basic and client_secret together: 400)",
-    file: "src/oauth/oauth_request.ts",
+    file: "src/routes/oauth/oauth_request.ts",
     search:
       '    if (postedSecret !== undefined) {\n      throw new OAuthError("invalid_request", "use one client authentication method, not two");\n    }\n',
     replace: "",
@@ -645,7 +645,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "oauth-basic-id-mismatch",
     property: "a posted client_id must match the Basic credentials",
-    file: "src/oauth/oauth_request.ts",
+    file: "src/routes/oauth/oauth_request.ts",
     search: "if (postedId !== undefined && postedId !== basic.clientId) {",
     replace:
       'if (postedId !== undefined && postedId !== basic.clientId && postedId === "\\u0000") {',
@@ -654,7 +654,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "oauth-registered-client-unauthenticated",
     property:
       "a registered client_id without its secret is refused (invalid_client), never treated as public",
-    file: "src/oauth/oauth_request.ts",
+    file: "src/routes/oauth/oauth_request.ts",
     search: "if (await clients.exists(credentials.clientId)) {",
     replace:
       'if (credentials.clientId === "\\u0000" && await clients.exists(credentials.clientId)) {',
@@ -932,7 +932,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-grant-not-required",
     property: "a client without the refresh_token grant cannot refresh",
-    file: "src/oauth/grants.ts",
+    file: "src/routes/oauth/grants.ts",
     search: '  allow(client, "refresh_token");\n',
     replace: "",
   },
@@ -1191,7 +1191,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "password-grant-not-required",
     property: "a client without the password grant cannot sign users in",
-    file: "src/oauth/grants.ts",
+    file: "src/routes/oauth/grants.ts",
     search: '  allow(client, "password");\n',
     replace: "",
   },

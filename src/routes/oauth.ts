@@ -1,8 +1,8 @@
 /**
  * The OAuth 2 endpoints: `POST /oauth/token` (RFC 6749), `POST /oauth/revoke` (RFC 7009) and
  * `POST /oauth/introspect` (RFC 7662). Form bodies in, JSON out, `Cache-Control: no-store`;
- * errors in RFC 6749 section 5.2's shape (see `oauth/oauth_error.ts`). The logic is in
- * `oauth/grants.ts`; this file reads the request and documents it.
+ * errors in RFC 6749 section 5.2's shape (see `routes/oauth/oauth_error.ts`). The logic is in
+ * `routes/oauth/grants.ts`; this file reads the request and documents it.
  *
  * @module
  */
@@ -11,9 +11,9 @@ import type { Context } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { canonicalAddress } from "../client_address.ts";
 import { clientIp } from "../client_ip.ts";
-import { introspectToken, revokeToken, tokenGrant } from "../oauth/grants.ts";
-import { authenticateClient, clientCredentials, readForm } from "../oauth/oauth_request.ts";
-import { OAuthError } from "../oauth/oauth_error.ts";
+import { introspectToken, revokeToken, tokenGrant } from "./oauth/grants.ts";
+import { authenticateClient, clientCredentials, readForm } from "./oauth/oauth_request.ts";
+import { OAuthError } from "./oauth/oauth_error.ts";
 import type { ClientRecord } from "../oauth/client_store.ts";
 import {
   IntrospectionResponseSchema,

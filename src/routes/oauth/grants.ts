@@ -6,13 +6,17 @@
  * @module
  */
 import { decodeJwt } from "jose";
-import type { AppContext } from "../app_types.ts";
-import { ApiError } from "../errors.ts";
-import { LoginBody } from "../routes/schemas.ts";
-import { type AccessClaims, keyRingResolver, verifyAccessToken } from "../tokens/access_token.ts";
-import type { IntrospectionResponse, OAuthTokenResponse, TokenPair } from "../wire.ts";
-import { grantedScopes, type GrantType, scopesProblem } from "./client_service.ts";
-import type { ClientRecord } from "./client_store.ts";
+import type { AppContext } from "../../app_types.ts";
+import { ApiError } from "../../errors.ts";
+import { LoginBody } from "../schemas.ts";
+import {
+  type AccessClaims,
+  keyRingResolver,
+  verifyAccessToken,
+} from "../../tokens/access_token.ts";
+import type { IntrospectionResponse, OAuthTokenResponse, TokenPair } from "../../wire.ts";
+import { grantedScopes, type GrantType, scopesProblem } from "../../oauth/client_service.ts";
+import type { ClientRecord } from "../../oauth/client_store.ts";
 import { authorizationCodeGrant } from "./code_grant.ts";
 import { OAuthError } from "./oauth_error.ts";
 import { OAuthMfaRequired } from "./oauth_mfa.ts";
