@@ -136,9 +136,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "verifier-role-claim-type",
     property: "sub, role and iss must be non-empty strings",
-    file: "src/tokens/access_token.ts",
-    search: "!isText(sub) || !isText(role) || !isText(iss)",
-    replace: "!isText(sub) || !isText(iss)",
+    file: "src/oidc/claims.ts",
+    search: 'role: {\n    type: "text",',
+    replace: 'role: {\n    type: "string",',
   },
   {
     name: "verifier-jwks-hs256",
@@ -1048,9 +1048,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "oauth-client-credentials-unlimited",
     property: "the client_credentials grant is rate limited per client",
-    file: "src/routes/oauth.ts",
-    search: 'if (body.get("grant_type") === "client_credentials") {',
-    replace: 'if (body.get("grant_type") === "client_credentials\u0000") {',
+    file: "src/oauth/grant_types.ts",
+    search: "endpointLimited: true,",
+    replace: "endpointLimited: false,",
   },
   {
     name: "oauth-refused-after-read",

@@ -7,7 +7,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { GRANT_TYPES } from "../oauth/client_service.ts";
+import { GRANT_TYPES, PUBLIC_GRANT_TYPES } from "../oauth/grant_types.ts";
 import { PublicClientSchema } from "../wire.ts";
 import { bodyObject, errorResponse, jsonBody, storeUnavailable } from "./schemas.ts";
 
@@ -37,7 +37,7 @@ const NewClientBody = bodyObject({
   )
     .max(32, "at most 32 post-logout redirect URIs").optional(),
   public: z.boolean({ error: "public must be a boolean" }).optional().openapi({
-    description: "No secret; PKCE required; grants authorization_code and refresh_token only",
+    description: `No secret; PKCE required; grants ${PUBLIC_GRANT_TYPES.join(", ")} only`,
   }),
 }).openapi("NewOAuthClient", {
   example: { client_id: "reports", scopes: ["orders:read"], grant_types: ["client_credentials"] },
