@@ -12,7 +12,6 @@ import type { AppContext } from "../../app_types.ts";
 import { InvalidCodeError } from "../../browser/authorization_codes.ts";
 import { idTokenKey, signIdToken } from "../../oidc/id_token.ts";
 import type { OAuthTokenResponse } from "../../wire.ts";
-import type { ClientRecord } from "../../oauth/client_store.ts";
 import { OAuthError } from "./oauth_error.ts";
 import type { GrantRequest } from "./grants.ts";
 
