@@ -1691,4 +1691,35 @@ export const MUTANTS: readonly Mutant[] = [
     search: 'const BAD_INPUT_STATES = new Set(["22021", "22P05"]);',
     replace: "const BAD_INPUT_STATES = new Set<string>([]);",
   },
+  // ---- issue 24 (wire): one definition per wire list (grant types, claims) ----
+  {
+    name: "grant-type-inherited-name",
+    property: "grant_type names only a grant of GRANTS: an inherited name (constructor, " +
+      "toString) is 400 unsupported_grant_type, never dispatched",
+    file: "src/oauth/grant_types.ts",
+    search: "return Object.hasOwn(GRANTS, name);",
+    replace: "return name in GRANTS;",
+  },
+  {
+    name: "public-client-password-grant",
+    property: "a public client (no secret) may not have the password grant",
+    file: "src/oauth/grant_types.ts",
+    search: 'answered (as at /login)",\n    },\n    publicClients: false,',
+    replace: 'answered (as at /login)",\n    },\n    publicClients: true,',
+  },
+  {
+    name: "claim-audience-type-unchecked",
+    property: "an access token's aud is a string or an array of strings, even where no " +
+      "AUDIENCE is configured",
+    file: "src/oidc/claims.ts",
+    search: 'return typeof value === "string" || isStrings(value);',
+    replace: "return true;",
+  },
+  {
+    name: "claim-array-unbounded",
+    property: "an array claim (amr) holds at most 16 strings",
+    file: "src/oidc/claims.ts",
+    search: "return isStrings(value) && value.length <= MAX_CLAIM_ITEMS;",
+    replace: "return isStrings(value);",
+  },
 ];
