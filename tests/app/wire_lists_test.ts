@@ -323,3 +323,10 @@ test("the verifier checks every access token claim's type as CLAIMS defines it",
   const forAudience = await verify({ ...good, aud: SAMPLES.audience.good }, "a");
   assert.deepEqual(forAudience.aud, SAMPLES.audience.good);
 });
+
+test("the two definitions import nothing (the CLI and the published verifier load them)", () => {
+  for (const file of ["src/oauth/grant_types.ts", "src/oidc/claims.ts"]) {
+    const source = Deno.readTextFileSync(new URL(`../../${file}`, import.meta.url));
+    assert.doesNotMatch(source, /^\s*(import|export [^=]* from)\b/m, file);
+  }
+});
