@@ -330,3 +330,19 @@ test("the two definitions import nothing (the CLI and the published verifier loa
     assert.doesNotMatch(source, /^\s*(import|export [^=]* from)\b/m, file);
   }
 });
+
+test("a public client (no secret) may have neither the password nor the client_credentials grant", async () => {
+  const t = await makeApp();
+  using _ = t;
+  for (const grant of ["password", "client_credentials"]) {
+    await assert.rejects(
+      t.services.clients.add(`pub-${grant}`, {
+        public: true,
+        grantTypes: ["authorization_code", grant],
+        redirectUris: [REDIRECT],
+      }),
+      /a public client \(no secret\) may have only/,
+      grant,
+    );
+  }
+});
