@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
 import denoJson from "../deno.json" with { type: "json" };
 import type { AppContext, AppEnv } from "./app_types.ts";
+import { ApiRouter, type OpenApiRegistry } from "./http/api_router.ts";
 import { type Config, issuerUrl } from "./config.ts";
 import { ApiError, type ErrorCode, toApiError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -63,13 +63,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     requireAdmin: requireAuth({ ...authOptions, roles: [ADMIN_ROLE], mfa: config.adminRequireMfa }),
   };
 
-  const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        throw new ApiError("validation_failed", validationMessage(result.error.issues[0]));
-      }
-    },
-  });
+  const app = new ApiRouter<AppEnv>();
 
   app.use(requestLog(logger, config.trustProxy));
   app.use(requestMetrics(services.metrics));
@@ -122,19 +116,28 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     scheme: "bearer",
     description: "METRICS_TOKEN, when the server has one",
   });
-  nameOperations(app);
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    // A non-URL issuer (a StringOrURI name) is no server URL.
-    ...(issuerUrl(config.issuer)
-      ? { servers: [{ url: config.issuer, description: "This server (ISSUER)" }] }
-      : {}),
-    info: {
-      title: "Auth server",
-      version: API_VERSION,
-      description: "Credentials in, short-lived signed JWTs and rotating refresh tokens out. " +
-        'Every error is JSON {"error", "code"}.',
-    },
+  // Built on its first request, with the generator loaded then: not on the start path.
+  let document: Promise<unknown> | undefined;
+  app.get("/openapi.json", async (c) => {
+    document ??= import("./http/openapi_document.ts").then(({ openApiDocument }) => {
+      nameOperations(app.openAPIRegistry);
+      return openApiDocument(app.openAPIRegistry.definitions, {
+        openapi: "3.1.0",
+        // A non-URL issuer (a StringOrURI name) is no server URL.
+        ...(issuerUrl(config.issuer)
+          ? { servers: [{ url: config.issuer, description: "This server (ISSUER)" }] }
+          : {}),
+        info: {
+          title: "Auth server",
+          version: API_VERSION,
+          description: "Credentials in, short-lived signed JWTs and rotating refresh tokens out. " +
+            'Every error is JSON {"error", "code"}.',
+        },
+      });
+    });
+    // A build that failed is tried again by the next request.
+    document.catch(() => document = undefined);
+    return c.json(await document);
   });
 
   app.notFound((c) => answerError(c, new ApiError("not_found", "not found"), logger));
@@ -159,8 +162,8 @@ const JSON_BODY_METHODS: readonly string[] = ["post", "patch", "put"];
  * Adds the answers of the body guards this file installs (413, and 415 for a JSON body), so the
  * document lists every status a route can answer.
  */
-function nameOperations(app: OpenAPIHono<AppEnv>): void {
-  for (const definition of app.openAPIRegistry.definitions) {
+function nameOperations(registry: OpenApiRegistry): void {
+  for (const definition of registry.definitions) {
     if (definition.type !== "route") continue;
     const route = definition.route;
     route.operationId ??= operationId(route.method, route.path);
@@ -225,29 +228,6 @@ function answerError(c: Context<AppEnv>, err: Error, logger: Logger): Response {
     message: err.message.slice(0, 500),
   });
   return c.json(new ApiError("internal_error", "internal error").toJSON(), 500);
-}
-
-/**
- * The message of a refused request: the schema's own words. A check that has none would show the
- * validator's text ("Invalid input: ...", "Too small: ..."); that is replaced by the field's name.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { validationMessage } from "./app.ts";
- * assert.equal(validationMessage({ message: "user_id is required", path: ["user_id"] }), "user_id is required");
- * assert.equal(validationMessage({ message: "Too small: expected array", path: ["scopes"] }), "scopes is invalid");
- * ```
- */
-export function validationMessage(
-  issue: { readonly message: string; readonly path: readonly PropertyKey[] } | undefined,
-): string {
-  if (issue === undefined) return "request is invalid";
-  if (!/^(Invalid|Too (big|small)|Unrecognized|Expected)\b/.test(issue.message)) {
-    return issue.message;
-  }
-  const field = issue.path.filter((part) => typeof part !== "symbol").join(".");
-  return field ? `${field} is invalid` : "request is invalid";
 }
 
 /** A Hono 4xx (malformed JSON, body too large, ...) as an `ApiError`. */

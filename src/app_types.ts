@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "./config.ts";
+import type { ApiRouter } from "./http/api_router.ts";
 import type { Logger } from "./logger.ts";
 import type { Services } from "./services.ts";
 
@@ -15,7 +15,7 @@ export interface AppEnv {
 }
 
 /** The router every route module registers on. */
-export type AppRouter = OpenAPIHono<AppEnv>;
+export type AppRouter = ApiRouter<AppEnv>;
 
 /** What each route module receives. */
 export interface AppContext {

@@ -1,7 +1,7 @@
 /**
  * The JSON shapes the API answers with, defined once as zod schemas; their TypeScript types are
  * derived with `z.infer`. Plain zod (no Hono): the services and the CLI use the types, and
- * `routes/schemas.ts` names them for `/openapi.json`.
+ * `routes/schemas.ts` names them for `/openapi.json` (`.meta({ id })`).
  *
  * @module
  */
@@ -62,10 +62,11 @@ export const MfaStatusSchema = z.object({
 /** `GET /me/mfa`. */
 export type MfaStatus = z.infer<typeof MfaStatusSchema>;
 
+/** The JSON body of every error answer (`Error` in `/openapi.json`); the only definition. */
 export const ErrorBodySchema = z.object({
   error: z.string(),
   code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
-});
+}).meta({ id: "Error", example: { error: "invalid credentials", code: "invalid_credentials" } });
 /** The JSON body of every error answer. */
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 

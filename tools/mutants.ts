@@ -8,7 +8,7 @@
  * anything: a refactor can break a mutant loudly, never disable it silently.
  *
  * Left out as equivalent (the edit changes no observable behaviour, so no test can catch it):
- * - dropping `requireJson`'s check: `@hono/zod-openapi` answers 415 by itself for every route
+ * - dropping `requireJson`'s check: `http/api_router.ts` answers 415 by itself for every route
  *   whose JSON body is `required` (all of ours), so only the message changes;
  * - dropping `exp` from `requiredClaims`: `checkClaimTypes` refuses a token without a numeric
  *   `exp` anyway (and the reverse);
@@ -1690,6 +1690,28 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/store/pg_client.ts",
     search: 'const BAD_INPUT_STATES = new Set(["22021", "22P05"]);',
     replace: "const BAD_INPUT_STATES = new Set<string>([]);",
+  },
+  // ---- issue 24 (openapi): requests validated without the OpenAPI generator ----
+  {
+    name: "route-validation-off",
+    property: "every bad request field is refused with 400 validation_failed, never handled",
+    file: "src/http/api_router.ts",
+    search: "    if (!result.success) {",
+    replace: "    if (false as boolean) {",
+  },
+  {
+    name: "route-query-unvalidated",
+    property: "a documented query parameter is validated (the document cannot drift)",
+    file: "src/http/api_router.ts",
+    search: "  if (request?.query) validators.push(",
+    replace: "  if (false as boolean) validators.push(",
+  },
+  {
+    name: "route-media-type-gate-off",
+    property: "a route with a JSON body refuses another Content-Type with 415",
+    file: "src/http/api_router.ts",
+    search: 'if (refused) throw new HTTPException(415, { message: "Unsupported Media Type" });',
+    replace: "void refused;",
   },
   // ---- issue 24 (wire): one definition per wire list (grant types, claims) ----
   {

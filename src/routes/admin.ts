@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { publicUser } from "../users/user_service.ts";
 import { MAX_USER_ID_LENGTH } from "../users/user_rules.ts";
@@ -19,7 +20,7 @@ import {
 } from "./schemas.ts";
 
 const UserIdParam = z.object({
-  id: z.string().min(1).max(MAX_USER_ID_LENGTH).openapi({
+  id: z.string().min(1).max(MAX_USER_ID_LENGTH).meta({
     param: { name: "id", in: "path" },
     example: "ada",
   }),
@@ -28,7 +29,7 @@ const UserIdParam = z.object({
 const ListQuery = z.object({
   limit: z.coerce.number({ error: "limit must be a number" }).int("limit must be a whole number")
     .min(1, "limit must be at least 1").max(500, "limit must be at most 500").optional()
-    .openapi({ example: 50 }),
+    .meta({ example: 50 }),
   cursor: z.string().max(1024, "cursor is too long").optional(),
 });
 

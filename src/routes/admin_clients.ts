@@ -5,17 +5,22 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { GRANT_TYPES, PUBLIC_GRANT_TYPES } from "../oauth/grant_types.ts";
 import { PublicClientSchema } from "../wire.ts";
 import { bodyObject, errorResponse, jsonBody, storeUnavailable } from "./schemas.ts";
 
-const Client = PublicClientSchema.openapi("OAuthClient");
+const Client = PublicClientSchema.meta({ id: "OAuthClient" });
 
-const ClientWithSecret = Client.extend({
-  client_secret: z.string().optional().openapi({ description: "Shown once (none for public)" }),
-}).openapi("OAuthClientWithSecret");
+// An intersection, so the document shows `allOf` over `OAuthClient` (an answer: never validated).
+const ClientWithSecret = z.intersection(
+  Client,
+  z.object({
+    client_secret: z.string().optional().meta({ description: "Shown once (none for public)" }),
+  }),
+).meta({ id: "OAuthClientWithSecret" });
 
 const NewClientBody = bodyObject({
   client_id: z.string({ error: "client_id is required" }).min(1, "client_id is required")
@@ -36,15 +41,16 @@ const NewClientBody = bodyObject({
     { error: "post_logout_redirect_uris must be an array of strings" },
   )
     .max(32, "at most 32 post-logout redirect URIs").optional(),
-  public: z.boolean({ error: "public must be a boolean" }).optional().openapi({
+  public: z.boolean({ error: "public must be a boolean" }).optional().meta({
     description: `No secret; PKCE required; grants ${PUBLIC_GRANT_TYPES.join(", ")} only`,
   }),
-}).openapi("NewOAuthClient", {
+}).meta({
+  id: "NewOAuthClient",
   example: { client_id: "reports", scopes: ["orders:read"], grant_types: ["client_credentials"] },
 });
 
 const ClientIdParam = z.object({
-  id: z.string().min(1).max(128).openapi({ param: { name: "id", in: "path" }, example: "reports" }),
+  id: z.string().min(1).max(128).meta({ param: { name: "id", in: "path" }, example: "reports" }),
 });
 
 const common = {

@@ -4,14 +4,15 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { ApiError } from "../errors.ts";
 import { MAX_USER_ID_LENGTH } from "../users/user_rules.ts";
 import { errorResponse, storeUnavailable } from "./schemas.ts";
 
 const UserIdParam = z.object({
-  id: z.string().min(1).max(MAX_USER_ID_LENGTH).openapi({
+  id: z.string().min(1).max(MAX_USER_ID_LENGTH).meta({
     param: { name: "id", in: "path" },
     example: "ada",
   }),

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import type { AppRouter } from "../app_types.ts";
 import { errorResponse, storeUnavailable } from "./schemas.ts";
 
@@ -26,12 +26,12 @@ const htmlUnavailable = page("The store is unavailable (a page, with Retry-After
 const AuthorizeQuery = z.object({
   response_type: z.literal("code"),
   client_id: z.string(),
-  redirect_uri: z.string().openapi({ description: "Exactly as registered" }),
-  scope: z.string().optional().openapi({
+  redirect_uri: z.string().meta({ description: "Exactly as registered" }),
+  scope: z.string().optional().meta({
     description: "`openid` for an ID token (asymmetric JWT_ALG only); at most one role name",
   }),
   state: z.string().optional(),
-  code_challenge: z.string().optional().openapi({ description: "Required for public clients" }),
+  code_challenge: z.string().optional().meta({ description: "Required for public clients" }),
   code_challenge_method: z.literal("S256").optional(),
   nonce: z.string().optional(),
   prompt: z.enum(["none", "login", "consent", "select_account"]).optional(),
@@ -41,7 +41,7 @@ const AuthorizeQuery = z.object({
 
 const LoginForm = z.object({
   csrf_token: z.string(),
-  request: z.string().openapi({ description: "The authorization request's query, as shown" }),
+  request: z.string().meta({ description: "The authorization request's query, as shown" }),
   user_id: z.string(),
   password: z.string(),
 });
@@ -49,7 +49,7 @@ const LoginForm = z.object({
 const EndSession = z.object({
   id_token_hint: z.string().optional(),
   client_id: z.string().optional(),
-  post_logout_redirect_uri: z.string().optional().openapi({ description: "Exactly as registered" }),
+  post_logout_redirect_uri: z.string().optional().meta({ description: "Exactly as registered" }),
   state: z.string().optional(),
 });
 
@@ -57,7 +57,7 @@ const UserInfo = z.object({
   sub: z.string(),
   preferred_username: z.string(),
   roles: z.array(z.string()),
-}).openapi("UserInfo");
+}).meta({ id: "UserInfo" });
 
 /** Registers the documentation of the browser sign-in routes. */
 export function documentBrowserRoutes(app: AppRouter): void {

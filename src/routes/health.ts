@@ -4,12 +4,13 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { ApiError } from "../errors.ts";
 import { errorResponse } from "./schemas.ts";
 
-const Status = z.object({ status: z.string() }).openapi("Status");
+const Status = z.object({ status: z.string() }).meta({ id: "Status" });
 
 /** Registers the health probes. */
 export function healthRoutes(app: AppRouter, ctx: AppContext): void {

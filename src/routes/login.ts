@@ -5,21 +5,16 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
-import { MfaRequiredSchema } from "../wire.ts";
-import {
-  ErrorBody,
-  errorResponse,
-  jsonBody,
-  LoginAnswer,
-  LoginBody,
-  storeUnavailable,
-} from "./schemas.ts";
+import { ErrorBodySchema, MfaRequiredSchema } from "../wire.ts";
+import { errorResponse, jsonBody, LoginAnswer, LoginBody, storeUnavailable } from "./schemas.ts";
 
 /** The 403 of a user with an active second factor. */
-export const MfaRequired = MfaRequiredSchema.openapi("MfaRequired", {
+export const MfaRequired = MfaRequiredSchema.meta({
+  id: "MfaRequired",
   example: {
     error: "a second factor is required",
     code: "mfa_required",
@@ -41,7 +36,7 @@ const route = createRoute({
     400: errorResponse("Malformed JSON, a missing or invalid field"),
     401: errorResponse("Unknown user, wrong password or disabled user: `invalid_credentials`"),
     403: {
-      content: { "application/json": { schema: z.union([MfaRequired, ErrorBody]) } },
+      content: { "application/json": { schema: z.union([MfaRequired, ErrorBodySchema]) } },
       description: "`mfa_required`: the password is right and the user has an active second " +
         "factor; finish at POST /login/mfa with `mfa_token`. Or `role_not_allowed`: the " +
         "requested role is not one of the user's roles",

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { TypedResponse } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import type { AccessClaims } from "../tokens/access_token.ts";

@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import { timingSafeEqual } from "node:crypto";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { ApiError } from "../errors.ts";

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { Context } from "hono";
 import type { AppContext, AppEnv, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
@@ -27,26 +28,27 @@ function text(name: string, max: number) {
   }).min(1, `${name} is required`).max(max, `${name} must be at most ${max} characters`);
 }
 
-const code = text("code", 16).openapi({ example: "123456", description: "A 6-digit TOTP code" });
-const recoveryCode = text("recovery_code", 64).openapi({ example: "abcd-efgh-ijkl-mnop" });
+const code = text("code", 16).meta({ example: "123456", description: "A 6-digit TOTP code" });
+const recoveryCode = text("recovery_code", 64).meta({ example: "abcd-efgh-ijkl-mnop" });
 
 const SecondStepBody = bodyObject({
   mfa_token: text("mfa_token", 64),
   code: code.optional(),
   recovery_code: recoveryCode.optional(),
-}).openapi("SecondStepRequest", {
+}).meta({
+  id: "SecondStepRequest",
   example: { mfa_token: "q7m0kQ3o1mYb7Jm2m3u0kq6o0ZpM2C1cRk4n4fQh0aA", code: "123456" },
 });
-const CodeBody = bodyObject({ code }).openapi("CodeRequest", { example: { code: "123456" } });
+const CodeBody = bodyObject({ code }).meta({ id: "CodeRequest", example: { code: "123456" } });
 const RemoveBody = bodyObject({
   code: code.optional(),
   password: text("password", MAX_PASSWORD_LENGTH).optional(),
   device_token: text("device_token", MAX_DEVICE_TOKEN_LENGTH).optional(),
-}).openapi("MfaRemoveRequest", { example: { code: "123456" } });
+}).meta({ id: "MfaRemoveRequest", example: { code: "123456" } });
 
-const TotpEnrolment = TotpEnrolmentSchema.openapi("TotpEnrolment");
-const RecoveryCodes = RecoveryCodesSchema.openapi("RecoveryCodes");
-const MfaStatus = MfaStatusSchema.openapi("MfaStatus");
+const TotpEnrolment = TotpEnrolmentSchema.meta({ id: "TotpEnrolment" });
+const RecoveryCodes = RecoveryCodesSchema.meta({ id: "RecoveryCodes" });
+const MfaStatus = MfaStatusSchema.meta({ id: "MfaStatus" });
 
 const unauthorized = errorResponse("No valid bearer token (`invalid_token`, `missing_token`)");
 const tooLarge = errorResponse("The body is over 16 KiB (`payload_too_large`)");

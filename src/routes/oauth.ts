@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import type { Context } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { canonicalAddress } from "../client_address.ts";
@@ -25,7 +25,7 @@ import {
 /** The header a trusted client names its end user's address in (see `forwardedEndUser`). */
 export const END_USER_ADDRESS = "End-User-Address";
 
-const OAuthErrorBody = OAuthErrorBodySchema.openapi("OAuthError");
+const OAuthErrorBody = OAuthErrorBodySchema.meta({ id: "OAuthError" });
 
 // The form as `GRANTS` (`oauth/grant_types.ts`) defines it: every grant type, every field a
 // grant reads, and client authentication.
@@ -34,11 +34,11 @@ const TokenRequest = z.object({
   ...Object.fromEntries(
     Object.entries(tokenFormFields()).map((
       [name, description],
-    ) => [name, z.string().optional().openapi({ description })]),
+    ) => [name, z.string().optional().meta({ description })]),
   ),
   client_id: z.string().optional(),
-  client_secret: z.string().optional().openapi({ description: "client_secret_post" }),
-}).openapi("OAuthTokenRequest");
+  client_secret: z.string().optional().meta({ description: "client_secret_post" }),
+}).meta({ id: "OAuthTokenRequest" });
 
 // `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
 // them as optional.
@@ -48,7 +48,7 @@ const TokenResponse = OAuthTokenResponseSchema.partial({
   id_token: true,
   device_token: true,
 })
-  .openapi("OAuthTokenResponse");
+  .meta({ id: "OAuthTokenResponse" });
 
 const TokenForm = z.object({
   token: z.string(),
@@ -61,7 +61,7 @@ const [inactive, active] = IntrospectionResponseSchema.options;
 const IntrospectionResponse = z.union([
   inactive,
   active.partial({ scope: true, client_id: true, username: true, sid: true, aud: true }),
-]).openapi("IntrospectionResponse");
+]).meta({ id: "IntrospectionResponse" });
 
 const form = <T extends z.ZodType>(schema: T) => ({
   content: { "application/x-www-form-urlencoded": { schema } },

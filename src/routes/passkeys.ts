@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
@@ -20,29 +21,46 @@ const CredentialJson = z.looseObject({
   rawId: z.string({ error: "response.rawId is required" }).max(1024),
   type: z.literal("public-key", { error: 'response.type must be "public-key"' }),
   response: z.looseObject({}),
-}).openapi("PublicKeyCredentialJSON");
+}).meta({ id: "PublicKeyCredentialJSON" });
 
-const RegistrationBody = bodyObject({ response: CredentialJson }).openapi("PasskeyRegistration");
+/** The shape of a credential (what the browser's `toJSON()` gives), shortened. */
+const credentialExample = {
+  id: "3q2-7w",
+  rawId: "3q2-7w",
+  type: "public-key",
+  response: { clientDataJSON: "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIn0" },
+};
+const RegistrationBody = bodyObject({ response: CredentialJson }).meta({
+  id: "PasskeyRegistration",
+  example: { response: credentialExample },
+});
 const SignInBody = bodyObject({
   challenge_id: z.string({ error: "challenge_id is required" }).min(1).max(64),
   response: CredentialJson,
-}).openapi("PasskeySignIn");
-const EmptyBody = bodyObject({}).openapi("Empty");
+}).meta({
+  id: "PasskeySignIn",
+  example: {
+    challenge_id: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A",
+    response: credentialExample,
+  },
+});
+const EmptyBody = bodyObject({}).meta({ id: "Empty" });
 
 const Passkey = z.object({
   id: z.string(),
   created_at: z.string(),
   last_used_at: z.string().nullable(),
   backed_up: z.boolean(),
-}).openapi("Passkey");
-const PasskeyList = z.object({ passkeys: z.array(Passkey) }).openapi("PasskeyList");
-const WebAuthnOptions = z.looseObject({ challenge: z.string() }).openapi("WebAuthnOptions", {
+}).meta({ id: "Passkey" });
+const PasskeyList = z.object({ passkeys: z.array(Passkey) }).meta({ id: "PasskeyList" });
+const WebAuthnOptions = z.looseObject({ challenge: z.string() }).meta({
+  id: "WebAuthnOptions",
   description: "PublicKeyCredentialCreationOptionsJSON or ...RequestOptionsJSON (WebAuthn L3)",
 });
 const SignInOptions = z.object({ challenge_id: z.string(), options: WebAuthnOptions })
-  .openapi("PasskeySignInOptions");
+  .meta({ id: "PasskeySignInOptions" });
 const IdParam = z.object({
-  id: z.string().min(1).max(1024).openapi({ param: { name: "id", in: "path" } }),
+  id: z.string().min(1).max(1024).meta({ param: { name: "id", in: "path" } }),
 });
 
 const unauthorized = errorResponse("No valid bearer token");

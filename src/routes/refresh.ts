@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
 import { errorResponse, jsonBody, RefreshBody, storeUnavailable, TokenPair } from "./schemas.ts";

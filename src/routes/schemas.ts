@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import {
   MAX_PASSWORD_LENGTH,
   MAX_ROLES,
@@ -50,7 +50,7 @@ export function bodyObject<T extends z.ZodRawShape>(shape: T) {
 }
 
 const userId = ruled("user_id", userIdProblem)
-  .openapi({ example: "ada", minLength: 1, maxLength: MAX_USER_ID_LENGTH });
+  .meta({ example: "ada", minLength: 1, maxLength: MAX_USER_ID_LENGTH });
 const role = ruled("role", roleProblem);
 const roles = z.array(role, { error: "roles must be an array of strings" })
   .max(MAX_ROLES, `at most ${MAX_ROLES} roles`);
@@ -77,7 +77,7 @@ const deviceToken = text("device_token")
     `device_token must be at most ${MAX_DEVICE_TOKEN_LENGTH} characters`,
   )
   .optional()
-  .openapi({
+  .meta({
     description:
       "The device_token of an earlier 200 for this user: judged by this device's own failure budget",
   });
@@ -89,10 +89,11 @@ export const LoginBody = bodyObject({
     text("password")
       .min(1, "password is required")
       .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`),
-  ).openapi({ example: "correct horse battery staple" }),
-  role: role.optional().openapi({ example: "user" }),
+  ).meta({ example: "correct horse battery staple" }),
+  role: role.optional().meta({ example: "user" }),
   device_token: deviceToken,
-}).openapi("LoginRequest", {
+}).meta({
+  id: "LoginRequest",
   example: { user_id: "ada", password: "correct horse battery staple", role: "user" },
 });
 
@@ -100,8 +101,9 @@ export const RefreshBody = bodyObject({
   refresh_token: text("refresh_token")
     .min(1, "refresh_token is required")
     .max(512, "refresh_token is too long")
-    .openapi({ example: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" }),
-}).openapi("RefreshRequest", {
+    .meta({ example: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" }),
+}).meta({
+  id: "RefreshRequest",
   example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
 });
 
@@ -122,19 +124,22 @@ export const PasswordChangeBody = bodyObject({
       .max(MAX_PASSWORD_LENGTH, `new_password must be at most ${MAX_PASSWORD_LENGTH} characters`),
   ),
   device_token: deviceToken,
-}).openapi("PasswordChangeRequest", {
+}).meta({
+  id: "PasswordChangeRequest",
   example: { current_password: "correct horse battery staple", new_password: "a new long one" },
 });
 
-export const LogoutBody = RefreshBody.partial().openapi("LogoutRequest", {
+export const LogoutBody = RefreshBody.partial().meta({
+  id: "LogoutRequest",
   example: { refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A" },
 });
 
 export const SessionList = z.object({
-  sessions: z.array(SessionInfoSchema.openapi("Session")),
-}).openapi("SessionList");
+  sessions: z.array(SessionInfoSchema.meta({ id: "Session" })),
+}).meta({ id: "SessionList" });
 
-export const TokenPair = TokenPairSchema.openapi("TokenPair", {
+export const TokenPair = TokenPairSchema.meta({
+  id: "TokenPair",
   example: {
     token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiJhZGEifQ.c2ln",
     token_type: "Bearer",
@@ -143,7 +148,8 @@ export const TokenPair = TokenPairSchema.openapi("TokenPair", {
   },
 });
 
-export const LoginAnswer = LoginAnswerSchema.openapi("LoginAnswer", {
+export const LoginAnswer = LoginAnswerSchema.meta({
+  id: "LoginAnswer",
   example: {
     token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiJhZGEifQ.c2ln",
     token_type: "Bearer",
@@ -151,10 +157,6 @@ export const LoginAnswer = LoginAnswerSchema.openapi("LoginAnswer", {
     refresh_token: "Jx0yq0kN1n5cVQm8mQ5e9dV3Jz3lJb0X2c5fYt2pQ4A",
     device_token: "dt1.eyJ1IjoiYWRhIn0.c2ln",
   },
-});
-
-export const ErrorBody = ErrorBodySchema.openapi("Error", {
-  example: { error: "invalid credentials", code: "invalid_credentials" },
 });
 
 // `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
@@ -166,7 +168,8 @@ export const Claims = ClaimsSchema.partial({
   scope: true,
   client_gen: true,
   amr: true,
-}).openapi("Claims", {
+}).meta({
+  id: "Claims",
   example: {
     sub: "ada",
     role: "user",
@@ -178,9 +181,10 @@ export const Claims = ClaimsSchema.partial({
   },
 });
 
-export const MeResponse = MeSchema.extend({ claims: Claims }).openapi("Me");
+export const MeResponse = MeSchema.extend({ claims: Claims }).meta({ id: "Me" });
 
-export const User = PublicUserSchema.openapi("User", {
+export const User = PublicUserSchema.meta({
+  id: "User",
   example: {
     user_id: "ada",
     roles: ["user"],
@@ -194,7 +198,8 @@ export const NewUserBody = bodyObject({
   user_id: userId,
   password: newPassword,
   roles: roles.optional(),
-}).openapi("NewUser", {
+}).meta({
+  id: "NewUser",
   example: { user_id: "grace", password: "a long passphrase", roles: ["user", "editor"] },
 });
 
@@ -202,16 +207,16 @@ export const UserPatchBody = bodyObject({
   roles: roles.optional(),
   disabled: z.boolean({ error: "disabled must be true or false" }).optional(),
   password: newPassword.optional(),
-}).openapi("UserPatch", { example: { roles: ["user"], disabled: false } });
+}).meta({ id: "UserPatch", example: { roles: ["user"], disabled: false } });
 
 export const UserList = z.object({
   users: z.array(User),
   next_cursor: z.string().nullable(),
-}).openapi("UserList");
+}).meta({ id: "UserList" });
 
 /** An error answer in an OpenAPI `responses` table. */
 export function errorResponse(description: string) {
-  return { content: { "application/json": { schema: ErrorBody } }, description };
+  return { content: { "application/json": { schema: ErrorBodySchema } }, description };
 }
 
 /** The 503 of every route that touches the store (see `toApiError`). */

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
 import { ApiError } from "../errors.ts";

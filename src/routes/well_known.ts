@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "zod";
+import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { issuerUrl } from "../config.ts";
 import { ApiError } from "../errors.ts";
@@ -16,7 +17,8 @@ import { idTokenKey } from "../oidc/id_token.ts";
 import { errorResponse } from "./schemas.ts";
 
 const JWKS_CACHE = "public, max-age=300";
-const Metadata = z.record(z.string(), z.unknown()).openapi("AuthorizationServerMetadata");
+const Metadata = z.record(z.string(), z.unknown()).meta({ id: "AuthorizationServerMetadata" });
+const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).meta({ id: "Jwks" });
 /** Short: the signing algorithm follows `JWT_ALG` and key rotations. */
 const METADATA_CACHE = "public, max-age=60";
 
@@ -44,9 +46,7 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
         200: {
           content: {
             "application/json": {
-              schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi(
-                "Jwks",
-              ),
+              schema: Jwks,
             },
           },
           description: "JSON Web Key Set",

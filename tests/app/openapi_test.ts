@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as schemas from "../../src/routes/schemas.ts";
+import { ErrorBodySchema } from "../../src/wire.ts";
 import { makeApp } from "../helpers/app.ts";
 
 interface DocResponse {
@@ -37,7 +38,7 @@ Deno.test("/openapi.json examples validate against the schemas that validate req
     LoginRequest: schemas.LoginBody,
     RefreshRequest: schemas.RefreshBody,
     TokenPair: schemas.TokenPair,
-    Error: schemas.ErrorBody,
+    Error: ErrorBodySchema,
     Claims: schemas.Claims,
     User: schemas.User,
     NewUser: schemas.NewUserBody,
@@ -130,5 +131,5 @@ Deno.test("answers match their documented schemas (/me is served pre-serialized)
   const after = await t.request("/me", { headers: { Authorization: `Bearer ${pair.token}` } });
   assert.deepEqual((await after.json()).roles, ["user", "editor", "viewer"]);
   const bad = await t.request("/nope");
-  assert.ok(schemas.ErrorBody.strict().safeParse(await bad.json()).success);
+  assert.ok(ErrorBodySchema.strict().safeParse(await bad.json()).success);
 });

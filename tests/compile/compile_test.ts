@@ -86,6 +86,9 @@ test({
         issuer: "https://bin.test",
       }) as jwt.JwtPayload;
       assert.equal(claims.sub, "ada");
+      // The document's generator is a dynamic import: the binary must hold it too.
+      const doc = await fetch(`http://127.0.0.1:${port}/openapi.json`);
+      assert.equal((await doc.json()).openapi, "3.1.0");
       assert.match(stderr, /argon2id via Web Crypto, native addon not permitted/);
     } finally {
       server.kill("SIGTERM");
