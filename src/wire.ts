@@ -14,6 +14,8 @@ import {
   CLAIMS,
   type ClaimType,
   type ClaimValues,
+  USERINFO_CLAIMS,
+  type UserinfoClaimName,
 } from "./oidc/claims.ts";
 
 export const TokenPairSchema = z.object({
@@ -94,6 +96,16 @@ export const ClaimsSchema = z.object(
 );
 /** The claims of a verified access token, as `/me` shows them. */
 export type Claims = z.infer<typeof ClaimsSchema>;
+
+/** The `/userinfo` answer, built from `CLAIMS` too. */
+export const UserinfoSchema = z.object(
+  Object.fromEntries(USERINFO_CLAIMS.map((name) => {
+    const { type, description } = CLAIMS[name] as ClaimDefinition;
+    return [name, CLAIM_SCHEMAS[type].describe(description)];
+  })) as unknown as {
+    [K in UserinfoClaimName]: z.ZodType<ClaimValues[(typeof CLAIMS)[K]["type"]]>;
+  },
+);
 
 export const MeSchema = z.object({
   claims: ClaimsSchema,

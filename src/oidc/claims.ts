@@ -125,6 +125,12 @@ export type UserinfoClaims = { readonly [K in NamesWith<{ userinfo: true }>]: Va
 /** The name of a claim access tokens may carry. */
 export type AccessTokenClaimName = NamesWith<{ access: string }>;
 
+/** The name of a claim access tokens may leave out. */
+export type OptionalAccessTokenClaimName = NamesWith<{ access: "optional" }>;
+
+/** The name of a claim of the `/userinfo` answer. */
+export type UserinfoClaimName = NamesWith<{ userinfo: true }>;
+
 const NAMES = Object.keys(CLAIMS) as (keyof Claims)[];
 const define = (name: keyof Claims): ClaimDefinition => CLAIMS[name];
 
@@ -137,13 +143,18 @@ export const ACCESS_TOKEN_CLAIMS = NAMES.filter((n) =>
 export const REQUIRED_ACCESS_TOKEN_CLAIMS: readonly AccessTokenClaimName[] = ACCESS_TOKEN_CLAIMS
   .filter((n) => define(n).access === "required");
 
+/** The claims an access token may leave out. */
+export const OPTIONAL_ACCESS_TOKEN_CLAIMS = ACCESS_TOKEN_CLAIMS.filter((n) =>
+  define(n).access === "optional"
+) as OptionalAccessTokenClaimName[];
+
 /** The claims of ID tokens. */
 export const ID_TOKEN_CLAIMS: readonly string[] = NAMES.filter((n) =>
   define(n).idToken !== undefined
 );
 
 /** The claims of the `/userinfo` answer. */
-export const USERINFO_CLAIMS: readonly string[] = NAMES.filter((n) => define(n).userinfo);
+export const USERINFO_CLAIMS = NAMES.filter((n) => define(n).userinfo) as UserinfoClaimName[];
 
 /** OpenID Connect Discovery's `claims_supported`: the ID token's and `/userinfo`'s. */
 export const OPENID_CLAIMS: readonly string[] = NAMES.filter((n) =>

@@ -25,6 +25,7 @@ import {
   ID_TOKEN_CLAIMS,
   MAX_CLAIM_ITEMS,
   OPENID_CLAIMS,
+  OPTIONAL_ACCESS_TOKEN_CLAIMS,
   USERINFO_CLAIMS,
 } from "../../src/oidc/claims.ts";
 import { idTokenKey, signIdToken } from "../../src/oidc/id_token.ts";
@@ -234,7 +235,15 @@ test("/me, /userinfo and their documentation carry the claims CLAIMS names", asy
     resolve(doc, doc.paths[path].get.responses["200"].content["application/json"].schema);
   const documented = resolve(doc, json("/me").properties!.claims!);
   assert.deepEqual(Object.keys(documented.properties!).sort(), [...ACCESS_TOKEN_CLAIMS].sort());
-  assert.deepEqual(Object.keys(json("/userinfo").properties!).sort(), [...USERINFO_CLAIMS].sort());
+  assert.deepEqual(
+    [...(documented.required as string[])].sort(),
+    ACCESS_TOKEN_CLAIMS.filter((n) => !(OPTIONAL_ACCESS_TOKEN_CLAIMS as string[]).includes(n))
+      .sort(),
+    "only the optional claims are documented as optional",
+  );
+  const userinfoDoc = json("/userinfo");
+  assert.deepEqual(Object.keys(userinfoDoc.properties!).sort(), [...USERINFO_CLAIMS].sort());
+  assert.deepEqual([...(userinfoDoc.required as string[])].sort(), [...USERINFO_CLAIMS].sort());
 });
 
 test("an ID token carries exactly the ID token claims of CLAIMS", async () => {
