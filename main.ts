@@ -4,7 +4,7 @@
  * @module
  */
 import "./src/require_deno_version.ts"; // first: one clear line on a Deno older than 2.9
-import { loadConfigOrExit } from "./src/load_config.ts";
+import { loadConfigOrExit } from "./src/config/load_or_exit.ts";
 import { openRuntime } from "./src/runtime.ts";
 import { serve } from "./src/server.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/parse_config.ts";
 import type { ApiRouter } from "./http/api_router.ts";
 import type { Logger } from "./logger.ts";
 import type { Services } from "./services.ts";

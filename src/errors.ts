@@ -2,7 +2,7 @@
  * Typed errors with stable snake_case codes, and the one table that maps them to HTTP status.
  *
  * Handlers and services throw `ApiError`; the store throws `StoreUnavailableError` and
- * `ContendedError`. The one mapper, {@link toApiError}, turns any of them into an `ApiError`,
+ * `ContendedError`, which carry internal codes ({@link INTERNAL_ERROR_CODES}). The one mapper, {@link toApiError}, turns any of them into an `ApiError`,
  * and `app.onError` answers it as the contract's JSON body `{"error", "code"}`. Nothing else
  * decides a status code.
  *
@@ -120,11 +120,57 @@ export function tooManyAttempts(retryAfter: number): ApiError {
 }
 
 /**
+ * The codes of the errors the server raises inside itself: stable and snake_case like the API's
+ * {@link ErrorCode}s, so that callers tell them apart by `code` (as jose's errors are). None is
+ * sent to a client as such: {@link toApiError} answers the store's with an API code, and the
+ * CLI and the start-up print the others in one line.
+ */
+export const INTERNAL_ERROR_CODES = [
+  /** {@link StoreUnavailableError} */
+  "store_unavailable",
+  /** {@link ContendedError} */
+  "store_contended",
+  /** {@link InvalidCursorError} */
+  "invalid_cursor",
+  /** `BusyError` (store/busy_retry.ts): a busy store outlasted every retry. */
+  "store_busy",
+  /** `ConfigError` (config/config_error.ts): a configuration value that cannot be used. */
+  "config_invalid",
+  /** `TransferError` (store/transfer.ts): a line that cannot be imported, a target not empty. */
+  "transfer_refused",
+  /** `CliError` (cli/output.ts): a CLI command failed, with its exit code. */
+  "command_failed",
+] as const;
+
+/** The code of an internal error. */
+export type InternalErrorCode = (typeof INTERNAL_ERROR_CODES)[number];
+
+/**
+ * The internal error code `err` carries, or `undefined` for anything else (an `ApiError`, a
+ * bug, a library's error).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ContendedError, internalErrorCode } from "./errors.ts";
+ * assert.equal(internalErrorCode(new ContendedError("hot key")), "store_contended");
+ * assert.equal(internalErrorCode(new TypeError("bug")), undefined);
+ * ```
+ */
+export function internalErrorCode(err: unknown): InternalErrorCode | undefined {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return (INTERNAL_ERROR_CODES as readonly unknown[]).includes(code)
+    ? code as InternalErrorCode
+    : undefined;
+}
+
+/**
  * The store could not be read or written (Deno KV closed, unreachable, failing). The store's
  * implementations throw it for every failure of the KV itself; the API answers 503
  * `unavailable` with `Retry-After`, never 401 or 500: the client's credentials are not at fault.
  */
 export class StoreUnavailableError extends Error {
+  readonly code = "store_unavailable";
   /** The store call that failed (`commitRotation`, `take`, ...), when known: for the log. */
   readonly operation: string | undefined;
   /** The store's own words for the failure, when known: for the log. */
@@ -140,6 +186,7 @@ export class StoreUnavailableError extends Error {
 
 /** Too many lost commit races in a row on one key: the API answers 503 `busy`, retry. */
 export class ContendedError extends Error {
+  readonly code = "store_contended";
   constructor(message: string) {
     super(message);
     this.name = "ContendedError";
@@ -148,6 +195,7 @@ export class ContendedError extends Error {
 
 /** A list cursor the store did not issue: the API answers 400 `validation_failed`. */
 export class InvalidCursorError extends Error {
+  readonly code = "invalid_cursor";
   constructor() {
     super("cursor is invalid");
     this.name = "InvalidCursorError";
@@ -169,14 +217,16 @@ export class InvalidCursorError extends Error {
  */
 export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
-  if (err instanceof StoreUnavailableError) {
-    return new ApiError("unavailable", "the store is unavailable; try again", RETRY_SOON);
-  }
-  if (err instanceof ContendedError) {
-    return new ApiError("busy", "the request is contended; try again", RETRY_SOON);
-  }
-  if (err instanceof InvalidCursorError) return new ApiError("validation_failed", err.message);
-  return undefined;
+  const code = internalErrorCode(err);
+  return code === undefined ? undefined : INTERNAL_ANSWERS[code]?.(err as Error);
 }
 
 const RETRY_SOON = { "Retry-After": "1" } as const;
+
+/** The answer to a request that ends with an internal error; none: a bug, answered 500. */
+const INTERNAL_ANSWERS: Partial<Record<InternalErrorCode, (err: Error) => ApiError>> = {
+  store_unavailable: () =>
+    new ApiError("unavailable", "the store is unavailable; try again", RETRY_SOON),
+  store_contended: () => new ApiError("busy", "the request is contended; try again", RETRY_SOON),
+  invalid_cursor: (err) => new ApiError("validation_failed", err.message),
+};

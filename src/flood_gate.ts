@@ -16,7 +16,7 @@
  */
 import { getPath } from "hono/utils/url";
 import { clientAddress } from "./client_address.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/parse_config.ts";
 import { apiErrorResponse, tooManyAttempts } from "./errors.ts";
 import { securityHeaderList } from "./middleware/security_headers.ts";
 import type { Services } from "./services.ts";

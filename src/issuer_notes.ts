@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type Config, issuerUrl } from "./config.ts";
+import type { Config } from "./config/parse_config.ts";
+import { issuerUrl } from "./config/issuer.ts";
 
 /**
  * The listening line's issuer part.

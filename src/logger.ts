@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { LogLevel } from "./config.ts";
+import type { LogLevel } from "./config/variables.ts";
 
 const RANK: Readonly<Record<LogLevel, number>> = {
   debug: 10,

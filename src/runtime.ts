@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type Config, ConfigError } from "./config.ts";
+import { ConfigError } from "./config/config_error.ts";
+import type { Config } from "./config/parse_config.ts";
 import { hmacKeyRing, type KeyRing } from "./crypto/keys.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
 import { openPasswordHasherLater } from "./crypto/open_password_hasher.ts";

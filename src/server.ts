@@ -9,7 +9,7 @@ import { base64url } from "jose";
 import { createApp } from "./app.ts";
 import { ApiError, apiErrorResponse } from "./errors.ts";
 import { loginFloodGate } from "./flood_gate.ts";
-import { printConfigNotes } from "./load_config.ts";
+import { printConfigNotes } from "./config/load_or_exit.ts";
 import { issuerChangeNote, issuerDescription } from "./issuer_notes.ts";
 import type { Runtime } from "./runtime.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";

@@ -12,7 +12,7 @@ import {
   createAuthorizationCodes,
 } from "./browser/authorization_codes.ts";
 import { type BrowserSessions, createBrowserSessions } from "./browser/browser_sessions.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "./config/parse_config.ts";
 import type { KeyRing } from "./crypto/keys.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
 import { createEventStream, type EventStream, logEvents } from "./events.ts";

@@ -5,13 +5,7 @@
  *
  * @module
  */
-import {
-  ApiError,
-  ContendedError,
-  ERROR_STATUS,
-  type ErrorCode,
-  StoreUnavailableError,
-} from "./errors.ts";
+import { ContendedError, ERROR_STATUS, StoreUnavailableError, toApiError } from "./errors.ts";
 import type { DomainEvent } from "./events.ts";
 
 /** The event of a request the store made fail. */
@@ -45,7 +39,7 @@ const MAX_CAUSE_DEPTH = 4;
  * ```
  */
 export function storeFailure(err: unknown): StoreFailedEvent | undefined {
-  const answer = answerCode(err);
+  const answer = toApiError(err)?.code;
   if (answer !== undefined && ERROR_STATUS[answer] !== 503) return undefined;
   let current: unknown = err;
   for (let depth = 0; depth <= MAX_CAUSE_DEPTH && current instanceof Error; depth++) {
@@ -66,13 +60,6 @@ export function storeFailure(err: unknown): StoreFailedEvent | undefined {
     }
     current = current.cause;
   }
-  return undefined;
-}
-
-function answerCode(err: unknown): ErrorCode | undefined {
-  if (err instanceof ApiError) return err.code;
-  if (err instanceof StoreUnavailableError) return "unavailable";
-  if (err instanceof ContendedError) return "busy";
   return undefined;
 }
 

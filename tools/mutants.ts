@@ -502,35 +502,35 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "config-short-secret",
     property: "SECRET_KEY must be at least 32 bytes",
-    file: "src/config.ts",
+    file: "src/config/secrets.ts",
     search: "const MIN_SECRET_BYTES = 32;",
     replace: "const MIN_SECRET_BYTES = 8;",
   },
   {
     name: "config-placeholder-secret",
     property: "the placeholder SECRET_KEY of .env.example is refused",
-    file: "src/config.ts",
+    file: "src/config/secrets.ts",
     search: "if (PLACEHOLDER_SECRETS.has(secret.toLowerCase())) {",
     replace: "if (PLACEHOLDER_SECRETS.size < 0) {",
   },
   {
     name: "config-repetitive-secret",
     property: "a repetitive SECRET_KEY is refused",
-    file: "src/config.ts",
+    file: "src/config/secrets.ts",
     search: "if (new Set(secret).size < 10) {",
     replace: "if (new Set(secret).size < 1) {",
   },
   {
     name: "config-previous-secrets-unchecked",
     property: "PREVIOUS_SECRET_KEYS obey the same rules as SECRET_KEY",
-    file: "src/config.ts",
-    search: `.map((s) => requireSecret("PREVIOUS_SECRET_KEYS", s));`,
-    replace: ".map((s) => s);",
+    file: "src/config/secrets.ts",
+    search: "items(value).map((s) => requireSecret(s, name))",
+    replace: "items(value)",
   },
   {
     name: "env-file-world-readable",
     property: "the first run writes .env (SECRET_KEY) with mode 0600",
-    file: "src/config.ts",
+    file: "src/config/load_config.ts",
     search: "{ createNew: true, mode: 0o600 }",
     replace: "{ createNew: true, mode: 0o644 }",
   },
@@ -538,7 +538,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "env-line-not-read-back",
     property:
       "a first-run .env line reads back exactly (a METRICS_TOKEN with # or quotes is never truncated)",
-    file: "src/config.ts",
+    file: "src/config/env_file.ts",
     search: 'if (read[name] === value && read.ENV_LINE_BEFORE === "1"',
     replace: 'if (read[name] !== undefined && read.ENV_LINE_BEFORE === "1"',
   },
@@ -1149,7 +1149,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "first-run-env-shows-left-out-value",
     property:
       "a setting the first-run .env cannot record is never shown, not even in a comment (it may be a token)",
-    file: "src/config.ts",
+    file: "src/config/env_file.ts",
     search: "line ?? `# ${name} from the environment is not recorded:",
     replace: "line ?? `# ${name}=${env[name]} from the environment is not recorded:",
   },
@@ -1622,7 +1622,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "first-run-env-unvalidated",
     property: "a first-run .env is written only once the configuration is valid",
-    file: "src/config.ts",
+    file: "src/config/load_config.ts",
     search: "parseConfig(mergeEnvironment({ ...parseEnv(fresh) }, options.env).vars);",
     replace: "mergeEnvironment({ ...parseEnv(fresh) }, options.env);",
   },
@@ -1637,7 +1637,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "env-unknown-names-silent",
     property: "a name in .env that is no setting (a typo, the wrong case) is warned about",
-    file: "src/config.ts",
+    file: "src/config/load_config.ts",
     search: "const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name));",
     replace:
       "const unknownNames = Object.keys(fileVars).filter((name) => !known.has(name.toUpperCase()));",
@@ -1712,6 +1712,23 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/http/api_router.ts",
     search: 'if (refused) throw new HTTPException(415, { message: "Unsupported Media Type" });',
     replace: "void refused;",
+  },
+  // ---- issue 24 (config): one table of configuration variables ----
+  {
+    name: "config-secret-in-override-note",
+    property: "the value of a variable the table marks secret is never shown, not even in the " +
+      "note that the environment overrides .env",
+    file: "src/config/notes.ts",
+    search: 'const values = isSecret(name) ? "" :',
+    replace: 'const values = false ? "" :',
+  },
+  {
+    name: "store-unavailable-unmapped",
+    property: "a store failure is answered 503 unavailable with Retry-After, never 500: the " +
+      "internal codes map to the API's in one table",
+    file: "src/errors.ts",
+    search: "store_unavailable: () =>",
+    replace: "store_busy: () =>",
   },
   // ---- issue 24 (wire): one definition per wire list (grant types, claims) ----
   {

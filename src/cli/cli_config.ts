@@ -9,8 +9,8 @@
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Config } from "../config.ts";
-import { loadConfigOrExit } from "../load_config.ts";
+import type { Config } from "../config/parse_config.ts";
+import { loadConfigOrExit } from "../config/load_or_exit.ts";
 import { isFileStore } from "../store/open_kv.ts";
 import { EXIT } from "./output.ts";
 

@@ -5,18 +5,18 @@
  *
  * @module
  */
+import type { Config } from "../config/parse_config.ts";
 import {
   ASYMMETRIC_ALGORITHMS,
   type AsymmetricAlgorithm,
-  type Config,
   isAsymmetricAlgorithm,
-} from "../config.ts";
+} from "../tokens/algorithms.ts";
 import { hmacKeyRing } from "../crypto/keys.ts";
 import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "../keys/key_set.ts";
 import type { KeyStore } from "../keys/key_store.ts";
 import { LiveKeyRing } from "../keys/live_key_ring.ts";
 import { reencryptKeys } from "../keys/reencrypt_keys.ts";
-import { printConfigNotes } from "../load_config.ts";
+import { printConfigNotes } from "../config/load_or_exit.ts";
 import { openStores } from "../store/open_stores.ts";
 import type { OpenedStores } from "../store/stores.ts";
 import { loadCliConfigOrExit } from "./cli_config.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ApiError } from "../errors.ts";
+import { ApiError, type InternalErrorCode } from "../errors.ts";
 
 /** Exit codes of every CLI command. */
 export const EXIT = {
@@ -20,6 +20,7 @@ export const EXIT = {
 
 /** A failure the CLI reports in one line and exits with `code`. */
 export class CliError extends Error {
+  readonly code = "command_failed" satisfies InternalErrorCode;
   readonly exitCode: number;
   constructor(message: string, exitCode: number) {
     super(message);

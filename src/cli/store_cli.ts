@@ -8,7 +8,7 @@
  * @module
  */
 import "../require_deno_version.ts"; // first: one clear line on a Deno older than 2.9
-import { printConfigNotes } from "../load_config.ts";
+import { printConfigNotes } from "../config/load_or_exit.ts";
 import { loadCliConfigOrExit } from "./cli_config.ts";
 import { openStores } from "../store/open_stores.ts";
 import type { OpenedStores } from "../store/stores.ts";

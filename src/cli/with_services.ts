@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { printConfigNotes } from "../load_config.ts";
+import { printConfigNotes } from "../config/load_or_exit.ts";
 import { loadCliConfigOrExit } from "./cli_config.ts";
 import { openRuntime } from "../runtime.ts";
 import { createServices, type Services } from "../services.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { AsymmetricAlgorithm } from "../config.ts";
+import type { AsymmetricAlgorithm } from "../tokens/algorithms.ts";
 import {
   generateStoredKey,
   type KeyFile,

@@ -10,7 +10,7 @@
  * @module
  */
 import type { JWK } from "jose";
-import { type AsymmetricAlgorithm, isAsymmetricAlgorithm } from "../config.ts";
+import { type AsymmetricAlgorithm, isAsymmetricAlgorithm } from "../tokens/algorithms.ts";
 import type { EncryptedJwk } from "./key_encryption.ts";
 
 /** One key as stored. Times are epoch milliseconds. */

@@ -7,7 +7,8 @@
  * @module
  */
 import { importJWK, type JWK } from "jose";
-import { type AsymmetricAlgorithm, ConfigError, type SigningAlgorithm } from "../config.ts";
+import { ConfigError } from "../config/config_error.ts";
+import type { AsymmetricAlgorithm, SigningAlgorithm } from "../tokens/algorithms.ts";
 import { type KeyRing, readKeyFile, type VerificationKey } from "../crypto/keys.ts";
 import { deriveKeyEncryptionKey } from "./key_encryption.ts";
 import {

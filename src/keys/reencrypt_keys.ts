@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ConfigError } from "../config.ts";
+import { ConfigError } from "../config/config_error.ts";
 import { deriveKeyEncryptionKey, encryptJwk } from "./key_encryption.ts";
 import { associatedData, openSealed } from "./key_set.ts";
 import type { KeyStore, StoredKeySet, StoredSigningKey } from "./key_store.ts";

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { issuerUrl } from "../config.ts";
+import { issuerUrl } from "../config/issuer.ts";
 import { ApiError } from "../errors.ts";
 import { GRANT_TYPES } from "../oauth/grant_types.ts";
 import { ACCESS_TOKEN_CLAIMS, OPENID_CLAIMS } from "../oidc/claims.ts";

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { ContendedError, StoreUnavailableError } from "../errors.ts";
+import { type InternalErrorCode, internalErrorCode } from "../errors.ts";
 
 /** How often and how long a busy store call is tried again. */
 export interface RetryPolicy {
@@ -60,8 +60,8 @@ const TRANSIENT_MESSAGE = /\bdatabase (?:table )?is locked\b|\bdatabase is busy\
  */
 export function isTransientStoreError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err instanceof ContendedError || err instanceof StoreUnavailableError) return false;
-  if (err instanceof BusyError) return false; // tried enough already (a nested store call)
+  // The store's own typed errors; store_busy: tried enough already (a nested store call).
+  if (internalErrorCode(err) !== undefined) return false;
   return TRANSIENT_MESSAGE.test(err.message);
 }
 
@@ -107,6 +107,7 @@ export async function retryTransient<T>(
 
 /** A transient error that outlasted every try. */
 export class BusyError extends Error {
+  readonly code = "store_busy" satisfies InternalErrorCode;
   readonly attempts: number;
 
   constructor(last: Error, attempts: number) {

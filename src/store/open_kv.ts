@@ -5,7 +5,8 @@
  * @module
  */
 import { dirname } from "node:path";
-import { type Config, ConfigError } from "../config.ts";
+import { ConfigError } from "../config/config_error.ts";
+import type { Config } from "../config/parse_config.ts";
 import { protectStoreFiles } from "./store_file_modes.ts";
 
 /** Is `path` a KV Connect URL or `:memory:` rather than a file. */

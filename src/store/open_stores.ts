@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../config/parse_config.ts";
 import { kvStores } from "./kv_stores.ts";
 import { openKvStore } from "./open_kv.ts";
 import type { OpenedStores } from "./stores.ts";

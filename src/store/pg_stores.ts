@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ConfigError } from "../config.ts";
+import { ConfigError } from "../config/config_error.ts";
 import { describeDatabaseUrl } from "./database_url.ts";
 import { PgAuthorizationCodeStore, PgBrowserSessionStore } from "./pg_browser.ts";
 import { openPool, pgCall, type PgOptions, type Sql } from "./pg_client.ts";

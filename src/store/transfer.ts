@@ -14,6 +14,7 @@
  *
  * @module
  */
+import type { InternalErrorCode } from "../errors.ts";
 import { isStoredKeySet, type StoredKeySet } from "../keys/key_store.ts";
 import type { MfaRecord } from "../mfa/mfa_store.ts";
 import type { PasskeyRecord } from "../passkeys/passkey_store.ts";
@@ -49,6 +50,7 @@ export interface ImportCounts {
 
 /** A line that cannot be imported, or a target that is not empty. */
 export class TransferError extends Error {
+  readonly code = "transfer_refused" satisfies InternalErrorCode;
   constructor(message: string) {
     super(message);
     this.name = "TransferError";

@@ -3,7 +3,7 @@
  * through `app.request`. End-to-end tests use `server_process.ts` instead.
  */
 import { createApp } from "../../src/app.ts";
-import { type Config, parseConfig, type RawVars } from "../../src/config.ts";
+import { type Config, parseConfig, type RawVars } from "../../src/config/parse_config.ts";
 import { type KeyRing, loadKeyRing } from "../../src/crypto/keys.ts";
 import { createPasswordHasher, type PasswordHasher } from "../../src/crypto/passwords.ts";
 import { selectArgon2Backend } from "../../src/crypto/select_argon2_backend.ts";

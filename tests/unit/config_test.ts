@@ -4,16 +4,12 @@ import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
 // deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
 import fc from "npm:fast-check@^4.3.0";
-import {
-  ConfigError,
-  DEFAULTS,
-  EXAMPLE_SECRET_KEY,
-  firstRunEnvFile,
-  loadConfig,
-  parseConfig,
-  type RawVars,
-  unrecordedSettings,
-} from "../../src/config.ts";
+import { ConfigError } from "../../src/config/config_error.ts";
+import { firstRunEnvFile, unrecordedSettings } from "../../src/config/env_file.ts";
+import { loadConfig } from "../../src/config/load_config.ts";
+import { parseConfig, type RawVars } from "../../src/config/parse_config.ts";
+import { EXAMPLE_SECRET_KEY } from "../../src/config/secrets.ts";
+import { DEFAULTS } from "../../src/config/variables.ts";
 import { hasControlCharacter } from "../../src/text.ts";
 import { withSlowExclusiveWrites } from "../helpers/slow_writes.ts";
 import { needs, READ, WRITE } from "../helpers/permissions.ts";

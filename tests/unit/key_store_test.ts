@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jwtVerify, SignJWT } from "jose";
-import { ConfigError } from "../../src/config.ts";
+import { ConfigError } from "../../src/config/config_error.ts";
 import { StoreUnavailableError } from "../../src/errors.ts";
 import { generateStoredKey, type KeyRing, writeKeyFile } from "../../src/crypto/keys.ts";
 import { deriveKeyEncryptionKey } from "../../src/keys/key_encryption.ts";

@@ -1,6 +1,7 @@
 /** LOGIN_PAGE_NAME and LOGIN_PAGE_COLOR: validated at start, escaped on the page. */
 import assert from "node:assert/strict";
-import { ConfigError, parseConfig } from "../../src/config.ts";
+import { ConfigError } from "../../src/config/config_error.ts";
+import { parseConfig } from "../../src/config/parse_config.ts";
 import { renderLoginPage } from "../../src/browser/login_page.ts";
 
 const SECRET = "k".repeat(20) + "0123456789abcdefghij";
