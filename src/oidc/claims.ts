@@ -45,9 +45,11 @@ export interface ClaimDefinition {
   readonly description: string;
 }
 
-/** Every claim, in the order the documents list them. */
+/**
+ * Every claim, in the order the documents list them and `/me` shows them: the access token's
+ * first, in the order its payload has always had (the README shows it).
+ */
 export const CLAIMS = {
-  iss: { type: "text", access: "required", idToken: true, description: "the issuer (ISSUER)" },
   sub: {
     type: "text",
     access: "required",
@@ -55,19 +57,14 @@ export const CLAIMS = {
     userinfo: true,
     description: "the user id, or a service account's client id",
   },
-  aud: {
-    type: "audience",
-    access: "optional",
-    idToken: true,
-    description: "AUDIENCE (access tokens, when set); the client (ID tokens)",
-  },
-  exp: { type: "number", access: "required", idToken: true, description: "expiry, epoch seconds" },
-  iat: { type: "number", access: "required", idToken: true, description: "issued, epoch seconds" },
   role: {
     type: "text",
     access: "required",
     description: "the role the token speaks for (@client: a service account)",
   },
+  iat: { type: "number", access: "required", idToken: true, description: "issued, epoch seconds" },
+  exp: { type: "number", access: "required", idToken: true, description: "expiry, epoch seconds" },
+  iss: { type: "text", access: "required", idToken: true, description: "the issuer (ISSUER)" },
   jti: { type: "string", access: "defaulted", description: "the token's unique id" },
   sid: {
     type: "string",
@@ -75,11 +72,11 @@ export const CLAIMS = {
     idToken: true,
     description: "the session (access tokens: the refresh session; ID tokens: the browser's)",
   },
-  amr: {
-    type: "strings",
+  aud: {
+    type: "audience",
     access: "optional",
     idToken: true,
-    description: 'RFC 8176 authentication methods: ["pwd"], ["pwd", "otp"], ["hwk", "user"]',
+    description: "AUDIENCE (access tokens, when set); the client (ID tokens)",
   },
   client_id: {
     type: "string",
@@ -95,6 +92,12 @@ export const CLAIMS = {
     type: "string",
     access: "optional",
     description: "service-account tokens: the client's generation at issue",
+  },
+  amr: {
+    type: "strings",
+    access: "optional",
+    idToken: true,
+    description: 'RFC 8176 authentication methods: ["pwd"], ["pwd", "otp"], ["hwk", "user"]',
   },
   auth_time: { type: "number", idToken: true, description: "when the user signed in" },
   nonce: { type: "string", idToken: "optional", description: "the authorization request's nonce" },
