@@ -14,12 +14,10 @@ import type { Config } from "./config/parse_config.ts";
 import { issuerUrl } from "./config/issuer.ts";
 import { ApiError, type ErrorCode, toApiError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import { requestMetrics } from "./middleware/request_metrics.ts";
-import { securityHeaders } from "./middleware/security_headers.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { limitBody, MAX_BODY_BYTES, requireJson } from "./middleware/json_body.ts";
 import { errorResponse } from "./routes/schemas.ts";
-import { requestLog } from "./middleware/request_log.ts";
+import { requestChain } from "./middleware/request_chain.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { adminMfaRoutes } from "./routes/admin_mfa.ts";
@@ -66,9 +64,9 @@ export function createApp(services: Services, config: Config, logger: Logger) {
 
   const app = new ApiRouter<AppEnv>();
 
-  app.use(requestLog(logger, config.trustProxy));
-  app.use(requestMetrics(services.metrics));
-  app.use(securityHeaders({ issuer: config.issuer }));
+  // Security headers, metrics and the request log: one pass per request.
+  const { trustProxy, issuer } = config;
+  app.use(requestChain({ logger, trustProxy, metrics: services.metrics, issuer }));
   if (config.corsOrigins.length > 0) {
     app.use(cors({
       origin: [...config.corsOrigins],

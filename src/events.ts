@@ -110,7 +110,7 @@ export type DomainEvent =
     readonly user_id: string;
     readonly client: string;
     readonly outcome: "issued" | "passed" | "failed" | "exhausted";
-    readonly method?: "totp" | "recovery_code";
+    readonly method?: "totp" | "recovery_code" | "passkey";
   }
   | { readonly type: "passkey_registered"; readonly user_id: string }
   | { readonly type: "passkey_removed"; readonly user_id: string }

@@ -122,9 +122,17 @@ export function createServices(deps: ServiceDeps): Services {
     issuerLabel: issuerLabel(config.issuer),
     now,
     onEvent: events.emit,
+    passkeys: stores.passkeys,
+  });
+  const passkeys = createPasskeyService({
+    store: stores.passkeys,
+    issuer: config.issuer,
+    now,
+    onEvent: events.emit,
   });
   const mfaLogin = createMfaLogin({
     mfa,
+    passkeys,
     store: stores.mfa,
     userStore: stores.users,
     steps: () => login.steps,
@@ -149,12 +157,6 @@ export function createServices(deps: ServiceDeps): Services {
     onEvent: events.emit,
     secondFactor: mfaLogin,
     now,
-  });
-  const passkeys = createPasskeyService({
-    store: stores.passkeys,
-    issuer: config.issuer,
-    now,
-    onEvent: events.emit,
   });
   const refresh = createRefreshService({
     sessions,

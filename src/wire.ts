@@ -47,6 +47,7 @@ export type MfaRequiredBody = z.infer<typeof MfaRequiredSchema>;
 export const TotpEnrolmentSchema = z.object({
   secret: z.string().describe("Base32 (RFC 4648), for typing into an authenticator app"),
   otpauth_uri: z.string().describe("The same secret as an otpauth:// URI (for a QR code)"),
+  qr_svg: z.string().describe("otpauth_uri as an SVG QR code, for an authenticator app to scan"),
 });
 /** `POST /me/mfa/totp`. */
 export type TotpEnrolment = z.infer<typeof TotpEnrolmentSchema>;

@@ -353,9 +353,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-family-not-random",
     property: "refresh tokens (their family id) are random",
-    file: "src/tokens/sessions.ts",
-    search: "const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));",
-    replace: "const family = new Uint8Array(FAMILY_BYTES);",
+    file: "src/tokens/refresh_token.ts",
+    search: "return crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));",
+    replace: "return new Uint8Array(FAMILY_BYTES);",
   },
   {
     name: "session-cap-ignored",
@@ -886,8 +886,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "reuse-older-token-mac-ignored",
     property: "an older token the server issued (proven by its MAC) is still reuse and revokes",
-    file: "src/tokens/sessions.ts",
-    search: "return timingSafeEqual(mac, macOf(family, counter));",
+    file: "src/tokens/refresh_token.ts",
+    search: "return timingSafeEqual(mac, macOf(key, family, counter));",
     replace: "return mac.length < 0;",
   },
   {
@@ -910,14 +910,14 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-token-mac-unkeyed",
     property: "a refresh token (first or child) cannot be computed without SECRET_KEY",
-    file: "src/tokens/sessions.ts",
-    search: 'createHmac("sha256", deps.chainKey).update(MAC_LABEL)',
+    file: "src/tokens/refresh_token.ts",
+    search: 'createHmac("sha256", key).update(MAC_LABEL)',
     replace: 'createHmac("sha256", "").update(MAC_LABEL)',
   },
   {
     name: "sid-reveals-family",
     property: "an access token's sid reveals nothing of its refresh token's family id",
-    file: "src/tokens/sessions.ts",
+    file: "src/tokens/refresh_token.ts",
     search: 'const hex = createHash("sha256").update("sid/v1").update(family).digest("hex");',
     replace: 'const hex = [...family].map((b) => b.toString(16).padStart(2, "0")).join("");',
   },
@@ -1506,8 +1506,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "login-form-csrf-unchecked",
     property: "the login form needs its CSRF token, bound to the browser's CSRF cookie",
     file: "src/routes/login_page.ts",
-    search:
-      '!csrfTokenMatches(csrfKey, readCookie(cookies, names.csrf), form.get("csrf_token") ?? "")',
+    search: '!csrfTokenMatches(csrfKey, csrfCookie, form.get("csrf_token") ?? "")',
     replace: "false",
   },
   {
@@ -1729,6 +1728,108 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/errors.ts",
     search: "store_unavailable: () =>",
     replace: "store_busy: () =>",
+  },
+
+  // ---- issue 22 (signin): the login page's second factor and passkeys ----
+  {
+    name: "login-page-skips-second-factor",
+    property: "the login page asks a user with an active factor for it; never a session after " +
+      "the password alone",
+    file: "src/routes/login_page.ts",
+    search: "      if (step) {",
+    replace: "      if (step && !step) {",
+  },
+  {
+    name: "login-page-step-unbound",
+    property: "a login page's second step passes only in the browser it was issued to (never in " +
+      "another browser, nor at POST /login/mfa)",
+    file: "src/mfa/mfa_login.ts",
+    search: "    if (entry.value.browser !== browser) throw invalidMfaToken();\n",
+    replace: "",
+  },
+  {
+    name: "login-page-step-amr-password-only",
+    property: "a sign-in with a second factor on the login page carries amr [pwd, otp]",
+    file: "src/routes/login_page.ts",
+    search: "{ user, amr: passed.amr, client }",
+    replace: '{ user, amr: ["pwd"], client }',
+  },
+  {
+    name: "passkey-second-factor-any-user",
+    property: "a passkey is the second factor only of its owner's login",
+    file: "src/mfa/mfa_login.ts",
+    search: "return signIn.userUid === uid ? signIn : passkeyRefused();",
+    replace: "return signIn;",
+  },
+  {
+    name: "passkey-sign-in-unlimited",
+    property: "passkey sign-in (POST /passkeys/authentication) spends the client's login limit",
+    file: "src/routes/passkeys.ts",
+    search: "      await services.login.spendClientAttempt(client);\n",
+    replace: "",
+  },
+  {
+    name: "login-page-passkey-unlimited",
+    property: "passkey sign-in on the login page spends the client's login limit",
+    file: "src/routes/login_page.ts",
+    search: "        await services.login.spendClientAttempt(client);\n",
+    replace: "",
+  },
+  {
+    name: "mfa-reset-keeps-passkeys",
+    property: "an admin's or the CLI's second-factor reset removes every factor, passkeys too",
+    file: "src/mfa/mfa_service.ts",
+    search: "if (await deps.passkeys!.deletePasskey(uid, passkey.id)) removed = true;",
+    replace: "void passkey;",
+  },
+  {
+    name: "passkey-page-absolute-paths",
+    property: "the /passkeys page works under an ISSUER with a path prefix (its calls go under it)",
+    file: "src/passkeys/passkey_page.ts",
+    search: "await fetch(base + path, {",
+    replace: "await fetch(path, {",
+  },
+
+  // ---- issue 24 (perf): the request chain, bounded hashing ----
+  {
+    name: "headers-bare-response-missed",
+    property: "every answer carries the security headers, one built without the context too",
+    file: "src/middleware/security_headers.ts",
+    search: "if (headers.has(list[list.length - 1]![0])) return;",
+    replace: "return;",
+  },
+  {
+    name: "request-log-line-dropped",
+    property: "every request the app answers has its log line (at LOG_LEVEL=info)",
+    file: "src/middleware/request_chain.ts",
+    search: "if (requestId !== undefined) log.end(c, requestId, elapsedMs);",
+    replace: "",
+  },
+  {
+    name: "hash-slots-unbounded",
+    property: "password hashes run at most as many at once as there are cores (19 MiB each)",
+    file: "src/crypto/passwords.ts",
+    search: "options.maxConcurrent ?? Math.max(1, navigator.hardwareConcurrency)",
+    replace: "options.maxConcurrent ?? 1024",
+  },
+
+  // ---- issue 20 (fleet): several hosts in DATABASE_URL ----
+  {
+    name: "pg-multi-host-accepted",
+    property: "a DATABASE_URL naming several hosts is refused at start (the driver may pick a " +
+      "hot standby, and hangs when no host can take writes)",
+    file: "src/store/database_url.ts",
+    search: 'if (hosts !== undefined && hosts.includes(",")) return MULTI_HOST_PROBLEM;',
+    replace: 'if (hosts !== undefined && hosts.includes(",,")) return MULTI_HOST_PROBLEM;',
+  },
+  {
+    name: "session-commits-race-in-process",
+    property: "logins of one user at the session cap never fail for a store reason: a process " +
+      "commits a user's new sessions one at a time instead of racing for one freed place",
+    file: "src/tokens/sessions.ts",
+    search:
+      "return await inTurn(committing, session.userUid, () => commitSession(session, user, answer));",
+    replace: "return await commitSession(session, user, answer);",
   },
   // ---- issue 24 (wire): one definition per wire list (grant types, claims) ----
   {

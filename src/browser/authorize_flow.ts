@@ -21,9 +21,13 @@ import {
   basePath,
   newNonce,
   pageHeaders,
+  type PasskeyButton,
   renderLoginPage,
   renderMessagePage,
+  renderSecondStepPage,
 } from "./login_page.ts";
+import type { UserRecord } from "../users/user_store.ts";
+import type { Versioned } from "../versioned.ts";
 
 type FlowContext = Pick<AppContext, "services" | "config" | "logger">;
 
@@ -76,25 +80,119 @@ export async function codeRedirect(
   return responseUrl(request.redirectUri, { code, state: request.state }, config.issuer);
 }
 
+/** The statuses a sign-in form is shown with: 200, or the status of the error it shows. */
+type FormStatus = 200 | 400 | 401 | 429;
+
 /** Answers with the login form (status 200, or the status of the error it shows). */
 export function loginForm(
   c: Context,
   ctx: FlowContext,
   request: AuthorizationRequest,
-  options: { status?: 200 | 400 | 401 | 429; error?: string; userId?: string } = {},
+  options: { status?: FormStatus; error?: string; userId?: string; cookies?: string[] } = {},
 ): Response {
   const csrf = csrfFor(c, ctx);
   const nonce = newNonce();
+  const passkey = passkeyButton(ctx, "/authorize/passkey");
   const html = renderLoginPage(ctx.config.branding, nonce, {
     query: request.query,
     csrfToken: csrf.token,
     action: `${basePath(ctx.config.issuer)}/authorize/login`,
     userId: options.userId ?? request.loginHint,
     error: options.error,
+    passkey,
   });
-  const headers = new Headers(pageHeaders(nonce));
-  headers.append("set-cookie", csrf.setCookie);
-  return new Response(html, { status: options.status ?? 200, headers });
+  return formResponse(html, nonce, passkey !== undefined, options.status, [
+    csrf.setCookie,
+    ...(options.cookies ?? []),
+  ]);
+}
+
+/**
+ * Answers with the second step's form: the code, a recovery code when some are left, a passkey
+ * when the user has one (and the server has a relying party).
+ */
+export function secondStepForm(
+  c: Context,
+  ctx: FlowContext,
+  request: AuthorizationRequest,
+  options: {
+    status?: FormStatus;
+    error?: string;
+    recoveryCodes: boolean;
+    passkeys: boolean;
+    cookies?: string[];
+  },
+): Response {
+  const csrf = csrfFor(c, ctx);
+  const nonce = newNonce();
+  const passkey = options.passkeys ? passkeyButton(ctx, "/authorize/mfa") : undefined;
+  const html = renderSecondStepPage(ctx.config.branding, nonce, {
+    query: request.query,
+    csrfToken: csrf.token,
+    action: `${basePath(ctx.config.issuer)}/authorize/mfa`,
+    error: options.error,
+    recoveryCodes: options.recoveryCodes,
+    passkey,
+  });
+  return formResponse(html, nonce, passkey !== undefined, options.status, [
+    csrf.setCookie,
+    ...(options.cookies ?? []),
+  ]);
+}
+
+function formResponse(
+  html: string,
+  nonce: string,
+  script: boolean,
+  status: FormStatus | undefined,
+  cookies: string[],
+): Response {
+  const headers = new Headers(pageHeaders(nonce, { script }));
+  for (const cookie of cookies) headers.append("set-cookie", cookie);
+  return new Response(html, { status: status ?? 200, headers });
+}
+
+/** The passkey button of a form posting to `path`, when this server has a relying party. */
+function passkeyButton(ctx: FlowContext, path: string): PasskeyButton | undefined {
+  if (ctx.services.passkeys.relyingParty === undefined) return undefined;
+  const base = basePath(ctx.config.issuer);
+  return {
+    optionsUrl: `${base}/passkeys/authentication/options`,
+    action: `${base}${path}`,
+    scriptUrl: `${base}/authorize/passkey.js`,
+  };
+}
+
+/**
+ * The end of every sign-in on the page (a password alone, a password and a second factor, a
+ * passkey): any older browser session of this browser ends (no session fixation), a new one
+ * starts with the `amr` the sign-in proved, a fresh device token, and the code for the client.
+ */
+export async function signedInRedirect(
+  c: Context,
+  ctx: FlowContext,
+  request: AuthorizationRequest,
+  signedIn: { user: Versioned<UserRecord>; amr: readonly string[]; client: string },
+  cookies: string[] = [],
+): Promise<Response> {
+  const { services, config } = ctx;
+  const names = cookieNames(config.issuer);
+  const user = signedIn.user.value;
+  await services.browserSessions.end(readCookie(c.req.header("Cookie"), names.session));
+  const { cookieValue, session } = await services.browserSessions.start(user, signedIn.amr);
+  const deviceToken = services.login.issueDeviceToken(user, signedIn.client);
+  const location = await codeRedirect(ctx, request, { session, user: signedIn.user });
+  return redirect(location, 303, [
+    setCookieValue(names, names.session, cookieValue, {
+      maxAge: (session.expiresAt - services.now()) / 1000,
+      sameSite: "Lax",
+    }),
+    setCookieValue(names, names.device, deviceToken, {
+      maxAge: config.deviceTokenTtl,
+      sameSite: "Strict",
+    }),
+    ...cookies,
+  ]);
 }
 
 /** The CSRF token for a form on this page, and the cookie (kept or new) it is bound to. */

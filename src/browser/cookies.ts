@@ -7,11 +7,13 @@
  * - the CSRF cookie (`SameSite=Strict`) whose HMAC is the login form's hidden token: a signed
  *   double-submit token (OWASP CSRF Prevention Cheat Sheet), so a form posted from another site
  *   has neither the cookie nor a token that matches it;
- * - the device token (`SameSite=Strict`), which `POST /login` returns in its body.
+ * - the device token (`SameSite=Strict`), which `POST /login` returns in its body;
+ * - the pending second step (`SameSite=Strict`, 5 minutes): the `mfa_token` of a right password
+ *   for a user with a second factor, bound to this browser's CSRF cookie ({@link browserBinding}).
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { base64url } from "jose";
 
 /** The cookie names for a server whose public address is or is not https. */
@@ -19,6 +21,7 @@ export interface CookieNames {
   readonly session: string;
   readonly csrf: string;
   readonly device: string;
+  readonly mfa: string;
   readonly secure: boolean;
 }
 
@@ -40,6 +43,7 @@ export function cookieNames(issuer: string): CookieNames {
     session: `${prefix}auth_session`,
     csrf: `${prefix}auth_csrf`,
     device: `${prefix}auth_device`,
+    mfa: `${prefix}auth_mfa`,
     secure,
   };
 }
@@ -103,4 +107,12 @@ export function csrfTokenMatches(
   const expected = Buffer.from(csrfToken(key, cookieValue));
   const presented = Buffer.from(token);
   return presented.length === expected.length && timingSafeEqual(presented, expected);
+}
+
+/**
+ * What binds a login page's pending second step to one browser: a hash of its CSRF cookie (a
+ * step carried to another browser, whose CSRF cookie differs, does not pass there).
+ */
+export function browserBinding(csrfCookie: string): string {
+  return createHash("sha256").update("login-step/v1").update(csrfCookie).digest("base64url");
 }

@@ -44,6 +44,29 @@ export interface LoginForm {
   readonly userId?: string | undefined;
   /** One generic message (never which of user or password was wrong). */
   readonly error?: string | undefined;
+  /** The passkey button (shown by the script), when passkeys work on this server. */
+  readonly passkey?: PasskeyButton | undefined;
+}
+
+/** Where the passkey button gets its options, where it posts, and the script that drives it. */
+export interface PasskeyButton {
+  /** `POST` JSON: `{challenge_id, options}` (`/passkeys/authentication/options`). */
+  readonly optionsUrl: string;
+  /** The form the assertion is posted with (`/authorize/passkey`, or the second step's). */
+  readonly action: string;
+  readonly scriptUrl: string;
+}
+
+/** The second step's form: a code from the authenticator app, or a recovery code. */
+export interface SecondStepForm {
+  readonly query: string;
+  readonly csrfToken: string;
+  /** `basePath(ISSUER)` + `/authorize/mfa`. */
+  readonly action: string;
+  readonly error?: string | undefined;
+  /** Whether recovery codes are left to offer. */
+  readonly recoveryCodes: boolean;
+  readonly passkey?: PasskeyButton | undefined;
 }
 
 /**
@@ -64,13 +87,19 @@ export function escapeHtml(text: string): string {
 /**
  * The headers of every sign-in page: no caching, never framed (`frame-ancestors 'none'`: the
  * login form cannot be overlaid for clickjacking), only the inline style of this answer (its
- * nonce), no script at all, no base URL, no referrer (the query holds `state`).
+ * nonce), no base URL, no referrer (the query holds `state`). No script, except on a page with
+ * the passkey button: the one script tag carrying this answer's nonce (our file, never inline
+ * code), which may call this server (`connect-src 'self'`) for the passkey options.
  */
-export function pageHeaders(nonce: string): Record<string, string> {
+export function pageHeaders(
+  nonce: string,
+  options: { readonly script?: boolean } = {},
+): Record<string, string> {
+  const script = options.script ? `script-src 'nonce-${nonce}'; connect-src 'self'; ` : "";
   return {
     "content-type": "text/html; charset=utf-8",
     "cache-control": "no-store",
-    "content-security-policy": `default-src 'none'; style-src 'nonce-${nonce}'; ` +
+    "content-security-policy": `default-src 'none'; style-src 'nonce-${nonce}'; ${script}` +
       "frame-ancestors 'none'; base-uri 'none'",
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
@@ -106,9 +135,119 @@ ${error}<form method="post" action="${escapeHtml(form.action)}" novalidate>
       form.userId ? " autofocus" : ""
     }${described}${invalid}>
 <button type="submit">Sign in</button>
-</form>`,
+</form>
+${passkeyForm(nonce, form, "Sign in with a passkey")}`,
   );
 }
+
+/** The second step: the code from the authenticator app (or a recovery code, or a passkey). */
+export function renderSecondStepPage(
+  branding: Branding,
+  nonce: string,
+  form: SecondStepForm,
+): string {
+  const error = form.error === undefined
+    ? ""
+    : `<p class="error" role="alert" id="form-error">${escapeHtml(form.error)}</p>`;
+  const described = form.error === undefined ? "" : ' aria-describedby="form-error"';
+  const invalid = form.error === undefined ? "" : ' aria-invalid="true"';
+  const hidden = hiddenFields(form);
+  const recovery = form.recoveryCodes
+    ? `<details>
+<summary>Use a recovery code</summary>
+<form method="post" action="${escapeHtml(form.action)}" novalidate>
+${hidden}
+<label for="recovery_code">Recovery code</label>
+<input id="recovery_code" name="recovery_code" type="text" autocomplete="off" autocapitalize="none" spellcheck="false" required maxlength="64">
+<button type="submit">Continue</button>
+</form>
+</details>`
+    : "";
+  return page(
+    branding,
+    nonce,
+    "Enter your code",
+    `<h1>Enter your code</h1>
+<p>Enter the 6-digit code your authenticator app shows for ${escapeHtml(branding.productName)}.</p>
+${error}<form method="post" action="${escapeHtml(form.action)}" novalidate>
+${hidden}
+<label for="code">Code</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="10" autofocus${described}${invalid}>
+<button type="submit">Continue</button>
+</form>
+${recovery}
+${passkeyForm(nonce, form, "Use a passkey instead")}`,
+  );
+}
+
+/** The hidden fields every form of the sign-in pages posts back. */
+function hiddenFields(form: { readonly csrfToken: string; readonly query: string }): string {
+  return `<input type="hidden" name="csrf_token" value="${escapeHtml(form.csrfToken)}">
+<input type="hidden" name="request" value="${escapeHtml(form.query)}">`;
+}
+
+/**
+ * The passkey button's form: hidden until the script finds WebAuthn in the browser (without
+ * JavaScript the page is the same as before), then filled with the assertion and posted.
+ */
+function passkeyForm(
+  nonce: string,
+  form: {
+    readonly csrfToken: string;
+    readonly query: string;
+    readonly passkey?: PasskeyButton | undefined;
+  },
+  label: string,
+): string {
+  const passkey = form.passkey;
+  if (passkey === undefined) return "";
+  return `<form method="post" action="${
+    escapeHtml(passkey.action)
+  }" id="passkey-form" data-options="${escapeHtml(passkey.optionsUrl)}" hidden>
+${hiddenFields(form)}
+<input type="hidden" name="passkey_challenge_id" value="">
+<input type="hidden" name="passkey_response" value="">
+<button type="button" id="passkey">${escapeHtml(label)}</button>
+<p class="error" role="alert" id="passkey-error" hidden></p>
+</form>
+<script src="${escapeHtml(passkey.scriptUrl)}" nonce="${escapeHtml(nonce)}" defer></script>`;
+}
+
+/**
+ * The script of the passkey button (`GET /authorize/passkey.js`): options from the server,
+ * `navigator.credentials.get` (the browser's own JSON helpers, nothing bundled), the assertion
+ * posted with the form, so the server answers with a redirect as for a password.
+ */
+export const LOGIN_SCRIPT = `"use strict";
+(() => {
+  const form = document.getElementById("passkey-form");
+  const pkc = window.PublicKeyCredential;
+  if (!form || !pkc || typeof pkc.parseRequestOptionsFromJSON !== "function") return;
+  const error = document.getElementById("passkey-error");
+  form.hidden = false;
+  document.getElementById("passkey").addEventListener("click", async () => {
+    error.hidden = true;
+    try {
+      const res = await fetch(form.dataset.options, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: "{}",
+      });
+      if (!res.ok) throw new Error("passkeys are unavailable (" + res.status + ")");
+      const { challenge_id, options } = await res.json();
+      const credential = await navigator.credentials.get({
+        publicKey: pkc.parseRequestOptionsFromJSON(options),
+      });
+      form.elements.passkey_challenge_id.value = challenge_id;
+      form.elements.passkey_response.value = JSON.stringify(credential.toJSON());
+      form.submit();
+    } catch (err) {
+      error.textContent = "The passkey did not sign you in: " + String((err && err.message) || err);
+      error.hidden = false;
+    }
+  });
+})();
+`;
 
 /** A page with a heading and a message (errors, signed out). */
 export function renderMessagePage(
@@ -164,6 +303,9 @@ input { box-sizing: border-box; width: 100%; padding: .6rem; font: inherit; bord
 input:focus, button:focus { outline: 3px solid var(--accent); outline-offset: 2px; }
 button { margin-top: 1.5rem; width: 100%; padding: .7rem; font: inherit; font-weight: 600; color: #fff; background: var(--accent); border: 0; border-radius: .3rem; cursor: pointer; }
 .error { padding: .6rem; border-left: 4px solid #b00020; background: #fdecee; color: #5f0010; }
+[hidden] { display: none !important; }
+details { margin-top: 1.5rem; }
+#passkey-form { margin-top: 1.5rem; border-top: 1px solid #767676; }
 </style>
 </head>
 <body>

@@ -147,7 +147,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   mfa: {
     usage: "mfa reset <user_id>",
-    summary: "Remove every second factor of a user (TOTP, pending enrolment, recovery codes), " +
+    summary: "Remove every second factor of a user (TOTP, pending enrolment, recovery codes, " +
+      "passkeys), " +
       "for one who lost their authenticator and their recovery codes",
     async run(services, args) {
       const [action, userId, extra] = args.positionals;
@@ -155,7 +156,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         throw usageError("user", args.usage, "Expected reset and exactly one <user_id>");
       }
       const user = await services.users.get(userId);
-      const removed = await services.mfa.remove(user, "cli");
+      const removed = await services.mfa.reset(user, "cli");
       print(
         args,
         { user_id: userId, removed },

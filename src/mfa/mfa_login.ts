@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { base64url } from "jose";
 import { createHash } from "node:crypto";
 import { ApiError, ContendedError } from "../errors.ts";
@@ -24,6 +25,7 @@ import type { CheckedUser } from "../tokens/sessions.ts";
 import type { UserStore } from "../users/user_store.ts";
 import { userUid } from "../users/user_store.ts";
 import type { LoginAnswer } from "../wire.ts";
+import type { PasskeyService } from "../passkeys/passkey_service.ts";
 import type { MfaMethod, MfaService, PresentedCode } from "./mfa_service.ts";
 import { invalidCode } from "./mfa_service.ts";
 import type { ChallengeBudget, MfaChallenge, MfaStore } from "./mfa_store.ts";
@@ -70,14 +72,39 @@ export interface MfaLoginDeps {
   readonly steps: () => LoginSteps;
   readonly now: () => number;
   readonly onEvent?: EmitEvent;
+  /** Passkeys, accepted as the second factor of a password (the login page offers them). */
+  readonly passkeys?: Pick<PasskeyService, "authenticate">;
 }
 
-/** One `POST /login/mfa`. */
-export type SecondStep = PresentedCode & {
+/** A passkey presented as the second factor (the login page's script sends it). */
+export interface PresentedPasskey {
+  readonly passkey: { readonly challengeId: string; readonly response: AuthenticationResponseJSON };
+}
+
+/** What a second step presents: a TOTP code, a recovery code, or a passkey. */
+export type PresentedFactor = PresentedCode | PresentedPasskey;
+
+/** One `POST /login/mfa` (or the login page's second form). */
+export type SecondStep = PresentedFactor & {
   readonly mfaToken: string;
   /** The client address the per-client limit counts against. */
   readonly client: string;
+  /**
+   * The browser the login page's step is bound to (a hash of its CSRF cookie); `undefined` for
+   * the JSON API. A challenge passes only where it was issued: a login page's step never at
+   * `POST /login/mfa`, a JSON `mfa_token` never on the page, nor a step in another browser.
+   */
+  readonly browser?: string | undefined;
 };
+
+/** A second step that passed: the user as read now, and what the password step decided. */
+export interface PassedStep {
+  readonly user: CheckedUser;
+  readonly role: string;
+  readonly oauthClient: SessionClient | undefined;
+  /** RFC 8176: `["pwd", "otp"]`, or `["pwd", ...]` with what a passkey proved. */
+  readonly amr: readonly string[];
+}
 
 /** Creates the second step of logins. */
 export function createMfaLogin(deps: MfaLoginDeps) {
@@ -86,7 +113,8 @@ export function createMfaLogin(deps: MfaLoginDeps) {
 
   /**
    * After a right password: an `mfa_token` when the user has an active factor, else
-   * `undefined` (a pending enrolment changes nothing).
+   * `undefined` (a pending enrolment changes nothing). `browser` binds it to the login page of
+   * one browser (see {@link SecondStep}).
    */
   async function challenge(
     user: CheckedUser,
@@ -94,6 +122,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
     oauthClient: SessionClient | undefined,
     budget: ChallengeBudget,
     client: string,
+    browser?: string,
   ): Promise<MfaRequired | undefined> {
     const methods = mfa.methodsOf((await mfa.read(user))?.value);
     if (!methods) return undefined;
@@ -105,6 +134,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       userVersionstamp: user.versionstamp,
       role,
       ...(oauthClient !== undefined ? { oauthClient } : {}),
+      ...(browser !== undefined ? { browser } : {}),
       budget,
       failures: 0,
       expiresAt: now + MFA_TOKEN_TTL_MS,
@@ -116,18 +146,44 @@ export function createMfaLogin(deps: MfaLoginDeps) {
 
   /** `POST /login/mfa`: the login's tokens, or 401 `invalid_code` / `invalid_mfa_token`. */
   async function complete(request: SecondStep): Promise<LoginAnswer> {
+    const passed = await pass(request);
+    return await deps.steps().finish(
+      passed.user,
+      passed.role,
+      request.client,
+      passed.oauthClient,
+      passed.amr,
+    );
+  }
+
+  /**
+   * The rules of every second step (`POST /login/mfa` and the login page's): the challenge
+   * live and presented where it was issued, an attempt spent from the limits, the factor
+   * checked and spent with the challenge in one commit; the user unchanged since the password.
+   * What passed, for the caller to finish (tokens, or a browser session); else 401
+   * `invalid_code` / `invalid_passkey` / `invalid_mfa_token`, or 429.
+   */
+  async function pass(request: SecondStep): Promise<PassedStep> {
     if (!MFA_TOKEN_PATTERN.test(request.mfaToken)) throw invalidMfaToken();
     const id = challengeId(request.mfaToken);
-    const first = await liveChallenge(id);
+    const first = await liveChallenge(id, request.browser);
     const { budget, userId } = first.value;
     const steps = deps.steps();
     await steps.spendAttempt(userId, request.client, budget);
+    // A passkey's assertion answers its own one-use challenge: checked once, outside the retries.
+    const passkey = "passkey" in request
+      ? await passkeyOf(request.passkey, first.value.userUid)
+      : undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = attempt === 0 ? first : await liveChallenge(id);
+      const entry = attempt === 0 ? first : await liveChallenge(id, request.browser);
       const pending = entry.value;
       const factors = await store.getFactors(pending.userUid);
       if (!factors?.value.totp) throw invalidMfaToken(); // every factor was removed meanwhile
-      const spent = await mfa.spend(pending.userUid, factors.value, request);
+      const spent = passkey !== undefined
+        ? (passkey instanceof ApiError
+          ? undefined
+          : { factors: undefined, method: "passkey" as const })
+        : await mfa.spend(pending.userUid, factors.value, request as PresentedCode);
       if (!spent) {
         const failures = pending.failures + 1;
         const next = failures >= MAX_CHALLENGE_FAILURES ? undefined : { ...pending, failures };
@@ -138,15 +194,18 @@ export function createMfaLogin(deps: MfaLoginDeps) {
           client: request.client,
           outcome: next ? "failed" : "exhausted",
         });
-        throw invalidCode();
+        throw passkey instanceof ApiError ? passkey : invalidCode();
       }
-      const committed = await store.completeChallenge({
-        challengeId: id,
-        challengeVersionstamp: entry.versionstamp,
-        userUid: pending.userUid,
-        factors: spent.factors,
-        factorsVersionstamp: factors.versionstamp,
-      });
+      const committed = spent.factors === undefined
+        // A passkey spends nothing of the factors: the challenge alone is deleted, if unchanged.
+        ? await store.failChallenge(id, undefined, entry.versionstamp, deps.now())
+        : await store.completeChallenge({
+          challengeId: id,
+          challengeVersionstamp: entry.versionstamp,
+          userUid: pending.userUid,
+          factors: spent.factors,
+          factorsVersionstamp: factors.versionstamp,
+        });
       if (!committed) continue; // a concurrent presenter changed either: read both again
       await steps.giveBack(budget);
       emit({
@@ -160,25 +219,45 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       // Any change to the user since the password was checked (a new password, disabled, roles,
       // removed and created again) ends the login here: sign in again.
       if (!user || user.versionstamp !== pending.userVersionstamp) throw invalidMfaToken();
-      return await steps.finish(
-        { ...user.value, versionstamp: user.versionstamp },
-        pending.role,
-        request.client,
-        pending.oauthClient,
-        AMR_PASSWORD_OTP,
-      );
+      return {
+        user: { ...user.value, versionstamp: user.versionstamp },
+        role: pending.role,
+        oauthClient: pending.oauthClient,
+        amr: passkey === undefined || passkey instanceof ApiError
+          ? AMR_PASSWORD_OTP
+          : ["pwd", ...passkey.amr],
+      };
     }
     throw new ContendedError("second step is contended");
   }
 
-  /** The challenge of an id, unexpired; else 401 `invalid_mfa_token`. */
-  async function liveChallenge(id: string) {
+  /**
+   * A passkey's sign-in, when it is the challenge's user's; else the refusal to answer with
+   * (after the challenge counted it as a wrong factor).
+   */
+  async function passkeyOf(
+    presented: PresentedPasskey["passkey"],
+    uid: string,
+  ): Promise<{ amr: readonly string[] } | ApiError> {
+    if (!deps.passkeys) return passkeyRefused();
+    try {
+      const signIn = await deps.passkeys.authenticate(presented.challengeId, presented.response);
+      return signIn.userUid === uid ? signIn : passkeyRefused();
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "invalid_passkey") return err;
+      throw err;
+    }
+  }
+
+  /** The challenge of an id, unexpired and presented where it was issued; else 401. */
+  async function liveChallenge(id: string, browser: string | undefined) {
     const entry = await store.getChallenge(id);
     if (!entry || entry.value.expiresAt <= deps.now()) throw invalidMfaToken();
+    if (entry.value.browser !== browser) throw invalidMfaToken();
     return entry;
   }
 
-  return { challenge, complete };
+  return { challenge, complete, pass };
 }
 
 /** The second step's interface. */
@@ -187,6 +266,10 @@ export type MfaLogin = ReturnType<typeof createMfaLogin>;
 /** The store id of an `mfa_token`: its SHA-256 (the token itself is never stored). */
 function challengeId(token: string): string {
   return createHash("sha256").update(`mfa-token/${token}`).digest("base64url");
+}
+
+function passkeyRefused(): ApiError {
+  return new ApiError("invalid_passkey", "this passkey is not one of this user's");
 }
 
 function invalidMfaToken(): ApiError {

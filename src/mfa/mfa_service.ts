@@ -14,6 +14,9 @@ import { type UserRecord, userUid } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
 import type { MfaRecord, MfaStore } from "./mfa_store.ts";
 import { findRecoveryCode, newRecoveryCodes } from "./recovery_codes.ts";
+import type { PasskeyStore } from "../passkeys/passkey_store.ts";
+import type { TotpEnrolment } from "../wire.ts";
+import { qrSvg } from "./qr_svg.ts";
 import type { SecretBox } from "./secret_box.ts";
 import { base32Encode, matchTotp, otpauthUri, TOTP_SECRET_BYTES } from "./totp.ts";
 
@@ -31,6 +34,8 @@ export interface MfaDeps {
   readonly issuerLabel: string;
   readonly now: () => number;
   readonly onEvent?: EmitEvent;
+  /** The user's passkeys: a reset ({@link MfaService.reset}) removes them with the rest. */
+  readonly passkeys?: Pick<PasskeyStore, "listPasskeys" | "deletePasskey">;
 }
 
 /** A code presented for a factor: a TOTP code or a recovery code. */
@@ -135,7 +140,7 @@ export function createMfaService(deps: MfaDeps) {
      * `POST /me/mfa/totp`: a new pending secret (replacing any pending one); 409 when TOTP is
      * already active (remove it first).
      */
-    enrolTotp(user: UserRecord): Promise<{ secret: string; otpauth_uri: string }> {
+    enrolTotp(user: UserRecord): Promise<TotpEnrolment> {
       const uid = userUid(user);
       return update(user, async (found) => {
         if (found?.value.totp) {
@@ -150,7 +155,7 @@ export function createMfaService(deps: MfaDeps) {
           updatedAt: deps.now(),
         };
         const uri = otpauthUri({ secret, account: user.id, issuer: deps.issuerLabel });
-        return { record, answer: { secret, otpauth_uri: uri } };
+        return { record, answer: { secret, otpauth_uri: uri, qr_svg: qrSvg(uri) } };
       });
     },
 
@@ -197,6 +202,21 @@ export function createMfaService(deps: MfaDeps) {
      */
     async remove(user: UserRecord, by: MfaResetBy): Promise<boolean> {
       const removed = await store.deleteFactors(userUid(user));
+      if (removed) emit({ type: "mfa_reset", user_id: user.id, by });
+      return removed;
+    },
+
+    /**
+     * Removes every factor of a user: TOTP, a pending enrolment, recovery codes and passkeys
+     * (`deno task user mfa reset`, `DELETE /admin/users/{id}/mfa`: a user who lost them all);
+     * false when there was none.
+     */
+    async reset(user: UserRecord, by: "admin" | "cli"): Promise<boolean> {
+      const uid = userUid(user);
+      let removed = await store.deleteFactors(uid);
+      for (const passkey of (await deps.passkeys?.listPasskeys(uid)) ?? []) {
+        if (await deps.passkeys!.deletePasskey(uid, passkey.id)) removed = true;
+      }
       if (removed) emit({ type: "mfa_reset", user_id: user.id, by });
       return removed;
     },

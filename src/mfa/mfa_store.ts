@@ -59,6 +59,8 @@ export interface MfaChallenge {
    * the session the second step starts is bound to it (`clientMatches`).
    */
   readonly oauthClient?: SessionClient;
+  /** The login page's step: a hash of the browser's CSRF cookie, where alone it may pass. */
+  readonly browser?: string;
   readonly budget: ChallengeBudget;
   /** Wrong codes so far; at `MAX_CHALLENGE_FAILURES` the challenge is deleted. */
   readonly failures: number;

@@ -7,21 +7,26 @@
  *
  * @module
  */
+import { escapeHtml } from "../browser/login_page.ts";
 
 /** The Content-Security-Policy of the page and its script. */
 export const PAGE_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; " +
   "style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
 
-/** The page. */
-export const PASSKEY_PAGE = `<!doctype html>
-<html lang="en">
+/**
+ * The page, for a server whose `ISSUER` has the path `base` (`basePath`: `""`, or `/auth` behind
+ * a proxy under `https://example.com/auth`): its script and every call it makes go under it.
+ */
+export function passkeyPage(base: string): string {
+  return `<!doctype html>
+<html lang="en" data-base="${escapeHtml(base)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Passkeys</title>
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}
 fieldset{margin:1rem 0}label{display:block;margin:.5rem 0}output{display:block;margin-top:1rem}</style>
-<script src="/passkeys/page.js" defer></script>
+<script src="${escapeHtml(base)}/passkeys/page.js" defer></script>
 </head>
 <body>
 <h1>Passkeys</h1>
@@ -41,15 +46,17 @@ fieldset{margin:1rem 0}label{display:block;margin:.5rem 0}output{display:block;m
 </body>
 </html>
 `;
+}
 
-/** The page's script. */
+/** The page's script (every path under the page's `data-base`). */
 export const PASSKEY_SCRIPT = `"use strict";
+const base = document.documentElement.dataset.base || "";
 const status = document.getElementById("status");
 const show = (state, text) => { status.dataset.state = state; status.textContent = text; };
 async function post(path, body, token) {
   const headers = { "Content-Type": "application/json" };
   if (token) headers.Authorization = "Bearer " + token;
-  const res = await fetch(path, { method: "POST", headers, body: JSON.stringify(body) });
+  const res = await fetch(base + path, { method: "POST", headers, body: JSON.stringify(body) });
   const answer = await res.json();
   if (!res.ok) throw new Error(answer.error || res.status);
   return answer;

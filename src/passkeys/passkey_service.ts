@@ -30,7 +30,8 @@ import type {
 import { base64url } from "jose";
 import { ApiError } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
-import { type UserRecord, userUid } from "../users/user_store.ts";
+import { type UserRecord, type UserStore, userUid } from "../users/user_store.ts";
+import type { Versioned } from "../versioned.ts";
 import type { PasskeyRecord, PasskeyStore } from "./passkey_store.ts";
 
 /** How long registration and sign-in options stay answerable. */
@@ -239,6 +240,21 @@ export function createPasskeyService(deps: PasskeyDeps) {
       };
     },
   };
+}
+
+/**
+ * The user a verified passkey sign-in names, as stored now: gone, disabled, or removed and
+ * created again under the same name (another uid), it is 401 `invalid_credentials`.
+ */
+export async function passkeyUser(
+  users: Pick<UserStore, "getUser">,
+  signIn: PasskeySignIn,
+): Promise<Versioned<UserRecord>> {
+  const user = await users.getUser(signIn.userId);
+  if (!user || user.value.disabled || userUid(user.value) !== signIn.userUid) {
+    throw new ApiError("invalid_credentials", "invalid credentials");
+  }
+  return user;
 }
 
 /** The passkey service's interface. */

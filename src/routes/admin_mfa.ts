@@ -25,7 +25,8 @@ export function adminMfaRoutes(app: AppRouter, ctx: AppContext): void {
     createRoute({
       method: "delete",
       path: "/admin/users/{id}/mfa",
-      summary: "Remove every second factor of a user (TOTP, pending enrolment, recovery codes)",
+      summary: "Remove every second factor of a user (TOTP, pending enrolment, recovery codes, " +
+        "passkeys)",
       security: [{ bearer: [] }],
       middleware: [requireAdmin] as const,
       request: { params: UserIdParam },
@@ -43,7 +44,7 @@ export function adminMfaRoutes(app: AppRouter, ctx: AppContext): void {
     async (c) => {
       const { id } = c.req.valid("param");
       const user = await services.users.get(id);
-      if (!(await services.mfa.remove(user, "admin"))) {
+      if (!(await services.mfa.reset(user, "admin"))) {
         throw new ApiError("not_found", "the user has no second factor");
       }
       logger.info("admin_mfa_reset", { admin: c.get("auth").sub, user_id: id });

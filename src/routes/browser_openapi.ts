@@ -47,6 +47,26 @@ const LoginForm = z.object({
   password: z.string(),
 });
 
+const StepForm = z.object({
+  csrf_token: z.string(),
+  request: z.string().meta({ description: "The authorization request's query, as shown" }),
+  code: z.string().optional().meta({ description: "The TOTP code" }),
+  recovery_code: z.string().optional(),
+  passkey_challenge_id: z.string().optional(),
+  passkey_response: z.string().optional().meta({
+    description: "PublicKeyCredential.toJSON() of navigator.credentials.get, as JSON",
+  }),
+});
+
+const PasskeyForm = z.object({
+  csrf_token: z.string(),
+  request: z.string().meta({ description: "The authorization request's query, as shown" }),
+  passkey_challenge_id: z.string(),
+  passkey_response: z.string().meta({
+    description: "PublicKeyCredential.toJSON() of navigator.credentials.get, as JSON",
+  }),
+});
+
 const EndSession = z.object({
   id_token_hint: z.string().optional(),
   client_id: z.string().optional(),
@@ -81,6 +101,7 @@ export function documentBrowserRoutes(app: AppRouter): void {
     summary: "The login form of /authorize (CSRF token; the limits of POST /login)",
     request: { body: form(LoginForm) },
     responses: {
+      200: page("The second step (a user with a second factor): the code form"),
       303: redirect("Signed in: to the redirect URI with `code`, `state`, `iss`"),
       400: page("A field is missing, or the carried request is invalid"),
       401: page("The form again with one message for a wrong user name or password"),
@@ -89,6 +110,49 @@ export function documentBrowserRoutes(app: AppRouter): void {
       415: page("Not a form"),
       429: page("The form again: too many attempts (Retry-After)"),
       503: htmlUnavailable,
+    },
+  });
+  registry.registerPath({
+    method: "post",
+    path: "/authorize/mfa",
+    summary: "The login form's second step: a TOTP code, a recovery code or a passkey",
+    request: { body: form(StepForm) },
+    responses: {
+      303: redirect("Signed in (amr pwd+otp): to the redirect URI with `code`, `state`, `iss`"),
+      400: page("Nothing entered, or the carried request is invalid"),
+      401: page(
+        "The step again (a wrong or used code), or the login form (the step expired, ended " +
+          "or belongs to another browser)",
+      ),
+      403: page("Missing or wrong CSRF token"),
+      413: errorResponse("The body is over 16 KiB (`payload_too_large`)"),
+      415: page("Not a form"),
+      429: page("The step again: too many attempts (Retry-After)"),
+      503: htmlUnavailable,
+    },
+  });
+  registry.registerPath({
+    method: "post",
+    path: "/authorize/passkey",
+    summary: "The login form's passkey sign-in (no password; the page's script posts it)",
+    request: { body: form(PasskeyForm) },
+    responses: {
+      303: redirect("Signed in: to the redirect URI with `code`, `state`, `iss`"),
+      400: page("A malformed assertion, or the carried request is invalid"),
+      401: page("The login form again: the passkey was not accepted"),
+      403: page("Missing or wrong CSRF token"),
+      413: errorResponse("The body is over 16 KiB (`payload_too_large`)"),
+      415: page("Not a form"),
+      429: page("The login form again: too many attempts (Retry-After)"),
+      503: htmlUnavailable,
+    },
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/authorize/passkey.js",
+    summary: "The login page's script (the passkey button)",
+    responses: {
+      200: { content: { "text/javascript": { schema: z.string() } }, description: "Script" },
     },
   });
   for (const method of ["get", "post"] as const) {

@@ -11,8 +11,9 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simp
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
 import { ApiError } from "../errors.ts";
-import { PAGE_CSP, PASSKEY_PAGE, PASSKEY_SCRIPT } from "../passkeys/passkey_page.ts";
-import { userUid } from "../users/user_store.ts";
+import { basePath } from "../browser/login_page.ts";
+import { PAGE_CSP, PASSKEY_SCRIPT, passkeyPage } from "../passkeys/passkey_page.ts";
+import { passkeyUser } from "../passkeys/passkey_service.ts";
 import { bodyObject, errorResponse, jsonBody, LoginAnswer, storeUnavailable } from "./schemas.ts";
 
 /** A WebAuthn response as `PublicKeyCredential.toJSON()` gives it; the library checks the rest. */
@@ -85,7 +86,7 @@ export function passkeyRoutes(app: AppRouter, ctx: AppContext): void {
     }),
     (c) => {
       c.header("Content-Security-Policy", PAGE_CSP);
-      return c.html(PASSKEY_PAGE, 200);
+      return c.html(passkeyPage(basePath(config.issuer)), 200);
     },
   );
 
@@ -253,27 +254,26 @@ export function passkeyRoutes(app: AppRouter, ctx: AppContext): void {
         404: noRp,
         413: tooLarge,
         415: notJson,
+        429: errorResponse("The client's login limit (`too_many_attempts`, Retry-After)"),
         503: storeUnavailable,
       },
     }),
     async (c) => {
       const { challenge_id, response } = c.req.valid("json");
+      const client = clientIp(c, config.trustProxy);
+      // Every sign-in spends from the client's login limit, as a password does.
+      await services.login.spendClientAttempt(client);
       const signIn = await services.passkeys.authenticate(
         challenge_id,
         response as unknown as AuthenticationResponseJSON,
       );
-      const user = await services.stores.users.getUser(signIn.userId);
-      const role = user?.value.roles[0];
-      if (
-        !user || user.value.disabled || userUid(user.value) !== signIn.userUid ||
-        role === undefined
-      ) {
-        throw new ApiError("invalid_credentials", "invalid credentials");
-      }
+      const user = await passkeyUser(services.stores.users, signIn);
+      const role = user.value.roles[0];
+      if (role === undefined) throw new ApiError("invalid_credentials", "invalid credentials");
       const answer = await services.login.steps.finish(
         { ...user.value, versionstamp: user.versionstamp },
         role,
-        clientIp(c, config.trustProxy),
+        client,
         undefined,
         signIn.amr,
       );

@@ -248,14 +248,33 @@ export function createLoginService(deps: LoginDeps) {
   }
 
   /**
-   * Browser sign-in (the login page): the same credential check under the same limits, and a
-   * fresh device token, but no token session: the code flow starts that at the token endpoint.
+   * Browser sign-in (the login page): the same credential check under the same limits, but no
+   * token session: the code flow starts that at the token endpoint. The budget it spent from is
+   * what a second step spends from; the device token comes once every factor passed
+   * ({@link issueDeviceToken}).
    */
   async function signIn(request: CredentialCheck) {
-    const user = await checkCredentials(request);
+    const { user, budget } = await checkWithBudget(request);
+    const spentFrom = {
+      bucket: budget.bucket as "login_account" | "login_device",
+      subject: budget.subject,
+    };
+    return { user, budget: spentFrom };
+  }
+
+  /** A fresh device token for a user who just signed in (the login page's cookie). */
+  function issueDeviceToken(user: UserRecord, client: string): string {
     const deviceToken = devices.issue(user.id, user.passwordHash);
-    emit({ type: "device_token", user_id: user.id, client: request.client, outcome: "issued" });
-    return { user, deviceToken };
+    emit({ type: "device_token", user_id: user.id, client, outcome: "issued" });
+    return deviceToken;
+  }
+
+  /**
+   * Spends one attempt from a client's login limit (every passkey sign-in, which has no account
+   * to count against before it verifies); 429 when refused.
+   */
+  async function spendClientAttempt(client: string): Promise<void> {
+    refuseIf(await limiter.take([clientLimit(client)]), "", { client });
   }
 
   /**
@@ -287,7 +306,15 @@ export function createLoginService(deps: LoginDeps) {
     finish,
   };
 
-  return { login, checkCredentials, signIn, refusedClient, steps };
+  return {
+    login,
+    checkCredentials,
+    signIn,
+    issueDeviceToken,
+    spendClientAttempt,
+    refusedClient,
+    steps,
+  };
 }
 
 /** The login service's interface. */

@@ -62,8 +62,18 @@ test("code flow: form, code with state and iss, tokens, ID token, userinfo, refr
   assert.match(page.headers.get("Content-Type")!, /^text\/html; charset=utf-8/);
   assert.equal(page.headers.get("Cache-Control"), "no-store");
   assert.match(page.headers.get("Content-Security-Policy")!, /frame-ancestors 'none'/);
-  assert.doesNotMatch(page.headers.get("Content-Security-Policy")!, /script-src/);
+  // One script: ours, by this answer's nonce (the passkey button); never inline code.
+  const csp = page.headers.get("Content-Security-Policy")!;
+  const nonce = /script-src 'nonce-([^']+)'; connect-src 'self';/.exec(csp)?.[1];
+  assert.ok(nonce, csp);
+  assert.doesNotMatch(csp, /unsafe-inline|script-src[^;]*'self'/);
   const html = await page.text();
+  assert.deepEqual(
+    [...html.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)].map((m) => [m[1], m[2]]),
+    [
+      [` src="/authorize/passkey.js" nonce="${nonce}" defer`, ""],
+    ],
+  );
   assert.match(html, /<label for="user_id">/);
   assert.match(html, /<label for="password">/);
   assert.match(html, /autocomplete="username"/);

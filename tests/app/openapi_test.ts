@@ -8,7 +8,13 @@ interface DocResponse {
 }
 
 /** Routes a browser opens: their refusals are HTML pages, not JSON. */
-const BROWSER_PAGES = ["/authorize", "/authorize/login", "/end-session"];
+const BROWSER_PAGES = [
+  "/authorize",
+  "/authorize/login",
+  "/authorize/mfa",
+  "/authorize/passkey",
+  "/end-session",
+];
 
 const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z_]+)/g, "{$1}");
 

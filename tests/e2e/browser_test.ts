@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
 import type { Browser, Page } from "npm:puppeteer-core@^25.16.0";
+import { Authenticator, claimsOf } from "../helpers/mfa.ts";
 import { dirWithUsers, freePort, PASSWORD, runTask, withServer } from "./support.ts";
 import {
   ENV,
@@ -208,6 +209,114 @@ test({
         assert.equal(page.url(), `${rp}/signed-out?state=bye`);
         await page.goto(authorizeUrl("three"));
         assert.ok(await page.$("#password"), "signed out: the form again");
+      } finally {
+        await browser.close();
+      }
+    });
+    await relyingParty.shutdown();
+  },
+});
+
+test({
+  name: "Chromium: a user with TOTP signs in with the password, then the code; no JavaScript" +
+    (missing ? ` (skipped: ${missing})` : ""),
+  ignore: missing !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const port = freePort();
+    const rpPort = freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    const rp = `http://127.0.0.1:${rpPort}`;
+    const env = { JWT_ALG: "ES256", ISSUER: issuer };
+    await using scratch = await dirWithUsers([{ id: "ada", roles: ["user"] }], env);
+    const added = await runTask("client", scratch.path, [
+      "add",
+      "web",
+      "--grant",
+      "authorization_code",
+      "--redirect-uri",
+      `${rp}/callback`,
+      "--json",
+    ], { env });
+    assert.equal(added.code, 0, added.stderr);
+    const secret = JSON.parse(added.stdout).client_secret;
+    const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"; // RFC 7636 Appendix B
+    const authorizeUrl = `${issuer}/authorize?${new URLSearchParams({
+      response_type: "code",
+      client_id: "web",
+      redirect_uri: `${rp}/callback`,
+      scope: "openid",
+      state: "mfa",
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+      code_challenge_method: "S256",
+    })}`;
+    const relyingParty = startRelyingParty(rpPort, () => authorizeUrl);
+
+    await withServer({ dir: scratch.path, port, env }, async () => {
+      // Enrol through the JSON API; the codes come from npm:otpauth (an authenticator app).
+      const bearer = async (path: string, token: string, body: unknown) =>
+        await (await fetch(`${issuer}${path}`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+          body: JSON.stringify(body),
+        })).json();
+      const login = await (await fetch(`${issuer}/login`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ user_id: "ada", password: PASSWORD }),
+      })).json();
+      const { otpauth_uri } = await bearer("/me/mfa/totp", login.token, {});
+      const app = new Authenticator(otpauth_uri);
+      const confirmed = await bearer("/me/mfa/totp/confirm", login.token, {
+        code: app.code(Date.now()),
+      });
+      assert.equal(confirmed.recovery_codes.length, 10, JSON.stringify(confirmed));
+
+      const browser = await launch();
+      try {
+        const page = await browser.newPage();
+        await page.setJavaScriptEnabled(false);
+        await page.goto(authorizeUrl);
+        await signIn(page, PASSWORD);
+        // The second step: a code input as authenticator apps and phone keyboards expect it.
+        assert.equal(await page.$eval("h1", (e) => e.textContent), "Enter your code");
+        assert.ok(await page.$("label[for=code]"));
+        assert.equal(
+          await page.$eval("#code", (e) => e.getAttribute("autocomplete")),
+          "one-time-code",
+        );
+        assert.equal(await page.$eval("#code", (e) => e.getAttribute("inputmode")), "numeric");
+        assert.equal(new URL(page.url()).pathname, "/authorize/login", "no redirect yet");
+        // A wrong code: the step again, the error announced.
+        await page.type("#code", "000000");
+        await Promise.all([page.waitForNavigation(), page.click("form:not([hidden]) button")]);
+        assert.equal(
+          await page.$eval("[role=alert]", (e) => e.textContent),
+          "The code is incorrect or was already used.",
+        );
+        // The next step's code (the confirming code's step is spent; one step of drift is
+        // accepted either way).
+        await page.type("#code", app.code(Date.now() + 30_000));
+        await Promise.all([page.waitForNavigation(), page.click("form:not([hidden]) button")]);
+        const callback = new URL(page.url());
+        assert.equal(`${callback.origin}${callback.pathname}`, `${rp}/callback`);
+        assert.equal(callback.searchParams.get("state"), "mfa");
+        const tokens = await (await fetch(`${issuer}/oauth/token`, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/x-www-form-urlencoded",
+            Authorization: `Basic ${btoa(`web:${secret}`)}`,
+          },
+          body: new URLSearchParams({
+            grant_type: "authorization_code",
+            code: callback.searchParams.get("code")!,
+            redirect_uri: `${rp}/callback`,
+            code_verifier: verifier,
+          }),
+        })).json();
+        assert.deepEqual(claimsOf(tokens.id_token).amr, ["pwd", "otp"], JSON.stringify(tokens));
+        assert.deepEqual(claimsOf(tokens.access_token).amr, ["pwd", "otp"]);
       } finally {
         await browser.close();
       }

@@ -7,7 +7,7 @@
  * authenticator that cannot verify its user are refused.
  */
 import assert from "node:assert/strict";
-import { claimsOf } from "../helpers/mfa.ts";
+import { Authenticator, claimsOf } from "../helpers/mfa.ts";
 import { freePort, freshDir, runTask, startServer } from "../helpers/server_process.ts";
 import {
   ENV,
@@ -41,6 +41,9 @@ interface Cdp {
 interface Page {
   createCDPSession(): Promise<Cdp>;
   goto(url: string): Promise<unknown>;
+  url(): string;
+  waitForNavigation(): Promise<unknown>;
+  waitForSelector(selector: string): Promise<unknown>;
   type(selector: string, text: string): Promise<void>;
   click(selector: string): Promise<void>;
   waitForFunction(expression: string): Promise<unknown>;
@@ -77,7 +80,29 @@ test({
     assert.equal(added.code, 0, added.stderr);
     const port = freePort();
     const origin = `http://localhost:${port}`;
-    const server = await startServer({ dir, port, env: { ISSUER: origin } });
+    const env = { ISSUER: origin, JWT_ALG: "ES256" };
+    // A client of the login page, and its callback (a page that shows nothing).
+    const rpPort = freePort();
+    const callback = `http://127.0.0.1:${rpPort}/callback`;
+    const client = await runTask("client", dir, [
+      "add",
+      "web",
+      "--grant",
+      "authorization_code",
+      "--redirect-uri",
+      callback,
+      "--json",
+    ], { env });
+    assert.equal(client.code, 0, client.stderr);
+    const clientSecret = JSON.parse(client.stdout).client_secret as string;
+    const relyingParty = Deno.serve(
+      { hostname: "127.0.0.1", port: rpPort, onListen() {} },
+      () =>
+        new Response("<!doctype html><title>rp</title>", {
+          headers: { "content-type": "text/html" },
+        }),
+    );
+    const server = await startServer({ dir, port, env });
     try {
       const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
       const puppeteer = (await import(PUPPETEER)).default as {
@@ -152,6 +177,78 @@ test({
         assert.equal(listed.body.passkeys[0].id, base64url(credentials[0]!.credentialId));
         assert.notEqual(listed.body.passkeys[0].last_used_at, null);
 
+        // The login page: the passkey alone (no user name, no password), then as the second
+        // factor of a password once ada has TOTP.
+        const authorizeUrl = (state: string) =>
+          `${origin}/authorize?${new URLSearchParams({
+            response_type: "code",
+            client_id: "web",
+            redirect_uri: callback,
+            scope: "openid",
+            state,
+            prompt: "login",
+            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", // RFC 7636 App. B
+            code_challenge_method: "S256",
+          })}`;
+        /** The code the callback got, exchanged: the access token's claims. */
+        const exchange = async (state: string) => {
+          const url = new URL(page.url());
+          assert.equal(`${url.origin}${url.pathname}`, callback, page.url());
+          assert.equal(url.searchParams.get("state"), state);
+          const res = await fetch(`${origin}/oauth/token`, {
+            method: "POST",
+            headers: {
+              "Content-Type": "application/x-www-form-urlencoded",
+              Authorization: `Basic ${btoa(`web:${clientSecret}`)}`,
+            },
+            body: new URLSearchParams({
+              grant_type: "authorization_code",
+              code: url.searchParams.get("code")!,
+              redirect_uri: callback,
+              code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            }),
+          });
+          const tokens = await res.json();
+          assert.equal(res.status, 200, JSON.stringify(tokens));
+          assert.deepEqual(claimsOf(tokens.id_token).amr, claimsOf(tokens.access_token).amr);
+          return claimsOf(tokens.access_token);
+        };
+        await page.goto(authorizeUrl("alone"));
+        await page.waitForSelector("#passkey-form:not([hidden]) #passkey");
+        await Promise.all([page.waitForNavigation(), page.click("#passkey")]);
+        const alone = await exchange("alone");
+        assert.equal(alone.sub, "ada");
+        assert.deepEqual(alone.amr, ["hwk", "user"]);
+
+        // TOTP for ada (codes from npm:otpauth); the password now asks for a second factor,
+        // and the step page offers the passkey.
+        const post = async (path: string, body: unknown) =>
+          await (await fetch(`${origin}${path}`, {
+            method: "POST",
+            headers: {
+              "Content-Type": "application/json",
+              Authorization: `Bearer ${signedIn.token}`,
+            },
+            body: JSON.stringify(body),
+          })).json();
+        const { otpauth_uri } = await post("/me/mfa/totp", {});
+        const confirmed = await post("/me/mfa/totp/confirm", {
+          code: new Authenticator(otpauth_uri).code(Date.now()),
+        });
+        assert.equal(confirmed.recovery_codes?.length, 10, JSON.stringify(confirmed));
+        await page.goto(authorizeUrl("second"));
+        await page.type("#user_id", "ada");
+        await page.type("#password", PASSWORD);
+        await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+        await page.waitForSelector("#passkey-form:not([hidden]) #passkey");
+        assert.ok(
+          await page.evaluate('!!document.querySelector("input[autocomplete=one-time-code]")'),
+        );
+        await Promise.all([page.waitForNavigation(), page.click("#passkey")]);
+        const second = await exchange("second");
+        assert.deepEqual(second.amr, ["pwd", "hwk", "user"]);
+        await page.goto(`${origin}/passkeys`);
+
         // A clone of the authenticator whose counter went back: refused (WebAuthn L2 6.1.1).
         const [credential] = (await cdp.send("WebAuthn.getCredentials", { authenticatorId }))
           .credentials;
@@ -180,6 +277,7 @@ test({
       }
     } finally {
       assert.equal((await server.stop()).code, 0, server.stderr());
+      await relyingParty.shutdown();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },

@@ -145,3 +145,20 @@ export function tokenRequest(
     body: new URLSearchParams(params).toString(),
   });
 }
+
+/** Posts the second step's form of `page` (`/authorize/mfa`) with a code or other fields. */
+export async function submitStep(
+  t: TestApp,
+  jar: CookieJar,
+  page: string,
+  fields: Record<string, string>,
+  client?: string,
+): Promise<Response> {
+  const res = await t.request("/authorize/mfa", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header() },
+    body: new URLSearchParams({ ...formFields(page), ...fields }).toString(),
+  }, client);
+  jar.take(res);
+  return res;
+}

@@ -16,6 +16,8 @@ import {
 } from "../helpers/browser_flow.ts";
 import { claimsOf, enrolTotp } from "../helpers/mfa.ts";
 import { needs, READ, WRITE } from "../helpers/permissions.ts";
+import type { PasskeyRecord } from "../../src/passkeys/passkey_store.ts";
+import { userUid } from "../../src/users/user_store.ts";
 
 // The browser sign-in setup keeps its signing keys in a temporary directory.
 const testWithFiles = needs(READ, WRITE);
@@ -362,31 +364,7 @@ function base32Bytes(text: string): number[] {
   return (bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2));
 }
 
-testWithFiles(
-  "mfa: the browser login page refuses a user with an active factor (no password-only bypass)",
-  async () => {
-    // As the browser sign-in tests set it up: openid needs an asymmetric signing key.
-    using t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir());
-    await enrolledAda(t);
-    await addBrowserClients(t);
-    const params = {
-      response_type: "code",
-      client_id: "web",
-      redirect_uri: REDIRECT_URI,
-      scope: "openid",
-      state: "st-1",
-      code_challenge: pkce().challenge,
-      code_challenge_method: "S256",
-    };
-    const jar = new CookieJar();
-    const page = await authorize(t, jar, params);
-    assert.equal(page.status, 200);
-    const res = await submitLogin(t, jar, await page.text(), "ada", PASSWORD);
-    assert.equal(res.status, 401);
-    assert.equal(res.headers.get("Location"), null, "no code");
-    assert.match(await res.text(), /second factor/);
-  },
-);
+// The login page's second step: tests/security/login_page_second_factor_test.ts.
 
 testWithFiles(
   "mfa: confirming TOTP ends every older session, token and browser (SSO), but the caller's",
@@ -433,3 +411,37 @@ testWithFiles(
     assert.equal(after.get("error"), "login_required");
   },
 );
+
+Deno.test("mfa: an admin's reset removes every factor, passkeys too (also a user with passkeys alone)", async () => {
+  using t = await makeApp();
+  await addUser(t, "root", "root password 1", ["admin", "user"]);
+  await addUser(t, "bob", PASSWORD, ["user"]);
+  await enrolledAda(t);
+  const admin = bearer((await login(t, "root", "root password 1")).token);
+  const uidOf = async (id: string) => userUid((await t.stores.users.getUser(id))!.value);
+  const passkey = (id: string, owner: string, uid: string): PasskeyRecord => ({
+    id,
+    userId: owner,
+    userUid: uid,
+    publicKey: "AAAA",
+    counter: 0,
+    transports: [],
+    backedUp: false,
+    createdAt: t.clock.ms,
+  });
+  const ada = await uidOf("ada");
+  const bob = await uidOf("bob");
+  assert.ok(await t.stores.passkeys.createPasskey(passkey("ada-1", "ada", ada)));
+  assert.ok(await t.stores.passkeys.createPasskey(passkey("ada-2", "ada", ada)));
+  assert.ok(await t.stores.passkeys.createPasskey(passkey("bob-1", "bob", bob)));
+
+  const reset = (id: string) =>
+    t.request(`/admin/users/${id}/mfa`, { method: "DELETE", headers: admin });
+  assert.equal((await reset("ada")).status, 204);
+  assert.deepEqual(await t.stores.passkeys.listPasskeys(ada), []);
+  assert.equal(await t.stores.passkeys.getPasskey("ada-1"), undefined);
+  // A user whose only factor is a passkey has a factor to reset.
+  assert.equal((await reset("bob")).status, 204);
+  assert.deepEqual(await t.stores.passkeys.listPasskeys(bob), []);
+  assert.equal((await reset("bob")).status, 404);
+});
