@@ -29,7 +29,7 @@ import { refreshRoutes } from "./routes/refresh.ts";
 import { meAndLogoutRoutes } from "./routes/me_logout.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { wellKnownRoutes } from "./routes/well_known.ts";
-import { oauthErrorResponse } from "./oauth/oauth_error.ts";
+import { oauthErrorResponse } from "./routes/oauth/oauth_error.ts";
 import { adminClientRoutes } from "./routes/admin_clients.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
 import { authorizeRoutes } from "./routes/authorize.ts";

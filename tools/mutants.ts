@@ -136,9 +136,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "verifier-role-claim-type",
     property: "sub, role and iss must be non-empty strings",
-    file: "src/tokens/access_token.ts",
-    search: "!isText(sub) || !isText(role) || !isText(iss)",
-    replace: "!isText(sub) || !isText(iss)",
+    file: "src/oidc/claims.ts",
+    search: 'role: {\n    type: "text",',
+    replace: 'role: {\n    type: "string",',
   },
   {
     name: "verifier-jwks-hs256",
@@ -637,7 +637,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "oauth-two-auth-methods",
     property:
       "a request uses one client authentication method (Basic and client_secret together: 400)",
-    file: "src/oauth/oauth_request.ts",
+    file: "src/routes/oauth/oauth_request.ts",
     search:
       '    if (postedSecret !== undefined) {\n      throw new OAuthError("invalid_request", "use one client authentication method, not two");\n    }\n',
     replace: "",
@@ -645,7 +645,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "oauth-basic-id-mismatch",
     property: "a posted client_id must match the Basic credentials",
-    file: "src/oauth/oauth_request.ts",
+    file: "src/routes/oauth/oauth_request.ts",
     search: "if (postedId !== undefined && postedId !== basic.clientId) {",
     replace:
       'if (postedId !== undefined && postedId !== basic.clientId && postedId === "\\u0000") {',
@@ -654,7 +654,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "oauth-registered-client-unauthenticated",
     property:
       "a registered client_id without its secret is refused (invalid_client), never treated as public",
-    file: "src/oauth/oauth_request.ts",
+    file: "src/routes/oauth/oauth_request.ts",
     search: "if (await clients.exists(credentials.clientId)) {",
     replace:
       'if (credentials.clientId === "\\u0000" && await clients.exists(credentials.clientId)) {',
@@ -932,7 +932,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-grant-not-required",
     property: "a client without the refresh_token grant cannot refresh",
-    file: "src/oauth/grants.ts",
+    file: "src/routes/oauth/grants.ts",
     search: '  allow(client, "refresh_token");\n',
     replace: "",
   },
@@ -1048,9 +1048,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "oauth-client-credentials-unlimited",
     property: "the client_credentials grant is rate limited per client",
-    file: "src/routes/oauth.ts",
-    search: 'if (body.get("grant_type") === "client_credentials") {',
-    replace: 'if (body.get("grant_type") === "client_credentials\u0000") {',
+    file: "src/oauth/grant_types.ts",
+    search: "endpointLimited: true,",
+    replace: "endpointLimited: false,",
   },
   {
     name: "oauth-refused-after-read",
@@ -1191,7 +1191,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "password-grant-not-required",
     property: "a client without the password grant cannot sign users in",
-    file: "src/oauth/grants.ts",
+    file: "src/routes/oauth/grants.ts",
     search: '  allow(client, "password");\n',
     replace: "",
   },
@@ -1830,5 +1830,36 @@ export const MUTANTS: readonly Mutant[] = [
     search:
       "return await inTurn(committing, session.userUid, () => commitSession(session, user, answer));",
     replace: "return await commitSession(session, user, answer);",
+  },
+  // ---- issue 24 (wire): one definition per wire list (grant types, claims) ----
+  {
+    name: "grant-type-inherited-name",
+    property: "grant_type names only a grant of GRANTS: an inherited name (constructor, " +
+      "toString) is 400 unsupported_grant_type, never dispatched",
+    file: "src/oauth/grant_types.ts",
+    search: "return Object.hasOwn(GRANTS, name);",
+    replace: "return name in GRANTS;",
+  },
+  {
+    name: "public-client-password-grant",
+    property: "a public client (no secret) may not have the password grant",
+    file: "src/oauth/grant_types.ts",
+    search: 'answered (as at /login)",\n    },\n    publicClients: false,',
+    replace: 'answered (as at /login)",\n    },\n    publicClients: true,',
+  },
+  {
+    name: "claim-audience-type-unchecked",
+    property: "an access token's aud is a string or an array of strings, even where no " +
+      "AUDIENCE is configured",
+    file: "src/oidc/claims.ts",
+    search: 'return typeof value === "string" || isStrings(value);',
+    replace: "return true;",
+  },
+  {
+    name: "claim-array-unbounded",
+    property: "an array claim (amr) holds at most 16 strings",
+    file: "src/oidc/claims.ts",
+    search: "return isStrings(value) && value.length <= MAX_CLAIM_ITEMS;",
+    replace: "return isStrings(value);",
   },
 ];
