@@ -5,7 +5,11 @@
  * defaults a first start writes (`LOG_LEVEL=info`: the request log on, to /dev/null); each round
  * measures one, then the other, back to back, and the ratio is the median of the per-round
  * ratios. wrk runs on the same machine and takes its share of the cores: the figure is what one
- * machine serving and loading itself shows, as every row of `deno task bench`.
+ * machine serving and loading itself shows, as every row of `deno task bench`. To say what
+ * limits it, each run also records where the CPU went (the servers, `start:all-cores`' own
+ * process, wrk, the whole machine: `/proc`) and how the kernel spread the connections across
+ * the processes (`ss`), and the report adds an estimate of what the servers could serve with
+ * every core to themselves, marked as an estimate.
  *
  * Take the figure on a quiet machine: other work on the cores moves it more than anything here.
  * Linux only (elsewhere `start:all-cores` runs one process), and it needs at least 2 cores.
@@ -24,10 +28,12 @@ import {
   startServer,
   taskCommand,
 } from "../tests/helpers/server_process.ts";
-import { ensureWrk, runWrk, type WrkResult } from "./wrk.ts";
+import { ensureWrk, parseWrk, type WrkResult } from "./wrk.ts";
 
 const TARGET = 1.5;
-const THREADS = 2;
+/** One wrk thread: the smallest footprint (wrk shares the two cores with the servers). */
+const THREADS = 1;
+/** Keep-alive connections, fixed: the kernel spreads them across the processes at connect. */
 const CONNECTIONS = 32;
 const WARMUP_SECONDS = 1;
 
@@ -44,8 +50,116 @@ export type AllCoresResult =
     readonly ratio: number;
     readonly met: boolean;
     readonly seconds: number;
+    /** Where the CPU went, per target, per round. */
+    readonly usage: readonly (readonly Usage[])[];
   }
   | { readonly skipped: string };
+
+/** CPU use during one measured run, in cores (CPU seconds per second of the run). */
+export interface Usage {
+  /** The server processes (all cores: every process that serves). */
+  readonly servers: number;
+  /** `start:all-cores`'s own process, which forwards the servers' output (0 for one process). */
+  readonly forwarder: number;
+  /** wrk itself. */
+  readonly wrk: number;
+  /** The whole machine, anything included (other work too): cores busy. */
+  readonly machine: number;
+  /** Established connections per serving process, sampled mid-run (`ss`); empty if unknown. */
+  readonly connections: readonly number[];
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux (getconf CLK_TCK)
+
+/** The machine's busy and total jiffies, and the CPU seconds each of `pids` has used so far. */
+interface Sample {
+  readonly busy: number;
+  readonly total: number;
+  readonly cpu: ReadonlyMap<number, number>;
+}
+
+/**
+ * Reads `/proc/stat` and `/proc/<pid>/stat` through `sh` (Deno asks for --allow-all to read
+ * `/proc` itself; the bench may already run programs).
+ */
+async function sample(pids: readonly number[]): Promise<Sample> {
+  const out = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      'head -n 1 /proc/stat; for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done',
+      "sh",
+      ...pids.map(String),
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const [machine = "", ...procs] = new TextDecoder().decode(out.stdout).trim().split("\n");
+  const ticks = machine.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const cpu = new Map<number, number>();
+  for (const line of procs) {
+    // pid (comm) state ppid ...: utime and stime are the 14th and 15th fields.
+    const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    cpu.set(Number(line.split(" ")[0]), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+  }
+  return { busy: total - ticks[3]! - (ticks[4] ?? 0), total, cpu };
+}
+
+/** CPU seconds `pids` used between two samples (a process gone by the second counts 0). */
+function usedCpu(before: Sample, after: Sample, pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (after.cpu.get(pid) ?? 0) - (before.cpu.get(pid) ?? 0), 0);
+}
+
+/** Established connections on local `port`, counted per owning pid (`ss -tnpH`). */
+async function connectionsByPid(port: number, pids: readonly number[]): Promise<number[]> {
+  try {
+    const out = await new Deno.Command("ss", {
+      args: ["-tnpH", "state", "established", `( sport = :${port} )`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    return pids.map((pid) => text.split("\n").filter((l) => l.includes(`pid=${pid},`)).length);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * One wrk run with its own CPU time: wrk runs under `sh`, whose `times` prints its children's
+ * user and system seconds after wrk exits.
+ */
+async function runWrkTimed(
+  wrk: string,
+  args: readonly string[],
+  seconds: number,
+): Promise<{ result: WrkResult; cpu: number }> {
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'wrk_path="$1"; shift; "$wrk_path" "$@"; status=$?; times; exit $status',
+      "sh",
+      wrk,
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), (seconds + 20) * 1000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`wrk ${args.join(" ")} failed:\n${text}`);
+  // `times`: the shell's user and system time, then its children's ("0m1.250s 0m0.310s").
+  const last = text.trimEnd().split("\n").at(-1) ?? "";
+  const secondsOf = (t: string) => {
+    const m = /(\d+)m([\d.]+)s/.exec(t);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+  };
+  const [user = "", system = ""] = last.trim().split(/\s+/);
+  return { result: parseWrk(text), cpu: secondsOf(user) + secondsOf(system) };
+}
 
 /** The `start:all-cores` task, running until `stop()`; waits until every process listens. */
 async function startAllCores(dir: string, env: Record<string, string>) {
@@ -79,7 +193,9 @@ async function startAllCores(dir: string, env: Record<string, string>) {
     await stop();
     throw new Error(`start:all-cores did not listen:\n${stderr}`);
   }
-  return { stop };
+  const servers = (/share the port \(pids ([\d, ]+)\)/.exec(stderr)?.[1] ?? "").split(",")
+    .map((pid) => Number(pid.trim())).filter((pid) => pid > 0);
+  return { stop, forwarder: child.pid, servers };
 }
 
 async function token(url: string, password: string): Promise<string> {
@@ -119,7 +235,7 @@ export async function benchAllCores(
     LOGIN_LIMIT_PER_ACCOUNT: "100000000/1m",
   };
   let one: RunningServer | undefined;
-  let all: { stop(): Promise<void> } | undefined;
+  let all: Awaited<ReturnType<typeof startAllCores>> | undefined;
   try {
     await Deno.mkdir(join(tmp, "one"));
     await Deno.mkdir(join(tmp, "all"));
@@ -128,35 +244,89 @@ export async function benchAllCores(
     all = await startAllCores(join(tmp, "all"), { ...env, PORT: String(allPort) });
     const allUrl = `http://127.0.0.1:${allPort}`;
     const targets = [
-      { name: "one process", url: one.url, token: await token(one.url, password) },
-      { name: `all cores (${cores} processes)`, url: allUrl, token: await token(allUrl, password) },
+      {
+        name: "one process",
+        url: one.url,
+        port: one.port,
+        token: await token(one.url, password),
+        servers: [one.process.pid],
+        forwarder: undefined as number | undefined,
+      },
+      {
+        name: `all cores (${cores} processes)`,
+        url: allUrl,
+        port: allPort,
+        token: await token(allUrl, password),
+        servers: all.servers,
+        forwarder: all.forwarder as number | undefined,
+      },
     ];
     const runs: WrkResult[][] = [[], []];
+    const usage: Usage[][] = [[], []];
     for (let round = 1; round <= rounds; round++) {
       for (const [i, target] of targets.entries()) {
-        const wrkOptions = {
-          url: `${target.url}/me`,
-          threads: THREADS,
-          connections: CONNECTIONS,
-          headers: [`Authorization: Bearer ${target.token}`],
+        const args = (s: number) => [
+          `-t${THREADS}`,
+          `-c${CONNECTIONS}`,
+          `-d${s}s`,
+          "--timeout",
+          "5s",
+          "--latency",
+          "-H",
+          `Authorization: Bearer ${target.token}`,
+          `${target.url}/me`,
+        ];
+        await runWrkTimed(wrkFound.path, args(WARMUP_SECONDS), WARMUP_SECONDS);
+        const forwarder = target.forwarder ? [target.forwarder] : [];
+        const before = await sample([...target.servers, ...forwarder]);
+        const started = performance.now();
+        const sampled = new Promise<number[]>((resolve) =>
+          setTimeout(
+            () => resolve(connectionsByPid(target.port, target.servers)),
+            seconds * 500,
+          )
+        );
+        const { result, cpu } = await runWrkTimed(wrkFound.path, args(seconds), seconds);
+        const elapsed = (performance.now() - started) / 1000;
+        const after = await sample([...target.servers, ...forwarder]);
+        const connections = await sampled;
+        const used: Usage = {
+          servers: usedCpu(before, after, target.servers) / elapsed,
+          forwarder: usedCpu(before, after, forwarder) / elapsed,
+          wrk: cpu / elapsed,
+          machine: cores * (after.busy - before.busy) / Math.max(1, after.total - before.total),
+          connections,
         };
-        await runWrk(wrkFound.path, { ...wrkOptions, seconds: WARMUP_SECONDS });
-        const result = await runWrk(wrkFound.path, { ...wrkOptions, seconds });
         if (result.non2xx > 0 || result.socketErrors) {
           throw new Error(
             `${target.name}: ${result.non2xx} non-2xx, socket errors ${result.socketErrors}; ` +
               "a figure made of errors measures nothing",
           );
         }
-        log(`round ${round}, ${target.name}: ${result.rps.toFixed(0)} rps`);
+        log(
+          `round ${round}, ${target.name}: ${result.rps.toFixed(0)} rps; cores used: servers ` +
+            `${used.servers.toFixed(2)}, forwarder ${used.forwarder.toFixed(2)}, wrk ` +
+            `${used.wrk.toFixed(2)}, machine ${used.machine.toFixed(2)} of ${cores}; ` +
+            `connections per process ${connections.join("/") || "unknown"}`,
+        );
         runs[i]!.push(result);
+        usage[i]!.push(used);
       }
     }
     const oneRps = runs[0]!.map((r) => r.rps);
     const allRps = runs[1]!.map((r) => r.rps);
     const ratios = allRps.map((rps, i) => rps / oneRps[i]!);
     const ratio = median(ratios);
-    return { processes: cores, oneRps, allRps, ratios, ratio, met: ratio >= TARGET, seconds };
+    return {
+      processes: cores,
+      oneRps,
+      allRps,
+      ratios,
+      ratio,
+      met: ratio >= TARGET,
+      seconds,
+      usage,
+    };
   } finally {
     await all?.stop();
     await one?.stop();
@@ -170,13 +340,52 @@ export function allCoresReport(result: AllCoresResult): string {
     return `GET /me on all cores vs one process: not run (${result.skipped})`;
   }
   const list = (xs: readonly number[], digits = 0) => xs.map((x) => x.toFixed(digits)).join(", ");
-  return [
+  const lines = [
     `GET /me on all cores (start:all-cores, ${result.processes} processes) vs one process ` +
-    `(deno task start), wrk -t${THREADS} -c${CONNECTIONS} -d${result.seconds}s on this machine:`,
+    `(deno task start), wrk -t${THREADS} -c${CONNECTIONS} -d${result.seconds}s (keep-alive) ` +
+    "on this machine:",
     `  one process ${list(result.oneRps)} rps; all cores ${list(result.allRps)} rps; ` +
     `per-round ratios ${list(result.ratios, 2)}; median ${result.ratio.toFixed(2)}x, ` +
     `target >= ${TARGET.toFixed(1)}x: ${result.met ? "yes" : "NO"}`,
-  ].join("\n");
+  ];
+  const rpsOf = [result.oneRps, result.allRps];
+  for (const [i, name] of ["one process", "all cores"].entries()) {
+    const used = result.usage[i]!;
+    const servers = median(used.map((u) => u.servers));
+    const rps = median(rpsOf[i]!);
+    lines.push(
+      `  ${name}: cores used (medians) servers ${servers.toFixed(2)}, forwarder ` +
+        `${median(used.map((u) => u.forwarder)).toFixed(2)}, wrk ` +
+        `${median(used.map((u) => u.wrk)).toFixed(2)}, whole machine ` +
+        `${median(used.map((u) => u.machine)).toFixed(2)} of ${result.processes}; ` +
+        `server CPU ${(servers / rps * 1e6).toFixed(0)} us a request, wrk ` +
+        `${(median(used.map((u) => u.wrk)) / rps * 1e6).toFixed(0)} us; connections per ` +
+        `process ${used.map((u) => u.connections.join("/") || "?").join(", ")}`,
+    );
+  }
+  // The bound this run's CPU figures set: all cores serve at most the cores left to the servers
+  // divided by the cores one process keeps busy (its main thread, V8's GC helpers, I/O), at an
+  // equal CPU cost a request. Estimates from measured CPU, not measurements of throughput.
+  const one = median(result.usage[0]!.map((u) => u.servers));
+  const all = result.usage[1]!;
+  const left = result.processes - median(all.map((u) => u.wrk)) -
+    median(all.map((u) => u.forwarder));
+  const other = Math.max(
+    ...result.usage.flat().map((u) => u.machine - u.servers - u.forwarder - u.wrk),
+  );
+  if (other > 0.1) {
+    lines.push(
+      `  NOT a fair figure: other work kept up to ${other.toFixed(2)} cores busy during a run ` +
+        "(take it on a quiet machine)",
+    );
+  }
+  lines.push(
+    `  bound from this run's CPU (estimates): one process keeps ${one.toFixed(2)} cores busy; ` +
+      `with wrk and the forwarder on the same cores, ${left.toFixed(2)} are left to the ` +
+      `servers: at most ${(left / one).toFixed(2)}x one process; with every core to the ` +
+      `servers (wrk on another machine): ${(result.processes / one).toFixed(2)}x`,
+  );
+  return lines.join("\n");
 }
 
 if (import.meta.main) {

@@ -23,6 +23,7 @@ import { createPasswordHasher, type PasswordHasher } from "../src/crypto/passwor
 import { ROOT, startServer } from "../tests/helpers/server_process.ts";
 import { ensureWrk, runWrk } from "./wrk.ts";
 
+/** Rounds, and seconds of each measurement, unless `benchLoginBackends` is told otherwise. */
 const ROUNDS = 3;
 const SECONDS = 3;
 /**
@@ -91,7 +92,11 @@ export async function verifyRate(hasher: PasswordHasher, callers: number, second
 }
 
 /** Runs the comparison; returns one result per backend and concurrency. */
-export async function benchLoginBackends(): Promise<LoginBackendResult[]> {
+export async function benchLoginBackends(
+  options: { rounds?: number; seconds?: number } = {},
+): Promise<LoginBackendResult[]> {
+  const rounds = options.rounds ?? ROUNDS;
+  const seconds = options.seconds ?? SECONDS;
   const wrkFound = await ensureWrk(log);
   if ("problem" in wrkFound) {
     log(`NOT RUN: ${wrkFound.problem}`);
@@ -125,13 +130,13 @@ export async function benchLoginBackends(): Promise<LoginBackendResult[]> {
       for (const concurrency of CONCURRENCY) {
         const raw: { rps: number; p50Ms: number }[] = [];
         const login: { rps: number; errors: number }[] = [];
-        for (let round = 0; round < ROUNDS; round++) {
-          raw.push(await rawRate(backend, concurrency, SECONDS));
+        for (let round = 0; round < rounds; round++) {
+          raw.push(await rawRate(backend, concurrency, seconds));
           const wrk = await runWrk(wrkFound.path, {
             url: `${server.url}/login`,
             threads: 1,
             connections: concurrency,
-            seconds: SECONDS,
+            seconds,
             script: join(ROOT, "bench", "post_json.lua"),
             env: {
               BENCH_PATH: "/login",

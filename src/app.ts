@@ -14,12 +14,10 @@ import type { Config } from "./config/parse_config.ts";
 import { issuerUrl } from "./config/issuer.ts";
 import { ApiError, type ErrorCode, toApiError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import { requestMetrics } from "./middleware/request_metrics.ts";
-import { securityHeaders } from "./middleware/security_headers.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { limitBody, MAX_BODY_BYTES, requireJson } from "./middleware/json_body.ts";
 import { errorResponse } from "./routes/schemas.ts";
-import { requestLog } from "./middleware/request_log.ts";
+import { requestChain } from "./middleware/request_chain.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { adminMfaRoutes } from "./routes/admin_mfa.ts";
@@ -31,7 +29,7 @@ import { refreshRoutes } from "./routes/refresh.ts";
 import { meAndLogoutRoutes } from "./routes/me_logout.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { wellKnownRoutes } from "./routes/well_known.ts";
-import { oauthErrorResponse } from "./oauth/oauth_error.ts";
+import { oauthErrorResponse } from "./routes/oauth/oauth_error.ts";
 import { adminClientRoutes } from "./routes/admin_clients.ts";
 import { adminKeyRoutes } from "./routes/admin_keys.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
@@ -67,9 +65,9 @@ export function createApp(services: Services, config: Config, logger: Logger) {
 
   const app = new ApiRouter<AppEnv>();
 
-  app.use(requestLog(logger, config.trustProxy));
-  app.use(requestMetrics(services.metrics));
-  app.use(securityHeaders({ issuer: config.issuer }));
+  // Security headers, metrics and the request log: one pass per request.
+  const { trustProxy, issuer } = config;
+  app.use(requestChain({ logger, trustProxy, metrics: services.metrics, issuer }));
   if (config.corsOrigins.length > 0) {
     app.use(cors({
       origin: [...config.corsOrigins],

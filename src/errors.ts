@@ -50,7 +50,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 /** The status a code maps to. */
 export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode];
 
-/** The JSON body of every error answer (the wire schema is `ErrorBody` in `routes/schemas.ts`). */
+/** The JSON body of every error answer (its wire schema, checked against this: `wire.ts`). */
 export interface ErrorBody {
   readonly error: string;
   readonly code: ErrorCode;

@@ -6,7 +6,17 @@
  * @module
  */
 import { z } from "zod";
-import { ERROR_STATUS, type ErrorCode } from "./errors.ts";
+import { ERROR_STATUS, type ErrorBody, type ErrorCode } from "./errors.ts";
+import {
+  ACCESS_TOKEN_CLAIMS,
+  type AccessTokenClaimName,
+  type ClaimDefinition,
+  CLAIMS,
+  type ClaimType,
+  type ClaimValues,
+  USERINFO_CLAIMS,
+  type UserinfoClaimName,
+} from "./oidc/claims.ts";
 
 export const TokenPairSchema = z.object({
   token: z.string().describe("The access token, a signed JWT"),
@@ -55,34 +65,52 @@ export const MfaStatusSchema = z.object({
 /** `GET /me/mfa`. */
 export type MfaStatus = z.infer<typeof MfaStatusSchema>;
 
-/** The JSON body of every error answer (`Error` in `/openapi.json`); the only definition. */
+/**
+ * The JSON body of every error answer (`Error` in `/openapi.json`): the one schema of
+ * `ErrorBody` (`errors.ts`), which it must accept.
+ */
 export const ErrorBodySchema = z.object({
   error: z.string(),
   code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
-}).meta({ id: "Error", example: { error: "invalid credentials", code: "invalid_credentials" } });
-/** The JSON body of every error answer. */
-export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+}).meta({
+  id: "Error",
+  example: { error: "invalid credentials", code: "invalid_credentials" },
+}) satisfies z.ZodType<ErrorBody>;
 
-export const ClaimsSchema = z.object({
-  sub: z.string(),
-  role: z.string(),
-  iat: z.number().int(),
-  exp: z.number().int(),
-  iss: z.string(),
-  jti: z.string(),
-  sid: z.string().exactOptional(),
-  aud: z.union([z.string(), z.array(z.string())]).exactOptional(),
-  /** Service-account tokens (client_credentials): the client, which is also `sub`. */
-  client_id: z.string().exactOptional(),
-  /** Space-separated scopes granted (RFC 6749 section 3.3); service-account tokens only. */
-  scope: z.string().exactOptional(),
-  /** Service-account tokens: the client's generation at issue (see `ClientRecord.generation`). */
-  client_gen: z.string().exactOptional(),
-  /** RFC 8176 authentication methods: `["pwd"]`, `["pwd", "otp"]` (user tokens). */
-  amr: z.array(z.string()).exactOptional(),
-});
+/** Each claim type of `oidc/claims.ts` as a zod schema. */
+const CLAIM_SCHEMAS = {
+  text: z.string(),
+  string: z.string(),
+  number: z.number().int(),
+  strings: z.array(z.string()),
+  audience: z.union([z.string(), z.array(z.string())]),
+} satisfies { [T in ClaimType]: z.ZodType<ClaimValues[T]> };
+type ClaimShape = {
+  [K in AccessTokenClaimName]: (typeof CLAIMS)[K] extends { access: "optional" }
+    ? z.ZodExactOptional<z.ZodType<ClaimValues[(typeof CLAIMS)[K]["type"]]>>
+    : z.ZodType<ClaimValues[(typeof CLAIMS)[K]["type"]]>;
+};
+
+/** The claims of an access token, built from `CLAIMS` (`oidc/claims.ts`): one definition. */
+export const ClaimsSchema = z.object(
+  Object.fromEntries(ACCESS_TOKEN_CLAIMS.map((name) => {
+    const { type, access, description } = CLAIMS[name] as ClaimDefinition;
+    const schema = CLAIM_SCHEMAS[type].describe(description);
+    return [name, access === "optional" ? schema.exactOptional() : schema];
+  })) as unknown as ClaimShape,
+);
 /** The claims of a verified access token, as `/me` shows them. */
 export type Claims = z.infer<typeof ClaimsSchema>;
+
+/** The `/userinfo` answer, built from `CLAIMS` too. */
+export const UserinfoSchema = z.object(
+  Object.fromEntries(USERINFO_CLAIMS.map((name) => {
+    const { type, description } = CLAIMS[name] as ClaimDefinition;
+    return [name, CLAIM_SCHEMAS[type].describe(description)];
+  })) as unknown as {
+    [K in UserinfoClaimName]: z.ZodType<ClaimValues[(typeof CLAIMS)[K]["type"]]>;
+  },
+);
 
 export const MeSchema = z.object({
   claims: ClaimsSchema,

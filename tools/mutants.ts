@@ -136,9 +136,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "verifier-role-claim-type",
     property: "sub, role and iss must be non-empty strings",
-    file: "src/tokens/access_token.ts",
-    search: "!isText(sub) || !isText(role) || !isText(iss)",
-    replace: "!isText(sub) || !isText(iss)",
+    file: "src/oidc/claims.ts",
+    search: 'role: {\n    type: "text",',
+    replace: 'role: {\n    type: "string",',
   },
   {
     name: "verifier-jwks-hs256",
@@ -353,9 +353,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-family-not-random",
     property: "refresh tokens (their family id) are random",
-    file: "src/tokens/sessions.ts",
-    search: "const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));",
-    replace: "const family = new Uint8Array(FAMILY_BYTES);",
+    file: "src/tokens/refresh_token.ts",
+    search: "return crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));",
+    replace: "return new Uint8Array(FAMILY_BYTES);",
   },
   {
     name: "session-cap-ignored",
@@ -637,7 +637,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "oauth-two-auth-methods",
     property:
       "a request uses one client authentication method (Basic and client_secret together: 400)",
-    file: "src/oauth/oauth_request.ts",
+    file: "src/routes/oauth/oauth_request.ts",
     search:
       '    if (postedSecret !== undefined) {\n      throw new OAuthError("invalid_request", "use one client authentication method, not two");\n    }\n',
     replace: "",
@@ -645,7 +645,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "oauth-basic-id-mismatch",
     property: "a posted client_id must match the Basic credentials",
-    file: "src/oauth/oauth_request.ts",
+    file: "src/routes/oauth/oauth_request.ts",
     search: "if (postedId !== undefined && postedId !== basic.clientId) {",
     replace:
       'if (postedId !== undefined && postedId !== basic.clientId && postedId === "\\u0000") {',
@@ -654,7 +654,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "oauth-registered-client-unauthenticated",
     property:
       "a registered client_id without its secret is refused (invalid_client), never treated as public",
-    file: "src/oauth/oauth_request.ts",
+    file: "src/routes/oauth/oauth_request.ts",
     search: "if (await clients.exists(credentials.clientId)) {",
     replace:
       'if (credentials.clientId === "\\u0000" && await clients.exists(credentials.clientId)) {',
@@ -886,8 +886,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "reuse-older-token-mac-ignored",
     property: "an older token the server issued (proven by its MAC) is still reuse and revokes",
-    file: "src/tokens/sessions.ts",
-    search: "return timingSafeEqual(mac, macOf(family, counter));",
+    file: "src/tokens/refresh_token.ts",
+    search: "return timingSafeEqual(mac, macOf(key, family, counter));",
     replace: "return mac.length < 0;",
   },
   {
@@ -909,14 +909,14 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-token-mac-unkeyed",
     property: "a refresh token (first or child) cannot be computed without SECRET_KEY",
-    file: "src/tokens/sessions.ts",
-    search: 'createHmac("sha256", deps.chainKey).update(MAC_LABEL)',
+    file: "src/tokens/refresh_token.ts",
+    search: 'createHmac("sha256", key).update(MAC_LABEL)',
     replace: 'createHmac("sha256", "").update(MAC_LABEL)',
   },
   {
     name: "sid-reveals-family",
     property: "an access token's sid reveals nothing of its refresh token's family id",
-    file: "src/tokens/sessions.ts",
+    file: "src/tokens/refresh_token.ts",
     search: 'const hex = createHash("sha256").update("sid/v1").update(family).digest("hex");',
     replace: 'const hex = [...family].map((b) => b.toString(16).padStart(2, "0")).join("");',
   },
@@ -931,7 +931,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "refresh-grant-not-required",
     property: "a client without the refresh_token grant cannot refresh",
-    file: "src/oauth/grants.ts",
+    file: "src/routes/oauth/grants.ts",
     search: '  allow(client, "refresh_token");\n',
     replace: "",
   },
@@ -1047,9 +1047,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "oauth-client-credentials-unlimited",
     property: "the client_credentials grant is rate limited per client",
-    file: "src/routes/oauth.ts",
-    search: 'if (body.get("grant_type") === "client_credentials") {',
-    replace: 'if (body.get("grant_type") === "client_credentials\u0000") {',
+    file: "src/oauth/grant_types.ts",
+    search: "endpointLimited: true,",
+    replace: "endpointLimited: false,",
   },
   {
     name: "oauth-refused-after-read",
@@ -1190,7 +1190,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "password-grant-not-required",
     property: "a client without the password grant cannot sign users in",
-    file: "src/oauth/grants.ts",
+    file: "src/routes/oauth/grants.ts",
     search: '  allow(client, "password");\n',
     replace: "",
   },
@@ -1694,15 +1694,15 @@ export const MUTANTS: readonly Mutant[] = [
     name: "route-validation-off",
     property: "every bad request field is refused with 400 validation_failed, never handled",
     file: "src/http/api_router.ts",
-    search: "    if (!result.success) {",
-    replace: "    if (false as boolean) {",
+    search: 'throw new ApiError("validation_failed", validationMessage(result.error.issues[0]));',
+    replace: "return value as never;",
   },
   {
     name: "route-query-unvalidated",
     property: "a documented query parameter is validated (the document cannot drift)",
     file: "src/http/api_router.ts",
     search: "  if (request?.query) validators.push(",
-    replace: "  if (false as boolean) validators.push(",
+    replace: "  if (request?.query && (false as boolean)) validators.push(",
   },
   {
     name: "route-media-type-gate-off",
@@ -1787,6 +1787,79 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/passkeys/passkey_page.ts",
     search: "await fetch(base + path, {",
     replace: "await fetch(path, {",
+  },
+
+  // ---- issue 24 (perf): the request chain, bounded hashing ----
+  {
+    name: "headers-bare-response-missed",
+    property: "every answer carries the security headers, one built without the context too",
+    file: "src/middleware/security_headers.ts",
+    search: "if (headers.has(list[list.length - 1]![0])) return;",
+    replace: "return;",
+  },
+  {
+    name: "request-log-line-dropped",
+    property: "every request the app answers has its log line (at LOG_LEVEL=info)",
+    file: "src/middleware/request_chain.ts",
+    search: "if (requestId !== undefined) log.end(c, requestId, elapsedMs);",
+    replace: "",
+  },
+  {
+    name: "hash-slots-unbounded",
+    property: "password hashes run at most as many at once as there are cores (19 MiB each)",
+    file: "src/crypto/passwords.ts",
+    search: "options.maxConcurrent ?? Math.max(1, navigator.hardwareConcurrency)",
+    replace: "options.maxConcurrent ?? 1024",
+  },
+
+  // ---- issue 20 (fleet): several hosts in DATABASE_URL ----
+  {
+    name: "pg-multi-host-accepted",
+    property: "a DATABASE_URL naming several hosts is refused at start (the driver may pick a " +
+      "hot standby, and hangs when no host can take writes)",
+    file: "src/store/database_url.ts",
+    search: 'if (hosts !== undefined && hosts.includes(",")) return MULTI_HOST_PROBLEM;',
+    replace: 'if (hosts !== undefined && hosts.includes(",,")) return MULTI_HOST_PROBLEM;',
+  },
+  {
+    name: "session-commits-race-in-process",
+    property: "logins of one user at the session cap never fail for a store reason: a process " +
+      "commits a user's new sessions one at a time instead of racing for one freed place",
+    file: "src/tokens/sessions.ts",
+    search:
+      "return await inTurn(committing, session.userUid, () => commitSession(session, user, answer));",
+    replace: "return await commitSession(session, user, answer);",
+  },
+  // ---- issue 24 (wire): one definition per wire list (grant types, claims) ----
+  {
+    name: "grant-type-inherited-name",
+    property: "grant_type names only a grant of GRANTS: an inherited name (constructor, " +
+      "toString) is 400 unsupported_grant_type, never dispatched",
+    file: "src/oauth/grant_types.ts",
+    search: "return Object.hasOwn(GRANTS, name);",
+    replace: "return name in GRANTS;",
+  },
+  {
+    name: "public-client-password-grant",
+    property: "a public client (no secret) may not have the password grant",
+    file: "src/oauth/grant_types.ts",
+    search: 'answered (as at /login)",\n    },\n    publicClients: false,',
+    replace: 'answered (as at /login)",\n    },\n    publicClients: true,',
+  },
+  {
+    name: "claim-audience-type-unchecked",
+    property: "an access token's aud is a string or an array of strings, even where no " +
+      "AUDIENCE is configured",
+    file: "src/oidc/claims.ts",
+    search: 'return typeof value === "string" || isStrings(value);',
+    replace: "return true;",
+  },
+  {
+    name: "claim-array-unbounded",
+    property: "an array claim (amr) holds at most 16 strings",
+    file: "src/oidc/claims.ts",
+    search: "return isStrings(value) && value.length <= MAX_CLAIM_ITEMS;",
+    replace: "return isStrings(value);",
   },
 
   // ---- issue 21 (oidckeys): one sign-in, one logout ----

@@ -8,6 +8,7 @@
 import "../require_deno_version.ts"; // first: one clear line on a Deno older than 2.9
 import type { Services } from "../services.ts";
 import type { ClientWithSecret } from "../oauth/client_service.ts";
+import { defaultGrant, GRANT_TYPES, PUBLIC_GRANT_TYPES } from "../oauth/grant_types.ts";
 import { table } from "./output.ts";
 import { type CliSpec, parseCommandLine, usageError } from "./command_line.ts";
 import { withServices } from "./with_services.ts";
@@ -32,11 +33,11 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   add: {
-    usage: "add <client_id> [--scope <scope>]... [--grant <grant_type>]... " +
+    usage: `add <client_id> [--scope <scope>]... [--grant ${GRANT_TYPES.join("|")}]... ` +
       "[--redirect-uri <uri>]... [--post-logout-redirect-uri <uri>]... [--public] [--json]",
     summary: "Register a client and print its secret once (a --public client has none). " +
-      "Grant types default to client_credentials (--public: authorization_code); also " +
-      "password, refresh_token, authorization_code (needs --redirect-uri)",
+      `Grant types default to ${defaultGrant(false)} (--public: ${defaultGrant(true)}, and ` +
+      `only ${PUBLIC_GRANT_TYPES.join(", ")}); authorization_code needs --redirect-uri`,
     async run(services, args) {
       const added = await services.clients.add(one(args), {
         scopes: args.scopes,

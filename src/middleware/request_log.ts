@@ -1,7 +1,8 @@
 /**
  * One JSON log line per request: time, request id, method, path, status, duration, client and
  * `sub` when a token was verified. Never a header, body or query string. When `LOG_LEVEL` is
- * above `info` it does nothing at all.
+ * above `info` nothing is done at all (not even a request id). Written by `requestChain`
+ * (`request_chain.ts`) once the request is answered.
  *
  * The request id is this process's random prefix and a counter (unique without a call into the
  * random source per request). It is sent back as `x-request-id` only on 5xx answers, the ones an
@@ -10,7 +11,7 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { TrustedProxies } from "../client_address.ts";
 import type { Logger } from "../logger.ts";
 import { clientIp } from "../client_ip.ts";
@@ -35,24 +36,31 @@ export function requestIds(): () => string {
   return () => prefix + (++counter).toString(36);
 }
 
-/** Logs each request after it is answered. */
-export function requestLog(logger: Logger, trustProxy: TrustedProxies): MiddlewareHandler {
+/** The request log: a request id as a request starts, its line once it is answered. */
+export interface RequestLog {
+  /** A fresh request id, or `undefined` when the log is off (`LOG_LEVEL` above `info`). */
+  start(): string | undefined;
+  /** Writes the line of an answered request (and `x-request-id` on a 5xx). */
+  end(c: Context, requestId: string, durationMs: number): void;
+}
+
+/** The request log of `logger`, with client addresses as `trustProxy` says. */
+export function requestLog(logger: Logger, trustProxy: TrustedProxies): RequestLog {
   const nextId = requestIds();
-  return async function requestLogMiddleware(c, next) {
-    if (!logger.enabled("info")) return await next();
-    const started = performance.now();
-    const requestId = nextId();
-    await next();
-    const status = c.res.status;
-    if (status >= 500) c.res.headers.set("x-request-id", requestId);
-    logger.info("request", {
-      request_id: requestId,
-      method: c.req.method,
-      path: c.req.path.slice(0, 256),
-      status,
-      duration_ms: Math.round((performance.now() - started) * 100) / 100,
-      client: clientIp(c, trustProxy),
-      sub: c.get("auth")?.sub,
-    });
+  return {
+    start: () => logger.enabled("info") ? nextId() : undefined,
+    end(c, requestId, durationMs) {
+      const status = c.res.status;
+      if (status >= 500) c.res.headers.set("x-request-id", requestId);
+      logger.info("request", {
+        request_id: requestId,
+        method: c.req.method,
+        path: c.req.path.slice(0, 256),
+        status,
+        duration_ms: Math.round(durationMs * 100) / 100,
+        client: clientIp(c, trustProxy),
+        sub: c.get("auth")?.sub,
+      });
+    },
   };
 }

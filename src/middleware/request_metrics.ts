@@ -1,10 +1,11 @@
 /**
  * Request latency histogram by route pattern (never the raw path, so label values stay a
- * closed set), method and status.
+ * closed set), method and status. Observed by `requestChain` (`request_chain.ts`) once the
+ * request is answered.
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { routePath } from "hono/route";
 import type { Metrics } from "../metrics.ts";
 import type { HistogramSeries } from "../prometheus.ts";
@@ -12,13 +13,37 @@ import type { HistogramSeries } from "../prometheus.ts";
 /** Methods that get their own label; any other token a client sends is counted as OTHER. */
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-/** Observes each request's duration after it is answered. */
-export function requestMetrics(metrics: Metrics): MiddlewareHandler {
+/** Records one answered request's duration. */
+export type RequestRecorder = (c: Context, seconds: number) => void;
+
+/**
+ * A recorder of answered requests into `metrics.requestDuration`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Hono } from "hono";
+ * import { createMetrics } from "../metrics.ts";
+ * import { requestRecorder } from "./request_metrics.ts";
+ * const metrics = createMetrics();
+ * const record = requestRecorder(metrics);
+ * const app = new Hono();
+ * app.use(async (c, next) => {
+ *   await next();
+ *   record(c, 0.002);
+ * });
+ * app.get("/users/:id", (c) => c.json({}));
+ * await app.request("/users/7");
+ * await app.request("/nothing-here");
+ * const text = metrics.registry.metrics();
+ * assert.match(text, /route="\/users\/:id",method="GET",status="200"/);
+ * assert.match(text, /route="unmatched",method="GET",status="404"/);
+ * ```
+ */
+export function requestRecorder(metrics: Metrics): RequestRecorder {
   // One histogram series per label set, found through nested maps: no key string per request.
   const byRoute = new Map<string, Map<string, Map<number, HistogramSeries>>>();
-  return async function requestMetricsMiddleware(c, next) {
-    const started = performance.now();
-    await next();
+  return function recordRequest(c, seconds) {
     // After next(), the route index is the handler that answered; "/*" means none matched.
     const path = routePath(c);
     const route = path === "/*" || path === "*" || path === "" ? "unmatched" : path;
@@ -34,6 +59,6 @@ export function requestMetrics(metrics: Metrics): MiddlewareHandler {
       child = metrics.requestDuration.labels(route, method, String(status));
       byStatus.set(status, child);
     }
-    child.observe((performance.now() - started) / 1000);
+    child.observe(seconds);
   };
 }

@@ -37,6 +37,7 @@ import type { KeyRing, VerificationKey } from "../crypto/keys.ts";
 import {
   type AccessClaims,
   isServiceAccountToken,
+  joseErrorCode,
   type KeyResolver,
   keyRingResolver,
   verifyAccessToken,
@@ -309,7 +310,7 @@ function keySource(options: RequireAuthOptions): {
       try {
         return await jwks({ kid, alg });
       } catch (err) {
-        if (!(err instanceof errors.JWKSNoMatchingKey)) lastFailure = now();
+        if (joseErrorCode(err) !== errors.JWKSNoMatchingKey.code) lastFailure = now();
         return undefined; // unknown kid (after a refetch), a fetch failure, or several matches
       }
     },

@@ -16,9 +16,12 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 
-const BASE: readonly (readonly [string, string])[] = [
+/** Header names and values, in the order they are set. */
+export type HeaderList = readonly (readonly [string, string])[];
+
+const BASE: HeaderList = [
   ["cache-control", "no-store"],
   ["content-security-policy", "default-src 'none'; frame-ancestors 'none'"],
   ["x-content-type-options", "nosniff"],
@@ -46,28 +49,41 @@ export interface SecurityHeaderOptions {
  * assert(names("https://auth.example.com").includes("strict-transport-security"));
  * ```
  */
-export function securityHeaderList(
-  options: SecurityHeaderOptions = {},
-): readonly (readonly [string, string])[] {
+export function securityHeaderList(options: SecurityHeaderOptions = {}): HeaderList {
   const https = options.issuer === undefined || options.issuer.startsWith("https://");
   return https ? [...BASE, HSTS] : BASE;
 }
 
-/** Adds the security headers a route has not set itself. */
+/**
+ * Sets the headers of `list` on the context, before the route runs: they go into the Response
+ * when `c.json()` builds it (setting them afterwards on the built Response checked and copied
+ * each one again, per request). A route's own `c.header("cache-control", ...)` later replaces
+ * the default.
+ */
+export function presetSecurityHeaders(c: Context, list: HeaderList): void {
+  for (const [name, value] of list) c.header(name, value);
+}
+
+/**
+ * Adds to a built answer the headers of `list` it lacks: an answer built without the context (a
+ * bare `new Response`) did not get them. Any header of the list marks an answer that already
+ * has them all (the last one: HSTS when sent, else nosniff; a route may replace cache-control,
+ * never these), so the usual answer costs one lookup.
+ */
+export function completeSecurityHeaders(headers: Headers, list: HeaderList): void {
+  if (headers.has(list[list.length - 1]![0])) return;
+  for (const [name, value] of list) if (!headers.has(name)) headers.set(name, value);
+}
+
+/**
+ * Adds the security headers a route has not set itself: the middleware on its own (the server
+ * itself runs them in `requestChain`, with its metrics and log, in one pass).
+ */
 export function securityHeaders(options: SecurityHeaderOptions = {}): MiddlewareHandler {
   const list = securityHeaderList(options);
-  // Any header of the list marks an answer that already has them all (the last one: HSTS when
-  // sent, else nosniff; a route may replace cache-control, never these).
-  const marker = list[list.length - 1]![0];
   return async function securityHeadersMiddleware(c, next) {
-    // Set before the route runs, they go into the Response when `c.json()` builds it: setting
-    // them afterwards on the built Response checked and copied each one again, per request. A
-    // route's own `c.header("cache-control", ...)` later replaces the default.
-    for (const [name, value] of list) c.header(name, value);
+    presetSecurityHeaders(c, list);
     await next();
-    // An answer built without the context (a bare `new Response`) did not get them: add them.
-    const headers = c.res.headers;
-    if (headers.has(marker)) return;
-    for (const [name, value] of list) if (!headers.has(name)) headers.set(name, value);
+    completeSecurityHeaders(c.res.headers, list);
   };
 }

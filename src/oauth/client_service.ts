@@ -21,23 +21,10 @@ import {
 } from "../tokens/access_token.ts";
 import type { PublicClient } from "../wire.ts";
 import type { ClientRecord, ClientStore } from "./client_store.ts";
+import { defaultGrant, GRANT_TYPES, isGrantType, PUBLIC_GRANT_TYPES } from "./grant_types.ts";
 import { redirectUrisProblem } from "./redirect_uris.ts";
 
 export type { PublicClient } from "../wire.ts";
-
-/** The grant types of `POST /oauth/token`. */
-export const GRANT_TYPES = [
-  "password",
-  "refresh_token",
-  "client_credentials",
-  "authorization_code",
-] as const;
-
-/** The grants a public client (no secret) may have: it signs users in through the browser. */
-const PUBLIC_GRANT_TYPES: readonly string[] = ["authorization_code", "refresh_token"];
-
-/** One of {@link GRANT_TYPES}. */
-export type GrantType = (typeof GRANT_TYPES)[number];
 
 export { SERVICE_ACCOUNT_ROLE } from "../tokens/access_token.ts";
 
@@ -150,9 +137,7 @@ export function createClientService(deps: ClientServiceDeps) {
     async add(clientId: string, options: NewClientOptions = {}): Promise<ClientWithSecret> {
       const scopes = [...new Set(options.scopes ?? [])];
       const isPublic = options.public === true;
-      const grantTypes = [
-        ...new Set(options.grantTypes ?? [isPublic ? "authorization_code" : "client_credentials"]),
-      ];
+      const grantTypes = [...new Set(options.grantTypes ?? [defaultGrant(isPublic)])];
       const redirectUris = [...new Set(options.redirectUris ?? [])];
       const postLogoutRedirectUris = [...new Set(options.postLogoutRedirectUris ?? [])];
       const problem = !CLIENT_ID.test(clientId)
@@ -293,7 +278,7 @@ export type ClientService = ReturnType<typeof createClientService>;
 
 function grantTypesProblem(grantTypes: readonly string[]): string | undefined {
   if (grantTypes.length === 0) return "at least one grant type is required";
-  const bad = grantTypes.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
+  const bad = grantTypes.find((g) => !isGrantType(g));
   return bad === undefined
     ? undefined
     : `grant type "${bad.slice(0, 64)}" must be one of ${GRANT_TYPES.join(", ")}`;
@@ -314,10 +299,11 @@ function browserProblem(
     return "redirect URIs are for clients with the authorization_code grant";
   }
   if (isPublic) {
-    const bad = grantTypes.find((g) => !PUBLIC_GRANT_TYPES.includes(g));
+    const bad = grantTypes.find((g) => !(PUBLIC_GRANT_TYPES as readonly string[]).includes(g));
     if (bad !== undefined) {
-      return `a public client (no secret) may have only ${PUBLIC_GRANT_TYPES.join(", ")}, ` +
-        `not ${bad}`;
+      return `a public client (no secret) may have only ${
+        PUBLIC_GRANT_TYPES.join(", ")
+      }, not ${bad}`;
     }
   }
   return redirectUrisProblem(redirectUris) ?? redirectUrisProblem(postLogoutRedirectUris);

@@ -16,6 +16,7 @@
 import { base64url, SignJWT } from "jose";
 import { createHash } from "node:crypto";
 import type { KeyRing, SigningKey } from "../crypto/keys.ts";
+import type { IdTokenPayload } from "./claims.ts";
 
 /** The claims an ID token is made of. */
 export interface IdTokenClaims {
@@ -57,22 +58,23 @@ export function accessTokenHash(accessToken: string, alg: string): string {
   return base64url.encode(new Uint8Array(digest.subarray(0, digest.length / 2)));
 }
 
-/** Signs an ID token with `key`. */
+/** Signs an ID token with `key`: the claims `CLAIMS` (`oidc/claims.ts`) puts in ID tokens. */
 export function signIdToken(key: SigningKey, claims: IdTokenClaims): Promise<string> {
   const iat = Math.floor(claims.now / 1000);
-  return new SignJWT({
-    auth_time: Math.floor(claims.authTime / 1000),
-    ...(claims.nonce !== undefined ? { nonce: claims.nonce } : {}),
+  const payload: IdTokenPayload = {
+    iss: claims.issuer,
+    sub: claims.subject,
+    aud: claims.clientId,
+    exp: iat + claims.ttl,
+    iat,
     sid: claims.sid,
     amr: [...claims.amr],
+    auth_time: Math.floor(claims.authTime / 1000),
+    ...(claims.nonce !== undefined ? { nonce: claims.nonce } : {}),
     azp: claims.clientId,
     at_hash: accessTokenHash(claims.accessToken, key.alg),
-  })
+  };
+  return new SignJWT({ ...payload })
     .setProtectedHeader({ alg: key.alg, typ: "JWT", kid: key.kid })
-    .setIssuer(claims.issuer)
-    .setSubject(claims.subject)
-    .setAudience(claims.clientId)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + claims.ttl)
     .sign(key.key);
 }

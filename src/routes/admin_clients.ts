@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { GRANT_TYPES } from "../oauth/client_service.ts";
+import { GRANT_TYPES, PUBLIC_GRANT_TYPES } from "../oauth/grant_types.ts";
 import { PublicClientSchema } from "../wire.ts";
 import { bodyObject, errorResponse, jsonBody, storeUnavailable } from "./schemas.ts";
 
@@ -42,7 +42,7 @@ const NewClientBody = bodyObject({
   )
     .max(32, "at most 32 post-logout redirect URIs").optional(),
   public: z.boolean({ error: "public must be a boolean" }).optional().meta({
-    description: "No secret; PKCE required; grants authorization_code and refresh_token only",
+    description: `No secret; PKCE required; grants ${PUBLIC_GRANT_TYPES.join(", ")} only`,
   }),
 }).meta({
   id: "NewOAuthClient",

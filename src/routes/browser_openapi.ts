@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { AppRouter } from "../app_types.ts";
 import { errorResponse, storeUnavailable } from "./schemas.ts";
+import { UserinfoSchema } from "../wire.ts";
 
 const page = (description: string) => ({
   content: { "text/html": { schema: z.string() } },
@@ -73,11 +74,7 @@ const EndSession = z.object({
   state: z.string().optional(),
 });
 
-const UserInfo = z.object({
-  sub: z.string(),
-  preferred_username: z.string(),
-  roles: z.array(z.string()),
-}).meta({ id: "UserInfo" });
+const UserInfo = UserinfoSchema.meta({ id: "UserInfo" });
 
 /** Registers the documentation of the browser sign-in routes. */
 export function documentBrowserRoutes(app: AppRouter): void {

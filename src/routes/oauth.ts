@@ -1,8 +1,8 @@
 /**
  * The OAuth 2 endpoints: `POST /oauth/token` (RFC 6749), `POST /oauth/revoke` (RFC 7009) and
  * `POST /oauth/introspect` (RFC 7662). Form bodies in, JSON out, `Cache-Control: no-store`;
- * errors in RFC 6749 section 5.2's shape (see `oauth/oauth_error.ts`). The logic is in
- * `oauth/grants.ts`; this file reads the request and documents it.
+ * errors in RFC 6749 section 5.2's shape (see `routes/oauth/oauth_error.ts`). The logic is in
+ * `routes/oauth/grants.ts`; this file reads the request and documents it.
  *
  * @module
  */
@@ -11,10 +11,11 @@ import type { Context } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { canonicalAddress } from "../client_address.ts";
 import { clientIp } from "../client_ip.ts";
-import { introspectToken, revokeToken, tokenGrant } from "../oauth/grants.ts";
-import { authenticateClient, clientCredentials, readForm } from "../oauth/oauth_request.ts";
-import { OAuthError } from "../oauth/oauth_error.ts";
+import { introspectToken, revokeToken, tokenGrant } from "./oauth/grants.ts";
+import { authenticateClient, clientCredentials, readForm } from "./oauth/oauth_request.ts";
+import { OAuthError } from "./oauth/oauth_error.ts";
 import type { ClientRecord } from "../oauth/client_store.ts";
+import { GRANT_TYPES, isEndpointLimited, oneOf, tokenFormFields } from "../oauth/grant_types.ts";
 import {
   IntrospectionResponseSchema,
   OAuthErrorBodySchema,
@@ -26,20 +27,15 @@ export const END_USER_ADDRESS = "End-User-Address";
 
 const OAuthErrorBody = OAuthErrorBodySchema.meta({ id: "OAuthError" });
 
+// The form as `GRANTS` (`oauth/grant_types.ts`) defines it: every grant type, every field a
+// grant reads, and client authentication.
 const TokenRequest = z.object({
-  grant_type: z.enum(["password", "refresh_token", "client_credentials", "authorization_code"]),
-  code: z.string().optional().meta({ description: "authorization_code: the code" }),
-  redirect_uri: z.string().optional().meta({
-    description: "authorization_code: the redirect_uri of the authorization request",
-  }),
-  code_verifier: z.string().optional().meta({ description: "authorization_code: PKCE" }),
-  username: z.string().optional().meta({ description: "password grant: the user id" }),
-  password: z.string().optional(),
-  refresh_token: z.string().optional(),
-  scope: z.string().optional().meta({
-    description: "password grant: one of the user's roles (default the first); " +
-      "client_credentials: space-separated scopes within the client's (default all of them)",
-  }),
+  grant_type: z.enum(GRANT_TYPES),
+  ...Object.fromEntries(
+    Object.entries(tokenFormFields()).map((
+      [name, description],
+    ) => [name, z.string().optional().meta({ description })]),
+  ),
   client_id: z.string().optional(),
   client_secret: z.string().optional().meta({ description: "client_secret_post" }),
 }).meta({ id: "OAuthTokenRequest" });
@@ -150,8 +146,7 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
   app.openAPIRegistry.registerPath({
     method: "post",
     path: "/oauth/token",
-    summary: "OAuth 2 token endpoint: authorization_code, password, refresh_token and " +
-      "client_credentials grants",
+    summary: `OAuth 2 token endpoint: ${oneOf(GRANT_TYPES)} grants`,
     security,
     request: { body: form(TokenRequest) },
     responses: {
@@ -176,8 +171,8 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
   });
   app.post("/oauth/token", async (c) => {
     const { body, client, address } = await start(c, false);
-    // client_credentials has no limit of its own (password and refresh_token do).
-    if (body.get("grant_type") === "client_credentials") {
+    // A grant with no limit of its own (client_credentials; password and refresh_token have).
+    if (isEndpointLimited(body.get("grant_type"))) {
       services.oauthLimits.count(address, provenClientId(client));
     }
     const answer = await tokenGrant(ctx, {

@@ -15,6 +15,7 @@ import {
   userIdProblem,
 } from "../users/user_rules.ts";
 import { MAX_DEVICE_TOKEN_LENGTH } from "../users/device_tokens.ts";
+import { OPTIONAL_ACCESS_TOKEN_CLAIMS, type OptionalAccessTokenClaimName } from "../oidc/claims.ts";
 import {
   ClaimsSchema,
   ErrorBodySchema,
@@ -161,14 +162,11 @@ export const LoginAnswer = LoginAnswerSchema.meta({
 
 // `.exactOptional()` fields come out of the OpenAPI generator as required: `.partial` documents
 // them as optional (the schema still accepts the same values).
-export const Claims = ClaimsSchema.partial({
-  sid: true,
-  aud: true,
-  client_id: true,
-  scope: true,
-  client_gen: true,
-  amr: true,
-}).meta({
+export const Claims = ClaimsSchema.partial(
+  Object.fromEntries(OPTIONAL_ACCESS_TOKEN_CLAIMS.map((name) => [name, true])) as {
+    [K in OptionalAccessTokenClaimName]: true;
+  },
+).meta({
   id: "Claims",
   example: {
     sub: "ada",

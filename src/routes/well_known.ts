@@ -11,6 +11,8 @@ import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { issuerUrl } from "../config/issuer.ts";
 import { ApiError } from "../errors.ts";
+import { GRANT_TYPES } from "../oauth/grant_types.ts";
+import { ACCESS_TOKEN_CLAIMS, OPENID_CLAIMS } from "../oidc/claims.ts";
 import { idTokenKey } from "../oidc/id_token.ts";
 import { errorResponse } from "./schemas.ts";
 
@@ -73,12 +75,7 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
       jwks_uri: `${base}/.well-known/jwks.json`,
       response_types_supported: ["code"],
       response_modes_supported: ["query"],
-      grant_types_supported: [
-        "authorization_code",
-        "password",
-        "refresh_token",
-        "client_credentials",
-      ],
+      grant_types_supported: [...GRANT_TYPES],
       // RFC 7636 and RFC 9700 section 2.1.1: S256 only, `plain` refused.
       code_challenge_methods_supported: ["S256"],
       // RFC 9207: every authorization response carries `iss`.
@@ -91,19 +88,6 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
       service_documentation: `${base}/openapi.json`,
     };
   };
-  const ACCESS_TOKEN_CLAIMS = [
-    "sub",
-    "role",
-    "iat",
-    "exp",
-    "iss",
-    "jti",
-    "sid",
-    "aud",
-    "client_id",
-    "scope",
-    "client_gen",
-  ];
   /**
    * OpenID Connect Discovery 1.0 section 3, only when ID tokens can be signed (an asymmetric
    * `JWT_ALG`; see `oidc/id_token.ts`). `request_uri_parameter_supported` defaults to true, so
@@ -117,21 +101,7 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: [alg],
     prompt_values_supported: ["none", "login", "consent", "select_account"],
-    claims_supported: [
-      "iss",
-      "sub",
-      "aud",
-      "exp",
-      "iat",
-      "auth_time",
-      "nonce",
-      "sid",
-      "amr",
-      "azp",
-      "at_hash",
-      "preferred_username",
-      "roles",
-    ],
+    claims_supported: [...OPENID_CLAIMS],
     claims_parameter_supported: false,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
@@ -159,7 +129,7 @@ export function wellKnownRoutes(app: AppRouter, ctx: AppContext): void {
     (c) => {
       if (noDiscovery) throw noDiscovery;
       c.header("Cache-Control", METADATA_CACHE);
-      return c.json({ ...metadata(), claims_supported: ACCESS_TOKEN_CLAIMS }, 200);
+      return c.json({ ...metadata(), claims_supported: [...ACCESS_TOKEN_CLAIMS] }, 200);
     },
   );
   app.openapi(

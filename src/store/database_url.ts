@@ -10,6 +10,12 @@
 /** The `sslmode` values libpq knows; the driver verifies the certificate for the `verify-*` ones. */
 export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 
+/**
+ * The `target_session_attrs` values a one-host URL may carry: both make the driver refuse a server
+ * that cannot take writes (the server writes on every login). The driver rejects libpq's `any`.
+ */
+export const SESSION_ATTRS = ["read-write", "primary"];
+
 /** Connections one instance may hold at most, unless `DATABASE_POOL_SIZE` says otherwise. */
 export const DEFAULT_POOL_SIZE = 10;
 
@@ -24,9 +30,12 @@ export const DEFAULT_POOL_SIZE = 10;
  * assert.equal(databaseUrlProblem("postgres://app:pw@db.internal:5432/auth?sslmode=verify-full"), undefined);
  * assert.match(databaseUrlProblem("mysql://db/auth")!, /postgres:\/\//);
  * assert.match(databaseUrlProblem("postgres://db/auth?sslmode=maybe")!, /sslmode/);
+ * assert.match(databaseUrlProblem("postgres://h1:5432,h2:5432/auth")!, /several hosts/);
  * ```
  */
 export function databaseUrlProblem(value: string): string | undefined {
+  const hosts = authorityHosts(value);
+  if (hosts !== undefined && hosts.includes(",")) return MULTI_HOST_PROBLEM;
   const url = URL.canParse(value) ? new URL(value) : undefined;
   if (!url || (url.protocol !== "postgres:" && url.protocol !== "postgresql:")) {
     return "must be a PostgreSQL URL such as postgres://user:password@host:5432/database";
@@ -36,7 +45,50 @@ export function databaseUrlProblem(value: string): string | undefined {
   if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
     return `has sslmode=${sslmode.slice(0, 20)}: use one of ${SSL_MODES.join(", ")}`;
   }
+  const attrs = url.searchParams.get("target_session_attrs");
+  if (attrs !== null && !SESSION_ATTRS.includes(attrs)) {
+    return `has target_session_attrs=${attrs.slice(0, 20)}: the server writes, so use ` +
+      `${SESSION_ATTRS.join(" or ")}, or leave it out`;
+  }
   return undefined;
+}
+
+/**
+ * Why a URL naming several hosts (`postgres://h1:5432,h2:5432/db`, libpq's failover list) is
+ * refused. The driver (`npm:postgres` 3.4.9) parses such a list, but choosing the writable host
+ * is where it goes wrong, each seen against real servers (a primary, its streaming standby, a
+ * server with `default_transaction_read_only=on`; docs/scaling.md, "Several hosts in one URL"):
+ * - `target_session_attrs=read-write` checks `default_transaction_read_only` alone, so it takes a
+ *   hot standby (libpq also checks `in_hot_standby`); every write then fails
+ *   (porsager/postgres#815);
+ * - `primary` checks `in_hot_standby` alone, so it takes a read-only server;
+ * - when no listed host is up or acceptable (the failover window), the connection attempt
+ *   loops from host to host with no pause and the query never settles, `connect_timeout` or
+ *   not: `retries` is never incremented (porsager/postgres#1174, fixes unmerged);
+ * - reported upstream, not tried here: a host that times out fails the query instead of moving
+ *   on (porsager/postgres#988).
+ * A store that hangs or writes to a standby is worse than a refusal at start.
+ */
+export const MULTI_HOST_PROBLEM = "names several hosts, which this server does not support: " +
+  "its driver (npm:postgres 3.4) may pick a hot standby for target_session_attrs=read-write " +
+  "and waits forever when no listed host can take writes (porsager/postgres#815, #1174); " +
+  "name one address that always reaches the primary (a virtual IP, PgBouncer or HAProxy in " +
+  "front of the cluster, or the managed service's writer endpoint)";
+
+/**
+ * The host list of a URL (between `//` and the path, after any `user@`), percent-decoded as the
+ * driver decodes it (so `h1%2Ch2` is two hosts there too).
+ */
+function authorityHosts(value: string): string | undefined {
+  const start = value.indexOf("://");
+  if (start < 0) return undefined;
+  const authority = value.slice(start + 3).split(/[/?#]/)[0]!;
+  const hosts = authority.slice(authority.lastIndexOf("@") + 1);
+  try {
+    return decodeURIComponent(hosts);
+  } catch {
+    return hosts;
+  }
 }
 
 /**

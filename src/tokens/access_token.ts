@@ -15,14 +15,18 @@ import {
 import { ApiError } from "../errors.ts";
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "./algorithms.ts";
 import type { KeyRing } from "../crypto/keys.ts";
-import type { Claims } from "../wire.ts";
+import {
+  type AccessTokenClaims,
+  readAccessTokenClaims,
+  REQUIRED_ACCESS_TOKEN_CLAIMS,
+} from "../oidc/claims.ts";
 
 /**
- * The verified claims of an access token (the wire schema `ClaimsSchema` in `wire.ts`); `sid`,
- * the session id, is present in every user token this server issues (service-account tokens
- * have none, and carry `client_id`, `scope` and `client_gen` instead).
+ * The verified claims of an access token (`CLAIMS` in `oidc/claims.ts`); `sid`, the session id,
+ * is present in every user token this server issues (service-account tokens have none, and carry
+ * `client_id`, `scope` and `client_gen` instead).
  */
-export type AccessClaims = Readonly<Claims>;
+export type AccessClaims = AccessTokenClaims;
 
 /** Whom a token is for: a user's session, or a service account (no session, with scopes). */
 export interface TokenSubject {
@@ -206,7 +210,7 @@ export async function verifyAccessToken(
       issuer: options.issuer,
       ...(options.audience !== undefined ? { audience: options.audience } : {}),
       typ: "JWT",
-      requiredClaims: ["exp", "iat", "sub", "iss"],
+      requiredClaims: [...REQUIRED_ACCESS_TOKEN_CLAIMS],
       currentDate: new Date(options.now),
     }));
   } catch (err) {
@@ -238,52 +242,45 @@ function isCanonicalBase64Url(segment: string): boolean {
   }
 }
 
+/** The claim types of `oidc/claims.ts`, the one definition of what an access token carries. */
 function checkClaimTypes(payload: JWTPayload): AccessClaims {
-  const { sub, iat, exp, iss, jti, sid, aud } = payload;
-  const { client_id: clientId, scope, client_gen: clientGen } = payload;
-  const role = payload.role;
-  const amr = payload.amr;
-  const isText = (v: unknown) => typeof v === "string" && v !== "";
-  if (!isText(sub) || !isText(role) || !isText(iss)) throw invalid("token claims have wrong types");
-  if (!Number.isFinite(iat) || !Number.isFinite(exp)) throw invalid("token times are not numbers");
-  if (jti !== undefined && typeof jti !== "string") throw invalid("token claims have wrong types");
-  if (sid !== undefined && typeof sid !== "string") throw invalid("token claims have wrong types");
-  if (clientId !== undefined && typeof clientId !== "string") {
-    throw invalid("token claims have wrong types");
-  }
-  if (scope !== undefined && typeof scope !== "string") {
-    throw invalid("token claims have wrong types");
-  }
-  if (clientGen !== undefined && typeof clientGen !== "string") {
-    throw invalid("token claims have wrong types");
-  }
-  if (
-    amr !== undefined &&
-    (!Array.isArray(amr) || amr.length > 16 || !amr.every((m) => typeof m === "string"))
-  ) {
-    throw invalid("token claims have wrong types");
-  }
-  return {
-    sub: sub as string,
-    role: role as string,
-    iat: iat as number,
-    exp: exp as number,
-    iss: iss as string,
-    jti: (jti as string | undefined) ?? "",
-    ...(sid !== undefined ? { sid: sid as string } : {}),
-    ...(aud !== undefined ? { aud } : {}),
-    ...(clientId !== undefined ? { client_id: clientId as string } : {}),
-    ...(scope !== undefined ? { scope: scope as string } : {}),
-    ...(clientGen !== undefined ? { client_gen: clientGen as string } : {}),
-    ...(amr !== undefined ? { amr: amr as string[] } : {}),
-  };
+  const read = readAccessTokenClaims(payload);
+  if ("wrong" in read) throw invalid(`token claim ${read.wrong} is missing or of the wrong type`);
+  return read.claims;
 }
 
+/** jose's errors told apart by their stable `code` (panva/jose `util/errors.ts`), never by class. */
 function describeJoseError(err: unknown): string {
-  if (err instanceof errors.JWTExpired) return "token expired";
-  if (err instanceof errors.JWTClaimValidationFailed) return `token claim ${err.claim} is invalid`;
-  if (err instanceof errors.JWSSignatureVerificationFailed) return "token signature is invalid";
-  return "invalid token";
+  switch (joseErrorCode(err)) {
+    case errors.JWTExpired.code:
+      return "token expired";
+    case errors.JWTClaimValidationFailed.code: {
+      const claim = (err as { claim?: unknown }).claim;
+      return typeof claim === "string" ? `token claim ${claim} is invalid` : "invalid token";
+    }
+    case errors.JWSSignatureVerificationFailed.code:
+      return "token signature is invalid";
+    default:
+      return "invalid token";
+  }
+}
+
+/**
+ * The `code` of a jose error (`ERR_JWT_EXPIRED`, `ERR_JWKS_NO_MATCHING_KEY`, ...), else
+ * `undefined`. A code holds across copies of jose a class check would tell apart.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errors } from "jose";
+ * import { joseErrorCode } from "./access_token.ts";
+ * assert.equal(joseErrorCode(new errors.JWTExpired("expired", {})), "ERR_JWT_EXPIRED");
+ * assert.equal(joseErrorCode(new Error("other")), undefined);
+ * ```
+ */
+export function joseErrorCode(err: unknown): string | undefined {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return typeof code === "string" && code.startsWith("ERR_") ? code : undefined;
 }
 
 function invalid(message: string): ApiError {

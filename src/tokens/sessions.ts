@@ -1,22 +1,14 @@
 /**
- * Sessions and refresh tokens: issue, rotate, forgive the near-simultaneous, detect reuse,
- * revoke.
- *
- * A refresh token is 32 bytes, base64url: a 16-byte family id, random and fixed for the
- * session, a 12-byte MAC and a 4-byte rotation counter (big-endian). The MAC is HMAC-SHA-256,
- * under a key derived from `SECRET_KEY` ({@link deriveChainKey}), of the family id and the
- * counter; each rotation issues the next counter. So the server can hand the same child out
- * again to whoever presents the parent, without storing it; nobody can compute a token
- * without the key; and the server can prove that it issued any token of the family, however
- * old, without a record of it. The session's id is a hash of the family id (so `sid`, which
- * access tokens carry, does not reveal it), and the session record stores only SHA-256 hashes
- * of its current token and that token's parent.
+ * Sessions: start, rotate refresh tokens, forgive the near-simultaneous, detect reuse, revoke.
+ * The token format itself (family id, MAC, counter; the `sid`) is `refresh_token.ts`, pure
+ * functions with no store; this service decides what a token means for its session record,
+ * which stores only SHA-256 hashes of its current token and that token's parent.
  *
  * The family id alone proves nothing (it is the first 22 characters of every token of the
  * session, forever): reuse detection and revocation act only on a token the server issued,
- * one whose hash the record holds or whose MAC verifies ({@link isIssued}). A token of a session
- * started before this layout (random secret, children HMAC'd from their parent) is proven by
- * its hash alone; its next rotation moves the session to the MAC layout.
+ * one whose hash the record holds or whose MAC verifies (`isIssued`). A token of a session
+ * started before the MAC layout is proven by its hash alone; its next rotation moves the
+ * session to the MAC layout.
  *
  * Reuse interval, as Supabase Auth (GoTrue) has it (internal/tokens/service.go: a revoked token
  * that is the parent of the active one gets the active one back): within
@@ -27,14 +19,22 @@
  *
  * @module
  */
-import { base64url } from "jose";
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { ApiError, ContendedError } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
 import { sessionEpoch, type UserRecord, userUid } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
 import type { TokenPair } from "../wire.ts";
 import type { SignedToken, TokenSubject } from "./access_token.ts";
+import {
+  childOf,
+  familyOf,
+  legacyChildOf,
+  macVerifies,
+  newFamily,
+  sidOf,
+  tokenAt,
+  tokenHash,
+} from "./refresh_token.ts";
 import {
   clientMatches,
   isSessionLive,
@@ -45,6 +45,7 @@ import {
 } from "./session_store.ts";
 
 export type { TokenPair } from "../wire.ts";
+export { deriveChainKey } from "./refresh_token.ts";
 
 /** Dependencies of {@link createSessionService}. */
 export interface SessionDeps {
@@ -57,7 +58,7 @@ export interface SessionDeps {
   readonly sessionMaxAge?: number;
   /** Live sessions per user; a login beyond it ends the oldest (default: unlimited). */
   readonly maxSessionsPerUser?: number;
-  /** The key rotations derive child tokens with ({@link deriveChainKey}). */
+  /** The key rotations derive child tokens with (`deriveChainKey`, `refresh_token.ts`). */
   readonly chainKey: Uint8Array;
   readonly now: () => number;
   /** The domain event stream (log, metrics and the session gate listen). */
@@ -76,29 +77,32 @@ export interface SessionSummary {
   readonly expiresAt: number;
 }
 
-const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-const FAMILY_BYTES = 16;
-const MAC_BYTES = 12;
-const MAC_LABEL = new TextEncoder().encode("refresh-token/v2");
 const MAX_ROTATION_ATTEMPTS = 8;
+/**
+ * Runs `task` once every earlier task of `key` in `queue` has settled: one at a time per key,
+ * in arrival order; the key leaves the map with its last task.
+ */
+async function inTurn<T>(
+  queue: Map<string, Promise<void>>,
+  key: string,
+  task: () => Promise<T>,
+): Promise<T> {
+  const before = queue.get(key);
+  let finished!: () => void;
+  const mine = new Promise<void>((resolve) => finished = resolve);
+  const last = before ? before.then(() => mine) : mine;
+  queue.set(key, last);
+  try {
+    await before;
+    return await task();
+  } finally {
+    finished();
+    if (queue.get(key) === last) queue.delete(key);
+  }
+}
+
 /** Commits of a new session that may find the cap full (each ends sessions to make room). */
 const MAX_CREATE_ATTEMPTS = 12;
-
-/**
- * The key rotations derive child tokens with: HMAC-SHA-256 of a fixed label under
- * `SECRET_KEY`, so it never equals a signing key.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { deriveChainKey } from "./sessions.ts";
- * assert.equal(deriveChainKey("a".repeat(32)).length, 32);
- * assert.notDeepEqual(deriveChainKey("a".repeat(32)), deriveChainKey("b".repeat(32)));
- * ```
- */
-export function deriveChainKey(secretKey: string): Uint8Array {
-  return new Uint8Array(createHmac("sha256", secretKey).update("refresh-token-chain/v1").digest());
-}
 
 /** Creates the session service. */
 export function createSessionService(deps: SessionDeps) {
@@ -106,6 +110,10 @@ export function createSessionService(deps: SessionDeps) {
   const refreshTtlMs = deps.refreshTtl * 1000;
   const maxAgeMs = (deps.sessionMaxAge ?? 3650 * 86_400) * 1000;
   const maxSessions = deps.maxSessionsPerUser ?? Infinity;
+  // A user's new sessions commit one at a time in this process: logins of one user at the cap
+  // would each end the same oldest session and take turns at its one place until their
+  // attempts ran out (16 at once answered 503 busy; bench/store_engines.ts, docs/scaling.md).
+  const committing = new Map<string, Promise<void>>();
 
   function issuePair(session: SessionRecord, refreshToken: string, nowMs: number) {
     // No access token outlives its session's absolute end.
@@ -143,8 +151,8 @@ export function createSessionService(deps: SessionDeps) {
     browser?: { readonly key: string; readonly expiresAt: number },
   ): Promise<TokenPair> {
     const now = deps.now();
-    const family = crypto.getRandomValues(new Uint8Array(FAMILY_BYTES));
-    const token = tokenAt(family, 0);
+    const family = newFamily();
+    const token = tokenAt(deps.chainKey, family, 0);
     const maxExpiresAt = Math.min(now + maxAgeMs, browser?.expiresAt ?? Infinity);
     const session: SessionRecord = {
       sid: sidOf(family),
@@ -160,7 +168,7 @@ export function createSessionService(deps: SessionDeps) {
       refreshedAt: now,
       expiresAt: Math.min(now + refreshTtlMs, maxExpiresAt),
       maxExpiresAt,
-      currentHash: sha256(token),
+      currentHash: tokenHash(token),
       userVersionstamp: user.versionstamp,
     };
     // The access token is signed before the commit, but sent only after it: nothing is
@@ -168,6 +176,12 @@ export function createSessionService(deps: SessionDeps) {
     const answer = await issuePair(session, token, now);
     // The cap is counted in the commit that stores the session, so concurrent logins of one
     // user never exceed it: "full" ends the oldest live sessions, then tries again.
+    return await inTurn(committing, session.userUid, () => commitSession(session, user, answer));
+  }
+
+  /** Stores a new session under the cap (see {@link start}); answers `answer` once stored. */
+  async function commitSession(session: SessionRecord, user: CheckedUser, answer: TokenPair) {
+    const now = session.createdAt;
     for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
       const outcome = await deps.store.createSession({
         session,
@@ -221,7 +235,7 @@ export function createSessionService(deps: SessionDeps) {
     const family = familyOf(refreshToken);
     if (!family) throw invalidRefresh();
     const sid = sidOf(family);
-    const hash = sha256(refreshToken);
+    const hash = tokenHash(refreshToken);
     let owner = "";
     for (let attempt = 0; attempt < MAX_ROTATION_ATTEMPTS; attempt++) {
       const now = deps.now();
@@ -261,8 +275,11 @@ export function createSessionService(deps: SessionDeps) {
         // A near-simultaneous presenter, or a client that lost the answer: the current token
         // again. Derived, not stored; it matches unless SECRET_KEY changed in between (or the
         // parent was rotated by a version before the MAC layout: its child is the legacy one).
-        const current = [childOf(refreshToken), legacyChildOf(refreshToken)]
-          .find((child) => sha256(child) === session.currentHash);
+        const current = [
+          childOf(deps.chainKey, refreshToken),
+          legacyChildOf(deps.chainKey, refreshToken),
+        ]
+          .find((child) => tokenHash(child) === session.currentHash);
         if (current === undefined) throw conflict();
         await requireUsable(session, user, now);
         emit({ type: "refreshed", sid, sub: session.userId, grace: true });
@@ -302,12 +319,12 @@ export function createSessionService(deps: SessionDeps) {
     user?: UserRecord,
   ): Promise<TokenPair | undefined> {
     const before = entry.value;
-    const child = childOf(presented);
+    const child = childOf(deps.chainKey, presented);
     const session: SessionRecord = {
       ...before,
       refreshedAt: now,
       expiresAt: Math.min(now + refreshTtlMs, before.maxExpiresAt),
-      currentHash: sha256(child),
+      currentHash: tokenHash(child),
       parentHash: before.currentHash,
       userVersionstamp,
       epoch: user ? sessionEpoch(user) : before.epoch,
@@ -401,74 +418,19 @@ export function createSessionService(deps: SessionDeps) {
 
   return { start, refresh, revoke, revokeByRefreshToken, revokeForClient, list, revokeOwn };
 
-  /** The MAC of a family's token number `counter`. */
-  function macOf(family: Uint8Array, counter: Uint8Array): Uint8Array {
-    const mac = createHmac("sha256", deps.chainKey).update(MAC_LABEL).update(family)
-      .update(counter).digest();
-    return new Uint8Array(mac.subarray(0, MAC_BYTES));
-  }
-
-  /** A family's token number `counter`: family id, MAC, counter. */
-  function tokenAt(family: Uint8Array, counter: number): string {
-    const count = new Uint8Array(4);
-    new DataView(count.buffer).setUint32(0, counter >>> 0);
-    return base64url.encode(concat(concat(family, macOf(family, count)), count));
-  }
-
-  /** The child of a refresh token: same family, the next counter. */
-  function childOf(parent: string): string {
-    const bytes = base64url.decode(parent);
-    const counter = new DataView(bytes.buffer, bytes.byteOffset).getUint32(
-      FAMILY_BYTES + MAC_BYTES,
-    );
-    return tokenAt(bytes.slice(0, FAMILY_BYTES), counter + 1);
-  }
-
-  /** The child a version before the MAC layout derived: HMAC(chain key, whole parent). */
-  function legacyChildOf(parent: string): string {
-    const family = base64url.decode(parent).slice(0, FAMILY_BYTES);
-    const secret = createHmac("sha256", deps.chainKey).update(parent).digest()
-      .subarray(0, 32 - FAMILY_BYTES);
-    return base64url.encode(concat(family, new Uint8Array(secret)));
-  }
-
   /**
    * Did the server issue this token for this session: its hash is the current or the parent
    * on record, or its MAC verifies (any older token of the family).
    */
   function isIssued(token: string, session: SessionRecord): boolean {
-    const hash = sha256(token);
+    const hash = tokenHash(token);
     if (hash === session.currentHash || hash === session.parentHash) return true;
-    const bytes = base64url.decode(token);
-    const family = bytes.subarray(0, FAMILY_BYTES);
-    const mac = bytes.subarray(FAMILY_BYTES, FAMILY_BYTES + MAC_BYTES);
-    const counter = bytes.subarray(FAMILY_BYTES + MAC_BYTES);
-    return timingSafeEqual(mac, macOf(family, counter));
+    return macVerifies(deps.chainKey, token);
   }
 }
 
 /** The session service's interface. */
 export type SessionService = ReturnType<typeof createSessionService>;
-
-function familyOf(refreshToken: string): Uint8Array | undefined {
-  if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) return undefined;
-  return base64url.decode(refreshToken).slice(0, FAMILY_BYTES);
-}
-
-/** The session id of a family: a hash, so the `sid` in access tokens does not reveal it. */
-function sidOf(family: Uint8Array): string {
-  const hex = createHash("sha256").update("sid/v1").update(family).digest("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
-    hex.slice(20, 32)
-  }`;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 function pair(signed: SignedToken, refreshToken: string): TokenPair {
   return {
@@ -477,11 +439,6 @@ function pair(signed: SignedToken, refreshToken: string): TokenPair {
     expires_in: signed.expiresIn,
     refresh_token: refreshToken,
   };
-}
-
-/** SHA-256, base64url. Synchronous: a 43-byte input costs less than one async crypto op's trip. */
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("base64url");
 }
 
 function invalidRefresh(): ApiError {

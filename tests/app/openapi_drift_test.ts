@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { addUser, login, makeApp, type TestApp } from "../helpers/app.ts";
-import { needs, READ, RUN_DENO } from "../helpers/permissions.ts";
-import { ROOT, runDeno } from "../helpers/server_process.ts";
+import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
+import { ROOT, runDeno, startServer } from "../helpers/server_process.ts";
 
 /** A JSON Schema as the document has it (the parts this test reads). */
 interface JsonSchema {
@@ -208,5 +208,59 @@ needs(READ, RUN_DENO)(
     const result = await runDeno(ROOT, ["eval", "--ext=ts", script]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.stdout.trim().split("\n"), ["undefined", "function"]);
+  },
+);
+
+Deno.test("every operation that documents 415 answers it for a body that is not JSON", async () => {
+  using t = await makeApp();
+  await addUser(t, "root", "root password 1", ["admin", "user"]);
+  const { token } = await login(t, "root", "root password 1");
+  const doc: Doc & {
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  } = await (await t.request("/openapi.json")).json();
+  const checked: string[] = [];
+  for (const [template, item] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (!("415" in operation.responses)) continue;
+      const name = `${method.toUpperCase()} ${template}`;
+      // A browser form's 415 is a page (for JSON); the JSON API's is an error (for text).
+      const answer = operation.responses["415"] as { content?: Record<string, unknown> };
+      const form = answer.content?.["text/html"] !== undefined;
+      const path = template.replace(/\{[a-z_]+\}/g, "nobody");
+      for (const type of form ? ["application/json"] : ["text/plain", undefined]) {
+        const res = await t.request(path, {
+          method: method.toUpperCase(),
+          headers: { Authorization: `Bearer ${token}`, ...(type ? { "Content-Type": type } : {}) },
+          // Bytes: a string body would bring its own Content-Type (text/plain).
+          body: new TextEncoder().encode("{}"),
+        });
+        assert.equal(res.status, 415, `${name} with ${type ?? "no Content-Type"}`);
+        if (!form) assert.equal((await res.json()).code, "unsupported_media_type", name);
+        else await res.body?.cancel();
+      }
+      checked.push(name);
+    }
+  }
+  // The guard of app.ts (/login, /admin/*) and the routes' own (/login/mfa, /me/mfa/...).
+  for (const name of ["POST /login", "PATCH /admin/users/{id}", "POST /login/mfa"]) {
+    assert.ok(checked.includes(name), `${name} was checked`);
+  }
+});
+
+needs(READ, WRITE, NET, RUN_DENO)(
+  "a real server (the start task's permissions) loads the generator and serves the document",
+  async () => {
+    const server = await startServer({ stdout: "null" });
+    try {
+      for (let i = 0; i < 2; i++) { // built once, then kept
+        const res = await fetch(`${server.url}/openapi.json`);
+        assert.equal(res.status, 200);
+        const doc = await res.json();
+        assert.equal(doc.openapi, "3.1.0");
+        assert.equal(doc.paths["/login"].post.operationId, "postLogin");
+      }
+    } finally {
+      await server.stop();
+    }
   },
 );

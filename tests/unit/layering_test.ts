@@ -49,3 +49,43 @@ test("src/middleware/require_auth.ts (the verifier other services import) loads 
   );
   assert.deepEqual(server, []);
 });
+
+/**
+ * The modules `main.ts` evaluates at start-up: its graph through static imports only (a dynamic
+ * `import()` and an `import type` are not followed).
+ */
+async function startPath(entry: string): Promise<string[]> {
+  const { code, stdout, stderr } = await new Deno.Command("deno", {
+    args: ["info", "--json", entry],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  type Dependency = { specifier: string; code?: { specifier: string }; isDynamic?: boolean };
+  const info = JSON.parse(new TextDecoder().decode(stdout)) as {
+    roots: string[];
+    modules: { specifier: string; dependencies?: Dependency[] }[];
+    redirects: Record<string, string>;
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const queue = [...info.roots];
+  while (queue.length > 0) {
+    const specifier = queue.pop()!;
+    const resolved = info.redirects[specifier] ?? specifier;
+    if (seen.has(resolved)) continue;
+    seen.add(resolved);
+    for (const dependency of bySpecifier.get(resolved)?.dependencies ?? []) {
+      if (dependency.code && !dependency.isDynamic) queue.push(dependency.code.specifier);
+    }
+  }
+  return [...seen];
+}
+
+test("main.ts does not evaluate the OpenAPI generator or the WebAuthn library at start-up", async () => {
+  const graph = await startPath("main.ts");
+  assert.ok(graph.some((s) => s.endsWith("/src/app.ts")), "the graph was read");
+  assert.ok(graph.some((s) => s.includes("jose")), "npm packages are in the graph");
+  const late = graph.filter((s) => /zod-openapi|simplewebauthn|openapi_document/.test(s));
+  assert.deepEqual(late, []);
+});

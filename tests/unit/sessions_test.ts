@@ -539,6 +539,32 @@ Deno.test("MAX_SESSIONS_PER_USER: a login beyond the cap ends the oldest session
   assert.ok(f.events.some((e) => e.type === "session_revoked" && e.reason === "session limit"));
 });
 
+Deno.test("MAX_SESSIONS_PER_USER: 16 logins of one user at once, at the cap, all succeed", async () => {
+  // Each used to end the same oldest session and take turns at its one place: 503 busy for
+  // those whose attempts ran out (bench/store_engines.ts saw it).
+  await using f = await fixture({ maxSessionsPerUser: 3 });
+  for (let i = 0; i < 3; i++) await startAs(f, "ada", "user");
+  const store = f.stores.sessions;
+  const create = store.createSession.bind(store);
+  let full = 0;
+  store.createSession = async (input) => {
+    const outcome = await create(input);
+    if (outcome === "full") full++;
+    return outcome;
+  };
+  const logins = await Promise.allSettled(
+    Array.from({ length: 16 }, () => startAs(f, "ada", "user")),
+  );
+  assert.deepEqual(logins.filter((r) => r.status === "rejected").map((r) => String(r.reason)), []);
+  const ada = (await f.stores.users.getUser("ada"))!.value;
+  assert.equal((await f.sessions.list(ada)).length, 3);
+  const ended = f.events.flatMap((e) =>
+    e.type === "session_revoked" && e.reason === "session limit" ? [e.sid] : []
+  );
+  assert.equal(new Set(ended).size, 16, "one session ended per login beyond the cap");
+  assert.equal(full, 16, "each login found the cap full once: none lost a race to another");
+});
+
 Deno.test("refresh: a token of another family, or forged with a known sid, revokes nothing", async () => {
   await using f = await fixture();
   const pair = await startAs(f, "ada", "user");

@@ -7,9 +7,9 @@
  * @module
  */
 import type { Context } from "hono";
-import type { ClientService } from "./client_service.ts";
+import type { ClientService } from "../../oauth/client_service.ts";
 import { OAuthError } from "./oauth_error.ts";
-import type { ClientRecord } from "./client_store.ts";
+import type { ClientRecord } from "../../oauth/client_store.ts";
 
 const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
 

@@ -8,9 +8,9 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type ErrorCode, toApiError } from "../errors.ts";
-import type { Logger } from "../logger.ts";
-import type { OAUTH_ERROR_CODES, OAuthErrorBody } from "../wire.ts";
+import { type ErrorCode, toApiError } from "../../errors.ts";
+import type { Logger } from "../../logger.ts";
+import type { OAUTH_ERROR_CODES, OAuthErrorBody } from "../../wire.ts";
 
 /** RFC 6749 section 5.2 and RFC 7009 section 2.2.1 codes, plus our 429 and 503. */
 export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];

@@ -6,13 +6,24 @@
  * @module
  */
 import { decodeJwt } from "jose";
-import type { AppContext } from "../app_types.ts";
-import { ApiError } from "../errors.ts";
-import { LoginBody } from "../routes/schemas.ts";
-import { type AccessClaims, keyRingResolver, verifyAccessToken } from "../tokens/access_token.ts";
-import type { IntrospectionResponse, OAuthTokenResponse, TokenPair } from "../wire.ts";
-import { grantedScopes, type GrantType, scopesProblem } from "./client_service.ts";
-import type { ClientRecord } from "./client_store.ts";
+import type { AppContext } from "../../app_types.ts";
+import { ApiError } from "../../errors.ts";
+import { LoginBody } from "../schemas.ts";
+import {
+  type AccessClaims,
+  keyRingResolver,
+  verifyAccessToken,
+} from "../../tokens/access_token.ts";
+import type { IntrospectionResponse, OAuthTokenResponse, TokenPair } from "../../wire.ts";
+import { grantedScopes, scopesProblem } from "../../oauth/client_service.ts";
+import {
+  GRANT_TYPES,
+  type GrantField,
+  type GrantType,
+  isGrantType,
+  oneOf,
+} from "../../oauth/grant_types.ts";
+import type { ClientRecord } from "../../oauth/client_store.ts";
 import { authorizationCodeGrant } from "./code_grant.ts";
 import { OAuthError } from "./oauth_error.ts";
 import { OAuthMfaRequired } from "./oauth_mfa.ts";
@@ -32,31 +43,45 @@ export interface TokenRequest {
   readonly endUserAddress?: string | undefined;
 }
 
+/**
+ * What a grant's handler reads: the form, narrowed to the fields its entry in `GRANTS` declares
+ * (reading another is a compile error, so the documented form cannot drift from the handlers).
+ */
+export interface GrantRequest<G extends GrantType> extends Omit<TokenRequest, "form"> {
+  readonly form: { get(name: GrantField<G>): string | undefined };
+}
+
+/** A grant type's handler. */
+export type GrantHandler<G extends GrantType> = (
+  ctx: GrantContext,
+  request: GrantRequest<G>,
+) => Promise<OAuthTokenResponse>;
+
+/**
+ * One handler per grant type of `GRANTS` (`oauth/grant_types.ts`): a grant type without a
+ * handler, or a handler for none, does not compile.
+ */
+const HANDLERS: { readonly [G in GrantType]: GrantHandler<G> } = {
+  authorization_code: authorizationCodeGrant,
+  password: passwordGrant,
+  refresh_token: refreshTokenGrant,
+  client_credentials: clientCredentialsGrant,
+};
+
 /** `POST /oauth/token`: dispatches on `grant_type`. */
 export function tokenGrant(ctx: GrantContext, request: TokenRequest): Promise<OAuthTokenResponse> {
   const grantType = request.form.get("grant_type");
   if (grantType === undefined) throw new OAuthError("invalid_request", "grant_type is required");
-  switch (grantType) {
-    case "password":
-      return passwordGrant(ctx, request);
-    case "refresh_token":
-      return refreshTokenGrant(ctx, request);
-    case "client_credentials":
-      return clientCredentialsGrant(ctx, request);
-    case "authorization_code":
-      return authorizationCodeGrant(ctx, request);
-    default:
-      throw new OAuthError(
-        "unsupported_grant_type",
-        "grant_type must be authorization_code, password, refresh_token or client_credentials",
-      );
+  if (!isGrantType(grantType)) {
+    throw new OAuthError("unsupported_grant_type", `grant_type must be ${oneOf(GRANT_TYPES)}`);
   }
+  return HANDLERS[grantType](ctx, request);
 }
 
 /** `grant_type=password`: `/login` behind an OAuth face; `scope` names the role wanted. */
 async function passwordGrant(
   ctx: GrantContext,
-  { form, client, address, endUserAddress }: TokenRequest,
+  { form, client, address, endUserAddress }: GrantRequest<"password">,
 ): Promise<OAuthTokenResponse> {
   allow(client, "password");
   const roles = scopeTokens(form.get("scope"));
@@ -96,7 +121,7 @@ async function passwordGrant(
 /** `grant_type=refresh_token`: `/refresh` behind an OAuth face (same rotation and reuse rules). */
 async function refreshTokenGrant(
   ctx: GrantContext,
-  { form, client, address, endUserAddress }: TokenRequest,
+  { form, client, address, endUserAddress }: GrantRequest<"refresh_token">,
 ): Promise<OAuthTokenResponse> {
   allow(client, "refresh_token");
   const refreshToken = form.get("refresh_token");
@@ -118,7 +143,7 @@ async function refreshTokenGrant(
 /** `grant_type=client_credentials`: a service-account token, no refresh token. */
 async function clientCredentialsGrant(
   ctx: GrantContext,
-  { form, client }: TokenRequest,
+  { form, client }: GrantRequest<"client_credentials">,
 ): Promise<OAuthTokenResponse> {
   if (!client) {
     throw new OAuthError("invalid_client", "client_credentials needs client authentication");

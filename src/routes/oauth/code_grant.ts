@@ -8,20 +8,19 @@
  * @module
  */
 import { decodeJwt } from "jose";
-import type { AppContext } from "../app_types.ts";
-import { InvalidCodeError } from "../browser/authorization_codes.ts";
-import { idTokenKey, signIdToken } from "../oidc/id_token.ts";
-import type { OAuthTokenResponse } from "../wire.ts";
-import type { ClientRecord } from "./client_store.ts";
+import type { AppContext } from "../../app_types.ts";
+import { InvalidCodeError } from "../../browser/authorization_codes.ts";
+import { idTokenKey, signIdToken } from "../../oidc/id_token.ts";
+import type { OAuthTokenResponse } from "../../wire.ts";
 import { OAuthError } from "./oauth_error.ts";
-import type { OAuthForm } from "./oauth_request.ts";
+import type { GrantRequest } from "./grants.ts";
 
 type GrantContext = Pick<AppContext, "services" | "config">;
 
 /** Exchanges a code for tokens. */
 export async function authorizationCodeGrant(
   ctx: GrantContext,
-  { form, client }: { form: OAuthForm; client: ClientRecord | undefined },
+  { form, client }: GrantRequest<"authorization_code">,
 ): Promise<OAuthTokenResponse> {
   if (!client) {
     throw new OAuthError(

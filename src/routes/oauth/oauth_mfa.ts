@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { MfaRequired } from "../mfa/mfa_login.ts";
+import type { MfaRequired } from "../../mfa/mfa_login.ts";
 import { OAuthError } from "./oauth_error.ts";
 
 /** A password grant that needs its second step. */

@@ -1,0 +1,93 @@
+/**
+ * Issue 24 item 3: security headers, the latency histogram and the request log in one
+ * middleware (`requestChain`), with what the three layers gave: the same headers on every way an
+ * answer is built, one series per route pattern, one line per request, `x-request-id` on a 5xx
+ * only, and nothing logged (no id made) when the log is off.
+ */
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { createLogger } from "../../src/logger.ts";
+import { parseTrustedProxies } from "../../src/client_address.ts";
+import { createMetrics } from "../../src/metrics.ts";
+import { requestChain } from "../../src/middleware/request_chain.ts";
+import { securityHeaderList } from "../../src/middleware/security_headers.ts";
+
+const ISSUER = "https://auth.example.com";
+
+function chainedApp(level: "info" | "warn") {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger(level, (line) => lines.push(JSON.parse(line)));
+  const metrics = createMetrics();
+  const app = new Hono();
+  app.use(requestChain({ logger, trustProxy: parseTrustedProxies("")!, metrics, issuer: ISSUER }));
+  app.get("/users/:id", (c) => c.json({ ok: true }));
+  app.get("/bare", () => new Response("{}", { headers: { "content-type": "application/json" } }));
+  app.get("/own", (c) => {
+    c.header("cache-control", "public, max-age=60");
+    return c.json({ ok: true });
+  });
+  app.get("/throws", () => {
+    throw new Error("boom");
+  });
+  app.onError((_err, c) => c.json({ code: "internal_error" }, 500));
+  return { app, lines, metrics };
+}
+
+Deno.test("one pass: headers on every answer, a line per request, a series per route", async () => {
+  const { app, lines, metrics } = chainedApp("info");
+  const expected = securityHeaderList({ issuer: ISSUER });
+  assert.ok(expected.some(([name]) => name === "strict-transport-security"));
+  const paths = ["/users/7", "/bare", "/own", "/throws", "/nowhere?secret=1"];
+  const answers = [];
+  for (const path of paths) answers.push(await app.request(path));
+  for (const [i, res] of answers.entries()) {
+    for (const [name, value] of expected) {
+      const want = paths[i] === "/own" && name === "cache-control" ? "public, max-age=60" : value;
+      assert.equal(res.headers.get(name), want, `${paths[i]} ${name}`);
+    }
+    await res.body?.cancel();
+  }
+  // x-request-id only on the 5xx, and it names that request's log line.
+  assert.deepEqual(answers.map((r) => r.headers.has("x-request-id")), [
+    false,
+    false,
+    false,
+    true,
+    false,
+  ]);
+  assert.equal(lines.length, paths.length);
+  assert.deepEqual(lines.map((l) => [l.event, l.method, l.path, l.status]), [
+    ["request", "GET", "/users/7", 200],
+    ["request", "GET", "/bare", 200],
+    ["request", "GET", "/own", 200],
+    ["request", "GET", "/throws", 500],
+    ["request", "GET", "/nowhere", 404],
+  ]);
+  assert.equal(lines[3]!.request_id, answers[3]!.headers.get("x-request-id"));
+  assert.equal(new Set(lines.map((l) => l.request_id)).size, paths.length);
+  for (const line of lines) assert.equal(typeof line.duration_ms, "number");
+  const text = metrics.registry.metrics();
+  for (
+    const series of [
+      'route="/users/:id",method="GET",status="200"',
+      'route="/throws",method="GET",status="500"',
+      'route="unmatched",method="GET",status="404"',
+    ]
+  ) {
+    assert.match(text, new RegExp(`auth_http_request_duration_seconds_count\\{${series}\\} 1`));
+  }
+  assert.doesNotMatch(text, /nowhere|\/users\/7/);
+});
+
+Deno.test("log off (LOG_LEVEL=warn): no line, no request id, the headers and series all the same", async () => {
+  const { app, lines, metrics } = chainedApp("warn");
+  const res = await app.request("/throws");
+  assert.equal(res.status, 500);
+  assert.equal(res.headers.get("x-request-id"), null);
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  assert.equal(lines.length, 0);
+  assert.match(
+    metrics.registry.metrics(),
+    /auth_http_request_duration_seconds_count\{route="\/throws",method="GET",status="500"\} 1/,
+  );
+});
