@@ -31,6 +31,7 @@ import { sessionRoutes } from "./routes/sessions.ts";
 import { wellKnownRoutes } from "./routes/well_known.ts";
 import { oauthErrorResponse } from "./routes/oauth/oauth_error.ts";
 import { adminClientRoutes } from "./routes/admin_clients.ts";
+import { adminKeyRoutes } from "./routes/admin_keys.ts";
 import { oauthRoutes } from "./routes/oauth.ts";
 import { authorizeRoutes } from "./routes/authorize.ts";
 import { loginPageRoutes } from "./routes/login_page.ts";
@@ -98,6 +99,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   adminRoutes(app, ctx);
   adminMfaRoutes(app, ctx);
   adminClientRoutes(app, ctx);
+  adminKeyRoutes(app, ctx);
   oauthRoutes(app, ctx);
   authorizeRoutes(app, ctx);
   loginPageRoutes(app, ctx);

@@ -135,7 +135,11 @@ export type DomainEvent =
   };
 
 /** The limits of this instance's memory: refreshes per address or per OAuth client. */
-export type RefreshLimit = "refresh_client" | "refresh_oauth_client" | "oauth_endpoint";
+export type RefreshLimit =
+  | "refresh_client"
+  | "refresh_oauth_client"
+  | "oauth_endpoint"
+  | "sign_in_page";
 
 /** Where services send events. */
 export type EmitEvent = (event: DomainEvent) => void;

@@ -12,8 +12,11 @@ import {
   createAuthorizationCodes,
 } from "./browser/authorization_codes.ts";
 import { type BrowserSessions, createBrowserSessions } from "./browser/browser_sessions.ts";
+import { createSignOut, type SignOut } from "./browser/sign_out.ts";
+import { createPageLimits, type PageLimits } from "./browser/page_limits.ts";
 import type { Config } from "./config/parse_config.ts";
 import type { KeyRing } from "./crypto/keys.ts";
+import { createKeyAdmin, type KeyAdmin } from "./keys/key_admin.ts";
 import type { PasswordHasher } from "./crypto/passwords.ts";
 import { createEventStream, type EventStream, logEvents } from "./events.ts";
 import { createMemoryRateLimiter } from "./limits/memory_rate_limiter.ts";
@@ -77,6 +80,12 @@ export interface Services {
   /** Browser sign-in: single sign-on sessions, and the codes `/authorize` hands out. */
   readonly browserSessions: BrowserSessions;
   readonly codes: AuthorizationCodes;
+  /** Logout of a sign-in: its browser session and the token sessions it issued, together. */
+  readonly signOut: SignOut;
+  /** The per-address limits of `/authorize` and `/end-session`. */
+  readonly pageLimits: PageLimits;
+  /** Signing keys in the store: list, rotate, retire, reencrypt (`deno task keys`, `/admin/keys`). */
+  readonly keyAdmin: KeyAdmin;
 }
 
 /** Builds every service over `deps`. */
@@ -191,6 +200,22 @@ export function createServices(deps: ServiceDeps): Services {
     sessions,
     now,
   });
+  const pageLimits = createPageLimits({
+    limiter: createMemoryRateLimiter(now),
+    perAddress: config.refreshLimitPerClient,
+    onEvent: events.emit,
+  });
+  const signOut = createSignOut({
+    browserSessions: stores.browserSessions,
+    sessionStore: stores.sessions,
+    sessions,
+  });
+  const keyAdmin = createKeyAdmin({
+    store: stores.keys,
+    config,
+    now,
+    note: (line) => deps.logger.info("keys_note", { message: line }),
+  });
   return {
     stores,
     keys: deps.keys,
@@ -209,6 +234,9 @@ export function createServices(deps: ServiceDeps): Services {
     events,
     browserSessions,
     codes,
+    signOut,
+    pageLimits,
+    keyAdmin,
   };
 }
 

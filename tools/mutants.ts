@@ -376,8 +376,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "session-max-age-ignored",
     property: "SESSION_MAX_AGE ends a session however often it is refreshed",
     file: "src/tokens/sessions.ts",
-    search: "const maxExpiresAt = now + maxAgeMs;",
-    replace: "const maxExpiresAt = now + maxAgeMs * 1000;",
+    search: "const maxExpiresAt = Math.min(now + maxAgeMs,",
+    replace: "const maxExpiresAt = Math.min(now + maxAgeMs * 1000,",
   },
 
   // ---- limits (issue 12: GCRA in the store, refusals from memory, device tokens) and the flood gate ----
@@ -569,7 +569,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "key-secret-not-proven",
     property: "SECRET_KEY must decrypt the stored key set before anything is written to it",
-    file: "src/keys/live_key_ring.ts",
+    file: "src/keys/key_set_writes.ts",
     search: "if (keys.length > 0 && !(await decryptsAny(keys, keks))) {",
     replace: "if (keys.length < 0 && !(await decryptsAny(keys, keks))) {",
   },
@@ -598,9 +598,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "key-rotate-no-publish-ahead",
     property: "keys rotate publishes the new key KEY_PUBLISH_AHEAD before it signs",
-    file: "src/cli/keys_cli.ts",
-    search: "ring.addKey(target, now() + config.keyPublishAhead * 1000)",
-    replace: "ring.addKey(target, now())",
+    file: "src/keys/key_admin.ts",
+    search: "activatesAt: now() + config.keyPublishAhead * 1000,",
+    replace: "activatesAt: now(),",
   },
   {
     name: "key-retire-too-early",
@@ -880,8 +880,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "revoke-unproven-token",
     property: "/logout and /oauth/revoke end a session only for a token the server issued",
     file: "src/tokens/sessions.ts",
-    search: "if (!found || !isIssued(refreshToken, found.value)) return false;",
-    replace: "if (!found) return false;",
+    search: "if (!found || !isIssued(refreshToken, found.value)) return undefined;",
+    replace: "if (!found) return undefined;",
   },
   {
     name: "reuse-older-token-mac-ignored",
@@ -895,9 +895,8 @@ export const MUTANTS: readonly Mutant[] = [
     property: "a refresh token is revoked only by the client it was issued to (RFC 7009 2.1)",
     file: "src/tokens/sessions.ts",
     search:
-      "return false;\n    if (found.value.clientId !== clientId) throw wrongClient(found.value.clientId, clientId);\n    await revoke(sid, reason);\n    return true;\n  }\n\n  /**\n   * Revokes a session named",
-    replace:
-      "return false;\n    await revoke(sid, reason);\n    return true;\n  }\n\n  /**\n   * Revokes a session named",
+      "return undefined;\n    if (found.value.clientId !== clientId) throw wrongClient(found.value.clientId, clientId);\n    return await revoke(sid, reason) ?? found.value;",
+    replace: "return undefined;\n    return await revoke(sid, reason) ?? found.value;",
   },
   {
     name: "revoke-access-token-any-client",
@@ -1861,5 +1860,49 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/oidc/claims.ts",
     search: "return isStrings(value) && value.length <= MAX_CLAIM_ITEMS;",
     replace: "return isStrings(value);",
+  },
+
+  // ---- issue 21 (oidckeys): one sign-in, one logout ----
+  {
+    name: "end-session-keeps-token-sessions",
+    property: "RP-initiated logout ends the token sessions its sign-in issued to applications",
+    file: "src/routes/end_session.ts",
+    search: "if (ended) {",
+    replace: 'if (ended && ended.key === "\\u0000") {',
+  },
+  {
+    name: "logout-keeps-sign-in",
+    property: "POST /logout of a code-flow session ends its browser session and sibling sessions",
+    file: "src/browser/sign_out.ts",
+    search: "if (ended.browserSessionKey === undefined) return;",
+    replace: 'if (ended.browserSessionKey !== "\\u0000") return;',
+  },
+  {
+    name: "code-session-outlives-browser-session",
+    property: "a token session from a code ends no later than its browser session",
+    file: "src/tokens/sessions.ts",
+    search: "browser?.expiresAt ?? Infinity",
+    replace: "Infinity",
+  },
+  {
+    name: "code-exchange-outlives-logout",
+    property: "a code exchanged while its sign-in is logged out leaves no live session",
+    file: "src/browser/authorization_codes.ts",
+    search: "if (!(await deps.browserSessions.getBrowserSession(code.browserSessionKey))) {",
+    replace: "if (false) {",
+  },
+  {
+    name: "authorize-unlimited",
+    property: "/authorize has a per-address limit (429 page with Retry-After)",
+    file: "src/routes/authorize.ts",
+    search: "if (wait !== undefined) return tooManyRequests(ctx, wait);",
+    replace: "if (wait !== undefined && wait < 0) return tooManyRequests(ctx, wait);",
+  },
+  {
+    name: "end-session-unlimited",
+    property: "/end-session has a per-address limit (429 page with Retry-After)",
+    file: "src/routes/end_session.ts",
+    search: "if (wait !== undefined) return tooManyRequests(ctx, wait);",
+    replace: "if (wait !== undefined && wait < 0) return tooManyRequests(ctx, wait);",
   },
 ];

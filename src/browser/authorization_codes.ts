@@ -94,14 +94,18 @@ export function createAuthorizationCodes(deps: AuthorizationCodeDeps) {
       if (entry.value.usedAt !== undefined) return await replayed(entry);
       const code = entry.value;
       check(code, exchange);
-      const user = await usableUser(code);
+      const { user, browser } = await usableUser(code);
       const spent: AuthorizationCodeRecord = { ...code, usedAt: deps.now() };
       if (!(await deps.store.updateCode(spent, entry.versionstamp))) continue;
       const fresh = await deps.store.getCode(hash);
       // Bound to the client in its current generation: removing it or rotating its secret
       // ends the session (`clientMatches`).
       // The session's tokens say how the browser signed in (`amr`, RFC 8176), refreshed too.
-      const started = deps.sessions.start(user, code.role, exchange.client, code.amr);
+      // Recorded on the session, which ends with the sign-in (`sign_out.ts`).
+      const started = deps.sessions.start(user, code.role, exchange.client, code.amr, {
+        key: code.browserSessionKey,
+        expiresAt: browser.expiresAt,
+      });
       const pair = await started.catch((err) => {
         // The user changed between the read and the session's guarded commit; a store failure
         // stays what it is (503).
@@ -111,6 +115,12 @@ export function createAuthorizationCodes(deps: AuthorizationCodeDeps) {
         throw err;
       });
       const sid = decodeJwt(pair.token).sid as string;
+      // A logout that ended the browser session after the check above listed the user's
+      // sessions before this one existed: it must not outlive the sign-in.
+      if (!(await deps.browserSessions.getBrowserSession(code.browserSessionKey))) {
+        await deps.sessions.revoke(sid, "browser session ended");
+        throw invalidGrant("the browser session has ended; sign in again");
+      }
       const recorded = fresh !== undefined && fresh.value.reused !== true &&
         await deps.store.updateCode({ ...spent, issuedSid: sid }, fresh.versionstamp);
       if (!recorded) {
@@ -177,7 +187,7 @@ export function createAuthorizationCodes(deps: AuthorizationCodeDeps) {
     if (!found || !user || userUid(user) !== code.userUid || !user.roles.includes(code.role)) {
       throw invalidGrant("the user changed; sign in again");
     }
-    return { ...user, versionstamp: found.versionstamp };
+    return { user: { ...user, versionstamp: found.versionstamp }, browser: browser.value };
   }
 
   return { issue, redeem };

@@ -258,3 +258,17 @@ export function failurePage(ctx: FlowContext, path: string, err: unknown): Respo
   });
   return messagePage(ctx, 500, "Something went wrong", "Sign-in failed. Please try again.");
 }
+
+/**
+ * A page's per-address limit refused the request (`page_limits.ts`): a 429 page with
+ * `Retry-After`, never a redirect (it is refused before the client and its redirect URI are read).
+ */
+export function tooManyRequests(ctx: FlowContext, retryAfter: number): Response {
+  return messagePage(
+    ctx,
+    429,
+    "Too many requests",
+    "Too many sign-in requests from your network. Please wait a moment and try again.",
+    { "Retry-After": String(retryAfter) },
+  );
+}

@@ -1,9 +1,10 @@
 /**
  * Browser sessions: what lets the next `/authorize`, for any client, skip the login form (single
  * sign-on). The cookie holds 256 random bits; the store keeps their SHA-256 only. A session ends
- * at `SESSION_MAX_AGE` after sign-in, at logout (RP-initiated, `routes/end_session.ts`), and as
- * soon as its user changes in a way that ends token sessions too: a password change, disabling,
- * removal or any session-epoch bump (checked on every read, like `isSessionUsable`).
+ * at `SESSION_MAX_AGE` after sign-in, at logout (end-session or `POST /logout`, with the token
+ * sessions it issued: `sign_out.ts`), and as soon as its user changes in a way that ends token
+ * sessions too: a password change, disabling, removal or any session-epoch bump (checked on
+ * every read, like `isSessionUsable`).
  *
  * @module
  */

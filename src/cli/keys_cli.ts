@@ -5,22 +5,12 @@
  *
  * @module
  */
-import type { Config } from "../config/parse_config.ts";
-import {
-  ASYMMETRIC_ALGORITHMS,
-  type AsymmetricAlgorithm,
-  isAsymmetricAlgorithm,
-} from "../tokens/algorithms.ts";
-import { hmacKeyRing } from "../crypto/keys.ts";
-import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "../keys/key_set.ts";
-import type { KeyStore } from "../keys/key_store.ts";
-import { LiveKeyRing } from "../keys/live_key_ring.ts";
-import { reencryptKeys } from "../keys/reencrypt_keys.ts";
+import { createKeyAdmin, type KeyAdmin, KeyAdminError, refusalMessage } from "../keys/key_admin.ts";
 import { printConfigNotes } from "../config/load_or_exit.ts";
 import { openStores } from "../store/open_stores.ts";
 import type { OpenedStores } from "../store/stores.ts";
 import { loadCliConfigOrExit } from "./cli_config.ts";
-import { CliError, describeFailure, EXIT, table } from "./output.ts";
+import { describeFailure, EXIT, table } from "./output.ts";
 import { type CliSpec, parseCommandLine, usageError } from "./command_line.ts";
 
 const COMMANDS = {
@@ -72,74 +62,39 @@ export async function main(
   const config = await loadCliConfigOrExit();
   let opened: OpenedStores | undefined;
   try {
-    const alg = typeof values.alg === "string" ? values.alg : config.jwtAlg;
-    if (command === "rotate") refuseAlg(alg);
     opened = await openStores(config);
     printConfigNotes();
-    const store = opened.stores.keys;
-    const at = () => now().getTime();
-    if (command === "list") await list(config, store, values.json === true, at());
-    else if (command === "rotate") await rotate(config, store, alg as AsymmetricAlgorithm, at);
-    else if (command === "reencrypt") await reencrypt(config, store);
-    else await retire(config, store, rest[0]!, values.force === true, at());
+    const keys = createKeyAdmin({
+      store: opened.stores.keys,
+      config,
+      now: () => now().getTime(),
+    });
+    if (command === "list") await list(keys, values.json === true);
+    else if (command === "rotate") {
+      await rotate(keys, typeof values.alg === "string" ? values.alg : undefined);
+    } else if (command === "reencrypt") await reencrypt(keys);
+    else await retire(keys, rest[0]!, values.force === true);
     return EXIT.ok;
   } catch (err) {
     const { code, message } = describeFailure(err);
-    console.error(`Error: ${message}`);
+    console.error(`Error: ${err instanceof KeyAdminError ? cliWords(err) : message}`);
     return code;
   } finally {
     await opened?.close();
   }
 }
 
-/** `rotate --alg`: an asymmetric algorithm, else exit code 5 (invalid value) either way. */
-function refuseAlg(alg: string): asserts alg is AsymmetricAlgorithm {
-  if (alg === "HS256") {
-    throw new CliError(
-      "HS256 keys are secrets in .env: move SECRET_KEY into PREVIOUS_SECRET_KEYS, set a new SECRET_KEY, restart",
-      EXIT.invalid,
-    );
-  }
-  if (!isAsymmetricAlgorithm(alg)) {
-    throw new CliError(`--alg must be one of ${ASYMMETRIC_ALGORITHMS.join(", ")}`, EXIT.invalid);
-  }
+/** A refusal of the key service, worded with this CLI's flags. */
+function cliWords(err: KeyAdminError): string {
+  return refusalMessage(err.refusal, {
+    force: "--force",
+    alg: "--alg",
+    retire: (kid) => `deno task keys retire ${kid} --force`,
+  });
 }
 
-async function list(config: Config, store: KeyStore, json: boolean, now: number) {
-  const current = await store.read();
-  const inUse = await store.inUse();
-  const alg = signingAlg(config);
-  const ttlMs = config.tokenTtl * 1000;
-  const rows = (current?.set.keys ?? []).map((key) => {
-    const set = current!.set;
-    const state = alg ? stateOf(set, key, alg, now) : key.activates_at > now ? "next" : "retiring";
-    // The active key signs now: no "last signed" yet, and it is not retirable.
-    const last = state === "active" ? undefined : lastSignedAt(set, key, now, inUse);
-    return {
-      kid: key.kid,
-      alg: key.alg as string,
-      state: state as string,
-      created_at: iso(key.created_at),
-      activates_at: iso(key.activates_at),
-      last_signed_at: last === undefined ? null : iso(last),
-      retirable_at: last === undefined ? null : iso(last + ttlMs),
-    };
-  });
-  if (config.jwtAlg === "HS256") {
-    const ring = await hmacKeyRing(config.secretKey, config.previousSecretKeys);
-    for (const key of [...ring.verification.values()].reverse()) {
-      const signing = key.kid === ring.signing.kid;
-      rows.unshift({
-        kid: key.kid,
-        alg: "HS256",
-        state: signing ? "active (SECRET_KEY)" : "retiring (PREVIOUS_SECRET_KEYS)",
-        created_at: "-",
-        activates_at: "-",
-        last_signed_at: null,
-        retirable_at: null,
-      });
-    }
-  }
+async function list(keys: KeyAdmin, json: boolean) {
+  const rows = await keys.list();
   if (json) return console.log(JSON.stringify(rows));
   console.log(table(
     ["KID", "ALG", "STATE", "ACTIVATES", "LAST SIGNED", "RETIRABLE FROM"],
@@ -155,92 +110,34 @@ async function list(config: Config, store: KeyStore, json: boolean, now: number)
   ));
 }
 
-async function rotate(
-  config: Config,
-  store: KeyStore,
-  target: AsymmetricAlgorithm,
-  now: () => number,
-) {
-  const before = await store.read();
-  // Opening the ring checks SECRET_KEY against the stored keys (a key encrypted under another
-  // secret would break every instance) and imports KEYS_PATH if the store has no keys yet.
-  const ring = await LiveKeyRing.open({
-    store,
-    alg: target,
-    secretKey: config.secretKey,
-    previousSecretKeys: config.previousSecretKeys,
-    keysPath: config.keysPath,
-    now,
-  });
-  const had = before && signerAt(before.set, target, now());
-  if (!had) {
-    console.log(
-      `New ${target} key ${ring.current().signing.kid}, signing now (the first ${target} key)`,
-    );
+async function rotate(keys: KeyAdmin, alg: string | undefined) {
+  const key = await keys.rotate(alg);
+  if (key.first) {
+    console.log(`New ${key.alg} key ${key.kid}, signing now (the first ${key.alg} key)`);
     return;
   }
-  const pending = before.set.keys.find((k) => k.alg === target && k.activates_at > now());
-  if (pending) {
-    throw new CliError(
-      `${pending.kid} is already published as the next ${target} key (signs from ${
-        iso(pending.activates_at)
-      }): run keys rotate again once it signs, or cancel it first with ` +
-        `deno task keys retire ${pending.kid} --force`,
-      EXIT.conflict,
-    );
-  }
-  const key = await ring.addKey(target, now() + config.keyPublishAhead * 1000);
   console.log(
-    `New ${target} key ${key.kid}: published now, signs from ${iso(key.activates_at)} ` +
+    `New ${key.alg} key ${key.kid}: published now, signs from ${key.activates_at} ` +
       `(KEY_PUBLISH_AHEAD); running servers pick it up within a second`,
   );
-  if (target !== config.jwtAlg) {
-    console.log(`Note: JWT_ALG is ${config.jwtAlg}; this key signs only under JWT_ALG=${target}`);
+  if (key.other_than !== null) {
+    console.log(`Note: JWT_ALG is ${key.other_than}; this key signs only under JWT_ALG=${key.alg}`);
   }
 }
 
-async function retire(
-  config: Config,
-  store: KeyStore,
-  kid: string,
-  force: boolean,
-  now: number,
-) {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const current = await store.read();
-    const key = current?.set.keys.find((k) => k.kid === kid);
-    if (!current || !key) throw new CliError(`No key ${kid} in the store`, EXIT.notFound);
-    const alg = signingAlg(config);
-    if (alg && stateOf(current.set, key, alg, now) === "active") {
-      throw new CliError(
-        `${kid} is the active ${alg} signing key: rotate first (KEY_PUBLISH_AHEAD=0 for an emergency)`,
-        EXIT.conflict,
-      );
-    }
-    const refusal = retireRefusal(current.set, kid, {
-      now,
-      tokenTtlMs: config.tokenTtl * 1000,
-      inUse: await store.inUse(),
-    });
-    if (refusal && !force) {
-      throw new CliError(`${refusal}; --force retires it now`, EXIT.conflict);
-    }
-    const keys = current.set.keys.filter((k) => k.kid !== kid);
-    if (!(await store.write({ version: 1, keys }, current.versionstamp, [kid]))) continue;
-    if (refusal) {
-      console.error(
-        `Forced: ${refusal}. Those tokens now fail verification (401) on every server and ` +
-          "service that refreshes the JWKS; their users must log in or refresh again",
-      );
-    }
-    console.log(`Retired ${kid}; running servers drop it within a second`);
-    return;
+async function retire(keys: KeyAdmin, kid: string, force: boolean) {
+  const retired = await keys.retire(kid, { force });
+  if (retired.forced !== null) {
+    console.error(
+      `Forced: ${retired.forced}. Those tokens now fail verification (401) on every server and ` +
+        "service that refreshes the JWKS; their users must log in or refresh again",
+    );
   }
-  throw new CliError("The key set kept changing; try again", EXIT.failure);
+  console.log(`Retired ${kid}; running servers drop it within a second`);
 }
 
-async function reencrypt(config: Config, store: KeyStore) {
-  const result = await reencryptKeys(store, config.secretKey, config.previousSecretKeys);
+async function reencrypt(keys: KeyAdmin) {
+  const result = await keys.reencrypt();
   for (const kid of result.unreadable) {
     console.error(
       `Warning: no configured secret decrypts ${kid}; left as it is (it only verifies)`,
@@ -251,11 +148,6 @@ async function reencrypt(config: Config, store: KeyStore) {
       `(${result.current.length} already were)` +
       (result.reencrypted.length > 0 ? "; PREVIOUS_SECRET_KEYS is no longer needed for them" : ""),
   );
-}
-
-/** The instance's `JWT_ALG` when its keys live in the store. */
-function signingAlg(config: Config): AsymmetricAlgorithm | undefined {
-  return isAsymmetricAlgorithm(config.jwtAlg) ? config.jwtAlg : undefined;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

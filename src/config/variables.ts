@@ -334,7 +334,9 @@ export const VARIABLES = [
     firstRun: "default",
     description: "Refreshes per client address, counted by each instance in its own memory",
     details: "Refreshes per client address, counted by each instance in its own memory (it " +
-      "guards the instance, not a secret: refresh tokens cannot be guessed).",
+      "guards the instance, not a secret: refresh tokens cannot be guessed). The same rate, each " +
+      "in a bucket of its own, limits `/oauth/revoke` and `/oauth/introspect` for public " +
+      "callers, and `GET /authorize` and `/end-session` (429 page).",
   }),
   variable({
     name: "LOGIN_LIMIT_PER_OAUTH_CLIENT",

@@ -4,7 +4,8 @@
  * refusal goes back to the client with `state` and `iss`. A browser already signed in (single
  * sign-on) gets a code at once, unless `prompt=login` or `max_age` ask for credentials again;
  * `prompt=none` never shows the form (`login_required` instead). Otherwise: the login form,
- * which posts to `routes/login_page.ts`.
+ * which posts to `routes/login_page.ts`. Each address has a budget of requests
+ * (`browser/page_limits.ts`); past it, a 429 page with `Retry-After`.
  *
  * @module
  */
@@ -17,8 +18,10 @@ import {
   messagePage,
   mustSignIn,
   redirect,
+  tooManyRequests,
 } from "../browser/authorize_flow.ts";
 import { cookieNames, readCookie } from "../browser/cookies.ts";
+import { clientIp } from "../client_ip.ts";
 import { idTokenKey } from "../oidc/id_token.ts";
 
 /** The longest query `/authorize` reads (a state, a nonce and a challenge fit many times). */
@@ -31,6 +34,9 @@ export function authorizeRoutes(app: AppRouter, ctx: AppContext): void {
 
   app.get("/authorize", async (c) => {
     try {
+      // Before any store read, and before the redirect URI is known: our own page, not a redirect.
+      const wait = services.pageLimits.count("authorize", clientIp(c, config.trustProxy));
+      if (wait !== undefined) return tooManyRequests(ctx, wait);
       const query = new URL(c.req.url).search.slice(1);
       if (query.length > MAX_QUERY) {
         return messagePage(ctx, 414, "Sign-in failed", "The sign-in request is too long.");

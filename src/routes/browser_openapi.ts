@@ -92,6 +92,7 @@ export function documentBrowserRoutes(app: AppRouter): void {
       ),
       400: page("Unknown client, or a redirect_uri it did not register: never redirected"),
       414: page("The query is over 8 KiB"),
+      429: page("Too many requests from this address (Retry-After): never redirected"),
       503: htmlUnavailable,
     },
   });
@@ -178,6 +179,7 @@ export function documentBrowserRoutes(app: AppRouter): void {
       200: page("Signed out, or (without a hint for this session) asked to confirm"),
       302: redirect("To the registered post_logout_redirect_uri, with `state`"),
       400: page("An invalid hint, or an unregistered post_logout_redirect_uri: never redirected"),
+      429: page("Too many requests from this address (Retry-After)"),
       503: htmlUnavailable,
     },
   });
@@ -191,6 +193,7 @@ export function documentBrowserRoutes(app: AppRouter): void {
       303: redirect("To the registered post_logout_redirect_uri, with `state`"),
       400: page("An invalid hint, or an unregistered post_logout_redirect_uri"),
       413: errorResponse("The body is over 16 KiB (`payload_too_large`)"),
+      429: page("Too many requests from this address (Retry-After)"),
       503: htmlUnavailable,
     },
   });

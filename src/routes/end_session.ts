@@ -11,14 +11,21 @@
  *   (logout CSRF), so the person is asked first (section 2: "the OP SHOULD ask the End-User"): a
  *   form with a CSRF token, posted back here with `confirm=yes`.
  *
- * Ending it deletes the browser session (single sign-on ends) and clears its cookie; the access
- * and refresh tokens already issued to clients stay theirs to revoke (`/oauth/revoke`).
+ * Ending it deletes the browser session (single sign-on ends), clears its cookie, and revokes
+ * every token session that sign-in issued to applications (`browser/sign_out.ts`). Each address
+ * has a budget of requests (`browser/page_limits.ts`); past it, a 429 page with `Retry-After`.
  *
  * @module
  */
 import type { Context } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
-import { csrfFor, failurePage, messagePage, redirect } from "../browser/authorize_flow.ts";
+import {
+  csrfFor,
+  failurePage,
+  messagePage,
+  redirect,
+  tooManyRequests,
+} from "../browser/authorize_flow.ts";
 import { responseUrlWithoutIssuer } from "../browser/authorization_request.ts";
 import {
   cookieNames,
@@ -28,6 +35,7 @@ import {
   setCookieValue,
 } from "../browser/cookies.ts";
 import { basePath, newNonce, pageHeaders, renderLogoutConfirmPage } from "../browser/login_page.ts";
+import { clientIp } from "../client_ip.ts";
 import { limitBody } from "../middleware/json_body.ts";
 import { readIdTokenHint } from "../oidc/id_token_hint.ts";
 
@@ -40,6 +48,8 @@ export function endSessionRoutes(app: AppRouter, ctx: AppContext): void {
   const csrfKey = deriveCsrfKey(config.secretKey);
 
   async function endSession(c: Context, params: URLSearchParams, posted: boolean) {
+    const wait = services.pageLimits.count("end_session", clientIp(c, config.trustProxy));
+    if (wait !== undefined) return tooManyRequests(ctx, wait);
     for (const name of params.keys()) {
       if (params.getAll(name).length > 1) {
         return messagePage(ctx, 400, "Sign-out failed", `${name.slice(0, 64)} is repeated.`);
@@ -105,7 +115,14 @@ export function endSessionRoutes(app: AppRouter, ctx: AppContext): void {
       );
     }
 
-    await services.browserSessions.end(cookie);
+    const ended = await services.browserSessions.end(cookie);
+    if (ended) {
+      // The sign-in ends whole: the token sessions it issued to applications too (sign_out.ts).
+      await services.signOut.endSignIn(
+        { userUid: ended.userUid, browserSessionKey: ended.key },
+        "end-session",
+      );
+    }
     const cleared = setCookieValue(names, names.session, "", { maxAge: 0, sameSite: "Lax" });
     if (target !== undefined) {
       return redirect(responseUrlWithoutIssuer(target, { state }), posted ? 303 : 302, [cleared]);

@@ -9,6 +9,7 @@ import { createRoute } from "../http/api_router.ts";
 import type { TypedResponse } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import type { AccessClaims } from "../tokens/access_token.ts";
+import type { SessionRecord } from "../tokens/session_store.ts";
 import type { Me } from "../wire.ts";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
@@ -96,16 +97,24 @@ export function meAndLogoutRoutes(app: AppRouter, ctx: AppContext): void {
       if (!claims && refreshToken === undefined) {
         throw new ApiError("validation_failed", "refresh_token is required");
       }
+      const ended: SessionRecord[] = [];
       if (refreshToken !== undefined) {
         const known = await services.sessions.revokeByRefreshToken(refreshToken, "logout");
         if (!known && !claims) {
           throw new ApiError("invalid_refresh_token", "refresh token is invalid or expired");
         }
+        if (known) ended.push(known);
       }
       if (claims && global) {
         // One commit: the user's next session epoch ends every session at once.
         await services.users.update(claims.sub, { endSessions: true });
-      } else if (claims?.sid) await services.sessions.revoke(claims.sid, "logout");
+      } else if (claims?.sid) {
+        const session = await services.sessions.revoke(claims.sid, "logout");
+        if (session) ended.push(session);
+      }
+      // A session from the login page's sign-in ends that sign-in (browser session and the
+      // token sessions it issued): the next /authorize asks for credentials again.
+      for (const session of ended) await services.signOut.afterLogout(session, "logout");
       logger.info("logout", {
         user_id: claims?.sub,
         scope: global ? "global" : refreshToken !== undefined ? "refresh_token" : "session",

@@ -44,6 +44,12 @@ export interface SessionRecord {
    * in sessions stored before it existed.
    */
   readonly clientGen?: string;
+  /**
+   * The browser session (its store key) whose sign-in started this session through an
+   * authorization code: a logout of either ends both (`browser/sign_out.ts`), and it ends no
+   * later than that browser session does. Absent for every other session.
+   */
+  readonly browserSessionKey?: string;
   readonly createdAt: number;
   /** The last rotation (`createdAt` before the first). */
   readonly refreshedAt: number;

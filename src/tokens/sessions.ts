@@ -140,18 +140,20 @@ export function createSessionService(deps: SessionDeps) {
    * (see {@link refresh}), and the session ends when the client is removed or its secret
    * rotated ({@link clientMatches}).
    * `amr` (RFC 8176: how the user proved who they are) goes into every access token of the
-   * session, refreshed ones too.
+   * session, refreshed ones too. `browser` names the browser session whose sign-in an
+   * authorization code carried: the session records it and ends no later than it.
    */
   async function start(
     user: CheckedUser,
     role: string,
     client?: SessionClient,
     amr?: readonly string[],
+    browser?: { readonly key: string; readonly expiresAt: number },
   ): Promise<TokenPair> {
     const now = deps.now();
     const family = newFamily();
     const token = tokenAt(deps.chainKey, family, 0);
-    const maxExpiresAt = now + maxAgeMs;
+    const maxExpiresAt = Math.min(now + maxAgeMs, browser?.expiresAt ?? Infinity);
     const session: SessionRecord = {
       sid: sidOf(family),
       userId: user.id,
@@ -161,6 +163,7 @@ export function createSessionService(deps: SessionDeps) {
       ...(client !== undefined ? { clientId: client.clientId } : {}),
       ...(client?.generation !== undefined ? { clientGen: client.generation } : {}),
       ...(amr !== undefined ? { amr: [...amr] } : {}),
+      ...(browser !== undefined ? { browserSessionKey: browser.key } : {}),
       createdAt: now,
       refreshedAt: now,
       expiresAt: Math.min(now + refreshTtlMs, maxExpiresAt),
@@ -344,17 +347,18 @@ export function createSessionService(deps: SessionDeps) {
     return answer;
   }
 
-  /** Revokes one session. */
-  async function revoke(sid: string, reason: string): Promise<void> {
+  /** Revokes one session; the session as it was, `undefined` when there is none. */
+  async function revoke(sid: string, reason: string): Promise<SessionRecord | undefined> {
     const session = await deps.store.revokeSession(sid, deps.now());
     if (session) emit({ type: "session_revoked", sid, sub: session.userId, reason });
+    return session;
   }
 
   /**
    * Revokes the session a refresh token belongs to, for a token the server issued for it (the
    * current one or any older one: {@link isIssued}; a family id alone is not enough), as long
-   * as the session record lives; false when the token is unknown (RFC 7009: the caller
-   * answers 200 all the same). `clientId` is the OAuth client that authenticated (none at
+   * as the session record lives; the session as it was, `undefined` when the token is unknown
+   * (RFC 7009: the caller answers 200 all the same). `clientId` is the OAuth client that authenticated (none at
    * `/logout`): it must be the one the session was issued to (RFC 7009 section 2.1), else
    * `invalid_refresh_token` and nothing changes.
    */
@@ -362,15 +366,14 @@ export function createSessionService(deps: SessionDeps) {
     refreshToken: string,
     reason: string,
     clientId?: string,
-  ): Promise<boolean> {
+  ): Promise<SessionRecord | undefined> {
     const family = familyOf(refreshToken);
-    if (!family) return false;
+    if (!family) return undefined;
     const sid = sidOf(family);
     const found = await deps.store.getSession(sid);
-    if (!found || !isIssued(refreshToken, found.value)) return false;
+    if (!found || !isIssued(refreshToken, found.value)) return undefined;
     if (found.value.clientId !== clientId) throw wrongClient(found.value.clientId, clientId);
-    await revoke(sid, reason);
-    return true;
+    return await revoke(sid, reason) ?? found.value;
   }
 
   /**

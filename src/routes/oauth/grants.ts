@@ -186,7 +186,7 @@ export async function revokeToken(
   const clientId = client?.clientId;
   const { sessions } = ctx.services;
   const tryRefresh = () =>
-    asClient(sessions.revokeByRefreshToken(token, "oauth revoke", clientId), client);
+    asClient(sessions.revokeByRefreshToken(token, "oauth revoke", clientId).then(Boolean), client);
   if (hint !== "access_token" && await tryRefresh()) return;
   const claims = await verifyOwnToken(ctx, token);
   if (claims?.sid !== undefined) {

@@ -1,0 +1,287 @@
+/**
+ * Key administration: list, rotate, retire and reencrypt the signing keys in the store. One
+ * service with one set of rules, behind two doors: `deno task keys` (`cli/keys_cli.ts`) and the
+ * admin API (`routes/admin_keys.ts`). Refusals are {@link KeyAdminError}s: an `ApiError` (so the
+ * API answers its status and the CLI its exit code) that also says what was refused, so each
+ * door can word it for its own users.
+ *
+ * @module
+ */
+import type { Config } from "../config/parse_config.ts";
+import {
+  ASYMMETRIC_ALGORITHMS,
+  type AsymmetricAlgorithm,
+  isAsymmetricAlgorithm,
+} from "../tokens/algorithms.ts";
+import { hmacKeyRing } from "../crypto/keys.ts";
+import { ApiError, ContendedError, type ErrorCode } from "../errors.ts";
+import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "./key_set.ts";
+import type { KeyStore } from "./key_store.ts";
+import { appendKey } from "./key_set_writes.ts";
+import { openKeySet } from "./open_key_set.ts";
+import { reencryptKeys, type ReencryptResult } from "./reencrypt_keys.ts";
+
+/** The settings key administration reads. */
+export type KeyAdminConfig = Pick<
+  Config,
+  "jwtAlg" | "tokenTtl" | "keyPublishAhead" | "secretKey" | "previousSecretKeys" | "keysPath"
+>;
+
+/** Dependencies of {@link createKeyAdmin}. */
+export interface KeyAdminDeps {
+  readonly store: KeyStore;
+  readonly config: KeyAdminConfig;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+  /** One line for the operator (notes from opening the set); stderr by default. */
+  readonly note?: (line: string) => void;
+}
+
+/** One key as `keys list --json` and `GET /admin/keys` show it. */
+export interface KeyInfo {
+  readonly kid: string;
+  readonly alg: string;
+  /** `next`, `active`, `retiring`; under HS256 also the secrets' own states. */
+  readonly state: string;
+  /** ISO times (`-` for the HS256 secrets, which have none). */
+  readonly created_at: string;
+  readonly activates_at: string;
+  /** When it last signed (null: it signs now, or has not yet). */
+  readonly last_signed_at: string | null;
+  /** From when `retire` accepts it (null: not while it signs, or not yet signing). */
+  readonly retirable_at: string | null;
+}
+
+/** What {@link KeyAdmin.rotate} did. */
+export interface RotateResult {
+  readonly kid: string;
+  readonly alg: AsymmetricAlgorithm;
+  /** ISO time it signs from. */
+  readonly activates_at: string;
+  /** The first key of its algorithm: it signs at once (nothing had to be published ahead). */
+  readonly first: boolean;
+  /** `JWT_ALG`, when the key is of another algorithm (it signs only where that is set). */
+  readonly other_than: string | null;
+}
+
+/** What {@link KeyAdmin.retire} did. */
+export interface RetireResult {
+  readonly kid: string;
+  /**
+   * Retired with `force` although tokens may still carry it: why it was not yet retirable (those
+   * tokens now fail verification everywhere). Null when it was retirable.
+   */
+  readonly forced: string | null;
+}
+
+/** What a {@link KeyAdminError} refused. */
+export type KeyRefusal =
+  | { readonly kind: "hs256_rotate" }
+  | { readonly kind: "unknown_alg"; readonly alg: string }
+  | {
+    readonly kind: "next_pending";
+    readonly kid: string;
+    readonly alg: AsymmetricAlgorithm;
+    readonly activatesAt: number;
+  }
+  | { readonly kind: "no_such_key"; readonly kid: string }
+  | { readonly kind: "active"; readonly kid: string; readonly alg: AsymmetricAlgorithm }
+  | { readonly kind: "not_retirable"; readonly kid: string; readonly reason: string };
+
+const REFUSAL_CODE: Record<KeyRefusal["kind"], ErrorCode> = {
+  hs256_rotate: "validation_failed",
+  unknown_alg: "validation_failed",
+  next_pending: "conflict",
+  no_such_key: "not_found",
+  active: "conflict",
+  not_retirable: "conflict",
+};
+
+/** A refused key change: `validation_failed` (400, exit 5), `not_found` (404, 3), `conflict` (409, 4). */
+export class KeyAdminError extends ApiError {
+  readonly refusal: KeyRefusal;
+  constructor(refusal: KeyRefusal) {
+    super(REFUSAL_CODE[refusal.kind], refusalMessage(refusal));
+    this.name = "KeyAdminError";
+    this.refusal = refusal;
+  }
+}
+
+/**
+ * The refusal in words for an API caller (the CLI words `force` and `alg` as its flags).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { refusalMessage } from "./key_admin.ts";
+ * assert.equal(refusalMessage({ kind: "no_such_key", kid: "k1" }), "No key k1 in the store");
+ * ```
+ */
+export function refusalMessage(
+  refusal: KeyRefusal,
+  words: { force: string; alg: string; retire: (kid: string) => string } = API_WORDS,
+): string {
+  switch (refusal.kind) {
+    case "hs256_rotate":
+      return "HS256 keys are secrets in .env: move SECRET_KEY into PREVIOUS_SECRET_KEYS, set a " +
+        "new SECRET_KEY, restart";
+    case "unknown_alg":
+      return `${words.alg} must be one of ${ASYMMETRIC_ALGORITHMS.join(", ")}`;
+    case "next_pending":
+      return `${refusal.kid} is already published as the next ${refusal.alg} key (signs from ${
+        iso(refusal.activatesAt)
+      }): run keys rotate again once it signs, or cancel it first with ${
+        words.retire(refusal.kid)
+      }`;
+    case "no_such_key":
+      return `No key ${refusal.kid} in the store`;
+    case "active":
+      return `${refusal.kid} is the active ${refusal.alg} signing key: rotate first ` +
+        "(KEY_PUBLISH_AHEAD=0 for an emergency)";
+    case "not_retirable":
+      return `${refusal.reason}; ${words.force} retires it now`;
+  }
+}
+
+const API_WORDS = {
+  force: '"force": true',
+  alg: "alg",
+  retire: (kid: string) => `DELETE /admin/keys/${kid}?force=true`,
+};
+
+const MAX_ATTEMPTS = 10;
+
+/** Creates the key administration service. */
+export function createKeyAdmin(deps: KeyAdminDeps) {
+  const { store, config, now } = deps;
+  const tokenTtlMs = config.tokenTtl * 1000;
+  /** The instance's `JWT_ALG` when its keys live in the store. */
+  const signingAlg = isAsymmetricAlgorithm(config.jwtAlg) ? config.jwtAlg : undefined;
+
+  /** Every key: the HS256 secrets first (under HS256), then the stored keys in set order. */
+  async function list(): Promise<KeyInfo[]> {
+    const at = now();
+    const [current, inUse] = await Promise.all([store.read(), store.inUse()]);
+    const rows: KeyInfo[] = (current?.set.keys ?? []).map((key) => {
+      const set = current!.set;
+      const state = signingAlg
+        ? stateOf(set, key, signingAlg, at)
+        : key.activates_at > at
+        ? "next"
+        : "retiring";
+      // The active key signs now: no "last signed" yet, and it is not retirable.
+      const last = state === "active" ? undefined : lastSignedAt(set, key, at, inUse);
+      return {
+        kid: key.kid,
+        alg: key.alg,
+        state,
+        created_at: iso(key.created_at),
+        activates_at: iso(key.activates_at),
+        last_signed_at: last === undefined ? null : iso(last),
+        retirable_at: last === undefined ? null : iso(last + tokenTtlMs),
+      };
+    });
+    if (config.jwtAlg !== "HS256") return rows;
+    const ring = await hmacKeyRing(config.secretKey, config.previousSecretKeys);
+    const secrets = [...ring.verification.values()].map((key) => ({
+      kid: key.kid,
+      alg: "HS256",
+      state: key.kid === ring.signing.kid
+        ? "active (SECRET_KEY)"
+        : "retiring (PREVIOUS_SECRET_KEYS)",
+      created_at: "-",
+      activates_at: "-",
+      last_signed_at: null,
+      retirable_at: null,
+    }));
+    return [...secrets, ...rows];
+  }
+
+  /**
+   * Publishes a new key of `alg` (default `JWT_ALG`) that signs `KEY_PUBLISH_AHEAD` from now;
+   * the first key of an algorithm signs at once. Opening the set first proves `SECRET_KEY`
+   * against the stored keys (a key under another secret would break every instance) and imports
+   * `KEYS_PATH` when the store has no keys yet.
+   */
+  async function rotate(alg: string = config.jwtAlg): Promise<RotateResult> {
+    if (alg === "HS256") throw new KeyAdminError({ kind: "hs256_rotate" });
+    if (!isAsymmetricAlgorithm(alg)) throw new KeyAdminError({ kind: "unknown_alg", alg });
+    const before = await store.read();
+    const opened = await openKeySet({ ...deps.config, store, alg, now, ...noteOption() });
+    const otherThan = alg === config.jwtAlg ? null : config.jwtAlg;
+    if (!before || !signerAt(before.set, alg, now())) {
+      const signer = opened.signing.stored;
+      return result(signer.kid, alg, signer.activates_at, true, otherThan);
+    }
+    const pending = before.set.keys.find((k) => k.alg === alg && k.activates_at > now());
+    if (pending) {
+      throw new KeyAdminError({
+        kind: "next_pending",
+        kid: pending.kid,
+        alg,
+        activatesAt: pending.activates_at,
+      });
+    }
+    const key = await appendKey(store, {
+      alg,
+      kek: opened.keks[0]!,
+      now: now(),
+      activatesAt: now() + config.keyPublishAhead * 1000,
+    });
+    return result(key.kid, alg, key.activates_at, false, otherThan);
+  }
+
+  /**
+   * Removes a key once no unexpired token can carry it (it stopped signing at least `TOKEN_TTL`
+   * ago); `force` removes it earlier and says what that breaks. The active key of `JWT_ALG` is
+   * always refused.
+   */
+  async function retire(kid: string, options: { force?: boolean } = {}): Promise<RetireResult> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const at = now();
+      const current = await store.read();
+      const key = current?.set.keys.find((k) => k.kid === kid);
+      if (!current || !key) throw new KeyAdminError({ kind: "no_such_key", kid });
+      if (signingAlg && stateOf(current.set, key, signingAlg, at) === "active") {
+        throw new KeyAdminError({ kind: "active", kid, alg: signingAlg });
+      }
+      const reason = retireRefusal(current.set, kid, {
+        now: at,
+        tokenTtlMs,
+        inUse: await store.inUse(),
+      });
+      if (reason !== undefined && options.force !== true) {
+        throw new KeyAdminError({ kind: "not_retirable", kid, reason });
+      }
+      const keys = current.set.keys.filter((k) => k.kid !== kid);
+      if (await store.write({ version: 1, keys }, current.versionstamp, [kid])) {
+        return { kid, forced: reason ?? null };
+      }
+    }
+    throw new ContendedError("The key set kept changing; try again");
+  }
+
+  /** After a `SECRET_KEY` change: every key a previous secret decrypts, under `SECRET_KEY`. */
+  function reencrypt(): Promise<ReencryptResult> {
+    return reencryptKeys(store, config.secretKey, config.previousSecretKeys);
+  }
+
+  function noteOption() {
+    return deps.note === undefined ? {} : { note: deps.note };
+  }
+
+  return { list, rotate, retire, reencrypt };
+}
+
+/** The key administration service's interface. */
+export type KeyAdmin = ReturnType<typeof createKeyAdmin>;
+
+function result(
+  kid: string,
+  alg: AsymmetricAlgorithm,
+  activatesAt: number,
+  first: boolean,
+  otherThan: string | null,
+): RotateResult {
+  return { kid, alg, activates_at: iso(activatesAt), first, other_than: otherThan };
+}

@@ -1,0 +1,278 @@
+/**
+ * Issue 21 item 3, "logout ends it": one sign-in at the login page, one logout
+ * (`src/browser/sign_out.ts`). RP-initiated logout ends the browser session and every token
+ * session it issued; `POST /logout` of such a token session ends the browser session and its
+ * siblings; `/oauth/revoke` ends the one token session only; and a token session never outlives
+ * the browser session it came from. A `/login` session of the same user is never touched.
+ */
+import assert from "node:assert/strict";
+import {
+  createAuthorizationCodes,
+  InvalidCodeError,
+} from "../../src/browser/authorization_codes.ts";
+import { addUser, login, makeApp, type TestApp } from "../helpers/app.ts";
+import {
+  addBrowserClients,
+  authorize,
+  CookieJar,
+  pkce,
+  REDIRECT_URI,
+  redirectParams,
+  signInForCode,
+  tokenRequest,
+} from "../helpers/browser_flow.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
+
+// Every test keeps its signing keys in a temporary directory.
+const test = needs(READ, WRITE);
+
+const PASSWORD = "correct horse battery";
+const SPA_URI = "https://spa.example/cb";
+
+interface AppTokens {
+  readonly access_token: string;
+  readonly refresh_token: string;
+  readonly id_token?: string;
+}
+
+/**
+ * A person signed in once on the login page, and two applications holding token sessions from
+ * that sign-in (the confidential `web` by the form, the public `spa` by single sign-on), plus a
+ * `/login` session of the same user.
+ */
+async function signedIn(vars: Record<string, string> = {}) {
+  const t = await makeApp({ JWT_ALG: "ES256", ...vars }, await Deno.makeTempDir());
+  await addUser(t, "ada", PASSWORD, ["user"]);
+  const web = { id: "web", secret: (await addBrowserClients(t)).webSecret };
+  const jar = new CookieJar();
+  const webPkce = pkce();
+  const webCode = await signInForCode(
+    t,
+    jar,
+    {
+      response_type: "code",
+      client_id: "web",
+      redirect_uri: REDIRECT_URI,
+      scope: "openid",
+      code_challenge: webPkce.challenge,
+      code_challenge_method: "S256",
+    },
+    "ada",
+    PASSWORD,
+  );
+  const webTokens = await exchange(t, {
+    code: webCode,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: webPkce.verifier,
+  }, web);
+  const spa = await spaTokens(t, jar);
+  const direct = await login(t, "ada", PASSWORD);
+  return { t, web, jar, webTokens, spa, direct };
+}
+
+async function exchange(
+  t: TestApp,
+  form: Record<string, string>,
+  client?: { id: string; secret: string },
+): Promise<AppTokens> {
+  const res = await tokenRequest(t, { grant_type: "authorization_code", ...form }, client);
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  return body;
+}
+
+/** The public client signs in by single sign-on (no form) and exchanges its code. */
+async function spaTokens(t: TestApp, jar: CookieJar): Promise<AppTokens> {
+  const { verifier, challenge } = pkce();
+  const res = await authorize(t, jar, {
+    response_type: "code",
+    client_id: "spa",
+    redirect_uri: SPA_URI,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  });
+  assert.equal(res.status, 302, "single sign-on");
+  return await exchange(t, {
+    code: redirectParams(res).get("code")!,
+    redirect_uri: SPA_URI,
+    code_verifier: verifier,
+    client_id: "spa",
+  });
+}
+
+async function webRefreshes(t: TestApp, tokens: AppTokens, web: { id: string; secret: string }) {
+  const res = await tokenRequest(t, {
+    grant_type: "refresh_token",
+    refresh_token: tokens.refresh_token,
+  }, web);
+  await res.body?.cancel();
+  return res.status === 200;
+}
+
+async function spaRefreshes(t: TestApp, tokens: AppTokens) {
+  const res = await tokenRequest(t, {
+    grant_type: "refresh_token",
+    refresh_token: tokens.refresh_token,
+    client_id: "spa",
+  });
+  await res.body?.cancel();
+  return res.status === 200;
+}
+
+async function bearerStatus(t: TestApp, path: string, token: string): Promise<number> {
+  const res = await t.request(path, { headers: { Authorization: `Bearer ${token}` } });
+  await res.body?.cancel();
+  return res.status;
+}
+
+async function stillSignedIn(t: TestApp, jar: CookieJar): Promise<boolean> {
+  const res = await authorize(t, jar, {
+    response_type: "code",
+    client_id: "spa",
+    redirect_uri: SPA_URI,
+    code_challenge: pkce().challenge,
+    code_challenge_method: "S256",
+  });
+  await res.body?.cancel();
+  return res.status === 302;
+}
+
+async function directSessionLives(t: TestApp, direct: { token: string }) {
+  assert.equal(await bearerStatus(t, "/me", direct.token), 200, "the /login session lives on");
+}
+
+test("end-session ends the sign-in: the token sessions it issued to every application", async () => {
+  const { t, web, jar, webTokens, spa, direct } = await signedIn();
+  using _ = t;
+  const res = await t.request(
+    `/end-session?${new URLSearchParams({ id_token_hint: webTokens.id_token! })}`,
+    { headers: { Cookie: jar.header() } },
+  );
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  jar.take(res);
+  assert.equal(await stillSignedIn(t, jar), false, "the form again");
+  assert.equal(await bearerStatus(t, "/userinfo", webTokens.access_token), 401);
+  assert.equal(await bearerStatus(t, "/me", spa.access_token), 401);
+  assert.equal(await webRefreshes(t, webTokens, web), false, "web's refresh token is dead");
+  assert.equal(await spaRefreshes(t, spa), false, "so is the single sign-on client's");
+  await directSessionLives(t, direct);
+});
+
+test("POST /logout with a code-flow access token ends its sign-in: browser session and siblings", async () => {
+  const { t, web, jar, webTokens, spa, direct } = await signedIn();
+  using _ = t;
+  const res = await t.request("/logout", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${spa.access_token}` },
+  });
+  assert.equal(res.status, 204);
+  assert.equal(await stillSignedIn(t, jar), false, "the next authorize shows the form");
+  assert.equal(await spaRefreshes(t, spa), false);
+  assert.equal(await webRefreshes(t, webTokens, web), false, "the sibling's session ended too");
+  assert.equal(await bearerStatus(t, "/userinfo", webTokens.access_token), 401);
+  await directSessionLives(t, direct);
+});
+
+test("POST /logout with a client's refresh token is refused and ends nothing; a /login one has no sign-in", async () => {
+  const { t, web, jar, webTokens, spa, direct } = await signedIn();
+  using _ = t;
+  // A code-flow session belongs to its client (RFC 7009 section 2.1): only that client, at
+  // /oauth/revoke, may end it by its refresh token.
+  const refused = await t.post("/logout", { refresh_token: webTokens.refresh_token });
+  assert.equal(refused.status, 401);
+  assert.equal((await refused.json()).code, "invalid_refresh_token");
+  assert.equal(await stillSignedIn(t, jar), true);
+  assert.equal(await webRefreshes(t, webTokens, web), true);
+  const other = await login(t, "ada", PASSWORD);
+  assert.equal((await t.post("/logout", { refresh_token: other.refresh_token })).status, 204);
+  assert.equal(await stillSignedIn(t, jar), true, "a /login session's logout ends no sign-in");
+  assert.equal(await spaRefreshes(t, spa), true);
+  await directSessionLives(t, direct);
+});
+
+test("/oauth/revoke ends that token session only: single sign-on and the others go on", async () => {
+  const { t, web, jar, webTokens, spa, direct } = await signedIn();
+  using _ = t;
+  const res = await t.request("/oauth/revoke", {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      Authorization: `Basic ${btoa(`${web.id}:${web.secret}`)}`,
+    },
+    body: new URLSearchParams({ token: webTokens.refresh_token }).toString(),
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  assert.equal(await webRefreshes(t, webTokens, web), false, "revoked");
+  assert.equal(await stillSignedIn(t, jar), true, "the browser stays signed in");
+  assert.equal(await spaRefreshes(t, spa), true, "the other application too");
+  await directSessionLives(t, direct);
+});
+
+test("a token session from a code ends no later than its browser session (SESSION_MAX_AGE)", async () => {
+  const { t, jar } = await signedIn({ SESSION_MAX_AGE: "1h", REFRESH_TTL: "2h" });
+  using _ = t;
+  t.clock.advance(30 * 60);
+  // Issued half-way through the sign-in's hour: on its own it would live until 1h30.
+  const late = await spaTokens(t, jar);
+  t.clock.advance(29 * 60);
+  assert.equal(await bearerStatus(t, "/me", late.access_token), 200);
+  t.clock.advance(2 * 60);
+  assert.equal(await stillSignedIn(t, jar), false, "the browser session has ended");
+  assert.equal(await spaRefreshes(t, late), false, "and so has the session it issued");
+});
+
+test("a logout that lands while a code is exchanged: the exchange does not outlive it", async () => {
+  const t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir());
+  using _ = t;
+  await addUser(t, "ada", PASSWORD, ["user"]);
+  await addBrowserClients(t);
+  const jar = new CookieJar();
+  const { verifier, challenge } = pkce();
+  const code = await signInForCode(
+    t,
+    jar,
+    {
+      response_type: "code",
+      client_id: "spa",
+      redirect_uri: SPA_URI,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    },
+    "ada",
+    PASSWORD,
+  );
+  const live = await t.services.browserSessions.current(jar.cookies.get("__Host-auth_session"));
+  assert.ok(live);
+  // The logout runs whole after the exchange checked the browser session and before its token
+  // session is stored: it finds no token session to revoke.
+  let issued: string | undefined;
+  const codes = createAuthorizationCodes({
+    store: t.services.stores.authorizationCodes,
+    browserSessions: t.services.stores.browserSessions,
+    users: t.services.stores.users,
+    sessions: {
+      start: async (...args) => {
+        await t.services.signOut.endSignIn(
+          { userUid: live.session.userUid, browserSessionKey: live.session.key },
+          "logout",
+        );
+        const pair = await t.services.sessions.start(...args);
+        issued = pair.token;
+        return pair;
+      },
+      revoke: t.services.sessions.revoke,
+    },
+    now: t.services.now,
+  });
+  const client = await t.services.clients.lookup("spa");
+  assert.ok(client);
+  await assert.rejects(
+    codes.redeem({ code, client, redirectUri: SPA_URI, codeVerifier: verifier }),
+    (err: unknown) =>
+      err instanceof InvalidCodeError && /browser session has ended/.test(err.message),
+  );
+  assert.ok(issued);
+  assert.equal(await bearerStatus(t, "/me", issued), 401, "the session it started is revoked");
+});
