@@ -1794,8 +1794,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "headers-bare-response-missed",
     property: "every answer carries the security headers, one built without the context too",
     file: "src/middleware/security_headers.ts",
-    search: "if (headers.has(list[list.length - 1]![0])) return;",
-    replace: "return;",
+    search: "for (const [name, value] of list) if (!headers.has(name)) headers.set(name, value);",
+    replace: "void list;",
   },
   {
     name: "request-log-line-dropped",
@@ -1824,11 +1824,11 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "session-commits-race-in-process",
     property: "logins of one user at the session cap never fail for a store reason: a process " +
-      "commits a user's new sessions one at a time instead of racing for one freed place",
+      "makes room for a user's new sessions one at a time instead of racing for one freed place",
     file: "src/tokens/sessions.ts",
-    search:
-      "return await inTurn(committing, session.userUid, () => commitSession(session, user, answer));",
-    replace: "return await commitSession(session, user, answer);",
+    search: "return await inTurn(makingRoom, session.userUid, async () => {",
+    replace: "return await ((_queue: unknown, _uid: string, task: () => Promise<TokenPair>) => " +
+      "task())(makingRoom, session.userUid, async () => {",
   },
   // ---- issue 24 (wire): one definition per wire list (grant types, claims) ----
   {
@@ -1904,5 +1904,22 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/routes/end_session.ts",
     search: "if (wait !== undefined) return tooManyRequests(ctx, wait);",
     replace: "if (wait !== undefined && wait < 0) return tooManyRequests(ctx, wait);",
+  },
+  // ---- issue 21 (lead, after the review): a logout reaches every session of a sign-in ----
+  {
+    name: "sign-in-replaced-keeps-apps",
+    property: "a new sign-in in a browser ends the sign-in it replaces, its applications' " +
+      "sessions too (a later logout could not reach them)",
+    file: "src/browser/authorize_flow.ts",
+    search: "  if (replaced) {",
+    replace: '  if (replaced && replaced.key === "") {',
+  },
+  {
+    name: "sign-out-deletes-first",
+    property: "a sign-out that fails partway can be retried: the browser session is deleted " +
+      "only after the token sessions it issued are revoked",
+    file: "src/browser/sign_out.ts",
+    search: "    await revokeIssued(signIn, reason);\n    await deps.browserSessions",
+    replace: "    await deps.browserSessions",
   },
 ];

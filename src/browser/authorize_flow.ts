@@ -165,8 +165,9 @@ function passkeyButton(ctx: FlowContext, path: string): PasskeyButton | undefine
 
 /**
  * The end of every sign-in on the page (a password alone, a password and a second factor, a
- * passkey): any older browser session of this browser ends (no session fixation), a new one
- * starts with the `amr` the sign-in proved, a fresh device token, and the code for the client.
+ * passkey): any older sign-in of this browser ends whole, its applications' sessions too (no
+ * session fixation; see `sign_out.ts`), a new one starts with the `amr` the sign-in proved, a
+ * fresh device token, and the code for the client.
  */
 export async function signedInRedirect(
   c: Context,
@@ -178,7 +179,17 @@ export async function signedInRedirect(
   const { services, config } = ctx;
   const names = cookieNames(config.issuer);
   const user = signedIn.user.value;
-  await services.browserSessions.end(readCookie(c.req.header("Cookie"), names.session));
+  // A sign-in replaced in this browser ends whole, the sessions it gave applications too:
+  // otherwise they would outlive every later logout (which ends the new sign-in only).
+  const replaced = await services.browserSessions.stored(
+    readCookie(c.req.header("Cookie"), names.session),
+  );
+  if (replaced) {
+    await services.signOut.endSignIn(
+      { userUid: replaced.userUid, browserSessionKey: replaced.key },
+      "signed_in_again",
+    );
+  }
   const { cookieValue, session } = await services.browserSessions.start(user, signedIn.amr);
   const deviceToken = services.login.issueDeviceToken(user, signedIn.client);
   const location = await codeRedirect(ctx, request, { session, user: signedIn.user });

@@ -93,16 +93,15 @@ export function createBrowserSessions(deps: BrowserSessionDeps) {
     return byKey(browserSessionKey(cookieValue));
   }
 
-  /** Ends the session a cookie names (nothing when there is none). */
-  async function end(cookieValue: string | undefined): Promise<BrowserSessionRecord | undefined> {
+  /** The stored session a cookie names, live or not (what a sign-out ends), else `undefined`. */
+  async function stored(
+    cookieValue: string | undefined,
+  ): Promise<BrowserSessionRecord | undefined> {
     if (cookieValue === undefined || !COOKIE_VALUE.test(cookieValue)) return undefined;
-    const key = browserSessionKey(cookieValue);
-    const found = await deps.store.getBrowserSession(key);
-    await deps.store.deleteBrowserSession(key);
-    return found?.value;
+    return (await deps.store.getBrowserSession(browserSessionKey(cookieValue)))?.value;
   }
 
-  return { start, current, byKey, end };
+  return { start, current, byKey, stored };
 }
 
 /** The browser session service's interface. */

@@ -44,13 +44,20 @@ export interface SignIn {
 /** Creates the sign-out service. */
 export function createSignOut(deps: SignOutDeps) {
   /**
-   * Ends a sign-in: its browser session (if it still exists) and every token session it issued.
-   * The browser session goes first, so a code exchanged meanwhile either started its session
-   * before (and is found here) or finds the browser session gone and revokes its own
-   * (`authorization_codes.ts`).
+   * Ends a sign-in: every token session it issued, then its browser session (if it still
+   * exists), then any token session a code exchange started meanwhile. The browser session goes
+   * after the first revocations, so a logout that fails partway leaves it in place and a retry
+   * finds the sign-in again; a code exchanged at the same time either committed its session
+   * before the second listing (and is found there) or finds the browser session gone and revokes
+   * its own (`authorization_codes.ts`).
    */
   async function endSignIn(signIn: SignIn, reason: string): Promise<void> {
+    await revokeIssued(signIn, reason);
     await deps.browserSessions.deleteBrowserSession(signIn.browserSessionKey);
+    await revokeIssued(signIn, reason);
+  }
+
+  async function revokeIssued(signIn: SignIn, reason: string): Promise<void> {
     const issued = (await deps.sessionStore.listUserSessions(signIn.userUid)).filter((session) =>
       session.browserSessionKey === signIn.browserSessionKey && session.revokedAt === undefined
     );

@@ -144,7 +144,7 @@ export function refusalMessage(
 }
 
 const API_WORDS = {
-  force: '"force": true',
+  force: "?force=true",
   alg: "alg",
   retire: (kid: string) => `DELETE /admin/keys/${kid}?force=true`,
 };

@@ -66,12 +66,10 @@ export function presetSecurityHeaders(c: Context, list: HeaderList): void {
 
 /**
  * Adds to a built answer the headers of `list` it lacks: an answer built without the context (a
- * bare `new Response`) did not get them. Any header of the list marks an answer that already
- * has them all (the last one: HSTS when sent, else nosniff; a route may replace cache-control,
- * never these), so the usual answer costs one lookup.
+ * bare `new Response`) did not get them. Each header is looked up on its own: no one header
+ * marks an answer that has them all (a script sets its own nosniff and still needs the CSP).
  */
 export function completeSecurityHeaders(headers: Headers, list: HeaderList): void {
-  if (headers.has(list[list.length - 1]![0])) return;
   for (const [name, value] of list) if (!headers.has(name)) headers.set(name, value);
 }
 

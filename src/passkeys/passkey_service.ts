@@ -36,7 +36,11 @@ import type { PasskeyRecord, PasskeyStore } from "./passkey_store.ts";
  */
 let webauthnModule: Promise<typeof import("@simplewebauthn/server")> | undefined;
 function webauthn(): Promise<typeof import("@simplewebauthn/server")> {
-  return webauthnModule ??= import("@simplewebauthn/server");
+  // A failed load is not kept: the next passkey call tries again.
+  return webauthnModule ??= import("@simplewebauthn/server").catch((err) => {
+    webauthnModule = undefined;
+    throw err;
+  });
 }
 
 /** How long registration and sign-in options stay answerable. */

@@ -115,7 +115,9 @@ export function endSessionRoutes(app: AppRouter, ctx: AppContext): void {
       );
     }
 
-    const ended = await services.browserSessions.end(cookie);
+    // Read, not deleted: endSignIn deletes it after revoking what it issued (a retry of a
+    // sign-out that failed partway finds it again).
+    const ended = await services.browserSessions.stored(cookie);
     if (ended) {
       // The sign-in ends whole: the token sessions it issued to applications too (sign_out.ts).
       await services.signOut.endSignIn(

@@ -110,10 +110,11 @@ export function createSessionService(deps: SessionDeps) {
   const refreshTtlMs = deps.refreshTtl * 1000;
   const maxAgeMs = (deps.sessionMaxAge ?? 3650 * 86_400) * 1000;
   const maxSessions = deps.maxSessionsPerUser ?? Infinity;
-  // A user's new sessions commit one at a time in this process: logins of one user at the cap
-  // would each end the same oldest session and take turns at its one place until their
+  // Logins of one user that find the cap full make room one at a time in this process: each
+  // would otherwise end the same oldest session and take turns at its one place until their
   // attempts ran out (16 at once answered 503 busy; bench/store_engines.ts, docs/scaling.md).
-  const committing = new Map<string, Promise<void>>();
+  // Below the cap they commit side by side.
+  const makingRoom = new Map<string, Promise<void>>();
 
   function issuePair(session: SessionRecord, refreshToken: string, nowMs: number) {
     // No access token outlives its session's absolute end.
@@ -176,13 +177,13 @@ export function createSessionService(deps: SessionDeps) {
     const answer = await issuePair(session, token, now);
     // The cap is counted in the commit that stores the session, so concurrent logins of one
     // user never exceed it: "full" ends the oldest live sessions, then tries again.
-    return await inTurn(committing, session.userUid, () => commitSession(session, user, answer));
+    return await commitSession(session, user, answer);
   }
 
   /** Stores a new session under the cap (see {@link start}); answers `answer` once stored. */
   async function commitSession(session: SessionRecord, user: CheckedUser, answer: TokenPair) {
     const now = session.createdAt;
-    for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
+    const create = async () => {
       const outcome = await deps.store.createSession({
         session,
         userVersionstamp: user.versionstamp,
@@ -190,16 +191,20 @@ export function createSessionService(deps: SessionDeps) {
         now,
       });
       if (outcome === "changed") throw new ApiError("invalid_credentials", "invalid credentials");
-      if (outcome === "created") {
-        emit({ type: "session_started", sid: session.sid, sub: user.id });
-        return answer;
+      if (outcome === "created") emit({ type: "session_started", sid: session.sid, sub: user.id });
+      return outcome === "created";
+    };
+    if (await create()) return answer;
+    return await inTurn(makingRoom, session.userUid, async () => {
+      for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
+        await makeRoom(session.userUid, now);
+        if (await create()) return answer;
+        // Logins of one user on other processes make room and fill it too: a short, growing,
+        // jittered pause keeps them from taking turns forever (bounded: about 0.5 s in all).
+        await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(attempt, 6)));
       }
-      await makeRoom(session.userUid, now);
-      // Logins of one user on other processes make room and fill it too: a short, growing,
-      // jittered pause keeps them from taking turns forever (bounded: about 0.5 s in all).
-      await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(attempt, 6)));
-    }
-    throw new ContendedError("session cap is contended");
+      throw new ContendedError("session cap is contended");
+    });
   }
 
   /** Ends the oldest live sessions of a user so that one more fits under the cap. */

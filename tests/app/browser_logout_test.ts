@@ -22,6 +22,7 @@ import {
   tokenRequest,
 } from "../helpers/browser_flow.ts";
 import { needs, READ, WRITE } from "../helpers/permissions.ts";
+import { StoreUnavailableError } from "../../src/errors.ts";
 
 // Every test keeps its signing keys in a temporary directory.
 const test = needs(READ, WRITE);
@@ -275,4 +276,66 @@ test("a logout that lands while a code is exchanged: the exchange does not outli
   );
   assert.ok(issued);
   assert.equal(await bearerStatus(t, "/me", issued), 401, "the session it started is revoked");
+});
+
+/** Makes the session store's next `listUserSessions` fail, as a store outage would. */
+function failNextListing(t: TestApp): void {
+  const store = t.stores.sessions;
+  const real = store.listUserSessions.bind(store);
+  let fail = true;
+  store.listUserSessions = (...args) => {
+    if (!fail) return real(...args);
+    fail = false;
+    return Promise.reject(new StoreUnavailableError("listing failed (simulated)"));
+  };
+}
+
+test("an end-session that fails partway can be retried, and the retry ends every token session", async () => {
+  const { t, web, jar, webTokens, spa } = await signedIn();
+  using _ = t;
+  failNextListing(t);
+  const url = `/end-session?${new URLSearchParams({ id_token_hint: webTokens.id_token! })}`;
+  const first = await t.request(url, { headers: { Cookie: jar.header() } });
+  assert.equal(first.status, 503);
+  await first.body?.cancel();
+  // Nothing was deleted before the failure: the sign-in is still there to end.
+  assert.equal(await stillSignedIn(t, jar), true);
+  const retry = await t.request(url, { headers: { Cookie: jar.header() } });
+  assert.equal(retry.status, 200);
+  await retry.body?.cancel();
+  jar.take(retry);
+  assert.equal(await stillSignedIn(t, jar), false);
+  assert.equal(await webRefreshes(t, webTokens, web), false);
+  assert.equal(await bearerStatus(t, "/me", spa.access_token), 401);
+});
+
+test("a second sign-in in one browser (prompt=login) ends the first one's token sessions", async () => {
+  const { t, web, jar, webTokens, spa } = await signedIn();
+  using _ = t;
+  const p = pkce();
+  const code = await signInForCode(
+    t,
+    jar,
+    {
+      response_type: "code",
+      client_id: "spa",
+      redirect_uri: SPA_URI,
+      code_challenge: p.challenge,
+      code_challenge_method: "S256",
+      prompt: "login",
+    },
+    "ada",
+    PASSWORD,
+  );
+  const again = await exchange(t, {
+    code,
+    redirect_uri: SPA_URI,
+    code_verifier: p.verifier,
+    client_id: "spa",
+  });
+  // The first sign-in's applications are signed out: a later logout could no longer reach them.
+  assert.equal(await webRefreshes(t, webTokens, web), false);
+  assert.equal(await bearerStatus(t, "/me", spa.access_token), 401);
+  assert.equal(await bearerStatus(t, "/me", again.access_token), 200);
+  assert.equal(await stillSignedIn(t, jar), true);
 });

@@ -91,3 +91,28 @@ Deno.test("log off (LOG_LEVEL=warn): no line, no request id, the headers and ser
     /auth_http_request_duration_seconds_count\{route="\/throws",method="GET",status="500"\} 1/,
   );
 });
+
+Deno.test("an answer that sets some security headers itself still gets every other one", async () => {
+  for (const issuer of [ISSUER, "http://127.0.0.1:10000"]) {
+    const list = securityHeaderList({ issuer });
+    const app = new Hono();
+    const logger = createLogger("warn", () => {});
+    const trustProxy = parseTrustedProxies("")!;
+    app.use(requestChain({ logger, trustProxy, metrics: createMetrics(), issuer }));
+    // As `/authorize/passkey.js` does: its own type and nosniff (and here, the list's last one).
+    const [lastName, lastValue] = list[list.length - 1]!;
+    app.get("/script", () =>
+      new Response("void 0;", {
+        headers: {
+          "content-type": "text/javascript",
+          "x-content-type-options": "nosniff",
+          [lastName]: lastValue,
+        },
+      }));
+    const res = await app.request("/script");
+    await res.body?.cancel();
+    for (const [name, value] of list) {
+      assert.equal(res.headers.get(name), value, `${issuer} ${name}`);
+    }
+  }
+});

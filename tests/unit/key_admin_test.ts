@@ -136,7 +136,7 @@ test("list under HS256: the secrets' kids first, then any stored keys", async ()
 
 test("a refusal reads the same at both doors but for the words of each", () => {
   const refusal = { kind: "not_retirable" as const, kid: "k1", reason: "tokens may be live" };
-  assert.equal(refusalMessage(refusal), 'tokens may be live; "force": true retires it now');
+  assert.equal(refusalMessage(refusal), "tokens may be live; ?force=true retires it now");
   assert.equal(
     refusalMessage(refusal, { force: "--force", alg: "--alg", retire: (kid) => kid }),
     "tokens may be live; --force retires it now",
