@@ -142,7 +142,7 @@ const FAIL_FAST_GROUPS = [
  * task is not a plain `deno test ... tests/ src/` command.
  */
 export function failFastRuns(testTask: string): string[][] {
-  const words = testTask.trim().split(/\s+/);
+  const words = testTask.trim().split(/\s+/).filter((w) => !ENV_ASSIGNMENT.test(w));
   if (words[0] !== "deno" || words[1] !== "test") {
     throw new Error(`the test task is not a plain deno test command: ${testTask}`);
   }
@@ -155,6 +155,30 @@ export function failFastRuns(testTask: string): string[][] {
   return FAIL_FAST_GROUPS.map((group) => ["test", ...flags, "--no-check", "--fail-fast", ...group]);
 }
 
+/** `NAME=value` before the command: an environment variable the task sets. */
+const ENV_ASSIGNMENT = /^[A-Z_][A-Z0-9_]*=/;
+
+/**
+ * The environment variables the test task sets before its command (the server's allocator
+ * setting: the timing tests measure under it), for the fail-fast runs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { taskEnv } from "./mutate.ts";
+ * assert.deepEqual(taskEnv("A_B=1 deno test tests/ src/"), { A_B: "1" });
+ * ```
+ */
+export function taskEnv(testTask: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of testTask.trim().split(/\s+/)) {
+    if (!ENV_ASSIGNMENT.test(word)) break;
+    const at = word.indexOf("=");
+    env[word.slice(0, at)] = word.slice(at + 1);
+  }
+  return env;
+}
+
 /** Process groups and temporary trees of the runs in progress (cleaned up on Ctrl-C). */
 const live = { groups: new Set<number>(), dirs: new Set<string>() };
 
@@ -164,12 +188,17 @@ function killGroup(pid: number): Promise<unknown> {
 }
 
 /** Runs `deno <args>` in `dir` as its own process group; kills the whole group at `deadline`. */
-async function runGroup(dir: string, args: string[], deadline: number) {
+async function runGroup(
+  dir: string,
+  args: string[],
+  deadline: number,
+  env: Record<string, string>,
+) {
   // setsid: the run leads its own process group, so a timeout can end all of it.
   const child = new Deno.Command("setsid", {
     args: ["deno", ...args],
     cwd: dir,
-    env: { NO_COLOR: "1" },
+    env: { ...env, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -219,7 +248,7 @@ async function runSuite(
   let success = true;
   let timedOut = false;
   for (const args of runs) {
-    const run = await runGroup(dir, args, deadline);
+    const run = await runGroup(dir, args, deadline, taskEnv(tasks.test));
     output += run.output;
     timedOut = run.timedOut;
     success = run.success;

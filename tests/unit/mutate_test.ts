@@ -1,6 +1,12 @@
 /** The mutation harness's own rules: a mutant applies exactly once, and the report is read right. */
 import assert from "node:assert/strict";
-import { applyMutant, failFastRuns, listProblems, readReport } from "../../tools/mutate.ts";
+import {
+  applyMutant,
+  failFastRuns,
+  listProblems,
+  readReport,
+  taskEnv,
+} from "../../tools/mutate.ts";
 import type { Mutant } from "../../tools/mutants.ts";
 import { needs, READ, WRITE } from "../helpers/permissions.ts";
 
@@ -93,4 +99,11 @@ Deno.test("failFastRuns: the test task's flags, one run per group, security firs
   );
   assert.throws(() => failFastRuns("deno test tests/"), /paths changed/);
   assert.throws(() => failFastRuns("deno run x.ts"), /not a plain deno test/);
+});
+
+Deno.test("failFastRuns and taskEnv: the variables the test task sets go to every run's environment", () => {
+  const task = "MALLOC_MMAP_THRESHOLD_=131072 deno test --doc tests/ src/";
+  assert.deepEqual(taskEnv(task), { MALLOC_MMAP_THRESHOLD_: "131072" });
+  assert.deepEqual(failFastRuns(task)[0]!.slice(0, 2), ["test", "--doc"]);
+  assert.deepEqual(taskEnv("deno test tests/ src/"), {});
 });
