@@ -4,18 +4,27 @@ import { needs, RUN_DENO } from "../helpers/permissions.ts";
 
 const test = needs(RUN_DENO);
 
-async function moduleGraph(entry: string): Promise<string[]> {
+type Dependency = { specifier: string; code?: { specifier: string }; isDynamic?: boolean };
+/** `deno info --json entry`: `modules` is the graph itself, npm packages as `npm:` specifiers. */
+interface DenoInfo {
+  roots: string[];
+  modules: { specifier: string; dependencies?: Dependency[] }[];
+  redirects: Record<string, string>;
+}
+
+async function denoInfo(entry: string): Promise<DenoInfo> {
   const { code, stdout, stderr } = await new Deno.Command("deno", {
     args: ["info", "--json", entry],
     stdout: "piped",
     stderr: "piped",
   }).output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
-  // `modules` is the graph itself, npm packages included as `npm:` specifiers (`npmPackages`
-  // lists the whole lockfile, so it is not used).
-  const info = JSON.parse(new TextDecoder().decode(stdout)) as {
-    modules: { specifier: string; dependencies?: { specifier: string }[] }[];
-  };
+  return JSON.parse(new TextDecoder().decode(stdout)) as DenoInfo;
+}
+
+async function moduleGraph(entry: string): Promise<string[]> {
+  // (`npmPackages` lists the whole lockfile, so it is not used.)
+  const info = await denoInfo(entry);
   return info.modules.flatMap((
     m,
   ) => [m.specifier, ...(m.dependencies ?? []).map((d) => d.specifier)]);
@@ -55,18 +64,7 @@ test("src/middleware/require_auth.ts (the verifier other services import) loads 
  * `import()` and an `import type` are not followed).
  */
 async function startPath(entry: string): Promise<string[]> {
-  const { code, stdout, stderr } = await new Deno.Command("deno", {
-    args: ["info", "--json", entry],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  type Dependency = { specifier: string; code?: { specifier: string }; isDynamic?: boolean };
-  const info = JSON.parse(new TextDecoder().decode(stdout)) as {
-    roots: string[];
-    modules: { specifier: string; dependencies?: Dependency[] }[];
-    redirects: Record<string, string>;
-  };
+  const info = await denoInfo(entry);
   const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
   const seen = new Set<string>();
   const queue = [...info.roots];
