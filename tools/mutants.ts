@@ -361,7 +361,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "session-cap-ignored",
     property: "MAX_SESSIONS_PER_USER: a login beyond it ends the oldest session",
     file: "src/tokens/sessions.ts",
-    search: "live.slice(0, Math.max(0, live.length - maxSessions + 1))",
+    search: "live.slice(0, Math.max(0, live.length - maxSessions + places))",
     replace: "live.slice(0, 0)",
   },
   {

@@ -197,7 +197,9 @@ export function createSessionService(deps: SessionDeps) {
     if (await create()) return answer;
     return await inTurn(makingRoom, session.userUid, async () => {
       for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
-        await makeRoom(session.userUid, now);
+        // Logins of this user on other processes take the place made here before this one can
+        // (their first try needs no room made): after every fourth lost turn, one place more.
+        await makeRoom(session.userUid, now, 1 + Math.floor(attempt / 4));
         if (await create()) return answer;
         // Logins of one user on other processes make room and fill it too: a short, growing,
         // jittered pause keeps them from taking turns forever (bounded: about 0.5 s in all).
@@ -207,12 +209,12 @@ export function createSessionService(deps: SessionDeps) {
     });
   }
 
-  /** Ends the oldest live sessions of a user so that one more fits under the cap. */
-  async function makeRoom(uid: string, now: number): Promise<void> {
+  /** Ends the oldest live sessions of a user so that `places` more fit under the cap. */
+  async function makeRoom(uid: string, now: number, places: number): Promise<void> {
     const live = (await deps.store.listUserSessions(uid))
       .filter((session) => isSessionLive(session, now))
       .sort((a, b) => a.createdAt - b.createdAt);
-    for (const session of live.slice(0, Math.max(0, live.length - maxSessions + 1))) {
+    for (const session of live.slice(0, Math.max(0, live.length - maxSessions + places))) {
       await revoke(session.sid, "session limit");
     }
   }
