@@ -10,10 +10,10 @@ import type { AppContext, AppRouter } from "../app_types.ts";
 import { publicUser } from "../users/user_service.ts";
 import { MAX_USER_ID_LENGTH } from "../users/user_rules.ts";
 import {
+  adminResponses,
   errorResponse,
   jsonBody,
   NewUserBody,
-  storeUnavailable,
   User,
   UserList,
   UserPatchBody,
@@ -33,11 +33,7 @@ const ListQuery = z.object({
   cursor: z.string().max(1024, "cursor is too long").optional(),
 });
 
-const common = {
-  401: errorResponse("No valid bearer token"),
-  403: errorResponse("The token's role is not admin"),
-  503: storeUnavailable,
-};
+const common = adminResponses;
 const userJson = (description: string) => ({
   content: { "application/json": { schema: User } },
   description,

@@ -10,7 +10,7 @@ import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { GRANT_TYPES, PUBLIC_GRANT_TYPES } from "../oauth/grant_types.ts";
 import { PublicClientSchema } from "../wire.ts";
-import { bodyObject, errorResponse, jsonBody, storeUnavailable } from "./schemas.ts";
+import { adminResponses, bodyObject, errorResponse, jsonBody } from "./schemas.ts";
 
 const Client = PublicClientSchema.meta({ id: "OAuthClient" });
 
@@ -53,11 +53,7 @@ const ClientIdParam = z.object({
   id: z.string().min(1).max(128).meta({ param: { name: "id", in: "path" }, example: "reports" }),
 });
 
-const common = {
-  401: errorResponse("No valid bearer token"),
-  403: errorResponse("The token's role is not admin"),
-  503: storeUnavailable,
-};
+const common = adminResponses;
 
 /** Registers the admin API for OAuth clients. */
 export function adminClientRoutes(app: AppRouter, ctx: AppContext): void {

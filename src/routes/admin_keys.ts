@@ -11,7 +11,7 @@ import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { ApiError } from "../errors.ts";
-import { bodyObject, errorResponse, jsonBody, storeUnavailable } from "./schemas.ts";
+import { adminResponses, bodyObject, errorResponse, jsonBody } from "./schemas.ts";
 
 const KeyInfo = z.object({
   kid: z.string(),
@@ -55,11 +55,7 @@ const RetireQuery = z.object({
   force: z.enum(["true", "false"], { error: "force must be true or false" }).optional(),
 });
 
-const common = {
-  401: errorResponse("No valid bearer token"),
-  403: errorResponse("The token's role is not admin"),
-  503: storeUnavailable,
-};
+const common = adminResponses;
 
 /** Registers the admin API for signing keys. */
 export function adminKeyRoutes(app: AppRouter, ctx: AppContext): void {

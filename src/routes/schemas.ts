@@ -223,6 +223,13 @@ export const storeUnavailable = errorResponse(
     "with the same tokens",
 );
 
+/** The answers every `/admin` route shares: no token, not an admin, the store. */
+export const adminResponses = {
+  401: errorResponse("No valid bearer token"),
+  403: errorResponse("The token's role is not admin"),
+  503: storeUnavailable,
+};
+
 /** A JSON request body in an OpenAPI route. */
 export function jsonBody<T extends z.ZodType>(schema: T) {
   return { content: { "application/json": { schema } }, required: true } as const;
