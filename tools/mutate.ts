@@ -8,9 +8,11 @@
  * failing tests. The work tree is never edited.
  *
  * Two modes. Default (fail-fast): `deno test --no-check --fail-fast` with the test task's flags,
- * one run per group of test directories, the fast ones first (security, unit, app, doc tests,
- * then examples and compile, e2e last), stopping at the first failing test, which the table
- * names; the mutated file is type-checked first instead. `--full`: the whole suite
+ * first over the test modules whose import graph reaches the mutated file (one `deno info` of
+ * every test module, read once per run), then, if none of them failed, one run per group of test
+ * directories, the fast ones first (security, unit, app, doc tests, then examples and compile,
+ * e2e last), stopping at the first failing test, which the table names; the mutated file is
+ * type-checked first instead. `--full`: the whole suite
  * (`deno task test`) per mutant and every catching test; about three times as long (the full
  * list at ~90 s a suite on two cores would take over an hour).
  *
@@ -155,6 +157,107 @@ export function failFastRuns(testTask: string): string[][] {
   return FAIL_FAST_GROUPS.map((group) => ["test", ...flags, "--no-check", "--fail-fast", ...group]);
 }
 
+/**
+ * The test modules whose import graph reaches each file, read from `deno info --json` of one root
+ * that imports every test module: `modules[]`, each with its `specifier` and the `code` and
+ * `type` specifiers of its `dependencies` (dynamic imports included). Keys and values are paths
+ * relative to `root` (a directory URL ending in `/`); only `file:` modules under it count.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { testsReaching } from "./mutate.ts";
+ * const at = (path: string) => `file:///r/${path}`;
+ * const reach = testsReaching({
+ *   modules: [
+ *     { specifier: at("tests/a_test.ts"), dependencies: [{ code: { specifier: at("src/x.ts") } }] },
+ *     { specifier: at("src/x.ts"), dependencies: [{ type: { specifier: at("src/y.ts") } }] },
+ *     { specifier: at("src/y.ts") },
+ *   ],
+ * }, ["tests/a_test.ts"], "file:///r/");
+ * assert.deepEqual(reach.get("src/y.ts"), ["tests/a_test.ts"]);
+ * ```
+ */
+export function testsReaching(
+  info: DenoInfo,
+  testModules: readonly string[],
+  root: string,
+): Map<string, string[]> {
+  const edges = new Map<string, string[]>();
+  for (const module of info.modules) {
+    const targets = (module.dependencies ?? []).flatMap((d) =>
+      [d.code?.specifier, d.type?.specifier].filter((s): s is string => s !== undefined)
+    );
+    edges.set(module.specifier, targets);
+  }
+  const reaching = new Map<string, string[]>();
+  for (const test of testModules) {
+    const seen = new Set<string>();
+    const stack = [root + test];
+    while (stack.length > 0) {
+      const at = stack.pop()!;
+      if (seen.has(at)) continue;
+      seen.add(at);
+      stack.push(...(edges.get(at) ?? []));
+    }
+    for (const specifier of seen) {
+      if (!specifier.startsWith(root)) continue;
+      const path = decodeURIComponent(specifier.slice(root.length));
+      reaching.set(path, [...(reaching.get(path) ?? []), test]);
+    }
+  }
+  return reaching;
+}
+
+/** The part of `deno info --json` that {@link testsReaching} reads. */
+export interface DenoInfo {
+  readonly modules: readonly {
+    readonly specifier: string;
+    readonly dependencies?: readonly {
+      readonly code?: { readonly specifier: string };
+      readonly type?: { readonly specifier: string };
+    }[];
+  }[];
+}
+
+/**
+ * The targeted runs that go before the groups: the test modules that import the mutated file
+ * (directly or not), split by group in the groups' order, plus the mutated file itself in the
+ * `src/` group for its doc examples. A mutant they kill needs no other run; one they miss goes on
+ * to every group, so the verdict is the whole fail-fast suite's either way (tests that reach the
+ * code only through a spawned server, such as e2e ones, are found by the groups).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { targetedRuns } from "./mutate.ts";
+ * const runs = targetedRuns("deno test --doc tests/ src/", "src/x.ts", [
+ *   "tests/e2e/b_test.ts",
+ *   "tests/unit/a_test.ts",
+ * ]);
+ * assert.deepEqual(runs, [
+ *   ["test", "--doc", "--no-check", "--fail-fast", "tests/unit/a_test.ts"],
+ *   ["test", "--doc", "--no-check", "--fail-fast", "src/x.ts"],
+ *   ["test", "--doc", "--no-check", "--fail-fast", "tests/e2e/b_test.ts"],
+ * ]);
+ * ```
+ */
+export function targetedRuns(
+  testTask: string,
+  mutatedFile: string,
+  reachingTests: readonly string[],
+): string[][] {
+  const modules = mutatedFile.startsWith("src/")
+    ? [...reachingTests, mutatedFile]
+    : [...reachingTests];
+  return failFastRuns(testTask).flatMap((run) => {
+    const groups = run.filter((w) => !w.startsWith("-") && w !== "test");
+    const flags = run.slice(0, run.length - groups.length);
+    const inGroup = modules.filter((m) => groups.some((g) => m.startsWith(g))).sort();
+    return inGroup.length > 0 ? [[...flags, ...inGroup]] : [];
+  });
+}
+
 /** `NAME=value` before the command: an environment variable the task sets. */
 const ENV_ASSIGNMENT = /^[A-Z_][A-Z0-9_]*=/;
 
@@ -177,6 +280,42 @@ export function taskEnv(testTask: string): Record<string, string> {
     env[word.slice(0, at)] = word.slice(at + 1);
   }
   return env;
+}
+
+/** Deno's test module names (`x_test.ts`, `x.test.ts`, `test.ts`, and the JS kinds). */
+const TEST_MODULE = /(^|\/|[._])test\.[cm]?[jt]sx?$/;
+
+/**
+ * {@link testsReaching} for this tree: one `deno info --json` of a root (in a temporary
+ * directory, never the work tree) importing every test module under `tests/`, resolved through
+ * this tree's `deno.json`. Empty, with a warning, when Deno cannot read the graph: the groups
+ * then decide alone, as before.
+ */
+export async function reachingTestsOf(files: readonly string[]): Promise<Map<string, string[]>> {
+  const tests = files.filter((f) => f.startsWith("tests/") && TEST_MODULE.test(f)).sort();
+  const rootUrl = new URL("../", import.meta.url).href;
+  const dir = await Deno.makeTempDir({ prefix: "mutate-graph-" });
+  try {
+    const root = join(dir, "root.ts");
+    await Deno.writeTextFile(
+      root,
+      tests.map((t) => `import ${JSON.stringify(rootUrl + t)};\n`).join(""),
+    );
+    const out = await new Deno.Command("deno", {
+      args: ["info", "--json", "--config", join(ROOT, "deno.json"), root],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).split("\n")[0]);
+    return testsReaching(JSON.parse(new TextDecoder().decode(out.stdout)), tests, rootUrl);
+  } catch (err) {
+    console.warn(`mutate: no targeted runs (deno info failed: ${err}); the groups decide alone`);
+    return new Map();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** Process groups and temporary trees of the runs in progress (cleaned up on Ctrl-C). */
@@ -223,6 +362,7 @@ async function runSuite(
   timeoutSeconds: number,
   full: boolean,
   mutatedFile: string | undefined,
+  reachingTests: ReadonlyMap<string, readonly string[]>,
 ): Promise<Outcome> {
   const started = performance.now();
   const tasks = JSON.parse(await Deno.readTextFile(join(dir, "deno.json"))).tasks;
@@ -242,18 +382,25 @@ async function runSuite(
       return { status: "invalid", failing: [], detail: `does not type-check: ${first}`, seconds };
     }
   }
-  const runs = full ? [["task", "test"]] : failFastRuns(tasks.test);
   const deadline = started + timeoutSeconds * 1000;
   let output = "";
   let success = true;
   let timedOut = false;
-  for (const args of runs) {
-    const run = await runGroup(dir, args, deadline, taskEnv(tasks.test));
-    output += run.output;
-    timedOut = run.timedOut;
-    success = run.success;
-    if (!success) break;
+  const runAll = async (runs: string[][]) => {
+    for (const args of runs) {
+      const run = await runGroup(dir, args, deadline, taskEnv(tasks.test));
+      output += run.output;
+      timedOut = run.timedOut;
+      success = run.success;
+      if (!success) break;
+    }
+  };
+  let phase = "";
+  if (!full && mutatedFile !== undefined) {
+    await runAll(targetedRuns(tasks.test, mutatedFile, reachingTests.get(mutatedFile) ?? []));
+    phase = success ? "" : " (targeted)";
   }
+  if (success && !timedOut) await runAll(full ? [["task", "test"]] : failFastRuns(tasks.test));
   const seconds = (performance.now() - started) / 1000;
   const { summary, failing } = readReport(output);
   if (timedOut) {
@@ -268,7 +415,7 @@ async function runSuite(
     const first = output.split("\n").find((l) => /error/i.test(l)) ?? "no test summary";
     return { status: "killed", failing, detail: `suite did not finish: ${first.trim()}`, seconds };
   }
-  return { status: "killed", failing, detail: summary, seconds };
+  return { status: "killed", failing, detail: summary + phase, seconds };
 }
 
 async function runMutant(
@@ -276,6 +423,7 @@ async function runMutant(
   files: readonly string[],
   timeoutSeconds: number,
   full: boolean,
+  reachingTests: ReadonlyMap<string, readonly string[]> = new Map(),
 ): Promise<Outcome> {
   const dir = await copyTree(files);
   live.dirs.add(dir);
@@ -284,7 +432,7 @@ async function runMutant(
       const path = join(dir, mutant.file);
       await Deno.writeTextFile(path, applyMutant(await Deno.readTextFile(path), mutant));
     }
-    return await runSuite(dir, timeoutSeconds, full, mutant?.file);
+    return await runSuite(dir, timeoutSeconds, full, mutant?.file, reachingTests);
   } finally {
     // Its node_modules holds links into Deno's cache: removing a link leaves the cache intact.
     await Deno.remove(dir, { recursive: true });
@@ -354,11 +502,12 @@ async function main(args: string[]): Promise<number> {
   }
   console.log(`mutate: baseline passes in ${baseline.seconds.toFixed(1)}s (${baseline.detail})`);
 
+  const reaching = full ? new Map<string, string[]>() : await reachingTestsOf(files);
   let done = 0;
   const outcomes = await pool(
     jobs,
     selected.map((mutant) => async () => {
-      const outcome = await runMutant(mutant, files, timeout, full);
+      const outcome = await runMutant(mutant, files, timeout, full, reaching);
       done++;
       console.log(
         `  [${done}/${selected.length}] ${mutant.name}: ${outcome.status} ` +

@@ -4,11 +4,14 @@ import {
   applyMutant,
   failFastRuns,
   listProblems,
+  reachingTestsOf,
   readReport,
+  targetedRuns,
   taskEnv,
+  testsReaching,
 } from "../../tools/mutate.ts";
 import type { Mutant } from "../../tools/mutants.ts";
-import { needs, READ, WRITE } from "../helpers/permissions.ts";
+import { needs, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 
 const testWithFiles = needs(READ, WRITE);
 
@@ -107,3 +110,70 @@ Deno.test("failFastRuns and taskEnv: the variables the test task sets go to ever
   assert.deepEqual(failFastRuns(task)[0]!.slice(0, 2), ["test", "--doc"]);
   assert.deepEqual(taskEnv("deno test tests/ src/"), {});
 });
+
+Deno.test("testsReaching: a file maps to every test module whose graph reaches it, through code and type edges", () => {
+  const at = (path: string) => `file:///r/${path}`;
+  const reach = testsReaching(
+    {
+      modules: [
+        {
+          specifier: at("tests/a_test.ts"),
+          dependencies: [{ code: { specifier: at("src/x.ts") } }],
+        },
+        {
+          specifier: at("tests/b_test.ts"),
+          dependencies: [{ code: { specifier: at("src/z.ts") } }],
+        },
+        { specifier: at("src/x.ts"), dependencies: [{ type: { specifier: at("src/y.ts") } }] },
+        // A cycle, and a module outside the root, do not trip the walk.
+        { specifier: at("src/y.ts"), dependencies: [{ code: { specifier: at("src/x.ts") } }] },
+        { specifier: at("src/z.ts"), dependencies: [{ code: { specifier: "npm:/jose@6" } }] },
+      ],
+    },
+    ["tests/a_test.ts", "tests/b_test.ts"],
+    "file:///r/",
+  );
+  assert.deepEqual(reach.get("src/y.ts"), ["tests/a_test.ts"]);
+  assert.deepEqual(reach.get("src/z.ts"), ["tests/b_test.ts"]);
+  assert.equal(reach.get("src/w.ts"), undefined);
+  assert.equal([...reach.keys()].some((k) => k.includes("jose")), false);
+});
+
+Deno.test("targetedRuns: the reaching tests in the groups' order, the mutated file's doc tests in src/", () => {
+  const task = "A=1 deno test --doc --allow-net tests/ src/";
+  const flags = ["test", "--doc", "--allow-net", "--no-check", "--fail-fast"];
+  assert.deepEqual(
+    targetedRuns(task, "src/x.ts", [
+      "tests/e2e/c_test.ts",
+      "tests/unit/b_test.ts",
+      "tests/unit/a_test.ts",
+    ]),
+    [
+      [...flags, "tests/unit/a_test.ts", "tests/unit/b_test.ts"],
+      [...flags, "src/x.ts"],
+      [...flags, "tests/e2e/c_test.ts"],
+    ],
+  );
+  // A file outside src/ has no doc tests of its own in the suite; nothing reaching it, no run.
+  assert.deepEqual(targetedRuns(task, "tools/x.ts", []), []);
+});
+
+needs(READ, WRITE, RUN_DENO)(
+  "reachingTestsOf: this tree's graph finds the verifier's tests",
+  async () => {
+    const files = [];
+    for await (const entry of Deno.readDir("tests/security")) {
+      files.push(
+        `tests/security/${entry.name}`,
+      );
+    }
+    for await (const entry of Deno.readDir("tests/unit")) files.push(`tests/unit/${entry.name}`);
+    const reach = await reachingTestsOf(files);
+    const verifierTests = reach.get("src/tokens/access_token.ts") ?? [];
+    assert.ok(verifierTests.length >= 2, verifierTests.join(", "));
+    assert.ok(verifierTests.every((t) => t.startsWith("tests/")));
+    // The harness's own test reaches the harness, not the verifier.
+    assert.ok(reach.get("tools/mutate.ts")?.includes("tests/unit/mutate_test.ts"));
+    assert.ok(!verifierTests.includes("tests/unit/mutate_test.ts"));
+  },
+);
