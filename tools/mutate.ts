@@ -8,8 +8,8 @@
  * failing tests. The work tree is never edited.
  *
  * Two modes. Default (fail-fast): `deno test --no-check --fail-fast` with the test task's flags,
- * first over the test modules whose import graph reaches the mutated file (one `deno info` of
- * every test module, read once per run), then, if none of them failed, one run per group of test
+ * first over the test modules whose import graph reaches the mutated file, nearest first (one
+ * `deno info` of every test module, read once per run), then, if none of them failed, one run per group of test
  * directories, the fast ones first (security, unit, app, doc tests, then examples and compile,
  * e2e last), stopping at the first failing test, which the table names; the mutated file is
  * type-checked first instead. `--full`: the whole suite
@@ -157,32 +157,24 @@ export function failFastRuns(testTask: string): string[][] {
   return FAIL_FAST_GROUPS.map((group) => ["test", ...flags, "--no-check", "--fail-fast", ...group]);
 }
 
+/** A test module whose import graph reaches a file, and how many imports away. */
+export interface Reach {
+  readonly test: string;
+  /** 1: the test imports the file itself; 2: through one module; and so on. */
+  readonly distance: number;
+}
+
 /**
  * The test modules whose import graph reaches each file, read from `deno info --json` of one root
  * that imports every test module: `modules[]`, each with its `specifier` and the `code` and
- * `type` specifiers of its `dependencies` (dynamic imports included). Keys and values are paths
+ * `type` specifiers of its `dependencies` (dynamic imports included). Keys and tests are paths
  * relative to `root` (a directory URL ending in `/`); only `file:` modules under it count.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { testsReaching } from "./mutate.ts";
- * const at = (path: string) => `file:///r/${path}`;
- * const reach = testsReaching({
- *   modules: [
- *     { specifier: at("tests/a_test.ts"), dependencies: [{ code: { specifier: at("src/x.ts") } }] },
- *     { specifier: at("src/x.ts"), dependencies: [{ type: { specifier: at("src/y.ts") } }] },
- *     { specifier: at("src/y.ts") },
- *   ],
- * }, ["tests/a_test.ts"], "file:///r/");
- * assert.deepEqual(reach.get("src/y.ts"), ["tests/a_test.ts"]);
- * ```
  */
 export function testsReaching(
   info: DenoInfo,
   testModules: readonly string[],
   root: string,
-): Map<string, string[]> {
+): Map<string, Reach[]> {
   const edges = new Map<string, string[]>();
   for (const module of info.modules) {
     const targets = (module.dependencies ?? []).flatMap((d) =>
@@ -190,20 +182,22 @@ export function testsReaching(
     );
     edges.set(module.specifier, targets);
   }
-  const reaching = new Map<string, string[]>();
+  const reaching = new Map<string, Reach[]>();
   for (const test of testModules) {
-    const seen = new Set<string>();
-    const stack = [root + test];
-    while (stack.length > 0) {
-      const at = stack.pop()!;
-      if (seen.has(at)) continue;
-      seen.add(at);
-      stack.push(...(edges.get(at) ?? []));
+    // Breadth first: each module's distance is its fewest imports from the test.
+    const distance = new Map([[root + test, 0]]);
+    const queue = [root + test];
+    for (let at = queue.shift(); at !== undefined; at = queue.shift()) {
+      for (const next of edges.get(at) ?? []) {
+        if (distance.has(next)) continue;
+        distance.set(next, distance.get(at)! + 1);
+        queue.push(next);
+      }
     }
-    for (const specifier of seen) {
-      if (!specifier.startsWith(root)) continue;
+    for (const [specifier, d] of distance) {
+      if (d === 0 || !specifier.startsWith(root)) continue;
       const path = decodeURIComponent(specifier.slice(root.length));
-      reaching.set(path, [...(reaching.get(path) ?? []), test]);
+      reaching.set(path, [...(reaching.get(path) ?? []), { test, distance: d }]);
     }
   }
   return reaching;
@@ -222,40 +216,29 @@ export interface DenoInfo {
 
 /**
  * The targeted runs that go before the groups: the test modules that import the mutated file
- * (directly or not), split by group in the groups' order, plus the mutated file itself in the
- * `src/` group for its doc examples. A mutant they kill needs no other run; one they miss goes on
- * to every group, so the verdict is the whole fail-fast suite's either way (tests that reach the
- * code only through a spawned server, such as e2e ones, are found by the groups).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { targetedRuns } from "./mutate.ts";
- * const runs = targetedRuns("deno test --doc tests/ src/", "src/x.ts", [
- *   "tests/e2e/b_test.ts",
- *   "tests/unit/a_test.ts",
- * ]);
- * assert.deepEqual(runs, [
- *   ["test", "--doc", "--no-check", "--fail-fast", "tests/unit/a_test.ts"],
- *   ["test", "--doc", "--no-check", "--fail-fast", "src/x.ts"],
- *   ["test", "--doc", "--no-check", "--fail-fast", "tests/e2e/b_test.ts"],
- * ]);
- * ```
+ * (directly or not), nearest first (one run per distance, the mutated file's own doc examples
+ * with the nearest), and those of the last group (e2e, slow) in one run at the end. A mutant they
+ * kill needs no other run; one they miss goes on to every group, so the verdict is the whole
+ * fail-fast suite's either way (tests that reach the code only through a spawned server are found
+ * by the groups).
  */
 export function targetedRuns(
   testTask: string,
   mutatedFile: string,
-  reachingTests: readonly string[],
+  reaching: readonly Reach[],
 ): string[][] {
-  const modules = mutatedFile.startsWith("src/")
-    ? [...reachingTests, mutatedFile]
-    : [...reachingTests];
-  return failFastRuns(testTask).flatMap((run) => {
-    const groups = run.filter((w) => !w.startsWith("-") && w !== "test");
-    const flags = run.slice(0, run.length - groups.length);
-    const inGroup = modules.filter((m) => groups.some((g) => m.startsWith(g))).sort();
-    return inGroup.length > 0 ? [[...flags, ...inGroup]] : [];
-  });
+  const flags = failFastRuns(testTask)[0]!.filter((w) => w === "test" || w.startsWith("-"));
+  const last = FAIL_FAST_GROUPS.at(-1)!;
+  const isLast = (test: string) => last.some((dir) => test.startsWith(dir));
+  const tiers = new Map<number, string[]>();
+  if (mutatedFile.startsWith("src/")) tiers.set(1, [mutatedFile]);
+  for (const { test, distance } of reaching) {
+    if (!isLast(test)) tiers.set(distance, [...(tiers.get(distance) ?? []), test]);
+  }
+  const runs = [...tiers.entries()].sort(([a], [b]) => a - b)
+    .map(([, tests]) => [...flags, ...tests.sort()]);
+  const slow = reaching.filter((r) => isLast(r.test)).map((r) => r.test).sort();
+  return slow.length > 0 ? [...runs, [...flags, ...slow]] : runs;
 }
 
 /** `NAME=value` before the command: an environment variable the task sets. */
@@ -291,7 +274,7 @@ const TEST_MODULE = /(^|\/|[._])test\.[cm]?[jt]sx?$/;
  * this tree's `deno.json`. Empty, with a warning, when Deno cannot read the graph: the groups
  * then decide alone, as before.
  */
-export async function reachingTestsOf(files: readonly string[]): Promise<Map<string, string[]>> {
+export async function reachingTestsOf(files: readonly string[]): Promise<Map<string, Reach[]>> {
   const tests = files.filter((f) => f.startsWith("tests/") && TEST_MODULE.test(f)).sort();
   const rootUrl = new URL("../", import.meta.url).href;
   const dir = await Deno.makeTempDir({ prefix: "mutate-graph-" });
@@ -362,7 +345,7 @@ async function runSuite(
   timeoutSeconds: number,
   full: boolean,
   mutatedFile: string | undefined,
-  reachingTests: ReadonlyMap<string, readonly string[]>,
+  reachingTests: ReadonlyMap<string, readonly Reach[]>,
 ): Promise<Outcome> {
   const started = performance.now();
   const tasks = JSON.parse(await Deno.readTextFile(join(dir, "deno.json"))).tasks;
@@ -423,7 +406,7 @@ async function runMutant(
   files: readonly string[],
   timeoutSeconds: number,
   full: boolean,
-  reachingTests: ReadonlyMap<string, readonly string[]> = new Map(),
+  reachingTests: ReadonlyMap<string, readonly Reach[]> = new Map(),
 ): Promise<Outcome> {
   const dir = await copyTree(files);
   live.dirs.add(dir);
@@ -502,7 +485,7 @@ async function main(args: string[]): Promise<number> {
   }
   console.log(`mutate: baseline passes in ${baseline.seconds.toFixed(1)}s (${baseline.detail})`);
 
-  const reaching = full ? new Map<string, string[]>() : await reachingTestsOf(files);
+  const reaching = full ? new Map<string, Reach[]>() : await reachingTestsOf(files);
   let done = 0;
   const outcomes = await pool(
     jobs,

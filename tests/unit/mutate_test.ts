@@ -111,20 +111,22 @@ Deno.test("failFastRuns and taskEnv: the variables the test task sets go to ever
   assert.deepEqual(taskEnv("deno test tests/ src/"), {});
 });
 
-Deno.test("testsReaching: a file maps to every test module whose graph reaches it, through code and type edges", () => {
+Deno.test("testsReaching: every test module whose graph reaches a file, at its fewest imports", () => {
   const at = (path: string) => `file:///r/${path}`;
   const reach = testsReaching(
     {
       modules: [
         {
           specifier: at("tests/a_test.ts"),
-          dependencies: [{ code: { specifier: at("src/x.ts") } }],
+          dependencies: [{ code: { specifier: at("src/x.ts") } }, {
+            code: { specifier: at("src/y.ts") },
+          }],
         },
         {
           specifier: at("tests/b_test.ts"),
           dependencies: [{ code: { specifier: at("src/z.ts") } }],
         },
-        { specifier: at("src/x.ts"), dependencies: [{ type: { specifier: at("src/y.ts") } }] },
+        { specifier: at("src/x.ts"), dependencies: [{ type: { specifier: at("src/w.ts") } }] },
         // A cycle, and a module outside the root, do not trip the walk.
         { specifier: at("src/y.ts"), dependencies: [{ code: { specifier: at("src/x.ts") } }] },
         { specifier: at("src/z.ts"), dependencies: [{ code: { specifier: "npm:/jose@6" } }] },
@@ -133,24 +135,27 @@ Deno.test("testsReaching: a file maps to every test module whose graph reaches i
     ["tests/a_test.ts", "tests/b_test.ts"],
     "file:///r/",
   );
-  assert.deepEqual(reach.get("src/y.ts"), ["tests/a_test.ts"]);
-  assert.deepEqual(reach.get("src/z.ts"), ["tests/b_test.ts"]);
-  assert.equal(reach.get("src/w.ts"), undefined);
+  assert.deepEqual(reach.get("src/y.ts"), [{ test: "tests/a_test.ts", distance: 1 }]);
+  assert.deepEqual(reach.get("src/w.ts"), [{ test: "tests/a_test.ts", distance: 2 }]);
+  assert.deepEqual(reach.get("src/z.ts"), [{ test: "tests/b_test.ts", distance: 1 }]);
+  assert.equal(reach.get("src/v.ts"), undefined);
+  assert.equal(reach.get("tests/a_test.ts"), undefined);
   assert.equal([...reach.keys()].some((k) => k.includes("jose")), false);
 });
 
-Deno.test("targetedRuns: the reaching tests in the groups' order, the mutated file's doc tests in src/", () => {
+Deno.test("targetedRuns: nearest tests first, the mutated file's doc tests with them, e2e last", () => {
   const task = "A=1 deno test --doc --allow-net tests/ src/";
   const flags = ["test", "--doc", "--allow-net", "--no-check", "--fail-fast"];
   assert.deepEqual(
     targetedRuns(task, "src/x.ts", [
-      "tests/e2e/c_test.ts",
-      "tests/unit/b_test.ts",
-      "tests/unit/a_test.ts",
+      { test: "tests/e2e/c_test.ts", distance: 1 },
+      { test: "tests/unit/b_test.ts", distance: 3 },
+      { test: "tests/security/s_test.ts", distance: 1 },
+      { test: "tests/app/a_test.ts", distance: 3 },
     ]),
     [
-      [...flags, "tests/unit/a_test.ts", "tests/unit/b_test.ts"],
-      [...flags, "src/x.ts"],
+      [...flags, "src/x.ts", "tests/security/s_test.ts"],
+      [...flags, "tests/app/a_test.ts", "tests/unit/b_test.ts"],
       [...flags, "tests/e2e/c_test.ts"],
     ],
   );
@@ -161,19 +166,19 @@ Deno.test("targetedRuns: the reaching tests in the groups' order, the mutated fi
 needs(READ, WRITE, RUN_DENO)(
   "reachingTestsOf: this tree's graph finds the verifier's tests",
   async () => {
-    const files = [];
-    for await (const entry of Deno.readDir("tests/security")) {
-      files.push(
-        `tests/security/${entry.name}`,
-      );
+    const files: string[] = [];
+    for (const dir of ["tests/security", "tests/unit"]) {
+      for await (const entry of Deno.readDir(dir)) files.push(`${dir}/${entry.name}`);
     }
-    for await (const entry of Deno.readDir("tests/unit")) files.push(`tests/unit/${entry.name}`);
     const reach = await reachingTestsOf(files);
-    const verifierTests = reach.get("src/tokens/access_token.ts") ?? [];
+    const verifierTests = (reach.get("src/tokens/access_token.ts") ?? []).map((r) => r.test);
     assert.ok(verifierTests.length >= 2, verifierTests.join(", "));
     assert.ok(verifierTests.every((t) => t.startsWith("tests/")));
-    // The harness's own test reaches the harness, not the verifier.
-    assert.ok(reach.get("tools/mutate.ts")?.includes("tests/unit/mutate_test.ts"));
+    // The harness's own test reaches the harness (directly), not the verifier.
+    assert.deepEqual(
+      reach.get("tools/mutate.ts")?.find((r) => r.test === "tests/unit/mutate_test.ts"),
+      { test: "tests/unit/mutate_test.ts", distance: 1 },
+    );
     assert.ok(!verifierTests.includes("tests/unit/mutate_test.ts"));
   },
 );
