@@ -173,32 +173,40 @@ contract(
   async ({ stores, second }) => {
     const { user, stamp } = await addUser(stores);
     // One below the cap: the first of them fill it (the index's check), the rest end the oldest.
-    const before = await fill(stores, user, 2, 3);
-    const logins = Array.from({ length: 16 }, (_, i) => sessionOf(user, undefined, NOW + i));
-    const outcomes = await Promise.all(
-      logins.map((session, i) =>
-        (i % 2 ? second : stores).sessions.createSession({
-          session,
-          userVersionstamp: stamp,
-          maxSessions: 3,
-          now: NOW,
-        })
-      ),
-    );
-    assert.deepEqual(outcomes.map((o) => o.outcome), logins.map(() => "created"));
-    const ended = outcomes.flatMap((o) => sids(o.ended));
-    assert.equal(ended.length, 15, "one ended per create beyond the cap");
-    assert.equal(new Set(ended).size, 15, "none ended twice");
-    const live = sids(await stores.sessions.listUserSessions(user.uid!));
-    assert.equal(live.length, 3, "never over the cap");
-    assert.deepEqual(
-      [...ended, ...live].sort(),
-      sids([...before, ...logins]).sort(),
-      "every session either live or ended: none lost",
-    );
-    for (const sid of sids(before)) assert(ended.includes(sid), "the oldest ended first");
-    for (const sid of ended) {
-      assert.equal((await stores.sessions.getSession(sid))?.value.revokedAt, NOW, sid);
+    // Rounds, because a race that lets one too many in need not happen in every burst.
+    let live = await fill(stores, user, 2, 3);
+    for (let round = 0; round < 4; round++) {
+      const before = sids(live);
+      const logins = Array.from(
+        { length: 16 },
+        (_, i) => sessionOf(user, undefined, NOW + round * 100 + i),
+      );
+      const outcomes = await Promise.all(
+        logins.map((session, i) =>
+          (i % 2 ? second : stores).sessions.createSession({
+            session,
+            userVersionstamp: stamp,
+            maxSessions: 3,
+            now: NOW,
+          })
+        ),
+      );
+      assert.deepEqual(outcomes.map((o) => o.outcome), logins.map(() => "created"));
+      const ended = outcomes.flatMap((o) => sids(o.ended));
+      const expected = before.length + 16 - 3;
+      assert.equal(ended.length, expected, `round ${round}: one ended per create beyond the cap`);
+      assert.equal(new Set(ended).size, expected, "none ended twice");
+      live = await stores.sessions.listUserSessions(user.uid!);
+      assert.equal(live.length, 3, `round ${round}: never over the cap`);
+      assert.deepEqual(
+        [...ended, ...sids(live)].sort(),
+        [...before, ...sids(logins)].sort(),
+        "every session either live or ended: none lost",
+      );
+      for (const sid of before) assert(ended.includes(sid), "the oldest ended first");
+      for (const sid of ended) {
+        assert.equal((await stores.sessions.getSession(sid))?.value.revokedAt, NOW, sid);
+      }
     }
   },
 );
