@@ -107,7 +107,7 @@ export class KvSessionStore implements SessionStore {
           return endedBefore.length === 0 ? UNCHANGED : { outcome: "changed", ended: endedBefore };
         }
         // Logins of one user in other processes race for the same index: a short, growing,
-        // jittered pause keeps them from meeting again at once (at most about 0.2 s in all).
+        // jittered pause keeps them from meeting again at once (at most about 0.7 s in all).
         if (attempt >= 2) await pause(Math.random() * 2 ** Math.min(attempt - 2, 4));
       }
       throw new ContendedError("Session cap of one user too contended");

@@ -106,10 +106,10 @@ export function createSessionService(deps: SessionDeps) {
    * Starts a session for a user who just proved their credentials, as read for that check: the
    * session is stored only if the user is still exactly so (else 401: a password change or
    * removal raced the login). When the user already holds `MAX_SESSIONS_PER_USER` live
-   * sessions, the oldest end in the commit that stores this one. `client` binds the session to the OAuth client that
-   * authenticated for it, in its current generation: its refresh tokens then need that client
-   * (see {@link refresh}), and the session ends when the client is removed or its secret
-   * rotated ({@link clientMatches}).
+   * sessions, the oldest end in the commit that stores this one. `client` binds the session to
+   * the OAuth client that authenticated for it, in its current generation: its refresh tokens
+   * then need that client (see {@link refresh}), and the session ends when the client is
+   * removed or its secret rotated ({@link clientMatches}).
    * `amr` (RFC 8176: how the user proved who they are) goes into every access token of the
    * session, refreshed ones too. `browser` names the browser session whose sign-in an
    * authorization code carried: the session records it and ends no later than it.
