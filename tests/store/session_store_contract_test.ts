@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import type { SessionRecord } from "../../src/tokens/session_store.ts";
 import type { UserRecord } from "../../src/users/user_store.ts";
 import type { Stores } from "../../src/store/stores.ts";
+import { kvStores } from "../../src/store/kv_stores.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
 import { contract } from "./engines.ts";
 
 const NOW = Date.now();
@@ -167,46 +169,71 @@ contract(
   },
 );
 
+/**
+ * Bursts of 16 concurrent creates of one user at a cap of 3, half through `second`: all succeed,
+ * never more than 3 live, one ended per create beyond the cap, none ended twice, none lost.
+ */
+async function burstsAtCap(stores: Stores, second: Stores): Promise<void> {
+  const { user, stamp } = await addUser(stores);
+  // One below the cap: the first of them fill it (the index's check), the rest end the oldest.
+  // Rounds, because a race that lets one too many in need not happen in every burst.
+  let live = await fill(stores, user, 2, 3);
+  for (let round = 0; round < 4; round++) {
+    const before = sids(live);
+    const logins = Array.from(
+      { length: 16 },
+      (_, i) => sessionOf(user, undefined, NOW + round * 100 + i),
+    );
+    const outcomes = await Promise.all(
+      logins.map((session, i) =>
+        (i % 2 ? second : stores).sessions.createSession({
+          session,
+          userVersionstamp: stamp,
+          maxSessions: 3,
+          now: NOW,
+        })
+      ),
+    );
+    assert.deepEqual(outcomes.map((o) => o.outcome), logins.map(() => "created"));
+    const ended = outcomes.flatMap((o) => sids(o.ended));
+    const expected = before.length + 16 - 3;
+    assert.equal(ended.length, expected, `round ${round}: one ended per create beyond the cap`);
+    assert.equal(new Set(ended).size, expected, "none ended twice");
+    live = await stores.sessions.listUserSessions(user.uid!);
+    assert.equal(live.length, 3, `round ${round}: never over the cap`);
+    assert.deepEqual(
+      [...ended, ...sids(live)].sort(),
+      [...before, ...sids(logins)].sort(),
+      "every session either live or ended: none lost",
+    );
+    for (const sid of before) assert(ended.includes(sid), "the oldest ended first");
+    for (const sid of ended) {
+      assert.equal((await stores.sessions.getSession(sid))?.value.revokedAt, NOW, sid);
+    }
+  }
+}
+
 contract(
   "sessions",
   "concurrent creates at the cap never exceed it, all succeed, end the oldest, lose none",
-  async ({ stores, second }) => {
-    const { user, stamp } = await addUser(stores);
-    // One below the cap: the first of them fill it (the index's check), the rest end the oldest.
-    // Rounds, because a race that lets one too many in need not happen in every burst.
-    let live = await fill(stores, user, 2, 3);
-    for (let round = 0; round < 4; round++) {
-      const before = sids(live);
-      const logins = Array.from(
-        { length: 16 },
-        (_, i) => sessionOf(user, undefined, NOW + round * 100 + i),
-      );
-      const outcomes = await Promise.all(
-        logins.map((session, i) =>
-          (i % 2 ? second : stores).sessions.createSession({
-            session,
-            userVersionstamp: stamp,
-            maxSessions: 3,
-            now: NOW,
-          })
-        ),
-      );
-      assert.deepEqual(outcomes.map((o) => o.outcome), logins.map(() => "created"));
-      const ended = outcomes.flatMap((o) => sids(o.ended));
-      const expected = before.length + 16 - 3;
-      assert.equal(ended.length, expected, `round ${round}: one ended per create beyond the cap`);
-      assert.equal(new Set(ended).size, expected, "none ended twice");
-      live = await stores.sessions.listUserSessions(user.uid!);
-      assert.equal(live.length, 3, `round ${round}: never over the cap`);
-      assert.deepEqual(
-        [...ended, ...sids(live)].sort(),
-        [...before, ...sids(logins)].sort(),
-        "every session either live or ended: none lost",
-      );
-      for (const sid of before) assert(ended.includes(sid), "the oldest ended first");
-      for (const sid of ended) {
-        assert.equal((await stores.sessions.getSession(sid))?.value.revokedAt, NOW, sid);
-      }
+  ({ stores, second }) => burstsAtCap(stores, second),
+);
+
+// Deno KV across processes (`deno task start:all-cores`): two handles on one file, as two
+// processes hold it; each commits through SQLite's own locking.
+needs(READ, WRITE)(
+  "sessions [kv, two handles on one file]: concurrent creates at the cap never exceed it",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "sessions-cap-" });
+    const path = `${dir}/auth.kv`;
+    const one = await Deno.openKv(path);
+    const two = await Deno.openKv(path);
+    try {
+      await burstsAtCap(kvStores(one), kvStores(two));
+    } finally {
+      one.close();
+      two.close();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 );
