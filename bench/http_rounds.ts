@@ -7,7 +7,10 @@
  * - baseline A `GET /`, baseline C (the replay) `GET /`, `GET /me` at `info` and at `warn`;
  * - baseline B `POST /`, then `POST /refresh` with one chain of fresh tokens per connection;
  * - the raw argon2id verify rate of the server's own hasher in this process (server idle), then
- *   `POST /login` (valid credentials, one account).
+ *   `POST /login` with valid credentials: one account (at `MAX_SESSIONS_PER_USER` after its
+ *   first 100 logins, so every measured login also ends that account's oldest session), then
+ *   the same connections rotating over `LOGIN_ACCOUNTS` accounts (none reaches the cap in the
+ *   run: thrown otherwise), both against that round's raw rate.
  *
  * @module
  */
@@ -18,7 +21,13 @@ import type { BenchTargets } from "./http_servers.ts";
 import { verifyRate } from "./login_backends.ts";
 import { memory } from "./processes.ts";
 import { errorsOf, median, medianRun, ms, round } from "./report.ts";
-import { LOGIN_USER, logins } from "./server_client.ts";
+import {
+  LOGIN_ACCOUNT_PREFIX,
+  LOGIN_ACCOUNTS,
+  LOGIN_USER,
+  logins,
+  SESSION_CAP,
+} from "./server_client.ts";
 import {
   BENCH_DIR,
   type BenchSettings,
@@ -40,7 +49,10 @@ export interface RoundRuns {
   readonly meWarn: WrkResult[];
   readonly kv: WrkResult[];
   readonly refresh: WrkResult[];
+  /** One account, at the session cap. */
   readonly login: WrkResult[];
+  /** `LOGIN_ACCOUNTS` accounts, below the session cap. */
+  readonly loginMany: WrkResult[];
   readonly argon2: Argon2Round[];
   /** The server's peak and current memory after each phase of a round (the last round's). */
   readonly phaseMemory: Record<string, { vm_hwm_mb: number; vm_rss_mb: number }>;
@@ -56,10 +68,13 @@ export async function measureRounds(
   const drive = async (
     name: string,
     options: Omit<Parameters<typeof runWrk>[1], "seconds">,
+    /** Told how many requests the warm-up and the measured run sent. */
+    sent?: (requests: number) => void,
   ): Promise<WrkResult> => {
     log(`${name}: warm-up ${settings.warmupSeconds}s, then ${settings.seconds}s`);
-    await runWrk(wrk, { ...options, seconds: settings.warmupSeconds });
+    const warm = await runWrk(wrk, { ...options, seconds: settings.warmupSeconds });
     const result = await runWrk(wrk, { ...options, seconds: settings.seconds });
+    sent?.(warm.requests + result.requests);
     log(
       `${name}: ${result.rps.toFixed(0)} rps, p50 ${ms(result.p50Ms)}, p99 ${ms(result.p99Ms)}, ${
         errorsOf(result)
@@ -75,6 +90,7 @@ export async function measureRounds(
     kv: [],
     refresh: [],
     login: [],
+    loginMany: [],
     argon2: [],
     phaseMemory: {},
   };
@@ -84,6 +100,21 @@ export async function measureRounds(
   };
   await notePhase("started");
   const meLoad = { threads: WRK_THREADS, connections: CONNECTIONS };
+  // Logins the many-accounts row has sent so far: each account gets about 1/LOGIN_ACCOUNTS of
+  // them (each wrk thread walks every account in turn), at most one more per thread.
+  let manyLogins = 0;
+  const countMany = (requests: number) => {
+    // A login in flight when a wrk run stops still reaches the server: one per connection, twice.
+    manyLogins += requests + 2 * CONNECTIONS;
+    const perAccount = Math.ceil(manyLogins / LOGIN_ACCOUNTS) + WRK_THREADS;
+    if (perAccount >= SESSION_CAP) {
+      throw new Error(
+        `the many-accounts /login row sent ${manyLogins} logins: up to ${perAccount} for one ` +
+          `of its ${LOGIN_ACCOUNTS} accounts, which reaches MAX_SESSIONS_PER_USER ` +
+          `(${SESSION_CAP}): its logins are no longer all below the cap; raise LOGIN_ACCOUNTS`,
+      );
+    }
+  };
 
   for (let n = 1; n <= settings.rounds; n++) {
     log(`round ${n} of ${settings.rounds}`);
@@ -139,6 +170,23 @@ export async function measureRounds(
       }),
     );
     await notePhase("after POST /login");
+    runs.loginMany.push(
+      await drive(
+        `POST /login, ${LOGIN_ACCOUNTS} accounts`,
+        {
+          url: `${server.url}/login`,
+          ...meLoad,
+          script: join(BENCH_DIR, "login_accounts.lua"),
+          env: {
+            BENCH_ACCOUNT_PREFIX: LOGIN_ACCOUNT_PREFIX,
+            BENCH_ACCOUNTS: String(LOGIN_ACCOUNTS),
+            BENCH_PASSWORD: password,
+          },
+        },
+        countMany,
+      ),
+    );
+    await notePhase("after POST /login, many accounts");
   }
   return runs;
 }
@@ -195,11 +243,12 @@ export interface RoundSummary {
   readonly kv: WrkResult;
   readonly refresh: WrkResult;
   readonly login: WrkResult;
+  readonly loginMany: WrkResult;
   readonly argon2Rps: number;
   readonly ratios: Readonly<Record<RatioName, readonly number[]>>;
 }
 
-type RatioName = "me" | "meWarn" | "replay" | "meVsBare" | "refresh" | "login";
+type RatioName = "me" | "meWarn" | "replay" | "meVsBare" | "refresh" | "login" | "loginMany";
 
 /**
  * The median run of each measurement and the per-round ratios. A figure made of error answers
@@ -214,6 +263,7 @@ export function summarizeRounds(runs: RoundRuns): RoundSummary {
     kv: runs.kv,
     refresh: runs.refresh,
     login: runs.login,
+    loginMany: runs.loginMany,
   };
   const failedRuns = Object.entries(measured).flatMap(([name, results]) =>
     results.filter((r) => (r.status?.bad ?? r.non2xx) > 0).map((r) => `${name}: ${errorsOf(r)}`)
@@ -228,12 +278,14 @@ export function summarizeRounds(runs: RoundRuns): RoundSummary {
     meVsBare: runs.me.map((r, i) => r.rps / runs.bare[i]!.rps),
     refresh: runs.refresh.map((r, i) => r.rps / runs.kv[i]!.rps),
     login: runs.login.map((r, i) => r.rps / runs.argon2[i]!.rps),
+    loginMany: runs.loginMany.map((r, i) => r.rps / runs.argon2[i]!.rps),
   };
   const list = (values: readonly number[]) => values.map((r) => r.toFixed(2)).join(", ");
   log(
-    `per-round ratios: /me ${list(ratios.me)}; /refresh ${list(ratios.refresh)}; /login ${
-      list(ratios.login)
-    }`,
+    `per-round ratios: /me ${list(ratios.me)}; /refresh ${list(ratios.refresh)}; /login ` +
+      `one account (at the cap) ${list(ratios.login)}, ${LOGIN_ACCOUNTS} accounts ${
+        list(ratios.loginMany)
+      }`,
   );
   return {
     bare: medianRun(runs.bare),
@@ -243,6 +295,7 @@ export function summarizeRounds(runs: RoundRuns): RoundSummary {
     kv: medianRun(runs.kv),
     refresh: medianRun(runs.refresh),
     login: medianRun(runs.login),
+    loginMany: medianRun(runs.loginMany),
     argon2Rps: median(runs.argon2.map((a) => a.rps)),
     ratios,
   };

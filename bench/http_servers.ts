@@ -16,7 +16,13 @@ import {
   startServer,
 } from "../tests/helpers/server_process.ts";
 import { type Child, servers, spawnDeno, stopChild } from "./processes.ts";
-import { addUser, login, LOGIN_USER } from "./server_client.ts";
+import {
+  addUser,
+  login,
+  LOGIN_ACCOUNT_PREFIX,
+  LOGIN_ACCOUNTS,
+  LOGIN_USER,
+} from "./server_client.ts";
 import { BENCH_DIR, log, UNLIMITED } from "./settings.ts";
 
 /** Everything the rounds drive, with how to reach it. */
@@ -89,6 +95,10 @@ export async function startTargets(tmp: string): Promise<BenchTargets> {
   // The /login phase signs in as its own user: its hundreds of sessions would otherwise reach
   // MAX_SESSIONS_PER_USER and end the sessions /me and /refresh are measured with.
   await addUser(server.url, access.token, LOGIN_USER, password);
+  log(`adding the ${LOGIN_ACCOUNTS} accounts of the many-accounts /login row`);
+  for (let i = 0; i < LOGIN_ACCOUNTS; i++) {
+    await addUser(server.url, access.token, `${LOGIN_ACCOUNT_PREFIX}${i}`, password);
+  }
 
   // Baseline C replays /me's exact answer (headers and body) from a bare Deno.serve.
   const meAnswer = await fetch(`${server.url}/me`, {

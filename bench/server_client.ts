@@ -20,8 +20,22 @@ export async function login(
   return { token: body.token, refresh: body.refresh_token };
 }
 
-/** The user the `/login` phase signs in as (not `admin`, whose sessions the other phases use). */
+/**
+ * The user the one-account `/login` row signs in as (not `admin`, whose sessions the other
+ * phases use): past its first `MAX_SESSIONS_PER_USER` logins, each ends its oldest session.
+ */
 export const LOGIN_USER = "bench-login";
+
+/**
+ * The many-accounts `/login` row: the 32 connections rotate over this many accounts, created
+ * before the run, so that none reaches `MAX_SESSIONS_PER_USER` within it (checked: see
+ * `http_rounds.ts`): every login there is a login below the cap.
+ */
+export const LOGIN_ACCOUNTS = 64;
+/** Account `i` of the many-accounts row is `${LOGIN_ACCOUNT_PREFIX}${i}`. */
+export const LOGIN_ACCOUNT_PREFIX = "bench-login-";
+/** `MAX_SESSIONS_PER_USER`'s default, the cap the bench's server runs with. */
+export const SESSION_CAP = 100;
 
 /** Adds a user with role `user` through the admin API. */
 export async function addUser(url: string, adminToken: string, userId: string, password: string) {

@@ -359,18 +359,18 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "session-cap-ignored",
-    property: "MAX_SESSIONS_PER_USER: a login beyond it ends the oldest session",
-    file: "src/tokens/sessions.ts",
-    search: "live.slice(0, Math.max(0, live.length - maxSessions + places))",
-    replace: "live.slice(0, 0)",
+    property: "MAX_SESSIONS_PER_USER: a login beyond it ends the oldest session (Deno KV, fakes)",
+    file: "src/tokens/session_store.ts",
+    search: "    .slice(0, ending);",
+    replace: "    .slice(0, 0);",
   },
   {
     name: "session-cap-index-count-loose",
     property:
       "MAX_SESSIONS_PER_USER: the index count that skips the cap check never lets one more in",
     file: "src/store/kv_sessions.ts",
-    search: "if (sids.length < max) return true;",
-    replace: "if (sids.length <= max) return true;",
+    search: "if (sids.length < max) return [];",
+    replace: "if (sids.length <= max) return [];",
   },
   {
     name: "session-max-age-ignored",
@@ -1823,12 +1823,13 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "session-commits-race-in-process",
-    property: "logins of one user at the session cap never fail for a store reason: a process " +
-      "makes room for a user's new sessions one at a time instead of racing for one freed place",
-    file: "src/tokens/sessions.ts",
-    search: "return await inTurn(makingRoom, session.userUid, async () => {",
-    replace: "return await ((_queue: unknown, _uid: string, task: () => Promise<TokenPair>) => " +
-      "task())(makingRoom, session.userUid, async () => {",
+    property: "logins of one user at the session cap never fail for a store reason: a new " +
+      "session's commit that lost to another login of the user reads again and retries " +
+      "(bounded), it does not refuse the login (issue 24, sessioncommit: moved from the " +
+      "in-process turns, which are gone, to the Deno KV commit)",
+    file: "src/store/kv_sessions.ts",
+    search: "if (taken.versionstamp !== null || userChanged) {",
+    replace: "if (taken.versionstamp !== null || userChanged || attempt >= 0) {",
   },
   // ---- issue 24 (wire): one definition per wire list (grant types, claims) ----
   {
@@ -1921,5 +1922,63 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/browser/sign_out.ts",
     search: "    await revokeIssued(signIn, reason);\n    await deps.browserSessions",
     replace: "    await deps.browserSessions",
+  },
+  // ---- issue 24 (sessioncommit) ----
+  // The session cap in one store commit: the commit that stores a new session ends the user's
+  // oldest live sessions (tests/store/session_store_contract_test.ts on every engine,
+  // tests/unit/sessions_test.ts, tests/app/sessions_test.ts). The KV cap key unchecked and the
+  // PostgreSQL lock dropped are `kv-session-cap-key-unchecked` and `pg-session-cap-unlocked`.
+  {
+    name: "kv-session-cap-key-not-rewritten",
+    property: "MAX_SESSIONS_PER_USER holds under concurrent logins (Deno KV): every new " +
+      "session rewrites the user's cap key, so a login that read the index before it fails",
+    file: "src/store/kv_sessions.ts",
+    search: ".set(capKey, now, until(session.maxExpiresAt, now))",
+    replace: ".set(KEYS.sessionCap(session.sid), now, until(session.maxExpiresAt, now))",
+  },
+  {
+    name: "pg-session-cap-lock-per-login",
+    property: "MAX_SESSIONS_PER_USER holds under concurrent logins (PostgreSQL): the lock is " +
+      "the user's, not one per login",
+    file: "src/store/pg_sessions.ts",
+    search: '"sessions:" + session.userUid',
+    replace: '"sessions:" + session.sid',
+  },
+  {
+    name: "kv-session-cap-oldest-not-ended",
+    property: "MAX_SESSIONS_PER_USER: the session the cap ends is revoked in the new " +
+      "session's commit, its refresh and access tokens refused (Deno KV)",
+    file: "src/store/kv_sessions.ts",
+    search: ".set(KEYS.session(old.sid), { ...old, revokedAt: now }, until(old.expiresAt, now))",
+    replace: ".set(KEYS.session(old.sid), old, until(old.expiresAt, now))",
+  },
+  {
+    name: "pg-session-cap-oldest-not-ended",
+    property: "MAX_SESSIONS_PER_USER: a login beyond it ends the oldest session (PostgreSQL)",
+    file: "src/store/pg_sessions.ts",
+    search: "LIMIT greatest(0, (SELECT count(*) FROM live) - ${max} + 1)",
+    replace: "LIMIT 0",
+  },
+  {
+    name: "session-cap-newest-ended",
+    property: "MAX_SESSIONS_PER_USER ends the oldest sessions, not the newest (Deno KV, fakes)",
+    file: "src/tokens/session_store.ts",
+    search: ".sort((a, b) => a.createdAt - b.createdAt || (a.sid",
+    replace: ".sort((a, b) => b.createdAt - a.createdAt || (a.sid",
+  },
+  {
+    name: "pg-session-cap-newest-ended",
+    property: "MAX_SESSIONS_PER_USER ends the oldest sessions, not the newest (PostgreSQL)",
+    file: "src/store/pg_sessions.ts",
+    search: 'ORDER BY created_at, sid COLLATE "C"',
+    replace: 'ORDER BY created_at DESC, sid COLLATE "C"',
+  },
+  {
+    name: "session-cap-end-unannounced",
+    property: "a session the cap ends is refused at once by the session gate (its cached " +
+      "answer forgotten), logged and counted, as any revocation",
+    file: "src/tokens/sessions.ts",
+    search: "for (const old of ended) {",
+    replace: "for (const old of ended.slice(ended.length)) {",
   },
 ];

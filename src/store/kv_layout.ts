@@ -12,8 +12,9 @@
  * - `["user_sessions", userUid, sid]` -> `true`, the index `GET /sessions` and the session cap
  *   read; keyed by the user's never-reused internal id; expires at the session's absolute end
  * - `["session_cap", userUid]` -> epoch ms of the user's last new session: every new session
- *   rewrites it in its commit and checks it unchanged since it counted the user's live sessions,
- *   so concurrent logins never exceed `MAX_SESSIONS_PER_USER`; expires with the newest session
+ *   rewrites it in its commit and checks it unchanged since it read the user's index (the same
+ *   commit ends the oldest live sessions at the cap), so concurrent logins never exceed
+ *   `MAX_SESSIONS_PER_USER`; expires with the newest session
  * - `["limits", bucket, subject]` -> a GCRA timestamp (ms; `limits/gcra.ts`), expiring when it
  *   runs back to the present, by `kv_counters.ts` (the fixed-window counters of 2.4 were
  *   `["limits", bucket, subject, windowStart]` and expire by themselves)

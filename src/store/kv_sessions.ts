@@ -9,10 +9,12 @@ import {
   type CreateOutcome,
   isSessionLive,
   type NewSession,
+  oldestBeyondCap,
   type Rotation,
   type SessionAndUser,
   type SessionRecord,
   type SessionStore,
+  UNCHANGED,
 } from "../tokens/session_store.ts";
 import type { UserRecord } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
@@ -28,6 +30,22 @@ import {
 /** Most keys one `getMany` may read. */
 const MAX_GET_MANY = 10;
 
+/**
+ * Sessions a new session's commit ends at most (each adds a check and two mutations; Deno KV
+ * takes at most 100 checks in one atomic). More only after `MAX_SESSIONS_PER_USER` was lowered.
+ */
+const MAX_ENDED_PER_COMMIT = 32;
+
+/**
+ * Lost commit races of one new session before `ContendedError`: every login of the same user
+ * that commits first costs one (16 at once at the cap: at most 15 each).
+ */
+const MAX_CREATE_ATTEMPTS = 48;
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Sessions in Deno KV. */
 export class KvSessionStore implements SessionStore {
   readonly #kv: Deno.Kv;
@@ -40,19 +58,34 @@ export class KvSessionStore implements SessionStore {
     const sessionKey = KEYS.session(session.sid);
     const capKey = KEYS.sessionCap(session.userUid);
     return kvCall("createSession", async (): Promise<CreateOutcome> => {
-      for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
-        // Every new session of a user rewrites its cap key and checks it unchanged since the
-        // count: of two logins that counted the same sessions, one commits, the other counts
-        // again. (Revocations only lower the count: they need not touch it.)
+      const endedBefore: SessionRecord[] = [];
+      for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
+        // Every new session of a user rewrites its cap key and checks it unchanged since it
+        // read the user's index: of two logins that read the same index, one commits, the
+        // other reads again (and ends the next oldest). Revocations only lower the count:
+        // they need not touch it; the sessions this commit ends are checked one by one.
         const cap = await this.#kv.get(capKey);
-        if (
-          maxSessions !== undefined && !(await this.#hasRoom(session.userUid, maxSessions, now))
-        ) {
-          return "full";
+        let ending = maxSessions === undefined
+          ? []
+          : await this.#beyondCap(session.userUid, maxSessions, now);
+        if (ending.length > MAX_ENDED_PER_COMMIT) {
+          // Far over the cap (it was lowered since these sessions started): the oldest of them
+          // end first, each in a commit of its own, and the rest with the new session.
+          for (const old of ending.slice(0, ending.length - MAX_ENDED_PER_COMMIT)) {
+            const ended = await this.revokeSession(old.value.sid, now);
+            if (ended && ended.revokedAt === undefined) endedBefore.push(ended);
+          }
+          ending = ending.slice(ending.length - MAX_ENDED_PER_COMMIT);
         }
         const op = this.#kv.atomic().check({ key: sessionKey, versionstamp: null }).check(cap);
         if (userVersionstamp !== undefined) {
           op.check({ key: KEYS.user(session.userId), versionstamp: userVersionstamp });
+        }
+        for (const { value: old, versionstamp } of ending) {
+          // Ended as revokeSession ends one: revoked, out of the index; unchanged since read.
+          op.check({ key: KEYS.session(old.sid), versionstamp })
+            .set(KEYS.session(old.sid), { ...old, revokedAt: now }, until(old.expiresAt, now))
+            .delete(KEYS.userSession(old.userUid, old.sid));
         }
         const result = await op
           .set(sessionKey, session, until(session.expiresAt, now))
@@ -63,39 +96,62 @@ export class KvSessionStore implements SessionStore {
           )
           .set(capKey, now, until(session.maxExpiresAt, now))
           .commit();
-        if (result.ok) return "created";
-        // Lost to another login of this user (count again), or the user or the sid changed.
+        if (result.ok) {
+          return { outcome: "created", ended: [...endedBefore, ...ending.map((e) => e.value)] };
+        }
+        // Lost to another login of this user (read again), or the user or the sid changed.
         const [taken, user] = await this.#kv.getMany([sessionKey, KEYS.user(session.userId)]);
         const userChanged = userVersionstamp !== undefined &&
           user.versionstamp !== userVersionstamp;
-        if (taken.versionstamp !== null || userChanged) return "changed";
+        if (taken.versionstamp !== null || userChanged) {
+          return endedBefore.length === 0 ? UNCHANGED : { outcome: "changed", ended: endedBefore };
+        }
+        // Logins of one user in other processes race for the same index: a short, growing,
+        // jittered pause keeps them from meeting again at once (at most about 0.7 s in all).
+        if (attempt >= 2) await pause(Math.random() * 2 ** Math.min(attempt - 2, 4));
       }
       throw new ContendedError("Session cap of one user too contended");
     });
   }
 
-  /** Fewer than `max` live sessions: the index keys alone say so for most logins. */
-  async #hasRoom(userUid: string, max: number, now: number): Promise<boolean> {
+  /**
+   * The user's live sessions (with their versionstamps) that must end for one more to fit under
+   * `max`, oldest first: none when the index alone says there is room, as for most logins.
+   */
+  async #beyondCap(
+    userUid: string,
+    max: number,
+    now: number,
+  ): Promise<Versioned<SessionRecord>[]> {
     const sids: string[] = [];
     for await (const entry of this.#kv.list({ prefix: KEYS.userSessions(userUid) })) {
       const sid = entry.key[2];
       if (typeof sid === "string") sids.push(sid);
     }
     // Every live session is indexed: fewer keys than the cap, fewer live sessions.
-    if (sids.length < max) return true;
-    const live = (await this.#read(sids)).filter((session) => isSessionLive(session, now));
-    return live.length < max;
+    if (sids.length < max) return [];
+    const live = (await this.#readVersioned(sids)).filter((entry) =>
+      isSessionLive(entry.value, now)
+    );
+    const stamps = new Map(live.map((entry) => [entry.value, entry.versionstamp]));
+    return oldestBeyondCap(live.map((entry) => entry.value), max)
+      .map((value) => ({ value, versionstamp: stamps.get(value)! }));
   }
 
   /** The sessions of `sids` that exist, read in batches. */
   async #read(sids: readonly string[]): Promise<SessionRecord[]> {
+    return (await this.#readVersioned(sids)).map((entry) => entry.value);
+  }
+
+  /** The sessions of `sids` that exist, with their versionstamps, read in batches. */
+  async #readVersioned(sids: readonly string[]): Promise<Versioned<SessionRecord>[]> {
     const batches: Promise<Deno.KvEntryMaybe<SessionRecord>[]>[] = [];
     for (let i = 0; i < sids.length; i += MAX_GET_MANY) {
       const keys = sids.slice(i, i + MAX_GET_MANY).map(KEYS.session);
       batches.push(this.#kv.getMany<SessionRecord[]>(keys));
     }
     return (await Promise.all(batches)).flat().flatMap((entry) =>
-      entry.versionstamp === null ? [] : [entry.value]
+      entry.versionstamp === null ? [] : [{ value: entry.value, versionstamp: entry.versionstamp }]
     );
   }
 

@@ -5,17 +5,18 @@
  *
  * @module
  */
-import type {
-  CreateOutcome,
-  NewSession,
-  Rotation,
-  SessionAndUser,
-  SessionRecord,
-  SessionStore,
+import {
+  type CreateOutcome,
+  type NewSession,
+  type Rotation,
+  type SessionAndUser,
+  type SessionRecord,
+  type SessionStore,
+  UNCHANGED,
 } from "../tokens/session_store.ts";
 import type { UserRecord } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
-import { json, pgCall, type Sql } from "./pg_client.ts";
+import { json, pgCall, type Sql, type Tx } from "./pg_client.ts";
 
 /** Wall-clock epoch ms at which a row stamped at `now` (the caller's clock) lasting until `at` goes. */
 export function goneAt(wall: number, at: number, now: number): number {
@@ -41,20 +42,16 @@ export class PgSessionStore implements SessionStore {
         if (userVersionstamp !== undefined) {
           const [user] = await tx<{ stamp: string }[]>`
             SELECT stamp FROM users WHERE id = ${session.userId} FOR SHARE`;
-          if (user?.stamp !== userVersionstamp) return "changed";
+          if (user?.stamp !== userVersionstamp) return UNCHANGED;
         }
         if (maxSessions !== undefined) {
           // One new session of a user at a time (an exclusive transaction-level lock on the
-          // uid): the count below sees every session a concurrent login committed before it,
-          // so two logins never both take the last place (KV: the cap key's check).
+          // uid): the count that picks the oldest to end sees every session a concurrent login
+          // committed before it, so two logins never both end the same oldest one and both
+          // take its place (KV: the cap key's check).
           await tx`SELECT pg_advisory_xact_lock(hashtextextended(${
             "sessions:" + session.userUid
           }, 0))`;
-          const [row] = await tx<{ live: number }[]>`
-            SELECT count(*)::int AS live FROM sessions
-            WHERE user_uid = ${session.userUid} AND NOT revoked AND gone_at > ${this.#wall()}
-              AND expires_at > ${now} AND max_expires_at > ${now}`;
-          if ((row?.live ?? 0) >= maxSessions) return "full";
         }
         const wall = this.#wall();
         const record = json(session);
@@ -64,8 +61,41 @@ export class PgSessionStore implements SessionStore {
           VALUES (${session.sid}, ${session.userUid}, nextval('stamps'), ${record}::text::jsonb,
             ${session.expiresAt}, ${session.maxExpiresAt}, ${goneAt(wall, session.expiresAt, now)})
           ON CONFLICT (sid) DO NOTHING RETURNING sid`;
-        return inserted.length === 1 ? "created" : "changed";
+        if (inserted.length !== 1) return UNCHANGED; // a taken sid: nothing written
+        const ended = maxSessions === undefined
+          ? []
+          : await this.#endBeyondCap(tx, session, maxSessions, now);
+        return { outcome: "created", ended };
       }));
+  }
+
+  /**
+   * In the new session's transaction, under the user's lock: ends the oldest live sessions of
+   * the user other than `session` (just inserted) beyond `max - 1`, as {@link revokeSession}
+   * ends one, in `oldestBeyondCap`'s order. One statement: the UPDATE locks each row it ends,
+   * so a concurrent rotation of one waits and then fails its stamp check, and one a logout
+   * revoked first is skipped (the logout made that room itself).
+   */
+  async #endBeyondCap(
+    tx: Tx,
+    session: SessionRecord,
+    max: number,
+    now: number,
+  ): Promise<SessionRecord[]> {
+    const rows = await tx<{ record: SessionRecord }[]>`
+      WITH live AS (
+        SELECT sid, (record->>'createdAt')::bigint AS created_at FROM sessions
+        WHERE user_uid = ${session.userUid} AND sid <> ${session.sid} AND NOT revoked
+          AND gone_at > ${this.#wall()} AND expires_at > ${now} AND max_expires_at > ${now}
+      ), ending AS (
+        SELECT sid FROM live ORDER BY created_at, sid COLLATE "C"
+        LIMIT greatest(0, (SELECT count(*) FROM live) - ${max} + 1)
+      )
+      UPDATE sessions SET revoked = true, stamp = nextval('stamps'),
+        record = sessions.record || jsonb_build_object('revokedAt', ${now}::bigint)
+      FROM ending WHERE sessions.sid = ending.sid AND NOT sessions.revoked
+      RETURNING sessions.record - 'revokedAt' AS record`;
+    return rows.map((row) => row.record).sort((a, b) => a.createdAt - b.createdAt);
   }
 
   getSession(sid: string): Promise<Versioned<SessionRecord> | undefined> {

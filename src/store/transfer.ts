@@ -180,7 +180,7 @@ async function importOne(
       const { userVersionstamp: _old, ...session } = entry.record;
       if (!isSessionLive(session, now)) return; // ended since the export
       const outcome = await stores.sessions.createSession({ session, now });
-      if (outcome !== "created") throw duplicate();
+      if (outcome.outcome !== "created") throw duplicate();
       counts.sessions++;
     }
   }

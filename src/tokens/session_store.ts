@@ -89,8 +89,10 @@ export interface NewSession {
    */
   readonly userVersionstamp?: string;
   /**
-   * Live sessions the user may hold (`MAX_SESSIONS_PER_USER`): counted in the same commit that
-   * stores the new one, so concurrent logins never exceed it. Absent: no cap.
+   * Live sessions the user may hold (`MAX_SESSIONS_PER_USER`). When the user already holds
+   * that many, the commit that stores the new session also ends the oldest live ones (by
+   * `createdAt`), so that the new one is the last that fits: concurrent logins of one user,
+   * in any process, never exceed it and never fail for it. Absent: no cap.
    */
   readonly maxSessions?: number;
   /** What "live" means for the count. */
@@ -98,11 +100,43 @@ export interface NewSession {
 }
 
 /**
- * What {@link SessionStore.createSession} did: stored it; stored nothing because the user
- * changed (or the sid is taken); or stored nothing because the user already holds
- * `maxSessions` live sessions (end some and try again).
+ * What {@link SessionStore.createSession} did: `created`, and the live sessions it ended to
+ * stay within `maxSessions` (as they were before, oldest first; ended exactly as
+ * {@link SessionStore.revokeSession} ends one: revoked at `now`, out of the user's index); or
+ * `changed`: stored nothing, because the user changed (or the sid is taken); `ended` is then
+ * empty, except after a lowered cap, when a Deno KV store may have ended some first.
  */
-export type CreateOutcome = "created" | "changed" | "full";
+export interface CreateOutcome {
+  readonly outcome: "created" | "changed";
+  readonly ended: readonly SessionRecord[];
+}
+
+/** The outcome of a create that stored nothing (see {@link CreateOutcome}). */
+export const UNCHANGED: CreateOutcome = Object.freeze({ outcome: "changed", ended: [] });
+
+/**
+ * The oldest of `live` (sessions live at the commit's `now`) that must end so that one more
+ * fits under `max`: oldest first by `createdAt`, then by `sid` (every engine ends the same ones).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { oldestBeyondCap } from "./session_store.ts";
+ * const live = [{ sid: "c", createdAt: 3 }, { sid: "a", createdAt: 1 }, { sid: "b", createdAt: 2 }];
+ * assert.deepEqual(oldestBeyondCap(live, 3).map((s) => s.sid), ["a"]);
+ * assert.deepEqual(oldestBeyondCap(live, 2).map((s) => s.sid), ["a", "b"]);
+ * assert.deepEqual(oldestBeyondCap(live, 4), []);
+ * ```
+ */
+export function oldestBeyondCap<T extends Pick<SessionRecord, "sid" | "createdAt">>(
+  live: readonly T[],
+  max: number,
+): T[] {
+  const ending = Math.max(0, live.length - max + 1);
+  return [...live]
+    .sort((a, b) => a.createdAt - b.createdAt || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0))
+    .slice(0, ending);
+}
 
 /** A session and its user with their versionstamps, read in one snapshot. */
 export interface SessionAndUser {
@@ -116,8 +150,9 @@ export interface SessionAndUser {
  */
 export interface SessionStore {
   /**
-   * Stores a new session in one commit that also checks the user's versionstamp and counts the
-   * user's live sessions against the cap ({@link NewSession}).
+   * Stores a new session in one commit that also checks the user's versionstamp and, at the
+   * cap, ends the user's oldest live sessions ({@link NewSession}, {@link CreateOutcome});
+   * throws `ContendedError` when it keeps losing commit races (bounded).
    */
   createSession(input: NewSession): Promise<CreateOutcome>;
   getSession(sid: string): Promise<Versioned<SessionRecord> | undefined>;

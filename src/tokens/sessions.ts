@@ -78,31 +78,6 @@ export interface SessionSummary {
 }
 
 const MAX_ROTATION_ATTEMPTS = 8;
-/**
- * Runs `task` once every earlier task of `key` in `queue` has settled: one at a time per key,
- * in arrival order; the key leaves the map with its last task.
- */
-async function inTurn<T>(
-  queue: Map<string, Promise<void>>,
-  key: string,
-  task: () => Promise<T>,
-): Promise<T> {
-  const before = queue.get(key);
-  let finished!: () => void;
-  const mine = new Promise<void>((resolve) => finished = resolve);
-  const last = before ? before.then(() => mine) : mine;
-  queue.set(key, last);
-  try {
-    await before;
-    return await task();
-  } finally {
-    finished();
-    if (queue.get(key) === last) queue.delete(key);
-  }
-}
-
-/** Commits of a new session that may find the cap full (each ends sessions to make room). */
-const MAX_CREATE_ATTEMPTS = 12;
 
 /** Creates the session service. */
 export function createSessionService(deps: SessionDeps) {
@@ -110,11 +85,6 @@ export function createSessionService(deps: SessionDeps) {
   const refreshTtlMs = deps.refreshTtl * 1000;
   const maxAgeMs = (deps.sessionMaxAge ?? 3650 * 86_400) * 1000;
   const maxSessions = deps.maxSessionsPerUser ?? Infinity;
-  // Logins of one user that find the cap full make room one at a time in this process: each
-  // would otherwise end the same oldest session and take turns at its one place until their
-  // attempts ran out (16 at once answered 503 busy; bench/store_engines.ts, docs/scaling.md).
-  // Below the cap they commit side by side.
-  const makingRoom = new Map<string, Promise<void>>();
 
   function issuePair(session: SessionRecord, refreshToken: string, nowMs: number) {
     // No access token outlives its session's absolute end.
@@ -136,10 +106,10 @@ export function createSessionService(deps: SessionDeps) {
    * Starts a session for a user who just proved their credentials, as read for that check: the
    * session is stored only if the user is still exactly so (else 401: a password change or
    * removal raced the login). When the user already holds `MAX_SESSIONS_PER_USER` live
-   * sessions, the oldest end first. `client` binds the session to the OAuth client that
-   * authenticated for it, in its current generation: its refresh tokens then need that client
-   * (see {@link refresh}), and the session ends when the client is removed or its secret
-   * rotated ({@link clientMatches}).
+   * sessions, the oldest end in the commit that stores this one. `client` binds the session to
+   * the OAuth client that authenticated for it, in its current generation: its refresh tokens
+   * then need that client (see {@link refresh}), and the session ends when the client is
+   * removed or its secret rotated ({@link clientMatches}).
    * `amr` (RFC 8176: how the user proved who they are) goes into every access token of the
    * session, refreshed ones too. `browser` names the browser session whose sign-in an
    * authorization code carried: the session records it and ends no later than it.
@@ -175,48 +145,22 @@ export function createSessionService(deps: SessionDeps) {
     // The access token is signed before the commit, but sent only after it: nothing is
     // acknowledged that is not stored.
     const answer = await issuePair(session, token, now);
-    // The cap is counted in the commit that stores the session, so concurrent logins of one
-    // user never exceed it: "full" ends the oldest live sessions, then tries again.
-    return await commitSession(session, user, answer);
-  }
-
-  /** Stores a new session under the cap (see {@link start}); answers `answer` once stored. */
-  async function commitSession(session: SessionRecord, user: CheckedUser, answer: TokenPair) {
-    const now = session.createdAt;
-    const create = async () => {
-      const outcome = await deps.store.createSession({
-        session,
-        userVersionstamp: user.versionstamp,
-        ...(Number.isFinite(maxSessions) ? { maxSessions } : {}),
-        now,
-      });
-      if (outcome === "changed") throw new ApiError("invalid_credentials", "invalid credentials");
-      if (outcome === "created") emit({ type: "session_started", sid: session.sid, sub: user.id });
-      return outcome === "created";
-    };
-    if (await create()) return answer;
-    return await inTurn(makingRoom, session.userUid, async () => {
-      for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
-        // Logins of this user on other processes take the place made here before this one can
-        // (their first try needs no room made): after every fourth lost turn, one place more.
-        await makeRoom(session.userUid, now, 1 + Math.floor(attempt / 4));
-        if (await create()) return answer;
-        // Logins of one user on other processes make room and fill it too: a short, growing,
-        // jittered pause keeps them from taking turns forever (bounded: about 0.5 s in all).
-        await new Promise((r) => setTimeout(r, Math.random() * 2 ** Math.min(attempt, 6)));
-      }
-      throw new ContendedError("session cap is contended");
+    // The commit that stores the session also ends the user's oldest live sessions when the
+    // cap is full (the store's one transaction: concurrent logins of one user, in any process,
+    // never exceed it and never fail for it).
+    const { outcome, ended } = await deps.store.createSession({
+      session,
+      userVersionstamp: user.versionstamp,
+      ...(Number.isFinite(maxSessions) ? { maxSessions } : {}),
+      now,
     });
-  }
-
-  /** Ends the oldest live sessions of a user so that `places` more fit under the cap. */
-  async function makeRoom(uid: string, now: number, places: number): Promise<void> {
-    const live = (await deps.store.listUserSessions(uid))
-      .filter((session) => isSessionLive(session, now))
-      .sort((a, b) => a.createdAt - b.createdAt);
-    for (const session of live.slice(0, Math.max(0, live.length - maxSessions + places))) {
-      await revoke(session.sid, "session limit");
+    // Each ended session as revoke() ends one: the session gate, the log and the metrics hear.
+    for (const old of ended) {
+      emit({ type: "session_revoked", sid: old.sid, sub: old.userId, reason: "session limit" });
     }
+    if (outcome !== "created") throw new ApiError("invalid_credentials", "invalid credentials");
+    emit({ type: "session_started", sid: session.sid, sub: user.id });
+    return answer;
   }
 
   /**

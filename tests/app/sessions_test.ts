@@ -334,3 +334,28 @@ Deno.test("a grace answer still works when nothing ends the session between its 
   assert.equal(again.refresh_token, child.refresh_token, "the current token, not a fork");
   assert.equal(await status(t, "/me", again.token), 200);
 });
+
+Deno.test("MAX_SESSIONS_PER_USER: the login that ends the oldest session ends its tokens at once", async () => {
+  using t = await makeApp({ MAX_SESSIONS_PER_USER: "2" });
+  await addUser(t, "ada", PASSWORD);
+  const oldest = await login(t, "ada", PASSWORD);
+  assert.equal(await status(t, "/me", oldest.token), 200, "its access token, checked (cached)");
+  t.clock.advance(1);
+  const middle = await login(t, "ada", PASSWORD);
+  t.clock.advance(1);
+  const newest = await login(t, "ada", PASSWORD); // ends `oldest` in its own commit
+  // The gate heard it: the cached answer for the oldest's access token is gone at once.
+  assert.equal(await status(t, "/me", oldest.token), 401);
+  assert.equal(await refreshCode(t, oldest.refresh_token), "session_revoked");
+  assert.equal(await status(t, "/me", middle.token), 200);
+  assert.equal(await status(t, "/me", newest.token), 200);
+  const res = await t.request("/sessions", bearer(newest.token));
+  const { sessions } = await res.json();
+  assert.deepEqual(
+    sessions.map((s: { sid: string }) => s.sid).sort(),
+    [sidOf(middle.token), sidOf(newest.token)].sort(),
+  );
+  assert(
+    t.logLines.some((line) => line.includes('"session_revoked"') && line.includes("session limit")),
+  );
+});

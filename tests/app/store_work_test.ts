@@ -5,7 +5,8 @@
  * `POST /login` spends its limits in one commit, reads the user, gives the account's attempt
  * back, reads the user's second factors, and stores the session: nothing else (pinned here, so
  * that a change to this list is a choice: docs/benchmarks.md says what could still share the
- * session's commit).
+ * session's commit), also at `MAX_SESSIONS_PER_USER`, where the session's commit ends the
+ * user's oldest session itself.
  */
 import assert from "node:assert/strict";
 import type { Stores } from "../../src/store/stores.ts";
@@ -71,4 +72,22 @@ Deno.test("POST /login: the limits, the user, the give-back, the second factors,
     "mfa.getFactors",
     "sessions.createSession",
   ]);
+});
+
+Deno.test("POST /login at the session cap: the same calls; the session commit ends the oldest", async () => {
+  const { t, calls } = await countingApp({ MAX_SESSIONS_PER_USER: "2" });
+  using _ = t;
+  await addUser(t, "ada", "correct horse battery");
+  for (let i = 0; i < 2; i++) await login(t, "ada", "correct horse battery");
+  calls.length = 0;
+  await login(t, "ada", "correct horse battery"); // at the cap: ends the oldest
+  // No listing, no reading of every session, no revocation commit, no second try.
+  assert.deepEqual(calls, [
+    "counters.take",
+    "users.getUser",
+    "counters.giveBack",
+    "mfa.getFactors",
+    "sessions.createSession",
+  ]);
+  assert(t.logLines.some((line) => line.includes("session limit")));
 });

@@ -36,10 +36,12 @@ import {
   type CreateOutcome,
   isSessionLive,
   type NewSession,
+  oldestBeyondCap,
   type Rotation,
   type SessionAndUser,
   type SessionRecord,
   type SessionStore,
+  UNCHANGED,
 } from "../../src/tokens/session_store.ts";
 import type { Guard, UserPage, UserRecord, UserStore } from "../../src/users/user_store.ts";
 import type { Versioned } from "../../src/versioned.ts";
@@ -182,18 +184,24 @@ class FakeSessionStore implements SessionStore {
     const checks: [string, string | null][] = [[sessionKey(session.sid), null]];
     if (userVersionstamp !== undefined) checks.push([userKey(session.userId), userVersionstamp]);
     if (checks.some(([key, stamp]) => this.t.stamp(key) !== stamp)) {
-      return Promise.resolve<CreateOutcome>("changed");
+      return Promise.resolve<CreateOutcome>(UNCHANGED);
     }
-    // Counted and stored in one synchronous step: nothing can come in between.
-    if (maxSessions !== undefined) {
-      const live = this.#indexed(session.userUid).filter((s) => isSessionLive(s, now));
-      if (live.length >= maxSessions) return Promise.resolve<CreateOutcome>("full");
-    }
+    // Counted, ended and stored in one synchronous step: nothing can come in between.
+    const live = this.#indexed(session.userUid).filter((s) => isSessionLive(s, now));
+    const ending = maxSessions === undefined ? [] : oldestBeyondCap(live, maxSessions);
     const stored = this.t.commit(checks, [
+      ...ending.flatMap((old) =>
+        [
+          [sessionKey(old.sid), { ...old, revokedAt: now }],
+          [indexKey(old.userUid, old.sid), undefined],
+        ] as const
+      ),
       [sessionKey(session.sid), session],
       [indexKey(session.userUid, session.sid), true],
     ]);
-    return Promise.resolve<CreateOutcome>(stored === undefined ? "changed" : "created");
+    return Promise.resolve<CreateOutcome>(
+      stored === undefined ? UNCHANGED : { outcome: "created", ended: ending },
+    );
   }
   #indexed(userUid: string): SessionRecord[] {
     const prefix = indexKey(userUid);

@@ -112,7 +112,7 @@ pgTest({
         maxExpiresAt: 120_000,
         currentHash: "h",
       };
-      assert.equal(await stores.sessions.createSession({ session, now: 0 }), "created");
+      assert.equal((await stores.sessions.createSession({ session, now: 0 })).outcome, "created");
       await stores.counters.take([{ bucket: "b", subject: "s", costMs: 1000, windowMs: 5000 }], 0);
       assert(await stores.sessions.getSession("s1"));
       wall += 60_000; // the session's end, on the wall clock

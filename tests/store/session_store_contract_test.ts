@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import type { SessionRecord } from "../../src/tokens/session_store.ts";
 import type { UserRecord } from "../../src/users/user_store.ts";
 import type { Stores } from "../../src/store/stores.ts";
+import { kvStores } from "../../src/store/kv_stores.ts";
+import { needs, READ, WRITE } from "../helpers/permissions.ts";
 import { contract } from "./engines.ts";
 
 const NOW = Date.now();
@@ -45,62 +47,194 @@ contract(
   async ({ stores }) => {
     const { user, stamp } = await addUser(stores);
     const session = sessionOf(user);
-    assert.equal(
+    assert.deepEqual(
       await stores.sessions.createSession({ session, userVersionstamp: stamp, now: NOW }),
-      "created",
+      { outcome: "created", ended: [] },
     );
     assert.deepEqual((await stores.sessions.getSession(session.sid))?.value, session);
-    assert.equal(
+    assert.deepEqual(
       await stores.sessions.createSession({ session, userVersionstamp: stamp, now: NOW }),
-      "changed",
+      { outcome: "changed", ended: [] },
     );
     await stores.users.updateUser({ ...user, updatedAt: NOW + 1 }, stamp);
     const other = sessionOf(user);
-    assert.equal(
-      await stores.sessions.createSession({ session: other, userVersionstamp: stamp, now: NOW }),
-      "changed",
+    assert.deepEqual(
+      await stores.sessions.createSession({
+        session: other,
+        userVersionstamp: stamp,
+        maxSessions: 1,
+        now: NOW,
+      }),
+      { outcome: "changed", ended: [] },
     );
     assert.equal(await stores.sessions.getSession(other.sid), undefined, "nothing stored");
+    assert.equal((await stores.sessions.getSession(session.sid))?.value.revokedAt, undefined);
     const both = await stores.sessions.getSessionAndUser(session.sid, "ada");
     assert.equal(both.session?.value.sid, session.sid);
     assert.equal(both.user?.value.updatedAt, NOW + 1);
   },
 );
 
+/** Creates `count` sessions of `user`, one a millisecond from `from`, under `max`. */
+async function fill(
+  stores: Stores,
+  user: UserRecord,
+  count: number,
+  max: number,
+  from = NOW - 1_000,
+): Promise<SessionRecord[]> {
+  const made: SessionRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const session = sessionOf(user, undefined, from + i);
+    const { outcome } = await stores.sessions.createSession({
+      session,
+      maxSessions: max,
+      now: NOW,
+    });
+    assert.equal(outcome, "created");
+    made.push(session);
+  }
+  return made;
+}
+
+const sids = (sessions: readonly SessionRecord[]) => sessions.map((s) => s.sid);
+
 contract(
   "sessions",
-  "the cap is counted in the create commit, even for concurrent logins",
-  async ({ stores, second }) => {
+  "at the cap, the create commit ends the oldest live session, as a revocation ends one",
+  async ({ stores }) => {
     const { user, stamp } = await addUser(stores);
-    const outcomes = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        (i % 2 ? second : stores).sessions.createSession({
-          session: sessionOf(user),
-          userVersionstamp: stamp,
-          maxSessions: 3,
-          now: NOW,
-        })),
+    const [oldest, middle, newest] = await fill(stores, user, 3, 3);
+    const oldestRead = (await stores.sessions.getSession(oldest!.sid))!;
+    const fourth = sessionOf(user);
+    const created = await stores.sessions.createSession({
+      session: fourth,
+      userVersionstamp: stamp,
+      maxSessions: 3,
+      now: NOW,
+    });
+    assert.deepEqual(created, { outcome: "created", ended: [oldest] }, "ended as it was");
+    const ended = (await stores.sessions.getSession(oldest!.sid))!.value;
+    assert.equal(ended.revokedAt, NOW, "revoked in the same commit");
+    assert.deepEqual(
+      sids(await stores.sessions.listUserSessions(user.uid!)).sort(),
+      sids([middle!, newest!, fourth]).sort(),
+      "out of the user's index; the others untouched",
     );
-    assert.equal(outcomes.filter((o) => o === "created").length, 3, outcomes.join());
-    assert.equal(outcomes.filter((o) => o === "full").length, 5);
-    const listed = await stores.sessions.listUserSessions(user.uid!);
-    assert.equal(listed.length, 3);
-    // A revoked or ended session leaves room.
-    await stores.sessions.revokeSession(listed[0]!.sid, NOW);
+    // Its refresh tokens are dead: a rotation read before the create cannot commit.
     assert.equal(
-      await stores.sessions.createSession({ session: sessionOf(user), maxSessions: 3, now: NOW }),
-      "created",
+      await stores.sessions.commitRotation({
+        session: { ...oldestRead.value, currentHash: "h1", parentHash: "h0" },
+        sessionVersionstamp: oldestRead.versionstamp,
+        userVersionstamp: stamp,
+        now: NOW,
+      }),
+      false,
     );
+    // A revoked session leaves room: nothing ends.
+    await stores.sessions.revokeSession(middle!.sid, NOW);
+    assert.deepEqual(
+      (await stores.sessions.createSession({ session: sessionOf(user), maxSessions: 3, now: NOW }))
+        .ended,
+      [],
+    );
+    // Sessions past their end neither count nor end.
     const late = NOW + 7_200_001;
-    assert.equal(
+    assert.deepEqual(
       await stores.sessions.createSession({
         session: sessionOf(user, undefined, late),
         maxSessions: 3,
         now: late,
       }),
-      "created",
+      { outcome: "created", ended: [] },
       "sessions past their end do not count",
     );
+  },
+);
+
+contract(
+  "sessions",
+  "a lowered cap: the create commit ends every oldest session beyond it, oldest first",
+  async ({ stores }) => {
+    const { user } = await addUser(stores);
+    const made = await fill(stores, user, 6, 10);
+    const { outcome, ended } = await stores.sessions.createSession({
+      session: sessionOf(user),
+      maxSessions: 2,
+      now: NOW,
+    });
+    assert.equal(outcome, "created");
+    assert.deepEqual(sids(ended), sids(made.slice(0, 5)));
+    assert.equal((await stores.sessions.listUserSessions(user.uid!)).length, 2);
+  },
+);
+
+/**
+ * Bursts of 16 concurrent creates of one user at a cap of 3, half through `second`: all succeed,
+ * never more than 3 live, one ended per create beyond the cap, none ended twice, none lost.
+ */
+async function burstsAtCap(stores: Stores, second: Stores): Promise<void> {
+  const { user, stamp } = await addUser(stores);
+  // One below the cap: the first of them fill it (the index's check), the rest end the oldest.
+  // Rounds, because a race that lets one too many in need not happen in every burst.
+  let live = await fill(stores, user, 2, 3);
+  for (let round = 0; round < 4; round++) {
+    const before = sids(live);
+    const logins = Array.from(
+      { length: 16 },
+      (_, i) => sessionOf(user, undefined, NOW + round * 100 + i),
+    );
+    const outcomes = await Promise.all(
+      logins.map((session, i) =>
+        (i % 2 ? second : stores).sessions.createSession({
+          session,
+          userVersionstamp: stamp,
+          maxSessions: 3,
+          now: NOW,
+        })
+      ),
+    );
+    assert.deepEqual(outcomes.map((o) => o.outcome), logins.map(() => "created"));
+    const ended = outcomes.flatMap((o) => sids(o.ended));
+    const expected = before.length + 16 - 3;
+    assert.equal(ended.length, expected, `round ${round}: one ended per create beyond the cap`);
+    assert.equal(new Set(ended).size, expected, "none ended twice");
+    live = await stores.sessions.listUserSessions(user.uid!);
+    assert.equal(live.length, 3, `round ${round}: never over the cap`);
+    assert.deepEqual(
+      [...ended, ...sids(live)].sort(),
+      [...before, ...sids(logins)].sort(),
+      "every session either live or ended: none lost",
+    );
+    for (const sid of before) assert(ended.includes(sid), "the oldest ended first");
+    for (const sid of ended) {
+      assert.equal((await stores.sessions.getSession(sid))?.value.revokedAt, NOW, sid);
+    }
+  }
+}
+
+contract(
+  "sessions",
+  "concurrent creates at the cap never exceed it, all succeed, end the oldest, lose none",
+  ({ stores, second }) => burstsAtCap(stores, second),
+);
+
+// Deno KV across processes (`deno task start:all-cores`): two handles on one file, as two
+// processes hold it; each commits through SQLite's own locking.
+needs(READ, WRITE)(
+  "sessions [kv, two handles on one file]: concurrent creates at the cap never exceed it",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "sessions-cap-" });
+    const path = `${dir}/auth.kv`;
+    const one = await Deno.openKv(path);
+    const two = await Deno.openKv(path);
+    try {
+      await burstsAtCap(kvStores(one), kvStores(two));
+    } finally {
+      one.close();
+      two.close();
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );
 

@@ -154,7 +154,7 @@ Deno.test("KV stores: commits that find the file busy are tried again and land o
     currentHash: "h",
   };
   state.busyCommits = 3;
-  assert.equal(await stores.sessions.createSession({ session, now }), "created");
+  assert.equal((await stores.sessions.createSession({ session, now })).outcome, "created");
   assert.equal(state.busyCommits, -1, "three busy commits, then the one that landed");
   assert.equal((await stores.sessions.listUserSessions("u1")).length, 1);
 

@@ -265,7 +265,7 @@ Deno.test("remove: deletes the user, revokes sessions and drops the session inde
     maxExpiresAt: now + 60_000,
     currentHash: "h",
   };
-  assert.equal(await f.stores.sessions.createSession({ session, now }), "created");
+  assert.equal((await f.stores.sessions.createSession({ session, now })).outcome, "created");
   assert.deepEqual((await f.stores.sessions.listUserSessions(uid)).map((s) => s.sid), ["s1"]);
   await f.users.remove("ada");
   await rejectsWith(f.users.get("ada"), "not_found");
