@@ -262,6 +262,8 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
       }
     }
     const rotated: RotatedKey[] = [];
+    // One schedule: the ID-token key takes over with the access-token key.
+    const activatesAt = now() + config.keyPublishAhead * 1000;
     for (const slot of slots) {
       if (isFirst(slot)) {
         // openKeySet has just added it (or another instance had): it signs now.
@@ -274,7 +276,7 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
         use: slot.use,
         kek: opened.keks[0]!,
         now: now(),
-        activatesAt: now() + config.keyPublishAhead * 1000,
+        activatesAt,
       });
       rotated.push(rotatedKey(key.kid, slot.alg, key.activates_at, false));
     }
