@@ -51,7 +51,8 @@ export interface KeyRing {
   readonly idTokenSigning?: SigningKey;
   /**
    * The keys an ID token of this server may carry, by `kid` (`id_token_hint`): every asymmetric
-   * key, as access-token keys signed ID tokens before 2.22 and still do under RS256.
+   * key, as access-token keys signed the ID tokens of 2.21.0 and earlier and still do under
+   * RS256.
    */
   readonly idTokenVerification?: ReadonlyMap<string, VerificationKey>;
   readonly jwks: PublicJwks;

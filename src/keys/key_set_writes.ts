@@ -32,8 +32,8 @@ export interface EnsureKeySetOptions {
 
 /**
  * The stored set, created or given a key of `alg` if needed, and, under ES256 or EdDSA, an RS256
- * key for ID tokens (a set written before 2.22 has none: the first instance of this version to
- * start adds it; the others, racing, re-read and find it). Safe when instances race: every write
+ * key for ID tokens (a set written by 2.21.0 or earlier has none: the first instance of this
+ * version to start adds it; the others, racing, re-read and find it). Safe when instances race: every write
  * is guarded by the version it read. A set that holds keys is written only once one of them
  * decrypts under a configured secret (`keks[0]` is `SECRET_KEY`'s, which encrypts what is
  * added); else {@link ConfigError}.

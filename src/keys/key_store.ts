@@ -18,9 +18,9 @@ export interface StoredSigningKey {
   readonly kid: string;
   readonly alg: AsymmetricAlgorithm;
   /**
-   * What it signs: absent for access tokens (no key before 2.22 has one); `id_token` for the
-   * RS256 key that signs OpenID Connect ID tokens when `JWT_ALG` is ES256 or EdDSA (Discovery 1.0
-   * section 3: RS256 must be supported). Access tokens never verify against an `id_token` key.
+   * What it signs: absent for access tokens (as on every key of 2.21.0 and earlier); `id_token`
+   * for the RS256 key that signs OpenID Connect ID tokens when `JWT_ALG` is ES256 or EdDSA
+   * (Discovery 1.0 section 3: RS256 must be supported). Access tokens never verify against an `id_token` key.
    */
   readonly use?: "id_token";
   readonly created_at: number;

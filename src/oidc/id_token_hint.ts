@@ -4,8 +4,8 @@
  * spec: "The OP need not be the audience ... an expired ID Token is acceptable", as a relying
  * party often logs out after the token's short life). Its `alg` must be the own algorithm of the
  * key its `kid` names among the keys that signed ID tokens (`KeyRing.idTokenVerification`: the
- * RS256 ID-token keys, and the access-token keys, which signed ID tokens before 2.22 and still do
- * under RS256); an HS256 secret never signed one.
+ * RS256 ID-token keys, and the access-token keys, which signed the ID tokens of 2.21.0 and earlier
+ * and still do under RS256); an HS256 secret never signed one.
  *
  * @module
  */

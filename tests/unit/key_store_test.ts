@@ -373,7 +373,7 @@ test("LiveKeyRing.follow: reports an unreadable signing key once and marks the r
   }
 });
 
-test("LiveKeyRing: a set written before 2.22 (EdDSA only) gains one RS256 ID-token key, however many instances start", async () => {
+test("LiveKeyRing: a set written by 2.21.0 or earlier (EdDSA only) gains one RS256 ID-token key, however many instances start", async () => {
   using kv = await Deno.openKv(":memory:");
   const clock = new Clock();
   const store = new KvKeyStore(kv);
