@@ -592,15 +592,15 @@ export const MUTANTS: readonly Mutant[] = [
     name: "key-next-signs-early",
     property: "a published-ahead key signs only from its activation time",
     file: "src/keys/key_set.ts",
-    search: "if (key.alg !== alg || key.activates_at > now) continue;",
-    replace: "if (key.alg !== alg) continue;",
+    search: "if (key.alg !== alg || useOf(key) !== use || key.activates_at > now) continue;",
+    replace: "if (key.alg !== alg || useOf(key) !== use) continue;",
   },
   {
     name: "key-rotate-no-publish-ahead",
     property: "keys rotate publishes the new key KEY_PUBLISH_AHEAD before it signs",
     file: "src/keys/key_admin.ts",
-    search: "activatesAt: now() + config.keyPublishAhead * 1000,",
-    replace: "activatesAt: now(),",
+    search: "const activatesAt = now() + config.keyPublishAhead * 1000;",
+    replace: "const activatesAt = now();",
   },
   {
     name: "key-retire-too-early",
@@ -1980,5 +1980,60 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/tokens/sessions.ts",
     search: "for (const old of ended) {",
     replace: "for (const old of ended.slice(ended.length)) {",
+  },
+  // ---- issue 21 (idkeys) ----
+  {
+    name: "id-token-signed-with-access-key",
+    property: "under JWT_ALG ES256 and EdDSA, ID tokens are signed with the RS256 ID-token key " +
+      "the discovery document lists, not with the access-token key",
+    file: "src/routes/oauth/code_grant.ts",
+    search: "idToken = await signIdToken(key, {",
+    replace: "idToken = await signIdToken(services.keys().signing, {",
+  },
+  {
+    name: "id-token-key-is-access-key",
+    property: "under JWT_ALG ES256 and EdDSA the discovery document lists RS256 for ID tokens " +
+      "(OpenID Connect Discovery 1.0 section 3) and ID tokens are RS256",
+    file: "src/oidc/id_token.ts",
+    search: "  return ring.idTokenSigning;",
+    replace: "  return ring.idTokenSigning && ring.signing;",
+  },
+  {
+    name: "access-verifier-accepts-id-token-key",
+    property: "a token signed by the RS256 ID-token key is no access token at the server",
+    file: "src/keys/key_ring_view.ts",
+    search: 'if (useOf(stored) === "access") verification.set(stored.kid, entry);',
+    replace: "verification.set(stored.kid, entry);",
+  },
+  {
+    name: "jwks-verifier-accepts-id-token-key",
+    property: "a resource service's requireAuth over the JWKS refuses a token signed by the " +
+      "ID-token key",
+    file: "src/middleware/require_auth.ts",
+    search: 'return published?.["token_use"] === "id_token" ? undefined : key;',
+    replace: "return key;",
+  },
+  {
+    name: "key-rotate-skips-id-token-key",
+    property:
+      "keys rotate (CLI and /admin/keys) rotates the ID-token key with the access-token key",
+    file: "src/keys/key_admin.ts",
+    search: 'otherThan === null ? slotsFor(alg) : [{ use: "access", alg }];',
+    replace: '[{ use: "access", alg }];',
+  },
+  {
+    name: "id-token-key-retirable-while-active",
+    property: "the active ID-token key is never retired (not even with force)",
+    file: "src/keys/key_set.ts",
+    search: "const active = slotsFor(alg).some((slot) =>",
+    replace: "const active = slotsFor(alg).slice(0, 1).some((slot) =>",
+  },
+  {
+    name: "id-token-key-not-marked-in-use",
+    property: "instances mark the ID-token key in use, so keys retire counts from when it " +
+      "really stopped signing",
+    file: "src/keys/live_key_ring.ts",
+    search: "await this.#marks.mark([ring.signing.kid, ring.idTokenSigning!.kid]);",
+    replace: "await this.#marks.mark([ring.signing.kid]);",
   },
 ];

@@ -112,14 +112,20 @@ async function list(keys: KeyAdmin, json: boolean) {
 
 async function rotate(keys: KeyAdmin, alg: string | undefined) {
   const key = await keys.rotate(alg);
-  if (key.first) {
-    console.log(`New ${key.alg} key ${key.kid}, signing now (the first ${key.alg} key)`);
-    return;
+  for (const [rotated, what] of [[key, ""], [key.id_token, "ID-token "]] as const) {
+    if (rotated === null) continue;
+    if (rotated.first) {
+      console.log(
+        `New ${rotated.alg} ${what}key ${rotated.kid}, signing now (the first ${rotated.alg} ${what}key)`,
+      );
+      continue;
+    }
+    console.log(
+      `New ${rotated.alg} ${what}key ${rotated.kid}: published now, signs from ${rotated.activates_at} ` +
+        `(KEY_PUBLISH_AHEAD); running servers pick it up within a second`,
+    );
   }
-  console.log(
-    `New ${key.alg} key ${key.kid}: published now, signs from ${key.activates_at} ` +
-      `(KEY_PUBLISH_AHEAD); running servers pick it up within a second`,
-  );
+  if (key.first) return;
   if (key.other_than !== null) {
     console.log(`Note: JWT_ALG is ${key.other_than}; this key signs only under JWT_ALG=${key.alg}`);
   }

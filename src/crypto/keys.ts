@@ -37,8 +37,24 @@ export interface PublicJwks {
 
 /** Everything the server signs and verifies with, fixed until the next reload. */
 export interface KeyRing {
+  /** The key access tokens are signed with (`JWT_ALG`). */
   readonly signing: SigningKey;
+  /**
+   * The keys access tokens verify against, by `kid`: never an ID-token key (`keys/key_set.ts`),
+   * so a token its key signed is no access token here.
+   */
   readonly verification: ReadonlyMap<string, VerificationKey>;
+  /**
+   * The key ID tokens are signed with: under RS256 `signing`, under ES256 and EdDSA an RS256 key
+   * of its own (OpenID Connect Discovery 1.0 section 3); absent under HS256 (no ID tokens).
+   */
+  readonly idTokenSigning?: SigningKey;
+  /**
+   * The keys an ID token of this server may carry, by `kid` (`id_token_hint`): every asymmetric
+   * key, as access-token keys signed the ID tokens of 2.21.0 and earlier and still do under
+   * RS256.
+   */
+  readonly idTokenVerification?: ReadonlyMap<string, VerificationKey>;
   readonly jwks: PublicJwks;
   /**
    * Why this instance cannot follow the shared key set (it cannot decrypt the key it must sign
@@ -52,6 +68,8 @@ export interface KeyRing {
 export interface StoredKey {
   readonly kid: string;
   readonly alg: Exclude<SigningAlgorithm, "HS256">;
+  /** `id_token`: an RS256 key that signs ID tokens only (under ES256 and EdDSA); else absent. */
+  readonly use?: "id_token";
   readonly created_at: string;
   readonly private_jwk: JWK;
 }
@@ -109,11 +127,13 @@ export async function importHmacKey(secret: string): Promise<VerificationKey> {
 }
 
 /**
- * Builds a key ring from a key file: the newest key of `alg` signs, all keys verify.
- * Throws when the file holds no key of `alg`.
+ * Builds a key ring from a key file: the newest access-token key of `alg` signs access tokens,
+ * and ID tokens under RS256; under ES256 and EdDSA the newest ID-token key (`use: "id_token"`)
+ * signs ID tokens. Access tokens verify against every key but the ID-token keys. Throws when the
+ * file holds no key of `alg`.
  */
 export async function asymmetricKeyRing(file: KeyFile, alg: SigningAlgorithm): Promise<KeyRing> {
-  const signingEntry = [...file.keys].reverse().find((k) => k.alg === alg);
+  const signingEntry = [...file.keys].reverse().find((k) => k.alg === alg && !k.use);
   if (!signingEntry) throw new Error(`The key file holds no ${alg} key`);
   const imported = await Promise.all(file.keys.map(async (entry) => {
     const privateKey = await importJWK({ ...entry.private_jwk, ext: false }, entry.alg);
@@ -121,17 +141,30 @@ export async function asymmetricKeyRing(file: KeyFile, alg: SigningAlgorithm): P
     return { entry, privateKey: privateKey as CryptoKey, publicKey: publicKey as CryptoKey };
   }));
   const signingKey = imported.find((k) => k.entry.kid === signingEntry.kid)!;
+  const signing = { kid: signingEntry.kid, alg: signingEntry.alg, key: signingKey.privateKey };
+  const isIdKey = (entry: StoredKey) => entry.use === "id_token";
+  const idEntry = alg === "RS256" ? undefined : imported.findLast((k) => isIdKey(k.entry));
+  const toVerification = (k: (typeof imported)[number]): [string, VerificationKey] => [
+    k.entry.kid,
+    { kid: k.entry.kid, alg: k.entry.alg, key: k.publicKey },
+  ];
+  const idTokenSigning = alg === "RS256" ? signing : idEntry && {
+    kid: idEntry.entry.kid,
+    alg: idEntry.entry.alg,
+    key: idEntry.privateKey,
+  };
   return {
-    signing: { kid: signingEntry.kid, alg: signingEntry.alg, key: signingKey.privateKey },
-    verification: new Map(
-      imported.map((k) => [k.entry.kid, { kid: k.entry.kid, alg: k.entry.alg, key: k.publicKey }]),
-    ),
+    signing,
+    ...(idTokenSigning ? { idTokenSigning } : {}),
+    verification: new Map(imported.filter((k) => !isIdKey(k.entry)).map(toVerification)),
+    idTokenVerification: new Map(imported.map(toVerification)),
     jwks: {
       keys: file.keys.map((k) => ({
         ...(publicJwk(k.private_jwk) as Record<string, string>),
         kid: k.kid,
         alg: k.alg,
         use: "sig",
+        token_use: k.use ?? "access",
       })),
     },
   };
@@ -150,6 +183,7 @@ export function publicJwk(jwk: JWK): JWK {
 export async function generateStoredKey(
   alg: Exclude<SigningAlgorithm, "HS256">,
   now: Date,
+  use?: "id_token",
 ): Promise<StoredKey> {
   const { privateKey } = await generateKeyPair(alg, {
     extractable: true,
@@ -157,7 +191,13 @@ export async function generateStoredKey(
   });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(publicJwk(jwk));
-  return { kid, alg, created_at: now.toISOString(), private_jwk: jwk };
+  return {
+    kid,
+    alg,
+    ...(use ? { use } : {}),
+    created_at: now.toISOString(),
+    private_jwk: jwk,
+  };
 }
 
 /** Reads and checks a key file; `undefined` when there is none. */
@@ -205,16 +245,22 @@ export async function ensureKeyFile(
   path: string,
   alg: Exclude<SigningAlgorithm, "HS256">,
   now: Date,
+  use?: "id_token",
 ): Promise<KeyFile> {
+  const has = (file: KeyFile | undefined) =>
+    file?.keys.some((k) => k.alg === alg && k.use === use) ?? false;
   const existing = await readKeyFile(path);
-  if (existing?.keys.some((k) => k.alg === alg)) return existing;
+  if (has(existing)) return existing!;
   if (!existing) {
-    const created: KeyFile = { version: 1, keys: [await generateStoredKey(alg, now)] };
+    const created: KeyFile = { version: 1, keys: [await generateStoredKey(alg, now, use)] };
     if (await createFileExclusive(path, serialize(created))) return created;
   }
   const updated = await updateKeyFile(path, async (current) => {
-    if (current?.keys.some((k) => k.alg === alg)) return undefined;
-    return { version: 1, keys: [...(current?.keys ?? []), await generateStoredKey(alg, now)] };
+    if (has(current)) return undefined;
+    return {
+      version: 1,
+      keys: [...(current?.keys ?? []), await generateStoredKey(alg, now, use)],
+    };
   });
   return updated!;
 }
@@ -229,7 +275,8 @@ function isKeyFile(value: unknown): value is KeyFile {
   return file.version === 1 && Array.isArray(file.keys) && file.keys.every((k: unknown) => {
     const key = k as Partial<StoredKey> | null;
     return typeof key?.kid === "string" && typeof key.created_at === "string" &&
-      isAsymmetricAlgorithm(key.alg) && typeof key.private_jwk === "object" &&
+      isAsymmetricAlgorithm(key.alg) && (key.use === undefined || key.use === "id_token") &&
+      typeof key.private_jwk === "object" &&
       key.private_jwk !== null;
   });
 }
@@ -250,6 +297,9 @@ export async function loadKeyRing(config: KeyConfig, now: Date = new Date()): Pr
   if (config.jwtAlg === "HS256") {
     return await hmacKeyRing(config.secretKey, config.previousSecretKeys);
   }
-  const file = await ensureKeyFile(config.keysPath, config.jwtAlg, now);
+  let file = await ensureKeyFile(config.keysPath, config.jwtAlg, now);
+  if (config.jwtAlg !== "RS256") {
+    file = await ensureKeyFile(config.keysPath, "RS256", now, "id_token");
+  }
   return await asymmetricKeyRing(file, config.jwtAlg);
 }

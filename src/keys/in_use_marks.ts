@@ -19,13 +19,16 @@ export class InUseMarks {
     this.#now = now;
   }
 
-  /** Marks `kid` in use unless a mark was written less than half a period ago. */
-  async mark(kid: string): Promise<void> {
+  /**
+   * Marks `kids` (the access-token key, and the ID-token key when it is another) in use unless a
+   * mark was written less than half a period ago.
+   */
+  async mark(kids: readonly string[]): Promise<void> {
     const now = this.#now();
     // Not on every switch of key: a mark on schedule bounds the last signing time just as well
     // (see `lastSignedAt`), with fewer writes meeting other processes' writes.
     if (this.#lastMarkAt !== undefined && now - this.#lastMarkAt < IN_USE_PERIOD_MS / 2) return;
-    await this.#store.markInUse(kid, now);
+    for (const kid of new Set(kids)) await this.#store.markInUse(kid, now);
     this.#lastMarkAt = now;
   }
 }

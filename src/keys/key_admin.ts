@@ -15,7 +15,17 @@ import {
 } from "../tokens/algorithms.ts";
 import { hmacKeyRing } from "../crypto/keys.ts";
 import { ApiError, ContendedError, type ErrorCode } from "../errors.ts";
-import { iso, lastSignedAt, retireRefusal, signerAt, stateOf } from "./key_set.ts";
+import {
+  iso,
+  type KeySlot,
+  type KeyUse,
+  lastSignedAt,
+  retireRefusal,
+  signerAt,
+  slotsFor,
+  stateOf,
+  useOf,
+} from "./key_set.ts";
 import type { KeyStore } from "./key_store.ts";
 import { appendKey } from "./key_set_writes.ts";
 import { openKeySet } from "./open_key_set.ts";
@@ -41,6 +51,8 @@ export interface KeyAdminDeps {
 export interface KeyInfo {
   readonly kid: string;
   readonly alg: string;
+  /** What it signs: `access` tokens or `id_token`s (the RS256 key under ES256 and EdDSA). */
+  readonly use: KeyUse;
   /** `next`, `active`, `retiring`; under HS256 also the secrets' own states. */
   readonly state: string;
   /** ISO times (`-` for the HS256 secrets, which have none). */
@@ -52,16 +64,25 @@ export interface KeyInfo {
   readonly retirable_at: string | null;
 }
 
-/** What {@link KeyAdmin.rotate} did. */
-export interface RotateResult {
+/** One key {@link KeyAdmin.rotate} added (or found just made). */
+export interface RotatedKey {
   readonly kid: string;
   readonly alg: AsymmetricAlgorithm;
   /** ISO time it signs from. */
   readonly activates_at: string;
-  /** The first key of its algorithm: it signs at once (nothing had to be published ahead). */
+  /** The first key of its algorithm and use: it signs at once (nothing was published ahead). */
   readonly first: boolean;
+}
+
+/** What {@link KeyAdmin.rotate} did. */
+export interface RotateResult extends RotatedKey {
   /** `JWT_ALG`, when the key is of another algorithm (it signs only where that is set). */
   readonly other_than: string | null;
+  /**
+   * The ID-token key rotated with it (a rotation of `JWT_ALG` ES256 or EdDSA rotates both); null
+   * when ID tokens are signed by the access-token key (RS256) or another algorithm was rotated.
+   */
+  readonly id_token: RotatedKey | null;
 }
 
 /** What {@link KeyAdmin.retire} did. */
@@ -82,10 +103,16 @@ export type KeyRefusal =
     readonly kind: "next_pending";
     readonly kid: string;
     readonly alg: AsymmetricAlgorithm;
+    readonly use: KeyUse;
     readonly activatesAt: number;
   }
   | { readonly kind: "no_such_key"; readonly kid: string }
-  | { readonly kind: "active"; readonly kid: string; readonly alg: AsymmetricAlgorithm }
+  | {
+    readonly kind: "active";
+    readonly kid: string;
+    readonly alg: AsymmetricAlgorithm;
+    readonly use: KeyUse;
+  }
   | { readonly kind: "not_retirable"; readonly kid: string; readonly reason: string };
 
 const REFUSAL_CODE: Record<KeyRefusal["kind"], ErrorCode> = {
@@ -128,7 +155,9 @@ export function refusalMessage(
     case "unknown_alg":
       return `${words.alg} must be one of ${ASYMMETRIC_ALGORITHMS.join(", ")}`;
     case "next_pending":
-      return `${refusal.kid} is already published as the next ${refusal.alg} key (signs from ${
+      return `${refusal.kid} is already published as the next ${refusal.alg} ${
+        useWords(refusal.use)
+      }key (signs from ${
         iso(refusal.activatesAt)
       }): run keys rotate again once it signs, or cancel it first with ${
         words.retire(refusal.kid)
@@ -136,7 +165,9 @@ export function refusalMessage(
     case "no_such_key":
       return `No key ${refusal.kid} in the store`;
     case "active":
-      return `${refusal.kid} is the active ${refusal.alg} signing key: rotate first ` +
+      return `${refusal.kid} is the active ${refusal.alg} ${
+        useWords(refusal.use)
+      }signing key: rotate first ` +
         "(KEY_PUBLISH_AHEAD=0 for an emergency)";
     case "not_retirable":
       return `${refusal.reason}; ${words.force} retires it now`;
@@ -174,6 +205,7 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
       return {
         kid: key.kid,
         alg: key.alg,
+        use: useOf(key),
         state,
         created_at: iso(key.created_at),
         activates_at: iso(key.activates_at),
@@ -186,6 +218,7 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
     const secrets = [...ring.verification.values()].map((key) => ({
       kid: key.kid,
       alg: "HS256",
+      use: "access" as const,
       state: key.kid === ring.signing.kid
         ? "active (SECRET_KEY)"
         : "retiring (PREVIOUS_SECRET_KEYS)",
@@ -198,10 +231,12 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
   }
 
   /**
-   * Publishes a new key of `alg` (default `JWT_ALG`) that signs `KEY_PUBLISH_AHEAD` from now;
-   * the first key of an algorithm signs at once. Opening the set first proves `SECRET_KEY`
-   * against the stored keys (a key under another secret would break every instance) and imports
-   * `KEYS_PATH` when the store has no keys yet.
+   * Publishes a new key of `alg` (default `JWT_ALG`) that signs `KEY_PUBLISH_AHEAD` from now,
+   * and, for `JWT_ALG` ES256 or EdDSA, a new RS256 ID-token key beside it on the same schedule;
+   * the first key of an algorithm and use signs at once. Opening the set first proves
+   * `SECRET_KEY` against the stored keys (a key under another secret would break every
+   * instance), imports `KEYS_PATH` when the store has no keys yet, and adds a missing ID-token
+   * key. Refused when a next key of a slot it would rotate is already published.
    */
   async function rotate(alg: string = config.jwtAlg): Promise<RotateResult> {
     if (alg === "HS256") throw new KeyAdminError({ kind: "hs256_rotate" });
@@ -209,32 +244,49 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
     const before = await store.read();
     const opened = await openKeySet({ ...deps.config, store, alg, now, ...noteOption() });
     const otherThan = alg === config.jwtAlg ? null : config.jwtAlg;
-    if (!before || !signerAt(before.set, alg, now())) {
-      const signer = opened.signing.stored;
-      return result(signer.kid, alg, signer.activates_at, true, otherThan);
+    // Another algorithm than JWT_ALG: only its access-token key (no instance signs with it yet).
+    const slots: KeySlot[] = otherThan === null ? slotsFor(alg) : [{ use: "access", alg }];
+    const isFirst = (slot: KeySlot) => !before || !signerAt(before.set, slot.alg, now(), slot.use);
+    for (const slot of slots.filter((slot) => !isFirst(slot))) {
+      const pending = before!.set.keys.find((k) =>
+        k.alg === slot.alg && useOf(k) === slot.use && k.activates_at > now()
+      );
+      if (pending) {
+        throw new KeyAdminError({
+          kind: "next_pending",
+          kid: pending.kid,
+          alg: slot.alg,
+          use: slot.use,
+          activatesAt: pending.activates_at,
+        });
+      }
     }
-    const pending = before.set.keys.find((k) => k.alg === alg && k.activates_at > now());
-    if (pending) {
-      throw new KeyAdminError({
-        kind: "next_pending",
-        kid: pending.kid,
-        alg,
-        activatesAt: pending.activates_at,
+    const rotated: RotatedKey[] = [];
+    // One schedule: the ID-token key takes over with the access-token key.
+    const activatesAt = now() + config.keyPublishAhead * 1000;
+    for (const slot of slots) {
+      if (isFirst(slot)) {
+        // openKeySet has just added it (or another instance had): it signs now.
+        const signer = slot.use === "access" ? opened.signing : opened.idTokenSigning;
+        rotated.push(rotatedKey(signer.stored.kid, slot.alg, signer.stored.activates_at, true));
+        continue;
+      }
+      const key = await appendKey(store, {
+        alg: slot.alg,
+        use: slot.use,
+        kek: opened.keks[0]!,
+        now: now(),
+        activatesAt,
       });
+      rotated.push(rotatedKey(key.kid, slot.alg, key.activates_at, false));
     }
-    const key = await appendKey(store, {
-      alg,
-      kek: opened.keks[0]!,
-      now: now(),
-      activatesAt: now() + config.keyPublishAhead * 1000,
-    });
-    return result(key.kid, alg, key.activates_at, false, otherThan);
+    return { ...rotated[0]!, other_than: otherThan, id_token: rotated[1] ?? null };
   }
 
   /**
    * Removes a key once no unexpired token can carry it (it stopped signing at least `TOKEN_TTL`
-   * ago); `force` removes it earlier and says what that breaks. The active key of `JWT_ALG` is
-   * always refused.
+   * ago); `force` removes it earlier and says what that breaks. The active key of `JWT_ALG`, and
+   * the active ID-token key under ES256 and EdDSA, are always refused.
    */
   async function retire(kid: string, options: { force?: boolean } = {}): Promise<RetireResult> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -243,7 +295,7 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
       const key = current?.set.keys.find((k) => k.kid === kid);
       if (!current || !key) throw new KeyAdminError({ kind: "no_such_key", kid });
       if (signingAlg && stateOf(current.set, key, signingAlg, at) === "active") {
-        throw new KeyAdminError({ kind: "active", kid, alg: signingAlg });
+        throw new KeyAdminError({ kind: "active", kid, alg: key.alg, use: useOf(key) });
       }
       const reason = retireRefusal(current.set, kid, {
         now: at,
@@ -276,12 +328,16 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
 /** The key administration service's interface. */
 export type KeyAdmin = ReturnType<typeof createKeyAdmin>;
 
-function result(
+function rotatedKey(
   kid: string,
   alg: AsymmetricAlgorithm,
   activatesAt: number,
   first: boolean,
-  otherThan: string | null,
-): RotateResult {
-  return { kid, alg, activates_at: iso(activatesAt), first, other_than: otherThan };
+): RotatedKey {
+  return { kid, alg, activates_at: iso(activatesAt), first };
+}
+
+/** "ID-token " for an ID-token key, nothing for an access-token key. */
+function useWords(use: KeyUse): string {
+  return use === "id_token" ? "ID-token " : "";
 }

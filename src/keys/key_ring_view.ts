@@ -7,33 +7,40 @@
 import type { AsymmetricAlgorithm, SigningAlgorithm } from "../tokens/algorithms.ts";
 import type { KeyRing, VerificationKey } from "../crypto/keys.ts";
 import type { PrivateKey, PublicKey } from "./key_material.ts";
-import { iso, stateOf, supersededAt } from "./key_set.ts";
+import { iso, stateOf, supersededAt, useOf } from "./key_set.ts";
 import type { StoredKeySet } from "./key_store.ts";
 
 /**
- * The ring an instance of `alg` serves at `now`: it signs with `signing`, verifies with every
- * key of the set, and publishes every public key with its state (`outOfDate`: why `/readyz`
- * answers 503, if it must).
+ * The ring an instance of `alg` serves at `now`: it signs access tokens with `signing` and ID
+ * tokens with `idTokenSigning`, verifies access tokens with every access-token key of the set
+ * (never an ID-token key) and ID tokens with every key, and publishes every public key with its
+ * `alg`, `use` and state (`outOfDate`: why `/readyz` answers 503, if it must).
  */
 export function buildRing(
   set: StoredKeySet,
   publicKeys: ReadonlyMap<string, PublicKey>,
-  signing: PrivateKey,
+  signers: { signing: PrivateKey; idTokenSigning: PrivateKey },
   alg: AsymmetricAlgorithm,
   now: number,
   outOfDate: string | undefined,
 ): KeyRing {
   const verification = new Map<string, VerificationKey>();
+  const idTokenVerification = new Map<string, VerificationKey>();
   for (const { stored, key } of publicKeys.values()) {
-    verification.set(stored.kid, { kid: stored.kid, alg: stored.alg, key });
+    const entry = { kid: stored.kid, alg: stored.alg, key };
+    idTokenVerification.set(stored.kid, entry);
+    if (useOf(stored) === "access") verification.set(stored.kid, entry);
   }
+  const signingKey = ({ stored, key }: PrivateKey) => ({
+    kid: stored.kid,
+    alg: stored.alg as SigningAlgorithm,
+    key,
+  });
   return {
-    signing: {
-      kid: signing.stored.kid,
-      alg: signing.stored.alg as SigningAlgorithm,
-      key: signing.key,
-    },
+    signing: signingKey(signers.signing),
+    idTokenSigning: signingKey(signers.idTokenSigning),
     verification,
+    idTokenVerification,
     jwks: {
       keys: set.keys.map((stored) => {
         const stopped = supersededAt(set, stored, now);
@@ -42,6 +49,10 @@ export function buildRing(
           kid: stored.kid,
           alg: stored.alg,
           use: "sig",
+          // Not a JWK member RFC 7517 registers: which tokens the key signs (`access` or
+          // `id_token`), for resource services that read the JWKS (an ID-token key verifies no
+          // access token).
+          token_use: useOf(stored),
           state: stateOf(set, stored, alg, now),
           activates_at: iso(stored.activates_at),
           ...(stopped === undefined ? {} : { stopped_at: iso(stopped) }),

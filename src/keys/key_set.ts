@@ -2,9 +2,15 @@
  * The rules of the stored key set, free of I/O: which key signs at a given time, each key's
  * state, when a key stopped signing and so when it may be retired, and new keys.
  *
+ * Keys sign one of two things (`use`): access tokens (the keys of `JWT_ALG`), or, under `JWT_ALG`
+ * ES256 or EdDSA, OpenID Connect ID tokens (one RS256 key, `use: "id_token"`; under RS256 the
+ * access-token key signs ID tokens too). A "slot" is a use and an algorithm; each slot an
+ * instance signs in has one active key.
+ *
  * States, seen from an instance whose `JWT_ALG` is `alg`, at time `now`:
  * - `next`: published, not signing yet (`activates_at` is later than `now`);
- * - `active`: the key of `alg` with the latest `activates_at` not after `now`;
+ * - `active`: in a slot this instance signs in, the key with the latest `activates_at` not after
+ *   `now`;
  * - `retiring`: everything else: it only verifies, until `keys retire` removes it.
  *
  * @module
@@ -23,6 +29,40 @@ import type { StoredKeySet, StoredSigningKey } from "./key_store.ts";
 /** A key's state as published in the JWKS and shown by `keys list`. */
 export type KeyState = "next" | "active" | "retiring";
 
+/** What a key signs: access tokens, or (a key of its own) ID tokens. */
+export type KeyUse = "access" | "id_token";
+
+/** The algorithm of the ID-token key (OpenID Connect Discovery 1.0 section 3: RS256 MUST be). */
+export const ID_TOKEN_ALG = "RS256" satisfies AsymmetricAlgorithm;
+
+/** A use and an algorithm: each slot an instance signs in has one active key. */
+export interface KeySlot {
+  readonly use: KeyUse;
+  readonly alg: AsymmetricAlgorithm;
+}
+
+/** What `key` signs. */
+export function useOf(key: Pick<StoredSigningKey, "use">): KeyUse {
+  return key.use === "id_token" ? "id_token" : "access";
+}
+
+/**
+ * The slots an instance of `JWT_ALG` `alg` signs in: access tokens with `alg`, and, unless `alg`
+ * is RS256 (whose key signs ID tokens too), ID tokens with an RS256 key of their own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { slotsFor } from "./key_set.ts";
+ * assert.deepEqual(slotsFor("RS256"), [{ use: "access", alg: "RS256" }]);
+ * assert.deepEqual(slotsFor("ES256"), [{ use: "access", alg: "ES256" }, { use: "id_token", alg: "RS256" }]);
+ * ```
+ */
+export function slotsFor(alg: AsymmetricAlgorithm): KeySlot[] {
+  const access: KeySlot = { use: "access", alg };
+  return alg === ID_TOKEN_ALG ? [access] : [access, { use: "id_token", alg: ID_TOKEN_ALG }];
+}
+
 /**
  * A key may have signed until this long after its last in-use mark: a signing instance writes
  * one at start and then every half period. Rare on purpose: on a local SQLite file, writes from
@@ -36,8 +76,8 @@ export function associatedData(key: { kid: string; alg: string }): string {
 }
 
 /**
- * The key of `alg` that signs at `now`: the latest `activates_at` not after `now` (ties: the one
- * added last).
+ * The key of `alg` (and `use`, access tokens by default) that signs at `now`: the latest
+ * `activates_at` not after `now` (ties: the one added last).
  *
  * @example
  * ```ts
@@ -55,10 +95,11 @@ export function signerAt(
   set: StoredKeySet,
   alg: AsymmetricAlgorithm,
   now: number,
+  use: KeyUse = "access",
 ): StoredSigningKey | undefined {
   let signer: StoredSigningKey | undefined;
   for (const key of set.keys) {
-    if (key.alg !== alg || key.activates_at > now) continue;
+    if (key.alg !== alg || useOf(key) !== use || key.activates_at > now) continue;
     if (!signer || key.activates_at >= signer.activates_at) signer = key;
   }
   return signer;
@@ -72,12 +113,15 @@ export function stateOf(
   now: number,
 ): KeyState {
   if (key.activates_at > now) return "next";
-  return signerAt(set, alg, now)?.kid === key.kid ? "active" : "retiring";
+  const active = slotsFor(alg).some((slot) =>
+    slot.use === useOf(key) && signerAt(set, slot.alg, now, slot.use)?.kid === key.kid
+  );
+  return active ? "active" : "retiring";
 }
 
 /**
  * When `key` stopped signing as far as the set alone tells: when a newer key of its algorithm
- * took over; `undefined` while it is the newest of its algorithm (or not active yet).
+ * and use took over; `undefined` while it is the newest of its algorithm (or not active yet).
  */
 export function supersededAt(
   set: StoredKeySet,
@@ -86,7 +130,7 @@ export function supersededAt(
 ): number | undefined {
   let at: number | undefined;
   for (const other of set.keys) {
-    if (other.alg !== key.alg || other.kid === key.kid) continue;
+    if (other.alg !== key.alg || useOf(other) !== useOf(key) || other.kid === key.kid) continue;
     if (other.activates_at <= key.activates_at || other.activates_at > now) continue;
     if (at === undefined || other.activates_at < at) at = other.activates_at;
   }
@@ -153,14 +197,19 @@ export function retireRefusal(
   return undefined;
 }
 
-/** A new key of `alg`, its private half encrypted under `kek`, signing from `activatesAt`. */
+/**
+ * A new key of `alg` for `use` (access tokens by default), its private half encrypted under
+ * `kek`, signing from `activatesAt`.
+ */
 export async function newStoredKey(
   alg: AsymmetricAlgorithm,
   kek: CryptoKey,
   now: number,
   activatesAt: number,
+  use: KeyUse = "access",
 ): Promise<StoredSigningKey> {
-  return await seal(await generateStoredKey(alg, new Date(now)), kek, now, activatesAt);
+  const entry = await generateStoredKey(alg, new Date(now), use === "id_token" ? use : undefined);
+  return await seal(entry, kek, now, activatesAt);
 }
 
 /** The keys of a `KEYS_PATH` file as stored keys, each signing from its `created_at`. */
@@ -200,6 +249,7 @@ async function seal(
   return {
     kid: entry.kid,
     alg: entry.alg,
+    ...(entry.use === "id_token" ? { use: entry.use } : {}),
     created_at: createdAt,
     activates_at: activatesAt,
     public_jwk: publicJwk(entry.private_jwk),

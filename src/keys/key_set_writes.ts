@@ -9,7 +9,15 @@ import { ConfigError } from "../config/config_error.ts";
 import type { AsymmetricAlgorithm } from "../tokens/algorithms.ts";
 import { readKeyFile } from "../crypto/keys.ts";
 import { ContendedError } from "../errors.ts";
-import { importKeyFile, newStoredKey, openSealed, signerAt } from "./key_set.ts";
+import {
+  importKeyFile,
+  type KeySlot,
+  type KeyUse,
+  newStoredKey,
+  openSealed,
+  signerAt,
+  slotsFor,
+} from "./key_set.ts";
 import type { KeyStore, StoredKeySet, StoredSigningKey, VersionedKeySet } from "./key_store.ts";
 
 const MAX_ATTEMPTS = 10;
@@ -23,9 +31,12 @@ export interface EnsureKeySetOptions {
 }
 
 /**
- * The stored set, created or given a key of `alg` if needed (safe when instances race). A set
- * that holds keys is written only once one of them decrypts under a configured secret
- * (`keks[0]` is `SECRET_KEY`'s, which encrypts what is added); else {@link ConfigError}.
+ * The stored set, created or given a key of `alg` if needed, and, under ES256 or EdDSA, an RS256
+ * key for ID tokens (a set written by 2.21.0 or earlier has none: the first instance of this
+ * version to start adds it; the others, racing, re-read and find it). Safe when instances race: every write
+ * is guarded by the version it read. A set that holds keys is written only once one of them
+ * decrypts under a configured secret (`keks[0]` is `SECRET_KEY`'s, which encrypts what is
+ * added); else {@link ConfigError}.
  */
 export async function ensureKeySet(
   options: EnsureKeySetOptions,
@@ -37,7 +48,7 @@ export async function ensureKeySet(
   const kek = keks[0]!;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const current = await store.read();
-    if (current && signerAt(current.set, alg, now())) {
+    if (current && missingSlots(current.set, alg, now()).length === 0) {
       if (attempt === 0 && await fileExists(keysPath)) {
         note(`KEYS_PATH (${keysPath}) is not read: the signing keys live in the store`);
       }
@@ -59,12 +70,11 @@ export async function ensureKeySet(
         imported = keys.length;
       }
     }
-    const set: StoredKeySet = {
-      version: 1,
-      keys: signerAt({ version: 1, keys }, alg, now())
-        ? keys
-        : [...keys, await newStoredKey(alg, kek, now(), now())],
-    };
+    const added: StoredSigningKey[] = [];
+    for (const slot of missingSlots({ version: 1, keys }, alg, now())) {
+      added.push(await newStoredKey(slot.alg, kek, now(), now(), slot.use));
+    }
+    const set: StoredKeySet = { version: 1, keys: [...keys, ...added] };
     if (await store.write(set, current?.versionstamp)) {
       if (imported > 0) {
         note(
@@ -78,16 +88,34 @@ export async function ensureKeySet(
   throw new ContendedError("Could not create the signing key set: too many concurrent writers");
 }
 
+/** The slots of an instance of `alg` that have no key signing at `now`. */
+export function missingSlots(set: StoredKeySet, alg: AsymmetricAlgorithm, now: number): KeySlot[] {
+  return slotsFor(alg).filter((slot) => !signerAt(set, slot.alg, now, slot.use));
+}
+
 /**
- * Adds a new key of `alg` to the shared set, its private half under `kek`, signing from
- * `activatesAt` (publish-ahead). Call it only once a configured secret has been proven against
- * the set (`openKeySet`), so a mistyped secret never adds a key the others cannot read.
+ * Adds a new key of `alg` (for `use`: access tokens by default) to the shared set, its private
+ * half under `kek`, signing from `activatesAt` (publish-ahead). Call it only once a configured
+ * secret has been proven against the set (`openKeySet`), so a mistyped secret never adds a key
+ * the others cannot read.
  */
 export async function appendKey(
   store: KeyStore,
-  options: { alg: AsymmetricAlgorithm; kek: CryptoKey; now: number; activatesAt: number },
+  options: {
+    alg: AsymmetricAlgorithm;
+    kek: CryptoKey;
+    now: number;
+    activatesAt: number;
+    use?: KeyUse;
+  },
 ): Promise<StoredSigningKey> {
-  const key = await newStoredKey(options.alg, options.kek, options.now, options.activatesAt);
+  const key = await newStoredKey(
+    options.alg,
+    options.kek,
+    options.now,
+    options.activatesAt,
+    options.use,
+  );
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const current = await store.read();
     const set: StoredKeySet = { version: 1, keys: [...(current?.set.keys ?? []), key] };

@@ -17,6 +17,12 @@ import type { EncryptedJwk } from "./key_encryption.ts";
 export interface StoredSigningKey {
   readonly kid: string;
   readonly alg: AsymmetricAlgorithm;
+  /**
+   * What it signs: absent for access tokens (as on every key of 2.21.0 and earlier); `id_token`
+   * for the RS256 key that signs OpenID Connect ID tokens when `JWT_ALG` is ES256 or EdDSA
+   * (Discovery 1.0 section 3: RS256 must be supported). Access tokens never verify against an `id_token` key.
+   */
+  readonly use?: "id_token";
   readonly created_at: number;
   /** When instances start signing with it (publish-ahead: later than `created_at`). */
   readonly activates_at: number;
@@ -84,6 +90,7 @@ export function isStoredKeySet(value: unknown): value is StoredKeySet {
     const key = k as Partial<StoredSigningKey> | null;
     return typeof key?.kid === "string" &&
       isAsymmetricAlgorithm(key.alg) &&
+      (key.use === undefined || key.use === "id_token") &&
       typeof key.created_at === "number" && typeof key.activates_at === "number" &&
       typeof key.public_jwk === "object" && key.public_jwk !== null &&
       typeof key.private_jwk?.iv === "string" && typeof key.private_jwk.ciphertext === "string";

@@ -23,7 +23,7 @@ import {
   samePublicKey,
 } from "./key_material.ts";
 import { buildRing, nextChangeAfter } from "./key_ring_view.ts";
-import { openSealed, signerAt } from "./key_set.ts";
+import { type KeySlot, openSealed, signerAt, slotsFor, useOf } from "./key_set.ts";
 import type { KeyStore, StoredKeySet, StoredSigningKey, VersionedKeySet } from "./key_store.ts";
 import { appendKey } from "./key_set_writes.ts";
 import { openKeySet, type OpenKeySetOptions } from "./open_key_set.ts";
@@ -51,8 +51,10 @@ export class LiveKeyRing {
   #versionstamp: string;
   #public = new Map<string, PublicKey>();
   #private = new Map<string, PrivateKey>();
-  /** The key it last signed with (kept when it cannot decrypt its successor). */
+  /** The key it last signed access tokens with (kept when it cannot decrypt its successor). */
   #signing: PrivateKey;
+  /** The key it last signed ID tokens with (the same under RS256). */
+  #idTokenSigning: PrivateKey;
   #followError: string | undefined;
   #ring: KeyRing | undefined;
   #ringUntil = 0;
@@ -63,6 +65,7 @@ export class LiveKeyRing {
     keks: readonly CryptoKey[],
     current: VersionedKeySet,
     signing: PrivateKey,
+    idTokenSigning: PrivateKey,
   ) {
     this.#store = options.store;
     this.#alg = options.alg;
@@ -72,6 +75,7 @@ export class LiveKeyRing {
     this.#set = current.set;
     this.#versionstamp = current.versionstamp;
     this.#signing = signing;
+    this.#idTokenSigning = idTokenSigning;
   }
 
   /**
@@ -82,8 +86,8 @@ export class LiveKeyRing {
    */
   static async open(options: LiveKeyRingOptions): Promise<LiveKeyRing> {
     const note = options.note ?? ((line: string) => console.error(line));
-    const { keks, current, signing } = await openKeySet({ ...options, note });
-    const ring = new LiveKeyRing(options, keks, current, signing);
+    const { keks, current, signing, idTokenSigning } = await openKeySet({ ...options, note });
+    const ring = new LiveKeyRing(options, keks, current, signing, idTokenSigning);
     await ring.#adopt(current);
     const unreadable = ring.#needed(current.set).filter((key) => !ring.#private.has(key.kid));
     for (const key of unreadable) {
@@ -98,18 +102,29 @@ export class LiveKeyRing {
   current(): KeyRing {
     const now = this.#now();
     if (!this.#ring || now >= this.#ringUntil) {
-      const signer = signerAt(this.#set, this.#alg, now);
-      const decrypted = signer && this.#private.get(signer.kid);
-      if (decrypted) this.#signing = decrypted;
+      const [access, idToken] = slotsFor(this.#alg).map((slot) => this.#signerOf(slot, now));
+      const signer = access!.signer;
+      if (access!.decrypted) this.#signing = access!.decrypted;
+      if (!idToken) this.#idTokenSigning = this.#signing;
+      else if (idToken.decrypted) this.#idTokenSigning = idToken.decrypted;
       // A next key it cannot decrypt is a problem already: drained before the switch, not after.
       const next = this.#needed(this.#set).find((key) => !this.#private.has(key.kid));
       const problem = !signer
         ? `the key set has no ${this.#alg} key that signs now`
+        : idToken && !idToken.signer
+        ? `the key set has no ${idToken.slot.alg} ID-token key that signs now`
         : next
         ? `cannot decrypt signing key ${next.kid}: no configured secret decrypts it; ` +
           `signing with ${this.#signing.stored.kid} meanwhile`
         : this.#followError;
-      this.#ring = buildRing(this.#set, this.#public, this.#signing, this.#alg, now, problem);
+      this.#ring = buildRing(
+        this.#set,
+        this.#public,
+        { signing: this.#signing, idTokenSigning: this.#idTokenSigning },
+        this.#alg,
+        now,
+        problem,
+      );
       this.#ringUntil = nextChangeAfter(this.#set, now);
     }
     return this.#ring;
@@ -141,7 +156,8 @@ export class LiveKeyRing {
         if (version !== undefined && version !== this.#versionstamp && await this.reload()) {
           events.onReload(this.current());
         }
-        await this.#marks.mark(this.current().signing.kid);
+        const ring = this.current();
+        await this.#marks.mark([ring.signing.kid, ring.idTokenSigning!.kid]);
         this.#setFollowError(undefined);
       } catch (err) {
         this.#setFollowError(String(err).slice(0, 300));
@@ -190,7 +206,7 @@ export class LiveKeyRing {
     const privateKeys = new Map<string, PrivateKey>();
     for (const stored of this.#needed(current.set)) {
       const known = this.#private.get(stored.kid) ??
-        (this.#signing.stored.kid === stored.kid ? this.#signing : undefined);
+        [this.#signing, this.#idTokenSigning].find((key) => key.stored.kid === stored.kid);
       // Same kid and public half: the key pair is the same, however it is encrypted now.
       if (known && samePublicKey(known.stored, stored)) {
         privateKeys.set(stored.kid, { ...known, stored });
@@ -208,13 +224,24 @@ export class LiveKeyRing {
     this.#ring = undefined;
   }
 
-  /** The keys of this instance's algorithm that sign now or later. */
+  /** The key of `slot` that signs at `now`, and its private half if this instance has it. */
+  #signerOf(slot: KeySlot, now: number) {
+    const signer = signerAt(this.#set, slot.alg, now, slot.use);
+    return { slot, signer, decrypted: signer && this.#private.get(signer.kid) };
+  }
+
+  /** The keys of this instance's slots (access tokens; ID tokens) that sign now or later. */
   #needed(set: StoredKeySet): StoredSigningKey[] {
     const now = this.#now();
-    const signer = signerAt(set, this.#alg, now);
-    return set.keys.filter((key) =>
-      key.alg === this.#alg && (key === signer || key.activates_at > now)
-    );
+    const needed: StoredSigningKey[] = [];
+    for (const slot of slotsFor(this.#alg)) {
+      const signer = signerAt(set, slot.alg, now, slot.use);
+      for (const key of set.keys) {
+        if (key.alg !== slot.alg || useOf(key) !== slot.use) continue;
+        if (key === signer || key.activates_at > now) needed.push(key);
+      }
+    }
+    return needed;
   }
 
   #setFollowError(message: string | undefined): void {

@@ -10,8 +10,8 @@ import { ConfigError } from "../config/config_error.ts";
 import type { AsymmetricAlgorithm } from "../tokens/algorithms.ts";
 import { deriveKeyEncryptionKey } from "./key_encryption.ts";
 import { importPrivate, type PrivateKey } from "./key_material.ts";
-import { openSealed, signerAt } from "./key_set.ts";
-import type { KeyStore, VersionedKeySet } from "./key_store.ts";
+import { ID_TOKEN_ALG, openSealed, signerAt } from "./key_set.ts";
+import type { KeyStore, StoredSigningKey, VersionedKeySet } from "./key_store.ts";
 import { ensureKeySet } from "./key_set_writes.ts";
 
 /** What {@link openKeySet} needs. */
@@ -34,6 +34,11 @@ export interface OpenedKeySet {
   readonly current: VersionedKeySet;
   /** The key of `alg` that signs now, decrypted. */
   readonly signing: PrivateKey;
+  /**
+   * The key that signs ID tokens now, decrypted: under RS256 `signing` itself, else the RS256
+   * key of use `id_token`.
+   */
+  readonly idTokenSigning: PrivateKey;
 }
 
 /**
@@ -50,20 +55,29 @@ export async function openKeySet(options: OpenKeySetOptions): Promise<OpenedKeyS
   );
   const current = await ensureKeySet(options, keks, now, note);
   const signer = signerAt(current.set, options.alg, now())!;
-  const opened = await openSealed(signer, keks);
-  if (!opened) throw cannotDecrypt(signer.kid);
+  const signing = await decrypt(signer, keks, note);
+  const idSigner = options.alg === ID_TOKEN_ALG
+    ? signer
+    : signerAt(current.set, ID_TOKEN_ALG, now(), "id_token")!;
+  const idTokenSigning = idSigner === signer ? signing : await decrypt(idSigner, keks, note);
+  return { keks, current, signing, idTokenSigning };
+}
+
+async function decrypt(
+  stored: StoredSigningKey,
+  keks: readonly CryptoKey[],
+  note: (line: string) => void,
+): Promise<PrivateKey> {
+  const opened = await openSealed(stored, keks);
+  if (!opened) throw cannotDecrypt(stored.kid);
   if (opened.index > 0) {
     note(
-      `Signing key ${signer.kid} is still encrypted under a PREVIOUS_SECRET_KEYS entry: once ` +
+      `Signing key ${stored.kid} is still encrypted under a PREVIOUS_SECRET_KEYS entry: once ` +
         "every instance has the new SECRET_KEY (or lists it in PREVIOUS_SECRET_KEYS), run " +
         "`deno task keys reencrypt`",
     );
   }
-  return {
-    keks,
-    current,
-    signing: { stored: signer, key: await importPrivate(signer, opened.jwk) },
-  };
+  return { stored, key: await importPrivate(stored, opened.jwk) };
 }
 
 function cannotDecrypt(kid: string): ConfigError {

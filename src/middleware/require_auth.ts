@@ -16,7 +16,9 @@
  * ```
  *
  * It pins the algorithms, requires `exp`, checks `iss` (and `aud` when given), accepts only a
- * `kid` that names a known key whose own algorithm is the token's, and answers 401/403 with
+ * `kid` that names a known key whose own algorithm is the token's and that signs access tokens
+ * (never the server's RS256 ID-token key, which its JWKS marks `token_use: "id_token"`), and
+ * answers 401/403 with
  * RFC 6750 `WWW-Authenticate` headers. It answers by itself, so it works in any Hono app
  * whatever that app's error handler does.
  *
@@ -308,7 +310,12 @@ function keySource(options: RequireAuthOptions): {
       const cached = jwks.jwks()?.keys.some((k) => k.kid === kid) ?? false;
       if (!cached && now() - lastFailure < failureBackoff) return undefined;
       try {
-        return await jwks({ kid, alg });
+        const key = await jwks({ kid, alg });
+        // The server's ID-token key (under ES256 and EdDSA) signs no access token.
+        const published = jwks.jwks()?.keys.find((k) => k.kid === kid) as
+          | Record<string, unknown>
+          | undefined;
+        return published?.["token_use"] === "id_token" ? undefined : key;
       } catch (err) {
         if (joseErrorCode(err) !== errors.JWKSNoMatchingKey.code) lastFailure = now();
         return undefined; // unknown kid (after a refetch), a fetch failure, or several matches

@@ -1,15 +1,21 @@
 /**
  * OpenID Connect ID tokens (Core 1.0 section 2 and 3.1.3.6): `iss`, `sub`, `aud` (the client),
  * `exp`, `iat`, `auth_time`, `nonce`, `sid` (the browser session), `amr` (RFC 8176), `azp` and
- * `at_hash`, signed with the server's asymmetric signing key (the one `JWT_ALG` picks; its
- * public half is at `jwks_uri`).
+ * `at_hash`, signed with RS256, the algorithm OpenID Connect Discovery 1.0 section 3 requires every
+ * provider to support and the one relying parties expect when they register none
+ * (`id_token_signed_response_alg` defaults to RS256): under `JWT_ALG=RS256` with the access-token
+ * key, under `ES256` and `EdDSA` with an RS256 key of its own kept in the same stored key set
+ * (`keys/key_set.ts`, `use: "id_token"`), rotated with the access-token key. Both public halves
+ * are at `jwks_uri`; access tokens never verify against the ID-token key. There is no per-client
+ * algorithm registration, so ID tokens are RS256 for every client, and the discovery document
+ * lists exactly that.
  *
  * Under `JWT_ALG=HS256` there is no such key: the only secret is `SECRET_KEY`, and an ID token a
  * relying party must verify with our secret cannot be verified by it at all (Core 10.1 would have
  * it use its own `client_secret`, which we store only as a hash). So the server refuses the
  * `openid` scope under HS256 ({@link idTokenKey} is `undefined`) and its OpenID configuration
- * says so; the code flow without `openid` still works. Set `JWT_ALG=RS256` (Core's default ID
- * token algorithm, the one every relying party accepts), `ES256` or `EdDSA` for OpenID Connect.
+ * says so; the code flow without `openid` still works. Set `JWT_ALG` to RS256, ES256 or EdDSA for
+ * OpenID Connect (ID tokens are RS256 under each).
  *
  * @module
  */
@@ -35,9 +41,12 @@ export interface IdTokenClaims {
   readonly now: number;
 }
 
-/** The key ID tokens are signed with: the ring's signing key when asymmetric, else none. */
+/**
+ * The key ID tokens are signed with: the ring's RS256 ID-token key (under `JWT_ALG=RS256` its
+ * access-token key), none under HS256.
+ */
 export function idTokenKey(ring: KeyRing): SigningKey | undefined {
-  return ring.signing.alg === "HS256" ? undefined : ring.signing;
+  return ring.idTokenSigning;
 }
 
 /**

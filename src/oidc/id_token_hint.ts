@@ -2,7 +2,10 @@
  * Reading an `id_token_hint` (OpenID Connect RP-Initiated Logout 1.0 section 2): an ID token this
  * server signed, for some client. Its signature and issuer must hold; its expiry need not (the
  * spec: "The OP need not be the audience ... an expired ID Token is acceptable", as a relying
- * party often logs out after the token's short life).
+ * party often logs out after the token's short life). Its `alg` must be the own algorithm of the
+ * key its `kid` names among the keys that signed ID tokens (`KeyRing.idTokenVerification`: the
+ * RS256 ID-token keys, and the access-token keys, which signed the ID tokens of 2.21.0 and earlier
+ * and still do under RS256); an HS256 secret never signed one.
  *
  * @module
  */
@@ -25,7 +28,8 @@ export async function readIdTokenHint(
   if (token.length > 8192) return undefined;
   try {
     const header = decodeProtectedHeader(token);
-    const key = typeof header.kid === "string" ? ring.verification.get(header.kid) : undefined;
+    const keys = ring.idTokenVerification;
+    const key = typeof header.kid === "string" ? keys?.get(header.kid) : undefined;
     // Only an asymmetric key of its own algorithm: an HS256 secret never signed an ID token.
     if (!key || key.alg === "HS256" || key.alg !== header.alg) return undefined;
     const { payload } = await compactVerify(token, key.key, { algorithms: [key.alg] });

@@ -16,6 +16,9 @@ import { adminResponses, bodyObject, errorResponse, jsonBody } from "./schemas.t
 const KeyInfo = z.object({
   kid: z.string(),
   alg: z.string(),
+  use: z.enum(["access", "id_token"]).meta({
+    description: "What it signs: access tokens, or ID tokens (the RS256 key under ES256 and EdDSA)",
+  }),
   state: z.string().meta({ description: "next, active or retiring (HS256: the secrets')" }),
   created_at: z.string(),
   activates_at: z.string(),
@@ -28,12 +31,22 @@ const RotateBody = bodyObject({
     .meta({ description: "EdDSA, ES256 or RS256; default JWT_ALG", example: "EdDSA" }),
 }).meta({ id: "RotateKey", example: { alg: "EdDSA" } });
 
+const RotatedIdTokenKey = z.object({
+  kid: z.string(),
+  alg: z.string(),
+  activates_at: z.string(),
+  first: z.boolean().meta({ description: "The first ID-token key: signs at once" }),
+}).meta({ id: "RotatedIdTokenKey" });
+
 const Rotated = z.object({
   kid: z.string(),
   alg: z.string(),
   activates_at: z.string(),
   first: z.boolean().meta({ description: "The first key of its algorithm: signs at once" }),
   other_than: z.string().nullable().meta({ description: "JWT_ALG, when it differs" }),
+  id_token: RotatedIdTokenKey.nullable().meta({
+    description: "The RS256 ID-token key rotated with it (JWT_ALG ES256 or EdDSA, no alg given)",
+  }),
 }).meta({ id: "RotatedKey" });
 
 const Retired = z.object({
@@ -99,7 +112,12 @@ export function adminKeyRoutes(app: AppRouter, ctx: AppContext): void {
     async (c) => {
       const { alg } = c.req.valid("json");
       const key = await secretProblemAsConflict(() => services.keyAdmin.rotate(alg));
-      logger.info("admin_key_rotated", { admin: c.get("auth").sub, kid: key.kid, alg: key.alg });
+      logger.info("admin_key_rotated", {
+        admin: c.get("auth").sub,
+        kid: key.kid,
+        alg: key.alg,
+        ...(key.id_token ? { id_token_kid: key.id_token.kid } : {}),
+      });
       return c.json(key, 201);
     },
   );

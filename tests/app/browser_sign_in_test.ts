@@ -5,7 +5,7 @@
  * and by Chromium against a real server are in tests/e2e/.
  */
 import assert from "node:assert/strict";
-import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { accessTokenHash } from "../../src/oidc/id_token.ts";
 import { addUser, makeApp, type TestApp } from "../helpers/app.ts";
 import { fakeStores, type Faults } from "../helpers/fake_stores.ts";
@@ -124,16 +124,20 @@ test("code flow: form, code with state and iss, tokens, ID token, userinfo, refr
   const { payload, protectedHeader } = await jwtVerify(body.id_token, createLocalJWKSet(jwks), {
     issuer: ISSUER,
     audience: "web",
-    algorithms: ["ES256"],
+    algorithms: ["RS256"],
     currentDate: new Date(t.clock.ms),
   });
+  // Under ES256 the ID token is RS256 (Discovery 1.0 section 3), with a key of its own.
+  assert.equal(protectedHeader.alg, "RS256");
+  assert.equal(decodeProtectedHeader(body.access_token).alg, "ES256");
+  assert.notEqual(protectedHeader.kid, decodeProtectedHeader(body.access_token).kid);
   assert.equal(protectedHeader.typ, "JWT");
   assert.equal(payload.sub, "ada");
   assert.equal(payload.nonce, "n-1");
   assert.equal(payload.azp, "web");
   assert.deepEqual(payload.amr, ["pwd"]);
   assert.equal(payload.auth_time, Math.floor(t.clock.ms / 1000));
-  assert.equal(payload.at_hash, accessTokenHash(body.access_token, "ES256"));
+  assert.equal(payload.at_hash, accessTokenHash(body.access_token, "RS256"));
   assert.equal(typeof payload.sid, "string");
   assert.notEqual(payload.sid, access.sid, "the browser session's id, not the token session's");
   assert.equal(payload.exp! - payload.iat!, t.config.tokenTtl);
@@ -333,7 +337,7 @@ test("OpenID discovery: a true document under an asymmetric JWT_ALG, beside RFC 
   assert.equal(oidc.jwks_uri, `${ISSUER}/.well-known/jwks.json`);
   assert.deepEqual(oidc.response_types_supported, ["code"]);
   assert.deepEqual(oidc.subject_types_supported, ["public"]);
-  assert.deepEqual(oidc.id_token_signing_alg_values_supported, ["ES256"]);
+  assert.deepEqual(oidc.id_token_signing_alg_values_supported, ["RS256"]);
   assert.deepEqual(oidc.code_challenge_methods_supported, ["S256"]);
   assert.equal(oidc.authorization_response_iss_parameter_supported, true);
   assert.equal(oidc.request_uri_parameter_supported, false);

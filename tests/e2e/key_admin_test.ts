@@ -40,21 +40,36 @@ test("keys CLI and /admin/keys: the same list, the same changes, the same refusa
       assert.equal(listed.code, 0, listed.stderr);
       assert.equal(answered.status, 200);
       assert.deepEqual(answered.body.keys, JSON.parse(listed.stdout), "CLI and API list alike");
-      return answered.body.keys as { kid: string; state: string; alg: string }[];
+      return answered.body.keys as { kid: string; state: string; alg: string; use: string }[];
     };
 
-    const [active] = await bothList();
+    const [active, activeId] = await bothList();
     assert.ok(active && active.state === "active" && active.alg === "EdDSA");
+    // Under EdDSA an RS256 key of its own signs ID tokens.
+    assert.deepEqual(activeId && [activeId.alg, activeId.use, activeId.state], [
+      "RS256",
+      "id_token",
+      "active",
+    ]);
 
     let next = "";
+    let nextId = "";
     await t.step("rotate through the API; the CLI sees it and refuses a second one", async () => {
       const rotated = await api("POST", "/admin/keys", {});
       assert.equal(rotated.status, 201, JSON.stringify(rotated.body));
       assert.equal(rotated.body.first, false);
       assert.ok(Date.parse(rotated.body.activates_at) > Date.now(), "published ahead");
       next = rotated.body.kid;
+      nextId = rotated.body.id_token.kid;
+      assert.equal(rotated.body.id_token.alg, "RS256");
+      assert.equal(rotated.body.id_token.activates_at, rotated.body.activates_at);
       const keys = await bothList();
-      assert.deepEqual(keys.map((k) => [k.kid, k.state]), [[active.kid, "active"], [next, "next"]]);
+      assert.deepEqual(keys.map((k) => [k.kid, k.state]), [
+        [active.kid, "active"],
+        [activeId!.kid, "active"],
+        [next, "next"],
+        [nextId, "next"],
+      ]);
       const again = await cli("rotate");
       assert.equal(again.code, 4, again.stderr);
       assert.match(again.stderr, new RegExp(`deno task keys retire ${next} --force`));
@@ -65,7 +80,7 @@ test("keys CLI and /admin/keys: the same list, the same changes, the same refusa
     });
 
     await t.step("retire: both refuse the active key and the next one without force", async () => {
-      for (const kid of [active.kid, next]) {
+      for (const kid of [active.kid, activeId!.kid, next, nextId]) {
         const refused = await cli("retire", kid);
         assert.equal(refused.code, 4, refused.stderr);
         const apiRefused = await api("DELETE", `/admin/keys/${kid}`);
@@ -91,28 +106,36 @@ test("keys CLI and /admin/keys: the same list, the same changes, the same refusa
       assert.equal(forced.status, 200, JSON.stringify(forced.body));
       assert.equal(forced.body.kid, next);
       assert.match(forced.body.forced, /is the next key/);
-      assert.deepEqual((await bothList()).map((k) => k.kid), [active.kid]);
+      assert.equal((await api("DELETE", `/admin/keys/${nextId}?force=true`)).status, 200);
+      assert.deepEqual((await bothList()).map((k) => k.kid), [active.kid, activeId!.kid]);
     });
 
     await t.step("rotate through the CLI; the API sees it", async () => {
       const rotated = await cli("rotate");
       assert.equal(rotated.code, 0, rotated.stderr);
       const keys = await bothList();
-      assert.equal(keys.length, 2);
-      assert.equal(keys[1]!.state, "next");
-      assert.match(rotated.stdout, new RegExp(`New EdDSA key ${keys[1]!.kid}: published now`));
+      assert.equal(keys.length, 4);
+      assert.deepEqual(keys.slice(2).map((k) => [k.alg, k.state]), [
+        ["EdDSA", "next"],
+        ["RS256", "next"],
+      ]);
+      assert.match(rotated.stdout, new RegExp(`New EdDSA key ${keys[2]!.kid}: published now`));
+      assert.match(
+        rotated.stdout,
+        new RegExp(`New RS256 ID-token key ${keys[3]!.kid}: published now`),
+      );
     });
 
     await t.step("reencrypt: the same answer at either door when nothing is to do", async () => {
       const answered = await api("POST", "/admin/keys/reencrypt", {});
       assert.equal(answered.status, 200, JSON.stringify(answered.body));
       assert.equal(answered.body.reencrypted.length, 0);
-      assert.equal(answered.body.current.length, 2);
+      assert.equal(answered.body.current.length, 4);
       const done = await cli("reencrypt");
       assert.equal(done.code, 0, done.stderr);
       assert.match(
         done.stdout,
-        /Re-encrypted 0 signing key\(s\) under SECRET_KEY \(2 already were\)/,
+        /Re-encrypted 0 signing key\(s\) under SECRET_KEY \(4 already were\)/,
       );
     });
 

@@ -31,9 +31,15 @@ const LIMITS = { LOGIN_LIMIT_PER_CLIENT: "1000/1m", LOGIN_LIMIT_PER_ACCOUNT: "10
 interface StatedJwk extends PublishedJwk {
   readonly state?: string;
   readonly activates_at?: string;
+  readonly token_use?: string;
 }
 
+/** The published keys that sign access tokens (under EdDSA an RS256 key signs ID tokens). */
 async function jwks(server: { url: string }): Promise<StatedJwk[]> {
+  return (await allJwks(server)).filter((k) => k.token_use === "access");
+}
+
+async function allJwks(server: { url: string }): Promise<StatedJwk[]> {
   const answer = await getJson(`${server.url}/.well-known/jwks.json`);
   assert.equal(answer.status, 200);
   return answer.body.keys;
@@ -65,9 +71,14 @@ test("a fleet of two: one key set, rotation without a signal, publish-ahead, saf
     try {
       await t.step("both publish the same key set: the imported key", async () => {
         assert.match(second.stderr(), /KEYS_PATH \(\.\/data\/stray-keys\.json\) is not read/);
-        const [a, b] = [await jwks(first), await jwks(second)];
+        const [a, b] = [await allJwks(first), await allJwks(second)];
         assert.deepEqual(a, b);
-        assert.deepEqual(a.map((k) => [k.kid, k.state]), [[oldKey.kid, "active"]]);
+        assert.deepEqual(a.map((k) => [k.kid, k.token_use, k.state]), [
+          [oldKey.kid, "access", "active"],
+          // The first server added the ID-token key once; the second found it.
+          [a[1]!.kid, "id_token", "active"],
+        ]);
+        assert.equal(a[1]!.alg, "RS256");
         assert.equal(await signingKid(first), oldKey.kid);
         assert.equal(await signingKid(second), oldKey.kid);
       });
@@ -133,11 +144,11 @@ test("a fleet of two: one key set, rotation without a signal, publish-ahead, saf
           env: { JWT_ALG: "EdDSA" },
         });
         assert.equal(listed.code, 0, listed.stderr);
-        const rows = JSON.parse(listed.stdout) as { kid: string; state: string }[];
-        assert.deepEqual(rows.map((r) => [r.kid, r.state]), [
-          [oldKey.kid, "retiring"],
-          [newKid, "active"],
-        ]);
+        const rows = JSON.parse(listed.stdout) as { kid: string; state: string; use: string }[];
+        assert.deepEqual(
+          rows.filter((r) => r.use === "access").map((r) => [r.kid, r.state]),
+          [[oldKey.kid, "retiring"], [newKid, "active"]],
+        );
         assert.equal((await jwks(second)).length, 2, "nothing was removed");
       });
 
@@ -199,7 +210,8 @@ test("a SECRET_KEY that does not decrypt the stored keys: one line, exit 1, noth
   });
   const reencrypted = await runTask("keys", dir, ["reencrypt"], { env: rotatedEnv });
   assert.equal(reencrypted.code, 0, reencrypted.stderr);
-  assert.match(reencrypted.stdout, /Re-encrypted 1 signing key/);
+  // The access-token key and the RS256 ID-token key (JWT_ALG is EdDSA).
+  assert.match(reencrypted.stdout, /Re-encrypted 2 signing key/);
   await withServer({ dir, env: { ...env, SECRET_KEY: wrong } }, async (server) => {
     assert.equal((await loginOk(server, "ada")).token_type, "Bearer");
   });

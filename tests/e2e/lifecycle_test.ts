@@ -254,7 +254,11 @@ for (const alg of ["EdDSA", "ES256", "RS256"] as const) {
             const stored =
               (await kv.get<{ keys: Record<string, unknown>[] }>(["signing_keys", "set"]))
                 .value;
-            assert.equal(stored?.keys.length, 1);
+            // Under ES256 and EdDSA an RS256 key of its own signs ID tokens.
+            assert.deepEqual(
+              stored?.keys.map((k) => [k.alg, k.use ?? "access"]),
+              alg === "RS256" ? [[alg, "access"]] : [[alg, "access"], ["RS256", "id_token"]],
+            );
             const text = JSON.stringify(stored);
             assert.ok(!text.includes('"d"'), "no plain private member in the store");
           } finally {
@@ -271,13 +275,21 @@ for (const alg of ["EdDSA", "ES256", "RS256"] as const) {
         assert.equal(jwksUri, `${issuer}/.well-known/jwks.json`);
       });
 
-      await t.step("JWKS: one public signing key, Cache-Control set", async () => {
+      await t.step("JWKS: one public access-token key, Cache-Control set", async () => {
         const answer = await getJson(jwksUri);
         assert.equal(answer.status, 200);
         assert.match(answer.headers.get("Cache-Control") ?? "", /max-age=\d+/);
-        const keys = answer.body.keys as PublishedJwk[];
-        assert.equal(keys.length, 1);
-        const key = keys[0]!;
+        const all = answer.body.keys as (PublishedJwk & { token_use?: string })[];
+        assert.deepEqual(
+          all.map((k) => [k.alg, k.token_use]),
+          alg === "RS256" ? [[alg, "access"]] : [[alg, "access"], ["RS256", "id_token"]],
+        );
+        for (const key of all) {
+          for (const member of PRIVATE_MEMBERS) {
+            assert.ok(!(member in key), `no private member ${member}`);
+          }
+        }
+        const key = all[0]!;
         assert.equal(typeof key.kid, "string");
         assert.equal(key.alg, alg);
         assert.equal(key.use, "sig");
@@ -317,15 +329,19 @@ for (const alg of ["EdDSA", "ES256", "RS256"] as const) {
         // Servers follow the store by themselves; SIGHUP still makes one re-read it at once.
         server.process.kill("SIGHUP");
         let jwks: { keys: PublishedJwk[] } = { keys: [] };
-        await waitFor("the JWKS to list 2 keys", async () => {
+        // Two access-token keys, and two RS256 ID-token keys (rotated with them).
+        await waitFor("the JWKS to list 4 keys", async () => {
           jwks = await fetchJwks(jwksUri);
-          return jwks.keys.length === 2;
+          return jwks.keys.length === 4;
         });
-        const kids = jwks.keys.map((k) => k.kid);
+        const access = jwks.keys.filter((k) => k.alg === alg);
+        assert.equal(access.length, 2);
+        assert.equal(jwks.keys.filter((k) => k.alg === "RS256").length, 2);
+        const kids = access.map((k) => k.kid);
         assert.ok(kids.includes(kidA), "the old key is still published");
         const kidB = kids.find((k) => k !== kidA);
         assert.ok(kidB);
-        assert.ok(jwks.keys.every((k) => k.alg === alg && k.use === "sig"));
+        assert.ok(jwks.keys.every((k) => k.use === "sig"));
 
         const pair = await loginOk(server, "ada");
         assert.equal(decodeJwt(pair.token).header.kid, kidB, "new logins carry the new kid");

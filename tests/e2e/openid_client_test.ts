@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
 import * as oidc from "npm:openid-client@^6.8.9";
-import { dirWithUsers, freePort, PASSWORD, runTask, withServer } from "./support.ts";
+import { clientAdd, HttpBrowser } from "./oidc_support.ts";
+import { dirWithUsers, freePort, PASSWORD, withServer } from "./support.ts";
 import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 
 const test = needs(READ, WRITE, NET, RUN_DENO);
@@ -18,67 +19,6 @@ const test = needs(READ, WRITE, NET, RUN_DENO);
 const CALLBACK = "http://127.0.0.1:9/callback";
 const SIGNED_OUT = "http://127.0.0.1:9/signed-out";
 const NATIVE_CALLBACK = "com.example.native:/oauth";
-
-/** A browser without a screen: follows our redirects by hand, keeps cookies. */
-class HttpBrowser {
-  readonly #cookies = new Map<string, string>();
-
-  async get(url: string): Promise<Response> {
-    return this.#keep(await fetch(url, { headers: this.#headers(), redirect: "manual" }));
-  }
-
-  async postForm(url: string, fields: Record<string, string>): Promise<Response> {
-    return this.#keep(
-      await fetch(url, {
-        method: "POST",
-        headers: { ...this.#headers(), "Content-Type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(fields).toString(),
-        redirect: "manual",
-      }),
-    );
-  }
-
-  /** Opens the authorization URL, fills the login form, returns where it sends the browser. */
-  async signIn(authorizationUrl: URL, userId: string, password: string): Promise<URL> {
-    const page = await this.get(authorizationUrl.href);
-    assert.equal(page.status, 200, "the login page");
-    const html = await page.text();
-    const field = (name: string) =>
-      new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&amp;", "&")
-        .replaceAll("&quot;", '"').replaceAll("&#39;", "'");
-    const action = new URL("/authorize/login", authorizationUrl).href;
-    const answer = await this.postForm(action, {
-      csrf_token: field("csrf_token"),
-      request: field("request"),
-      user_id: userId,
-      password,
-    });
-    await answer.body?.cancel();
-    assert.equal(answer.status, 303);
-    return new URL(answer.headers.get("Location")!);
-  }
-
-  #headers(): Record<string, string> {
-    const cookie = [...this.#cookies].map(([n, v]) => `${n}=${v}`).join("; ");
-    return cookie ? { Cookie: cookie } : {};
-  }
-
-  #keep(res: Response): Response {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(";");
-      const eq = pair!.indexOf("=");
-      if (/Max-Age=0\b/.test(line)) this.#cookies.delete(pair!.slice(0, eq));
-      else this.#cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
-    }
-    return res;
-  }
-}
-
-async function clientAdd(dir: string, env: Record<string, string>, args: string[]) {
-  const result = await runTask("client", dir, ["add", ...args, "--json"], { env });
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout);
-}
 
 test("openid-client: discovery, login page, code + PKCE, ID token, userinfo, refresh, logout", async () => {
   const port = freePort();

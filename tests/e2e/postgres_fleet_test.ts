@@ -169,7 +169,8 @@ test({
         for (const server of fleet) {
           await waitFor(
             "the new key on every instance",
-            async () => (await jwksKids(server)).length === before.length + 1,
+            // The EdDSA key and the RS256 ID-token key rotated with it.
+            async () => (await jwksKids(server)).length === before.length + 2,
             5000,
           );
         }

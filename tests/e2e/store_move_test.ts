@@ -95,7 +95,8 @@ test({
       assert.match(
         imported.stderr,
         new RegExp(
-          "Imported into PostgreSQL at .*: 3 users, 0 clients, 1 key set\\(s\\), 1 in-use marks, " +
+          // Two marks: the EdDSA key and the RS256 ID-token key, both signing.
+          "Imported into PostgreSQL at .*: 3 users, 0 clients, 1 key set\\(s\\), 2 in-use marks, " +
             "1 user\\(s\\) with second factors, 0 passkey\\(s\\), 2 live sessions",
         ),
       );

@@ -86,6 +86,20 @@ contract(
 );
 
 contract(
+  "keys",
+  "a key's use (the RS256 ID-token key) reads back as written; a key without one stays without",
+  async ({ stores, second }) => {
+    const [access] = set(["access"]).keys;
+    const idToken = { ...set(["id"]).keys[0]!, alg: "RS256" as const, use: "id_token" as const };
+    const written: StoredKeySet = { version: 1, keys: [access!, idToken] };
+    assert.equal(await stores.keys.write(written, undefined), true);
+    const read = (await second.keys.read())!.set;
+    assert.deepEqual(read, written);
+    assert.equal("use" in read.keys[0]!, false);
+  },
+);
+
+contract(
   "settings",
   "the served issuer: undefined on a new store, then the one recorded before",
   async ({ stores, second }) => {

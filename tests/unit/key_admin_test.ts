@@ -56,17 +56,29 @@ test("rotate: the first key signs at once, the next one KEY_PUBLISH_AHEAD later,
   const first = await keys.rotate();
   assert.equal(first.first, true);
   assert.equal(first.activates_at, new Date(START).toISOString());
+  // Under EdDSA an RS256 key signs ID tokens: made with the first, rotated with every next.
+  assert.equal(first.id_token?.alg, "RS256");
+  assert.equal(first.id_token?.first, true);
   const next = await keys.rotate();
   assert.equal(next.first, false);
   assert.equal(Date.parse(next.activates_at), START + CONFIG.keyPublishAhead * 1000);
+  assert.equal(next.id_token?.first, false);
+  assert.equal(next.id_token?.activates_at, next.activates_at, "one schedule for both");
   await refused(keys.rotate(), "next_pending", "conflict");
-  assert.deepEqual((await keys.list()).map((k) => [k.kid, k.state]), [
-    [first.kid, "active"],
-    [next.kid, "next"],
+  assert.deepEqual((await keys.list()).map((k) => [k.kid, k.alg, k.use, k.state]), [
+    [first.kid, "EdDSA", "access", "active"],
+    [first.id_token!.kid, "RS256", "id_token", "active"],
+    [next.kid, "EdDSA", "access", "next"],
+    [next.id_token!.kid, "RS256", "id_token", "next"],
   ]);
   // Once it signs, the next rotation is allowed again.
   clock.ms = START + CONFIG.keyPublishAhead * 1000;
-  assert.deepEqual((await keys.list()).map((k) => k.state), ["retiring", "active"]);
+  assert.deepEqual((await keys.list()).map((k) => k.state), [
+    "retiring",
+    "retiring",
+    "active",
+    "active",
+  ]);
   assert.equal((await keys.rotate()).first, false);
 });
 
@@ -98,23 +110,34 @@ test("retire: never the active key; the old one only TOKEN_TTL after it stopped;
   const clock = { ms: START };
   const keys = admin(kv, clock);
   const old = await keys.rotate();
+  const oldId = old.id_token!.kid;
   await refused(keys.retire(old.kid), "active", "conflict");
+  await refused(keys.retire(oldId), "active", "conflict");
+  assert.match(
+    await keys.retire(oldId).then(String, String),
+    /is the active RS256 ID-token signing key/,
+  );
   await refused(keys.retire("nope"), "no_such_key", "not_found");
   const next = await keys.rotate();
   const handOver = Date.parse(next.activates_at);
   clock.ms = handOver + 5 * MINUTE;
-  const [listed] = await keys.list();
-  assert.equal(listed!.last_signed_at, new Date(handOver).toISOString());
-  assert.equal(listed!.retirable_at, new Date(handOver + CONFIG.tokenTtl * 1000).toISOString());
+  const [listed, listedId] = await keys.list();
+  for (const row of [listed!, listedId!]) {
+    assert.equal(row.last_signed_at, new Date(handOver).toISOString());
+    assert.equal(row.retirable_at, new Date(handOver + CONFIG.tokenTtl * 1000).toISOString());
+  }
   await refused(keys.retire(old.kid), "not_retirable", "conflict");
+  await refused(keys.retire(oldId), "not_retirable", "conflict");
   clock.ms = handOver + CONFIG.tokenTtl * 1000;
   assert.deepEqual(await keys.retire(old.kid), { kid: old.kid, forced: null });
+  assert.deepEqual(await keys.retire(oldId), { kid: oldId, forced: null });
   // A next key can be cancelled only by force, and the answer says what that means.
   const pending = await keys.rotate();
   await refused(keys.retire(pending.kid), "not_retirable", "conflict");
   const forced = await keys.retire(pending.kid, { force: true });
   assert.match(forced.forced ?? "", /is the next key/);
-  assert.deepEqual((await keys.list()).map((k) => k.kid), [next.kid]);
+  await keys.retire(pending.id_token!.kid, { force: true });
+  assert.deepEqual((await keys.list()).map((k) => k.kid), [next.kid, next.id_token!.kid]);
 });
 
 test("list under HS256: the secrets' kids first, then any stored keys", async () => {
@@ -127,11 +150,16 @@ test("list under HS256: the secrets' kids first, then any stored keys", async ()
   const rows = await keys.list();
   // SECRET_KEY signs; PREVIOUS_SECRET_KEYS and the kids of tokens before 2.16 only verify.
   assert.deepEqual(rows[0] && [rows[0].alg, rows[0].state], ["HS256", "active (SECRET_KEY)"]);
-  assert.ok(rows.slice(1, -1).length >= 1);
-  for (const row of rows.slice(1, -1)) {
+  assert.ok(rows.slice(1, -2).length >= 1);
+  for (const row of rows.slice(1, -2)) {
     assert.deepEqual([row.alg, row.state], ["HS256", "retiring (PREVIOUS_SECRET_KEYS)"]);
   }
-  assert.deepEqual(rows.at(-1) && [rows.at(-1)!.alg, rows.at(-1)!.state], ["EdDSA", "retiring"]);
+  const stored = rows.filter((row) => row.alg !== "HS256");
+  assert.deepEqual(stored.map((row) => [row.alg, row.use, row.state]), [
+    ["EdDSA", "access", "retiring"],
+    // Made with it for the switch to EdDSA; no instance signs with it under HS256.
+    ["RS256", "id_token", "retiring"],
+  ]);
 });
 
 test("a refusal reads the same at both doors but for the words of each", () => {

@@ -38,6 +38,11 @@ function options(kv: Deno.Kv, clock: Clock, extra: Partial<LiveKeyRingOptions> =
   };
 }
 
+/** The kids of the ring's access-token keys in its JWKS (under EdDSA an RS256 key signs ID tokens). */
+function accessKids(ring: KeyRing): string[] {
+  return ring.jwks.keys.filter((k) => k.token_use === "access").map((k) => k.kid!);
+}
+
 async function signs(ring: KeyRing): Promise<string> {
   const { signing } = ring;
   const token = await new SignJWT({ sub: "ada" })
@@ -53,7 +58,12 @@ test("LiveKeyRing: first start creates one key; a second instance gets the same 
   const clock = new Clock();
   const a = await LiveKeyRing.open(options(kv, clock));
   const b = await LiveKeyRing.open(options(kv, clock));
-  assert.equal(a.current().jwks.keys.length, 1);
+  assert.deepEqual(a.current().jwks.keys.map((k) => [k.alg, k.token_use, k.state]), [
+    ["EdDSA", "access", "active"],
+    ["RS256", "id_token", "active"],
+  ]);
+  assert.equal(a.current().idTokenSigning?.alg, "RS256");
+  assert.equal(a.current().idTokenSigning?.kid, b.current().idTokenSigning?.kid);
   assert.deepEqual(a.current().jwks, b.current().jwks);
   assert.equal(await signs(a.current()), await signs(b.current()));
   const stored = JSON.stringify((await new KvKeyStore(kv).read())!.set);
@@ -70,7 +80,12 @@ test("LiveKeyRing: a published-ahead key signs only from its activation, by the 
   assert.equal(await follower.reload(), true);
   assert.equal(await follower.reload(), false, "no change, no reload");
   const states = () =>
-    Object.fromEntries(follower.current().jwks.keys.map((k) => [k.kid, k.state]));
+    Object.fromEntries(
+      follower.current().jwks.keys.filter((k) => k.token_use === "access").map((k) => [
+        k.kid,
+        k.state,
+      ]),
+    );
   assert.deepEqual(states(), { [oldKid]: "active", [next.kid]: "next" });
   assert.equal(await signs(follower.current()), oldKid);
   clock.ms = START + 10 * MINUTE - 1;
@@ -109,6 +124,7 @@ test("LiveKeyRing: a wrong SECRET_KEY is a ConfigError; a previous one decrypts;
   const store = new KvKeyStore(kv);
   const original = await LiveKeyRing.open(options(kv, clock));
   const kid = original.current().signing.kid;
+  const idKid = original.current().idTokenSigning!.kid;
   await assert.rejects(
     () => LiveKeyRing.open(options(kv, clock, { secretKey: OTHER_SECRET })),
     (err) => err instanceof ConfigError && err.variable === "SECRET_KEY",
@@ -127,7 +143,7 @@ test("LiveKeyRing: a wrong SECRET_KEY is a ConfigError; a previous one decrypts;
   assert.match(notes.join("\n"), /run `deno task keys reencrypt`/);
   assert.equal((await store.read())!.versionstamp, before, "starting re-encrypts nothing");
   assert.deepEqual(await reencryptKeys(store, OTHER_SECRET, [SECRET]), {
-    reencrypted: [kid],
+    reencrypted: [kid, idKid],
     current: [],
     unreadable: [],
   });
@@ -171,7 +187,7 @@ test("LiveKeyRing: a KEYS_PATH file is imported once, its newest key signing", a
       options(kv, clock, { keysPath, note: (l) => notes.push(l) }),
     );
     assert.equal(await signs(ring.current()), newer.kid);
-    assert.deepEqual(ring.current().jwks.keys.map((k) => k.kid), [older.kid, newer.kid]);
+    assert.deepEqual(accessKids(ring.current()), [older.kid, newer.kid]);
     assert.match(notes[0]!, /Imported 2 signing key\(s\)/);
     // A changed file is not read again.
     await writeKeyFile(keysPath, {
@@ -291,7 +307,7 @@ test("LiveKeyRing: a key no secret decrypts only verifies, unless this instance 
   );
   assert.equal(await a.reload(), true, "the set is followed, not refused");
   assert.ok(a.current().verification.has(foreign.kid), "it verifies from its public JWK");
-  assert.equal(a.current().jwks.keys.length, 2);
+  assert.equal(a.current().jwks.keys.length, 3, "EdDSA, its RS256 ID-token key, the foreign one");
   assert.equal(await signs(a.current()), kid);
   assert.equal(a.current().outOfDate, undefined);
   const b = await LiveKeyRing.open(options(kv, clock));
@@ -323,7 +339,7 @@ test("LiveKeyRing: after a SECRET_KEY change an old-secret instance still verifi
   assert.equal(await a.reload(), true);
   const ring = a.current();
   assert.ok(ring.verification.has(next.kid), "verifies the new key's tokens");
-  assert.deepEqual(ring.jwks.keys.map((k) => k.kid), [oldKid, next.kid]);
+  assert.deepEqual(accessKids(ring), [oldKid, next.kid]);
   assert.equal(await signs(ring), oldKid, "keeps signing with the key it has");
   assert.match(ring.outOfDate ?? "", new RegExp(`cannot decrypt signing key ${next.kid}`));
   // Once it has the new secret it is up to date again.
@@ -355,4 +371,76 @@ test("LiveKeyRing.follow: reports an unreadable signing key once and marks the r
   } finally {
     a.stop();
   }
+});
+
+test("LiveKeyRing: a set written by 2.21.0 or earlier (EdDSA only) gains one RS256 ID-token key, however many instances start", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const clock = new Clock();
+  const store = new KvKeyStore(kv);
+  // What 2.21 wrote: one EdDSA key, no `use`.
+  const old = await newStoredKey("EdDSA", await deriveKeyEncryptionKey(SECRET), START, START);
+  assert.ok(await store.write({ version: 1, keys: [old] }, undefined));
+  const rings = await Promise.all(
+    Array.from({ length: 4 }, () => LiveKeyRing.open(options(kv, clock))),
+  );
+  const set = (await store.read())!.set;
+  assert.deepEqual(set.keys.map((k) => [k.alg, k.use ?? "access"]), [
+    ["EdDSA", "access"],
+    ["RS256", "id_token"],
+  ]);
+  for (const ring of rings) {
+    assert.equal(await signs(ring.current()), old.kid, "the old key still signs access tokens");
+    assert.equal(ring.current().idTokenSigning!.kid, set.keys[1]!.kid);
+  }
+});
+
+test("LiveKeyRing: the ID-token key verifies ID tokens, never access tokens; follow marks both keys", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const clock = new Clock();
+  const ring = await LiveKeyRing.open(options(kv, clock, { alg: "ES256" }));
+  const { signing, idTokenSigning, verification, idTokenVerification } = ring.current();
+  assert.equal(signing.alg, "ES256");
+  assert.equal(idTokenSigning!.alg, "RS256");
+  assert.notEqual(idTokenSigning!.kid, signing.kid);
+  assert.ok(!verification.has(idTokenSigning!.kid));
+  assert.deepEqual([...verification.values()].map((k) => k.alg), ["ES256"]);
+  assert.deepEqual(
+    [...idTokenVerification!.keys()].sort(),
+    [signing.kid, idTokenSigning!.kid].sort(),
+  );
+  await ring.follow({ onReload: () => {}, onError: (err) => assert.fail(String(err)) });
+  ring.stop();
+  const marks = await new KvKeyStore(kv).inUse();
+  assert.deepEqual([...marks.keys()].sort(), [signing.kid, idTokenSigning!.kid].sort());
+  // Under RS256 one key signs both, as before: no key of its own for ID tokens.
+  using kv2 = await Deno.openKv(":memory:");
+  const rs = (await LiveKeyRing.open(options(kv2, clock, { alg: "RS256" }))).current();
+  assert.equal(rs.idTokenSigning!.kid, rs.signing.kid);
+  assert.equal(rs.jwks.keys.length, 1);
+});
+
+test("LiveKeyRing: a published-ahead ID-token key signs from its activation", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const clock = new Clock();
+  const ring = await LiveKeyRing.open(options(kv, clock));
+  const oldId = ring.current().idTokenSigning!.kid;
+  const store = new KvKeyStore(kv);
+  const current = (await store.read())!;
+  const next = await newStoredKey(
+    "RS256",
+    await deriveKeyEncryptionKey(SECRET),
+    START,
+    START + MINUTE,
+    "id_token",
+  );
+  assert.ok(
+    await store.write({ version: 1, keys: [...current.set.keys, next] }, current.versionstamp),
+  );
+  assert.equal(await ring.reload(), true);
+  assert.equal(ring.current().idTokenSigning!.kid, oldId);
+  clock.ms = START + MINUTE;
+  assert.equal(ring.current().idTokenSigning!.kid, next.kid);
+  const old = ring.current().jwks.keys.find((k) => k.kid === oldId)!;
+  assert.equal(old.state, "retiring");
+  assert.ok(ring.current().idTokenVerification!.has(oldId), "old ID tokens still verify");
 });

@@ -282,7 +282,11 @@ testWithFiles("loadKeyRing: an asymmetric alg creates the key file once", async 
     const first = await loadKeyRing(config, NOW);
     const second = await loadKeyRing(config, NOW);
     assert.equal(first.signing.kid, second.signing.kid);
-    assert.equal(first.jwks.keys.length, 1);
+    // The EdDSA key signs access tokens; an RS256 key of its own signs ID tokens.
+    assert.deepEqual(first.jwks.keys.map((k) => k.alg), ["EdDSA", "RS256"]);
+    assert.equal(first.idTokenSigning?.kid, second.idTokenSigning?.kid);
+    assert.equal(first.idTokenSigning?.alg, "RS256");
+    assert.ok(!first.verification.has(first.idTokenSigning!.kid), "no access token verifies");
   });
 });
 

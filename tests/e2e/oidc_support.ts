@@ -1,0 +1,68 @@
+/**
+ * What the end-to-end tests of OpenID Connect share: a browser without a screen that signs in
+ * through the login page, and registering a client through `deno task client`.
+ */
+import assert from "node:assert/strict";
+import { runTask } from "./support.ts";
+
+/** A browser without a screen: follows our redirects by hand, keeps cookies. */
+export class HttpBrowser {
+  readonly #cookies = new Map<string, string>();
+
+  async get(url: string): Promise<Response> {
+    return this.#keep(await fetch(url, { headers: this.#headers(), redirect: "manual" }));
+  }
+
+  async postForm(url: string, fields: Record<string, string>): Promise<Response> {
+    return this.#keep(
+      await fetch(url, {
+        method: "POST",
+        headers: { ...this.#headers(), "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(fields).toString(),
+        redirect: "manual",
+      }),
+    );
+  }
+
+  /** Opens the authorization URL, fills the login form, returns where it sends the browser. */
+  async signIn(authorizationUrl: URL, userId: string, password: string): Promise<URL> {
+    const page = await this.get(authorizationUrl.href);
+    assert.equal(page.status, 200, "the login page");
+    const html = await page.text();
+    const field = (name: string) =>
+      new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&amp;", "&")
+        .replaceAll("&quot;", '"').replaceAll("&#39;", "'");
+    const action = new URL("/authorize/login", authorizationUrl).href;
+    const answer = await this.postForm(action, {
+      csrf_token: field("csrf_token"),
+      request: field("request"),
+      user_id: userId,
+      password,
+    });
+    await answer.body?.cancel();
+    assert.equal(answer.status, 303);
+    return new URL(answer.headers.get("Location")!);
+  }
+
+  #headers(): Record<string, string> {
+    const cookie = [...this.#cookies].map(([n, v]) => `${n}=${v}`).join("; ");
+    return cookie ? { Cookie: cookie } : {};
+  }
+
+  #keep(res: Response): Response {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(";");
+      const eq = pair!.indexOf("=");
+      if (/Max-Age=0\b/.test(line)) this.#cookies.delete(pair!.slice(0, eq));
+      else this.#cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+    return res;
+  }
+}
+
+/** `deno task client add ... --json`, required to succeed: the client as JSON. */
+export async function clientAdd(dir: string, env: Record<string, string>, args: string[]) {
+  const result = await runTask("client", dir, ["add", ...args, "--json"], { env });
+  assert.equal(result.code, 0, result.stderr);
+  return JSON.parse(result.stdout);
+}
