@@ -1981,6 +1981,38 @@ export const MUTANTS: readonly Mutant[] = [
     search: "for (const old of ended) {",
     replace: "for (const old of ended.slice(ended.length)) {",
   },
+  // Found by the review of the session-cap commit: the per-create checks of the bursts see it.
+  {
+    name: "kv-session-cap-key-read-late",
+    property: "concurrent logins of one user never pass MAX_SESSIONS_PER_USER, even for a " +
+      "moment: the cap key is read before the index it guards, so a login that commits " +
+      "between the two is seen",
+    file: "src/store/kv_sessions.ts",
+    search: "        const cap = await this.#kv.get(capKey);\n" +
+      "        let ending = maxSessions === undefined\n" +
+      "          ? []\n" +
+      "          : await this.#beyondCap(session.userUid, maxSessions, now);\n",
+    replace: "        let ending = maxSessions === undefined\n" +
+      "          ? []\n" +
+      "          : await this.#beyondCap(session.userUid, maxSessions, now);\n" +
+      "        const cap = await this.#kv.get(capKey);\n",
+  },
+  {
+    name: "kv-session-cap-far-lowered-one-commit",
+    property: "a login after MAX_SESSIONS_PER_USER was lowered far ends every session beyond it " +
+      "(Deno KV: more than one commit's checks), never a 503 on every login",
+    file: "src/store/kv_sessions.ts",
+    search: "if (ending.length > MAX_ENDED_PER_COMMIT) {",
+    replace: "if (ending.length > 100_000 + MAX_ENDED_PER_COMMIT) {",
+  },
+  {
+    name: "session-cap-ended-announced-first-only",
+    property: "every session a login ends at the cap is announced (the gate refuses its access " +
+      "tokens at once, the log and the metric count it), not only the first",
+    file: "src/tokens/sessions.ts",
+    search: "for (const old of ended) {",
+    replace: "for (const old of ended.slice(0, 1)) {",
+  },
   // ---- issue 21 (idkeys) ----
   {
     name: "id-token-signed-with-access-key",

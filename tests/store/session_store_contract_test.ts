@@ -169,6 +169,25 @@ contract(
   },
 );
 
+contract(
+  "sessions",
+  "a cap lowered far: over a hundred sessions end, oldest first, more than one commit holds",
+  async ({ stores }) => {
+    const { user } = await addUser(stores);
+    // Deno KV ends at most 32 in the create's own commit (100 checks a commit): the rest end in
+    // commits of their own first. 120 is beyond what one commit could check.
+    const made = await fill(stores, user, 120, 200);
+    const { outcome, ended } = await stores.sessions.createSession({
+      session: sessionOf(user),
+      maxSessions: 1,
+      now: NOW,
+    });
+    assert.equal(outcome, "created");
+    assert.deepEqual(sids(ended), sids(made));
+    assert.equal((await stores.sessions.listUserSessions(user.uid!)).length, 1);
+  },
+);
+
 /**
  * Bursts of 16 concurrent creates of one user at a cap of 3, half through `second`: all succeed,
  * never more than 3 live, one ended per create beyond the cap, none ended twice, none lost.
@@ -195,6 +214,15 @@ async function burstsAtCap(stores: Stores, second: Stores): Promise<void> {
       ),
     );
     assert.deepEqual(outcomes.map((o) => o.outcome), logins.map(() => "created"));
+    // Per create, not only per burst: a create that slipped past the cap ends nothing while the
+    // user is full, and a later one ends two to heal it, so the end state alone cannot see it.
+    // Below the cap by `room`, exactly `room` creates end nothing; every other ends exactly one.
+    const room = 3 - before.length;
+    assert.equal(
+      outcomes.map((o) => o.ended.length).sort().join(""),
+      "0".repeat(room) + "1".repeat(16 - room),
+      `round ${round}: each create beyond the cap ends exactly one (none slips past it)`,
+    );
     const ended = outcomes.flatMap((o) => sids(o.ended));
     const expected = before.length + 16 - 3;
     assert.equal(ended.length, expected, `round ${round}: one ended per create beyond the cap`);

@@ -557,6 +557,25 @@ Deno.test("MAX_SESSIONS_PER_USER: a login beyond the cap ends the oldest session
   assert.ok(f.events.some((e) => e.type === "session_revoked" && e.reason === "session limit"));
 });
 
+Deno.test("MAX_SESSIONS_PER_USER lowered: every session the login ends is announced and refused", async () => {
+  await using f = await fixture({ maxSessionsPerUser: 10 });
+  const sids: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    f.clock.advance(1);
+    sids.push((await claimsOf(f, await startAs(f, "ada", "user"))).sid!);
+  }
+  // The operator lowers the cap: the next login ends the three oldest, not only one.
+  const lowered = serviceOver(f.stores, f.clock, f.events, { maxSessionsPerUser: 2 });
+  const found = (await f.stores.users.getUser("ada"))!;
+  await lowered.start({ ...found.value, versionstamp: found.versionstamp }, "user");
+  const ended = f.events.flatMap((e) =>
+    e.type === "session_revoked" && e.reason === "session limit" ? [e.sid] : []
+  );
+  assert.deepEqual(ended, sids.slice(0, 3), "each ended session announced, oldest first");
+  for (const sid of ended) assert.equal(await isActive(f, sid), false, `${sid} refused`);
+  assert.equal(await isActive(f, sids[3]!), true);
+});
+
 contract(
   "session service",
   "MAX_SESSIONS_PER_USER: 16 logins of one user at once in two processes, at the cap, all succeed",
