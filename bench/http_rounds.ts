@@ -103,10 +103,14 @@ export async function measureRounds(
   // Logins the many-accounts row has sent so far: each account gets about 1/LOGIN_ACCOUNTS of
   // them (each wrk thread walks every account in turn), at most one more per thread.
   let manyLogins = 0;
+  let manyRuns = 0;
   const countMany = (requests: number) => {
     // A login in flight when a wrk run stops still reaches the server: one per connection, twice.
     manyLogins += requests + 2 * CONNECTIONS;
-    const perAccount = Math.ceil(manyLogins / LOGIN_ACCOUNTS) + WRK_THREADS;
+    // Each wrk run starts every thread at its own offset again: the accounts there get up to
+    // one login more per thread per run than the even share.
+    manyRuns++;
+    const perAccount = Math.ceil(manyLogins / LOGIN_ACCOUNTS) + WRK_THREADS * manyRuns;
     if (perAccount >= SESSION_CAP) {
       throw new Error(
         `the many-accounts /login row sent ${manyLogins} logins: up to ${perAccount} for one ` +

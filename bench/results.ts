@@ -142,8 +142,8 @@ export async function report(figures: RunFigures): Promise<boolean> {
     `LOG_LEVEL=info: the request log on, written to /dev/null; the /me warn row: a ` +
     `second server with LOG_LEVEL=warn), ` +
     `LOGIN_LIMIT_PER_CLIENT, LOGIN_LIMIT_PER_ACCOUNT and REFRESH_LIMIT_PER_CLIENT ${UNLIMITED} ` +
-    `(the limits are not what is measured); /login: 32 connections log in as one account (at ` +
-    `MAX_SESSIONS_PER_USER=${SESSION_CAP} after its first ${SESSION_CAP} logins), then rotate ` +
+    `(the limits are not what is measured); /login: 32 connections log in as one account (filled to ` +
+    `MAX_SESSIONS_PER_USER=${SESSION_CAP} before the run: each login ends its oldest session), then rotate ` +
     `over ${LOGIN_ACCOUNTS} accounts (none reaches the cap in the run)`,
     `${settings.rounds} rounds; in each, every baseline and its endpoint back to back, ${settings.warmupSeconds}s ` +
     `warm-up then ${settings.seconds}s measured; rps, p50, p99: the median round; ratio: the median of ` +

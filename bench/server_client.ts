@@ -4,15 +4,16 @@
  * @module
  */
 
-/** The bootstrap admin's access and refresh tokens. */
+/** The access and refresh tokens of a login (the bootstrap admin's unless `userId` is given). */
 export async function login(
   url: string,
   password: string,
+  userId = "admin",
 ): Promise<{ token: string; refresh: string }> {
   const response = await fetch(`${url}/login`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ user_id: "admin", password }),
+    body: JSON.stringify({ user_id: userId, password }),
   });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`/login answered ${response.status}: ${text}`);
@@ -22,7 +23,8 @@ export async function login(
 
 /**
  * The user the one-account `/login` row signs in as (not `admin`, whose sessions the other
- * phases use): past its first `MAX_SESSIONS_PER_USER` logins, each ends its oldest session.
+ * phases use): it holds `MAX_SESSIONS_PER_USER` sessions before the row starts, so each of the
+ * row's logins ends its oldest session.
  */
 export const LOGIN_USER = "bench-login";
 
@@ -34,7 +36,7 @@ export const LOGIN_USER = "bench-login";
 export const LOGIN_ACCOUNTS = 64;
 /** Account `i` of the many-accounts row is `${LOGIN_ACCOUNT_PREFIX}${i}`. */
 export const LOGIN_ACCOUNT_PREFIX = "bench-login-";
-/** `MAX_SESSIONS_PER_USER`'s default, the cap the bench's server runs with. */
+/** `MAX_SESSIONS_PER_USER` of the bench's servers (its default, set in their environment). */
 export const SESSION_CAP = 100;
 
 /** Adds a user with role `user` through the admin API. */
