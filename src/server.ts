@@ -250,6 +250,7 @@ export function openOnceSoon(
   delayMs: number,
 ): { start(): void; answered(): void } {
   let done = false;
+  let queued = false; // one later turn is enough, however many answers go out before it
   let timer: ReturnType<typeof setTimeout> | undefined;
   const fire = () => {
     if (done) return;
@@ -262,7 +263,9 @@ export function openOnceSoon(
       if (!done && timer === undefined) timer = setTimeout(fire, delayMs);
     },
     answered() {
-      if (!done) setTimeout(fire, 0);
+      if (done || queued) return;
+      queued = true;
+      setTimeout(fire, 0);
     },
   };
 }
