@@ -41,7 +41,7 @@ export interface Runtime {
 /**
  * Opens the store (`DATABASE_URL`'s PostgreSQL, else Deno KV at `KV_PATH`, creating its
  * directory) and the key ring; the hasher opens on first use or
- * when the server listens (`passwordBackend()`). Logs go to stdout
+ * after the server's first answer (`passwordBackend()`). Logs go to stdout
  * unless another writer is given (the CLI keeps stdout for its own output): in batches, or one
  * `console.log` per line under `OTEL_DENO=true`, where Deno exports console output as
  * OpenTelemetry log records tied to the request's trace. A `SECRET_KEY` that does not decrypt the

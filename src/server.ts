@@ -19,6 +19,14 @@ import { createServices, type Services } from "./services.ts";
 /** How long in-flight requests may take to finish after SIGTERM. */
 const SHUTDOWN_GRACE_MS = 8_000;
 
+/**
+ * How long after listening the hasher opens if no request has been answered first. Loading the
+ * addon is synchronous JavaScript on the one thread that answers requests (about 50 ms of CPU
+ * here: the loader's CommonJS and Deno's Node compatibility layer): opened in `onListen`, it
+ * held up the first answer (a health probe, a load balancer's check) by that much.
+ */
+export const HASHER_OPEN_DELAY_MS = 50;
+
 const SHUTTING_DOWN = new ApiError("not_ready", "server is shutting down", { "Retry-After": "1" });
 
 /**
@@ -91,7 +99,23 @@ export async function serve(runtime: Runtime): Promise<number> {
     config.issuer,
   );
   const app = createApp(services, config, logger);
-  const drain = createDrain();
+  // The listening line names the hashing backend, which opens only now: the addon's load and
+  // the dummy hash are off the path to the first answer (logins wait for both).
+  let listenedOn = "";
+  const hasherOpening = openOnceSoon(() => {
+    void runtime.passwordBackend().catch((err) =>
+      `argon2id backend failed to open: ${String(err).slice(0, 200)}`
+    ).then((backend) => {
+      const issuer = issuerDescription(config);
+      // Notes first: whoever waits for the listening line (a supervisor, a test) has them.
+      printConfigNotes();
+      if (issuerNote) console.error(issuerNote);
+      console.error(
+        `Auth server listening on ${listenedOn} (${runtime.keys().signing.alg}, ${backend}, ${runtime.engine}, ${issuer})`,
+      );
+    });
+  }, HASHER_OPEN_DELAY_MS);
+  const drain = createDrain(hasherOpening.answered);
   const floodGate = loginFloodGate(services, config);
   // Rotations and retirements made by `deno task keys` reach this instance without a signal.
   let lastFollowError = "";
@@ -147,20 +171,10 @@ export async function serve(runtime: Runtime): Promise<number> {
       hostname: config.host,
       port: config.port,
       reusePort: shared.reusePort, // several processes on one port (start:all-cores, Linux)
-      // The line names the hashing backend, which is opened only now: the addon's load and the
-      // dummy hash are off the path to the first answer (logins wait for them).
+      // The hasher opens once the first answer is out, or HASHER_OPEN_DELAY_MS from now.
       onListen: ({ hostname, port }) => {
-        const issuer = issuerDescription(config);
-        void runtime.passwordBackend().catch((err) =>
-          `argon2id backend failed to open: ${String(err).slice(0, 200)}`
-        ).then((backend) => {
-          // Notes first: whoever waits for the listening line (a supervisor, a test) has them.
-          printConfigNotes();
-          if (issuerNote) console.error(issuerNote);
-          console.error(
-            `Auth server listening on http://${hostname}:${port} (${runtime.keys().signing.alg}, ${backend}, ${runtime.engine}, ${issuer})`,
-          );
-        });
+        listenedOn = `http://${hostname}:${port}`;
+        hasherOpening.start();
       },
       // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
       // runtime, so only the routes that need the client address (limits, logs) pay for it.
@@ -214,8 +228,53 @@ type Handler = (
   info: Deno.ServeHandlerInfo<Deno.Addr>,
 ) => Response | Promise<Response>;
 
-/** Counts requests in flight so a stop can wait for them; refuses new ones while draining. */
-function createDrain() {
+/**
+ * Calls `run` once: soon after the first {@link answered} (on a later turn of the event loop, so
+ * that the answer is written out first), or `delayMs` after `start()`, whichever comes first.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openOnceSoon } from "./server.ts";
+ * let runs = 0;
+ * const soon = openOnceSoon(() => runs++, 60_000);
+ * soon.start();
+ * soon.answered();
+ * soon.answered();
+ * await new Promise((resolve) => setTimeout(resolve, 10));
+ * assert.equal(runs, 1);
+ * ```
+ */
+export function openOnceSoon(
+  run: () => void,
+  delayMs: number,
+): { start(): void; answered(): void } {
+  let done = false;
+  let queued = false; // one later turn is enough, however many answers go out before it
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const fire = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    run();
+  };
+  return {
+    start() {
+      if (!done && timer === undefined) timer = setTimeout(fire, delayMs);
+    },
+    answered() {
+      if (done || queued) return;
+      queued = true;
+      setTimeout(fire, 0);
+    },
+  };
+}
+
+/**
+ * Counts requests in flight so a stop can wait for them; refuses new ones while draining.
+ * `afterAnswer` is called once each request's answer is ready.
+ */
+function createDrain(afterAnswer: () => void = () => {}) {
   let inFlight = 0;
   let draining = false;
   let idle: (() => void) | undefined;
@@ -231,6 +290,7 @@ function createDrain() {
           return await handler(request, info);
         } finally {
           inFlight--;
+          afterAnswer();
           if (draining && inFlight === 0) idle?.();
         }
       };

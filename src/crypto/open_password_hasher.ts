@@ -51,9 +51,10 @@ export interface DeferredHasher {
 }
 
 /**
- * The hasher for `choice`, opened on first use or on `open()` (the server calls it once it
- * listens): loading the addon (about 20-30 ms) and making the dummy hash are then off the path to
- * the first answer. Every call waits until the dummy hash exists, so even the first login for an
+ * The hasher for `choice`, opened on first use or on `open()` (the server calls it once its first
+ * answer is out, or shortly after it listens: `openOnceSoon` in `server.ts`): loading the addon
+ * (about 50 ms of synchronous JavaScript) and making the dummy hash are then off the path to the
+ * first answer. Every call waits until the dummy hash exists, so even the first login for an
  * unknown user costs what a known user's does. `native` is loaded before this returns: a server
  * that cannot hash as configured must not start.
  *
