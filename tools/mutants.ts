@@ -2042,8 +2042,8 @@ export const MUTANTS: readonly Mutant[] = [
     property: "a resource service's requireAuth over the JWKS refuses a token signed by the " +
       "ID-token key",
     file: "src/middleware/require_auth.ts",
-    search: 'return published?.["token_use"] === "id_token" ? undefined : key;',
-    replace: "return key;",
+    search: "return entries.length === 0 || idTokenKey ? undefined : key;",
+    replace: "return entries.length === 0 ? undefined : key;",
   },
   {
     name: "key-rotate-skips-id-token-key",
@@ -2067,5 +2067,26 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/keys/live_key_ring.ts",
     search: "await this.#marks.mark([ring.signing.kid, ring.idTokenSigning!.kid]);",
     replace: "await this.#marks.mark([ring.signing.kid]);",
+  },
+  // Found by the review of the ID-token key (issue 21).
+  {
+    name: "id-token-at-hash-of-access-alg",
+    property: "an ID token's at_hash is hashed under the ID token's own alg (RS256: SHA-256), " +
+      "not the access token's (EdDSA: SHA-512)",
+    file: "src/oidc/id_token.ts",
+    search: "at_hash: accessTokenHash(claims.accessToken, key.alg),",
+    replace: "at_hash: accessTokenHash(\n      claims.accessToken,\n" +
+      '      JSON.parse(atob(claims.accessToken.split(".")[0]!.replace(/-/g, "+")' +
+      '.replace(/_/g, "/"))).alg,\n    ),',
+  },
+  {
+    name: "key-retire-force-takes-active",
+    property: "the active signing key (and the active ID-token key) is never retired, not even " +
+      "with force: a server would sign with a key its JWKS no longer has",
+    file: "src/keys/key_admin.ts",
+    search: 'if (signingAlg && stateOf(current.set, key, signingAlg, at) === "active") {',
+    replace:
+      'if (\n        signingAlg && stateOf(current.set, key, signingAlg, at) === "active" &&\n' +
+      "        options.force !== true\n      ) {",
   },
 ];

@@ -311,11 +311,13 @@ function keySource(options: RequireAuthOptions): {
       if (!cached && now() - lastFailure < failureBackoff) return undefined;
       try {
         const key = await jwks({ kid, alg });
-        // The server's ID-token key (under ES256 and EdDSA) signs no access token.
-        const published = jwks.jwks()?.keys.find((k) => k.kid === kid) as
-          | Record<string, unknown>
-          | undefined;
-        return published?.["token_use"] === "id_token" ? undefined : key;
+        // The server's ID-token key (under ES256 and EdDSA) signs no access token: refused when
+        // any entry of that kid is marked so, or when the JWKS no longer names the kid at all.
+        const entries = (jwks.jwks()?.keys ?? []).filter((k) => k.kid === kid);
+        const idTokenKey = entries.some((k) =>
+          (k as Record<string, unknown>)["token_use"] === "id_token"
+        );
+        return entries.length === 0 || idTokenKey ? undefined : key;
       } catch (err) {
         if (joseErrorCode(err) !== errors.JWKSNoMatchingKey.code) lastFailure = now();
         return undefined; // unknown kid (after a refetch), a fetch failure, or several matches

@@ -3,7 +3,7 @@
  * Certified) against a real server process (`deno task start`, JWT_ALG=RS256): discovery, the
  * authorization URL, the login page (posted by plain HTTP here; Chromium drives it in
  * browser_test.ts), the callback with its `state` and RFC 9207 `iss` checks, the code exchange
- * with PKCE, ID token validation (signature through the JWKS, `nonce`, `at_hash`), userinfo,
+ * with PKCE, ID token validation (signature through the JWKS, `nonce`), userinfo,
  * refresh and RP-initiated logout; for a confidential and a public client registered through
  * `deno task client`.
  */
@@ -75,7 +75,8 @@ test("openid-client: discovery, login page, code + PKCE, ID token, userinfo, ref
     assert.equal(callback.searchParams.get("iss"), issuer);
 
     // openid-client checks state, iss (RFC 9207: the metadata says it is always sent), the
-    // ID token's signature, iss, aud, azp, nonce, exp, iat and at_hash.
+    // ID token's signature, iss, aud, azp, nonce, exp and iat (not at_hash, which the code flow
+    // makes optional: tests/e2e/id_token_keys_test.ts and browser_sign_in_test.ts check it).
     const tokens = await oidc.authorizationCodeGrant(config, callback, {
       pkceCodeVerifier: verifier,
       expectedState: state,

@@ -113,6 +113,9 @@ test("retire: never the active key; the old one only TOKEN_TTL after it stopped;
   const oldId = old.id_token!.kid;
   await refused(keys.retire(old.kid), "active", "conflict");
   await refused(keys.retire(oldId), "active", "conflict");
+  // Not even by force: a server would sign with a key its JWKS no longer has.
+  await refused(keys.retire(old.kid, { force: true }), "active", "conflict");
+  await refused(keys.retire(oldId, { force: true }), "active", "conflict");
   assert.match(
     await keys.retire(oldId).then(String, String),
     /is the active RS256 ID-token signing key/,
