@@ -3,6 +3,9 @@
 -- so each account gets about 1/BENCH_ACCOUNTS of the logins. Counts every answer that is not
 -- a 200 as post_json.lua does (done() prints the totals for bench/run.ts).
 
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local status = require("status")
+
 local prefix = os.getenv("BENCH_ACCOUNT_PREFIX") or "bench-login-"
 local accounts = tonumber(os.getenv("BENCH_ACCOUNTS") or "64")
 local password = os.getenv("BENCH_PASSWORD") or ""
@@ -16,9 +19,7 @@ function setup(thread)
 end
 
 function init(args)
-  ok = 0
-  bad = 0
-  first_bad = ""
+  status.reset()
   next_account = offset or 0
   headers = { ["Content-Type"] = "application/json" }
 end
@@ -31,24 +32,10 @@ function request()
   return wrk.format("POST", "/login", headers, body)
 end
 
-function response(status, headers, body)
-  if status == 200 then
-    ok = ok + 1
-  else
-    bad = bad + 1
-    if first_bad == "" then
-      first_bad = status .. " " .. string.gsub(string.sub(body, 1, 160), "%s", " ")
-    end
-  end
+function response(code, headers, body)
+  status.count(code == 200, code, body)
 end
 
 function done(summary, latency, requests)
-  local total_ok, total_bad, first = 0, 0, ""
-  for _, thread in ipairs(threads) do
-    total_ok = total_ok + (thread:get("ok") or 0)
-    total_bad = total_bad + (thread:get("bad") or 0)
-    local fb = thread:get("first_bad") or ""
-    if first == "" and fb ~= "" then first = fb end
-  end
-  io.write(string.format("BENCH_STATUS ok=%d bad=%d first_bad=%s\n", total_ok, total_bad, first))
+  status.report(threads)
 end

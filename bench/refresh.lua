@@ -4,6 +4,9 @@
 -- thread's current token; response() keeps the new one for the next request. Presenting a spent
 -- token would revoke the session, so any non-200 is counted and reported by done().
 
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local status = require("status")
+
 local tokens = {}
 for t in string.gmatch(os.getenv("BENCH_REFRESH_TOKENS") or "", "[^,]+") do
   tokens[#tokens + 1] = t
@@ -23,9 +26,7 @@ function setup(thread)
 end
 
 function init(args)
-  ok = 0
-  bad = 0
-  first_bad = ""
+  status.reset()
 end
 
 function request()
@@ -33,29 +34,15 @@ function request()
     '{"refresh_token":"' .. token .. '"}')
 end
 
-function response(status, headers, body)
+function response(code, headers, body)
   local nxt = nil
-  if status == 200 then
+  if code == 200 then
     nxt = string.match(body, '"refresh_token":"([A-Za-z0-9_-]+)"')
   end
-  if nxt then
-    token = nxt
-    ok = ok + 1
-  else
-    bad = bad + 1
-    if first_bad == "" then
-      first_bad = status .. " " .. string.gsub(string.sub(body, 1, 160), "%s", " ")
-    end
-  end
+  if nxt then token = nxt end
+  status.count(nxt ~= nil, code, body)
 end
 
 function done(summary, latency, requests)
-  local total_ok, total_bad, first = 0, 0, ""
-  for _, thread in ipairs(threads) do
-    total_ok = total_ok + (thread:get("ok") or 0)
-    total_bad = total_bad + (thread:get("bad") or 0)
-    local fb = thread:get("first_bad") or ""
-    if first == "" and fb ~= "" then first = fb end
-  end
-  io.write(string.format("BENCH_STATUS ok=%d bad=%d first_bad=%s\n", total_ok, total_bad, first))
+  status.report(threads)
 end

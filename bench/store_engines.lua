@@ -8,6 +8,9 @@
 -- done() prints `BENCH_STATUS ok=N bad=N first_bad=...` (bench/wrk.ts reads it) and
 -- `BENCH_CODES 200=N,503:busy=N,...`.
 
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local status = require("status")
+
 local mode = os.getenv("BENCH_MODE") or "get"
 local path = os.getenv("BENCH_PATH") or "/"
 local body = os.getenv("BENCH_BODY") or "{}"
@@ -33,9 +36,7 @@ function setup(thread)
 end
 
 function init(args)
-  ok = 0
-  bad = 0
-  first_bad = ""
+  status.reset()
   codes = {}
 end
 
@@ -49,36 +50,24 @@ function request()
   return wrk.format("GET", path, { ["Authorization"] = auth })
 end
 
-function response(status, headers, text)
-  local good = status == 200
+function response(code, headers, text)
+  local good = code == 200
   if good and mode == "refresh" then
     local nxt = string.match(text, '"refresh_token":"([A-Za-z0-9_-]+)"')
     if nxt then token = nxt else good = false end
   end
-  local key = tostring(status)
+  local key = tostring(code)
   if not good then
     key = key .. ":" ..
       (string.match(text, '"code":"([%w_]+)"') or string.match(text, '"error":"([%w_]+)"') or "-")
   end
   codes[key] = (codes[key] or 0) + 1
-  if good then
-    ok = ok + 1
-  else
-    bad = bad + 1
-    if first_bad == "" then
-      first_bad = status .. " " .. string.gsub(string.sub(text, 1, 160), "%s", " ")
-    end
-  end
+  status.count(good, code, text)
 end
 
 function done(summary, latency, requests)
-  local total_ok, total_bad, first = 0, 0, ""
   local all = {}
   for _, thread in ipairs(threads) do
-    total_ok = total_ok + (thread:get("ok") or 0)
-    total_bad = total_bad + (thread:get("bad") or 0)
-    local fb = thread:get("first_bad") or ""
-    if first == "" and fb ~= "" then first = fb end
     for key, n in pairs(thread:get("codes") or {}) do
       all[key] = (all[key] or 0) + n
     end
@@ -86,6 +75,6 @@ function done(summary, latency, requests)
   local parts = {}
   for key, n in pairs(all) do parts[#parts + 1] = key .. "=" .. n end
   table.sort(parts)
-  io.write(string.format("BENCH_STATUS ok=%d bad=%d first_bad=%s\n", total_ok, total_bad, first))
+  status.report(threads)
   io.write("BENCH_CODES " .. table.concat(parts, ",") .. "\n")
 end
