@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
 import * as oidc from "npm:openid-client@^6.8.9";
-import { dirWithUsers, freePort, PASSWORD, runTask, withServer } from "./support.ts";
+import { clientAdd, HttpBrowser } from "./oidc_support.ts";
+import { dirWithUsers, freePort, PASSWORD, withServer } from "./support.ts";
 import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 
 const test = needs(READ, WRITE, NET, RUN_DENO);
@@ -17,64 +18,6 @@ const CALLBACK = "http://127.0.0.1:9/callback";
 const SIGNED_OUT = "http://127.0.0.1:9/signed-out";
 const NATIVE_CALLBACK = "com.example.native:/oauth";
 const INSECURE = { execute: [oidc.allowInsecureRequests] };
-
-/** A browser without a screen: follows nothing by itself, keeps cookies. */
-class HttpBrowser {
-  readonly #cookies = new Map<string, string>();
-
-  async get(url: string): Promise<Response> {
-    return this.#keep(await fetch(url, { headers: this.#headers(), redirect: "manual" }));
-  }
-
-  /** Opens the authorization URL: with a session, the callback URL; else signs in first. */
-  async authorize(url: URL, password?: string): Promise<URL> {
-    const page = await this.get(url.href);
-    if (page.status === 302) return new URL(page.headers.get("Location")!);
-    assert.equal(page.status, 200, "the login page");
-    assert.ok(password !== undefined, "signed out: the login page, unexpected here");
-    const html = await page.text();
-    const field = (name: string) =>
-      new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&amp;", "&")
-        .replaceAll("&quot;", '"').replaceAll("&#39;", "'");
-    const answer = this.#keep(
-      await fetch(new URL("/authorize/login", url), {
-        method: "POST",
-        headers: { ...this.#headers(), "Content-Type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          csrf_token: field("csrf_token"),
-          request: field("request"),
-          user_id: "ada",
-          password,
-        }).toString(),
-        redirect: "manual",
-      }),
-    );
-    await answer.body?.cancel();
-    assert.equal(answer.status, 303);
-    return new URL(answer.headers.get("Location")!);
-  }
-
-  #headers(): Record<string, string> {
-    const cookie = [...this.#cookies].map(([n, v]) => `${n}=${v}`).join("; ");
-    return cookie ? { Cookie: cookie } : {};
-  }
-
-  #keep(res: Response): Response {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(";");
-      const eq = pair!.indexOf("=");
-      if (/Max-Age=0\b/.test(line)) this.#cookies.delete(pair!.slice(0, eq));
-      else this.#cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
-    }
-    return res;
-  }
-}
-
-async function clientAdd(dir: string, env: Record<string, string>, args: string[]) {
-  const result = await runTask("client", dir, ["add", ...args, "--json"], { env });
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout);
-}
 
 /** One application: signs the browser in (or finds it signed in) and exchanges the code. */
 async function signIn(
@@ -92,7 +35,7 @@ async function signIn(
     code_challenge_method: "S256",
     state,
   });
-  const callback = await browser.authorize(url, password);
+  const callback = await browser.authorize(url, "ada", password);
   return await oidc.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier,
     expectedState: state,

@@ -28,12 +28,27 @@ export class HttpBrowser {
   async signIn(authorizationUrl: URL, userId: string, password: string): Promise<URL> {
     const page = await this.get(authorizationUrl.href);
     assert.equal(page.status, 200, "the login page");
-    const html = await page.text();
+    return await this.#logIn(authorizationUrl, await page.text(), userId, password);
+  }
+
+  /**
+   * Opens the authorization URL: with a browser session, where it sends the browser at once
+   * (single sign-on); without one, signs in as `userId` (a password is then expected).
+   */
+  async authorize(url: URL, userId: string, password?: string): Promise<URL> {
+    const page = await this.get(url.href);
+    if (page.status === 302) return new URL(page.headers.get("Location")!);
+    assert.equal(page.status, 200, "the login page");
+    assert.ok(password !== undefined, "signed out: the login page, unexpected here");
+    return await this.#logIn(url, await page.text(), userId, password);
+  }
+
+  /** Fills the login page's form (`html`) and returns where the answer sends the browser. */
+  async #logIn(url: URL, html: string, userId: string, password: string): Promise<URL> {
     const field = (name: string) =>
       new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&amp;", "&")
         .replaceAll("&quot;", '"').replaceAll("&#39;", "'");
-    const action = new URL("/authorize/login", authorizationUrl).href;
-    const answer = await this.postForm(action, {
+    const answer = await this.postForm(new URL("/authorize/login", url).href, {
       csrf_token: field("csrf_token"),
       request: field("request"),
       user_id: userId,
