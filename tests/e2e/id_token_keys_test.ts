@@ -21,7 +21,7 @@ import { requireAuth } from "../../src/middleware/require_auth.ts";
 import { deriveKeyEncryptionKey } from "../../src/keys/key_encryption.ts";
 import { openSealed } from "../../src/keys/key_set.ts";
 import { KvKeyStore } from "../../src/store/kv_keys.ts";
-import { clientAdd, HttpBrowser } from "./oidc_support.ts";
+import { clientAdd, codeFlow, HttpBrowser } from "./oidc_support.ts";
 import {
   dirWithUsers,
   freePort,
@@ -90,27 +90,14 @@ async function relyingParty(setup: { issuer: string; clientSecret: string }) {
   });
 }
 
-/** The code flow through the login page: openid-client validates the ID token. */
-async function signIn(config: oidc.Configuration, browser = new HttpBrowser()) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: "openid",
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
+/** The code flow through the login page as ada: openid-client validates the ID token. */
+function signIn(config: oidc.Configuration, browser?: HttpBrowser) {
+  return codeFlow(config, {
+    redirectUri: CALLBACK,
+    userId: "ada",
+    password: PASSWORD,
+    ...(browser ? { browser } : {}),
   });
-  const callback = await browser.signIn(url, "ada", PASSWORD);
-  const tokens = await oidc.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-    idTokenExpected: true,
-  });
-  return { tokens, browser };
 }
 
 /** The stored key set of the scratch directory's KV store (the server may be running). */

@@ -1,8 +1,11 @@
 /**
  * What the end-to-end tests of OpenID Connect share: a browser without a screen that signs in
- * through the login page, and registering a client through `deno task client`.
+ * through the login page, the code flow through it with openid-client, and registering a client
+ * through `deno task client`.
  */
 import assert from "node:assert/strict";
+// deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
+import * as oidc from "npm:openid-client@^6.8.9";
 import { runTask } from "./support.ts";
 
 /** A browser without a screen: follows our redirects by hand, keeps cookies. */
@@ -80,4 +83,34 @@ export async function clientAdd(dir: string, env: Record<string, string>, args: 
   const result = await runTask("client", dir, ["add", ...args, "--json"], { env });
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout);
+}
+
+/**
+ * The code flow (PKCE, state, nonce) through the login page, signing in as `userId`:
+ * openid-client validates the answer and the ID token. The callback URL is returned too.
+ */
+export async function codeFlow(
+  config: oidc.Configuration,
+  options: { redirectUri: string; userId: string; password: string; browser?: HttpBrowser },
+) {
+  const browser = options.browser ?? new HttpBrowser();
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: options.redirectUri,
+    scope: "openid",
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    state,
+    nonce,
+  });
+  const callback = await browser.signIn(url, options.userId, options.password);
+  const tokens = await oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    expectedNonce: nonce,
+    idTokenExpected: true,
+  });
+  return { tokens, browser, callback };
 }

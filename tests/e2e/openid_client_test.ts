@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- test-only: kept out of deno.json so start/compile never load it
 import * as oidc from "npm:openid-client@^6.8.9";
-import { clientAdd, HttpBrowser } from "./oidc_support.ts";
+import { clientAdd, codeFlow } from "./oidc_support.ts";
 import { dirWithUsers, freePort, PASSWORD, withServer } from "./support.ts";
 import { needs, NET, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 
@@ -59,30 +59,15 @@ test("openid-client: discovery, login page, code + PKCE, ID token, userinfo, ref
     assert.equal(metadata.issuer, issuer);
     assert.ok(metadata.supportsPKCE("S256"));
 
-    const browser = new HttpBrowser();
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const authorizationUrl = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK,
-      scope: "openid",
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      state,
-      nonce,
-    });
-    const callback = await browser.signIn(authorizationUrl, "ada", PASSWORD);
-    assert.equal(callback.searchParams.get("iss"), issuer);
-
     // openid-client checks state, iss (RFC 9207: the metadata says it is always sent), the
     // ID token's signature, iss, aud, azp, nonce, exp and iat (not at_hash, which the code flow
     // makes optional: tests/e2e/id_token_keys_test.ts and browser_sign_in_test.ts check it).
-    const tokens = await oidc.authorizationCodeGrant(config, callback, {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-      expectedNonce: nonce,
-      idTokenExpected: true,
+    const { tokens, callback, browser } = await codeFlow(config, {
+      redirectUri: CALLBACK,
+      userId: "ada",
+      password: PASSWORD,
     });
+    assert.equal(callback.searchParams.get("iss"), issuer);
     const claims = tokens.claims()!;
     assert.equal(claims.sub, "ada");
     assert.equal(claims.aud, "web");
