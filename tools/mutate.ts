@@ -301,8 +301,11 @@ export async function reachingTestsOf(files: readonly string[]): Promise<Map<str
   }
 }
 
-/** Process groups and temporary trees of the runs in progress (cleaned up on Ctrl-C). */
-const live = { groups: new Set<number>(), dirs: new Set<string>() };
+/**
+ * Process groups and temporary trees of the runs in progress (cleaned up on Ctrl-C), and whether
+ * the run is being stopped: a suite the stop killed is no verdict, so it is not reported.
+ */
+const live = { groups: new Set<number>(), dirs: new Set<string>(), stopping: false };
 
 function killGroup(pid: number): Promise<unknown> {
   return new Deno.Command("kill", { args: ["-KILL", "--", `-${pid}`], stderr: "null" })
@@ -491,6 +494,7 @@ async function main(args: string[]): Promise<number> {
     jobs,
     selected.map((mutant) => async () => {
       const outcome = await runMutant(mutant, files, timeout, full, reaching);
+      if (live.stopping) return outcome; // killed by the stop, not by a test
       done++;
       console.log(
         `  [${done}/${selected.length}] ${mutant.name}: ${outcome.status} ` +
@@ -535,6 +539,7 @@ async function main(args: string[]): Promise<number> {
 if (import.meta.main) {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, async () => {
+      live.stopping = true;
       await Promise.all([...live.groups].map(killGroup));
       for (const dir of live.dirs) await Deno.remove(dir, { recursive: true }).catch(() => {});
       Deno.exit(130);
