@@ -576,6 +576,36 @@ Deno.test("MAX_SESSIONS_PER_USER lowered: every session the login ends is announ
   assert.equal(await isActive(f, sids[3]!), true);
 });
 
+Deno.test("start: one process commits a user's new sessions one at a time, other users' side by side", async () => {
+  await using f = await fixture({ maxSessionsPerUser: 3 });
+  const inFlight = new Map<string, number>();
+  let most = 0;
+  let mostUsers = 0;
+  const create = f.stores.sessions.createSession.bind(f.stores.sessions);
+  f.stores.sessions.createSession = async (input) => {
+    const uid = input.session.userUid;
+    inFlight.set(uid, (inFlight.get(uid) ?? 0) + 1);
+    most = Math.max(most, inFlight.get(uid)!);
+    mostUsers = Math.max(mostUsers, [...inFlight.values()].filter((n) => n > 0).length);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    try {
+      return await create(input);
+    } finally {
+      inFlight.set(uid, inFlight.get(uid)! - 1);
+    }
+  };
+  const users = await Promise.all(["ada", "bob"].map(async (id) => {
+    const found = (await f.stores.users.getUser(id))!;
+    return { ...found.value, versionstamp: found.versionstamp };
+  }));
+  const logins = await Promise.allSettled(
+    Array.from({ length: 12 }, (_, i) => f.sessions.start(users[i % 2]!, "user")),
+  );
+  assert.deepEqual(logins.filter((r) => r.status === "rejected"), []);
+  assert.equal(most, 1, "a user's commits never overlap in one process");
+  assert.equal(mostUsers, 2, "two users' commits do");
+});
+
 contract(
   "session service",
   "MAX_SESSIONS_PER_USER: 16 logins of one user at once in two processes, at the cap, all succeed",
