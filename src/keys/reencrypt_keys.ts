@@ -38,8 +38,9 @@ export interface ReencryptResult {
  * const store = new KvKeyStore(kv);
  * await LiveKeyRing.open({ store, alg: "EdDSA", secretKey: oldSecret, previousSecretKeys: [], keysPath: "/none" });
  * const result = await reencryptKeys(store, newSecret, [oldSecret]);
- * assert.equal(result.reencrypted.length, 1);
- * assert.equal((await reencryptKeys(store, newSecret, [])).current.length, 1);
+ * // The EdDSA access-token key and the RS256 ID-token key beside it.
+ * assert.equal(result.reencrypted.length, 2);
+ * assert.equal((await reencryptKeys(store, newSecret, [])).current.length, 2);
  * ```
  */
 export async function reencryptKeys(
