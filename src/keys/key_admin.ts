@@ -27,7 +27,7 @@ import {
   useOf,
 } from "./key_set.ts";
 import type { KeyStore } from "./key_store.ts";
-import { appendKey } from "./key_set_writes.ts";
+import { appendKeys } from "./key_set_writes.ts";
 import { openKeySet } from "./open_key_set.ts";
 import { reencryptKeys, type ReencryptResult } from "./reencrypt_keys.ts";
 
@@ -261,25 +261,24 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
         });
       }
     }
-    const rotated: RotatedKey[] = [];
-    // One schedule: the ID-token key takes over with the access-token key.
+    // One schedule and one write: the ID-token key takes over with the access-token key, and no
+    // instance reads the set with one of them new and the other not yet.
     const activatesAt = now() + config.keyPublishAhead * 1000;
-    for (const slot of slots) {
+    const added = await appendKeys(store, {
+      slots: slots.filter((slot) => !isFirst(slot)),
+      kek: opened.keks[0]!,
+      now: now(),
+      activatesAt,
+    });
+    const rotated = slots.map((slot): RotatedKey => {
       if (isFirst(slot)) {
         // openKeySet has just added it (or another instance had): it signs now.
         const signer = slot.use === "access" ? opened.signing : opened.idTokenSigning;
-        rotated.push(rotatedKey(signer.stored.kid, slot.alg, signer.stored.activates_at, true));
-        continue;
+        return rotatedKey(signer.stored.kid, slot.alg, signer.stored.activates_at, true);
       }
-      const key = await appendKey(store, {
-        alg: slot.alg,
-        use: slot.use,
-        kek: opened.keks[0]!,
-        now: now(),
-        activatesAt,
-      });
-      rotated.push(rotatedKey(key.kid, slot.alg, key.activates_at, false));
-    }
+      const key = added.shift()!;
+      return rotatedKey(key.kid, slot.alg, key.activates_at, false);
+    });
     return { ...rotated[0]!, other_than: otherThan, id_token: rotated[1] ?? null };
   }
 

@@ -94,32 +94,31 @@ export function missingSlots(set: StoredKeySet, alg: AsymmetricAlgorithm, now: n
 }
 
 /**
- * Adds a new key of `alg` (for `use`: access tokens by default) to the shared set, its private
- * half under `kek`, signing from `activatesAt` (publish-ahead). Call it only once a configured
+ * Adds new keys to the shared set in one write, each its private half under `kek` and signing
+ * from `activatesAt` (publish-ahead): a rotation's access-token and ID-token keys arrive
+ * together, so no instance ever reads one without the other. Call it only once a configured
  * secret has been proven against the set (`openKeySet`), so a mistyped secret never adds a key
  * the others cannot read.
  */
-export async function appendKey(
+export async function appendKeys(
   store: KeyStore,
   options: {
-    alg: AsymmetricAlgorithm;
+    slots: readonly { alg: AsymmetricAlgorithm; use?: KeyUse }[];
     kek: CryptoKey;
     now: number;
     activatesAt: number;
-    use?: KeyUse;
   },
-): Promise<StoredSigningKey> {
-  const key = await newStoredKey(
-    options.alg,
-    options.kek,
-    options.now,
-    options.activatesAt,
-    options.use,
+): Promise<StoredSigningKey[]> {
+  if (options.slots.length === 0) return [];
+  const added = await Promise.all(
+    options.slots.map(({ alg, use }) =>
+      newStoredKey(alg, options.kek, options.now, options.activatesAt, use)
+    ),
   );
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const current = await store.read();
-    const set: StoredKeySet = { version: 1, keys: [...(current?.set.keys ?? []), key] };
-    if (await store.write(set, current?.versionstamp)) return key;
+    const set: StoredKeySet = { version: 1, keys: [...(current?.set.keys ?? []), ...added] };
+    if (await store.write(set, current?.versionstamp)) return added;
   }
   throw new ContendedError("Could not add the key: too many concurrent writers");
 }

@@ -25,7 +25,7 @@ import {
 import { buildRing, nextChangeAfter } from "./key_ring_view.ts";
 import { type KeySlot, openSealed, signerAt, slotsFor, useOf } from "./key_set.ts";
 import type { KeyStore, StoredKeySet, StoredSigningKey, VersionedKeySet } from "./key_store.ts";
-import { appendKey } from "./key_set_writes.ts";
+import { appendKeys } from "./key_set_writes.ts";
 import { openKeySet, type OpenKeySetOptions } from "./open_key_set.ts";
 
 /** How often a following instance checks the set's version. */
@@ -185,12 +185,13 @@ export class LiveKeyRing {
    * `SECRET_KEY`. Only on a ring that opened, so the secret has been proven against the set.
    */
   async addKey(alg: AsymmetricAlgorithm, activatesAt: number): Promise<StoredSigningKey> {
-    return await appendKey(this.#store, {
-      alg,
+    const [key] = await appendKeys(this.#store, {
+      slots: [{ alg }],
       kek: this.#keks[0]!,
       now: this.#now(),
       activatesAt,
     });
+    return key!;
   }
 
   /** Takes `current` as the set: public keys from the set, private keys it may sign with. */

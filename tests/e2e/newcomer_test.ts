@@ -308,7 +308,11 @@ test("HS256 -> EdDSA as docs/keys.md says: old access tokens refused, sessions r
     assert.equal(decodeJwt(refreshed.body.token).header.alg, "EdDSA");
     assert.equal((await getJson(`${server.url}/me`, refreshed.body.token)).status, 200);
     const jwks = await getJson(`${server.url}/.well-known/jwks.json`);
-    assert.deepEqual(jwks.body.keys.map((k: { alg: string }) => k.alg), ["EdDSA"]);
+    // The EdDSA access-token key, and the RS256 key ID tokens are signed with under EdDSA.
+    assert.deepEqual(
+      jwks.body.keys.map((k: { alg: string; token_use: string }) => [k.alg, k.token_use]),
+      [["EdDSA", "access"], ["RS256", "id_token"]],
+    );
   });
 });
 

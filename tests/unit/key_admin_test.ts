@@ -82,6 +82,31 @@ test("rotate: the first key signs at once, the next one KEY_PUBLISH_AHEAD later,
   assert.equal((await keys.rotate()).first, false);
 });
 
+test("rotate: the next access-token and ID-token keys arrive in one write", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const clock = { ms: START };
+  await admin(kv, clock).rotate();
+  const writes: number[] = [];
+  const store = new KvKeyStore(kv);
+  const write = store.write.bind(store);
+  store.write = (set, ...rest) => {
+    writes.push(set.keys.length);
+    return write(set, ...rest);
+  };
+  const keys = createKeyAdmin({
+    store,
+    config: CONFIG,
+    now: () => clock.ms,
+    note: () => {},
+  });
+  const next = await keys.rotate();
+  // An instance that reads the set between two writes would sign access tokens with a new key
+  // and ID tokens with the old one (or the reverse): one write, both keys in it.
+  assert.deepEqual(writes, [4]);
+  assert.ok(next.id_token);
+  assert.equal(next.id_token.activates_at, next.activates_at);
+});
+
 test("rotate: HS256 and unknown algorithms are refused before anything is read", async () => {
   using kv = await Deno.openKv(":memory:");
   const keys = admin(kv, { ms: START }, { jwtAlg: "HS256" });
