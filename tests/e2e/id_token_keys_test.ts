@@ -21,7 +21,7 @@ import { requireAuth } from "../../src/middleware/require_auth.ts";
 import { deriveKeyEncryptionKey } from "../../src/keys/key_encryption.ts";
 import { openSealed } from "../../src/keys/key_set.ts";
 import { KvKeyStore } from "../../src/store/kv_keys.ts";
-import { clientAdd, codeFlow, HttpBrowser } from "./oidc_support.ts";
+import { clientAdd, codeFlow, type HttpBrowser } from "./oidc_support.ts";
 import {
   dirWithUsers,
   freePort,
