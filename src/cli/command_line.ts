@@ -32,6 +32,9 @@ export const EXIT_CODE_LINE =
   "Exit codes: 0 ok, 1 failure (configuration, store), 2 usage, 3 not found, " +
   "4 conflict, 5 invalid value";
 
+/** A key id (a SHA-256 JWK thumbprint, base64url) that starts with "-". */
+const KEY_ID_WITH_DASH = /^-[A-Za-z0-9_-]{42}$/;
+
 /** A parsed command line: the command, its positionals and the option values. */
 export interface CommandLine {
   readonly command: string;
@@ -49,13 +52,21 @@ export interface CommandLine {
  * const spec = { task: "demo", commands: { go: { usage: "go <x>", summary: "Go" } }, options: {} };
  * const line = parseCommandLine(["go", "x"], spec);
  * assert(typeof line !== "number" && line.command === "go" && line.positionals[0] === "x");
+ * // A key id may start with "-" (base64url): still a positional.
+ * const kid = "-" + "Yy".repeat(21);
+ * const retire = parseCommandLine(["go", kid], spec);
+ * assert(typeof retire !== "number" && retire.positionals[0] === kid);
  * ```
  */
 export function parseCommandLine(argv: readonly string[], spec: CliSpec): CommandLine | number {
+  // A key id (RFC 7638: 43 base64url characters) may start with "-": a positional, never an
+  // option (`keys retire -Yys…` is a kid). No option name is that long.
+  const kids = argv.filter((word) => KEY_ID_WITH_DASH.test(word));
+  const words = argv.filter((word) => !KEY_ID_WITH_DASH.test(word));
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: kids.length === 0 ? words : [...words, "--", ...kids],
       allowPositionals: true,
       options: { ...spec.options, help: { type: "boolean", short: "h", default: false } },
     });
