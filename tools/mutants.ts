@@ -1736,7 +1736,7 @@ export const MUTANTS: readonly Mutant[] = [
       "the password alone",
     file: "src/routes/login_page.ts",
     search: "      if (step) {",
-    replace: "      if (step && !step) {",
+    replace: '      if (step && step.mfa_token === "") {',
   },
   {
     name: "login-page-step-unbound",
