@@ -369,8 +369,8 @@ export const MUTANTS: readonly Mutant[] = [
     property:
       "MAX_SESSIONS_PER_USER: the index count that skips the cap check never lets one more in",
     file: "src/store/kv_sessions.ts",
-    search: "if (sids.length < max) return [];",
-    replace: "if (sids.length <= max) return [];",
+    search: "if (index.length < max) return [];",
+    replace: "if (index.length <= max) return [];",
   },
   {
     name: "session-max-age-ignored",
@@ -2088,5 +2088,26 @@ export const MUTANTS: readonly Mutant[] = [
     replace:
       'if (\n        signingAlg && stateOf(current.set, key, signingAlg, at) === "active" &&\n' +
       "        options.force !== true\n      ) {",
+  },
+  // ---- issue 24 (capindex, lead) ----
+  {
+    name: "session-cap-index-ignores-idle-end",
+    property: "at the session cap a session counts as live only until its sliding end: one that " +
+      "idled out leaves room, so no live session is ended for it",
+    file: "src/store/kv_sessions.ts",
+    search: "else if (isSessionLive(value, now)) {",
+    replace: "else if (value.maxExpiresAt > now) {",
+  },
+  {
+    name: "session-cap-index-not-refreshed",
+    property: "a refresh moves the session's end in the user's index in the same commit, so the " +
+      "cap counts a refreshed session as live (and ends it when it is the oldest)",
+    file: "src/store/kv_sessions.ts",
+    search:
+      "        // The index follows the session's sliding end, so the cap counts it live exactly " +
+      "then.\n        .set(\n          KEYS.userSession(session.userUid, session.sid),\n" +
+      "          indexed(session),\n          until(session.maxExpiresAt, now),\n        )\n" +
+      "        .commit();",
+    replace: "        .commit();",
   },
 ];

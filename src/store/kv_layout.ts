@@ -9,8 +9,11 @@
  *   parent. Rewritten by each rotation; expires with the session (sliding `REFRESH_TTL`, never
  *   past `SESSION_MAX_AGE`). A session holds this key and one index key, however often it is
  *   refreshed: no key per refresh token.
- * - `["user_sessions", userUid, sid]` -> `true`, the index `GET /sessions` and the session cap
- *   read; keyed by the user's never-reused internal id; expires at the session's absolute end
+ * - `["user_sessions", userUid, sid]` -> `{ createdAt, expiresAt, maxExpiresAt }` of the session
+ *   (rewritten by each rotation, in its commit), the index `GET /sessions` and the session cap
+ *   read: the cap counts live sessions and picks the oldest from it alone (keys written before
+ *   2.23.0 hold `true`: their sessions are read); keyed by the user's never-reused internal id;
+ *   expires at the session's absolute end
  * - `["session_cap", userUid]` -> epoch ms of the user's last new session: every new session
  *   rewrites it in its commit and checks it unchanged since it read the user's index (the same
  *   commit ends the oldest live sessions at the cap), so concurrent logins never exceed

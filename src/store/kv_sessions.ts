@@ -31,6 +31,26 @@ import {
 const MAX_GET_MANY = 10;
 
 /**
+ * What a user's index key holds of its session: enough to count the live ones and find the
+ * oldest without reading every session (a login at the cap read all of them: 100 by default).
+ * Written with the session and rewritten by each rotation, in the same commit. Keys written
+ * before 2.23.0 hold `true`: those sessions are read, as then.
+ */
+interface IndexedSession {
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly maxExpiresAt: number;
+}
+
+function indexed({ createdAt, expiresAt, maxExpiresAt }: SessionRecord): IndexedSession {
+  return { createdAt, expiresAt, maxExpiresAt };
+}
+
+function isIndexed(value: unknown): value is IndexedSession {
+  return typeof value === "object" && value !== null && "expiresAt" in value;
+}
+
+/**
  * Sessions a new session's commit ends at most (each adds a check and two mutations; Deno KV
  * takes at most 100 checks in one atomic). More only after `MAX_SESSIONS_PER_USER` was lowered.
  */
@@ -91,7 +111,7 @@ export class KvSessionStore implements SessionStore {
           .set(sessionKey, session, until(session.expiresAt, now))
           .set(
             KEYS.userSession(session.userUid, session.sid),
-            true,
+            indexed(session),
             until(session.maxExpiresAt, now),
           )
           .set(capKey, now, until(session.maxExpiresAt, now))
@@ -116,20 +136,51 @@ export class KvSessionStore implements SessionStore {
 
   /**
    * The user's live sessions (with their versionstamps) that must end for one more to fit under
-   * `max`, oldest first: none when the index alone says there is room, as for most logins.
+   * `max`, oldest first: none when the index alone says there is room, as for most logins. At
+   * the cap only the sessions that end are read (and those the index cannot vouch for).
    */
   async #beyondCap(
     userUid: string,
     max: number,
     now: number,
   ): Promise<Versioned<SessionRecord>[]> {
-    const sids: string[] = [];
+    const index: { sid: string; value: unknown }[] = [];
     for await (const entry of this.#kv.list({ prefix: KEYS.userSessions(userUid) })) {
       const sid = entry.key[2];
-      if (typeof sid === "string") sids.push(sid);
+      if (typeof sid === "string") index.push({ sid, value: entry.value });
     }
     // Every live session is indexed: fewer keys than the cap, fewer live sessions.
-    if (sids.length < max) return [];
+    if (index.length < max) return [];
+    const vouched: { sid: string; createdAt: number }[] = [];
+    const unvouched: string[] = [];
+    for (const { sid, value } of index) {
+      if (!isIndexed(value)) unvouched.push(sid);
+      else if (isSessionLive(value, now)) {
+        vouched.push({ sid, createdAt: value.createdAt });
+      }
+    }
+    const read = (await this.#readVersioned(unvouched)).filter((e) => isSessionLive(e.value, now));
+    const ending = oldestBeyondCap([...vouched, ...read.map((e) => e.value)], max);
+    if (ending.length === 0) return [];
+    const known = new Map(read.map((e) => [e.value.sid, e]));
+    const rest = await this.#readVersioned(
+      ending.filter((e) => !known.has(e.sid)).map((e) => e.sid),
+    );
+    for (const entry of rest) known.set(entry.value.sid, entry);
+    const chosen = ending.map((e) => known.get(e.sid));
+    // A session revoked or gone since the index was listed: decide from the records alone.
+    if (chosen.some((e) => e === undefined || !isSessionLive(e.value, now))) {
+      return this.#beyondCapByRecords(index.map((e) => e.sid), max, now);
+    }
+    return chosen as Versioned<SessionRecord>[];
+  }
+
+  /** {@link #beyondCap} from the sessions' records: every indexed session read. */
+  async #beyondCapByRecords(
+    sids: readonly string[],
+    max: number,
+    now: number,
+  ): Promise<Versioned<SessionRecord>[]> {
     const live = (await this.#readVersioned(sids)).filter((entry) =>
       isSessionLive(entry.value, now)
     );
@@ -180,6 +231,12 @@ export class KvSessionStore implements SessionStore {
         .check({ key: KEYS.session(session.sid), versionstamp: sessionVersionstamp })
         .check({ key: KEYS.user(session.userId), versionstamp: userVersionstamp })
         .set(KEYS.session(session.sid), session, until(session.expiresAt, now))
+        // The index follows the session's sliding end, so the cap counts it live exactly then.
+        .set(
+          KEYS.userSession(session.userUid, session.sid),
+          indexed(session),
+          until(session.maxExpiresAt, now),
+        )
         .commit();
       return result.ok;
     });

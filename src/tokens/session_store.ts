@@ -233,7 +233,10 @@ export function clientMatches(
  * assert(!isSessionLive(session, 10) && !isSessionLive({ ...session, revokedAt: 1 }, 5));
  * ```
  */
-export function isSessionLive(session: SessionRecord | undefined, now: number): boolean {
+export function isSessionLive(
+  session: Pick<SessionRecord, "revokedAt" | "expiresAt" | "maxExpiresAt"> | undefined,
+  now: number,
+): boolean {
   return session !== undefined && session.revokedAt === undefined && session.expiresAt > now &&
     session.maxExpiresAt > now;
 }

@@ -154,6 +154,72 @@ contract(
 
 contract(
   "sessions",
+  "at the cap, a session counts as live by its latest end: a refresh moves it, idling ends it",
+  async ({ stores }) => {
+    const { user, stamp } = await addUser(stores);
+    const hour = 3_600_000;
+    // Two sessions, each idling out an hour after its last refresh; only the older is refreshed.
+    const [older, younger] = await fill(stores, user, 2, 2, NOW);
+    const read = (await stores.sessions.getSession(older!.sid))!;
+    const refreshedAt = NOW + hour / 2;
+    assert(
+      await stores.sessions.commitRotation({
+        session: { ...read.value, refreshedAt, expiresAt: refreshedAt + hour },
+        sessionVersionstamp: read.versionstamp,
+        userVersionstamp: stamp,
+        now: refreshedAt,
+      }),
+    );
+    // The younger has idled out, the older lives on: one live, room for another, none ends.
+    const later = NOW + hour + 10;
+    const third = sessionOf(user, undefined, later);
+    assert.deepEqual(
+      (await stores.sessions.createSession({ session: third, maxSessions: 2, now: later })).ended,
+      [],
+      `${younger!.sid} idled out: it leaves room, and the refreshed older session does not end`,
+    );
+    // Now two live (the refreshed one and the third): the next ends the refreshed one, oldest.
+    const fourth = sessionOf(user, undefined, later + 1);
+    const { ended } = await stores.sessions.createSession({
+      session: fourth,
+      maxSessions: 2,
+      now: later + 1,
+    });
+    assert.deepEqual(sids(ended), [older!.sid], "the refresh kept it live: it counts, and ends");
+  },
+);
+
+// Index keys written before 2.23.0 hold `true`, not the session's dates: those sessions are read.
+Deno.test("sessions [kv]: an index written by 2.22 still counts live sessions at the cap", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const stores = kvStores(kv);
+    const { user } = await addUser(stores);
+    const hour = 3_600_000;
+    const made = await fill(stores, user, 3, 3, NOW);
+    for (const session of made) await kv.set(["user_sessions", user.uid!, session.sid], true);
+    const gone = made[1]!;
+    await kv.set(["sessions", gone.sid], { ...gone, expiresAt: NOW + 1 });
+    // One idled out: room without ending anyone; then at the cap the oldest live one ends.
+    const at = NOW + hour / 2;
+    const third = sessionOf(user, undefined, at);
+    assert.deepEqual(
+      (await stores.sessions.createSession({ session: third, maxSessions: 3, now: at })).ended,
+      [],
+    );
+    const { ended } = await stores.sessions.createSession({
+      session: sessionOf(user, undefined, at + 1),
+      maxSessions: 3,
+      now: at + 1,
+    });
+    assert.deepEqual(sids(ended), [made[0]!.sid]);
+  } finally {
+    kv.close();
+  }
+});
+
+contract(
+  "sessions",
   "a lowered cap: the create commit ends every oldest session beyond it, oldest first",
   async ({ stores }) => {
     const { user } = await addUser(stores);
