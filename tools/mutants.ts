@@ -369,8 +369,8 @@ export const MUTANTS: readonly Mutant[] = [
     property:
       "MAX_SESSIONS_PER_USER: the index count that skips the cap check never lets one more in",
     file: "src/store/kv_sessions.ts",
-    search: "if (index.length < max) return [];",
-    replace: "if (index.length <= max) return [];",
+    search: "if (index.length < max) return { ending: [], live: index.length };",
+    replace: "if (index.length <= max) return { ending: [], live: index.length };",
   },
   {
     name: "session-max-age-ignored",
@@ -1933,8 +1933,8 @@ export const MUTANTS: readonly Mutant[] = [
     property: "MAX_SESSIONS_PER_USER holds under concurrent logins (Deno KV): every new " +
       "session rewrites the user's cap key, so a login that read the index before it fails",
     file: "src/store/kv_sessions.ts",
-    search: ".set(capKey, now, until(session.maxExpiresAt, now))",
-    replace: ".set(KEYS.sessionCap(session.sid), now, until(session.maxExpiresAt, now))",
+    search: ".set(capKey, capValue, until(session.maxExpiresAt, now))",
+    replace: ".set(KEYS.sessionCap(session.sid), capValue, until(session.maxExpiresAt, now))",
   },
   {
     name: "pg-session-cap-lock-per-login",
@@ -1988,14 +1988,10 @@ export const MUTANTS: readonly Mutant[] = [
       "moment: the cap key is read before the index it guards, so a login that commits " +
       "between the two is seen",
     file: "src/store/kv_sessions.ts",
-    search: "        const cap = await this.#kv.get(capKey);\n" +
-      "        let ending = maxSessions === undefined\n" +
-      "          ? []\n" +
-      "          : await this.#beyondCap(session.userUid, maxSessions, now);\n",
-    replace: "        let ending = maxSessions === undefined\n" +
-      "          ? []\n" +
-      "          : await this.#beyondCap(session.userUid, maxSessions, now);\n" +
-      "        const cap = await this.#kv.get(capKey);\n",
+    search: ".check({ key: sessionKey, versionstamp: null }).check(cap);",
+    // The commit checks the cap key as read after the index: a login between the two is missed.
+    replace: ".check({ key: sessionKey, versionstamp: null })\n" +
+      "          .check(await this.#kv.get(capKey));",
   },
   {
     name: "kv-session-cap-far-lowered-one-commit",
@@ -2109,5 +2105,21 @@ export const MUTANTS: readonly Mutant[] = [
       "          indexed(session),\n          until(session.maxExpiresAt, now),\n        )\n" +
       "        .commit();",
     replace: "        .commit();",
+  },
+  {
+    name: "session-cap-bound-loose",
+    property: "MAX_SESSIONS_PER_USER: the cap key's live bound skips the index only when there " +
+      "is room for one more",
+    file: "src/store/kv_sessions.ts",
+    search: "(bound !== undefined && bound < maxSessions)",
+    replace: "(bound !== undefined && bound <= maxSessions)",
+  },
+  {
+    name: "session-cap-bound-not-raised",
+    property: "MAX_SESSIONS_PER_USER: every new session raises the cap key's live bound in its " +
+      "commit, so logins that skip the index cannot pass the cap",
+    file: "src/store/kv_sessions.ts",
+    search: ": found.live - found.ending.length + 1;",
+    replace: ": found.live - found.ending.length;",
   },
 ];

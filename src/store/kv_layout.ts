@@ -14,10 +14,12 @@
  *   read: the cap counts live sessions and picks the oldest from it alone (keys written before
  *   2.23.0 hold `true`: their sessions are read); keyed by the user's never-reused internal id;
  *   expires at the session's absolute end
- * - `["session_cap", userUid]` -> epoch ms of the user's last new session: every new session
- *   rewrites it in its commit and checks it unchanged since it read the user's index (the same
- *   commit ends the oldest live sessions at the cap), so concurrent logins never exceed
- *   `MAX_SESSIONS_PER_USER`; expires with the newest session
+ * - `["session_cap", userUid]` -> `{ at, live }`: epoch ms of the user's last new session and
+ *   at most how many of the user's sessions are live (a login below that bound's cap lists no
+ *   index; 2.22.0 stored `at` alone): every new session rewrites it in its commit and checks it
+ *   unchanged since it read the user's index (the same commit ends the oldest live sessions at
+ *   the cap), so concurrent logins never exceed `MAX_SESSIONS_PER_USER`; expires with the newest
+ *   session
  * - `["limits", bucket, subject]` -> a GCRA timestamp (ms; `limits/gcra.ts`), expiring when it
  *   runs back to the present, by `kv_counters.ts` (the fixed-window counters of 2.4 were
  *   `["limits", bucket, subject, windowStart]` and expire by themselves)

@@ -51,6 +51,29 @@ function isIndexed(value: unknown): value is IndexedSession {
 }
 
 /**
+ * The user's cap key: when the last session started, and at most how many of the user's
+ * sessions are live. Only a new session raises the live count (a refresh cannot revive an ended
+ * one), and every new session rewrites the key in its commit, so the bound holds until then.
+ * Keys written before 2.23.0 hold the time alone: no bound, the index is listed.
+ */
+interface SessionCap {
+  readonly at: number;
+  readonly live?: number;
+}
+
+function liveBound(value: unknown): number | undefined {
+  const live = typeof value === "object" && value !== null ? (value as SessionCap).live : undefined;
+  return typeof live === "number" ? live : undefined;
+}
+
+/** What {@link KvSessionStore} found the cap needs: the sessions to end, and the live count. */
+interface BeyondCap {
+  readonly ending: Versioned<SessionRecord>[];
+  /** At most this many live sessions (before any end); unknown when the index was not read. */
+  readonly live: number | undefined;
+}
+
+/**
  * Sessions a new session's commit ends at most (each adds a check and two mutations; Deno KV
  * takes at most 100 checks in one atomic). More only after `MAX_SESSIONS_PER_USER` was lowered.
  */
@@ -85,9 +108,13 @@ export class KvSessionStore implements SessionStore {
         // other reads again (and ends the next oldest). Revocations only lower the count:
         // they need not touch it; the sessions this commit ends are checked one by one.
         const cap = await this.#kv.get(capKey);
-        let ending = maxSessions === undefined
-          ? []
+        const bound = liveBound(cap.value);
+        // Room under the cap by the key's bound alone: the index is not listed (most logins).
+        const found: BeyondCap = maxSessions === undefined ||
+            (bound !== undefined && bound < maxSessions)
+          ? { ending: [], live: bound }
           : await this.#beyondCap(session.userUid, maxSessions, now);
+        let ending = found.ending;
         if (ending.length > MAX_ENDED_PER_COMMIT) {
           // Far over the cap (it was lowered since these sessions started): the oldest of them
           // end first, each in a commit of its own, and the rest with the new session.
@@ -97,6 +124,9 @@ export class KvSessionStore implements SessionStore {
           }
           ending = ending.slice(ending.length - MAX_ENDED_PER_COMMIT);
         }
+        // Every session found to end is no longer live, whoever ended it; the new one is.
+        const live = found.live === undefined ? undefined : found.live - found.ending.length + 1;
+        const capValue: SessionCap = live === undefined ? { at: now } : { at: now, live };
         const op = this.#kv.atomic().check({ key: sessionKey, versionstamp: null }).check(cap);
         if (userVersionstamp !== undefined) {
           op.check({ key: KEYS.user(session.userId), versionstamp: userVersionstamp });
@@ -114,7 +144,7 @@ export class KvSessionStore implements SessionStore {
             indexed(session),
             until(session.maxExpiresAt, now),
           )
-          .set(capKey, now, until(session.maxExpiresAt, now))
+          .set(capKey, capValue, until(session.maxExpiresAt, now))
           .commit();
         if (result.ok) {
           return { outcome: "created", ended: [...endedBefore, ...ending.map((e) => e.value)] };
@@ -139,18 +169,14 @@ export class KvSessionStore implements SessionStore {
    * `max`, oldest first: none when the index alone says there is room, as for most logins. At
    * the cap only the sessions that end are read (and those the index cannot vouch for).
    */
-  async #beyondCap(
-    userUid: string,
-    max: number,
-    now: number,
-  ): Promise<Versioned<SessionRecord>[]> {
+  async #beyondCap(userUid: string, max: number, now: number): Promise<BeyondCap> {
     const index: { sid: string; value: unknown }[] = [];
     for await (const entry of this.#kv.list({ prefix: KEYS.userSessions(userUid) })) {
       const sid = entry.key[2];
       if (typeof sid === "string") index.push({ sid, value: entry.value });
     }
     // Every live session is indexed: fewer keys than the cap, fewer live sessions.
-    if (index.length < max) return [];
+    if (index.length < max) return { ending: [], live: index.length };
     const vouched: { sid: string; createdAt: number }[] = [];
     const unvouched: string[] = [];
     for (const { sid, value } of index) {
@@ -160,8 +186,9 @@ export class KvSessionStore implements SessionStore {
       }
     }
     const read = (await this.#readVersioned(unvouched)).filter((e) => isSessionLive(e.value, now));
+    const live = vouched.length + read.length;
     const ending = oldestBeyondCap([...vouched, ...read.map((e) => e.value)], max);
-    if (ending.length === 0) return [];
+    if (ending.length === 0) return { ending: [], live };
     const known = new Map(read.map((e) => [e.value.sid, e]));
     const rest = await this.#readVersioned(
       ending.filter((e) => !known.has(e.sid)).map((e) => e.sid),
@@ -172,21 +199,18 @@ export class KvSessionStore implements SessionStore {
     if (chosen.some((e) => e === undefined || !isSessionLive(e.value, now))) {
       return this.#beyondCapByRecords(index.map((e) => e.sid), max, now);
     }
-    return chosen as Versioned<SessionRecord>[];
+    return { ending: chosen as Versioned<SessionRecord>[], live };
   }
 
   /** {@link #beyondCap} from the sessions' records: every indexed session read. */
-  async #beyondCapByRecords(
-    sids: readonly string[],
-    max: number,
-    now: number,
-  ): Promise<Versioned<SessionRecord>[]> {
+  async #beyondCapByRecords(sids: readonly string[], max: number, now: number) {
     const live = (await this.#readVersioned(sids)).filter((entry) =>
       isSessionLive(entry.value, now)
     );
     const stamps = new Map(live.map((entry) => [entry.value, entry.versionstamp]));
-    return oldestBeyondCap(live.map((entry) => entry.value), max)
+    const ending = oldestBeyondCap(live.map((entry) => entry.value), max)
       .map((value) => ({ value, versionstamp: stamps.get(value)! }));
+    return { ending, live: live.length };
   }
 
   /** The sessions of `sids` that exist, read in batches. */

@@ -198,6 +198,7 @@ Deno.test("sessions [kv]: an index written by 2.22 still counts live sessions at
     const hour = 3_600_000;
     const made = await fill(stores, user, 3, 3, NOW);
     for (const session of made) await kv.set(["user_sessions", user.uid!, session.sid], true);
+    await kv.set(["session_cap", user.uid!], NOW);
     const gone = made[1]!;
     await kv.set(["sessions", gone.sid], { ...gone, expiresAt: NOW + 1 });
     // One idled out: room without ending anyone; then at the cap the oldest live one ends.
@@ -213,6 +214,36 @@ Deno.test("sessions [kv]: an index written by 2.22 still counts live sessions at
       now: at + 1,
     });
     assert.deepEqual(sids(ended), [made[0]!.sid]);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("sessions [kv]: below the cap, a login lists the user's index only when its bound is unknown", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let lists = 0;
+  const counting = new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "list") lists++;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  try {
+    const stores = kvStores(counting);
+    const { user } = await addUser(stores);
+    await fill(stores, user, 1, 3, NOW);
+    assert.equal(lists, 1, "the first session: no bound yet, the index is listed");
+    await fill(stores, user, 2, 3, NOW + 10);
+    assert.equal(lists, 1, "room by the bound: not listed");
+    // At the cap the index is read, and the oldest ends; a revocation leaves the bound high.
+    const { ended } = await stores.sessions.createSession({
+      session: sessionOf(user, undefined, NOW + 20),
+      maxSessions: 3,
+      now: NOW,
+    });
+    assert.equal(lists, 2);
+    assert.equal(ended.length, 1);
   } finally {
     kv.close();
   }
