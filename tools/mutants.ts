@@ -14,9 +14,10 @@
  *   `exp` anyway (and the reverse);
  * - dropping `known.alg === alg` in the resolvers: the allowlist and jose's own check of the
  *   key's algorithm refuse the token anyway;
- * - `timingSafeEqual` -> `===`: not observable by a functional test; a source test
- *   (tests/security/constant_time_test.ts) pins the three comparison sites instead, and
- *   `oauth-client-compare-not-constant-time` proves it.
+ * - `equalConstantTime` -> `===`: not observable by a functional test; a source test
+ *   (tests/security/constant_time_test.ts) pins the comparison sites and the function's loop
+ *   instead, and `oauth-client-compare-not-constant-time` and `constant-time-compare-early-exit`
+ *   prove it.
  *
  * Removed or merged when main was restructured (issues 10-16), one line each:
  * - `rotation-token-versionstamp`: refresh tokens have no records any more (issue 11: one
@@ -628,9 +629,9 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "oauth-client-compare-not-constant-time",
-    property: "client secrets are compared in constant time (timingSafeEqual of digests)",
+    property: "client secrets are compared in constant time (equalConstantTime of digests)",
     file: "src/oauth/client_service.ts",
-    search: "const same = timingSafeEqual(presented, expected);",
+    search: "const same = equalConstantTime(presented, expected);",
     replace: "const same = presented.every((byte, i) => byte === expected[i]);",
   },
   {
@@ -789,8 +790,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "metrics-token-any",
     property: "with METRICS_TOKEN set, /metrics needs that bearer token",
     file: "src/routes/metrics.ts",
-    search: "!timingSafeEqual(await digest(given), await expectedDigest)",
-    replace: "!timingSafeEqual(await digest(given), await digest(given))",
+    search: "!equalConstantTime(sha256(given), expectedDigest)",
+    replace: "!equalConstantTime(sha256(given), sha256(given))",
   },
 
   // ---- requests, bodies, headers, logs ----
@@ -887,7 +888,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "reuse-older-token-mac-ignored",
     property: "an older token the server issued (proven by its MAC) is still reuse and revokes",
     file: "src/tokens/refresh_token.ts",
-    search: "return timingSafeEqual(mac, macOf(key, family, counter));",
+    search: "return equalConstantTime(mac, macOf(key, family, counter));",
     replace: "return mac.length < 0;",
   },
   {
@@ -910,14 +911,14 @@ export const MUTANTS: readonly Mutant[] = [
     name: "refresh-token-mac-unkeyed",
     property: "a refresh token (first or child) cannot be computed without SECRET_KEY",
     file: "src/tokens/refresh_token.ts",
-    search: 'createHmac("sha256", key).update(MAC_LABEL)',
-    replace: 'createHmac("sha256", "").update(MAC_LABEL)',
+    search: "hmacSha256(key, MAC_LABEL, family, counter)",
+    replace: 'hmacSha256("", MAC_LABEL, family, counter)',
   },
   {
     name: "sid-reveals-family",
     property: "an access token's sid reveals nothing of its refresh token's family id",
     file: "src/tokens/refresh_token.ts",
-    search: 'const hex = createHash("sha256").update("sid/v1").update(family).digest("hex");',
+    search: 'const hex = sha256Hex("sid/v1", family);',
     replace: 'const hex = [...family].map((b) => b.toString(16).padStart(2, "0")).join("");',
   },
   {
@@ -939,8 +940,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "client-secret-truncated-compare",
     property: "a client secret is compared at full strength (all 32 bytes of its SHA-256)",
     file: "src/oauth/client_service.ts",
-    search: "const same = timingSafeEqual(presented, expected);",
-    replace: "const same = timingSafeEqual(presented.subarray(0, 2), expected.subarray(0, 2));",
+    search: "const same = equalConstantTime(presented, expected);",
+    replace: "const same = equalConstantTime(presented.subarray(0, 2), expected.subarray(0, 2));",
   },
   {
     name: "log-grace-refresh-token",
@@ -960,8 +961,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "device-token-unkeyed",
     property: "a device token cannot be minted without SECRET_KEY",
     file: "src/users/device_tokens.ts",
-    search: 'const key = createHmac("sha256", options.secret).update(KEY_LABEL).digest();',
-    replace: 'const key = createHmac("sha256", "").update(KEY_LABEL).digest();',
+    search: "const key = hmacSha256(options.secret, KEY_LABEL);",
+    replace: 'const key = hmacSha256("", KEY_LABEL);',
   },
   {
     name: "session-client-generation-not-stored",
@@ -1409,7 +1410,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "code-stored-in-clear",
     property: "codes are stored only as hashes",
     file: "src/browser/authorization_codes.ts",
-    search: 'return createHash("sha256").update(code).digest("base64url");',
+    search: "return sha256Base64url(code);",
     replace: "return code;",
   },
   {
@@ -2121,5 +2122,37 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/store/kv_sessions.ts",
     search: ": found.live - found.ending.length + 1;",
     replace: ": found.live - found.ending.length;",
+  },
+  // ---- issue 24 (nocrypto) ----
+  // src/crypto/digests.ts is the one definition of the digests and of the constant-time
+  // compare every secret comparison uses (client secrets, refresh-token MACs, device tokens,
+  // CSRF tokens, PKCE, TOTP, recovery codes, the metrics token, passwords).
+  {
+    name: "constant-time-compare-length-mismatch-equal",
+    property: "a presented secret or MAC of another length never equals the expected one",
+    file: "src/crypto/digests.ts",
+    search: "if (a.length !== b.length) return false;",
+    replace: "if (a.length !== b.length) return true;",
+  },
+  {
+    name: "constant-time-compare-first-byte-only",
+    property: "a secret or MAC is compared over all its bytes, not a prefix",
+    file: "src/crypto/digests.ts",
+    search: "for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;",
+    replace: "for (let i = 0; i < Math.min(a.length, 1); i++) difference |= a[i]! ^ b[i]!;",
+  },
+  {
+    name: "constant-time-compare-early-exit",
+    property: "secrets are compared in constant time (no exit at the first differing byte)",
+    file: "src/crypto/digests.ts",
+    search: "for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;",
+    replace: "for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;",
+  },
+  {
+    name: "hmac-key-ignored",
+    property: "every MAC (refresh tokens, device tokens, CSRF tokens) is keyed by SECRET_KEY",
+    file: "src/crypto/digests.ts",
+    search: "const mac = hmac.create(nobleSha256, bytesOf(key));",
+    replace: "const mac = hmac.create(nobleSha256, bytesOf(key).subarray(0, 0));",
   },
 ];

@@ -13,7 +13,7 @@
  * @module
  */
 import { base64url, decodeJwt } from "jose";
-import { createHash } from "node:crypto";
+import { sha256Base64url } from "../crypto/digests.ts";
 import { ApiError } from "../errors.ts";
 import type { SessionClient } from "../tokens/session_store.ts";
 import type { SessionService } from "../tokens/sessions.ts";
@@ -66,7 +66,7 @@ export interface RedeemedCode {
 
 /** SHA-256 of a code, base64url: its store key. */
 export function codeHash(code: string): string {
-  return createHash("sha256").update(code).digest("base64url");
+  return sha256Base64url(code);
 }
 
 /** Creates the authorization code service. */

@@ -9,7 +9,7 @@
  * @module
  */
 import { base64url } from "jose";
-import { createHash } from "node:crypto";
+import { sha256Base64url } from "../crypto/digests.ts";
 import { sessionEpoch, type UserRecord, type UserStore, userUid } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
 import type { BrowserSessionRecord, BrowserSessionStore } from "./browser_session_store.ts";
@@ -33,9 +33,7 @@ const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 
 /** The store key of a cookie value. */
 export function browserSessionKey(cookieValue: string): string {
-  return createHash("sha256").update("browser-session/v1").update(cookieValue).digest(
-    "base64url",
-  );
+  return sha256Base64url("browser-session/v1", cookieValue);
 }
 
 /** Whether a browser session still stands for `user` at `now`. */

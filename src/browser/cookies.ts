@@ -13,7 +13,12 @@
  *
  * @module
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import {
+  equalConstantTime,
+  hmacSha256,
+  hmacSha256Base64url,
+  sha256Base64url,
+} from "../crypto/digests.ts";
 import { base64url } from "jose";
 
 /** The cookie names for a server whose public address is or is not https. */
@@ -77,12 +82,12 @@ export function newCookieValue(): string {
 
 /** The key CSRF tokens are HMACs under, derived from `SECRET_KEY`. */
 export function deriveCsrfKey(secretKey: string): Uint8Array {
-  return new Uint8Array(createHmac("sha256", secretKey).update("login-csrf/v1").digest());
+  return hmacSha256(secretKey, "login-csrf/v1");
 }
 
 /** The form token of a CSRF cookie value. */
 export function csrfToken(key: Uint8Array, cookieValue: string): string {
-  return createHmac("sha256", key).update(cookieValue).digest("base64url");
+  return hmacSha256Base64url(key, cookieValue);
 }
 
 /**
@@ -104,9 +109,8 @@ export function csrfTokenMatches(
   token: string | undefined,
 ): boolean {
   if (cookieValue === undefined || cookieValue === "" || token === undefined) return false;
-  const expected = Buffer.from(csrfToken(key, cookieValue));
-  const presented = Buffer.from(token);
-  return presented.length === expected.length && timingSafeEqual(presented, expected);
+  const expected = new TextEncoder().encode(csrfToken(key, cookieValue));
+  return equalConstantTime(new TextEncoder().encode(token), expected);
 }
 
 /**
@@ -114,5 +118,5 @@ export function csrfTokenMatches(
  * step carried to another browser, whose CSRF cookie differs, does not pass there).
  */
 export function browserBinding(csrfCookie: string): string {
-  return createHash("sha256").update("login-step/v1").update(csrfCookie).digest("base64url");
+  return sha256Base64url("login-step/v1", csrfCookie);
 }

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { timingSafeEqual } from "node:crypto";
 import type { Argon2Backend } from "./argon2_backend.ts";
 import { type Argon2Params, formatArgon2idPhc, parseArgon2idPhc } from "./argon2_phc.ts";
+import { equalConstantTime } from "./digests.ts";
 
 const SALT_BYTES = 16;
 const HASH_BYTES = 32;
@@ -82,6 +82,6 @@ export const webCryptoArgon2: Argon2Backend = Object.freeze({
       parsed.params,
       parsed.hash.length,
     );
-    return timingSafeEqual(derived, parsed.hash);
+    return equalConstantTime(derived, parsed.hash);
   },
 });

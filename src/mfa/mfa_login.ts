@@ -17,7 +17,7 @@
  */
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { base64url } from "jose";
-import { createHash } from "node:crypto";
+import { sha256Base64url } from "../crypto/digests.ts";
 import { ApiError, ContendedError } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
 import type { SessionClient } from "../tokens/session_store.ts";
@@ -265,7 +265,7 @@ export type MfaLogin = ReturnType<typeof createMfaLogin>;
 
 /** The store id of an `mfa_token`: its SHA-256 (the token itself is never stored). */
 function challengeId(token: string): string {
-  return createHash("sha256").update(`mfa-token/${token}`).digest("base64url");
+  return sha256Base64url(`mfa-token/${token}`);
 }
 
 function passkeyRefused(): ApiError {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { equalConstantTime, sha256Base64url } from "../crypto/digests.ts";
 import { base32Encode } from "./totp.ts";
 
 /** Codes in a set. */
@@ -37,7 +37,7 @@ export function newRecoveryCodes(): { codes: string[]; hashes: string[] } {
 export function recoveryCodeHash(presented: string): string | undefined {
   const normalized = presented.toLowerCase().replace(/[\s-]/g, "");
   if (!/^[a-z2-7]{16}$/.test(normalized)) return undefined;
-  return createHash("sha256").update(`recovery/${normalized}`).digest("base64url");
+  return sha256Base64url(`recovery/${normalized}`);
 }
 
 /**
@@ -51,7 +51,7 @@ export function findRecoveryCode(hashes: readonly string[], presented: string): 
   let found = -1;
   hashes.forEach((stored, i) => {
     const bytes = new TextEncoder().encode(stored);
-    if (bytes.length === wanted.length && timingSafeEqual(bytes, wanted) && found < 0) found = i;
+    if (equalConstantTime(bytes, wanted) && found < 0) found = i;
   });
   return found;
 }

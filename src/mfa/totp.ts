@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { equalConstantTime, hmacSha1 } from "../crypto/digests.ts";
 
 /** Seconds per time step (RFC 6238 section 4.1, X; the default every authenticator app uses). */
 export const TOTP_PERIOD_SECONDS = 30;
@@ -39,7 +39,7 @@ export function hotp(secret: Uint8Array, counter: number, digits: number = TOTP_
   if (!Number.isSafeInteger(counter) || counter < 0) throw new RangeError("bad HOTP counter");
   const message = new Uint8Array(8);
   new DataView(message.buffer).setBigUint64(0, BigInt(counter));
-  const mac = createHmac("sha1", secret).update(message).digest();
+  const mac = hmacSha1(secret, message);
   const offset = mac[mac.length - 1]! & 0x0f;
   const binary = ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) |
     (mac[offset + 2]! << 8) | mac[offset + 3]!;
@@ -105,7 +105,7 @@ export function matchTotp(
   for (let step = current - TOTP_DRIFT_STEPS; step <= current + TOTP_DRIFT_STEPS; step++) {
     if (step < 0) continue;
     const expected = new TextEncoder().encode(hotp(secret, step));
-    if (timingSafeEqual(presented, expected) && step > lastUsedStep) matched ??= step;
+    if (equalConstantTime(presented, expected) && step > lastUsedStep) matched ??= step;
   }
   return matched;
 }

@@ -10,7 +10,7 @@
  * @module
  */
 import { base64url } from "jose";
-import { createHash, timingSafeEqual } from "node:crypto";
+import { equalConstantTime, sha256 } from "../crypto/digests.ts";
 import { ApiError } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
 import {
@@ -34,7 +34,7 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 const MAX_SCOPES = 64;
 const MAX_SECRET_LENGTH = 512;
-const DUMMY_HASH = sha256Bytes("no such client");
+const DUMMY_HASH = sha256("no such client");
 
 /** A client and its secret, returned once by `add` and `rotateSecret`. */
 export interface ClientWithSecret {
@@ -217,8 +217,8 @@ export function createClientService(deps: ClientServiceDeps) {
       // A public client has no secret: whatever is presented as one is wrong.
       const secretless = entry?.value.public === true;
       const expected = entry && !secretless ? base64url.decode(entry.value.secretHash) : DUMMY_HASH;
-      const presented = sha256Bytes(secret.slice(0, MAX_SECRET_LENGTH));
-      const same = timingSafeEqual(presented, expected);
+      const presented = sha256(secret.slice(0, MAX_SECRET_LENGTH));
+      const same = equalConstantTime(presented, expected);
       return entry && !secretless && same && secret.length <= MAX_SECRET_LENGTH
         ? entry.value
         : undefined;
@@ -311,14 +311,10 @@ function browserProblem(
 
 function newSecret(): { secret: string; hash: string } {
   const secret = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-  return { secret, hash: base64url.encode(sha256Bytes(secret)) };
+  return { secret, hash: base64url.encode(sha256(secret)) };
 }
 
 /** 96 random bits: no two registrations or rotations of a client share one. */
 function newGeneration(): string {
   return base64url.encode(crypto.getRandomValues(new Uint8Array(12)));
-}
-
-function sha256Bytes(text: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(text).digest());
 }

@@ -20,7 +20,7 @@
  * @module
  */
 import { base64url, SignJWT } from "jose";
-import { createHash } from "node:crypto";
+import { sha256, sha512 } from "../crypto/digests.ts";
 import type { KeyRing, SigningKey } from "../crypto/keys.ts";
 import type { IdTokenPayload } from "./claims.ts";
 
@@ -63,8 +63,8 @@ export function idTokenKey(ring: KeyRing): SigningKey | undefined {
  * ```
  */
 export function accessTokenHash(accessToken: string, alg: string): string {
-  const digest = createHash(alg === "EdDSA" ? "sha512" : "sha256").update(accessToken).digest();
-  return base64url.encode(new Uint8Array(digest.subarray(0, digest.length / 2)));
+  const digest = alg === "EdDSA" ? sha512(accessToken) : sha256(accessToken);
+  return base64url.encode(digest.subarray(0, digest.length / 2));
 }
 
 /** Signs an ID token with `key`: the claims `CLAIMS` (`oidc/claims.ts`) puts in ID tokens. */

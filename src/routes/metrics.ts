@@ -14,8 +14,8 @@
  */
 import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
-import { timingSafeEqual } from "node:crypto";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { equalConstantTime, sha256 } from "../crypto/digests.ts";
 import { ApiError } from "../errors.ts";
 import { bearerToken } from "../middleware/require_auth.ts";
 import { errorResponse } from "./schemas.ts";
@@ -57,7 +57,8 @@ function isLoopback(host: string): boolean {
 export function metricsRoutes(app: AppRouter, ctx: AppContext): void {
   const expected = ctx.config.metricsToken;
   const access = metricsAccess(ctx.config.host, expected);
-  const expectedDigest = expected === undefined ? undefined : digest(expected);
+  // SHA-256 first, so the comparison is over equal lengths whatever was sent.
+  const expectedDigest = expected === undefined ? undefined : sha256(expected);
 
   app.openapi(
     createRoute({
@@ -88,7 +89,7 @@ export function metricsRoutes(app: AppRouter, ctx: AppContext): void {
       }
       if (expectedDigest !== undefined) {
         const given = bearerToken(c.req.header("Authorization")) ?? "";
-        if (!timingSafeEqual(await digest(given), await expectedDigest)) {
+        if (!equalConstantTime(sha256(given), expectedDigest)) {
           throw new ApiError("invalid_token", "metrics token required", {
             "WWW-Authenticate": 'Bearer realm="metrics"',
           });
@@ -98,9 +99,4 @@ export function metricsRoutes(app: AppRouter, ctx: AppContext): void {
       return c.text(await registry.metrics(), 200, { "Content-Type": registry.contentType });
     },
   );
-}
-
-/** SHA-256 first, so the comparison is over equal lengths whatever was sent. */
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }

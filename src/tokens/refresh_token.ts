@@ -18,7 +18,7 @@
  * @module
  */
 import { base64url } from "jose";
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { equalConstantTime, hmacSha256, sha256Base64url, sha256Hex } from "../crypto/digests.ts";
 
 const REFRESH_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const FAMILY_BYTES = 16;
@@ -38,7 +38,7 @@ const MAC_LABEL = new TextEncoder().encode("refresh-token/v2");
  * ```
  */
 export function deriveChainKey(secretKey: string): Uint8Array {
-  return new Uint8Array(createHmac("sha256", secretKey).update("refresh-token-chain/v1").digest());
+  return hmacSha256(secretKey, "refresh-token-chain/v1");
 }
 
 /** A fresh family id: random, one per session. */
@@ -81,9 +81,8 @@ export function childOf(key: Uint8Array, parent: string): string {
 /** The child a version before the MAC layout derived: HMAC(chain key, whole parent). */
 export function legacyChildOf(key: Uint8Array, parent: string): string {
   const family = base64url.decode(parent).slice(0, FAMILY_BYTES);
-  const secret = createHmac("sha256", key).update(parent).digest()
-    .subarray(0, 32 - FAMILY_BYTES);
-  return base64url.encode(concat(family, new Uint8Array(secret)));
+  const secret = hmacSha256(key, parent).subarray(0, 32 - FAMILY_BYTES);
+  return base64url.encode(concat(family, secret));
 }
 
 /**
@@ -96,7 +95,7 @@ export function macVerifies(key: Uint8Array, token: string): boolean {
   const family = bytes.subarray(0, FAMILY_BYTES);
   const mac = bytes.subarray(FAMILY_BYTES, FAMILY_BYTES + MAC_BYTES);
   const counter = bytes.subarray(FAMILY_BYTES + MAC_BYTES);
-  return timingSafeEqual(mac, macOf(key, family, counter));
+  return equalConstantTime(mac, macOf(key, family, counter));
 }
 
 /** The family id of a well-formed refresh token; `undefined` for anything else. */
@@ -116,7 +115,7 @@ export function familyOf(refreshToken: string): Uint8Array | undefined {
  * ```
  */
 export function sidOf(family: Uint8Array): string {
-  const hex = createHash("sha256").update("sid/v1").update(family).digest("hex");
+  const hex = sha256Hex("sid/v1", family);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
     hex.slice(20, 32)
   }`;
@@ -127,13 +126,12 @@ export function sidOf(family: Uint8Array): string {
  * costs less than one async crypto op's trip.
  */
 export function tokenHash(token: string): string {
-  return createHash("sha256").update(token).digest("base64url");
+  return sha256Base64url(token);
 }
 
 /** The MAC of a family's token number `counter`. */
 function macOf(key: Uint8Array, family: Uint8Array, counter: Uint8Array): Uint8Array {
-  const mac = createHmac("sha256", key).update(MAC_LABEL).update(family).update(counter).digest();
-  return new Uint8Array(mac.subarray(0, MAC_BYTES));
+  return hmacSha256(key, MAC_LABEL, family, counter).subarray(0, MAC_BYTES);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

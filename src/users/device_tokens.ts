@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { base64url } from "jose";
+import { equalConstantTime, hmacSha256 } from "../crypto/digests.ts";
 
 const PREFIX = "dt1";
 const KEY_LABEL = "auth-server device token v1";
@@ -55,10 +55,10 @@ export interface DeviceTokenOptions {
  * ```
  */
 export function createDeviceTokens(options: DeviceTokenOptions) {
-  // Synchronous HMAC (node:crypto): a login under load should not wait an extra event-loop
-  // turn for each of these.
-  const key = createHmac("sha256", options.secret).update(KEY_LABEL).digest();
-  const mac = (text: string) => createHmac("sha256", key).update(text).digest();
+  // Synchronous HMAC (crypto/digests.ts): a login under load should not wait an extra
+  // event-loop turn for each of these.
+  const key = hmacSha256(options.secret, KEY_LABEL);
+  const mac = (text: string) => hmacSha256(key, text);
   const fingerprint = (passwordHash: string) =>
     base64url.encode(mac(`password\u0000${passwordHash}`).subarray(0, 16));
 
@@ -97,9 +97,9 @@ export function createDeviceTokens(options: DeviceTokenOptions) {
 /** The device-token service's interface. */
 export type DeviceTokens = ReturnType<typeof createDeviceTokens>;
 
-/** Constant-time equality (a length mismatch is no secret). */
+/** Constant-time equality (a length mismatch is no secret); an undecodable side never equals. */
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  return a !== undefined && b !== undefined && a.length === b.length && timingSafeEqual(a, b);
+  return a !== undefined && b !== undefined && equalConstantTime(a, b);
 }
 
 function parseClaims(payload: string): { u: string; d: string; e: number; p: string } | undefined {

@@ -87,3 +87,12 @@ test("main.ts does not evaluate the OpenAPI generator or the WebAuthn library at
   const late = graph.filter((s) => /zod-openapi|simplewebauthn|openapi_document/.test(s));
   assert.deepEqual(late, []);
 });
+
+test("nothing main.ts loads imports node:crypto (issue 24: its evaluation cost 25-45 ms of start-up)", async () => {
+  // The whole graph, dynamic imports too; npm packages' own imports are not in it (deno info
+  // stops at the package), so this holds our modules to src/crypto/digests.ts.
+  const graph = await moduleGraph("main.ts");
+  assert.ok(graph.some((s) => s.endsWith("/src/crypto/digests.ts")), "the graph was read");
+  assert.ok(graph.some((s) => s.startsWith("node:")), "node: specifiers are listed");
+  assert.deepEqual(graph.filter((s) => s === "node:crypto"), []);
+});
