@@ -129,9 +129,10 @@ export function createMeAnswers(options: MeAnswersOptions): MeAnswers {
 }
 
 /**
- * The request's target is exactly `/me`: no query, no trailing slash, nothing to normalize.
- * `request.url` is the scheme and authority, then the target as the client sent it.
+ * The request's target is exactly `/me`: no query, no fragment, no trailing slash, nothing to
+ * decode or normalize. `request.url` is the scheme and authority, then the target as the client
+ * sent it; the path starts where Hono's `getPath` starts it, so Hono would route it to `/me` too.
  */
 function isBareMePath(url: string): boolean {
-  return url.endsWith("/me") && url.indexOf("/", url.indexOf("//") + 2) === url.length - 3;
+  return url.endsWith("/me") && url.indexOf("/", url.indexOf(":") + 4) === url.length - 3;
 }
