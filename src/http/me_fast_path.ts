@@ -15,8 +15,8 @@
  * which verifies, refuses or answers, and refills the memo. Off when CORS is configured (its
  * headers depend on the request's `Origin`).
  *
- * The answer carries the same status, body and headers (`requestChain`'s security headers, then
- * the route's content type, in that order), and gets the same histogram series and log line
+ * The answer carries the same status, body and headers (`requestChain`'s security headers and the
+ * route's content type, in the same order), and gets the same histogram series and log line
  * (`RequestChain.answered`).
  *
  * @module
@@ -73,9 +73,11 @@ export function createMeAnswers(options: MeAnswersOptions): MeAnswers {
   const { keys, now, gate, chain, trustProxy } = options;
   const maxEntries = options.maxEntries ?? 10_000;
   const byHeader = new Map<string, Remembered>();
-  // The order the route's answer has them in: the chain's first, then its content type.
-  const headers: [string, string][] = [...chain.headers, ["content-type", ME_CONTENT_TYPE]]
+  // The route's answer is built from a `Headers` object (the chain's list, then the content
+  // type), whose iteration order (sorted by name) is the order they go out in: the same here.
+  const list: [string, string][] = [...chain.headers, ["content-type", ME_CONTENT_TYPE]]
     .map(([name, value]) => [name, value]);
+  const headers = [...new Headers(list)];
 
   function answer(request: Request, info: { readonly remoteAddr?: Deno.Addr }) {
     const started = performance.now();
