@@ -287,19 +287,31 @@ function createDrain(afterAnswer: () => void = () => {}) {
   let idle: (() => void) | undefined;
   return {
     wrap(handler: Handler): Handler {
-      return async (request, info) => {
+      const done = () => {
+        inFlight--;
+        afterAnswer();
+        if (draining && inFlight === 0) idle?.();
+      };
+      return (request, info) => {
         if (draining) {
           // Before Hono: the app may be mid-request for others; the body is the mapper's shape.
           return apiErrorResponse(SHUTTING_DOWN, { "Connection": "close" });
         }
         inFlight++;
+        let answer: Response | Promise<Response>;
         try {
-          return await handler(request, info);
-        } finally {
-          inFlight--;
-          afterAnswer();
-          if (draining && inFlight === 0) idle?.();
+          answer = handler(request, info);
+        } catch (err) {
+          done();
+          throw err;
         }
+        // A synchronous answer (GET /me's fast path) stays synchronous: Deno sends it at once,
+        // with no promise to settle first.
+        if (answer instanceof Response) {
+          done();
+          return answer;
+        }
+        return answer.finally(done);
       };
     },
     start(): Promise<void> {
