@@ -46,10 +46,17 @@ Deno.test("POST /logout: the next /me falls through and is refused", async () =>
   await expectAnswer(t.app, token, false, 401);
 });
 
-Deno.test("disabling the user (as the admin API and CLI do): the next /me is refused", async () => {
+Deno.test("an admin disabling the user (PATCH /admin/users): the next /me is refused", async () => {
   using t = await makeApp();
   const token = await polled(t);
-  await t.services.users.update("ada", { disabled: true });
+  await addUser(t, "root", "root password 1", ["admin", "user"]);
+  const { token: admin } = await login(t, "root", "root password 1");
+  const disable = await served(t.app, "/admin/users/ada", {
+    method: "PATCH",
+    headers: { ...bearer(admin).headers, "Content-Type": "application/json" },
+    body: JSON.stringify({ disabled: true }),
+  });
+  assert.equal(disable.res.status, 200);
   await expectAnswer(t.app, token, false, 401);
 });
 
