@@ -17,7 +17,8 @@ import type { Logger } from "./logger.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { limitBody, MAX_BODY_BYTES, requireJson } from "./middleware/json_body.ts";
 import { errorResponse } from "./routes/schemas.ts";
-import { requestChain } from "./middleware/request_chain.ts";
+import { createRequestChain } from "./middleware/request_chain.ts";
+import { createMeAnswers } from "./http/me_fast_path.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { adminMfaRoutes } from "./routes/admin_mfa.ts";
@@ -67,7 +68,18 @@ export function createApp(services: Services, config: Config, logger: Logger) {
 
   // Security headers, metrics and the request log: one pass per request.
   const { trustProxy, issuer } = config;
-  app.use(requestChain({ logger, trustProxy, metrics: services.metrics, issuer }));
+  const chain = createRequestChain({ logger, trustProxy, metrics: services.metrics, issuer });
+  app.use(chain.middleware);
+  // A repeated GET /me answered without Hono (server.ts asks it first); not under CORS, whose
+  // headers depend on the request's Origin.
+  const meAnswers = createMeAnswers({
+    keys: services.keys,
+    now: services.now,
+    gate: services.gate,
+    chain,
+    trustProxy,
+    fastPath: config.corsOrigins.length === 0,
+  });
   if (config.corsOrigins.length > 0) {
     app.use(cors({
       origin: [...config.corsOrigins],
@@ -91,7 +103,7 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   mfaRoutes(app, ctx);
   passkeyRoutes(app, ctx);
   refreshRoutes(app, ctx);
-  meAndLogoutRoutes(app, ctx);
+  meAndLogoutRoutes(app, ctx, meAnswers);
   sessionRoutes(app, ctx);
   wellKnownRoutes(app, ctx);
   healthRoutes(app, ctx);
@@ -150,7 +162,9 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     if (c.req.path.startsWith("/oauth/")) return oauthErrorResponse(err, c, logger);
     return answerError(c, err, logger);
   });
-  return app;
+  /** `GET /me` repeated, answered without Hono, or `undefined`: then ask `fetch`. */
+  const answerMeAgain = meAnswers.answer;
+  return Object.assign(app, { answerMeAgain });
 }
 
 /** The paths whose POST, PATCH and PUT take a JSON body (16 KiB at most) and only JSON. */

@@ -23,15 +23,24 @@ export function clientIp(c: Context, trustProxy: TrustedProxies): string {
   const known = c.get("clientIp");
   if (known !== undefined) return known;
   const peer = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
+  const address = peerClientIp(peer, c.req.header("X-Forwarded-For"), trustProxy);
+  c.set("clientIp", address);
+  return address;
+}
+
+/** The same address from plain values: for an answer made without Hono (`me_fast_path.ts`). */
+export function peerClientIp(
+  peer: Deno.Addr | undefined,
+  forwardedFor: string | undefined,
+  trustProxy: TrustedProxies,
+): string {
   const peerAddress = peer && "hostname" in peer ? peer.hostname : "unknown";
-  const address = clientAddress(
+  return clientAddress(
     peerAddress,
-    c.req.header("X-Forwarded-For"),
+    forwardedFor,
     trustProxy,
     (hop) => warnOnce(trustProxy, peerAddress, hop),
   );
-  c.set("clientIp", address);
-  return address;
 }
 
 /**

@@ -167,18 +167,25 @@ export async function serve(runtime: Runtime): Promise<number> {
 
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
-    server = Deno.serve({
-      hostname: config.host,
-      port: config.port,
-      reusePort: shared.reusePort, // several processes on one port (start:all-cores, Linux)
-      // The hasher opens once the first answer is out, or HASHER_OPEN_DELAY_MS from now.
-      onListen: ({ hostname, port }) => {
-        listenedOn = `http://${hostname}:${port}`;
-        hasherOpening.start();
+    server = Deno.serve(
+      {
+        hostname: config.host,
+        port: config.port,
+        reusePort: shared.reusePort, // several processes on one port (start:all-cores, Linux)
+        // The hasher opens once the first answer is out, or HASHER_OPEN_DELAY_MS from now.
+        onListen: ({ hostname, port }) => {
+          listenedOn = `http://${hostname}:${port}`;
+          hasherOpening.start();
+        },
+        // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
+        // runtime, so only the routes that need the client address (limits, logs) pay for it.
+        // A repeated GET /me is answered without Hono when nothing it depends on has changed
+        // (http/me_fast_path.ts); everything else, errors included, is Hono's.
       },
-      // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
-      // runtime, so only the routes that need the client address (limits, logs) pay for it.
-    }, drain.wrap((request, info) => floodGate(request, info) ?? app.fetch(request, info)));
+      drain.wrap((request, info) =>
+        floodGate(request, info) ?? app.answerMeAgain(request, info) ?? app.fetch(request, info)
+      ),
+    );
   } catch (err) {
     console.error(listenProblem(config.host, config.port, err));
     removeSignalListeners();
@@ -280,19 +287,31 @@ function createDrain(afterAnswer: () => void = () => {}) {
   let idle: (() => void) | undefined;
   return {
     wrap(handler: Handler): Handler {
-      return async (request, info) => {
+      const done = () => {
+        inFlight--;
+        afterAnswer();
+        if (draining && inFlight === 0) idle?.();
+      };
+      return (request, info) => {
         if (draining) {
           // Before Hono: the app may be mid-request for others; the body is the mapper's shape.
           return apiErrorResponse(SHUTTING_DOWN, { "Connection": "close" });
         }
         inFlight++;
+        let answer: Response | Promise<Response>;
         try {
-          return await handler(request, info);
-        } finally {
-          inFlight--;
-          afterAnswer();
-          if (draining && inFlight === 0) idle?.();
+          answer = handler(request, info);
+        } catch (err) {
+          done();
+          throw err;
         }
+        // A synchronous answer (GET /me's fast path) stays synchronous: Deno sends it at once,
+        // with no promise to settle first.
+        if (answer instanceof Response) {
+          done();
+          return answer;
+        }
+        return answer.finally(done);
       };
     },
     start(): Promise<void> {

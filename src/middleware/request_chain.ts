@@ -11,14 +11,16 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { TrustedProxies } from "../client_address.ts";
+import { clientIp } from "../client_ip.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
-import { requestLog } from "./request_log.ts";
-import { requestRecorder } from "./request_metrics.ts";
+import { type AnsweredRequest, requestLog } from "./request_log.ts";
+import { requestRecorder, routeLabel } from "./request_metrics.ts";
 import {
   completeSecurityHeaders,
+  type HeaderList,
   presetSecurityHeaders,
   securityHeaderList,
 } from "./security_headers.ts";
@@ -32,19 +34,74 @@ export interface RequestChainOptions {
   readonly issuer: string;
 }
 
+/**
+ * The chain's parts: its middleware, and the same steps for an answer made without Hono
+ * (`me_fast_path.ts`), so both record a request alike.
+ */
+export interface RequestChain {
+  readonly middleware: MiddlewareHandler;
+  /** The security headers every answer carries. */
+  readonly headers: HeaderList;
+  /** A request id for a request about to be answered (`undefined`: the log is off). */
+  requestId(): string | undefined;
+  /**
+   * After an answer (`headers` are its own): its histogram series and its log line. `started`
+   * is the `performance.now()` of its start.
+   */
+  answered(
+    answered: AnsweredRequest,
+    headers: Headers,
+    started: number,
+    requestId: string | undefined,
+  ): void;
+}
+
 /** Security headers, the latency histogram and the request log, in one middleware. */
 export function requestChain(options: RequestChainOptions): MiddlewareHandler {
+  return createRequestChain(options).middleware;
+}
+
+/** The chain of `options`: its middleware and its steps. */
+export function createRequestChain(options: RequestChainOptions): RequestChain {
   const headers = securityHeaderList({ issuer: options.issuer });
   const record = requestRecorder(options.metrics);
-  const log = requestLog(options.logger, options.trustProxy);
-  return async function requestChainMiddleware(c, next) {
-    const started = performance.now();
-    const requestId = log.start();
-    presetSecurityHeaders(c, headers);
-    await next();
-    completeSecurityHeaders(c.res.headers, headers);
+  const log = requestLog(options.logger);
+  const { trustProxy } = options;
+
+  function answered(
+    answer: AnsweredRequest,
+    answerHeaders: Headers,
+    started: number,
+    requestId: string | undefined,
+  ): void {
     const elapsedMs = performance.now() - started;
-    record(c, elapsedMs / 1000);
-    if (requestId !== undefined) log.end(c, requestId, elapsedMs);
+    record(answer.route, answer.method, answer.status, elapsedMs / 1000);
+    if (requestId !== undefined) log.end(answer, answerHeaders, requestId, elapsedMs);
+  }
+
+  return {
+    headers,
+    requestId: log.start,
+    answered,
+    middleware: async function requestChainMiddleware(c, next) {
+      const started = performance.now();
+      const requestId = log.start();
+      presetSecurityHeaders(c, headers);
+      await next();
+      completeSecurityHeaders(c.res.headers, headers);
+      answered(honoAnswer(c, trustProxy), c.res.headers, started, requestId);
+    },
+  };
+}
+
+/** What Hono answered (after `next()`), as the plain values the log and the histogram take. */
+export function honoAnswer(c: Context, trustProxy: TrustedProxies): AnsweredRequest {
+  return {
+    method: c.req.method,
+    path: c.req.path,
+    route: routeLabel(c),
+    status: c.res.status,
+    sub: c.get("auth")?.sub,
+    client: () => clientIp(c, trustProxy),
   };
 }

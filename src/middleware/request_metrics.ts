@@ -1,7 +1,7 @@
 /**
  * Request latency histogram by route pattern (never the raw path, so label values stay a
  * closed set), method and status. Observed by `requestChain` (`request_chain.ts`) once the
- * request is answered.
+ * request is answered, from plain values (`me_fast_path.ts`'s answers too).
  *
  * @module
  */
@@ -13,8 +13,20 @@ import type { HistogramSeries } from "../prometheus.ts";
 /** Methods that get their own label; any other token a client sends is counted as OTHER. */
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-/** Records one answered request's duration. */
-export type RequestRecorder = (c: Context, seconds: number) => void;
+/** Records one answered request's duration under its route pattern, method and status. */
+export type RequestRecorder = (
+  route: string,
+  method: string,
+  status: number,
+  seconds: number,
+) => void;
+
+/** The route label of a request Hono answered: the pattern that answered, or `unmatched`. */
+export function routeLabel(c: Context): string {
+  // After next(), the route index is the handler that answered; "/*" means none matched.
+  const path = routePath(c);
+  return path === "/*" || path === "*" || path === "" ? "unmatched" : path;
+}
 
 /**
  * A recorder of answered requests into `metrics.requestDuration`.
@@ -24,13 +36,13 @@ export type RequestRecorder = (c: Context, seconds: number) => void;
  * import assert from "node:assert/strict";
  * import { Hono } from "hono";
  * import { createMetrics } from "../metrics.ts";
- * import { requestRecorder } from "./request_metrics.ts";
+ * import { requestRecorder, routeLabel } from "./request_metrics.ts";
  * const metrics = createMetrics();
  * const record = requestRecorder(metrics);
  * const app = new Hono();
  * app.use(async (c, next) => {
  *   await next();
- *   record(c, 0.002);
+ *   record(routeLabel(c), c.req.method, c.res.status, 0.002);
  * });
  * app.get("/users/:id", (c) => c.json({}));
  * await app.request("/users/7");
@@ -43,13 +55,9 @@ export type RequestRecorder = (c: Context, seconds: number) => void;
 export function requestRecorder(metrics: Metrics): RequestRecorder {
   // One histogram series per label set, found through nested maps: no key string per request.
   const byRoute = new Map<string, Map<string, Map<number, HistogramSeries>>>();
-  return function recordRequest(c, seconds) {
-    // After next(), the route index is the handler that answered; "/*" means none matched.
-    const path = routePath(c);
-    const route = path === "/*" || path === "*" || path === "" ? "unmatched" : path;
+  return function recordRequest(route, requestMethod, status, seconds) {
     // Every label comes from a closed set, so clients cannot grow the series (or these maps).
-    const method = METHODS.has(c.req.method) ? c.req.method : "OTHER";
-    const status = c.res.status;
+    const method = METHODS.has(requestMethod) ? requestMethod : "OTHER";
     let byMethod = byRoute.get(route);
     if (byMethod === undefined) byRoute.set(route, byMethod = new Map());
     let byStatus = byMethod.get(method);

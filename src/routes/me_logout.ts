@@ -11,6 +11,7 @@ import type { AppContext, AppRouter } from "../app_types.ts";
 import type { AccessClaims } from "../tokens/access_token.ts";
 import type { SessionRecord } from "../tokens/session_store.ts";
 import type { Me } from "../wire.ts";
+import { ME_CONTENT_TYPE, type MeAnswers } from "../http/me_fast_path.ts";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { ApiError } from "../errors.ts";
@@ -20,8 +21,11 @@ const unauthorized = errorResponse(
   'No valid bearer token (`WWW-Authenticate: Bearer error="invalid_token"`)',
 );
 
-/** Registers `GET /me` and `POST /logout`. */
-export function meAndLogoutRoutes(app: AppRouter, ctx: AppContext): void {
+/**
+ * Registers `GET /me` and `POST /logout`. `/me`'s answer is serialized by `answers`, which also
+ * answers a repeat of it without Hono (`http/me_fast_path.ts`).
+ */
+export function meAndLogoutRoutes(app: AppRouter, ctx: AppContext, answers: MeAnswers): void {
   const { services, requireUser, logger } = ctx;
   // /logout also serves a client that holds only its refresh token: a JSON body and no
   // Authorization header skip the bearer check; anything else must carry a valid bearer token.
@@ -29,7 +33,6 @@ export function meAndLogoutRoutes(app: AppRouter, ctx: AppContext): void {
     c.req.header("Authorization") === undefined && isJson(c.req.header("Content-Type"))
       ? next()
       : requireUser(c, next);
-  const meAnswers = new WeakMap<AccessClaims, { roles: readonly string[]; body: string }>();
 
   app.openapi(
     createRoute({
@@ -49,16 +52,11 @@ export function meAndLogoutRoutes(app: AppRouter, ctx: AppContext): void {
       // requireUser has just checked the session and user through the gate: these are its roles.
       const roles = await services.gate.roles(claims);
       // A client polls /me with one token: while the verified claims (cached per token) and the
-      // roles (cached per session) are the same objects, so is the answer; serialize it once.
-      let answer = meAnswers.get(claims);
-      if (answer?.roles !== roles) {
-        const me: Me = { claims, roles: [...roles] };
-        answer = { roles, body: JSON.stringify(me) };
-        meAnswers.set(claims, answer);
-      }
-      // The typed-response helpers cannot see through a string; `Me` above is the schema's type,
+      // roles (cached per session) are the same objects, so is the answer; serialized once.
+      const body = answers.body(c.req.header("Authorization") ?? "", claims, roles);
+      // The typed-response helpers cannot see through a string; `Me` is the schema's type,
       // and tests/app/openapi_test.ts checks the body against the schema too.
-      const response = c.body(answer.body, 200, { "Content-Type": "application/json" });
+      const response = c.body(body, 200, { "Content-Type": ME_CONTENT_TYPE });
       return response as unknown as TypedResponse<Me, 200, "json">;
     },
   );

@@ -98,10 +98,23 @@ export function createSessionGate(options: SessionGateOptions) {
     return clientMatches(session, client?.value);
   }
 
+  /** The entry of `sid` checked less than `maxAgeMs` before `at`, for this user. */
+  function fresh(sid: string, userId: string, at: number): Checked | undefined {
+    const cached = checked.get(sid);
+    return cached && cached.userId === userId && at - cached.checkedAt < maxAgeMs
+      ? cached
+      : undefined;
+  }
+
+  /** The session is live and its user holds the token's role. */
+  function admits(entry: Checked, claims: AccessClaims): boolean {
+    return entry.live && entry.roles.includes(claims.role);
+  }
+
   async function lookup(sid: string, userId: string): Promise<Checked> {
     const at = options.now();
-    const cached = checked.get(sid);
-    if (cached && cached.userId === userId && at - cached.checkedAt < maxAgeMs) return cached;
+    const cached = fresh(sid, userId, at);
+    if (cached) return cached;
     const read = await options.store.getSessionAndUser(sid, userId);
     const session = read.session?.value;
     const user = read.user?.value;
@@ -118,8 +131,17 @@ export function createSessionGate(options: SessionGateOptions) {
     /** True when the token's session is live and its user is enabled and holds its role. */
     async isActive(claims: AccessClaims): Promise<boolean> {
       if (claims.sid === undefined) return false;
-      const entry = await lookup(claims.sid, claims.sub);
-      return entry.live && entry.roles.includes(claims.role);
+      return admits(await lookup(claims.sid, claims.sub), claims);
+    },
+    /**
+     * Synchronously, without a read: the user's roles when a fresh entry (what `isActive` would
+     * use now) admits the token; `undefined` when there is none (ask `isActive`) or it refuses.
+     * A revocation seen here deletes the entry, so it is `undefined` from that instant.
+     */
+    peek(claims: AccessClaims): readonly string[] | undefined {
+      if (claims.sid === undefined) return undefined;
+      const entry = fresh(claims.sid, claims.sub, options.now());
+      return entry && admits(entry, claims) ? entry.roles : undefined;
     },
     /** The user's current roles as last checked for this session. */
     async roles(claims: AccessClaims): Promise<readonly string[]> {
