@@ -1986,8 +1986,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "kv-session-cap-key-read-late",
     property: "concurrent logins of one user never pass MAX_SESSIONS_PER_USER, even for a " +
-      "moment: the cap key is read before the index it guards, so a login that commits " +
-      "between the two is seen",
+      "moment: the commit checks the cap key as it was read before the index it guards, so a " +
+      "login that commits between the index read and this commit is seen",
     file: "src/store/kv_sessions.ts",
     search: ".check({ key: sessionKey, versionstamp: null }).check(cap);",
     // The commit checks the cap key as read after the index: a login between the two is missed.
@@ -2092,20 +2092,17 @@ export const MUTANTS: readonly Mutant[] = [
     property: "at the session cap a session counts as live only until its sliding end: one that " +
       "idled out leaves room, so no live session is ended for it",
     file: "src/store/kv_sessions.ts",
-    search: "else if (isSessionLive(value, now)) {",
-    replace: "else if (value.maxExpiresAt > now) {",
+    search: "if (isIndexed(value) && isSessionLive(value, now)) {",
+    replace: "if (isIndexed(value) && value.maxExpiresAt > now) {",
   },
   {
-    name: "session-cap-index-not-refreshed",
-    property: "a refresh moves the session's end in the user's index in the same commit, so the " +
-      "cap counts a refreshed session as live (and ends it when it is the oldest)",
+    name: "session-cap-index-idle-trusted",
+    property: "MAX_SESSIONS_PER_USER holds in a store shared with 2.22.0 instances: a session " +
+      "idle by its index key but not past its absolute end is counted by its record (an older " +
+      "instance's refresh rewrites the record only)",
     file: "src/store/kv_sessions.ts",
-    search:
-      "        // The index follows the session's sliding end, so the cap counts it live exactly " +
-      "then.\n        .set(\n          KEYS.userSession(session.userUid, session.sid),\n" +
-      "          indexed(session),\n          until(session.maxExpiresAt, now),\n        )\n" +
-      "        .commit();",
-    replace: "        .commit();",
+    search: "} else if (!isIndexed(value) || value.maxExpiresAt > now) {",
+    replace: "} else if (!isIndexed(value)) {",
   },
   {
     name: "session-cap-bound-loose",
@@ -2239,5 +2236,24 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/http/me_fast_path.ts",
     search: "if (known === undefined && byHeader.size >= maxEntries) {",
     replace: "if (known === undefined && byHeader.size < 0) {",
+  },
+  // ---- review of 2.23.0 (lead) ----
+  {
+    name: "gate-revocation-during-client-read",
+    property: "a revocation announced while the gate reads a session's OAuth client refuses " +
+      "the token (the gate and GET /me's fast path), not for the gate's next second",
+    file: "src/tokens/session_gate.ts",
+    search:
+      "    const clientCurrent = isSessionUsable(session, user, at) && await clientIsCurrent(session);\n    // What this instance has seen revoked is asked after the last read: a revocation announced\n    // while the client was read counts.\n    const live = clientCurrent && !revoked.has(sid) &&\n      !isBehind(userId, sid, session?.userUid, session?.epoch ?? -1);",
+    replace:
+      "    const live = isSessionUsable(session, user, at) && !revoked.has(sid) &&\n      !isBehind(userId, sid, session?.userUid, session?.epoch ?? -1) &&\n      await clientIsCurrent(session);",
+  },
+  {
+    name: "me-memo-any-spelling",
+    property: "GET /me's memo keeps only the canonical `Bearer <token>`: one token's other " +
+      "spellings (case, spaces, up to 64 KiB each) cannot fill memory",
+    file: "src/http/me_fast_path.ts",
+    search: " || authorization !== `Bearer ${token}`) {",
+    replace: ") {",
   },
 ];

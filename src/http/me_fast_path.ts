@@ -110,14 +110,28 @@ export function createMeAnswers(options: MeAnswersOptions): MeAnswers {
     return response;
   }
 
+  /** {@link answer}, or `undefined` should it fail: Hono then answers, errors included. */
+  function answerOrAskHono(request: Request, info: { readonly remoteAddr?: Deno.Addr }) {
+    try {
+      return answer(request, info);
+    } catch {
+      return undefined;
+    }
+  }
+
   return {
     body(authorization, claims, roles) {
       const known = byHeader.get(authorization);
       if (known?.claims === claims && known.roles === roles) return known.body;
       const me: Me = { claims, roles: [...roles] };
       const body = JSON.stringify(me);
+      // Only the one canonical spelling is remembered, and only when the fast path is on: the
+      // verifier accepts any case and any run of spaces, so one token has endless spellings, and
+      // each would hold an entry (up to a header's 64 KiB) if every spelling were kept.
       const token = bearerToken(authorization);
-      if (token === undefined) return body; // the route had a token from this very header
+      if (!options.fastPath || token === undefined || authorization !== `Bearer ${token}`) {
+        return body;
+      }
       // Decoded once per verified claims object, as requireAuth's cache keeps the kid.
       const kid = known?.claims === claims ? known.kid : String(decodeProtectedHeader(token).kid);
       if (known === undefined && byHeader.size >= maxEntries) {
@@ -126,7 +140,7 @@ export function createMeAnswers(options: MeAnswersOptions): MeAnswers {
       byHeader.set(authorization, { claims, kid, roles, body });
       return body;
     },
-    answer: options.fastPath ? answer : () => undefined,
+    answer: options.fastPath ? answerOrAskHono : () => undefined,
   };
 }
 

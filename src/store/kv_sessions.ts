@@ -180,9 +180,12 @@ export class KvSessionStore implements SessionStore {
     const vouched: { sid: string; createdAt: number }[] = [];
     const unvouched: string[] = [];
     for (const { sid, value } of index) {
-      if (!isIndexed(value)) unvouched.push(sid);
-      else if (isSessionLive(value, now)) {
+      if (isIndexed(value) && isSessionLive(value, now)) {
         vouched.push({ sid, createdAt: value.createdAt });
+      } else if (!isIndexed(value) || value.maxExpiresAt > now) {
+        // Idle by the index, but before its absolute end: a 2.22.0 instance sharing the store
+        // may have refreshed it without rewriting the index (a rolling upgrade): its record says.
+        unvouched.push(sid);
       }
     }
     const read = (await this.#readVersioned(unvouched)).filter((e) => isSessionLive(e.value, now));

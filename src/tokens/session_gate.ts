@@ -118,9 +118,11 @@ export function createSessionGate(options: SessionGateOptions) {
     const read = await options.store.getSessionAndUser(sid, userId);
     const session = read.session?.value;
     const user = read.user?.value;
-    const live = isSessionUsable(session, user, at) && !revoked.has(sid) &&
-      !isBehind(userId, sid, session?.userUid, session?.epoch ?? -1) &&
-      await clientIsCurrent(session);
+    const clientCurrent = isSessionUsable(session, user, at) && await clientIsCurrent(session);
+    // What this instance has seen revoked is asked after the last read: a revocation announced
+    // while the client was read counts.
+    const live = clientCurrent && !revoked.has(sid) &&
+      !isBehind(userId, sid, session?.userUid, session?.epoch ?? -1);
     const clientId = session?.clientId;
     const entry: Checked = { userId, clientId, live, roles: user?.roles ?? [], checkedAt: at };
     remember(checked, sid, entry);

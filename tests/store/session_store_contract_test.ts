@@ -219,6 +219,38 @@ Deno.test("sessions [kv]: an index written by 2.22 still counts live sessions at
   }
 });
 
+// A rolling upgrade: a 2.22.0 instance's refresh rewrites the session's record, not its index key.
+Deno.test("sessions [kv]: a session a 2.22 instance refreshed still counts at the cap", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const stores = kvStores(kv);
+    const { user } = await addUser(stores);
+    const hour = 3_600_000;
+    const [older, younger] = await fill(stores, user, 2, 2, NOW);
+    const refreshedAt = NOW + hour / 2;
+    await kv.set(["sessions", older!.sid], {
+      ...older!,
+      refreshedAt,
+      expiresAt: refreshedAt + hour,
+    });
+    const later = NOW + hour + 10; // the younger idled out; the older lives by its record
+    const third = sessionOf(user, undefined, later);
+    assert.deepEqual(
+      (await stores.sessions.createSession({ session: third, maxSessions: 2, now: later })).ended,
+      [],
+      `${younger!.sid} idled out: room for one`,
+    );
+    const { ended } = await stores.sessions.createSession({
+      session: sessionOf(user, undefined, later + 1),
+      maxSessions: 2,
+      now: later + 1,
+    });
+    assert.deepEqual(sids(ended), [older!.sid], "its record says live: it counts, and ends");
+  } finally {
+    kv.close();
+  }
+});
+
 Deno.test("sessions [kv]: below the cap, a login lists the user's index only when its bound is unknown", async () => {
   const kv = await Deno.openKv(":memory:");
   let lists = 0;

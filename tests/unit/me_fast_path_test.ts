@@ -1,6 +1,7 @@
 /**
  * `createMeAnswers` alone: the memo keeps at most `maxEntries` headers (the oldest go first), so
- * a client cycling through tokens cannot grow it.
+ * a client cycling through tokens cannot grow it, and only the canonical `Bearer <token>`, so one
+ * token's other spellings (any case, any run of spaces: up to 64 KiB each) cannot either.
  */
 import assert from "node:assert/strict";
 import { base64url } from "jose";
@@ -15,7 +16,7 @@ import type { AccessClaims } from "../../src/tokens/access_token.ts";
 const NOW = Date.UTC(2026, 0, 1);
 const roles = ["user"] as const;
 
-function memo(maxEntries: number) {
+function memo(maxEntries: number, fastPath = true) {
   const trustProxy = parseTrustedProxies("")!;
   const chain = createRequestChain({
     logger: createLogger("silent"),
@@ -31,7 +32,7 @@ function memo(maxEntries: number) {
     gate: { peek: () => roles },
     chain,
     trustProxy,
-    fastPath: true,
+    fastPath,
     maxEntries,
   });
 }
@@ -70,4 +71,18 @@ Deno.test("the memo holds at most maxEntries headers, the oldest leaving first",
   // Answering the same header again replaces its entry: nothing else leaves.
   answers.body(all[2]!.header, all[2]!.claims, ["user", "editor"]);
   assert.notEqual(ask(answers, all[1]!.header), undefined);
+});
+
+Deno.test("only the canonical spelling is remembered: other spellings of a token hold nothing", () => {
+  const answers = memo(10);
+  const canonicals = Array.from({ length: 10 }, (_, n) => header(n + 1));
+  canonicals.forEach((h, n) => answers.body(h, claims(n + 1), roles));
+  const token = canonicals[0]!.slice("Bearer ".length);
+  const others = [`bearer ${token}`, `BEARER ${token}`, `Bearer ${" ".repeat(4096)}${token}`];
+  for (const other of others) {
+    answers.body(other, claims(1), roles);
+    assert.equal(ask(answers, other), undefined, JSON.stringify(other.slice(0, 12)));
+  }
+  // Nothing of theirs took a place: the ten canonical headers that filled the memo are all kept.
+  for (const h of canonicals) assert.equal(ask(answers, h)?.status, 200);
 });

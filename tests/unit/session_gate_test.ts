@@ -8,6 +8,7 @@ import type { AccessClaims } from "../../src/tokens/access_token.ts";
 import { createSessionGate } from "../../src/tokens/session_gate.ts";
 import type { SessionAndUser, SessionRecord } from "../../src/tokens/session_store.ts";
 import type { UserRecord } from "../../src/users/user_store.ts";
+import type { ClientRecord } from "../../src/oauth/client_store.ts";
 
 const user: UserRecord = {
   id: "ada",
@@ -76,4 +77,37 @@ Deno.test("session gate: the same read, with nothing announced, lets the token t
   const pending = gate.isActive(claims);
   release();
   assert.equal(await pending, true);
+});
+
+Deno.test("session gate: a revocation announced while the session's OAuth client is read refuses the token", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let clientRead!: () => void;
+  const reading = new Promise<void>((resolve) => (clientRead = resolve));
+  const issued: SessionRecord = { ...session, clientId: "app", clientGen: "g1" };
+  const gate = createSessionGate({
+    now: () => 1000,
+    store: {
+      getSessionAndUser: () =>
+        Promise.resolve({
+          session: { value: issued, versionstamp: "1" },
+          user: { value: user, versionstamp: "1" },
+        }),
+    },
+    clients: {
+      async getClient(clientId: string) {
+        clientRead();
+        await held;
+        // Only what `clientMatches` reads: the id and the generation.
+        const value = { clientId, generation: "g1", createdAt: 0 } as unknown as ClientRecord;
+        return { value, versionstamp: "1" };
+      },
+    },
+  });
+  const pending = gate.isActive(claims);
+  await reading;
+  gate.onEvent({ type: "session_revoked", sid: "s1", sub: "ada", reason: "logout" });
+  release();
+  assert.equal(await pending, false, "revoked while its client was read");
+  assert.equal(gate.peek(claims), undefined);
 });
