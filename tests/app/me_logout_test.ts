@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import { createApp } from "../../src/app.ts";
-import { createServices } from "../../src/services.ts";
-import { createLogger } from "../../src/logger.ts";
-import { kvStores } from "../../src/store/kv_stores.ts";
-import { addUser, hasher, login, makeApp } from "../helpers/app.ts";
+import { addUser, login, makeApp, otherInstance } from "../helpers/app.ts";
 
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
 
@@ -106,17 +102,8 @@ Deno.test("a second instance on the same store sees a revocation within one seco
   using a = await makeApp();
   await addUser(a, "ada", "correct horse battery");
   const { token } = await login(a, "ada", "correct horse battery");
-  // Instance B: its own app, caches and clock, on A's KV.
-  const logger = createLogger("silent");
-  const services = createServices({
-    config: a.config,
-    stores: kvStores(a.kv),
-    keys: a.keys,
-    hasher,
-    logger,
-    now: a.clock.now,
-  });
-  const b = createApp(services, a.config, logger);
+  // Instance B: its own app, caches and gate, on A's KV and clock.
+  const { app: b } = otherInstance(a);
   const onB = () => b.request("/me", bearer(token), { remoteAddr: undefined });
   assert.equal((await onB()).status, 200); // B has now checked and cached the session
   assert.equal((await a.request("/logout", { method: "POST", ...bearer(token) })).status, 204);

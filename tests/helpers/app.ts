@@ -116,6 +116,23 @@ export async function makeApp(
   };
 }
 
+/**
+ * Another instance on `t`'s store and clock (with `t`'s keys unless `keys` is given): its own
+ * services, caches, session gate and app, as a second process on the same store has.
+ */
+export function otherInstance(t: TestApp, keys: () => KeyRing = t.keys) {
+  const logger = createLogger("silent");
+  const services = createServices({
+    config: t.config,
+    stores: kvStores(t.kv),
+    keys,
+    hasher,
+    logger,
+    now: t.clock.now,
+  });
+  return { services, app: createApp(services, t.config, logger) };
+}
+
 /** Adds a user through the user service (the same path as the CLI). */
 export async function addUser(
   t: TestApp,

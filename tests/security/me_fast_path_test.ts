@@ -4,12 +4,9 @@
  * spelling, another method or path all fall through to Hono, at the instant Hono refuses.
  */
 import assert from "node:assert/strict";
-import { createApp } from "../../src/app.ts";
+import type { createApp } from "../../src/app.ts";
 import { type KeyRing, loadKeyRing } from "../../src/crypto/keys.ts";
-import { createLogger } from "../../src/logger.ts";
-import { createServices } from "../../src/services.ts";
-import { kvStores } from "../../src/store/kv_stores.ts";
-import { addUser, hasher, login, makeApp, type TestApp } from "../helpers/app.ts";
+import { addUser, login, makeApp, otherInstance, type TestApp } from "../helpers/app.ts";
 import { bearer, served } from "../helpers/me_fast_path.ts";
 
 const PASSWORD = "correct horse battery";
@@ -92,16 +89,7 @@ Deno.test("a token whose key left the ring falls through and is refused", async 
   using t = await makeApp();
   // This instance's ring can be reloaded, as SIGHUP or key following does.
   let ring: KeyRing = t.keys();
-  const logger = createLogger("silent");
-  const services = createServices({
-    config: t.config,
-    stores: kvStores(t.kv),
-    keys: () => ring,
-    hasher,
-    logger,
-    now: t.clock.now,
-  });
-  const app = createApp(services, t.config, logger);
+  const { services, app } = otherInstance(t, () => ring);
   await services.users.add("ada", PASSWORD, ["user"]);
   const loginAnswer = await served(app, "/login", {
     method: "POST",
@@ -170,16 +158,7 @@ Deno.test("another instance's revocation: the fast path refuses once the gate's 
   await addUser(a, "ada", PASSWORD);
   const { token } = await login(a, "ada", PASSWORD);
   // Instance B: its own app, gate and memo, on A's store and clock.
-  const logger = createLogger("silent");
-  const services = createServices({
-    config: a.config,
-    stores: kvStores(a.kv),
-    keys: a.keys,
-    hasher,
-    logger,
-    now: a.clock.now,
-  });
-  const b = createApp(services, a.config, logger);
+  const { app: b } = otherInstance(a);
   await expectAnswer(b, token, false, 200);
   await expectAnswer(b, token, true, 200);
   assert.equal((await a.request("/logout", { method: "POST", ...bearer(token) })).status, 204);
