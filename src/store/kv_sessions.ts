@@ -258,7 +258,8 @@ export class KvSessionStore implements SessionStore {
         .check({ key: KEYS.session(session.sid), versionstamp: sessionVersionstamp })
         .check({ key: KEYS.user(session.userId), versionstamp: userVersionstamp })
         .set(KEYS.session(session.sid), session, until(session.expiresAt, now))
-        // The index follows the session's sliding end, so the cap counts it live exactly then.
+        // The index follows the session's sliding end: the cap then counts it live from the index
+        // alone (an index key that looks idle costs the cap a read of the record).
         .set(
           KEYS.userSession(session.userUid, session.sid),
           indexed(session),
