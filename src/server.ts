@@ -9,6 +9,8 @@ import { base64url } from "jose";
 import { createApp } from "./app.ts";
 import { ApiError, apiErrorResponse } from "./errors.ts";
 import { loginFloodGate } from "./flood_gate.ts";
+import { isPlainHost, NOT_A_HOST } from "./http/host_header.ts";
+import { securityHeaderList } from "./middleware/security_headers.ts";
 import { printConfigNotes } from "./config/load_or_exit.ts";
 import { issuerChangeNote, issuerDescription } from "./issuer_notes.ts";
 import type { Runtime } from "./runtime.ts";
@@ -116,6 +118,11 @@ export async function serve(runtime: Runtime): Promise<number> {
     });
   }, HASHER_OPEN_DELAY_MS);
   const drain = createDrain(hasherOpening.answered);
+  // Answered before the app, with the headers every answer carries; the connection is not kept.
+  const notAHostHeaders = {
+    ...Object.fromEntries(securityHeaderList({ issuer: config.issuer })),
+    "Connection": "close",
+  };
   const floodGate = loginFloodGate(services, config);
   // Rotations and retirements made by `deno task keys` reach this instance without a signal.
   let lastFollowError = "";
@@ -183,7 +190,11 @@ export async function serve(runtime: Runtime): Promise<number> {
         // (http/me_fast_path.ts); everything else, errors included, is Hono's.
       },
       drain.wrap((request, info) =>
-        floodGate(request, info) ?? app.answerMeAgain(request, info) ?? app.fetch(request, info)
+        // A Host that is no host would move the path Hono routes by (http/host_header.ts).
+        isPlainHost(request.headers.get("host"))
+          ? floodGate(request, info) ?? app.answerMeAgain(request, info) ??
+            app.fetch(request, info)
+          : apiErrorResponse(NOT_A_HOST, notAHostHeaders)
       ),
     );
   } catch (err) {

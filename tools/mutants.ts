@@ -2256,4 +2256,20 @@ export const MUTANTS: readonly Mutant[] = [
     search: " || authorization !== `Bearer ${token}`) {",
     replace: ") {",
   },
+  {
+    name: "host-header-unchecked",
+    property:
+      "a Host that is no host (`h/admin/users?`) is refused before routing: it cannot move " +
+      "the path Hono routes by past a proxy that filters by path",
+    file: "src/server.ts",
+    search: 'isPlainHost(request.headers.get("host"))',
+    replace: "true",
+  },
+  {
+    name: "host-header-anything-plain",
+    property: "only a host name or address and a port pass as a plain Host",
+    file: "src/http/host_header.ts",
+    search: "return host === null || PLAIN_HOST.test(host);",
+    replace: "return host === null || PLAIN_HOST.test(host) || host.length > 0;",
+  },
 ];
