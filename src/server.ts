@@ -184,13 +184,13 @@ export async function serve(runtime: Runtime): Promise<number> {
           listenedOn = `http://${hostname}:${port}`;
           hasherOpening.start();
         },
-        // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
-        // runtime, so only the routes that need the client address (limits, logs) pay for it.
-        // A repeated GET /me is answered without Hono when nothing it depends on has changed
-        // (http/me_fast_path.ts); everything else, errors included, is Hono's.
       },
+      // `info` itself is the bindings: its remoteAddr is a lazy getter that costs a call into the
+      // runtime, so only the routes that need the client address (limits, logs) pay for it.
+      // A Host that is no host would move the path Hono routes by (http/host_header.ts). A
+      // repeated GET /me is answered without Hono when nothing it depends on has changed
+      // (http/me_fast_path.ts); everything else, errors included, is Hono's.
       drain.wrap((request, info) =>
-        // A Host that is no host would move the path Hono routes by (http/host_header.ts).
         isPlainHost(request.headers.get("host"))
           ? floodGate(request, info) ?? app.answerMeAgain(request, info) ??
             app.fetch(request, info)
