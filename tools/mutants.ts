@@ -2220,8 +2220,15 @@ export const MUTANTS: readonly Mutant[] = [
     name: "me-fast-unrecorded",
     property: "a GET /me answered without Hono has its log line and histogram series",
     file: "src/http/me_fast_path.ts",
-    search: "chain.answered(answered, response.headers, started, requestId);",
-    replace: "void [answered, started, requestId];",
+    search: "entry.done(started, () =>",
+    replace: "((..._: unknown[]) => {})(started, () =>",
+  },
+  {
+    name: "prepared-answer-unlogged",
+    property: "an answer made from a prepared line (GET /me without Hono) is in the request log",
+    file: "src/middleware/request_chain.ts",
+    search: "line?.(elapsedMs, client());",
+    replace: "void [line, client];",
   },
   {
     name: "me-fast-no-security-headers",

@@ -16,8 +16,8 @@
  * headers depend on the request's `Origin`).
  *
  * The answer carries the same status, body and headers (`requestChain`'s security headers and the
- * route's content type, in the same order), and gets the same histogram series and log line
- * (`RequestChain.answered`).
+ * route's content type, in the same order), and gets the same histogram series and log line,
+ * their constant parts prepared once per remembered token (`RequestChain.prepare`).
  *
  * @module
  */
@@ -25,8 +25,7 @@ import { decodeProtectedHeader } from "jose";
 import type { TrustedProxies } from "../client_address.ts";
 import { peerClientIp } from "../client_ip.ts";
 import type { KeyRing } from "../crypto/keys.ts";
-import type { RequestChain } from "../middleware/request_chain.ts";
-import type { AnsweredRequest } from "../middleware/request_log.ts";
+import type { PreparedAnswer, RequestChain } from "../middleware/request_chain.ts";
 import { bearerToken } from "../middleware/require_auth.ts";
 import type { AccessClaims } from "../tokens/access_token.ts";
 import type { SessionGate } from "../tokens/session_gate.ts";
@@ -42,6 +41,8 @@ interface Remembered {
   /** The gate's roles object the body was built from. */
   readonly roles: readonly string[];
   readonly body: string;
+  /** Its histogram series and log line, prepared once (`RequestChain.prepare`). */
+  readonly done: PreparedAnswer;
 }
 
 /** What {@link createMeAnswers} needs. */
@@ -91,22 +92,13 @@ export function createMeAnswers(options: MeAnswersOptions): MeAnswers {
     // What its isActive asks, answered only from the gate's fresh entry; the same roles object
     // means the body still says what the route would say now.
     if (gate.peek(claims) !== entry.roles) return undefined;
-    const requestId = chain.requestId();
     const response = new Response(entry.body, { status: 200, headers });
-    const answered: AnsweredRequest = {
-      method: "GET",
-      path: "/me",
-      route: "/me",
-      status: 200,
-      sub: claims.sub,
-      client: () =>
-        peerClientIp(
-          info.remoteAddr,
-          request.headers.get("x-forwarded-for") ?? undefined,
-          trustProxy,
-        ),
-    };
-    chain.answered(answered, response.headers, started, requestId);
+    entry.done(started, () =>
+      peerClientIp(
+        info.remoteAddr,
+        request.headers.get("x-forwarded-for") ?? undefined,
+        trustProxy,
+      ));
     return response;
   }
 
@@ -137,7 +129,14 @@ export function createMeAnswers(options: MeAnswersOptions): MeAnswers {
       if (known === undefined && byHeader.size >= maxEntries) {
         byHeader.delete(byHeader.keys().next().value!);
       }
-      byHeader.set(authorization, { claims, kid, roles, body });
+      const done = known?.claims.sub === claims.sub ? known.done : chain.prepare({
+        method: "GET",
+        path: "/me",
+        route: "/me",
+        status: 200,
+        sub: claims.sub,
+      });
+      byHeader.set(authorization, { claims, kid, roles, body, done });
       return body;
     },
     answer: options.fastPath ? answerOrAskHono : () => undefined,

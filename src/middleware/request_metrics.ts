@@ -53,20 +53,33 @@ export function routeLabel(c: Context): string {
  * ```
  */
 export function requestRecorder(metrics: Metrics): RequestRecorder {
+  const seriesOf = requestSeries(metrics);
+  return function recordRequest(route, method, status, seconds) {
+    seriesOf(route, method, status).observe(seconds);
+  };
+}
+
+/**
+ * The histogram series of a route pattern, method and status in `metrics.requestDuration`: for
+ * a caller that keeps it (`request_chain.ts`'s prepared answers) and for {@link requestRecorder}.
+ */
+export function requestSeries(
+  metrics: Metrics,
+): (route: string, method: string, status: number) => HistogramSeries {
   // One histogram series per label set, found through nested maps: no key string per request.
   const byRoute = new Map<string, Map<string, Map<number, HistogramSeries>>>();
-  return function recordRequest(route, requestMethod, status, seconds) {
+  return (route, requestMethod, status) => {
     // Every label comes from a closed set, so clients cannot grow the series (or these maps).
     const method = METHODS.has(requestMethod) ? requestMethod : "OTHER";
     let byMethod = byRoute.get(route);
     if (byMethod === undefined) byRoute.set(route, byMethod = new Map());
     let byStatus = byMethod.get(method);
     if (byStatus === undefined) byMethod.set(method, byStatus = new Map());
-    let child = byStatus.get(status);
-    if (child === undefined) {
-      child = metrics.requestDuration.labels(route, method, String(status));
-      byStatus.set(status, child);
+    let series = byStatus.get(status);
+    if (series === undefined) {
+      series = metrics.requestDuration.labels(route, method, String(status));
+      byStatus.set(status, series);
     }
-    child.observe(seconds);
+    return series;
   };
 }

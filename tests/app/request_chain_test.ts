@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { createLogger } from "../../src/logger.ts";
 import { parseTrustedProxies } from "../../src/client_address.ts";
 import { createMetrics } from "../../src/metrics.ts";
-import { requestChain } from "../../src/middleware/request_chain.ts";
+import { createRequestChain, requestChain } from "../../src/middleware/request_chain.ts";
 import { securityHeaderList } from "../../src/middleware/security_headers.ts";
 
 const ISSUER = "https://auth.example.com";
@@ -115,4 +115,62 @@ Deno.test("an answer that sets some security headers itself still gets every oth
       assert.equal(res.headers.get(name), value, `${issuer} ${name}`);
     }
   }
+});
+
+Deno.test("a prepared answer writes the line and series an answered one does, byte for byte", () => {
+  const raw: string[] = [];
+  const logger = createLogger("info", (line) => raw.push(line), () => 0);
+  const metrics = createMetrics();
+  const trustProxy = parseTrustedProxies("")!;
+  const chain = createRequestChain({ logger, trustProxy, metrics, issuer: ISSUER });
+  for (const sub of ["ada", 'o"dd\\\u2028sub', undefined]) {
+    const known = { method: "GET", path: "/me", route: "/me", status: 200, sub };
+    const client = "2001:db8::7";
+    chain.answered({ ...known, client: () => client }, new Headers(), performance.now(), "id-0");
+    chain.prepare(known)(performance.now(), () => client);
+    const [answered, prepared] = raw.splice(0).map((line) => JSON.parse(line));
+    assert.equal(prepared.request_id === answered.request_id, false); // each line its own id
+    for (const line of [answered, prepared]) {
+      line.request_id = "id";
+      line.duration_ms = 0;
+    }
+    assert.deepEqual(Object.keys(prepared), Object.keys(answered));
+    assert.deepEqual(prepared, answered);
+    assert.equal(Object.hasOwn(prepared, "sub"), sub !== undefined);
+  }
+  assert.match(
+    metrics.registry.metrics(),
+    /auth_http_request_duration_seconds_count\{route="\/me",method="GET",status="200"\} 6/,
+  );
+  // A 5xx's request id is also a header, which only an answered request has.
+  const failed = { method: "GET", path: "/me", route: "/me", status: 503, sub: undefined };
+  assert.throws(() => chain.prepare(failed), RangeError);
+});
+
+Deno.test("the request log's line is what JSON.stringify makes of its fields, in their order", () => {
+  const raw: string[] = [];
+  const logger = createLogger("info", (line) => raw.push(line), () => 86_400_000);
+  const chain = createRequestChain({
+    logger,
+    trustProxy: parseTrustedProxies("")!,
+    metrics: createMetrics(),
+    issuer: ISSUER,
+  });
+  const path = `/a"\\\n\u0001é😀${"x".repeat(300)}`;
+  const answered = { method: "PATCH", path, route: "unmatched", status: 404, sub: 's"1' };
+  chain.answered({ ...answered, client: () => "198.51.100.4" }, new Headers(), 0, "rid-1");
+  const line = JSON.parse(raw[0]!);
+  const expected = JSON.stringify({
+    time: "1970-01-02T00:00:00.000Z",
+    level: "info",
+    event: "request",
+    request_id: "rid-1",
+    method: "PATCH",
+    path: path.slice(0, 256),
+    status: 404,
+    duration_ms: line.duration_ms,
+    client: "198.51.100.4",
+    sub: 's"1',
+  });
+  assert.equal(raw[0], expected);
 });

@@ -75,3 +75,27 @@ testRunningDeno("buffered writer: an uncaught error still writes what was buffer
   assert.equal(lines.length, 1, new TextDecoder().decode(output.stderr));
   assert.equal(JSON.parse(lines[0]!).event, "last_words");
 });
+
+Deno.test("infoLineOf writes the very line info writes, from fields serialized by the caller", () => {
+  const samples: Record<string, string | number | undefined>[] = [
+    {},
+    { status: 200, sub: "ada" },
+    { path: '/a"b\\c\n\u0001\u2028é😀', duration_ms: 0.07, client: "::1", sub: undefined },
+    { n: -0.5, big: 1e21, tiny: 5e-7, empty: "" },
+  ];
+  for (const fields of samples) {
+    const viaInfo: string[] = [];
+    const viaLine: string[] = [];
+    const clock = () => 0; // both lines in the same millisecond
+    createLogger("info", (line) => viaInfo.push(line), clock).info("request", fields);
+    const write = createLogger("info", (line) => viaLine.push(line), clock).infoLineOf("request")!;
+    const json = JSON.stringify(fields); // `{...}`: what follows the event is `,` and its inside
+    write(json === "{}" ? "}" : `,${json.slice(1)}`);
+    assert.deepEqual(viaLine, viaInfo);
+  }
+});
+
+Deno.test("infoLineOf is null when info lines are off", () => {
+  assert.equal(createLogger("warn", () => {}).infoLineOf("request"), null);
+  assert.notEqual(createLogger("debug", () => {}).infoLineOf("request"), null);
+});
