@@ -42,8 +42,6 @@ export interface RequestChain {
   readonly middleware: MiddlewareHandler;
   /** The security headers every answer carries. */
   readonly headers: HeaderList;
-  /** A request id for a request about to be answered (`undefined`: the log is off). */
-  requestId(): string | undefined;
   /**
    * After an answer (`headers` are its own): its histogram series and its log line. `started`
    * is the `performance.now()` of its start.
@@ -99,7 +97,6 @@ export function createRequestChain(options: RequestChainOptions): RequestChain {
 
   return {
     headers,
-    requestId: log.start,
     answered,
     prepare,
     middleware: async function requestChainMiddleware(c, next) {
