@@ -2231,6 +2231,27 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "void [line, client];",
   },
   {
+    name: "request-log-path-unescaped",
+    property: "a request's path cannot forge fields of its log line (log injection)",
+    file: "src/middleware/request_log.ts",
+    search: "JSON.stringify(path.slice(0, 256))",
+    replace: '`"${path.slice(0, 256)}"`',
+  },
+  {
+    name: "request-log-path-uncut",
+    property: "a request's path is cut to 256 characters in its log line",
+    file: "src/middleware/request_log.ts",
+    search: "JSON.stringify(path.slice(0, 256))",
+    replace: "JSON.stringify(path)",
+  },
+  {
+    name: "request-log-sub-unescaped",
+    property: "a token's sub cannot forge fields of the request log line (log injection)",
+    file: "src/middleware/request_log.ts",
+    search: '`,"sub":${JSON.stringify(sub)}}`',
+    replace: '`,"sub":"${sub}"}`',
+  },
+  {
     name: "me-fast-no-security-headers",
     property: "a GET /me answered without Hono carries every security header",
     file: "src/http/me_fast_path.ts",

@@ -105,10 +105,10 @@ function knownParts(known: KnownAnswer): KnownParts {
 /**
  * The line's fields, from the comma after its event: request id, method, path, status, duration
  * (in ms, two decimals), client, `sub` when a token was verified. What `JSON.stringify` makes of
- * them as an object (the request id is this process's hex and base-36: nothing to escape).
+ * them as an object.
  */
 function fieldsJson(requestId: string, parts: KnownParts, durationMs: number, client: string) {
-  return `,"request_id":"${requestId}"${parts.beforeDuration}${
+  return `,"request_id":${JSON.stringify(requestId)}${parts.beforeDuration}${
     JSON.stringify(Math.round(durationMs * 100) / 100)
   },"client":${JSON.stringify(client)}${parts.end}`;
 }

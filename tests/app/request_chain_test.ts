@@ -127,9 +127,14 @@ Deno.test("a prepared answer writes the line and series an answered one does, by
     const known = { method: "GET", path: "/me", route: "/me", status: 200, sub };
     const client = "2001:db8::7";
     chain.answered({ ...known, client: () => client }, new Headers(), performance.now(), "id-0");
-    chain.prepare(known)(performance.now(), () => client);
-    const [answered, prepared] = raw.splice(0).map((line) => JSON.parse(line));
-    assert.equal(prepared.request_id === answered.request_id, false); // each line its own id
+    const once = chain.prepare(known);
+    once(performance.now(), () => client);
+    once(performance.now(), () => client);
+    const [answered, prepared, again] = raw.splice(0).map((line) => JSON.parse(line));
+    // Each line its own id, made by the process's generator.
+    assert.match(prepared.request_id, /^[0-9a-f]{12}-[0-9a-z]+$/);
+    assert.match(again.request_id, /^[0-9a-f]{12}-[0-9a-z]+$/);
+    assert.notEqual(prepared.request_id, again.request_id);
     for (const line of [answered, prepared]) {
       line.request_id = "id";
       line.duration_ms = 0;
@@ -140,7 +145,7 @@ Deno.test("a prepared answer writes the line and series an answered one does, by
   }
   assert.match(
     metrics.registry.metrics(),
-    /auth_http_request_duration_seconds_count\{route="\/me",method="GET",status="200"\} 6/,
+    /auth_http_request_duration_seconds_count\{route="\/me",method="GET",status="200"\} 9/,
   );
   // A 5xx's request id is also a header, which only an answered request has.
   const failed = { method: "GET", path: "/me", route: "/me", status: 503, sub: undefined };
