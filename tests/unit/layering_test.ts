@@ -96,3 +96,14 @@ test("nothing main.ts loads imports node:crypto (issue 24: its evaluation cost 2
   assert.ok(graph.some((s) => s.startsWith("node:")), "node: specifiers are listed");
   assert.deepEqual(graph.filter((s) => s === "node:crypto"), []);
 });
+
+test("main.ts evaluates no zod and no route group before the first answer (issue 24)", async () => {
+  const graph = await startPath("main.ts");
+  assert.ok(graph.some((s) => s.endsWith("/src/routes/health.ts")), "the graph was read");
+  const late = graph.filter((s) =>
+    /npm:\/?zod@/.test(s) || /\/src\/(wire|routes\/schemas)\.ts$/.test(s) ||
+    (/\/src\/routes\//.test(s) &&
+      !/\/routes\/(health|lazy_routes|route_table|oauth\/oauth_error)\.ts$/.test(s))
+  );
+  assert.deepEqual(late, []);
+});
