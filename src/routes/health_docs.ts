@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppRouter } from "../app_types.ts";
-import { errorResponse } from "./schemas.ts";
+import { errorResponse, z } from "./schemas.ts";
 
 const Status = z.object({ status: z.string() }).meta({ id: "Status" });
 

@@ -16,12 +16,21 @@ export interface RouteGroup {
   readonly name: string;
   /**
    * Loaded once the first answer is out, with the hasher (server.ts): the routes of a login,
-   * its tokens' use and their verification (JWKS), and the metrics scrape. The others load on
-   * their first request, which waits for the module (and zod, if no warm group loaded it yet).
+   * its tokens' use and their verification (JWKS), and the metrics scrape, all through
+   * `warm_routes.ts`. The others load on their first request, which waits for the module (and
+   * zod, if no warm group loaded it yet).
    */
   readonly warm: boolean;
   readonly routes: readonly (readonly [method: string, path: string])[];
   readonly load: () => Promise<RegisterGroup>;
+}
+
+let warm: Promise<typeof import("./warm_routes.ts")> | undefined;
+/** `warm_routes.ts`, imported once: each `import()` call of a module not yet loaded costs its own. */
+function warmRoutes() {
+  warm ??= import("./warm_routes.ts");
+  warm.catch(() => warm = undefined); // a failed load is tried again by the next request
+  return warm;
 }
 
 /** Every group, in the order the routes were registered (the document lists them so). */
@@ -30,7 +39,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
     name: "login",
     warm: true,
     routes: [["POST", "/login"]],
-    load: async () => (await import("./login.ts")).loginRoutes,
+    load: async () => (await warmRoutes()).loginRoutes,
   },
   {
     name: "mfa",
@@ -64,19 +73,19 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
     name: "refresh",
     warm: true,
     routes: [["POST", "/refresh"]],
-    load: async () => (await import("./refresh.ts")).refreshRoutes,
+    load: async () => (await warmRoutes()).refreshRoutes,
   },
   {
     name: "me and logout",
     warm: true,
     routes: [["GET", "/me"], ["POST", "/logout"]],
-    load: async () => (await import("./me_logout.ts")).meAndLogoutRoutes,
+    load: async () => (await warmRoutes()).meAndLogoutRoutes,
   },
   {
     name: "sessions",
     warm: true,
     routes: [["GET", "/sessions"], ["DELETE", "/sessions/:sid"], ["POST", "/me/password"]],
-    load: async () => (await import("./sessions.ts")).sessionRoutes,
+    load: async () => (await warmRoutes()).sessionRoutes,
   },
   {
     name: "well-known",
@@ -86,7 +95,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
       ["GET", "/.well-known/oauth-authorization-server"],
       ["GET", "/.well-known/openid-configuration"],
     ],
-    load: async () => (await import("./well_known.ts")).wellKnownRoutes,
+    load: async () => (await warmRoutes()).wellKnownRoutes,
   },
   {
     // Served by health.ts without zod (the probes come first); only their documentation here.
@@ -99,7 +108,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
     name: "metrics",
     warm: true,
     routes: [["GET", "/metrics"]],
-    load: async () => (await import("./metrics.ts")).metricsRoutes,
+    load: async () => (await warmRoutes()).metricsRoutes,
   },
   {
     name: "admin users",
