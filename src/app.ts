@@ -6,39 +6,22 @@
  */
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import type { Context } from "hono";
+import type { Context, ErrorHandler } from "hono";
 import denoJson from "../deno.json" with { type: "json" };
 import type { AppContext, AppEnv } from "./app_types.ts";
-import { ApiRouter, type OpenApiRegistry } from "./http/api_router.ts";
+import { ApiRouter, type Definition, type ResponseConfig } from "./http/api_router.ts";
 import type { Config } from "./config/parse_config.ts";
 import { issuerUrl } from "./config/issuer.ts";
 import { ApiError, type ErrorCode, toApiError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import { metricsRoutes } from "./routes/metrics.ts";
 import { limitBody, MAX_BODY_BYTES, requireJson } from "./middleware/json_body.ts";
-import { errorResponse } from "./routes/schemas.ts";
 import { createRequestChain } from "./middleware/request_chain.ts";
 import { createMeAnswers } from "./http/me_fast_path.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
-import { adminRoutes } from "./routes/admin.ts";
-import { adminMfaRoutes } from "./routes/admin_mfa.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { loginRoutes } from "./routes/login.ts";
-import { mfaRoutes } from "./routes/mfa.ts";
-import { passkeyRoutes } from "./routes/passkeys.ts";
-import { refreshRoutes } from "./routes/refresh.ts";
-import { meAndLogoutRoutes } from "./routes/me_logout.ts";
-import { sessionRoutes } from "./routes/sessions.ts";
-import { wellKnownRoutes } from "./routes/well_known.ts";
+import { mountLazyRoutes } from "./routes/lazy_routes.ts";
+import { ROUTE_GROUPS } from "./routes/route_table.ts";
 import { oauthErrorResponse } from "./routes/oauth/oauth_error.ts";
-import { adminClientRoutes } from "./routes/admin_clients.ts";
-import { adminKeyRoutes } from "./routes/admin_keys.ts";
-import { oauthRoutes } from "./routes/oauth.ts";
-import { authorizeRoutes } from "./routes/authorize.ts";
-import { loginPageRoutes } from "./routes/login_page.ts";
-import { endSessionRoutes } from "./routes/end_session.ts";
-import { userinfoRoutes } from "./routes/userinfo.ts";
-import { documentBrowserRoutes } from "./routes/browser_openapi.ts";
 import type { Services } from "./services.ts";
 import { storeFailure } from "./store_failure.ts";
 import { ADMIN_ROLE } from "./users/user_rules.ts";
@@ -99,25 +82,18 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     app.use(path, limitBody());
   }
 
-  loginRoutes(app, ctx);
-  mfaRoutes(app, ctx);
-  passkeyRoutes(app, ctx);
-  refreshRoutes(app, ctx);
-  meAndLogoutRoutes(app, ctx, meAnswers);
-  sessionRoutes(app, ctx);
-  wellKnownRoutes(app, ctx);
-  healthRoutes(app, ctx);
-  metricsRoutes(app, ctx);
-  adminRoutes(app, ctx);
-  adminMfaRoutes(app, ctx);
-  adminClientRoutes(app, ctx);
-  adminKeyRoutes(app, ctx);
-  oauthRoutes(app, ctx);
-  authorizeRoutes(app, ctx);
-  loginPageRoutes(app, ctx);
-  userinfoRoutes(app, ctx);
-  endSessionRoutes(app, ctx);
-  documentBrowserRoutes(app);
+  const onError: ErrorHandler<AppEnv> = (err, c) => {
+    // Every 503 the store caused says why in the log (one line per cause per second).
+    const storeFailed = storeFailure(err);
+    if (storeFailed) services.events.emit(storeFailed);
+    // The OAuth endpoints answer in RFC 6749 section 5.2's shape, whatever failed.
+    if (c.req.path.startsWith("/oauth/")) return oauthErrorResponse(err, c, logger);
+    return answerError(c, err, logger);
+  };
+  // The probes without zod; every other route through its group, loaded on first use, or once
+  // the first answer is out for the groups a login needs (`lazy.load`, called by server.ts).
+  const lazy = mountLazyRoutes(app, ROUTE_GROUPS, { ctx, meAnswers, onError });
+  healthRoutes(app, ctx, lazy.load);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
@@ -129,12 +105,17 @@ export function createApp(services: Services, config: Config, logger: Logger) {
     scheme: "bearer",
     description: "METRICS_TOKEN, when the server has one",
   });
-  // Built on its first request, with the generator loaded then: not on the start path.
+  // Built on its first request, with the generator, zod and every group loaded then.
   let document: Promise<unknown> | undefined;
   app.get("/openapi.json", async (c) => {
-    document ??= import("./http/openapi_document.ts").then(({ openApiDocument }) => {
-      nameOperations(app.openAPIRegistry);
-      return openApiDocument(app.openAPIRegistry.definitions, {
+    document ??= Promise.all([
+      import("./http/openapi_document.ts"),
+      import("./routes/schemas.ts"),
+      lazy.openApiDefinitions(),
+    ]).then(([{ openApiDocument }, { errorResponse }, routes]) => {
+      const definitions = [...routes, ...app.openAPIRegistry.definitions];
+      nameOperations(definitions, errorResponse);
+      return openApiDocument(definitions, {
         openapi: "3.1.0",
         // A non-URL issuer (a StringOrURI name) is no server URL.
         ...(issuerUrl(config.issuer)
@@ -154,17 +135,12 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   });
 
   app.notFound((c) => answerError(c, new ApiError("not_found", "not found"), logger));
-  app.onError((err, c) => {
-    // Every 503 the store caused says why in the log (one line per cause per second).
-    const storeFailed = storeFailure(err);
-    if (storeFailed) services.events.emit(storeFailed);
-    // The OAuth endpoints answer in RFC 6749 section 5.2's shape, whatever failed.
-    if (c.req.path.startsWith("/oauth/")) return oauthErrorResponse(err, c, logger);
-    return answerError(c, err, logger);
-  });
+  app.onError(onError);
   /** `GET /me` repeated, answered without Hono, or `undefined`: then ask `fetch`. */
   const answerMeAgain = meAnswers.answer;
-  return Object.assign(app, { answerMeAgain });
+  /** Loads the routes a login needs (server.ts: once the first answer is out). */
+  const warmUp = lazy.load;
+  return Object.assign(app, { answerMeAgain, warmUp });
 }
 
 /** The paths whose POST, PATCH and PUT take a JSON body (16 KiB at most) and only JSON. */
@@ -175,10 +151,14 @@ const JSON_BODY_METHODS: readonly string[] = ["post", "patch", "put"];
  * Gives every documented operation an `operationId` (from its method and path, e.g.
  * `getAdminUsersById`) and, when its route declares no `security`, `security: []`: it is public.
  * Adds the answers of the body guards this file installs (413, and 415 for a JSON body), so the
- * document lists every status a route can answer.
+ * document lists every status a route can answer. `errorResponse` (routes/schemas.ts) is passed in:
+ * it brings zod, which this module does not load.
  */
-function nameOperations(registry: OpenApiRegistry): void {
-  for (const definition of registry.definitions) {
+function nameOperations(
+  definitions: readonly Definition[],
+  errorResponse: (description: string) => ResponseConfig,
+): void {
+  for (const definition of definitions) {
     if (definition.type !== "route") continue;
     const route = definition.route;
     route.operationId ??= operationId(route.method, route.path);

@@ -102,10 +102,16 @@ export async function serve(runtime: Runtime): Promise<number> {
   );
   const app = createApp(services, config, logger);
   // The listening line names the hashing backend, which opens only now: the addon's load and
-  // the dummy hash are off the path to the first answer (logins wait for both).
+  // the dummy hash are off the path to the first answer (logins wait for both). The routes a
+  // login needs (their modules, zod and the schemas: app.warmUp) load meanwhile, while the dummy
+  // hash runs on the hasher's threads; a login that comes sooner loads them itself.
   let listenedOn = "";
   const hasherOpening = openOnceSoon(() => {
-    void runtime.passwordBackend().catch((err) =>
+    const backendOpening = runtime.passwordBackend();
+    const routesLoading = app.warmUp().catch((err) =>
+      logger.error("routes_load_failed", { message: String(err).slice(0, 300) })
+    );
+    void Promise.all([backendOpening, routesLoading]).then(([backend]) => backend).catch((err) =>
       `argon2id backend failed to open: ${String(err).slice(0, 200)}`
     ).then((backend) => {
       const issuer = issuerDescription(config);

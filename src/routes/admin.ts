@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { publicUser } from "../users/user_service.ts";
@@ -17,6 +16,7 @@ import {
   User,
   UserList,
   UserPatchBody,
+  z,
 } from "./schemas.ts";
 
 const UserIdParam = z.object({

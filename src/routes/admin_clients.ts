@@ -5,12 +5,11 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { GRANT_TYPES, PUBLIC_GRANT_TYPES } from "../oauth/grant_types.ts";
 import { PublicClientSchema } from "../wire.ts";
-import { adminResponses, bodyObject, errorResponse, jsonBody } from "./schemas.ts";
+import { adminResponses, bodyObject, errorResponse, jsonBody, z } from "./schemas.ts";
 
 const Client = PublicClientSchema.meta({ id: "OAuthClient" });
 

@@ -6,12 +6,11 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { ApiError } from "../errors.ts";
-import { adminResponses, bodyObject, errorResponse, jsonBody } from "./schemas.ts";
+import { adminResponses, bodyObject, errorResponse, jsonBody, z } from "./schemas.ts";
 
 const KeyInfo = z.object({
   kid: z.string(),

@@ -4,12 +4,11 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { ApiError } from "../errors.ts";
 import { MAX_USER_ID_LENGTH } from "../users/user_rules.ts";
-import { errorResponse, storeUnavailable } from "./schemas.ts";
+import { errorResponse, storeUnavailable, z } from "./schemas.ts";
 
 const UserIdParam = z.object({
   id: z.string().min(1).max(MAX_USER_ID_LENGTH).meta({

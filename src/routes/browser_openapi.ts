@@ -5,9 +5,8 @@
  *
  * @module
  */
-import { z } from "zod";
 import type { AppRouter } from "../app_types.ts";
-import { errorResponse, storeUnavailable } from "./schemas.ts";
+import { errorResponse, storeUnavailable, z } from "./schemas.ts";
 import { UserinfoSchema } from "../wire.ts";
 
 const page = (description: string) => ({

@@ -5,12 +5,11 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
 import { ErrorBodySchema, MfaRequiredSchema } from "../wire.ts";
-import { errorResponse, jsonBody, LoginAnswer, LoginBody, storeUnavailable } from "./schemas.ts";
+import { errorResponse, jsonBody, LoginAnswer, LoginBody, storeUnavailable, z } from "./schemas.ts";
 
 /** The 403 of a user with an active second factor. */
 export const MfaRequired = MfaRequiredSchema.meta({

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { TypedResponse } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
@@ -15,7 +14,7 @@ import { ME_CONTENT_TYPE, type MeAnswers } from "../http/me_fast_path.ts";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app_types.ts";
 import { ApiError } from "../errors.ts";
-import { errorResponse, LogoutBody, MeResponse, storeUnavailable } from "./schemas.ts";
+import { errorResponse, LogoutBody, MeResponse, storeUnavailable, z } from "./schemas.ts";
 
 const unauthorized = errorResponse(
   'No valid bearer token (`WWW-Authenticate: Bearer error="invalid_token"`)',

@@ -12,13 +12,12 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { equalConstantTime, sha256 } from "../crypto/digests.ts";
 import { ApiError } from "../errors.ts";
 import { bearerToken } from "../middleware/require_auth.ts";
-import { errorResponse } from "./schemas.ts";
+import { errorResponse, z } from "./schemas.ts";
 
 /** The shortest `METRICS_TOKEN` that opens `/metrics` on a server listening beyond loopback. */
 export const MIN_NETWORK_METRICS_TOKEN_BYTES = 32;

@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { Context } from "hono";
 import type { AppContext, AppEnv, AppRouter } from "../app_types.ts";
@@ -18,7 +17,14 @@ import type { PresentedCode } from "../mfa/mfa_service.ts";
 import { MAX_DEVICE_TOKEN_LENGTH } from "../users/device_tokens.ts";
 import { MAX_PASSWORD_LENGTH } from "../users/user_rules.ts";
 import { MfaStatusSchema, RecoveryCodesSchema, TotpEnrolmentSchema } from "../wire.ts";
-import { bodyObject, errorResponse, jsonBody, LoginAnswer, storeUnavailable } from "./schemas.ts";
+import {
+  bodyObject,
+  errorResponse,
+  jsonBody,
+  LoginAnswer,
+  storeUnavailable,
+  z,
+} from "./schemas.ts";
 
 /** A string field whose messages name it. */
 function text(name: string, max: number) {

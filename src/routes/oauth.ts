@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./schemas.ts";
 import type { Context } from "hono";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { canonicalAddress } from "../client_address.ts";

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import type { AppContext, AppRouter } from "../app_types.ts";
@@ -14,7 +13,14 @@ import { ApiError } from "../errors.ts";
 import { basePath } from "../browser/login_page.ts";
 import { PAGE_CSP, PASSKEY_SCRIPT, passkeyPage } from "../passkeys/passkey_page.ts";
 import { passkeyUser } from "../passkeys/passkey_service.ts";
-import { bodyObject, errorResponse, jsonBody, LoginAnswer, storeUnavailable } from "./schemas.ts";
+import {
+  bodyObject,
+  errorResponse,
+  jsonBody,
+  LoginAnswer,
+  storeUnavailable,
+  z,
+} from "./schemas.ts";
 
 /** A WebAuthn response as `PublicKeyCredential.toJSON()` gives it; the library checks the rest. */
 const CredentialJson = z.looseObject({

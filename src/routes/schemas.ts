@@ -4,7 +4,10 @@
  *
  * @module
  */
-import { z } from "zod";
+// The route modules take zod from here, and this module from wire.ts, not from "zod": Deno
+// resolves each npm import of a module reached only through import() on its own at start-up
+// (about 3 ms each, whether or not the module is ever loaded), and the route groups are loaded
+// that way (lazy_routes.ts).
 import {
   MAX_PASSWORD_LENGTH,
   MAX_ROLES,
@@ -24,7 +27,9 @@ import {
   PublicUserSchema,
   SessionInfoSchema,
   TokenPairSchema,
+  z,
 } from "../wire.ts";
+export { z };
 
 /** A string field whose messages name it: "x is required", "x must be a string". */
 function text(name: string) {

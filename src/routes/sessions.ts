@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
@@ -16,6 +15,7 @@ import {
   PasswordChangeBody,
   SessionList,
   storeUnavailable,
+  z,
 } from "./schemas.ts";
 
 const unauthorized = errorResponse(

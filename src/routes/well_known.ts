@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import { createRoute } from "../http/api_router.ts";
 import type { AppContext, AppRouter } from "../app_types.ts";
 import { issuerUrl } from "../config/issuer.ts";
@@ -14,7 +13,7 @@ import { ApiError } from "../errors.ts";
 import { GRANT_TYPES } from "../oauth/grant_types.ts";
 import { ACCESS_TOKEN_CLAIMS, OPENID_CLAIMS } from "../oidc/claims.ts";
 import { idTokenKey } from "../oidc/id_token.ts";
-import { errorResponse } from "./schemas.ts";
+import { errorResponse, z } from "./schemas.ts";
 
 const JWKS_CACHE = "public, max-age=300";
 const Metadata = z.record(z.string(), z.unknown()).meta({ id: "AuthorizationServerMetadata" });

@@ -96,3 +96,56 @@ test("nothing main.ts loads imports node:crypto (issue 24: its evaluation cost 2
   assert.ok(graph.some((s) => s.startsWith("node:")), "node: specifiers are listed");
   assert.deepEqual(graph.filter((s) => s === "node:crypto"), []);
 });
+
+test("main.ts evaluates no zod and no route group before the first answer (issue 24)", async () => {
+  const graph = await startPath("main.ts");
+  assert.ok(graph.some((s) => s.endsWith("/src/routes/health.ts")), "the graph was read");
+  const late = graph.filter((s) =>
+    /npm:\/?zod@/.test(s) || /\/src\/(wire|routes\/schemas)\.ts$/.test(s) ||
+    (/\/src\/routes\//.test(s) &&
+      !/\/routes\/(health|lazy_routes|route_table|oauth\/oauth_error)\.ts$/.test(s))
+  );
+  assert.deepEqual(late, []);
+});
+
+test("few npm imports in modules main.ts reaches only through import() (each costs ~3 ms at start)", async () => {
+  // Deno resolves each npm import of such a module on its own when the process starts, whether
+  // or not the module is ever loaded (2.9: 50 modules importing jose behind one import() cost
+  // 130 ms; through one re-exporting module, 2 ms). The route modules take zod from
+  // routes/schemas.ts, which takes it from wire.ts.
+  const info = await denoInfo("main.ts");
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const reach = (dynamic: boolean) => {
+    const seen = new Set<string>();
+    const queue = [...info.roots];
+    while (queue.length > 0) {
+      const specifier = queue.pop()!;
+      const resolved = info.redirects[specifier] ?? specifier;
+      if (seen.has(resolved)) continue;
+      seen.add(resolved);
+      for (const dependency of bySpecifier.get(resolved)?.dependencies ?? []) {
+        if (dependency.code && (dynamic || !dependency.isDynamic)) {
+          queue.push(dependency.code.specifier);
+        }
+      }
+    }
+    return seen;
+  };
+  const atStart = reach(false);
+  const importing = [...reach(true)]
+    .filter((s) => s.startsWith("file:") && !atStart.has(s))
+    .filter((s) =>
+      (bySpecifier.get(s)?.dependencies ?? []).some((d) => d.code?.specifier.startsWith("npm:"))
+    )
+    .map((s) => s.slice(s.indexOf("/src/") + 1))
+    .sort();
+  assert.deepEqual(importing, [
+    "src/browser/cookies.ts",
+    "src/http/openapi_document.ts",
+    "src/oidc/id_token.ts",
+    "src/oidc/id_token_hint.ts",
+    "src/routes/oauth/jwt.ts",
+    "src/store/pg_client.ts",
+    "src/wire.ts",
+  ]);
+});

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { decodeJwt } from "jose";
+import { decodeJwt } from "./jwt.ts";
 import type { AppContext } from "../../app_types.ts";
 import { InvalidCodeError } from "../../browser/authorization_codes.ts";
 import { idTokenKey, signIdToken } from "../../oidc/id_token.ts";

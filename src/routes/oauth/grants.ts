@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { decodeJwt } from "jose";
+import { decodeJwt } from "./jwt.ts";
 import type { AppContext } from "../../app_types.ts";
 import { ApiError } from "../../errors.ts";
 import { LoginBody } from "../schemas.ts";

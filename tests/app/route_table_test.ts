@@ -1,0 +1,110 @@
+/**
+ * The route groups loaded on first use (src/routes/route_table.ts, lazy_routes.ts): each table
+ * says what its module registers, and a group's first request answers as a loaded one does.
+ */
+import assert from "node:assert/strict";
+import { ApiRouter } from "../../src/http/api_router.ts";
+import type { AppContext, AppEnv } from "../../src/app_types.ts";
+import { createMeAnswers } from "../../src/http/me_fast_path.ts";
+import { createLogger } from "../../src/logger.ts";
+import { createRequestChain } from "../../src/middleware/request_chain.ts";
+import { ROUTE_GROUPS } from "../../src/routes/route_table.ts";
+import { addUser, makeApp } from "../helpers/app.ts";
+
+Deno.test("each route group's table is what its module registers, in order", async () => {
+  using t = await makeApp();
+  const noop = () => Promise.resolve();
+  const ctx: AppContext = {
+    config: t.config,
+    services: t.services,
+    logger: createLogger("silent"),
+    requireUser: noop,
+    requireAdmin: noop,
+  };
+  const chain = createRequestChain({
+    logger: ctx.logger,
+    trustProxy: t.config.trustProxy,
+    metrics: t.services.metrics,
+    issuer: t.config.issuer,
+  });
+  const meAnswers = createMeAnswers({
+    keys: t.services.keys,
+    now: t.services.now,
+    gate: t.services.gate,
+    chain,
+    trustProxy: t.config.trustProxy,
+    fastPath: true,
+  });
+  for (const group of ROUTE_GROUPS) {
+    const router = new ApiRouter<AppEnv>();
+    (await group.load())(router, ctx, meAnswers);
+    // One stand-in per method and path runs that path's handlers in order: they must be
+    // contiguous, or a stand-in would reorder them.
+    const entries: string[] = [];
+    for (const route of router.routes) {
+      const entry = `${route.method} ${route.path}`;
+      if (entries.at(-1) !== entry) entries.push(entry);
+    }
+    assert.equal(new Set(entries).size, entries.length, `${group.name}: contiguous entries`);
+    assert.deepEqual(
+      entries,
+      group.routes.map(([method, path]) => `${method} ${path}`),
+      `${group.name}: the table in route_table.ts`,
+    );
+    // A method's route ends in its handler (c); `use` (ALL) is middleware (c, next).
+    for (const [method, path] of group.routes) {
+      const last = router.routes.findLast((r) => r.method === method && r.path === path)!;
+      assert.equal(last.handler.length < 2, method !== "ALL", `${group.name}: ${method} ${path}`);
+    }
+  }
+});
+
+Deno.test("the app mounts every group's routes beside the probes and the document", async () => {
+  using t = await makeApp();
+  const mounted = t.app.routes.map((r) => `${r.method} ${r.path}`);
+  for (const group of ROUTE_GROUPS) {
+    for (const [method, path] of group.routes) {
+      assert.ok(mounted.includes(`${method} ${path}`), `${method} ${path}`);
+    }
+  }
+  for (const probe of ["GET /healthz", "GET /readyz", "GET /openapi.json"]) {
+    assert.ok(mounted.includes(probe), probe);
+  }
+});
+
+Deno.test("a lazy group's first request answers as its later ones: auth, validation, 404", async () => {
+  using t = await makeApp();
+  await addUser(t, "ada", "correct horse battery", ["admin", "user"]);
+  // The admin group's first request: no token.
+  const first = await t.request("/admin/users");
+  const again = await t.request("/admin/users");
+  assert.equal(first.status, 401);
+  assert.deepEqual(
+    [first.headers.get("WWW-Authenticate"), await first.json()],
+    [again.headers.get("WWW-Authenticate"), await again.json()],
+  );
+  // The login group's first request: an invalid body is a JSON 400, then a login works.
+  const invalid = await t.post("/login", { user_id: "ada" });
+  assert.equal(invalid.status, 400);
+  assert.deepEqual(await invalid.json(), {
+    error: "password is required",
+    code: "validation_failed",
+  });
+  const login = await t.post("/login", { user_id: "ada", password: "correct horse battery" });
+  assert.equal(login.status, 200);
+  const { token } = await login.json();
+  const users = await t.request("/admin/users", { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(users.status, 200);
+  // A method a lazy path does not serve, and a path no group serves.
+  assert.equal((await t.request("/oauth/token")).status, 404);
+  assert.equal((await t.request("/admin/nothing-here")).status, 404);
+});
+
+Deno.test("warmUp loads the groups a login needs; /readyz answers once they are loaded", async () => {
+  using t = await makeApp();
+  await t.app.warmUp();
+  const ready = await t.request("/readyz");
+  assert.equal(ready.status, 200);
+  assert.deepEqual(await ready.json(), { status: "ready" });
+  assert.ok(ROUTE_GROUPS.some((group) => group.warm && group.name === "login"));
+});
