@@ -60,11 +60,10 @@ test("src/middleware/require_auth.ts (the verifier other services import) loads 
 });
 
 /**
- * The modules `main.ts` evaluates at start-up: its graph through static imports only (a dynamic
- * `import()` and an `import type` are not followed).
+ * The modules `info`'s roots reach: through static imports only (what is evaluated at start-up;
+ * an `import type` is not followed), or through dynamic `import()`s as well.
  */
-async function startPath(entry: string): Promise<string[]> {
-  const info = await denoInfo(entry);
+function reachable(info: DenoInfo, followDynamic: boolean): Set<string> {
   const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
   const seen = new Set<string>();
   const queue = [...info.roots];
@@ -74,10 +73,17 @@ async function startPath(entry: string): Promise<string[]> {
     if (seen.has(resolved)) continue;
     seen.add(resolved);
     for (const dependency of bySpecifier.get(resolved)?.dependencies ?? []) {
-      if (dependency.code && !dependency.isDynamic) queue.push(dependency.code.specifier);
+      if (dependency.code && (followDynamic || !dependency.isDynamic)) {
+        queue.push(dependency.code.specifier);
+      }
     }
   }
-  return [...seen];
+  return seen;
+}
+
+/** The modules `entry` evaluates at start-up. */
+async function startPath(entry: string): Promise<string[]> {
+  return [...reachable(await denoInfo(entry), false)];
 }
 
 test("main.ts does not evaluate the OpenAPI generator or the WebAuthn library at start-up", async () => {
@@ -115,24 +121,8 @@ test("few npm imports in modules main.ts reaches only through import() (each cos
   // routes/schemas.ts, which takes it from wire.ts.
   const info = await denoInfo("main.ts");
   const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
-  const reach = (dynamic: boolean) => {
-    const seen = new Set<string>();
-    const queue = [...info.roots];
-    while (queue.length > 0) {
-      const specifier = queue.pop()!;
-      const resolved = info.redirects[specifier] ?? specifier;
-      if (seen.has(resolved)) continue;
-      seen.add(resolved);
-      for (const dependency of bySpecifier.get(resolved)?.dependencies ?? []) {
-        if (dependency.code && (dynamic || !dependency.isDynamic)) {
-          queue.push(dependency.code.specifier);
-        }
-      }
-    }
-    return seen;
-  };
-  const atStart = reach(false);
-  const importing = [...reach(true)]
+  const atStart = reachable(info, false);
+  const importing = [...reachable(info, true)]
     .filter((s) => s.startsWith("file:") && !atStart.has(s))
     .filter((s) =>
       (bySpecifier.get(s)?.dependencies ?? []).some((d) => d.code?.specifier.startsWith("npm:"))
