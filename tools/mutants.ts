@@ -1938,6 +1938,14 @@ export const MUTANTS: readonly Mutant[] = [
     replace: ".set(KEYS.sessionCap(session.sid), capValue, until(session.maxExpiresAt, now))",
   },
   {
+    name: "pg-limit-cell-not-locked",
+    property: "login and refresh limits hold on PostgreSQL: a take reads and locks every " +
+      "cell it spends from, the ones that exist included",
+    file: "src/store/pg_counters.ts",
+    search: "DO UPDATE SET tat = limits.tat",
+    replace: "DO NOTHING",
+  },
+  {
     name: "pg-session-cap-lock-per-login",
     property: "MAX_SESSIONS_PER_USER holds under concurrent logins (PostgreSQL): the lock is " +
       "the user's, not one per login",

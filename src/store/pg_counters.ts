@@ -79,6 +79,14 @@ export class PgCounterStore implements CounterStore {
 /**
  * Creates the missing rows (no timestamp yet) and locks all of them, sorted; each cell's live
  * timestamp (`undefined` when absent or gone), in the order of `cells`.
+ *
+ * One `INSERT ... ON CONFLICT DO UPDATE` per cell, never an insert that may do nothing and then
+ * a `SELECT ... FOR UPDATE`: between those two a give-back or the sweep could delete the row,
+ * and the select then locked nothing (READ COMMITTED skips a row deleted while it waited). The
+ * final `UPDATE` found the row created again and waited for the take that held it, which was
+ * waiting for this take's next cell: a deadlock, a 503 `busy` (the fleet test saw it in CI).
+ * `DO UPDATE` always ends holding the row's lock: it creates the row or locks the one there
+ * (PostgreSQL retries the insert itself when that one is deleted meanwhile).
  */
 async function lockCells(
   tx: Tx,
@@ -90,12 +98,10 @@ async function lockCells(
   );
   const tats = new Map<string, number | undefined>();
   for (const cell of sorted) {
-    await tx`
-      INSERT INTO limits (bucket, subject, tat, gone_at) VALUES (${cell.bucket}, ${cell.subject}, NULL, 0)
-      ON CONFLICT (bucket, subject) DO NOTHING`;
     const [row] = await tx<{ tat: number | null; gone_at: string }[]>`
-      SELECT tat, gone_at FROM limits WHERE bucket = ${cell.bucket} AND subject = ${cell.subject}
-      FOR UPDATE`;
+      INSERT INTO limits (bucket, subject, tat, gone_at) VALUES (${cell.bucket}, ${cell.subject}, NULL, 0)
+      ON CONFLICT (bucket, subject) DO UPDATE SET tat = limits.tat
+      RETURNING tat, gone_at`;
     const live = row && row.tat !== null && Number(row.gone_at) > wall ? row.tat : undefined;
     tats.set(`${cell.bucket}\u0000${cell.subject}`, live);
   }

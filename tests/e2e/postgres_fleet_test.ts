@@ -40,6 +40,12 @@ async function jwksKids(server: { url: string }): Promise<string[]> {
   return answer.body.keys.map((k: { kid: string }) => k.kid).sort();
 }
 
+/** The `store_failed` lines a server logged: what a 5xx was, when a step fails. */
+function storeFailures(server: RunningServer): string {
+  return (server.stdout() + server.stderr()).split("\n")
+    .filter((line) => line.includes('"store_failed"')).join("\n");
+}
+
 test({
   name: "three instances on one PostgreSQL database behave as one server",
   ignore: !url && !inCi,
@@ -114,6 +120,8 @@ test({
             ),
           );
           const statuses: number[] = [];
+          /** The body of every 5xx login, for the failure message. */
+          const failed: string[] = [];
           let loggedIn = 0;
           const until = Date.now() + 5000;
           const hop = async (chain: number) => {
@@ -134,6 +142,7 @@ test({
                 password: PASSWORD,
               });
               statuses.push(answer.status);
+              if (answer.status >= 500) failed.push(JSON.stringify(answer.body));
               if (answer.status === 200) loggedIn++;
             }
           };
@@ -145,7 +154,8 @@ test({
           assert.deepEqual(
             failures,
             [],
-            `${failures.length} of ${statuses.length} answers were 5xx`,
+            `${failures.length} of ${statuses.length} answers were 5xx: ${failed.join(", ")}\n` +
+              fleet.map((server) => storeFailures(server)).join("\n"),
           );
           assert(statuses.length > 50, `only ${statuses.length} answers`);
           assert(loggedIn > CAP, `only ${loggedIn} logins of bob: the cap was not the path`);
