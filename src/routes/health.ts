@@ -26,7 +26,13 @@ export function healthRoutes(app: AppRouter, ctx: AppContext, warm: () => Promis
     if (outOfDate !== undefined) {
       throw new ApiError("keys_out_of_date", "signing keys are out of date (see the log)");
     }
-    await warm();
+    try {
+      await warm();
+    } catch (err) {
+      // A route module that failed to load (it is tried again by the next probe): not ready,
+      // so a load balancer keeps traffic away, never a 500 that reads as a crash.
+      throw new ApiError("not_ready", "routes failed to load (see the log)", {}, { cause: err });
+    }
     return c.json({ status: "ready" }, 200);
   });
 }

@@ -8,7 +8,9 @@ import type { AppContext, AppEnv } from "../../src/app_types.ts";
 import { createMeAnswers } from "../../src/http/me_fast_path.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createRequestChain } from "../../src/middleware/request_chain.ts";
+import { healthRoutes } from "../../src/routes/health.ts";
 import { ROUTE_GROUPS } from "../../src/routes/route_table.ts";
+import { toApiError } from "../../src/errors.ts";
 import { addUser, makeApp } from "../helpers/app.ts";
 
 Deno.test("each route group's table is what its module registers, in order", async () => {
@@ -59,6 +61,27 @@ Deno.test("each route group's table is what its module registers, in order", asy
   }
 });
 
+Deno.test("every route module's register function is some group's: none is left unmounted", async () => {
+  const loaded = new Set(await Promise.all(ROUTE_GROUPS.map((group) => group.load())));
+  // Not groups: the probes (mounted at start) and the mounter.
+  const notGroups = new Set(["healthRoutes", "mountLazyRoutes"]);
+  const dir = new URL("../../src/routes/", import.meta.url);
+  const seen = new Set<unknown>(); // warm_routes.ts re-exports six of them
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+    const module = await import(new URL(entry.name, dir).href);
+    for (const [name, value] of Object.entries(module)) {
+      if (!name.endsWith("Routes") || typeof value !== "function" || notGroups.has(name)) continue;
+      seen.add(value);
+      assert.ok(
+        loaded.has(value as never),
+        `${entry.name}: ${name} is in no group of route_table.ts`,
+      );
+    }
+  }
+  assert.equal(seen.size, loaded.size);
+});
+
 Deno.test("the app mounts every group's routes beside the probes and the document", async () => {
   using t = await makeApp();
   const mounted = t.app.routes.map((r) => `${r.method} ${r.path}`);
@@ -107,4 +130,23 @@ Deno.test("warmUp loads the groups a login needs; /readyz answers once they are 
   assert.equal(ready.status, 200);
   assert.deepEqual(await ready.json(), { status: "ready" });
   assert.ok(ROUTE_GROUPS.some((group) => group.warm && group.name === "login"));
+});
+
+Deno.test("/readyz answers 503 not_ready while the routes a login needs fail to load", async () => {
+  using t = await makeApp();
+  const ctx = { services: t.services } as AppContext;
+  let loads = 0;
+  const warm = () =>
+    ++loads === 1 ? Promise.reject(new Error("a module failed")) : Promise.resolve();
+  const app = new ApiRouter<AppEnv>();
+  app.onError((err, c) => {
+    const known = toApiError(err);
+    return known ? c.json(known.toJSON(), known.status) : c.json({ code: "internal_error" }, 500);
+  });
+  healthRoutes(app, ctx, warm);
+  const failed = await app.request("/readyz");
+  assert.equal(failed.status, 503);
+  assert.equal((await failed.json()).code, "not_ready");
+  // The next probe tries the load again.
+  assert.equal((await app.request("/readyz")).status, 200);
 });
