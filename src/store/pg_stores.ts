@@ -54,26 +54,29 @@ export function pgStores(
     sweep: () =>
       pgCall("sweep", async () => {
         // Rows past `gone_at` are already invisible to every read; this only frees the space,
-        // a bounded batch at a time so a sweep never holds long locks.
+        // a bounded batch at a time so a sweep never holds long locks. `SKIP LOCKED`: a row a
+        // request's transaction holds (a rate-limit take locks its cells, gone ones included)
+        // waits for the next sweep. A sweep that waited for it while holding rows it had
+        // deleted could close a deadlock with a take that locked the first and wanted those.
         const now = wall();
         const sessions = await sql`
           DELETE FROM sessions WHERE sid IN (
-            SELECT sid FROM sessions WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
+            SELECT sid FROM sessions WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED)`;
         const limits = await sql`
           DELETE FROM limits WHERE (bucket, subject) IN (
-            SELECT bucket, subject FROM limits WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
+            SELECT bucket, subject FROM limits WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED)`;
         const codes = await sql`
           DELETE FROM authorization_codes WHERE hash IN (
-            SELECT hash FROM authorization_codes WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
+            SELECT hash FROM authorization_codes WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED)`;
         const browser = await sql`
           DELETE FROM browser_sessions WHERE key IN (
-            SELECT key FROM browser_sessions WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
+            SELECT key FROM browser_sessions WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED)`;
         const mfa = await sql`
           DELETE FROM mfa_challenges WHERE id IN (
-            SELECT id FROM mfa_challenges WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
+            SELECT id FROM mfa_challenges WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED)`;
         const passkey = await sql`
           DELETE FROM passkey_challenges WHERE id IN (
-            SELECT id FROM passkey_challenges WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH})`;
+            SELECT id FROM passkey_challenges WHERE gone_at <= ${now} LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED)`;
         return sessions.count + limits.count + codes.count + browser.count + mfa.count +
           passkey.count;
       }),

@@ -131,6 +131,46 @@ pgTest({
 });
 
 pgTest({
+  name: "postgres: the sweeper never waits for a row a transaction holds (no deadlock with a take)",
+  ...options,
+  fn: async () => {
+    const made = await openTestSchema();
+    const sql = openPool({ url: made.url, poolSize: 2, schema: made.schema });
+    const holder = openPool({ url: made.url, poolSize: 1, schema: made.schema });
+    let wall = 1_000_000;
+    try {
+      const stores = pgStores(sql, { channel: keySetChannel(made.schema), wall: () => wall });
+      const cell = (subject: string) => ({ bucket: "b", subject, costMs: 1000, windowMs: 5000 });
+      await stores.counters.take([cell("held"), cell("free")], 0);
+      wall += 60_000; // both cells gone on the wall clock
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => release = resolve);
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => locked = resolve);
+      // A transaction holding one gone cell's row, as a take in flight does.
+      const holding = holder.begin(async (tx) => {
+        await tx`SELECT 1 FROM limits WHERE subject = 'held' FOR UPDATE`;
+        locked();
+        await released;
+      });
+      await isLocked;
+      const swept = await Promise.race([
+        stores.sweep(),
+        new Promise<string>((resolve) => setTimeout(() => resolve("waited"), 3000)),
+      ]);
+      release();
+      await holding;
+      assert.equal(swept, 1, "the free cell swept, the held one left for the next sweep");
+      assert.equal(await stores.sweep(), 1, "the held cell, once released");
+    } finally {
+      await holder.end({ timeout: 5 });
+      await sql.end({ timeout: 5 });
+      await made.drop();
+    }
+  },
+});
+
+pgTest({
   name: "postgres: a key-set write is announced to every listener; migrations apply once",
   ...options,
   fn: async () => {
