@@ -1946,6 +1946,22 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "DO NOTHING",
   },
   {
+    name: "recent-rotation-other-token",
+    property: "a refresh is decided on a read of the store unless it presents the current token " +
+      "of the session this instance rotated last: a chain another instance moved on is no replay",
+    file: "src/tokens/recent_rotations.ts",
+    search: "entry.value.currentHash !== hash || ",
+    replace: "",
+  },
+  {
+    name: "recent-rotation-ended-record",
+    property: "a remembered rotation whose own record has ended is no answer: a read decides " +
+      "(another instance may have kept the session, and the token is then a replay)",
+    file: "src/tokens/recent_rotations.ts",
+    search: " || !isSessionLive(entry.value, now)",
+    replace: "",
+  },
+  {
     name: "pg-session-cap-lock-per-login",
     property: "MAX_SESSIONS_PER_USER holds under concurrent logins (PostgreSQL): the lock is " +
       "the user's, not one per login",

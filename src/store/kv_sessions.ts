@@ -266,7 +266,7 @@ export class KvSessionStore implements SessionStore {
           until(session.maxExpiresAt, now),
         )
         .commit();
-      return result.ok;
+      return result.ok ? result.versionstamp : undefined;
     });
   }
 

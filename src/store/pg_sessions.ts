@@ -140,7 +140,7 @@ export class PgSessionStore implements SessionStore {
     // commit (no epoch bump, disable, role loss or removal slips in between).
     return pgCall("commitRotation", async () => {
       const wall = this.#wall();
-      const rows = await this.#sql`
+      const [row] = await this.#sql<{ stamp: string }[]>`
         WITH checked_user AS (
           SELECT 1 FROM users WHERE id = ${session.userId} AND stamp = ${userVersionstamp} FOR SHARE
         )
@@ -149,8 +149,8 @@ export class PgSessionStore implements SessionStore {
           gone_at = ${goneAt(wall, session.expiresAt, now)}
         WHERE sid = ${session.sid} AND stamp = ${sessionVersionstamp} AND gone_at > ${wall}
           AND EXISTS (SELECT 1 FROM checked_user)
-        RETURNING sid`;
-      return rows.length === 1;
+        RETURNING stamp`;
+      return row?.stamp;
     });
   }
 

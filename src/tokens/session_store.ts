@@ -157,8 +157,12 @@ export interface SessionStore {
   createSession(input: NewSession): Promise<CreateOutcome>;
   getSession(sid: string): Promise<Versioned<SessionRecord> | undefined>;
   getSessionAndUser(sid: string, userId: string): Promise<SessionAndUser>;
-  /** Rewrites a session with its new refresh token; one commit, checking session and user. */
-  commitRotation(rotation: Rotation): Promise<boolean>;
+  /**
+   * Rewrites a session with its new refresh token; one commit, checking session and user. The
+   * session's new versionstamp (what {@link getSession} reads next), or `undefined` when a check
+   * failed and nothing was written.
+   */
+  commitRotation(rotation: Rotation): Promise<string | undefined>;
   /**
    * Marks a session revoked and drops its index entry (idempotent). Returns the session as it
    * was found, or `undefined` when there is none; throws `ContendedError` when it keeps losing

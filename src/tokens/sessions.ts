@@ -25,6 +25,7 @@ import { sessionEpoch, type UserRecord, userUid } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
 import type { TokenPair } from "../wire.ts";
 import type { SignedToken, TokenSubject } from "./access_token.ts";
+import { RecentRotations } from "./recent_rotations.ts";
 import {
   childOf,
   familyOf,
@@ -110,6 +111,8 @@ export function createSessionService(deps: SessionDeps) {
   const maxSessions = deps.maxSessionsPerUser ?? Infinity;
   /** Each user's new sessions in this process, committed one at a time (see start). */
   const creating = new Map<string, Promise<void>>();
+  /** The sessions this process rotated last: the next refresh of each commits without a read. */
+  const recent = new RecentRotations();
 
   function issuePair(session: SessionRecord, refreshToken: string, nowMs: number) {
     // No access token outlives its session's absolute end.
@@ -199,7 +202,8 @@ export function createSessionService(deps: SessionDeps) {
    * Spends a refresh token and returns a new pair, or, for the parent of the current token
    * inside the grace window, the current token again with a fresh access token.
    *
-   * Fast path (the current token, nothing changed): one read, one commit. The session records
+   * Fast path (the current token, nothing changed): one read, one commit; no read when this
+   * instance rotated the session last and remembers it ({@link RecentRotations}). The session records
    * the user's versionstamp as last checked; the commit checks it and the session's, so a
    * concurrent rotation, a revocation or any change to the user makes it fail instead. Slow
    * path (after such a failure, or for any other token): read session and user in one
@@ -225,7 +229,9 @@ export function createSessionService(deps: SessionDeps) {
       let entry: Versioned<SessionRecord> | undefined;
       let user: Versioned<UserRecord> | undefined;
       if (attempt === 0) {
-        entry = await deps.store.getSession(sid);
+        // This process's own last rotation of the session stands in for the read when the
+        // token presented is its current one (the commit's check proves nothing changed since).
+        entry = recent.take(sid, hash, now) ?? await deps.store.getSession(sid);
       } else {
         ({ session: entry, user } = await deps.store.getSessionAndUser(sid, owner));
       }
@@ -272,6 +278,7 @@ export function createSessionService(deps: SessionDeps) {
       // The family id proves nothing; a token the server issued for this session and spent
       // since (its parent, or an older one whose MAC verifies) is a replay: the session ends.
       if (!isIssued(refreshToken, session)) throw invalidRefresh();
+      recent.forget(sid);
       await deps.store.revokeSession(sid, now);
       emit({ type: "refresh_reused", sid, sub: session.userId });
       throw new ApiError(
@@ -325,13 +332,15 @@ export function createSessionService(deps: SessionDeps) {
         now,
       }),
     ]);
-    if (!committed) return undefined;
+    if (committed === undefined) return undefined;
+    recent.remember({ value: session, versionstamp: committed });
     emit({ type: "refreshed", sid: session.sid, sub: session.userId, grace: false });
     return answer;
   }
 
   /** Revokes one session; the session as it was, `undefined` when there is none. */
   async function revoke(sid: string, reason: string): Promise<SessionRecord | undefined> {
+    recent.forget(sid);
     const session = await deps.store.revokeSession(sid, deps.now());
     if (session) emit({ type: "session_revoked", sid, sub: session.userId, reason });
     return session;

@@ -231,9 +231,7 @@ class FakeSessionStore implements SessionStore {
       [sessionKey(r.session.sid), r.sessionVersionstamp],
       [userKey(r.session.userId), r.userVersionstamp],
     ];
-    return Promise.resolve(
-      this.t.commit(checks, [[sessionKey(r.session.sid), r.session]]) !== undefined,
-    );
+    return Promise.resolve(this.t.commit(checks, [[sessionKey(r.session.sid), r.session]]));
   }
   revokeSession(sid: string, now: number) {
     this.t.touch("revokeSession");

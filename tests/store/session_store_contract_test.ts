@@ -129,7 +129,7 @@ contract(
         userVersionstamp: stamp,
         now: NOW,
       }),
-      false,
+      undefined,
     );
     // A revoked session leaves room: nothing ends.
     await stores.sessions.revokeSession(middle!.sid, NOW);
@@ -419,6 +419,8 @@ contract(
       assert.equal(results.filter(Boolean).length, 1, `round ${round}: ${results}`);
       const after = (await stores.sessions.getSession(session.sid))!;
       assert.notEqual(after.versionstamp, read.versionstamp);
+      // The winner's answer is the stamp the next read sees (a refresh commits on it unread).
+      assert.equal(results.find(Boolean), after.versionstamp);
       assert.equal(after.value.parentHash, read.value.currentHash);
     }
   },
@@ -441,7 +443,7 @@ contract(
     // The user changes: the rotation checked against its old stamp must fail.
     const newStamp = await stores.users.updateUser({ ...user, disabled: true }, stamp);
     assert(newStamp);
-    assert.equal(await stores.sessions.commitRotation(rotation), false);
+    assert.equal(await stores.sessions.commitRotation(rotation), undefined);
     // A revocation racing a rotation: whichever wins, the session ends revoked.
     const [revoked, rotated] = await Promise.all([
       second.sessions.revokeSession(session.sid, NOW),
@@ -457,7 +459,7 @@ contract(
     );
     assert.equal(
       await stores.sessions.commitRotation({ ...rotation, userVersionstamp: newStamp }),
-      false,
+      undefined,
     );
     assert.equal(
       (await stores.sessions.revokeSession(session.sid, NOW + 5))?.revokedAt,
