@@ -1966,8 +1966,8 @@ export const MUTANTS: readonly Mutant[] = [
     property: "MAX_SESSIONS_PER_USER holds under concurrent logins (PostgreSQL): the lock is " +
       "the user's, not one per login",
     file: "src/store/pg_sessions.ts",
-    search: '"sessions:" + session.userUid',
-    replace: '"sessions:" + session.sid',
+    search: "lockUserSessions(tx, session.userUid)",
+    replace: "lockUserSessions(tx, session.sid)",
   },
   {
     name: "kv-session-cap-oldest-not-ended",

@@ -44,6 +44,11 @@ export function openPool(options: PgOptions): Sql {
     onnotice: () => {},
     connection: {
       application_name: "auth-server",
+      // Every race here is settled by READ COMMITTED's re-check of a row after a wait (stamp
+      // checks, ON CONFLICT DO UPDATE, FOR UPDATE). A database or role whose default is
+      // REPEATABLE READ or SERIALIZABLE would turn those races into 40001 errors (503 busy on
+      // most contended writes): the session's own setting outranks both.
+      default_transaction_isolation: "read committed",
       ...(options.schema ? { search_path: options.schema } : {}),
     },
   });

@@ -23,6 +23,14 @@ export function goneAt(wall: number, at: number, now: number): number {
   return wall + Math.max(1, Math.ceil(at - now));
 }
 
+/**
+ * One writer of a user's sessions at a time, across every instance: an exclusive lock on the
+ * user's uid until the transaction ends (a capped create, the removal of all of them).
+ */
+async function lockUserSessions(tx: Tx, userUid: string): Promise<void> {
+  await tx`SELECT pg_advisory_xact_lock(hashtextextended(${"sessions:" + userUid}, 0))`;
+}
+
 /** Sessions in PostgreSQL. */
 export class PgSessionStore implements SessionStore {
   readonly #sql: Sql;
@@ -49,9 +57,7 @@ export class PgSessionStore implements SessionStore {
           // uid): the count that picks the oldest to end sees every session a concurrent login
           // committed before it, so two logins never both end the same oldest one and both
           // take its place (KV: the cap key's check).
-          await tx`SELECT pg_advisory_xact_lock(hashtextextended(${
-            "sessions:" + session.userUid
-          }, 0))`;
+          await lockUserSessions(tx, session.userUid);
         }
         const wall = this.#wall();
         const record = json(session);
@@ -181,8 +187,14 @@ export class PgSessionStore implements SessionStore {
   }
 
   deleteUserSessions(userUid: string): Promise<void> {
-    return pgCall("deleteUserSessions", async () => {
-      await this.#sql`DELETE FROM sessions WHERE user_uid = ${userUid}`;
-    });
+    return pgCall("deleteUserSessions", () =>
+      this.#sql.begin(async (tx) => {
+        // Under the user's lock, as a capped create ends sessions: the DELETE locks rows in
+        // table order, the create's UPDATE in age order, and without it the two could each hold
+        // a row the other waits for (a deadlock, 503 busy). Unreachable through the user
+        // service today (a removal deletes the user row first), so this guards later callers.
+        await lockUserSessions(tx, userUid);
+        await tx`DELETE FROM sessions WHERE user_uid = ${userUid}`;
+      }));
   }
 }

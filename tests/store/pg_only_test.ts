@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { ApiError, StoreUnavailableError } from "../../src/errors.ts";
 import { openPool } from "../../src/store/pg_client.ts";
-import { migrate } from "../../src/store/pg_migrations.ts";
+import { migrate, quoteIdent } from "../../src/store/pg_migrations.ts";
 import { keySetChannel, pgStores } from "../../src/store/pg_stores.ts";
 import type { SessionRecord } from "../../src/tokens/session_store.ts";
 import { inCi, openTestSchema, pgTest, testDatabaseUrl } from "./engines.ts";
@@ -162,6 +162,75 @@ pgTest({
       await holding;
       assert.equal(swept, 1, "the free cell swept, the held one left for the next sweep");
       assert.equal(await stores.sweep(), 1, "the held cell, once released");
+    } finally {
+      await holder.end({ timeout: 5 });
+      await sql.end({ timeout: 5 });
+      await made.drop();
+    }
+  },
+});
+
+pgTest({
+  name: "postgres: the pool works at READ COMMITTED whatever the database's default isolation",
+  ...options,
+  fn: async () => {
+    // A database whose default is SERIALIZABLE (a DBA's or a managed service's choice): at
+    // that level the stamp checks' races would be 40001 errors, 503 busy.
+    const admin = openPool({ url: url!, poolSize: 1 });
+    const database = `auth_iso_${Date.now().toString(36)}_${Deno.pid}`;
+    await admin.unsafe(`CREATE DATABASE ${quoteIdent(database)}`);
+    const target = new URL(url!);
+    target.pathname = `/${database}`;
+    const sql = openPool({ url: target.href, poolSize: 1 });
+    try {
+      await admin.unsafe(
+        `ALTER DATABASE ${quoteIdent(database)} SET default_transaction_isolation = 'serializable'`,
+      );
+      const [shown] = await sql<
+        { level: string }[]
+      >`SELECT current_setting('transaction_isolation') AS level`;
+      assert.equal(shown!.level, "read committed");
+      const inTransaction = await sql.begin((tx) =>
+        tx<{ level: string }[]>`SELECT current_setting('transaction_isolation') AS level`
+      );
+      assert.equal(inTransaction[0]!.level, "read committed");
+    } finally {
+      await sql.end({ timeout: 5 });
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+      await admin.end({ timeout: 5 });
+    }
+  },
+});
+
+pgTest({
+  name: "postgres: removing a user's sessions takes the lock a capped login takes (no deadlock)",
+  ...options,
+  fn: async () => {
+    const made = await openTestSchema();
+    const sql = openPool({ url: made.url, poolSize: 2, schema: made.schema });
+    const holder = openPool({ url: made.url, poolSize: 1, schema: made.schema });
+    try {
+      const stores = pgStores(sql, { channel: keySetChannel(made.schema) });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => release = resolve);
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => locked = resolve);
+      // The user's session lock, held as a capped createSession holds it.
+      const holding = holder.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(hashtextextended('sessions:u1', 0))`;
+        locked();
+        await released;
+      });
+      await isLocked;
+      const deleting = stores.sessions.deleteUserSessions("u1").then(() => "done");
+      const early = await Promise.race([
+        deleting,
+        new Promise<string>((resolve) => setTimeout(() => resolve("waiting"), 300)),
+      ]);
+      release();
+      await holding;
+      assert.equal(early, "waiting", "it waits for the user's lock");
+      assert.equal(await deleting, "done");
     } finally {
       await holder.end({ timeout: 5 });
       await sql.end({ timeout: 5 });
