@@ -6,13 +6,43 @@
  */
 import assert from "node:assert/strict";
 import { ApiError, StoreUnavailableError } from "../../src/errors.ts";
-import { openPool } from "../../src/store/pg_client.ts";
+import { openPool, type Sql, type Tx } from "../../src/store/pg_client.ts";
 import { migrate, quoteIdent } from "../../src/store/pg_migrations.ts";
 import { keySetChannel, pgStores } from "../../src/store/pg_stores.ts";
 import type { SessionRecord } from "../../src/tokens/session_store.ts";
 import { inCi, openTestSchema, pgTest, testDatabaseUrl } from "./engines.ts";
 
 const url = testDatabaseUrl();
+
+/**
+ * Runs `lock` in a transaction on `pool` and holds what it locked until the returned function is
+ * called (which ends the transaction).
+ */
+async function holdLock(pool: Sql, lock: (tx: Tx) => Promise<unknown>) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => locked = resolve);
+  const holding = pool.begin(async (tx) => {
+    await lock(tx);
+    locked();
+    await released;
+  });
+  await Promise.race([isLocked, holding]);
+  return async () => {
+    release();
+    await holding;
+  };
+}
+
+/** What `work` settles to, or `"waiting"` when it has not settled within `ms`. */
+function settledWithin<T>(work: Promise<T>, ms: number): Promise<T | "waiting"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waiting = new Promise<"waiting">((resolve) =>
+    timer = setTimeout(() => resolve("waiting"), ms)
+  );
+  return Promise.race([work, waiting]).finally(() => clearTimeout(timer));
+}
 const ignore = !url && !inCi;
 const options = { ignore, sanitizeOps: false, sanitizeResources: false };
 
@@ -143,23 +173,13 @@ pgTest({
       const cell = (subject: string) => ({ bucket: "b", subject, costMs: 1000, windowMs: 5000 });
       await stores.counters.take([cell("held"), cell("free")], 0);
       wall += 60_000; // both cells gone on the wall clock
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => release = resolve);
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => locked = resolve);
       // A transaction holding one gone cell's row, as a take in flight does.
-      const holding = holder.begin(async (tx) => {
-        await tx`SELECT 1 FROM limits WHERE subject = 'held' FOR UPDATE`;
-        locked();
-        await released;
-      });
-      await isLocked;
-      const swept = await Promise.race([
-        stores.sweep(),
-        new Promise<string>((resolve) => setTimeout(() => resolve("waited"), 3000)),
-      ]);
-      release();
-      await holding;
+      const release = await holdLock(
+        holder,
+        (tx) => tx`SELECT 1 FROM limits WHERE subject = 'held' FOR UPDATE`,
+      );
+      const swept = await settledWithin(stores.sweep(), 3000);
+      await release();
       assert.equal(swept, 1, "the free cell swept, the held one left for the next sweep");
       assert.equal(await stores.sweep(), 1, "the held cell, once released");
     } finally {
@@ -211,24 +231,14 @@ pgTest({
     const holder = openPool({ url: made.url, poolSize: 1, schema: made.schema });
     try {
       const stores = pgStores(sql, { channel: keySetChannel(made.schema) });
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => release = resolve);
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => locked = resolve);
       // The user's session lock, held as a capped createSession holds it.
-      const holding = holder.begin(async (tx) => {
-        await tx`SELECT pg_advisory_xact_lock(hashtextextended('sessions:u1', 0))`;
-        locked();
-        await released;
-      });
-      await isLocked;
+      const release = await holdLock(
+        holder,
+        (tx) => tx`SELECT pg_advisory_xact_lock(hashtextextended('sessions:u1', 0))`,
+      );
       const deleting = stores.sessions.deleteUserSessions("u1").then(() => "done");
-      const early = await Promise.race([
-        deleting,
-        new Promise<string>((resolve) => setTimeout(() => resolve("waiting"), 300)),
-      ]);
-      release();
-      await holding;
+      const early = await settledWithin(deleting, 300);
+      await release();
       assert.equal(early, "waiting", "it waits for the user's lock");
       assert.equal(await deleting, "done");
     } finally {
