@@ -13,5 +13,6 @@ if (import.meta.main) {
   const runtime = await openRuntime(config);
   // Which engine holds the state (never a password): Deno KV's file or PostgreSQL's host.
   runtime.logger.info("store_opened", { engine: runtime.engine });
+  for (const message of runtime.storeWarnings) runtime.logger.warn("store_warning", { message });
   Deno.exit(await serve(runtime));
 }

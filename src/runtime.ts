@@ -20,6 +20,8 @@ export interface Runtime {
   readonly stores: Stores;
   /** The store's engine and where, in words (never a password): for the start-up lines. */
   readonly engine: string;
+  /** What the store's engine asks an operator to change (logged at start-up). */
+  readonly storeWarnings: readonly string[];
   readonly hasher: PasswordHasher;
   /**
    * Opens the hasher now if no hash has yet (loading the addon and making the dummy hash happen
@@ -83,6 +85,7 @@ export async function openRuntime(
     config,
     stores,
     engine: opened.engine,
+    storeWarnings: opened.warnings ?? [],
     hasher: passwords.hasher,
     passwordBackend: passwords.open,
     logger: createLogger(config.logLevel, writeLog),

@@ -31,6 +31,7 @@ export function healthRoutes(app: AppRouter, ctx: AppContext, warm: () => Promis
     } catch (err) {
       // A route module that failed to load (it is tried again by the next probe): not ready,
       // so a load balancer keeps traffic away, never a 500 that reads as a crash.
+      ctx.logger.error("routes_load_failed", { message: String(err).slice(0, 300) });
       throw new ApiError("not_ready", "routes failed to load (see the log)", {}, { cause: err });
     }
     return c.json({ status: "ready" }, 200);

@@ -27,8 +27,9 @@ export function documentHealthRoutes(app: AppRouter): void {
     responses: {
       200: { content: { "application/json": { schema: Status } }, description: "Ready" },
       503: errorResponse(
-        "The store cannot be read (`not_ready`), or this instance cannot sign with the key the " +
-          "shared key set says it must (`keys_out_of_date`: e.g. it lacks a new SECRET_KEY)",
+        "The store cannot be read or the routes a login needs failed to load (`not_ready`), or " +
+          "this instance cannot sign with the key the shared key set says it must " +
+          "(`keys_out_of_date`: e.g. it lacks a new SECRET_KEY)",
       ),
     },
   }));

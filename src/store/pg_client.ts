@@ -44,15 +44,20 @@ export function openPool(options: PgOptions): Sql {
     onnotice: () => {},
     connection: {
       application_name: "auth-server",
-      // Every race here is settled by READ COMMITTED's re-check of a row after a wait (stamp
-      // checks, ON CONFLICT DO UPDATE, FOR UPDATE). A database or role whose default is
-      // REPEATABLE READ or SERIALIZABLE would turn those races into 40001 errors (503 busy on
-      // most contended writes): the session's own setting outranks both.
-      default_transaction_isolation: "read committed",
       ...(options.schema ? { search_path: options.schema } : {}),
     },
   });
 }
+
+/**
+ * How every transaction of the stores begins (`sql.begin(READ_COMMITTED, ...)`). Each race here
+ * is settled by READ COMMITTED's re-check of a row after a wait (stamp checks, `ON CONFLICT DO
+ * UPDATE`, `FOR UPDATE`); at a database or role default of REPEATABLE READ or SERIALIZABLE those
+ * races would be 40001 errors, 503 `busy`. Said in `BEGIN`, not as a connection parameter:
+ * PgBouncer refuses unknown startup parameters. Single statements run at the default, which
+ * `openPgStores` checks and warns about.
+ */
+export const READ_COMMITTED = "isolation level read committed";
 
 /** SQLSTATEs of text PostgreSQL refuses to hold: a NUL byte, a byte sequence not UTF-8. */
 const BAD_INPUT_STATES = new Set(["22021", "22P05"]);

@@ -6,7 +6,7 @@
  */
 import type { CounterStore, LimitCell } from "../limits/counter_store.ts";
 import { gcraGiveBack, gcraTake } from "../limits/gcra.ts";
-import { pgCall, type Sql, type Tx } from "./pg_client.ts";
+import { pgCall, READ_COMMITTED, type Sql, type Tx } from "./pg_client.ts";
 import { goneAt } from "./pg_sessions.ts";
 
 /** Thrown out of a take's transaction to roll it back: the ms each cell asks to wait. */
@@ -32,7 +32,7 @@ export class PgCounterStore implements CounterStore {
    */
   take(cells: readonly LimitCell[], now: number): Promise<number[]> {
     return pgCall("take", () =>
-      this.#sql.begin(async (tx): Promise<number[]> => {
+      this.#sql.begin(READ_COMMITTED, async (tx): Promise<number[]> => {
         const wall = this.#wall();
         const tats = await lockCells(tx, cells, wall);
         const steps = cells.map((cell, i) => gcraTake(tats[i], cell, now));
@@ -57,7 +57,7 @@ export class PgCounterStore implements CounterStore {
 
   giveBack(cell: LimitCell, now: number): Promise<void> {
     return pgCall("giveBack", () =>
-      this.#sql.begin(async (tx) => {
+      this.#sql.begin(READ_COMMITTED, async (tx) => {
         const wall = this.#wall();
         const [row] = await tx<{ tat: number | null; gone_at: string }[]>`
           SELECT tat, gone_at FROM limits WHERE bucket = ${cell.bucket} AND subject = ${cell.subject}

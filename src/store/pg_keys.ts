@@ -8,7 +8,7 @@
  */
 import type { KeyStore, StoredKeySet, VersionedKeySet } from "../keys/key_store.ts";
 import { isStoredKeySet } from "../keys/key_store.ts";
-import { json, pgCall, type Sql } from "./pg_client.ts";
+import { json, pgCall, READ_COMMITTED, type Sql } from "./pg_client.ts";
 
 /** The signing key set in PostgreSQL. */
 export class PgKeyStore implements KeyStore {
@@ -52,7 +52,7 @@ export class PgKeyStore implements KeyStore {
     removed: readonly string[] = [],
   ): Promise<boolean> {
     return pgCall("writeKeySet", () =>
-      this.#sql.begin(async (tx) => {
+      this.#sql.begin(READ_COMMITTED, async (tx) => {
         const written = expected === undefined
           ? await tx`
             INSERT INTO key_set (id, stamp, record) VALUES (1, nextval('stamps'), ${

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Sql } from "./pg_client.ts";
+import { READ_COMMITTED, type Sql } from "./pg_client.ts";
 
 /** The migrations, in order; the number is the position (1-based). */
 export const MIGRATIONS: readonly string[] = [
@@ -122,7 +122,7 @@ const MIGRATION_LOCK = 0x61757468;
  * rollback, so a crashed migrator never leaves it held); returns how many it applied.
  */
 export async function migrate(sql: Sql, schema: string | undefined): Promise<number> {
-  return await sql.begin(async (tx) => {
+  return await sql.begin(READ_COMMITTED, async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
     if (schema) await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await tx`CREATE TABLE IF NOT EXISTS schema_migrations (

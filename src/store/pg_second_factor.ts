@@ -17,7 +17,7 @@ import type {
 } from "../mfa/mfa_store.ts";
 import type { PasskeyChallenge, PasskeyRecord, PasskeyStore } from "../passkeys/passkey_store.ts";
 import type { Versioned } from "../versioned.ts";
-import { asPgStoreError, json, pgCall, type Sql } from "./pg_client.ts";
+import { asPgStoreError, json, pgCall, READ_COMMITTED, type Sql } from "./pg_client.ts";
 
 /** Rows `allFactors` and `allPasskeys` read at a time (keyset pages, as `pg_users.ts`). */
 const BATCH = 500;
@@ -142,7 +142,7 @@ export class PgMfaStore implements MfaStore {
     // stamp), the second waits on the first's lock, re-checks, matches nothing: one passes.
     return pgCall("completeChallenge", async () => {
       try {
-        await this.#sql.begin(async (tx) => {
+        await this.#sql.begin(READ_COMMITTED, async (tx) => {
           const spent = await tx`
             DELETE FROM mfa_challenges
             WHERE id = ${success.challengeId} AND stamp = ${success.challengeVersionstamp}

@@ -16,7 +16,7 @@ import {
 } from "../tokens/session_store.ts";
 import type { UserRecord } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
-import { json, pgCall, type Sql, type Tx } from "./pg_client.ts";
+import { json, pgCall, READ_COMMITTED, type Sql, type Tx } from "./pg_client.ts";
 
 /** Wall-clock epoch ms at which a row stamped at `now` (the caller's clock) lasting until `at` goes. */
 export function goneAt(wall: number, at: number, now: number): number {
@@ -43,36 +43,39 @@ export class PgSessionStore implements SessionStore {
   }
 
   createSession({ session, userVersionstamp, maxSessions, now }: NewSession) {
-    return pgCall("createSession", () =>
-      this.#sql.begin(async (tx): Promise<CreateOutcome> => {
-        // The user row FOR SHARE: no change to the user can commit before this session does,
-        // so the stamp checked here holds at commit (KV: the atomic check of the user's key).
-        if (userVersionstamp !== undefined) {
-          const [user] = await tx<{ stamp: string }[]>`
+    return pgCall(
+      "createSession",
+      () =>
+        this.#sql.begin(READ_COMMITTED, async (tx): Promise<CreateOutcome> => {
+          // The user row FOR SHARE: no change to the user can commit before this session does,
+          // so the stamp checked here holds at commit (KV: the atomic check of the user's key).
+          if (userVersionstamp !== undefined) {
+            const [user] = await tx<{ stamp: string }[]>`
             SELECT stamp FROM users WHERE id = ${session.userId} FOR SHARE`;
-          if (user?.stamp !== userVersionstamp) return UNCHANGED;
-        }
-        if (maxSessions !== undefined) {
-          // One new session of a user at a time (an exclusive transaction-level lock on the
-          // uid): the count that picks the oldest to end sees every session a concurrent login
-          // committed before it, so two logins never both end the same oldest one and both
-          // take its place (KV: the cap key's check).
-          await lockUserSessions(tx, session.userUid);
-        }
-        const wall = this.#wall();
-        const record = json(session);
-        const inserted = await tx`
+            if (user?.stamp !== userVersionstamp) return UNCHANGED;
+          }
+          if (maxSessions !== undefined) {
+            // One new session of a user at a time (an exclusive transaction-level lock on the
+            // uid): the count that picks the oldest to end sees every session a concurrent login
+            // committed before it, so two logins never both end the same oldest one and both
+            // take its place (KV: the cap key's check).
+            await lockUserSessions(tx, session.userUid);
+          }
+          const wall = this.#wall();
+          const record = json(session);
+          const inserted = await tx`
           INSERT INTO sessions
             (sid, user_uid, stamp, record, expires_at, max_expires_at, gone_at)
           VALUES (${session.sid}, ${session.userUid}, nextval('stamps'), ${record}::text::jsonb,
             ${session.expiresAt}, ${session.maxExpiresAt}, ${goneAt(wall, session.expiresAt, now)})
           ON CONFLICT (sid) DO NOTHING RETURNING sid`;
-        if (inserted.length !== 1) return UNCHANGED; // a taken sid: nothing written
-        const ended = maxSessions === undefined
-          ? []
-          : await this.#endBeyondCap(tx, session, maxSessions, now);
-        return { outcome: "created", ended };
-      }));
+          if (inserted.length !== 1) return UNCHANGED; // a taken sid: nothing written
+          const ended = maxSessions === undefined
+            ? []
+            : await this.#endBeyondCap(tx, session, maxSessions, now);
+          return { outcome: "created", ended };
+        }),
+    );
   }
 
   /**
@@ -188,7 +191,7 @@ export class PgSessionStore implements SessionStore {
 
   deleteUserSessions(userUid: string): Promise<void> {
     return pgCall("deleteUserSessions", () =>
-      this.#sql.begin(async (tx) => {
+      this.#sql.begin(READ_COMMITTED, async (tx) => {
         // Under the user's lock, as a capped create ends sessions: the DELETE locks rows in
         // table order, the create's UPDATE in age order, and without it the two could each hold
         // a row the other waits for (a deadlock, 503 busy). Unreachable through the user

@@ -83,6 +83,22 @@ export function pgStores(
   };
 }
 
+/**
+ * The stores' transactions say READ COMMITTED themselves (`READ_COMMITTED`); their single-statement
+ * writes (a rotation, a revocation) run at the database's default, where a stricter level turns a
+ * contended write into a 503 `busy`. Said, not refused: the server works, only less well.
+ */
+async function isolationWarnings(sql: Sql): Promise<string[]> {
+  const [row] = await sql<{ level: string }[]>`
+    SELECT current_setting('default_transaction_isolation') AS level`;
+  if (row === undefined || row.level === "read committed") return [];
+  return [
+    `the database's default_transaction_isolation is "${row.level}": single-statement writes ` +
+    `that race (two refreshes of one token) then fail with 503 busy instead of waiting; set it ` +
+    `for the server's role: ALTER ROLE <role> SET default_transaction_isolation = 'read committed'`,
+  ];
+}
+
 /** The NOTIFY channel of a schema's key set. */
 export function keySetChannel(schema: string | undefined): string {
   return schema ? `auth_key_set_${schema}` : "auth_key_set";
@@ -96,8 +112,10 @@ export function keySetChannel(schema: string | undefined): string {
 export async function openPgStores(options: PgOptions): Promise<OpenedStores> {
   const sql = openPool(options);
   const engine = describeDatabaseUrl(options.url);
+  let warnings: string[];
   try {
     await migrate(sql, options.schema);
+    warnings = await isolationWarnings(sql);
   } catch (err) {
     await sql.end({ timeout: 1 }).catch(() => {});
     const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0]!.slice(0, 200);
@@ -112,6 +130,7 @@ export async function openPgStores(options: PgOptions): Promise<OpenedStores> {
   return {
     stores,
     engine: `${engine}, pool of ${options.poolSize}`,
+    warnings,
     close: async () => {
       clearInterval(sweeper);
       await sql.end({ timeout: 5 });

@@ -5,7 +5,7 @@
  */
 import type { Guard, UserPage, UserRecord, UserStore } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
-import { asPgStoreError, json, pgCall, type Sql, type Tx } from "./pg_client.ts";
+import { asPgStoreError, json, pgCall, READ_COMMITTED, type Sql, type Tx } from "./pg_client.ts";
 import { cursorAfter, idAfterCursor } from "./user_cursor.ts";
 
 /** Rows `allUsers` reads at a time. */
@@ -45,7 +45,7 @@ export class PgUserStore implements UserStore {
 
   updateUser(user: UserRecord, versionstamp: string, guards: Guard[] = []) {
     return pgCall("updateUser", () =>
-      this.#sql.begin(async (tx) => {
+      this.#sql.begin(READ_COMMITTED, async (tx) => {
         if (!(await lockAndCheck(tx, user.id, versionstamp, guards))) return undefined;
         const [row] = await tx<{ stamp: string }[]>`
           UPDATE users SET record = ${json(user)}::text::jsonb, stamp = nextval('stamps')
@@ -56,7 +56,7 @@ export class PgUserStore implements UserStore {
 
   deleteUser(id: string, versionstamp: string, guards: Guard[] = []): Promise<boolean> {
     return pgCall("deleteUser", () =>
-      this.#sql.begin(async (tx) => {
+      this.#sql.begin(READ_COMMITTED, async (tx) => {
         if (!(await lockAndCheck(tx, id, versionstamp, guards))) return false;
         await tx`DELETE FROM users WHERE id = ${id}`;
         return true;

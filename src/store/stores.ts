@@ -54,6 +54,8 @@ export interface OpenedStores {
   readonly stores: Stores;
   /** The engine and where, for the start-up line: never a password. */
   readonly engine: string;
+  /** Settings of the engine an operator should change, one sentence each (logged at start). */
+  readonly warnings?: readonly string[];
   /** Releases the engine (the KV handle; the pool, its listener and its sweeper). */
   close(): Promise<void>;
 }

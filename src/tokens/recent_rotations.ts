@@ -57,8 +57,14 @@ export class RecentRotations {
     return entry;
   }
 
-  /** Remembers a session as a commit just stored it. */
+  /**
+   * Remembers a session as a commit just stored it, unless a later rotation of it is held (a
+   * rotation remembers once its access token is signed: a grace presenter's refresh of the child
+   * may commit and remember first).
+   */
   remember(entry: Versioned<SessionRecord>): void {
+    const held = this.#entries.get(entry.value.sid);
+    if (held !== undefined && held.value.refreshedAt > entry.value.refreshedAt) return;
     this.#entries.delete(entry.value.sid);
     this.#entries.set(entry.value.sid, entry);
     if (this.#entries.size > this.#limit) {

@@ -65,20 +65,22 @@ Deno.test("every route module's register function is some group's: none is left 
   const loaded = new Set(await Promise.all(ROUTE_GROUPS.map((group) => group.load())));
   // Not groups: the probes (mounted at start) and the mounter.
   const notGroups = new Set(["healthRoutes", "mountLazyRoutes"]);
-  const dir = new URL("../../src/routes/", import.meta.url);
   const seen = new Set<unknown>(); // warm_routes.ts re-exports six of them
-  for await (const entry of Deno.readDir(dir)) {
-    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
-    const module = await import(new URL(entry.name, dir).href);
-    for (const [name, value] of Object.entries(module)) {
-      if (!name.endsWith("Routes") || typeof value !== "function" || notGroups.has(name)) continue;
-      seen.add(value);
-      assert.ok(
-        loaded.has(value as never),
-        `${entry.name}: ${name} is in no group of route_table.ts`,
-      );
+  const visit = async (dir: URL): Promise<void> => {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory) await visit(new URL(`${entry.name}/`, dir));
+      if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+      const module = await import(new URL(entry.name, dir).href);
+      for (const [name, value] of Object.entries(module)) {
+        if (!name.endsWith("Routes") || typeof value !== "function" || notGroups.has(name)) {
+          continue;
+        }
+        seen.add(value);
+        assert.ok(loaded.has(value as never), `${entry.name}: ${name} is in no group`);
+      }
     }
-  }
+  };
+  await visit(new URL("../../src/routes/", import.meta.url));
   assert.equal(seen.size, loaded.size);
 });
 
@@ -134,7 +136,9 @@ Deno.test("warmUp loads the groups a login needs; /readyz answers once they are 
 
 Deno.test("/readyz answers 503 not_ready while the routes a login needs fail to load", async () => {
   using t = await makeApp();
-  const ctx = { services: t.services } as AppContext;
+  const lines: string[] = [];
+  const logger = createLogger("info", (line) => lines.push(line));
+  const ctx = { services: t.services, logger } as AppContext;
   let loads = 0;
   const warm = () =>
     ++loads === 1 ? Promise.reject(new Error("a module failed")) : Promise.resolve();
@@ -147,6 +151,11 @@ Deno.test("/readyz answers 503 not_ready while the routes a login needs fail to 
   const failed = await app.request("/readyz");
   assert.equal(failed.status, 503);
   assert.equal((await failed.json()).code, "not_ready");
+  assert.match(
+    lines.join("\n"),
+    /"event":"routes_load_failed".*a module failed/,
+    "logged, with why",
+  );
   // The next probe tries the load again.
   assert.equal((await app.request("/readyz")).status, 200);
 });

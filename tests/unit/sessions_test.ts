@@ -494,41 +494,45 @@ Deno.test("refresh: a revocation between the read and the commit wins", async ()
   await rejectsWith(f.sessions.refresh(pair.refresh_token), "session_revoked");
 });
 
-Deno.test("refresh: this instance's last rotation stands in for the read; another instance's changes still win", async () => {
-  await using f = await fixture({ graceSeconds: 10 });
-  // A second instance on the same store, as a fleet runs: its own memory of rotations.
-  const other = serviceOver(f.stores, f.clock, f.events, { graceSeconds: 10 });
-  const reads: string[] = [];
-  const store = f.stores.sessions;
-  for (const name of ["getSession", "getSessionAndUser"] as const) {
-    const method = store[name].bind(store) as (...a: unknown[]) => Promise<unknown>;
-    Object.assign(store, { [name]: (...a: unknown[]) => (reads.push(name), method(...a)) });
-  }
-  const t1 = (await startAs(f, "ada", "user")).refresh_token;
-  const t2 = (await f.sessions.refresh(t1)).refresh_token;
-  reads.length = 0;
-  const t3 = (await f.sessions.refresh(t2)).refresh_token;
-  assert.deepEqual(reads, [], "the chain's next refresh on this instance reads nothing");
-  // The chain hops: the other instance rotates it, then this one sees the newer token (not the
-  // one it remembers) and reads, rather than judge the token by its stale memory as a replay.
-  const t4 = (await other.refresh(t3)).refresh_token;
-  const t5 = (await f.sessions.refresh(t4)).refresh_token;
-  // The remembered token again after the other instance moved on: the commit's check fails and
-  // a read decides: within the grace window, the current token again.
-  const t6 = (await other.refresh(t5)).refresh_token;
-  reads.length = 0;
-  assert.equal((await f.sessions.refresh(t5)).refresh_token, t6, "the grace answer");
-  assert.deepEqual(reads, ["getSessionAndUser"], "decided on a read");
-  // Past the window, and past the remembered record's own sliding end (while the other
-  // instance's rotation keeps the session live): a replay, and the session ends.
-  f.clock.advance(REFRESH_TTL - 5);
-  const t7 = (await f.sessions.refresh(t6)).refresh_token; // remembered here, ends at +TTL
-  f.clock.advance(10);
-  const t8 = (await other.refresh(t7)).refresh_token; // the session's end moves with it
-  f.clock.advance(REFRESH_TTL - 5); // the memory's record has ended; the session has not
-  await rejectsWith(f.sessions.refresh(t7), "refresh_token_reused");
-  await rejectsWith(other.refresh(t8), "session_revoked");
-});
+contract(
+  "session service",
+  "refresh: this instance's last rotation stands in for the read; another instance's changes still win",
+  async ({ stores, second }) => {
+    await using f = await fixture({ graceSeconds: 10, stores });
+    // A second instance on the same data, as a fleet runs: its own memory of rotations.
+    const other = serviceOver(second, f.clock, f.events, { graceSeconds: 10 });
+    const reads: string[] = [];
+    const store = f.stores.sessions;
+    for (const name of ["getSession", "getSessionAndUser"] as const) {
+      const method = store[name].bind(store) as (...a: unknown[]) => Promise<unknown>;
+      Object.assign(store, { [name]: (...a: unknown[]) => (reads.push(name), method(...a)) });
+    }
+    const t1 = (await startAs(f, "ada", "user")).refresh_token;
+    const t2 = (await f.sessions.refresh(t1)).refresh_token;
+    reads.length = 0;
+    const t3 = (await f.sessions.refresh(t2)).refresh_token;
+    assert.deepEqual(reads, [], "the chain's next refresh on this instance reads nothing");
+    // The chain hops: the other instance rotates it, then this one sees the newer token (not the
+    // one it remembers) and reads, rather than judge the token by its stale memory as a replay.
+    const t4 = (await other.refresh(t3)).refresh_token;
+    const t5 = (await f.sessions.refresh(t4)).refresh_token;
+    // The remembered token again after the other instance moved on: the commit's check fails and
+    // a read decides: within the grace window, the current token again.
+    const t6 = (await other.refresh(t5)).refresh_token;
+    reads.length = 0;
+    assert.equal((await f.sessions.refresh(t5)).refresh_token, t6, "the grace answer");
+    assert.deepEqual(reads, ["getSessionAndUser"], "decided on a read");
+    // Past the window, and past the remembered record's own sliding end (while the other
+    // instance's rotation keeps the session live): a replay, and the session ends.
+    f.clock.advance(REFRESH_TTL - 5);
+    const t7 = (await f.sessions.refresh(t6)).refresh_token; // remembered here, ends at +TTL
+    f.clock.advance(10);
+    const t8 = (await other.refresh(t7)).refresh_token; // the session's end moves with it
+    f.clock.advance(REFRESH_TTL - 5); // the memory's record has ended; the session has not
+    await rejectsWith(f.sessions.refresh(t7), "refresh_token_reused");
+    await rejectsWith(other.refresh(t8), "session_revoked");
+  },
+);
 
 /** Every KV key, for storage bounds. */
 async function allKeys(f: Fixture): Promise<Deno.KvKey[]> {
