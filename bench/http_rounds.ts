@@ -15,10 +15,9 @@
  * @module
  */
 import { join } from "node:path";
-import { createPasswordHasher } from "../src/crypto/passwords.ts";
-import { selectArgon2Backend } from "../src/crypto/select_argon2_backend.ts";
 import type { BenchTargets } from "./http_servers.ts";
-import { verifyRate } from "./login_backends.ts";
+import { rawVerifyRate } from "./raw_verify.ts";
+import type { verifyRate } from "./verify_rate.ts";
 import { memory } from "./processes.ts";
 import { errorsOf, median, medianRun, ms, round } from "./report.ts";
 import {
@@ -226,14 +225,16 @@ async function refreshRound(
 }
 
 /**
- * Raw argon2id verifies through the server's own hasher (same parameters and the same bound on
- * concurrent hashes as the server's, the backend `PASSWORD_HASHER=auto` picks here) with as many
- * callers in flight as `/login` has connections.
+ * Raw argon2id verifies through the server's hasher (same parameters and the same bound on
+ * concurrent hashes as the server's, the backend `PASSWORD_HASHER=auto` picks here), in a process
+ * started with the server task's environment (`raw_verify.ts`), with as many callers in flight as
+ * `/login` has connections.
  */
 async function rawArgon2(seconds: number): Promise<Argon2Round> {
-  log(`raw argon2id verify, in process, ${CONNECTIONS} callers, ${seconds}s`);
-  const backend = (await selectArgon2Backend("auto")).backend;
-  const result = await verifyRate(createPasswordHasher({ backend }), CONNECTIONS, seconds);
+  log(
+    `raw argon2id verify, a process started like the server, ${CONNECTIONS} callers, ${seconds}s`,
+  );
+  const result = await rawVerifyRate("auto", CONNECTIONS, seconds);
   log(`raw argon2id verify: ${result.rps.toFixed(1)}/s, p50 ${ms(result.p50Ms)}`);
   return result;
 }

@@ -4,9 +4,10 @@
  * the hash, cheap enough on Web Crypto as well as on the native addon?
  *
  * For each backend (`PASSWORD_HASHER=webcrypto`, and `native` where the addon loads) and each
- * concurrency (1, 2 and 16), ROUNDS rounds of: the raw verify rate in this
- * process through `createPasswordHasher` (same parameters, same bound on concurrent hashes as
- * the server), with the server idle; then wrk on `/login` with that many connections. Servers
+ * concurrency (1, 2 and 16), ROUNDS rounds of: the raw verify rate through `createPasswordHasher`
+ * (same parameters, same bound on concurrent hashes as the server) in a process started with the
+ * server task's environment (`raw_verify.ts`), with the server idle; then wrk on `/login` with
+ * that many connections. Servers
  * listen on 127.0.0.1 and are stopped at the end; every wrk run is bounded in time.
  *
  * Standalone: `deno run --allow-net --allow-env --allow-read --allow-write --allow-run
@@ -16,11 +17,11 @@
  * @module
  */
 import { join } from "node:path";
-import type { Argon2Backend, Argon2BackendName } from "../src/crypto/argon2_backend.ts";
+import type { Argon2BackendName } from "../src/crypto/argon2_backend.ts";
 import { loadNativeArgon2 } from "../src/crypto/argon2_native.ts";
 import { webCryptoArgon2 } from "../src/crypto/argon2_webcrypto.ts";
-import { createPasswordHasher, type PasswordHasher } from "../src/crypto/passwords.ts";
 import { ROOT, startServer } from "../tests/helpers/server_process.ts";
+import { rawVerifyRate } from "./raw_verify.ts";
 import { ensureWrk, runWrk } from "./wrk.ts";
 
 /** Rounds, and seconds of each measurement, unless `benchLoginBackends` is told otherwise. */
@@ -53,43 +54,6 @@ export interface LoginBackendResult {
 
 const log = (line: string) => console.error(`[bench login/backends] ${line}`);
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** Raw verifies of one backend with `callers` in flight for `seconds`. */
-async function rawRate(backend: Argon2Backend, callers: number, seconds: number) {
-  return await verifyRate(createPasswordHasher({ backend }), callers, seconds);
-}
-
-/**
- * Verifies through `hasher` (its parameters and its bound on concurrent hashes) with `callers`
- * requests in flight for `seconds`: the rate, and latency percentiles.
- */
-export async function verifyRate(hasher: PasswordHasher, callers: number, seconds: number) {
-  const password = "bench-password-0123456789";
-  const phc = await hasher.hash(password);
-  for (let i = 0; i < 4; i++) await hasher.verify(phc, password); // warm-up
-  const latencies: number[] = [];
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(Array.from({ length: callers }, async () => {
-    while (performance.now() < deadline) {
-      const t0 = performance.now();
-      if (!(await hasher.verify(phc, password))) throw new Error("argon2id verify failed");
-      latencies.push(performance.now() - t0);
-    }
-  }));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return {
-    rps: latencies.length / elapsed,
-    verifies: latencies.length,
-    seconds: elapsed,
-    p50Ms: at(0.5),
-    p99Ms: at(0.99),
-    callers,
-  };
-}
 
 /** Runs the comparison; returns one result per backend and concurrency. */
 export async function benchLoginBackends(
@@ -131,7 +95,8 @@ export async function benchLoginBackends(
         const raw: { rps: number; p50Ms: number }[] = [];
         const login: { rps: number; errors: number }[] = [];
         for (let round = 0; round < rounds; round++) {
-          raw.push(await rawRate(backend, concurrency, seconds));
+          // In a process started like the server: its allocator settings are the hash's cost.
+          raw.push(await rawVerifyRate(backend.name, concurrency, seconds));
           const wrk = await runWrk(wrkFound.path, {
             url: `${server.url}/login`,
             threads: 1,
