@@ -25,15 +25,21 @@ export const RECENT_ROTATIONS = 1024;
  * ```ts
  * import assert from "node:assert/strict";
  * import { RecentRotations } from "./recent_rotations.ts";
+ * import type { SessionRecord } from "./session_store.ts";
+ * const rotated = (currentHash: string, refreshedAt: number) =>
+ *   ({ sid: "s", currentHash, refreshedAt, expiresAt: 10, maxExpiresAt: 20 }) as SessionRecord;
  * const recent = new RecentRotations(2);
- * const value = { sid: "s", currentHash: "h", expiresAt: 10, maxExpiresAt: 20 } as never;
- * recent.remember({ value, versionstamp: "v1" });
+ * recent.remember({ value: rotated("h", 0), versionstamp: "v1" });
  * assert.equal(recent.take("s", "other", 5), undefined, "not its current token: a read decides");
- * recent.remember({ value, versionstamp: "v1" });
+ * recent.remember({ value: rotated("h", 0), versionstamp: "v1" });
  * assert.equal(recent.take("s", "h", 10), undefined, "not live by the record: a read decides");
- * recent.remember({ value, versionstamp: "v1" });
+ * recent.remember({ value: rotated("h", 0), versionstamp: "v1" });
  * assert.equal(recent.take("s", "h", 5)?.versionstamp, "v1");
  * assert.equal(recent.take("s", "h", 5), undefined, "taken once");
+ * // A rotation that remembers late does not replace a later one of the same session.
+ * recent.remember({ value: rotated("h3", 2), versionstamp: "v3" });
+ * recent.remember({ value: rotated("h2", 1), versionstamp: "v2" });
+ * assert.equal(recent.take("s", "h3", 5)?.versionstamp, "v3");
  * ```
  */
 export class RecentRotations {
