@@ -235,7 +235,9 @@ async function rawArgon2(seconds: number): Promise<Argon2Round> {
     `raw argon2id verify, a process started like the server, ${CONNECTIONS} callers, ${seconds}s`,
   );
   const result = await rawVerifyRate("auto", CONNECTIONS, seconds);
-  log(`raw argon2id verify: ${result.rps.toFixed(1)}/s, p50 ${ms(result.p50Ms)}`);
+  log(
+    `raw argon2id verify (${result.backend}): ${result.rps.toFixed(1)}/s, p50 ${ms(result.p50Ms)}`,
+  );
   return result;
 }
 

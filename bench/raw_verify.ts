@@ -1,8 +1,9 @@
 /**
  * The raw argon2id verify rate, in a process of its own started with the `server` task's
- * environment, as the server runs its hashes: glibc's settings there (`MALLOC_MMAP_THRESHOLD_`,
- * `GLIBC_TUNABLES`) change what one Web Crypto verify costs by up to three times, and the bench's
- * own long-lived process had neither (docs/benchmarks.md, "The Web Crypto rows").
+ * environment and flags, as the server runs its hashes: glibc's settings there
+ * (`MALLOC_MMAP_THRESHOLD_`, `GLIBC_TUNABLES`) change what one Web Crypto verify costs by two to
+ * three times, and the bench's own long-lived process hashed at a rate of its own, for reasons not
+ * known (docs/benchmarks.md, "The Web Crypto rows").
  *
  * `rawVerifyRate` spawns this file; run alone it prints one JSON line:
  * `deno run --allow-env --allow-read --allow-ffi=./node_modules bench/raw_verify.ts
@@ -20,18 +21,26 @@ import { verifyRate } from "./verify_rate.ts";
 /** Which backend: the one `PASSWORD_HASHER=auto` picks, or a named one. */
 export type RawBackend = "auto" | "native" | "webcrypto";
 
-/** {@link verifyRate}'s answer, measured in a child process started like the server. */
-export async function rawVerifyRate(backend: RawBackend, callers: number, seconds: number) {
-  const { env } = taskCommand("server");
+/**
+ * {@link verifyRate}'s answer, measured in a child process started like the server (its task's
+ * environment and flags, this file in place of `main.ts`), with the backend it measured.
+ * `expected` names the backend the measurement must have used (the server's), when known.
+ */
+export async function rawVerifyRate(
+  backend: RawBackend,
+  callers: number,
+  seconds: number,
+  expected: string | undefined = backend === "auto" ? undefined : backend,
+) {
+  const { env, args } = taskCommand("server");
+  const script = `${ROOT}/bench/raw_verify.ts`;
   const output = await new Deno.Command("deno", {
+    // The server's own flags, reading what the child needs besides (its own module and the
+    // addon's files) wherever the project lives.
     args: [
-      "run",
-      "--config",
-      `${ROOT}/deno.json`,
-      "--allow-env",
+      ...args.slice(0, -1).filter((arg) => !arg.startsWith("--allow-read=")),
       "--allow-read",
-      `--allow-ffi=${ROOT}/node_modules`,
-      `${ROOT}/bench/raw_verify.ts`,
+      script,
       backend,
       String(callers),
       String(seconds),
@@ -40,25 +49,38 @@ export async function rawVerifyRate(backend: RawBackend, callers: number, second
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout((seconds + 60) * 1000),
   }).output();
-  const text = new TextDecoder().decode(output.stdout).trim();
-  if (!output.success) {
-    throw new Error(`raw_verify.ts failed: ${new TextDecoder().decode(output.stderr)}`);
+  const decoder = new TextDecoder();
+  const text = decoder.decode(output.stdout).trim();
+  const said = () => `stdout: ${text}\nstderr: ${decoder.decode(output.stderr)}`;
+  if (!output.success) throw new Error(`raw_verify.ts failed (${output.code}):\n${said()}`);
+  let result: Awaited<ReturnType<typeof verifyRate>> & { backend: string };
+  try {
+    result = JSON.parse(text.split("\n").at(-1)!);
+  } catch {
+    throw new Error(`raw_verify.ts printed no result:\n${said()}`);
   }
-  return JSON.parse(text.split("\n").at(-1)!) as Awaited<ReturnType<typeof verifyRate>>;
+  if (expected !== undefined && result.backend !== expected) {
+    throw new Error(`raw_verify.ts measured ${result.backend}, not ${expected}`);
+  }
+  return result;
 }
 
 if (import.meta.main) {
   const [name, callers, seconds] = Deno.args;
+  if (name !== "auto" && name !== "native" && name !== "webcrypto") {
+    throw new TypeError("usage: raw_verify.ts <auto|native|webcrypto> <callers> <seconds>");
+  }
   const backend = name === "webcrypto"
     ? webCryptoArgon2
     : name === "native"
     ? await loadNativeArgon2()
     : (await selectArgon2Backend("auto")).backend;
-  const result = await verifyRate(
+  const rate = await verifyRate(
     createPasswordHasher({ backend }),
     Number(callers),
     Number(seconds),
   );
-  console.log(JSON.stringify(result));
+  console.log(JSON.stringify({ backend: backend.name, ...rate }));
 }

@@ -89,13 +89,18 @@ export function pgStores(
  * contended write into a 503 `busy`. Said, not refused: the server works, only less well.
  */
 async function isolationWarnings(sql: Sql): Promise<string[]> {
-  const [row] = await sql<{ level: string }[]>`
-    SELECT current_setting('default_transaction_isolation') AS level`;
-  if (row === undefined || row.level === "read committed") return [];
+  const [row] = await sql<{ level: string; role: string }[]>`
+    SELECT current_setting('default_transaction_isolation') AS level, current_user AS role`;
+  // READ UNCOMMITTED behaves as READ COMMITTED in PostgreSQL.
+  if (row === undefined || row.level === "read committed" || row.level === "read uncommitted") {
+    return [];
+  }
   return [
-    `the database's default_transaction_isolation is "${row.level}": single-statement writes ` +
-    `that race (two refreshes of one token) then fail with 503 busy instead of waiting; set it ` +
-    `for the server's role: ALTER ROLE <role> SET default_transaction_isolation = 'read committed'`,
+    `default_transaction_isolation is "${row.level}" for this connection (set for the server, ` +
+    `the database or the role): single-statement writes that race (two refreshes of one token) ` +
+    `then fail with 503 busy after waiting instead of re-checking the row; set it for the ` +
+    `server's role and restart: ALTER ROLE "${row.role}" SET default_transaction_isolation = ` +
+    `'read committed' (an ALTER ROLE ... IN DATABASE setting, if any, wins over it)`,
   ];
 }
 

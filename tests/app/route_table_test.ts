@@ -76,7 +76,8 @@ Deno.test("every route module's register function is some group's: none is left 
           continue;
         }
         seen.add(value);
-        assert.ok(loaded.has(value as never), `${entry.name}: ${name} is in no group`);
+        const file = new URL(entry.name, dir).pathname.split("/src/routes/")[1];
+        assert.ok(loaded.has(value as never), `src/routes/${file}: ${name} is in no group`);
       }
     }
   };

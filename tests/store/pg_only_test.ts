@@ -211,6 +211,7 @@ pgTest({
     try {
       assert.equal(first.warnings?.length, 1);
       assert.match(first.warnings![0]!, /default_transaction_isolation is "serializable"/);
+      assert.match(first.warnings![0]!, /ALTER ROLE "[^"]+" SET default_transaction_isolation/);
       const cell = (bucket: string, subject: string) => ({
         bucket,
         subject,
