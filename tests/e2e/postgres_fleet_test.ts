@@ -1,7 +1,8 @@
 /**
  * Issue 20, end to end: three real server processes on one PostgreSQL database (a fresh
  * database on `TEST_DATABASE_URL`'s server, dropped after). A refresh token spent on one and
- * replayed on another after the grace window ends the session on every instance; `keys rotate`
+ * replayed on another after the grace window ends the session on every instance, and so does one
+ * an instance remembers rotating after another instance moved the chain on; `keys rotate`
  * reaches all three with no signal; `kill -9` of the whole fleet loses no user and no live
  * session; with `DATABASE_URL` set no KV file is created, by the server or the CLI.
  */
@@ -169,6 +170,24 @@ test({
           } finally {
             await db.end({ timeout: 5 });
           }
+        },
+      );
+
+      await t.step(
+        "a chain refreshed twice on one instance, then elsewhere: the remembered rotation never judges",
+        async () => {
+          // Instance a rotates the chain twice (the second commits on what a remembers, without a
+          // read); b moves it on; a then sees b's token and must read, not call it a replay.
+          const first = await loginOk(a, "ada");
+          const second = await refreshOk(a, first.refresh_token);
+          const third = await refreshOk(a, second.refresh_token);
+          const fourth = await refreshOk(b, third.refresh_token);
+          const fifth = await refreshOk(a, fourth.refresh_token);
+          // The token a remembered last, presented to a after b and a moved on, past the grace
+          // window: a replay, which ends the session on every instance.
+          await new Promise((r) => setTimeout(r, 1200)); // past REFRESH_GRACE_SECONDS
+          assertError(await refresh(a, third.refresh_token), 401, "refresh_token_reused");
+          for (const server of fleet) assertError(await refresh(server, fifth.refresh_token), 401);
         },
       );
 
