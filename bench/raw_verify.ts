@@ -11,15 +11,14 @@
  *
  * @module
  */
-import { loadNativeArgon2 } from "../src/crypto/argon2_native.ts";
-import { webCryptoArgon2 } from "../src/crypto/argon2_webcrypto.ts";
+import {
+  PASSWORD_HASHER_CHOICES,
+  type PasswordHasherChoice,
+} from "../src/crypto/argon2_backend.ts";
 import { createPasswordHasher } from "../src/crypto/passwords.ts";
 import { selectArgon2Backend } from "../src/crypto/select_argon2_backend.ts";
 import { ROOT, taskCommand } from "../tests/helpers/server_process.ts";
 import { verifyRate } from "./verify_rate.ts";
-
-/** Which backend: the one `PASSWORD_HASHER=auto` picks, or a named one. */
-export type RawBackend = "auto" | "native" | "webcrypto";
 
 /**
  * {@link verifyRate}'s answer, measured in a child process started like the server (its task's
@@ -27,7 +26,7 @@ export type RawBackend = "auto" | "native" | "webcrypto";
  * `expected` names the backend the measurement must have used (the server's), when known.
  */
 export async function rawVerifyRate(
-  backend: RawBackend,
+  backend: PasswordHasherChoice,
   callers: number,
   seconds: number,
   expected: string | undefined = backend === "auto" ? undefined : backend,
@@ -69,14 +68,12 @@ export async function rawVerifyRate(
 
 if (import.meta.main) {
   const [name, callers, seconds] = Deno.args;
-  if (name !== "auto" && name !== "native" && name !== "webcrypto") {
+  const choice = PASSWORD_HASHER_CHOICES.find((known) => known === name);
+  if (choice === undefined) {
     throw new TypeError("usage: raw_verify.ts <auto|native|webcrypto> <callers> <seconds>");
   }
-  const backend = name === "webcrypto"
-    ? webCryptoArgon2
-    : name === "native"
-    ? await loadNativeArgon2()
-    : (await selectArgon2Backend("auto")).backend;
+  // The server's own choice of backend, `PASSWORD_HASHER`'s values.
+  const { backend } = await selectArgon2Backend(choice);
   const rate = await verifyRate(
     createPasswordHasher({ backend }),
     Number(callers),

@@ -35,8 +35,6 @@ export interface Logger {
    * lines are off.
    */
   infoLineOf(event: string): ((fieldsJson: string) => void) | null;
-  /** Whether lines of `level` are written (callers skip building fields otherwise). */
-  enabled(level: Exclude<LogLevel, "silent">): boolean;
   /** Writes out every line still buffered (a no-op for an unbuffered writer). */
   flush(): void;
 }
@@ -91,7 +89,6 @@ export function createLogger(
     info: at("info"),
     warn: at("warn"),
     error: at("error"),
-    enabled: (lineLevel) => RANK[lineLevel] >= RANK[level],
     flush: () => writer.flush?.(),
   };
 }
