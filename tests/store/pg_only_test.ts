@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { ApiError, StoreUnavailableError } from "../../src/errors.ts";
 import { openPool, type Sql, type Tx } from "../../src/store/pg_client.ts";
-import { migrate, quoteIdent } from "../../src/store/pg_migrations.ts";
+import { migrate } from "../../src/store/pg_migrations.ts";
 import { keySetChannel, openPgStores, pgStores } from "../../src/store/pg_stores.ts";
 import type { SessionRecord } from "../../src/tokens/session_store.ts";
 import { inCi, openTestSchema, pgTest, testDatabaseUrl } from "./engines.ts";
@@ -198,16 +198,14 @@ pgTest({
     // A database whose default is SERIALIZABLE (a DBA's or a managed service's choice): at that
     // level two takes of one cell are a 40001 error (503 busy) instead of one waiting for the
     // other. The level is said in BEGIN, never as a startup parameter (PgBouncer refuses those).
-    const admin = openPool({ url: url!, poolSize: 1 });
-    const database = `auth_iso_${Date.now().toString(36)}_${Deno.pid}`;
-    await admin.unsafe(`CREATE DATABASE ${quoteIdent(database)}`);
-    await admin.unsafe(
-      `ALTER DATABASE ${quoteIdent(database)} SET default_transaction_isolation = 'serializable'`,
-    );
-    const target = new URL(url!);
-    target.pathname = `/${database}`;
-    const first = await openPgStores({ url: target.href, poolSize: 4 });
-    const second = await openPgStores({ url: target.href, poolSize: 4 });
+    // Here the default comes as a startup parameter of the test's own connections (what
+    // `ALTER DATABASE ... SET` or `ALTER ROLE ... SET` would give every session), so any role
+    // that may create a schema runs the test, not only one that may create a database.
+    const made = await openTestSchema();
+    const target = new URL(made.url);
+    target.searchParams.set("default_transaction_isolation", "serializable");
+    const first = await openPgStores({ url: target.href, poolSize: 4, schema: made.schema });
+    const second = await openPgStores({ url: target.href, poolSize: 4, schema: made.schema });
     try {
       assert.equal(first.warnings?.length, 1);
       assert.match(first.warnings![0]!, /default_transaction_isolation is "serializable"/);
@@ -236,8 +234,7 @@ pgTest({
     } finally {
       await first.close();
       await second.close();
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
-      await admin.end({ timeout: 5 });
+      await made.drop();
     }
   },
 });
