@@ -34,7 +34,10 @@ interface Pending {
 }
 
 interface Signed {
+  /** Who: key accounts on (issuer, sub), never reassigned; a user id may be (a new person). */
   readonly sub: string;
+  /** The user id, to show (`preferred_username`). */
+  readonly name: string;
   readonly idToken: string;
   readonly accessToken: string;
   readonly refreshToken: string | undefined;
@@ -61,7 +64,7 @@ export async function createWebApp(options: WebAppOptions): Promise<Hono> {
     return c.html(
       session
         ? `<p>Signed in as <b id="user">${
-          escape(session.sub)
+          escape(session.name)
         }</b>. <a href="/logout">Sign out</a></p>`
         : `<p id="anonymous">Not signed in. <a href="/login">Sign in</a></p>`,
     );
@@ -98,8 +101,10 @@ export async function createWebApp(options: WebAppOptions): Promise<Hono> {
       idTokenExpected: true,
     });
     const session = crypto.randomUUID();
+    const claims = tokens.claims()!;
     sessions.set(session, {
-      sub: tokens.claims()!.sub,
+      sub: claims.sub,
+      name: String(claims.preferred_username ?? claims.sub),
       idToken: tokens.id_token!,
       accessToken: tokens.access_token,
       refreshToken: tokens.refresh_token,

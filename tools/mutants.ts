@@ -2100,6 +2100,30 @@ export const MUTANTS: readonly Mutant[] = [
       '      JSON.parse(atob(claims.accessToken.split(".")[0]!.replace(/-/g, "+")' +
       '.replace(/_/g, "/"))).alg,\n    ),',
   },
+  // The ID token's sub was the user id, reassigned when a name is reused (review A).
+  {
+    name: "id-token-sub-is-user-id",
+    property: "an ID token's sub is the user's stable subject (its uid), never the user id, " +
+      "which a user created under a removed user's name takes over (OpenID Connect Core 2, 5.7)",
+    file: "src/oidc/id_token.ts",
+    search: "sub: oidcSubject(claims.userUid),",
+    replace: "sub: claims.userId,",
+  },
+  {
+    name: "userinfo-sub-is-user-id",
+    property: "/userinfo's sub is the ID token's (the user's stable subject), not the user id",
+    file: "src/routes/userinfo.ts",
+    search: "sub: oidcSubject(userUid),",
+    replace: "sub: claims.sub,",
+  },
+  {
+    name: "oidc-subject-legacy-is-name",
+    property: "the subject of a user stored before uids existed is a 43-character hash, not " +
+      "its name (at most 255 ASCII characters, Core 2)",
+    file: "src/oidc/subject.ts",
+    search: "UUID.test(userUid) ? userUid : sha256Base64url(userUid)",
+    replace: 'UUID.test(userUid) ? userUid : userUid.replace(/^id:/, "")',
+  },
   {
     name: "key-retire-force-takes-active",
     property: "the active signing key (and the active ID-token key) is never retired, not even " +

@@ -55,7 +55,8 @@ export const CLAIMS = {
     access: "required",
     idToken: true,
     userinfo: true,
-    description: "the user id, or a service account's client id",
+    description: "access tokens: the user id, or a service account's client id; ID tokens and " +
+      "/userinfo: the user's stable OpenID subject, never reassigned (oidc/subject.ts)",
   },
   role: {
     type: "text",
@@ -103,7 +104,12 @@ export const CLAIMS = {
   nonce: { type: "string", idToken: "optional", description: "the authorization request's nonce" },
   azp: { type: "string", idToken: true, description: "the client the ID token was issued to" },
   at_hash: { type: "string", idToken: true, description: "the access token's hash (Core 3.1.3.6)" },
-  preferred_username: { type: "string", userinfo: true, description: "the user id" },
+  preferred_username: {
+    type: "string",
+    idToken: true,
+    userinfo: true,
+    description: "the user id (a name: reused once its user is removed; sub is not)",
+  },
   roles: { type: "strings", userinfo: true, description: "the user's roles now" },
 } as const satisfies Readonly<Record<string, ClaimDefinition>>;
 

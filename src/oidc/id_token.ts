@@ -1,8 +1,9 @@
 /**
- * OpenID Connect ID tokens (Core 1.0 section 2 and 3.1.3.6): `iss`, `sub`, `aud` (the client),
- * `exp`, `iat`, `auth_time`, `nonce`, `sid` (the browser session), `amr` (RFC 8176), `azp` and
- * `at_hash`, signed with RS256, the algorithm OpenID Connect Discovery 1.0 section 3 requires every
- * provider to support and the one relying parties expect when they register none
+ * OpenID Connect ID tokens (Core 1.0 section 2 and 3.1.3.6): `iss`, `sub` (the user's stable
+ * subject, `oidc/subject.ts`, not the user id), `preferred_username` (the user id), `aud` (the
+ * client), `exp`, `iat`, `auth_time`, `nonce`, `sid` (the browser session), `amr` (RFC 8176),
+ * `azp` and `at_hash`, signed with RS256, the algorithm OpenID Connect Discovery 1.0 section 3
+ * requires every provider to support and the one relying parties expect when they register none
  * (`id_token_signed_response_alg` defaults to RS256): under `JWT_ALG=RS256` with the access-token
  * key, under `ES256` and `EdDSA` with an RS256 key of its own kept in the same stored key set
  * (`keys/key_set.ts`, `use: "id_token"`), rotated with the access-token key. Both public halves
@@ -23,11 +24,15 @@ import { base64url, SignJWT } from "jose";
 import { sha256, sha512 } from "../crypto/digests.ts";
 import type { KeyRing, SigningKey } from "../crypto/keys.ts";
 import type { IdTokenPayload } from "./claims.ts";
+import { oidcSubject } from "./subject.ts";
 
 /** The claims an ID token is made of. */
 export interface IdTokenClaims {
   readonly issuer: string;
-  readonly subject: string;
+  /** The user's id: `preferred_username`. */
+  readonly userId: string;
+  /** The user's internal id (`userUid`): `sub`, through {@link oidcSubject}. */
+  readonly userUid: string;
   readonly clientId: string;
   readonly nonce?: string | undefined;
   /** Epoch ms the user entered credentials. */
@@ -72,7 +77,8 @@ export function signIdToken(key: SigningKey, claims: IdTokenClaims): Promise<str
   const iat = Math.floor(claims.now / 1000);
   const payload: IdTokenPayload = {
     iss: claims.issuer,
-    sub: claims.subject,
+    sub: oidcSubject(claims.userUid),
+    preferred_username: claims.userId,
     aud: claims.clientId,
     exp: iat + claims.ttl,
     iat,

@@ -205,9 +205,11 @@ function checked(value: unknown, number: number): ExportLine {
   const bad = (what: string) => new TransferError(`Line ${number}: ${what}`);
   switch (entry?.kind) {
     case "user":
+      // The uid is the user's OpenID subject and binds its sessions: text, or absent (a record
+      // written before uids existed), never anything else.
       if (
         !isText(record?.id) || !isText(record?.passwordHash) || !Array.isArray(record?.roles) ||
-        typeof record?.disabled !== "boolean"
+        typeof record?.disabled !== "boolean" || (record?.uid !== undefined && !isText(record.uid))
       ) throw bad("not a user record");
       return entry as ExportLine;
     case "client":

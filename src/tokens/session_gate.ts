@@ -45,6 +45,8 @@ interface Checked {
   readonly clientId: string | undefined;
   readonly live: boolean;
   readonly roles: readonly string[];
+  /** The internal id (`userUid`) of the user the session is bound to. */
+  readonly userUid: string | undefined;
   readonly checkedAt: number;
 }
 
@@ -124,7 +126,14 @@ export function createSessionGate(options: SessionGateOptions) {
     const live = clientCurrent && !revoked.has(sid) &&
       !isBehind(userId, sid, session?.userUid, session?.epoch ?? -1);
     const clientId = session?.clientId;
-    const entry: Checked = { userId, clientId, live, roles: user?.roles ?? [], checkedAt: at };
+    const entry: Checked = {
+      userId,
+      clientId,
+      live,
+      roles: user?.roles ?? [],
+      userUid: session?.userUid,
+      checkedAt: at,
+    };
     remember(checked, sid, entry);
     return entry;
   }
@@ -149,6 +158,16 @@ export function createSessionGate(options: SessionGateOptions) {
     async roles(claims: AccessClaims): Promise<readonly string[]> {
       if (claims.sid === undefined) return [];
       return (await lookup(claims.sid, claims.sub)).roles;
+    },
+    /**
+     * The internal id (`userUid`) of the user the token's session is bound to, when the last
+     * check found the session live; `undefined` otherwise. A user removed and created again under
+     * the same id is another uid: its sessions are not the old user's.
+     */
+    async userUid(claims: AccessClaims): Promise<string | undefined> {
+      if (claims.sid === undefined) return undefined;
+      const entry = await lookup(claims.sid, claims.sub);
+      return entry.live ? entry.userUid : undefined;
     },
     /** The event-stream subscriber: forgets revoked sessions and changed users. */
     onEvent: ((event) => {

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { accessTokenHash } from "../../src/oidc/id_token.ts";
+import { oidcSubject } from "../../src/oidc/subject.ts";
+import { userUid } from "../../src/users/user_store.ts";
 import { addUser, makeApp, type TestApp } from "../helpers/app.ts";
 import { fakeStores, type Faults } from "../helpers/fake_stores.ts";
 import {
@@ -132,7 +134,12 @@ test("code flow: form, code with state and iss, tokens, ID token, userinfo, refr
   assert.equal(decodeProtectedHeader(body.access_token).alg, "ES256");
   assert.notEqual(protectedHeader.kid, decodeProtectedHeader(body.access_token).kid);
   assert.equal(protectedHeader.typ, "JWT");
-  assert.equal(payload.sub, "ada");
+  // sub: the user's stable subject, never the name (which a new user may take); the name is
+  // preferred_username. The access token keeps the user id (above).
+  const ada = await t.services.users.get("ada");
+  assert.equal(payload.sub, oidcSubject(userUid(ada)));
+  assert.equal(payload.sub, ada.uid);
+  assert.equal(payload.preferred_username, "ada");
   assert.equal(payload.nonce, "n-1");
   assert.equal(payload.azp, "web");
   assert.deepEqual(payload.amr, ["pwd"]);
@@ -149,7 +156,7 @@ test("code flow: form, code with state and iss, tokens, ID token, userinfo, refr
     });
     assert.equal(info.status, 200, method);
     assert.deepEqual(await info.json(), {
-      sub: "ada",
+      sub: payload.sub,
       preferred_username: "ada",
       roles: ["user", "admin"],
     });
@@ -170,6 +177,80 @@ test("code flow: form, code with state and iss, tokens, ID token, userinfo, refr
   }, web);
   assert.equal(refreshed.status, 200);
   assert.equal(decodeJwt((await refreshed.json()).access_token).sid, access.sid);
+});
+
+/** A sign-in of `userId` in a new browser: the ID token's claims and `/userinfo`'s answer. */
+async function signInAs(t: TestApp, web: { id: string; secret: string }, userId: string) {
+  const { verifier, challenge } = pkce();
+  const code = await signInForCode(t, new CookieJar(), webParams(challenge), userId, PASSWORD);
+  const exchanged = await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  }, web);
+  assert.equal(exchanged.status, 200);
+  const body = await exchanged.json();
+  const idToken = decodeJwt(body.id_token);
+  const info = await t.request("/userinfo", {
+    headers: { Authorization: `Bearer ${body.access_token}` },
+  });
+  assert.equal(info.status, 200);
+  return { accessToken: body.access_token as string, idToken, info: await info.json() };
+}
+
+test("sub never names another person: stable for a user, new for a user re-created under its name", async () => {
+  // OpenID Connect Core 2 and 5.7: relying parties key accounts on (iss, sub), so a sub is never
+  // reassigned. A user id is: carol removed and created again is another person.
+  const { t, web } = await setup();
+  using _ = t;
+  await addUser(t, "carol", PASSWORD);
+  const first = await signInAs(t, web, "carol");
+  assert.equal(first.idToken.preferred_username, "carol");
+  assert.equal(decodeJwt(first.accessToken).sub, "carol", "access tokens keep the user id");
+  assert.deepEqual(first.info, {
+    sub: first.idToken.sub,
+    preferred_username: "carol",
+    roles: ["user"],
+  });
+  // The same person: the same sub at every sign-in, across a password change and a role change.
+  assert.equal((await signInAs(t, web, "carol")).idToken.sub, first.idToken.sub);
+  await t.services.users.update("carol", { password: PASSWORD, roles: ["user", "admin"] });
+  assert.equal((await signInAs(t, web, "carol")).idToken.sub, first.idToken.sub);
+
+  await t.services.users.remove("carol");
+  await addUser(t, "carol", PASSWORD);
+  const other = await signInAs(t, web, "carol");
+  assert.notEqual(other.idToken.sub, first.idToken.sub, "another person, another sub");
+  assert.equal(other.idToken.preferred_username, "carol");
+  assert.equal(other.info.sub, other.idToken.sub);
+  // The removed carol's token answers for nobody, not for the new carol.
+  const stale = await t.request("/userinfo", {
+    headers: { Authorization: `Bearer ${first.accessToken}` },
+  });
+  assert.equal(stale.status, 401);
+});
+
+test("a user written before uids existed: a stable, ASCII sub that is not its name", async () => {
+  const { t, web } = await setup();
+  using _ = t;
+  await addUser(t, "ünïcode", PASSWORD);
+  // As an older version stored it: no uid (its sessions bind to `id:` + the user id).
+  const { uid: _uid, sessionEpoch: _epoch, ...legacy } = await t.services.users.get("ünïcode");
+  const stored = (await t.stores.users.getUser("ünïcode"))!;
+  assert.ok(await t.stores.users.updateUser(legacy, stored.versionstamp));
+  const first = await signInAs(t, web, "ünïcode");
+  assert.match(String(first.idToken.sub), /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(first.idToken.sub, oidcSubject("id:ünïcode"));
+  assert.equal(first.info.sub, first.idToken.sub);
+  // A password change writes the uid it had (`id:ünïcode`): the sub stays.
+  await t.services.users.update("ünïcode", { password: PASSWORD });
+  assert.equal((await t.services.users.get("ünïcode")).uid, "id:ünïcode");
+  assert.equal((await signInAs(t, web, "ünïcode")).idToken.sub, first.idToken.sub);
+  // Created again by this version: a random uid, another sub.
+  await t.services.users.remove("ünïcode");
+  await addUser(t, "ünïcode", PASSWORD);
+  assert.notEqual((await signInAs(t, web, "ünïcode")).idToken.sub, first.idToken.sub);
 });
 
 test("single sign-on: the next authorize, for any client, skips the form", async () => {

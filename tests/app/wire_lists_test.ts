@@ -252,7 +252,8 @@ test("an ID token carries exactly the ID token claims of CLAIMS", async () => {
   const key = idTokenKey(t.keys())!;
   const idToken = await signIdToken(key, {
     issuer: t.config.issuer,
-    subject: "ada",
+    userId: "ada",
+    userUid: crypto.randomUUID(),
     clientId: "web",
     nonce: "n-1",
     authTime: t.clock.ms,

@@ -69,14 +69,17 @@ test("openid-client: discovery, login page, code + PKCE, ID token, userinfo, ref
     });
     assert.equal(callback.searchParams.get("iss"), issuer);
     const claims = tokens.claims()!;
-    assert.equal(claims.sub, "ada");
+    // sub: ada's stable subject (her uid), not her name, which preferred_username carries.
+    assert.match(claims.sub, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.equal(claims.preferred_username, "ada");
     assert.equal(claims.aud, "web");
     assert.deepEqual(claims.amr, ["pwd"]);
     assert.equal(typeof claims.auth_time, "number");
     assert.ok(tokens.refresh_token);
 
+    // openid-client refuses a userinfo answer whose sub is not the ID token's.
     const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
-    assert.equal(info.sub, "ada");
+    assert.equal(info.sub, claims.sub);
     assert.equal(info.preferred_username, "ada");
     assert.deepEqual(info.roles, ["user", "admin"]);
 
@@ -105,7 +108,7 @@ test("openid-client: discovery, login page, code + PKCE, ID token, userinfo, ref
       new URL(sso.headers.get("Location")!),
       { pkceCodeVerifier: nativeVerifier, expectedState: nativeState, idTokenExpected: true },
     );
-    assert.equal(nativeTokens.claims()!.sub, "ada");
+    assert.equal(nativeTokens.claims()!.sub, claims.sub, "one user, one sub for every client");
     assert.equal(nativeTokens.claims()!.sid, claims.sid, "one browser session, two clients");
     const nativeRefreshed = await oidc.refreshTokenGrant(nativeConfig, nativeTokens.refresh_token!);
     assert.ok(nativeRefreshed.access_token);

@@ -4,15 +4,18 @@
  * server on PostgreSQL logs the user in with the old password, refreshes a session that started
  * on KV, and publishes the same signing key. A user who enrolled TOTP on KV is still asked for
  * the second step on PostgreSQL (the password alone does not sign them in) and passes it with a
- * code from an authenticator app (npm:otpauth). An import into a store that is not empty refuses.
+ * code from an authenticator app (npm:otpauth). Every user keeps its uid, so its OpenID Connect
+ * `sub`. An import into a store that is not empty refuses.
  */
 import assert from "node:assert/strict";
+import { oidcSubject } from "../../src/oidc/subject.ts";
 import { openPool } from "../../src/store/pg_client.ts";
 import { quoteIdent } from "../../src/store/pg_migrations.ts";
 import { inCi, PG_NEEDS, testDatabaseUrl } from "../store/engines.ts";
 import { needs, READ, RUN_DENO, WRITE } from "../helpers/permissions.ts";
 import { runDeno, taskCommand } from "../helpers/server_process.ts";
 import { Authenticator } from "../helpers/mfa.ts";
+import { type UserRecord, userUid } from "../../src/users/user_store.ts";
 import {
   decodeJwt,
   dirWithUsers,
@@ -46,6 +49,13 @@ async function enrolTotp(server: { url: string }, userId: string): Promise<Authe
   const confirmed = await postJson(`${server.url}/me/mfa/totp/confirm`, confirm, auth);
   assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
   return app;
+}
+
+/** Each exported user's OpenID subject, by user id. */
+function subjects(exported: string): Map<string, string> {
+  const users = exported.trim().split("\n").slice(1).map((l) => JSON.parse(l))
+    .filter((entry) => entry.kind === "user").map((entry) => entry.record as UserRecord);
+  return new Map(users.map((user) => [user.id, oidcSubject(userUid(user))]));
 }
 
 async function kids(server: { url: string }): Promise<string[]> {
@@ -100,6 +110,12 @@ test({
             "1 user\\(s\\) with second factors, 0 passkey\\(s\\), 2 live sessions",
         ),
       );
+      // Every user keeps its uid, so its OpenID subject (a relying party's key for it).
+      const movedBack = await store(dir, ["export"], pgEnv);
+      assert.equal(movedBack.code, 0, movedBack.stderr);
+      assert.deepEqual(subjects(movedBack.stdout), subjects(exported.stdout));
+      assert.equal(subjects(exported.stdout).size, 3);
+
       const again = await store(dir, ["import"], pgEnv, exported.stdout);
       assert.equal(again.code, 5, "a second import into a store that is not empty refuses");
       assert.match(again.stderr, /not empty/);

@@ -111,3 +111,15 @@ Deno.test("session gate: a revocation announced while the session's OAuth client
   assert.equal(await pending, false, "revoked while its client was read");
   assert.equal(gate.peek(claims), undefined);
 });
+
+Deno.test("session gate: userUid is the uid of a live session's user, nobody's once it ended", async () => {
+  // /userinfo's sub comes from it: the user the session was bound to, not whoever holds the
+  // user id now.
+  const { gate, release } = gateWithHeldRead();
+  release();
+  assert.equal(await gate.userUid(claims), "u1");
+  const { sid: _, ...serviceAccount } = claims;
+  assert.equal(await gate.userUid(serviceAccount as AccessClaims), undefined);
+  gate.onEvent({ type: "session_revoked", sid: "s1", sub: "ada", reason: "logout" });
+  assert.equal(await gate.userUid(claims), undefined);
+});

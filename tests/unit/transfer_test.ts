@@ -111,6 +111,11 @@ Deno.test("transfer: a bad line is refused with its number; nothing past it is r
         ...change,
       },
     });
+  const userLine = (change: Record<string, unknown>) =>
+    JSON.stringify({
+      kind: "user",
+      record: { id: "a", passwordHash: "h", roles: [], disabled: false, ...change },
+    });
   const cases: [string[], RegExp][] = [
     [[], /No input/],
     [['{"format":"other"}'], /Line 1 is not the header/],
@@ -119,6 +124,8 @@ Deno.test("transfer: a bad line is refused with its number; nothing past it is r
     [['{"format":"auth-store","version":1}'], /version 1 holds no second factors/],
     [[header, "{"], /Line 2 is not JSON/],
     [[header, '{"kind":"user","record":{"id":"a"}}'], /Line 2: not a user record/],
+    [[header, userLine({ uid: 5 })], /Line 2: not a user record/],
+    [[header, userLine({ uid: "" })], /Line 2: not a user record/],
     [[header, '{"kind":"rocket"}'], /Line 2: unknown kind/],
     [[header, '{"kind":"key_set","record":{"version":2,"keys":[]}}'], /not a key set/],
     [[header, mfaLine({ totp: null })], /Line 2: not a second-factor record/],

@@ -52,7 +52,8 @@ export async function authorizationCodeGrant(
     }
     idToken = await signIdToken(key, {
       issuer: config.issuer,
-      subject: granted.userId,
+      userId: granted.userId,
+      userUid: granted.userUid,
       clientId: client.clientId,
       nonce: granted.nonce,
       authTime: granted.authTime,
