@@ -9,12 +9,17 @@ import type { Logger } from "./logger.ts";
 import { createLogThrottle } from "./log_throttle.ts";
 import type { KeptSession } from "./users/user_store.ts";
 
-/** The login limits, by purpose: per client address, per account, per device token. */
+/**
+ * The login limits, by purpose: per client address, per account, per device token, and per
+ * signed-in session (`me_session`: the codes a session presents at `/me/mfa/*`, keyed by its
+ * `sid`, so that wrong passwords from elsewhere cannot lock the user's own session out).
+ */
 export type LoginLimit =
   | "login_client"
   | "login_oauth_client"
   | "login_account"
-  | "login_device";
+  | "login_device"
+  | "me_session";
 
 /**
  * Who refused: the shared store (a lock this instance had not seen: the start of a lockout),

@@ -1790,6 +1790,54 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "await fetch(path, {",
   },
 
+  // ---- review B: adding a factor, /me code budgets, credential ids ----
+  {
+    name: "totp-enrolment-without-password",
+    property: "starting TOTP enrolment takes the password: an access token alone adds no factor",
+    file: "src/routes/mfa.ts",
+    search: 'await proofs.requirePassword(c, claims, c.req.valid("json"));',
+    replace: 'c.req.valid("json");',
+  },
+  {
+    name: "passkey-registration-without-proof",
+    property: "passkey registration options take the password: an access token alone adds no " +
+      "passkey",
+    file: "src/routes/passkeys.ts",
+    search: 'await proofs.requirePresence(c, claims, user, c.req.valid("json"));',
+    replace: 'c.req.valid("json");',
+  },
+  {
+    name: "passkey-registration-password-alone-beside-totp",
+    property: "while TOTP is active, adding a passkey takes a current code as well as the password",
+    file: "src/routes/me_proofs.ts",
+    search: "if (!(await services.mfa.read(user))?.value.totp) return;",
+    replace: "if (proof.code === undefined) return;",
+  },
+  {
+    name: "me-code-checks-on-account-budget",
+    property: "codes checked at /me/mfa/* spend from the session's budget: wrong passwords from " +
+      "elsewhere do not lock the signed-in user's session out",
+    file: "src/routes/me_proofs.ts",
+    search: '? { bucket: "me_session", subject: claims.sid }',
+    replace: '? { bucket: "login_account", subject: claims.sub }',
+  },
+  {
+    name: "me-code-checks-unlimited",
+    property: "codes checked at /me/mfa/* spend from a budget: a stolen access token is no code " +
+      "oracle",
+    file: "src/routes/me_proofs.ts",
+    search: "    await services.login.steps.spendAttempt(claims.sub, client(c), budget);\n",
+    replace: "",
+  },
+  {
+    name: "credential-id-unchecked",
+    property: "a credential id that is not base64url of at most 1,023 bytes is 400, never a " +
+      "store error",
+    file: "src/passkeys/credential_id.ts",
+    search: "= /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;",
+    replace: "= /^[^]*$/;",
+  },
+
   // ---- issue 24 (perf): the request chain, bounded hashing ----
   {
     name: "headers-bare-response-missed",

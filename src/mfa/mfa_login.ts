@@ -47,12 +47,21 @@ export interface MfaRequired {
   readonly methods: MfaMethod[];
 }
 
+/**
+ * A budget a code spends from: a login's (its {@link ChallengeBudget}), or a signed-in session's
+ * own (`me_session`, keyed by the access token's `sid`) for the codes checked at `/me/mfa/*`.
+ */
+export interface CodeBudget {
+  readonly bucket: ChallengeBudget["bucket"] | "me_session";
+  readonly subject: string;
+}
+
 /** What the login service lends the second step: its limits and its way to finish a login. */
 export interface LoginSteps {
   /** Spends one attempt from the client's limit and `budget` (throws 429 when refused). */
-  spendAttempt(userId: string, client: string, budget: ChallengeBudget): Promise<void>;
+  spendAttempt(userId: string, client: string, budget: CodeBudget): Promise<void>;
   /** Gives an attempt back to `budget` (a success is no failure). */
-  giveBack(budget: ChallengeBudget): Promise<void>;
+  giveBack(budget: CodeBudget): Promise<void>;
   /** Starts the session and issues the device token, as a password-only login does. */
   finish(
     user: CheckedUser,

@@ -197,6 +197,18 @@ export function createMfaService(deps: MfaDeps) {
     },
 
     /**
+     * Requires a current code for the active TOTP factor and spends it, changing nothing else
+     * (a passkey registration proves the factor with it); 404 without one, 401 when wrong.
+     */
+    async spendCode(user: UserRecord, code: string): Promise<void> {
+      const uid = userUid(user);
+      await update(user, async (found) => ({
+        record: await requireCode(found, uid, code),
+        answer: undefined,
+      }));
+    },
+
+    /**
      * Removes every factor of a user (the password was checked by the caller, or an admin or
      * the CLI asks); false when there was none.
      */

@@ -69,7 +69,8 @@ document.getElementById("register").addEventListener("submit", async (event) => 
   const form = new FormData(event.target);
   try {
     const login = await post("/login", { user_id: form.get("user_id"), password: form.get("password") });
-    const options = await post("/me/passkeys/registration/options", {}, login.token);
+    // Adding a factor takes the password again: the access token alone is not enough.
+    const options = await post("/me/passkeys/registration/options", { password: form.get("password") }, login.token);
     const credential = await navigator.credentials.create({
       publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options),
     });

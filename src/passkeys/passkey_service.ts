@@ -26,6 +26,7 @@ import { ApiError } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
 import { type UserRecord, type UserStore, userUid } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
+import { isCredentialId } from "./credential_id.ts";
 import type { PasskeyRecord, PasskeyStore } from "./passkey_store.ts";
 
 /**
@@ -121,7 +122,8 @@ export function createPasskeyService(deps: PasskeyDeps) {
 
     /** Removes one of the user's passkeys; 404 when it is not theirs. */
     async remove(user: UserRecord, id: string): Promise<void> {
-      if (!(await store.deletePasskey(userUid(user), id))) {
+      // An id that is no credential id is no key of the store (nor of any passkey).
+      if (!isCredentialId(id) || !(await store.deletePasskey(userUid(user), id))) {
         throw new ApiError("not_found", "no such passkey of this user");
       }
       emit({ type: "passkey_removed", user_id: user.id });
@@ -210,7 +212,9 @@ export function createPasskeyService(deps: PasskeyDeps) {
     ): Promise<PasskeySignIn> {
       const { id: rpID, origin } = requireRp();
       const { challenge } = await takeChallenge(`authentication/${challengeId}`, "authentication");
-      const found = await store.getPasskey(response.id);
+      // Every door (the JSON route, the login page, a second step) reaches here: an id that is
+      // no credential id is refused before it names a store key.
+      const found = isCredentialId(response.id) ? await store.getPasskey(response.id) : undefined;
       if (!found) throw refused(undefined);
       const passkey = found.value;
       let verified;

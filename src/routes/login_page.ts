@@ -49,6 +49,7 @@ import { ApiError } from "../errors.ts";
 import { MFA_TOKEN_TTL_MS, type PresentedFactor } from "../mfa/mfa_login.ts";
 import { limitBody } from "../middleware/json_body.ts";
 import { idTokenKey } from "../oidc/id_token.ts";
+import { isCredentialId } from "../passkeys/credential_id.ts";
 import { passkeyUser } from "../passkeys/passkey_service.ts";
 import { type UserRecord, userUid } from "../users/user_store.ts";
 import { LoginBody } from "./schemas.ts";
@@ -321,7 +322,7 @@ function assertionOf(json: string): AuthenticationResponseJSON | undefined {
   try {
     const value = JSON.parse(json);
     const wellFormed = typeof value === "object" && value !== null &&
-      typeof value.id === "string" && value.id.length > 0 && value.id.length <= 1024 &&
+      typeof value.id === "string" && isCredentialId(value.id) &&
       typeof value.rawId === "string" && value.type === "public-key" &&
       typeof value.response === "object" && value.response !== null;
     return wellFormed ? value as AuthenticationResponseJSON : undefined;

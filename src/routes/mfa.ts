@@ -3,8 +3,8 @@
  * own factors under `/me/mfa` (TOTP enrolment, its removal, new recovery codes). The rules live
  * in `mfa/mfa_service.ts` and `mfa/mfa_login.ts`; this file parses and answers.
  *
- * Every code checked here for an active factor spends from the login limits first (the client's,
- * and the account's), as a password does: a stolen access token is no code oracle.
+ * Every code checked here for an active factor spends from the client's login limit and the
+ * session's own budget first, and starting an enrolment takes the password (`me_proofs.ts`).
  *
  * @module
  */
@@ -17,12 +17,16 @@ import type { PresentedCode } from "../mfa/mfa_service.ts";
 import { MAX_DEVICE_TOKEN_LENGTH } from "../users/device_tokens.ts";
 import { MAX_PASSWORD_LENGTH } from "../users/user_rules.ts";
 import { MfaStatusSchema, RecoveryCodesSchema, TotpEnrolmentSchema } from "../wire.ts";
+import { meProofs } from "./me_proofs.ts";
 import {
   bodyObject,
+  deviceToken,
   errorResponse,
   jsonBody,
   LoginAnswer,
   storeUnavailable,
+  submittedPassword,
+  totpCode,
   z,
 } from "./schemas.ts";
 
@@ -34,7 +38,7 @@ function text(name: string, max: number) {
   }).min(1, `${name} is required`).max(max, `${name} must be at most ${max} characters`);
 }
 
-const code = text("code", 16).meta({ example: "123456", description: "A 6-digit TOTP code" });
+const code = totpCode;
 const recoveryCode = text("recovery_code", 64).meta({ example: "abcd-efgh-ijkl-mnop" });
 
 const SecondStepBody = bodyObject({
@@ -46,6 +50,13 @@ const SecondStepBody = bodyObject({
   example: { mfa_token: "q7m0kQ3o1mYb7Jm2m3u0kq6o0ZpM2C1cRk4n4fQh0aA", code: "123456" },
 });
 const CodeBody = bodyObject({ code }).meta({ id: "CodeRequest", example: { code: "123456" } });
+const EnrolBody = bodyObject({
+  password: submittedPassword("password"),
+  device_token: deviceToken,
+}).meta({
+  id: "TotpEnrolmentRequest",
+  example: { password: "correct horse battery staple" },
+});
 const RemoveBody = bodyObject({
   code: code.optional(),
   password: text("password", MAX_PASSWORD_LENGTH).optional(),
@@ -59,7 +70,9 @@ const MfaStatus = MfaStatusSchema.meta({ id: "MfaStatus" });
 const unauthorized = errorResponse("No valid bearer token (`invalid_token`, `missing_token`)");
 const tooLarge = errorResponse("The body is over 16 KiB (`payload_too_large`)");
 const notJson = errorResponse("Content-Type is not application/json (`unsupported_media_type`)");
-const tooMany = errorResponse("Too many attempts for this client or account; see Retry-After");
+const tooMany = errorResponse(
+  "Too many attempts for this client, account or session (`too_many_attempts`); see Retry-After",
+);
 
 /** Exactly one of `code` and `recovery_code` (or of `code` and `password`). */
 function oneOf<A extends string, B extends string>(
@@ -76,15 +89,7 @@ function oneOf<A extends string, B extends string>(
 export function mfaRoutes(app: AppRouter, ctx: AppContext): void {
   const { services, config, requireUser } = ctx;
   const client = (c: Context<AppEnv>) => clientIp(c, config.trustProxy);
-
-  /** Checks a code for the signed-in user's active factor under the login limits. */
-  async function underLimits<T>(c: Context<AppEnv>, userId: string, work: () => Promise<T>) {
-    const budget = { bucket: "login_account" as const, subject: userId };
-    await services.login.steps.spendAttempt(userId, client(c), budget);
-    const answer = await work();
-    await services.login.steps.giveBack(budget);
-    return answer;
-  }
+  const proofs = meProofs(ctx);
 
   app.openapi(
     createRoute({
@@ -154,21 +159,31 @@ export function mfaRoutes(app: AppRouter, ctx: AppContext): void {
     createRoute({
       method: "post",
       path: "/me/mfa/totp",
-      summary: "Start TOTP enrolment: a new secret, pending until POST /me/mfa/totp/confirm",
+      summary:
+        "Start TOTP enrolment, proven with the password: a new secret, pending until confirmed",
       security: [{ bearer: [] }],
       middleware: [requireUser] as const,
+      request: { body: jsonBody(EnrolBody) },
       responses: {
         200: {
           content: { "application/json": { schema: TotpEnrolment } },
           description: "The secret and its otpauth URI; a new call replaces a pending one",
         },
-        401: unauthorized,
+        400: errorResponse("A malformed body"),
+        401: errorResponse("No valid bearer token, or `invalid_credentials` (wrong password)"),
         409: errorResponse("TOTP is already active (`conflict`): remove it first"),
+        413: tooLarge,
+        415: notJson,
+        429: tooMany,
         503: storeUnavailable,
       },
     }),
     async (c) => {
-      const user = await services.users.get(c.get("auth").sub);
+      const claims = c.get("auth");
+      // An access token alone may be stolen: a factor that would lock the user out of their
+      // own logins takes the password (under the login limits, as POST /me/password).
+      await proofs.requirePassword(c, claims, c.req.valid("json"));
+      const user = await services.users.get(claims.sub);
       return c.json(await services.mfa.enrolTotp(user), 200);
     },
   );
@@ -247,7 +262,11 @@ export function mfaRoutes(app: AppRouter, ctx: AppContext): void {
         });
         await services.mfa.remove(user, "user");
       } else {
-        await underLimits(c, claims.sub, () => services.mfa.removeWithCode(user, body.code!));
+        await proofs.underCodeLimits(
+          c,
+          claims,
+          () => services.mfa.removeWithCode(user, body.code!),
+        );
       }
       return c.body(null, 204);
     },
@@ -280,7 +299,11 @@ export function mfaRoutes(app: AppRouter, ctx: AppContext): void {
       const user = await services.users.get(claims.sub);
       const { code } = c.req.valid("json");
       return c.json(
-        await underLimits(c, claims.sub, () => services.mfa.regenerateRecoveryCodes(user, code)),
+        await proofs.underCodeLimits(
+          c,
+          claims,
+          () => services.mfa.regenerateRecoveryCodes(user, code),
+        ),
         200,
       );
     },

@@ -13,19 +13,32 @@ import { ApiError } from "../errors.ts";
 import { basePath } from "../browser/login_page.ts";
 import { PAGE_CSP, PASSKEY_SCRIPT, passkeyPage } from "../passkeys/passkey_page.ts";
 import { passkeyUser } from "../passkeys/passkey_service.ts";
+import { CREDENTIAL_ID_PATTERN, MAX_CREDENTIAL_ID_LENGTH } from "../passkeys/credential_id.ts";
+import { meProofs } from "./me_proofs.ts";
 import {
   bodyObject,
+  deviceToken,
   errorResponse,
   jsonBody,
   LoginAnswer,
   storeUnavailable,
+  submittedPassword,
+  totpCode,
   z,
 } from "./schemas.ts";
 
+/** A credential id (`passkeys/credential_id.ts`): unpadded base64url of at most 1,023 bytes. */
+function credentialId(name: string) {
+  return z.string({ error: `${name} is required` })
+    .min(1, `${name} is required`)
+    .max(MAX_CREDENTIAL_ID_LENGTH, `${name} must be at most ${MAX_CREDENTIAL_ID_LENGTH} characters`)
+    .regex(CREDENTIAL_ID_PATTERN, `${name} must be base64url without padding`);
+}
+
 /** A WebAuthn response as `PublicKeyCredential.toJSON()` gives it; the library checks the rest. */
 const CredentialJson = z.looseObject({
-  id: z.string({ error: "response.id is required" }).min(1).max(1024),
-  rawId: z.string({ error: "response.rawId is required" }).max(1024),
+  id: credentialId("response.id"),
+  rawId: credentialId("response.rawId"),
   type: z.literal("public-key", { error: 'response.type must be "public-key"' }),
   response: z.looseObject({}),
 }).meta({ id: "PublicKeyCredentialJSON" });
@@ -52,6 +65,16 @@ const SignInBody = bodyObject({
   },
 });
 const EmptyBody = bodyObject({}).meta({ id: "Empty" });
+const RegistrationOptionsBody = bodyObject({
+  password: submittedPassword("password"),
+  code: totpCode.optional().meta({
+    description: "A current TOTP code: required when the user has TOTP active",
+  }),
+  device_token: deviceToken,
+}).meta({
+  id: "PasskeyRegistrationOptionsRequest",
+  example: { password: "correct horse battery staple" },
+});
 
 const Passkey = z.object({
   id: z.string(),
@@ -67,7 +90,7 @@ const WebAuthnOptions = z.looseObject({ challenge: z.string() }).meta({
 const SignInOptions = z.object({ challenge_id: z.string(), options: WebAuthnOptions })
   .meta({ id: "PasskeySignInOptions" });
 const IdParam = z.object({
-  id: z.string().min(1).max(1024).meta({ param: { name: "id", in: "path" } }),
+  id: credentialId("id").meta({ param: { name: "id", in: "path" } }),
 });
 
 const unauthorized = errorResponse("No valid bearer token");
@@ -82,6 +105,7 @@ const plain = (options: { challenge: string }) =>
 /** Registers the passkey routes and the page. */
 export function passkeyRoutes(app: AppRouter, ctx: AppContext): void {
   const { services, config, requireUser } = ctx;
+  const proofs = meProofs(ctx);
 
   app.openapi(
     createRoute({
@@ -143,6 +167,7 @@ export function passkeyRoutes(app: AppRouter, ctx: AppContext): void {
       request: { params: IdParam },
       responses: {
         204: { description: "Removed" },
+        400: errorResponse("An id that is no credential id (`validation_failed`)"),
         401: unauthorized,
         404: errorResponse("Not a passkey of this user (`not_found`)"),
         503: storeUnavailable,
@@ -159,25 +184,39 @@ export function passkeyRoutes(app: AppRouter, ctx: AppContext): void {
     createRoute({
       method: "post",
       path: "/me/passkeys/registration/options",
-      summary: "Options for navigator.credentials.create (a discoverable passkey, UV required)",
+      summary: "Options for navigator.credentials.create (a discoverable passkey, UV required), " +
+        "proven with the password (and a current TOTP code when TOTP is active)",
       security: [{ bearer: [] }],
       middleware: [requireUser] as const,
-      request: { body: jsonBody(EmptyBody) },
+      request: { body: jsonBody(RegistrationOptionsBody) },
       responses: {
         200: {
           content: { "application/json": { schema: WebAuthnOptions } },
           description: "WebAuthn options",
         },
-        401: unauthorized,
+        400: errorResponse("A malformed body"),
+        401: errorResponse(
+          "No valid bearer token, `invalid_credentials` (wrong password), or `invalid_code` " +
+            "(TOTP is active and the code is missing, wrong or used)",
+        ),
         404: noRp,
         409: errorResponse("The user has the most passkeys allowed (`conflict`)"),
         413: tooLarge,
         415: notJson,
+        429: errorResponse(
+          "Too many attempts for this client, account or session (`too_many_attempts`); " +
+            "see Retry-After",
+        ),
         503: storeUnavailable,
       },
     }),
     async (c) => {
-      const user = await services.users.get(c.get("auth").sub);
+      const claims = c.get("auth");
+      const user = await services.users.get(claims.sub);
+      // An access token alone may be stolen: a passkey would outlive it, a password change
+      // and a global logout, so adding one takes proof of the user now (me_proofs.ts). The
+      // registration itself answers only the challenge made here.
+      await proofs.requirePresence(c, claims, user, c.req.valid("json"));
       return c.json(plain(await services.passkeys.registrationOptions(user)), 200);
     },
   );

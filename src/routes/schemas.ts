@@ -76,8 +76,24 @@ const newPassword = wellFormed(
     .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`),
 );
 
+/** A password the caller submits to prove it is the user (checked, never stored). */
+export function submittedPassword(name: string) {
+  return wellFormed(
+    name,
+    text(name)
+      .min(1, `${name} is required`)
+      .max(MAX_PASSWORD_LENGTH, `${name} must be at most ${MAX_PASSWORD_LENGTH} characters`),
+  );
+}
+
+/** A current TOTP code (`/me/mfa/*`, and a passkey registration while TOTP is active). */
+export const totpCode = text("code")
+  .min(1, "code is required")
+  .max(16, "code must be at most 16 characters")
+  .meta({ example: "123456", description: "A 6-digit TOTP code" });
+
 /** A device token presented with a password: that device's own failure budget judges it. */
-const deviceToken = text("device_token")
+export const deviceToken = text("device_token")
   .max(
     MAX_DEVICE_TOKEN_LENGTH,
     `device_token must be at most ${MAX_DEVICE_TOKEN_LENGTH} characters`,
@@ -90,12 +106,7 @@ const deviceToken = text("device_token")
 
 export const LoginBody = bodyObject({
   user_id: userId,
-  password: wellFormed(
-    "password",
-    text("password")
-      .min(1, "password is required")
-      .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`),
-  ).meta({ example: "correct horse battery staple" }),
+  password: submittedPassword("password").meta({ example: "correct horse battery staple" }),
   role: role.optional().meta({ example: "user" }),
   device_token: deviceToken,
 }).meta({
@@ -114,15 +125,7 @@ export const RefreshBody = bodyObject({
 });
 
 export const PasswordChangeBody = bodyObject({
-  current_password: wellFormed(
-    "current_password",
-    text("current_password")
-      .min(1, "current_password is required")
-      .max(
-        MAX_PASSWORD_LENGTH,
-        `current_password must be at most ${MAX_PASSWORD_LENGTH} characters`,
-      ),
-  ),
+  current_password: submittedPassword("current_password"),
   new_password: wellFormed(
     "new_password",
     text("new_password")

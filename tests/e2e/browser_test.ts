@@ -266,7 +266,7 @@ test({
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ user_id: "ada", password: PASSWORD }),
       })).json();
-      const { otpauth_uri } = await bearer("/me/mfa/totp", login.token, {});
+      const { otpauth_uri } = await bearer("/me/mfa/totp", login.token, { password: PASSWORD });
       const app = new Authenticator(otpauth_uri);
       const confirmed = await bearer("/me/mfa/totp/confirm", login.token, {
         code: app.code(Date.now()),

@@ -32,7 +32,7 @@ test("e2e mfa: enrol, password + code, replay, recovery code, guessing, forgery,
     assert.deepEqual(decodeJwt(token).payload.amr, ["pwd"]);
     const auth = { Authorization: `Bearer ${token}` };
 
-    const started = await postJson(`${url}/me/mfa/totp`, {}, auth);
+    const started = await postJson(`${url}/me/mfa/totp`, { password: PASSWORD }, auth);
     assert.equal(started.status, 200);
     const app = new Authenticator(started.body.otpauth_uri);
     const confirmed = await postJson(

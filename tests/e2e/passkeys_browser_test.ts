@@ -231,7 +231,7 @@ test({
             },
             body: JSON.stringify(body),
           })).json();
-        const { otpauth_uri } = await post("/me/mfa/totp", {});
+        const { otpauth_uri } = await post("/me/mfa/totp", { password: PASSWORD });
         const confirmed = await post("/me/mfa/totp/confirm", {
           code: new Authenticator(otpauth_uri).code(Date.now()),
         });

@@ -42,7 +42,7 @@ async function store(dir: string, args: string[], env: Record<string, string>, s
 /** Enrols TOTP for `userId` over HTTP; the authenticator app holding the secret. */
 async function enrolTotp(server: { url: string }, userId: string): Promise<Authenticator> {
   const auth = { Authorization: `Bearer ${(await loginOk(server, userId)).token}` };
-  const started = await postJson(`${server.url}/me/mfa/totp`, {}, auth);
+  const started = await postJson(`${server.url}/me/mfa/totp`, { password: PASSWORD }, auth);
   assert.equal(started.status, 200, JSON.stringify(started.body));
   const app = new Authenticator(started.body.otpauth_uri);
   const confirm = { code: app.code(Date.now()) };

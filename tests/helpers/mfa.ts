@@ -21,13 +21,17 @@ export class Authenticator {
   }
 }
 
-/** Enrols TOTP for the holder of `token` (in-process); the app and the recovery codes. */
+/**
+ * Enrols TOTP for the holder of `token`, whose password is `password` (enrolment starts with it;
+ * in-process); the app and the recovery codes.
+ */
 export async function enrolTotp(
   t: TestApp,
   token: string,
+  password: string,
 ): Promise<{ app: Authenticator; recoveryCodes: string[]; secret: string }> {
   const auth = { Authorization: `Bearer ${token}` };
-  const started = await t.post("/me/mfa/totp", {}, auth);
+  const started = await t.post("/me/mfa/totp", { password }, auth);
   assert.equal(started.status, 200, await started.clone().text());
   const { secret, otpauth_uri } = await started.json();
   const app = new Authenticator(otpauth_uri);

@@ -37,7 +37,7 @@ async function setup() {
   const t = await makeApp({ JWT_ALG: "ES256" }, await Deno.makeTempDir());
   await addUser(t, "ada", PASSWORD, ["user"]);
   const first = await login(t, "ada", PASSWORD);
-  const enrolled = await enrolTotp(t, first.token);
+  const enrolled = await enrolTotp(t, first.token, PASSWORD);
   const { webSecret } = await addBrowserClients(t);
   // The confirming code's step is spent: the next code is a step later.
   t.clock.advance(30);

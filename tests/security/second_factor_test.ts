@@ -28,7 +28,7 @@ const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 async function enrolledAda(t: TestApp) {
   await addUser(t, "ada", PASSWORD, ["user"]);
   const first = await login(t, "ada", PASSWORD);
-  const enrolled = await enrolTotp(t, first.token);
+  const enrolled = await enrolTotp(t, first.token, PASSWORD);
   return { ...enrolled, token: first.token };
 }
 
@@ -56,7 +56,7 @@ Deno.test("mfa: enrol, then password + code signs in with amr [pwd, otp]; refres
   });
 
   // A pending enrolment changes nothing at login; a wrong first code is refused.
-  const started = await (await t.post("/me/mfa/totp", {}, auth)).json();
+  const started = await (await t.post("/me/mfa/totp", { password: PASSWORD }, auth)).json();
   assert.match(started.secret, /^[A-Z2-7]{32}$/);
   assert.ok(started.otpauth_uri.startsWith("otpauth://totp/auth.test:ada?secret="));
   assert.equal((await t.post("/login", { user_id: "ada", password: PASSWORD })).status, 200);
@@ -64,14 +64,14 @@ Deno.test("mfa: enrol, then password + code signs in with amr [pwd, otp]; refres
   assert.equal(wrong.status, 400);
   assert.equal((await wrong.json()).code, "invalid_enrolment_code");
   // A second start replaces the pending secret: the first one's codes no longer confirm.
-  const { app, recoveryCodes } = await enrolTotp(t, first.token);
+  const { app, recoveryCodes } = await enrolTotp(t, first.token, PASSWORD);
   assert.equal(recoveryCodes.length, 10);
   assert.equal(new Set(recoveryCodes).size, 10);
   assert.deepEqual(await (await t.request("/me/mfa", { headers: auth })).json(), {
     totp: "active",
     recovery_codes_left: 10,
   });
-  assert.equal((await t.post("/me/mfa/totp", {}, auth)).status, 409);
+  assert.equal((await t.post("/me/mfa/totp", { password: PASSWORD }, auth)).status, 409);
 
   // The code used to confirm is spent: the same step never passes again (RFC 6238 5.2).
   let token = await challenge(t);
@@ -261,7 +261,7 @@ Deno.test("mfa: removal with a code or the password; then the password alone sig
   assert.equal((await del({ code: app.code(t.clock.ms) })).status, 404);
   assert.equal((await t.post("/login", { user_id: "ada", password: PASSWORD })).status, 200);
 
-  await enrolTotp(t, token);
+  await enrolTotp(t, token, PASSWORD);
   assert.equal((await del({ password: PASSWORD })).status, 204);
   assert.equal((await t.post("/login", { user_id: "ada", password: PASSWORD })).status, 200);
 });
@@ -278,7 +278,7 @@ Deno.test("mfa: an admin removes a user's factors; ADMIN_REQUIRE_MFA puts /admin
   // Not an admin concern: /me takes any signed-in user.
   assert.equal((await t.request("/me", { headers: bearer(rootPwd) })).status, 200);
 
-  const rootApp = (await enrolTotp(t, rootPwd)).app;
+  const rootApp = (await enrolTotp(t, rootPwd, "root password 1")).app;
   t.clock.advance(30);
   const res = await t.post("/login", { user_id: "root", password: "root password 1" });
   const { mfa_token } = await res.json();
@@ -391,7 +391,7 @@ testWithFiles(
     const stolen = await login(t, "ada", PASSWORD);
     const mine = await login(t, "ada", PASSWORD);
 
-    await enrolTotp(t, mine.token);
+    await enrolTotp(t, mine.token, PASSWORD);
 
     // The enrolling session goes on; the older ones proved the password alone and are over.
     t.clock.advance(2);

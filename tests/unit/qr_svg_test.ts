@@ -55,7 +55,9 @@ Deno.test("QR SVG: POST /me/mfa/totp answers qr_svg, which decodes to its otpaut
   using t = await makeApp();
   await addUser(t, "ada", "ada password 1", ["user"]);
   const { token } = await login(t, "ada", "ada password 1");
-  const res = await t.post("/me/mfa/totp", {}, { Authorization: `Bearer ${token}` });
+  const res = await t.post("/me/mfa/totp", { password: "ada password 1" }, {
+    Authorization: `Bearer ${token}`,
+  });
   const body = await res.json();
   assert.equal(res.status, 200);
   assert.match(body.qr_svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" /);

@@ -148,7 +148,7 @@ Deno.test("transfer: a user with TOTP and a passkey moves with them; the passwor
   await addUser(source, "ada", "correct horse battery");
   await addUser(source, "bob", "correct horse battery");
   const { token } = await login(source, "ada", "correct horse battery");
-  const { app, recoveryCodes } = await enrolTotp(source, token);
+  const { app, recoveryCodes } = await enrolTotp(source, token, "correct horse battery");
   const uid = userUid((await source.stores.users.getUser("ada"))!.value);
   const passkey: PasskeyRecord = {
     id: "cred-1",
@@ -222,7 +222,7 @@ Deno.test("transfer: TOTP secrets move sealed: another SECRET_KEY on the target 
   using source = await makeApp();
   await addUser(source, "ada", "correct horse battery");
   const { token } = await login(source, "ada", "correct horse battery");
-  const { app, recoveryCodes } = await enrolTotp(source, token);
+  const { app, recoveryCodes } = await enrolTotp(source, token, "correct horse battery");
   const lines = await collect(exportLines(source.stores, source.clock.ms));
   const other = "another-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
   const cases = [
