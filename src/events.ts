@@ -34,7 +34,8 @@ export type DeviceTokenOutcome =
   | "invalid"
   | "expired"
   | "other_user"
-  | "password_changed";
+  | "password_changed"
+  | "factors_changed";
 
 /** What happened. Field names are the log's. */
 export type DomainEvent =

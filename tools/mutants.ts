@@ -468,6 +468,38 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "if (!user) {",
   },
   {
+    name: "device-token-factors-unchecked",
+    property:
+      "a device token minted before the user's second factor existed buys no code guesses: codes are bounded per account, not per token minted",
+    file: "src/users/login_service.ts",
+    search: 'if (!devices.factorsMatch(claim, factors)) return void seen("factors_changed");',
+    replace: "",
+  },
+  {
+    name: "device-token-factor-stamp-ignores-enrolment",
+    property:
+      "a replaced second factor (removed and enrolled again) ends the device tokens of the old one",
+    file: "src/mfa/mfa_login.ts",
+    search: "return record?.totp ? `totp/${record.totp.confirmedAt}` : undefined;",
+    replace: 'return record?.totp ? "totp" : undefined;',
+  },
+  {
+    name: "device-token-after-code-unbound",
+    property:
+      "a device token from a login with the second factor keeps its device out of the account's lock (JSON API)",
+    file: "src/mfa/mfa_login.ts",
+    search: "factors: activeFactorStamp(factors.value),",
+    replace: "factors: undefined,",
+  },
+  {
+    name: "device-cookie-after-code-unbound",
+    property:
+      "the login page's device cookie from a sign-in with the second factor keeps the browser out of the account's lock",
+    file: "src/routes/login_page.ts",
+    search: "{ user, proof: passed, client }",
+    replace: "{ user, proof: { ...passed, factors: undefined }, client }",
+  },
+  {
     name: "device-token-shares-account-budget",
     property:
       "a trusted device has its own login budget: an attacker locking the account does not lock it out",
@@ -1751,8 +1783,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "login-page-step-amr-password-only",
     property: "a sign-in with a second factor on the login page carries amr [pwd, otp]",
     file: "src/routes/login_page.ts",
-    search: "{ user, amr: passed.amr, client }",
-    replace: '{ user, amr: ["pwd"], client }',
+    search: "{ user, proof: passed, client }",
+    replace: '{ user, proof: { ...passed, amr: ["pwd"] }, client }',
   },
   {
     name: "passkey-second-factor-any-user",

@@ -26,6 +26,7 @@ import {
   renderMessagePage,
   renderSecondStepPage,
 } from "./login_page.ts";
+import type { SignInProof } from "../mfa/mfa_login.ts";
 import type { UserRecord } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
 
@@ -173,7 +174,7 @@ export async function signedInRedirect(
   c: Context,
   ctx: FlowContext,
   request: AuthorizationRequest,
-  signedIn: { user: Versioned<UserRecord>; amr: readonly string[]; client: string },
+  signedIn: { user: Versioned<UserRecord>; proof: SignInProof; client: string },
   cookies: string[] = [],
 ): Promise<Response> {
   const { services, config } = ctx;
@@ -190,8 +191,12 @@ export async function signedInRedirect(
       "signed_in_again",
     );
   }
-  const { cookieValue, session } = await services.browserSessions.start(user, signedIn.amr);
-  const deviceToken = services.login.issueDeviceToken(user, signedIn.client);
+  const { cookieValue, session } = await services.browserSessions.start(user, signedIn.proof.amr);
+  const deviceToken = services.login.issueDeviceToken(
+    user,
+    signedIn.client,
+    signedIn.proof.factors,
+  );
   const location = await codeRedirect(ctx, request, { session, user: signedIn.user });
   return redirect(location, 303, [
     setCookieValue(names, names.session, cookieValue, {

@@ -375,7 +375,8 @@ export const VARIABLES = [
     firstRun: "default",
     description: "How long a device token (from /login) lets its device skip an account lock",
     details: "How long a device token (`device_token` from `/login`) lets its device sign in on " +
-      "its own failure budget; a password change ends them all sooner.",
+      "its own failure budget; a password change, or enrolling, replacing or removing a second " +
+      "factor, ends them all sooner.",
   }),
   variable({
     name: "TRUST_PROXY",

@@ -22,13 +22,13 @@ import { ApiError, ContendedError } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
 import type { SessionClient } from "../tokens/session_store.ts";
 import type { CheckedUser } from "../tokens/sessions.ts";
-import type { UserStore } from "../users/user_store.ts";
+import type { UserRecord, UserStore } from "../users/user_store.ts";
 import { userUid } from "../users/user_store.ts";
 import type { LoginAnswer } from "../wire.ts";
 import type { PasskeyService } from "../passkeys/passkey_service.ts";
 import type { MfaMethod, MfaService, PresentedCode } from "./mfa_service.ts";
 import { invalidCode } from "./mfa_service.ts";
-import type { ChallengeBudget, MfaChallenge, MfaStore } from "./mfa_store.ts";
+import type { ChallengeBudget, MfaChallenge, MfaRecord, MfaStore } from "./mfa_store.ts";
 
 /** How long an `mfa_token` lives. */
 export const MFA_TOKEN_TTL_MS = 5 * 60_000;
@@ -40,6 +40,25 @@ export const AMR_PASSWORD_OTP = ["pwd", "otp"] as const;
 
 const MFA_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const MAX_ATTEMPTS = 8;
+
+/**
+ * The identity of a user's active second factor (`undefined`: none), which device tokens are
+ * bound to: the TOTP enrolment's confirmation time. Enrolling, replacing or removing the factor
+ * changes it, so every device token issued before stops counting (`users/device_tokens.ts`).
+ */
+export function activeFactorStamp(record: MfaRecord | undefined): string | undefined {
+  return record?.totp ? `totp/${record.totp.confirmedAt}` : undefined;
+}
+
+/** What a sign-in proved: its `amr` (RFC 8176) and the second factor it passed, if any. */
+export interface SignInProof {
+  readonly amr: readonly string[];
+  /**
+   * The {@link activeFactorStamp} the sign-in was judged under: the factor it passed, or
+   * `undefined` when the user had none then. Its device token is bound to it.
+   */
+  readonly factors: string | undefined;
+}
 
 /** The 403 `mfa_required` answer's fields (besides `error` and `code`). */
 export interface MfaRequired {
@@ -68,7 +87,7 @@ export interface LoginSteps {
     role: string,
     client: string,
     oauthClient: SessionClient | undefined,
-    amr: readonly string[],
+    proof: SignInProof,
   ): Promise<LoginAnswer>;
 }
 
@@ -107,7 +126,7 @@ export type SecondStep = PresentedFactor & {
 };
 
 /** A second step that passed: the user as read now, and what the password step decided. */
-export interface PassedStep {
+export interface PassedStep extends SignInProof {
   readonly user: CheckedUser;
   readonly role: string;
   readonly oauthClient: SessionClient | undefined;
@@ -122,8 +141,8 @@ export function createMfaLogin(deps: MfaLoginDeps) {
 
   /**
    * After a right password: an `mfa_token` when the user has an active factor, else
-   * `undefined` (a pending enrolment changes nothing). `browser` binds it to the login page of
-   * one browser (see {@link SecondStep}).
+   * `undefined` (a pending enrolment changes nothing; the sign-in's proof then has no factor).
+   * `browser` binds it to the login page of one browser (see {@link SecondStep}).
    */
   async function challenge(
     user: CheckedUser,
@@ -161,7 +180,7 @@ export function createMfaLogin(deps: MfaLoginDeps) {
       passed.role,
       request.client,
       passed.oauthClient,
-      passed.amr,
+      passed,
     );
   }
 
@@ -235,6 +254,8 @@ export function createMfaLogin(deps: MfaLoginDeps) {
         amr: passkey === undefined || passkey instanceof ApiError
           ? AMR_PASSWORD_OTP
           : ["pwd", ...passkey.amr],
+        // The factor this step passed: the device token it earns counts under it alone.
+        factors: activeFactorStamp(factors.value),
       };
     }
     throw new ContendedError("second step is contended");
@@ -266,7 +287,12 @@ export function createMfaLogin(deps: MfaLoginDeps) {
     return entry;
   }
 
-  return { challenge, complete, pass };
+  /** The stamp of the user's active second factor now (see {@link activeFactorStamp}). */
+  async function factorStamp(user: UserRecord): Promise<string | undefined> {
+    return activeFactorStamp((await mfa.read(user))?.value);
+  }
+
+  return { challenge, complete, pass, factorStamp };
 }
 
 /** The second step's interface. */

@@ -46,7 +46,7 @@ import {
 import { LOGIN_SCRIPT } from "../browser/login_page.ts";
 import { clientIp } from "../client_ip.ts";
 import { ApiError } from "../errors.ts";
-import { MFA_TOKEN_TTL_MS, type PresentedFactor } from "../mfa/mfa_login.ts";
+import { AMR_PASSWORD, MFA_TOKEN_TTL_MS, type PresentedFactor } from "../mfa/mfa_login.ts";
 import { limitBody } from "../middleware/json_body.ts";
 import { idTokenKey } from "../oidc/id_token.ts";
 import { isCredentialId } from "../passkeys/credential_id.ts";
@@ -183,7 +183,9 @@ export function loginPageRoutes(app: AppRouter, ctx: AppContext): void {
         });
       }
       const versioned = { value: user, versionstamp: user.versionstamp };
-      return await signedInRedirect(c, ctx, request, { user: versioned, amr: ["pwd"], client });
+      // No second step: the user had no active factor when `challenge` looked.
+      const proof = { amr: AMR_PASSWORD, factors: undefined };
+      return await signedInRedirect(c, ctx, request, { user: versioned, proof, client });
     } catch (err) {
       return failurePage(ctx, "/authorize/login", err);
     }
@@ -225,7 +227,7 @@ export function loginPageRoutes(app: AppRouter, ctx: AppContext): void {
         throw err;
       }
       const user = { value: passed.user, versionstamp: passed.user.versionstamp };
-      return await signedInRedirect(c, ctx, request, { user, amr: passed.amr, client }, [
+      return await signedInRedirect(c, ctx, request, { user, proof: passed, client }, [
         clearStep,
       ]);
     } catch (err) {
@@ -281,7 +283,9 @@ export function loginPageRoutes(app: AppRouter, ctx: AppContext): void {
         if (refused) return refused;
         throw err;
       }
-      return await signedInRedirect(c, ctx, request, { user, amr, client });
+      // A passkey proved possession: its device token counts under the factor the user has now.
+      const proof = { amr, factors: await services.mfaLogin.factorStamp(user.value) };
+      return await signedInRedirect(c, ctx, request, { user, proof, client });
     } catch (err) {
       return failurePage(ctx, "/authorize/passkey", err);
     }

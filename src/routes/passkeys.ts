@@ -320,7 +320,8 @@ export function passkeyRoutes(app: AppRouter, ctx: AppContext): void {
         role,
         client,
         undefined,
-        signIn.amr,
+        // A passkey proved possession: its device token counts under the factor the user has now.
+        { amr: signIn.amr, factors: await services.mfaLogin.factorStamp(user.value) },
       );
       return c.json(answer, 200);
     },

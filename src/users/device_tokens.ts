@@ -6,10 +6,18 @@
  * never lock a device out that has signed in before.
  *
  * A token is `dt1.<payload>.<mac>`: base64url JSON `{u: user id, d: device id (128 random bits),
- * e: expiry (epoch s), p: password fingerprint}` and its HMAC-SHA256 under a key derived from
- * `SECRET_KEY`. Nothing is stored. The fingerprint is an HMAC of the user's password hash as it
- * was at issue, so any change of that hash (a new password; also an argon2 parameter upgrade)
- * ends every device token of the user, with no store and no coordination with other code.
+ * e: expiry (epoch s), p: password fingerprint, f?: second-factor fingerprint}` and its
+ * HMAC-SHA256 under a key derived from `SECRET_KEY`. Nothing is stored. The fingerprint is an
+ * HMAC of the user's password hash as it was at issue, so any change of that hash (a new
+ * password; also an argon2 parameter upgrade) ends every device token of the user, with no store
+ * and no coordination with other code.
+ *
+ * `f` binds the token to the second factor the login proved (an HMAC of the factor's stamp,
+ * `activeFactorStamp`), absent when the user had none. A device's budget is a budget of guesses,
+ * codes included: a token minted with the password alone, before the factor existed, must not
+ * buy its holder a fresh budget of code guesses once it does (an attacker who knew the password
+ * would mint a thousand). So enrolling, replacing or removing the factor ends every device token
+ * of the user, as a new password does; a token from before `f` existed reads as "no factor".
  *
  * @module
  */
@@ -29,6 +37,8 @@ export interface DeviceClaim {
   /** The device's id: the subject of its failure budget (not a secret: the MAC is). */
   readonly device: string;
   readonly fingerprint: string;
+  /** The second-factor fingerprint; `undefined`: issued to a user without an active factor. */
+  readonly factors: string | undefined;
 }
 
 /** Options of {@link createDeviceTokens}. */
@@ -47,10 +57,12 @@ export interface DeviceTokenOptions {
  * import assert from "node:assert/strict";
  * import { createDeviceTokens } from "./device_tokens.ts";
  * const devices = createDeviceTokens({ secret: "s".repeat(40), ttlSeconds: 60, now: () => 0 });
- * const token = devices.issue("ada", "$argon2id$hash");
+ * const token = devices.issue("ada", "$argon2id$hash", "totp/1700000000000");
  * const claim = devices.check(token, "ada");
  * assert("device" in claim && devices.fingerprintMatches(claim, "$argon2id$hash"));
  * assert(!devices.fingerprintMatches(claim, "$argon2id$new-hash"));
+ * assert(devices.factorsMatch(claim, "totp/1700000000000"));
+ * assert(!devices.factorsMatch(claim, undefined) && !devices.factorsMatch(claim, "totp/1"));
  * assert.deepEqual(devices.check(token, "bob"), { problem: "other_user" });
  * ```
  */
@@ -61,15 +73,21 @@ export function createDeviceTokens(options: DeviceTokenOptions) {
   const mac = (text: string) => hmacSha256(key, text);
   const fingerprint = (passwordHash: string) =>
     base64url.encode(mac(`password\u0000${passwordHash}`).subarray(0, 16));
+  const factorsFingerprint = (stamp: string) =>
+    base64url.encode(mac(`factors\u0000${stamp}`).subarray(0, 16));
 
   return {
-    /** A new device token for `userId`, bound to its current password hash. */
-    issue(userId: string, passwordHash: string): string {
+    /**
+     * A new device token for `userId`, bound to its current password hash and to the stamp of
+     * the second factor the login proved (`undefined`: the user had none).
+     */
+    issue(userId: string, passwordHash: string, factors: string | undefined): string {
       const payload = base64url.encode(JSON.stringify({
         u: userId,
         d: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
         e: Math.floor(options.now() / 1000) + options.ttlSeconds,
         p: fingerprint(passwordHash),
+        ...(factors === undefined ? {} : { f: factorsFingerprint(factors) }),
       }));
       return `${PREFIX}.${payload}.${base64url.encode(mac(`${PREFIX}.${payload}`))}`;
     },
@@ -85,11 +103,19 @@ export function createDeviceTokens(options: DeviceTokenOptions) {
       if (!claims) return { problem: "invalid" };
       if (claims.u !== userId) return { problem: "other_user" };
       if (claims.e * 1000 <= options.now()) return { problem: "expired" };
-      return { device: claims.d, fingerprint: claims.p };
+      return { device: claims.d, fingerprint: claims.p, factors: claims.f };
     },
     /** Whether the claim was issued under this password hash (false once it changed). */
     fingerprintMatches(claim: DeviceClaim, passwordHash: string): boolean {
       return sameBytes(decode(claim.fingerprint), decode(fingerprint(passwordHash)));
+    },
+    /**
+     * Whether the claim was issued under this second-factor stamp (`undefined`: no active
+     * factor); false once the factor was enrolled, replaced or removed.
+     */
+    factorsMatch(claim: DeviceClaim, factors: string | undefined): boolean {
+      if (claim.factors === undefined || factors === undefined) return claim.factors === factors;
+      return sameBytes(decode(claim.factors), decode(factorsFingerprint(factors)));
     },
   };
 }
@@ -102,12 +128,15 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
   return a !== undefined && b !== undefined && equalConstantTime(a, b);
 }
 
-function parseClaims(payload: string): { u: string; d: string; e: number; p: string } | undefined {
+function parseClaims(
+  payload: string,
+): { u: string; d: string; e: number; p: string; f?: string } | undefined {
   try {
     const bytes = decode(payload);
     const claims = bytes && JSON.parse(new TextDecoder().decode(bytes));
     const ok = typeof claims?.u === "string" && typeof claims.d === "string" &&
-      Number.isSafeInteger(claims.e) && typeof claims.p === "string";
+      Number.isSafeInteger(claims.e) && typeof claims.p === "string" &&
+      (claims.f === undefined || typeof claims.f === "string");
     return ok ? claims : undefined;
   } catch {
     return undefined;

@@ -8,6 +8,13 @@
  * device's budget, any other from the account's. A check in flight spends, and a success gives
  * it back, so failures are what is left. A refused attempt checks no password.
  *
+ * A device's budget pays for second-factor codes too, so a device token counts only under the
+ * second factor its own login passed (`device_tokens.ts`): tokens minted with the password alone
+ * before TOTP was enrolled fall back to the account's budget, and the codes an attacker who knows
+ * the password can try are bounded per account, not per token minted. Charging every code to
+ * the account instead (simpler) would let that attacker lock the real user's devices out of the
+ * second step, which device tokens exist to prevent.
+ *
  * @module
  */
 import { limitSubject } from "../client_address.ts";
@@ -19,7 +26,7 @@ import type { Limit, RateLimiter, Refusal } from "../limits/rate_limiter.ts";
 import type { SessionClient } from "../tokens/session_store.ts";
 import type { SessionService } from "../tokens/sessions.ts";
 import type { LoginAnswer } from "../wire.ts";
-import type { LoginSteps, MfaLogin, MfaRequired } from "../mfa/mfa_login.ts";
+import type { LoginSteps, MfaLogin, MfaRequired, SignInProof } from "../mfa/mfa_login.ts";
 import { AMR_PASSWORD } from "../mfa/mfa_login.ts";
 import type { DeviceTokens } from "./device_tokens.ts";
 import type { UserService } from "./user_service.ts";
@@ -44,8 +51,11 @@ export interface LoginDeps {
     readonly perOAuthClient?: Rate;
   };
   readonly onEvent?: EmitEvent;
-  /** The second step, for users with an active second factor (none: passwords alone). */
-  readonly secondFactor?: Pick<MfaLogin, "challenge">;
+  /**
+   * The second step, for users with an active second factor, and the stamp of that factor a
+   * device token must match (none: passwords alone).
+   */
+  readonly secondFactor?: Pick<MfaLogin, "challenge" | "factorStamp">;
   /** Epoch ms (for the refusals this instance counts itself); default `Date.now`. */
   readonly now?: () => number;
 }
@@ -179,6 +189,8 @@ export function createLoginService(deps: LoginDeps) {
     if (!user || !devices.fingerprintMatches(claim, user.value.passwordHash)) {
       return void seen("password_changed");
     }
+    const factors = await deps.secondFactor?.factorStamp(user.value);
+    if (!devices.factorsMatch(claim, factors)) return void seen("factors_changed");
     seen("accepted");
     return claim.device;
   }
@@ -225,7 +237,9 @@ export function createLoginService(deps: LoginDeps) {
       client,
     );
     if (second) return { mfa: second };
-    return await finish(user, granted, client, request.oauthClient, AMR_PASSWORD);
+    // No second step: the user had no active factor when `challenge` looked.
+    const proof = { amr: AMR_PASSWORD, factors: undefined };
+    return await finish(user, granted, client, request.oauthClient, proof);
   }
 
   /**
@@ -237,12 +251,10 @@ export function createLoginService(deps: LoginDeps) {
     granted: string,
     client: string,
     oauthClient: SessionClient | undefined,
-    amr: readonly string[],
+    proof: SignInProof,
   ): Promise<LoginAnswer> {
-    const pair = await deps.sessions.start(user, granted, oauthClient, amr);
-    // A fresh device token at every login (OWASP), bound to the hash the user has now.
-    const deviceToken = devices.issue(user.id, user.passwordHash);
-    emit({ type: "device_token", user_id: user.id, client, outcome: "issued" });
+    const pair = await deps.sessions.start(user, granted, oauthClient, proof.amr);
+    const deviceToken = issueDeviceToken(user, client, proof.factors);
     emit({ type: "login", user_id: user.id, role: granted, client });
     return { ...pair, device_token: deviceToken };
   }
@@ -262,9 +274,13 @@ export function createLoginService(deps: LoginDeps) {
     return { user, budget: spentFrom };
   }
 
-  /** A fresh device token for a user who just signed in (the login page's cookie). */
-  function issueDeviceToken(user: UserRecord, client: string): string {
-    const deviceToken = devices.issue(user.id, user.passwordHash);
+  /**
+   * A fresh device token for a user who just signed in (at every login, OWASP; the login page's
+   * cookie), bound to the hash the user has now and to the factor stamp the sign-in was judged
+   * under (`SignInProof.factors`).
+   */
+  function issueDeviceToken(user: UserRecord, client: string, factors: string | undefined): string {
+    const deviceToken = devices.issue(user.id, user.passwordHash, factors);
     emit({ type: "device_token", user_id: user.id, client, outcome: "issued" });
     return deviceToken;
   }

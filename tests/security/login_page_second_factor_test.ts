@@ -134,6 +134,37 @@ test("login page: password, then the code: amr [pwd, otp] on the session, tokens
   assert.deepEqual(decodeJwt(second.access_token).amr, ["pwd", "otp"]);
 });
 
+test("login page: the device cookie of a sign-in with the code keeps the browser out of the account's lock", async () => {
+  const { t, app } = await setup();
+  using _ = t;
+  const { jar, html } = await atSecondStep(t);
+  assert.equal((await submitStep(t, jar, html, { code: app.code(t.clock.ms) })).status, 303);
+  assert.ok(jar.cookies.has("__Host-auth_device"));
+
+  // Someone with the password spends the account's whole budget on wrong codes.
+  const spent = app.code(t.clock.ms);
+  for (let locked = false; !locked;) {
+    const first = await t.post("/login", { user_id: "ada", password: PASSWORD });
+    if (first.status === 429) break;
+    const { mfa_token } = await first.json();
+    const guess = await t.post("/login/mfa", { mfa_token, code: spent });
+    locked = guess.status === 429;
+  }
+  const strangerJar = new CookieJar();
+  const stranger = await authorize(t, strangerJar, params(pkce().challenge));
+  const refused = await submitLogin(t, strangerJar, await stranger.text(), "ada", PASSWORD);
+  assert.equal(refused.status, 429);
+
+  // ada's browser: its device cookie's own budget, so the code form, and the code signs in.
+  t.clock.advance(30);
+  const page = await authorize(t, jar, params(pkce().challenge, { prompt: "login" }));
+  const step = await submitLogin(t, jar, await page.text(), "ada", PASSWORD);
+  const stepHtml = await step.text();
+  assert.equal(step.status, 200, stepHtml);
+  assert.match(stepHtml, /<input id="code" name="code"/);
+  assert.equal((await submitStep(t, jar, stepHtml, { code: app.code(t.clock.ms) })).status, 303);
+});
+
 test("login page: a wrong code shows the step again; a replayed code is refused", async () => {
   const { t, app } = await setup();
   using _ = t;

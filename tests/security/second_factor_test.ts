@@ -241,6 +241,115 @@ Deno.test("mfa: a right code gives the budget back (logins with codes never lock
   }
 });
 
+/** A fresh client address for each request (the per-client limit stays out of the way). */
+let nextClient = 0;
+const freshClient = () => `198.51.100.${(nextClient++ % 250) + 1}`;
+
+/**
+ * Guesses ada's code as an attacker who knows her password: logins (with `deviceToken` if
+ * given), five wrong codes each, until a 429. How many codes were checked.
+ */
+async function guessCodes(t: TestApp, wrongCode: string, deviceToken?: string) {
+  let checked = 0;
+  const withDevice = deviceToken === undefined ? {} : { device_token: deviceToken };
+  for (;;) {
+    const res = await t.post(
+      "/login",
+      { user_id: "ada", password: PASSWORD, ...withDevice },
+      {},
+      freshClient(),
+    );
+    const body = await res.json();
+    if (res.status === 429) return checked;
+    assert.equal(res.status, 403, JSON.stringify(body));
+    for (let k = 0; k < 5; k++) {
+      const step = { mfa_token: body.mfa_token, code: wrongCode };
+      const guess = await t.post("/login/mfa", step, {}, freshClient());
+      const answer = await guess.json();
+      if (guess.status === 429) return checked;
+      assert.equal(answer.code, "invalid_code", JSON.stringify(answer));
+      checked++;
+    }
+  }
+}
+
+/** ada's password and a code: the 200 answer (with its device token). */
+async function fullLogin(t: TestApp, app: { code(at: number): string }, deviceToken?: string) {
+  t.clock.advance(30); // a step no earlier login used
+  const withDevice = deviceToken === undefined ? {} : { device_token: deviceToken };
+  const first = await t.post("/login", { user_id: "ada", password: PASSWORD, ...withDevice });
+  const { mfa_token } = await first.json();
+  assert.equal(first.status, 403);
+  const res = await t.post("/login/mfa", { mfa_token, code: app.code(t.clock.ms) });
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  return body as { token: string; device_token: string };
+}
+
+const metric = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+
+Deno.test("mfa: device tokens minted with the password before TOTP buy no code guesses", async () => {
+  using t = await makeApp({ LOGIN_LIMIT_PER_ACCOUNT: "3/15m" });
+  const limit = t.config.loginLimitPerAccount.max;
+  await addUser(t, "ada", PASSWORD, ["user"]);
+  // An attacker who knows the password while ada has no second factor mints device tokens.
+  const minted: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const res = await t.post("/login", { user_id: "ada", password: PASSWORD }, {}, freshClient());
+    assert.equal(res.status, 200);
+    minted.push((await res.json()).device_token);
+  }
+  // ada enrols TOTP (keeping her password). The code that confirmed it is spent: always wrong.
+  const { app } = await enrolTotp(t, (await login(t, "ada", PASSWORD)).token, PASSWORD);
+  const spentCode = app.code(t.clock.ms);
+
+  let checked = await guessCodes(t, spentCode);
+  assert.equal(checked, limit, "the account's budget");
+  for (const deviceToken of minted) checked += await guessCodes(t, spentCode, deviceToken);
+  // Bounded per account, not per token minted (it was limit * 5 with four tokens).
+  assert.equal(checked, limit);
+  const metrics = await (await t.request("/metrics")).text();
+  assert.equal(metric(metrics, /auth_device_tokens_total\{outcome="factors_changed"\} (\d+)/), 4);
+  assert.equal(metric(metrics, /auth_device_tokens_total\{outcome="accepted"\} (\d+)/), 0);
+  assert.ok(t.logLines.some((l) => l.includes('"outcome":"factors_changed"')));
+});
+
+Deno.test("mfa: a device token from password and code keeps its device out of the account's lock; a new factor ends it", async () => {
+  using t = await makeApp({ LOGIN_LIMIT_PER_ACCOUNT: "3/15m" });
+  const limit = t.config.loginLimitPerAccount.max;
+  const { app } = await enrolledAda(t);
+  const mine = (await fullLogin(t, app)).device_token;
+
+  // An attacker with the password spends the account's budget on codes: locked for others.
+  const wrong = app.code(t.clock.ms); // spent by the login above
+  assert.equal(await guessCodes(t, wrong), limit);
+  assert.equal((await t.post("/login", { user_id: "ada", password: PASSWORD })).status, 429);
+  // ada's device: its own budget, for the password and the code.
+  const again = await fullLogin(t, app, mine);
+  assert.notEqual(again.device_token, mine);
+  // Stolen, that token is one device's budget, as a stolen device token always was.
+  assert.equal(await guessCodes(t, app.code(t.clock.ms), again.device_token), limit);
+
+  // ada replaces her factor (the account's budget has refilled): every device token before it
+  // stops counting, even one issued after a full login under the old factor.
+  t.clock.advance(15 * 60);
+  const fresh = await fullLogin(t, app);
+  const del = await t.request("/me/mfa/totp", {
+    method: "DELETE",
+    headers: { ...bearer(fresh.token), "Content-Type": "application/json" },
+    body: JSON.stringify({ password: PASSWORD }),
+  });
+  assert.equal(del.status, 204);
+  const replaced = await enrolTotp(t, (await login(t, "ada", PASSWORD)).token, PASSWORD);
+  assert.equal(await guessCodes(t, replaced.app.code(t.clock.ms)), limit);
+  const old = await t.post("/login", {
+    user_id: "ada",
+    password: PASSWORD,
+    device_token: fresh.device_token,
+  });
+  assert.equal(old.status, 429);
+});
+
 Deno.test("mfa: removal with a code or the password; then the password alone signs in", async () => {
   using t = await makeApp();
   const { app, token } = await enrolledAda(t);

@@ -135,7 +135,7 @@ Deno.test("a device token cannot be minted without SECRET_KEY", () => {
   const options = { ttlSeconds: 60, now: () => 0 };
   const a = createDeviceTokens({ secret: "a".repeat(40), ...options });
   const b = createDeviceTokens({ secret: "b".repeat(40), ...options });
-  const token = a.issue("ada", "$argon2id$fingerprint");
+  const token = a.issue("ada", "$argon2id$fingerprint", undefined);
   assert.ok(!("problem" in a.check(token, "ada")));
   assert.ok("problem" in b.check(token, "ada"), "another key must not accept it");
 });

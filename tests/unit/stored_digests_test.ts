@@ -97,7 +97,7 @@ Deno.test("ID tokens: at_hash (left half of SHA-256, of SHA-512 for EdDSA) as 2.
   );
 });
 
-Deno.test("device tokens: a token 2.22.0 issued still checks, and its password fingerprint", () => {
+Deno.test("device tokens: a token 2.22.0 issued still checks, its password fingerprint, and no factor", () => {
   const now = 1_700_000_000_000;
   const devices = createDeviceTokens({ secret: SECRET_KEY, ttlSeconds: 3600, now: () => now });
   const token =
@@ -106,10 +106,15 @@ Deno.test("device tokens: a token 2.22.0 issued still checks, and its password f
   assert.deepEqual(claim, {
     device: "pAr8_khHVgwqb4H6U5ENRA",
     fingerprint: "9qmnmJvw074Ft0MgmbIo4A",
+    factors: undefined,
   });
   assert.ok("device" in claim);
   assert.ok(devices.fingerprintMatches(claim, "$argon2id$v=19$m=19456,t=2,p=1$golden"));
   assert.ok(!devices.fingerprintMatches(claim, "$argon2id$v=19$m=19456,t=2,p=1$other"));
+  // Issued before tokens named a second factor: it counts for a user without one, as then, and
+  // not for a user with one (it cannot show it was issued after that factor's code).
+  assert.ok(devices.factorsMatch(claim, undefined));
+  assert.ok(!devices.factorsMatch(claim, "totp/1699999999000"));
   const flipped = token.slice(0, -5) + (token.at(-5) === "A" ? "B" : "A") + token.slice(-4);
   assert.deepEqual(devices.check(flipped, "ada"), { problem: "invalid" });
   assert.deepEqual(devices.check(token.slice(0, -2), "ada"), { problem: "invalid" });
