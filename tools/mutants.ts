@@ -1375,9 +1375,9 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "mfa-delete-code-unchecked",
-    property: "removing TOTP needs a current code or the password",
+    property: "removing TOTP needs a current code or an unused recovery code",
     file: "src/mfa/mfa_service.ts",
-    search: "        await requireCode(found, uid, code);\n",
+    search: "        await requireCode(found, uid, presented);\n",
     replace: "",
   },
   {

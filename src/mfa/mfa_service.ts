@@ -119,9 +119,14 @@ export function createMfaService(deps: MfaDeps) {
   }
 
   /** Requires a matching code for the active TOTP factor and spends it (one commit). */
-  function requireCode(found: Versioned<MfaRecord> | undefined, uid: string, code: string) {
+  function requireCode(
+    found: Versioned<MfaRecord> | undefined,
+    uid: string,
+    presented: string | PresentedCode,
+  ) {
     if (!found?.value.totp) throw new ApiError("not_found", "no active second factor");
-    return spend(uid, found.value, { code }).then((spent) => {
+    const code = typeof presented === "string" ? { code: presented } : presented;
+    return spend(uid, found.value, code).then((spent) => {
       if (!spent) throw invalidCode();
       return spent.factors;
     });
@@ -186,11 +191,15 @@ export function createMfaService(deps: MfaDeps) {
       return answer;
     },
 
-    /** `DELETE /me/mfa/totp` with a current code: removes every factor. */
-    async removeWithCode(user: UserRecord, code: string): Promise<void> {
+    /**
+     * `DELETE /me/mfa/totp` with a current code or an unused recovery code (the way out for a
+     * lost authenticator): removes TOTP and the recovery codes. Never the password alone: a
+     * stolen access token and a phished password must not take the factor away.
+     */
+    async removeWithCode(user: UserRecord, presented: PresentedCode): Promise<void> {
       const uid = userUid(user);
       await update(user, async (found) => {
-        await requireCode(found, uid, code);
+        await requireCode(found, uid, presented);
         return { record: null, answer: undefined };
       });
       emit({ type: "mfa_reset", user_id: user.id, by: "user" });

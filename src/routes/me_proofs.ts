@@ -66,11 +66,9 @@ export function meProofs(ctx: AppContext) {
 
   /**
    * Proof that the caller is the user now, before a factor is added: the password, and, when
-   * TOTP is active, a current code as well. Removal asks for a code or the password, but a
-   * removal shows (logins stop asking for the code; `mfa_reset` is logged), while a factor
-   * added quietly outlives a password change and a global logout. So a token and the password
-   * (one phished page) must not be enough to add one beside an enrolled factor: that takes the
-   * factor itself.
+   * TOTP is active, a current code as well. A factor added quietly outlives a password change
+   * and a global logout, so a token and the password (one phished page) must not be enough to
+   * add one beside an enrolled factor: that takes the factor itself, as removing it does.
    */
   async function requirePresence(
     c: Context<AppEnv>,

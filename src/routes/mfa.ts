@@ -14,8 +14,6 @@ import type { AppContext, AppEnv, AppRouter } from "../app_types.ts";
 import { clientIp } from "../client_ip.ts";
 import { ApiError } from "../errors.ts";
 import type { PresentedCode } from "../mfa/mfa_service.ts";
-import { MAX_DEVICE_TOKEN_LENGTH } from "../users/device_tokens.ts";
-import { MAX_PASSWORD_LENGTH } from "../users/user_rules.ts";
 import { MfaStatusSchema, RecoveryCodesSchema, TotpEnrolmentSchema } from "../wire.ts";
 import { meProofs } from "./me_proofs.ts";
 import {
@@ -59,8 +57,7 @@ const EnrolBody = bodyObject({
 });
 const RemoveBody = bodyObject({
   code: code.optional(),
-  password: text("password", MAX_PASSWORD_LENGTH).optional(),
-  device_token: text("device_token", MAX_DEVICE_TOKEN_LENGTH).optional(),
+  recovery_code: recoveryCode.optional(),
 }).meta({ id: "MfaRemoveRequest", example: { code: "123456" } });
 
 const TotpEnrolment = TotpEnrolmentSchema.meta({ id: "TotpEnrolment" });
@@ -74,7 +71,7 @@ const tooMany = errorResponse(
   "Too many attempts for this client, account or session (`too_many_attempts`); see Retry-After",
 );
 
-/** Exactly one of `code` and `recovery_code` (or of `code` and `password`). */
+/** Exactly one of `code` and `recovery_code`. */
 function oneOf<A extends string, B extends string>(
   body: { readonly [K in A | B]?: string | undefined },
   a: A,
@@ -215,8 +212,7 @@ export function mfaRoutes(app: AppRouter, ctx: AppContext): void {
       const answer = await services.mfa.confirmTotp(user, c.req.valid("json").code);
       // Every session signed in before the factor existed (token and browser sessions alike)
       // proved the password alone: they end here, all but the caller's, as a password change
-      // ends them. Else a session stolen earlier would outlive the new factor (and could use
-      // the password alone to remove it).
+      // ends them. Else a session stolen earlier would outlive the new factor.
       const keep = claims.sid !== undefined ? { keepSession: claims.sid } : {};
       await services.users.update(user.id, { endSessions: true, ...keep });
       return c.json(answer, 200);
@@ -227,16 +223,14 @@ export function mfaRoutes(app: AppRouter, ctx: AppContext): void {
     createRoute({
       method: "delete",
       path: "/me/mfa/totp",
-      summary: "Remove TOTP and the recovery codes, proven with a current code or the password",
+      summary: "Remove TOTP and the recovery codes, proven with a current code or a recovery code",
       security: [{ bearer: [] }],
       middleware: [requireUser] as const,
       request: { body: jsonBody(RemoveBody) },
       responses: {
         204: { description: "Removed: logins ask for the password alone" },
-        400: errorResponse("A malformed body, or both or neither of code and password"),
-        401: errorResponse(
-          "No valid bearer token, `invalid_code` or `invalid_credentials` (wrong password)",
-        ),
+        400: errorResponse("A malformed body, or both or neither of code and recovery_code"),
+        401: errorResponse("No valid bearer token, or `invalid_code` (wrong, used or spent)"),
         404: errorResponse("No active second factor (`not_found`)"),
         413: tooLarge,
         415: notJson,
@@ -247,27 +241,12 @@ export function mfaRoutes(app: AppRouter, ctx: AppContext): void {
     async (c) => {
       const claims = c.get("auth");
       const body = c.req.valid("json");
-      oneOf(body, "code", "password");
+      oneOf(body, "code", "recovery_code");
+      const presented: PresentedCode = body.code !== undefined
+        ? { code: body.code }
+        : { recoveryCode: body.recovery_code! };
       const user = await services.users.get(claims.sub);
-      if (body.password !== undefined) {
-        if (!(await services.mfa.read(user))?.value.totp) {
-          throw new ApiError("not_found", "no active second factor");
-        }
-        // The login limits and the device's budget, as POST /me/password has them.
-        await services.login.checkCredentials({
-          userId: claims.sub,
-          password: body.password,
-          client: client(c),
-          deviceToken: body.device_token,
-        });
-        await services.mfa.remove(user, "user");
-      } else {
-        await proofs.underCodeLimits(
-          c,
-          claims,
-          () => services.mfa.removeWithCode(user, body.code!),
-        );
-      }
+      await proofs.underCodeLimits(c, claims, () => services.mfa.removeWithCode(user, presented));
       return c.body(null, 204);
     },
   );

@@ -334,10 +334,11 @@ Deno.test("mfa: a device token from password and code keeps its device out of th
   // stops counting, even one issued after a full login under the old factor.
   t.clock.advance(15 * 60);
   const fresh = await fullLogin(t, app);
+  t.clock.advance(30);
   const del = await t.request("/me/mfa/totp", {
     method: "DELETE",
     headers: { ...bearer(fresh.token), "Content-Type": "application/json" },
-    body: JSON.stringify({ password: PASSWORD }),
+    body: JSON.stringify({ code: app.code(t.clock.ms) }),
   });
   assert.equal(del.status, 204);
   const replaced = await enrolTotp(t, (await login(t, "ada", PASSWORD)).token, PASSWORD);
@@ -350,7 +351,7 @@ Deno.test("mfa: a device token from password and code keeps its device out of th
   assert.equal(old.status, 429);
 });
 
-Deno.test("mfa: removal with a code or the password; then the password alone signs in", async () => {
+Deno.test("mfa: removal with a code or a recovery code, never the password alone; then the password alone signs in", async () => {
   using t = await makeApp();
   const { app, token } = await enrolledAda(t);
   const auth = bearer(token);
@@ -363,16 +364,25 @@ Deno.test("mfa: removal with a code or the password; then the password alone sig
   const wrong = await del({ code: "000000" });
   assert.equal(wrong.status, 401);
   assert.equal((await wrong.json()).code, "invalid_code");
-  assert.equal((await del({ password: "not the password" })).status, 401);
+  // The password is no proof here: a stolen access token and a phished password must not take
+  // the factor away (then sign in with the password alone).
+  const byPassword = await del({ password: PASSWORD });
+  assert.equal(byPassword.status, 400);
+  assert.equal((await byPassword.json()).code, "validation_failed");
   assert.equal((await del({})).status, 400);
+  assert.equal((await del({ recovery_code: "aaaa-bbbb-cccc-dddd" })).status, 401);
   t.clock.advance(30);
   assert.equal((await del({ code: app.code(t.clock.ms) })).status, 204);
   assert.equal((await del({ code: app.code(t.clock.ms) })).status, 404);
   assert.equal((await t.post("/login", { user_id: "ada", password: PASSWORD })).status, 200);
 
-  await enrolTotp(t, token, PASSWORD);
-  assert.equal((await del({ password: PASSWORD })).status, 204);
+  // A lost authenticator: an unused recovery code removes it, once.
+  const again = await enrolTotp(t, token, PASSWORD);
+  const recovery = again.recoveryCodes[0]!;
+  assert.equal((await del({ recovery_code: recovery })).status, 204);
   assert.equal((await t.post("/login", { user_id: "ada", password: PASSWORD })).status, 200);
+  await enrolTotp(t, token, PASSWORD);
+  assert.equal((await del({ recovery_code: recovery })).status, 401, "the old set died with it");
 });
 
 Deno.test("mfa: an admin removes a user's factors; ADMIN_REQUIRE_MFA puts /admin behind a second factor", async () => {
@@ -500,7 +510,7 @@ testWithFiles(
     const stolen = await login(t, "ada", PASSWORD);
     const mine = await login(t, "ada", PASSWORD);
 
-    await enrolTotp(t, mine.token, PASSWORD);
+    const enrolled = await enrolTotp(t, mine.token, PASSWORD);
 
     // The enrolling session goes on; the older ones proved the password alone and are over.
     t.clock.advance(2);
@@ -510,7 +520,7 @@ testWithFiles(
     const removal = await t.request("/me/mfa/totp", {
       method: "DELETE",
       headers: { ...bearer(stolen.token), "Content-Type": "application/json" },
-      body: JSON.stringify({ password: PASSWORD }),
+      body: JSON.stringify({ recovery_code: enrolled.recoveryCodes[0] }),
     });
     assert.equal(removal.status, 401, "an older session cannot remove the new factor");
     const again = await authorize(t, jar, { ...params, prompt: "none" });
