@@ -50,6 +50,24 @@ export function idTokenKey(ring: KeyRing): SigningKey | undefined {
 }
 
 /**
+ * The ID token's `sub` for a signed-in user (an authorization code's, a browser session's): the
+ * one place it is computed, so the code exchange that issues ID tokens and `/authorize`, which
+ * compares an `id_token_hint` with the browser's user, cannot drift apart.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { idTokenSubject } from "./id_token.ts";
+ * assert.equal(idTokenSubject({ userId: "ada", userUid: "u-1" }), "ada");
+ * ```
+ */
+export function idTokenSubject(
+  signedIn: { readonly userId: string; readonly userUid: string },
+): string {
+  return signedIn.userId;
+}
+
+/**
  * `at_hash` (Core 3.1.3.6): the left half of the access token's hash under the hash of the ID
  * token's `alg` (SHA-256 for RS256 and ES256; SHA-512 for EdDSA over Ed25519, as OpenID's
  * errata and openid-client have it), base64url.

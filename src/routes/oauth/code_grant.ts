@@ -10,7 +10,7 @@
 import { decodeJwt } from "./jwt.ts";
 import type { AppContext } from "../../app_types.ts";
 import { InvalidCodeError } from "../../browser/authorization_codes.ts";
-import { idTokenKey, signIdToken } from "../../oidc/id_token.ts";
+import { idTokenKey, idTokenSubject, signIdToken } from "../../oidc/id_token.ts";
 import type { OAuthTokenResponse } from "../../wire.ts";
 import { OAuthError } from "./oauth_error.ts";
 import type { GrantRequest } from "./grants.ts";
@@ -52,7 +52,7 @@ export async function authorizationCodeGrant(
     }
     idToken = await signIdToken(key, {
       issuer: config.issuer,
-      subject: granted.userId,
+      subject: idTokenSubject(granted),
       clientId: client.clientId,
       nonce: granted.nonce,
       authTime: granted.authTime,
