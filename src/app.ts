@@ -18,6 +18,7 @@ import { limitBody, MAX_BODY_BYTES, requireJson } from "./middleware/json_body.t
 import { createRequestChain } from "./middleware/request_chain.ts";
 import { createMeAnswers } from "./http/me_fast_path.ts";
 import { requireAuth } from "./middleware/require_auth.ts";
+import { BROWSER_PAGE_PATHS, requireIssuerUrl } from "./middleware/require_issuer_url.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { mountLazyRoutes } from "./routes/lazy_routes.ts";
 import { ROUTE_GROUPS } from "./routes/route_table.ts";
@@ -70,6 +71,11 @@ export function createApp(services: Services, config: Config, logger: Logger) {
       allowHeaders: ["Authorization", "Content-Type"],
       maxAge: 600,
     }));
+  }
+  // Under a non-URL issuer the browser pages answer a JSON 404, as discovery does.
+  const issuerUrlRequired = requireIssuerUrl(config.issuer);
+  if (issuerUrlRequired) {
+    for (const path of BROWSER_PAGE_PATHS) app.use(path, issuerUrlRequired);
   }
   app.use("/logout", limitBody());
   for (const path of JSON_BODY_PATHS) {

@@ -1990,19 +1990,64 @@ export const MUTANTS: readonly Mutant[] = [
   // ---- issue 21 (lead, after the review): a logout reaches every session of a sign-in ----
   {
     name: "sign-in-replaced-keeps-apps",
-    property: "a new sign-in in a browser ends the sign-in it replaces, its applications' " +
-      "sessions too (a later logout could not reach them)",
+    property: "another user's sign-in in a browser ends the sign-in it replaces, its " +
+      "applications' sessions too (a later logout could not reach them)",
     file: "src/browser/authorize_flow.ts",
-    search: "  if (replaced) {",
-    replace: '  if (replaced && replaced.key === "") {',
+    search: "  if (replaced && !continued) {",
+    replace: '  if (replaced && !continued && replaced.key === "") {',
   },
   {
     name: "sign-out-deletes-first",
     property: "a sign-out that fails partway can be retried: the browser session is deleted " +
       "only after the token sessions it issued are revoked",
     file: "src/browser/sign_out.ts",
-    search: "    await revokeIssued(signIn, reason);\n    await deps.browserSessions",
-    replace: "    await deps.browserSessions",
+    search: "    await revokeIssued(signIn.userUid, keys, reason);\n    // The latest last",
+    replace: "    // The latest last",
+  },
+  // ---- the browser sign-in review: native clients, re-authentication, id_token_hint ----
+  {
+    name: "public-client-silent-sso",
+    property: "a public client never gets a code from single sign-on without the person's " +
+      "confirmation (RFC 8252 section 8.6); prompt=none answers interaction_required",
+    file: "src/browser/authorize_flow.ts",
+    search: "return request.client.public === true;",
+    replace: "return false;",
+  },
+  {
+    name: "continue-other-browser-session",
+    property: "a Continue confirmation counts only for the browser session it was shown for",
+    file: "src/routes/login_page.ts",
+    search: 'form.get("session") !== live.session.sid || ',
+    replace: "",
+  },
+  {
+    name: "authorize-id-token-hint-ignored",
+    property: "single sign-on only for the user an id_token_hint names (login_required otherwise)",
+    file: "src/browser/authorize_flow.ts",
+    search: "request.hintedSubject !== oidcSubject(live.session.userUid)",
+    replace: "false",
+  },
+  {
+    name: "authorize-id-token-hint-forged",
+    property: "an id_token_hint that this server did not sign is refused (invalid_request)",
+    file: "src/browser/authorization_request.ts",
+    search: "if (hintToken !== undefined && hint === undefined) {",
+    replace: "if (false) {",
+  },
+  {
+    name: "reauthentication-old-cookie-lives",
+    property: "signing in again gives the browser a new session cookie; the replaced one signs " +
+      "nobody in (no session fixation)",
+    file: "src/browser/browser_sessions.ts",
+    search: "    session.successor === undefined &&\n",
+    replace: "",
+  },
+  {
+    name: "reauthentication-escapes-logout",
+    property: "the token sessions issued before a re-authentication end with the sign-in's logout",
+    file: "src/browser/sign_out.ts",
+    search: "for (const predecessor of record?.predecessors ?? []) keys.add(predecessor.key);",
+    replace: "",
   },
   // ---- issue 24 (sessioncommit) ----
   // The session cap in one store commit: the commit that stores a new session ends the user's

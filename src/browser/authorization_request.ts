@@ -37,6 +37,11 @@ export interface AuthorizationRequest {
   /** Seconds (`max_age`). */
   readonly maxAge: number | undefined;
   readonly loginHint: string | undefined;
+  /**
+   * The `sub` of a valid `id_token_hint` (Core 3.1.2.1): single sign-on only for that user
+   * (`mustSignIn`).
+   */
+  readonly hintedSubject: string | undefined;
   /** The query it was read from: the login form carries it back (`routes/login_page.ts`). */
   readonly query: string;
 }
@@ -51,6 +56,7 @@ export type AuthorizationErrorCode =
   | "server_error"
   | "temporarily_unavailable"
   | "login_required"
+  | "interaction_required"
   | "request_not_supported"
   | "request_uri_not_supported";
 
@@ -77,7 +83,14 @@ export interface AuthorizationError {
 export async function readAuthorizationRequest(
   query: string,
   clients: Pick<ClientService, "lookup">,
-  options: { readonly openidAvailable: boolean },
+  options: {
+    readonly openidAvailable: boolean;
+    /**
+     * The claims of an ID token this server signed (an expired one too, as Core 3.1.2.1
+     * allows), else `undefined` (`oidc/id_token_hint.ts`).
+     */
+    readonly readIdTokenHint: (token: string) => Promise<{ readonly sub: string } | undefined>;
+  },
 ): Promise<ReadRequest> {
   const params = new URLSearchParams(query);
   const one = (name: string): string | undefined | null => {
@@ -196,6 +209,11 @@ export async function readAuthorizationRequest(
     return refuse("invalid_request", "max_age must be a whole number of seconds");
   }
   const loginHint = value("login_hint");
+  const hintToken = value("id_token_hint");
+  const hint = hintToken === undefined ? undefined : await options.readIdTokenHint(hintToken);
+  if (hintToken !== undefined && hint === undefined) {
+    return refuse("invalid_request", "id_token_hint is not an ID token this server issued");
+  }
 
   return {
     ok: true,
@@ -212,6 +230,7 @@ export async function readAuthorizationRequest(
       loginHint: loginHint !== undefined && loginHint.length <= MAX_LOGIN_HINT
         ? loginHint
         : undefined,
+      hintedSubject: hint?.sub,
       query,
     },
   };

@@ -7,8 +7,14 @@
 import type { Context } from "hono";
 import type { AppContext } from "../app_types.ts";
 import { toApiError } from "../errors.ts";
-import type { LiveBrowserSession } from "./browser_sessions.ts";
-import { type AuthorizationRequest, errorUrl, responseUrl } from "./authorization_request.ts";
+import { continuesSignIn, type LiveBrowserSession } from "./browser_sessions.ts";
+import {
+  type AuthorizationRequest,
+  errorUrl,
+  readAuthorizationRequest,
+  type ReadRequest,
+  responseUrl,
+} from "./authorization_request.ts";
 import {
   cookieNames,
   csrfToken,
@@ -22,11 +28,15 @@ import {
   newNonce,
   pageHeaders,
   type PasskeyButton,
+  renderContinuePage,
   renderLoginPage,
   renderMessagePage,
   renderSecondStepPage,
 } from "./login_page.ts";
 import type { SignInProof } from "../mfa/mfa_login.ts";
+import { idTokenKey } from "../oidc/id_token.ts";
+import { readIdTokenHint } from "../oidc/id_token_hint.ts";
+import { oidcSubject } from "../oidc/subject.ts";
 import type { UserRecord } from "../users/user_store.ts";
 import type { Versioned } from "../versioned.ts";
 
@@ -36,6 +46,19 @@ const CSRF_COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 /** The CSRF cookie outlives a form left open a while, not a day. */
 const CSRF_MAX_AGE = 60 * 60;
 
+/**
+ * Reads an authorization request (a query, or the form `/authorize` and its pages carry) with
+ * what this server knows: whether it signs ID tokens, and the ID tokens it signed
+ * (`id_token_hint`).
+ */
+export function readRequest(ctx: FlowContext, query: string): Promise<ReadRequest> {
+  const { services, config } = ctx;
+  return readAuthorizationRequest(query, services.clients, {
+    openidAvailable: idTokenKey(services.keys()) !== undefined,
+    readIdTokenHint: (token) => readIdTokenHint(token, services.keys(), config.issuer),
+  });
+}
+
 /** Whether the browser must (again) enter credentials before a code is issued. */
 export function mustSignIn(
   request: AuthorizationRequest,
@@ -43,8 +66,28 @@ export function mustSignIn(
   now: number,
 ): boolean {
   if (live === undefined || request.prompt === "login") return true;
+  // OpenID Connect Core 3.1.2.1: the client names the user it expects (id_token_hint); the
+  // browser signed in as someone else must sign in (or answer login_required).
+  if (
+    request.hintedSubject !== undefined &&
+    request.hintedSubject !== oidcSubject(live.session.userUid)
+  ) {
+    return true;
+  }
   // OpenID Connect Core 3.1.2.1: max_age bounds the time since the user last authenticated.
   return request.maxAge !== undefined && now - live.session.authTime > request.maxAge * 1000;
+}
+
+/**
+ * Whether a signed-in browser must still confirm before the client gets a code. A public client
+ * (no secret) cannot prove who it is: any program on the device can name its `client_id`, a
+ * loopback port of its own and its own PKCE pair, and open the browser (RFC 8252 section 8.6:
+ * such requests SHOULD NOT be processed automatically without the user's interaction; RFC 9700
+ * section 4.1). So single sign-on never issues its code silently. A confidential client
+ * authenticates at the token endpoint: it keeps silent single sign-on.
+ */
+export function mustConfirm(request: AuthorizationRequest): boolean {
+  return request.client.public === true;
 }
 
 /** Issues a code for a signed-in browser; the URL to send it to (or an error URL). */
@@ -109,6 +152,31 @@ export function loginForm(
 }
 
 /**
+ * Answers with the confirmation a signed-in browser gives before a public client gets its code
+ * ({@link mustConfirm}): "Continue to <client> as <user>?", posted to `/authorize/continue` with
+ * the page's CSRF token and the browser session it was shown for.
+ */
+export function continuePage(
+  c: Context,
+  ctx: FlowContext,
+  request: AuthorizationRequest,
+  live: LiveBrowserSession,
+): Response {
+  const csrf = csrfFor(c, ctx);
+  const nonce = newNonce();
+  const html = renderContinuePage(ctx.config.branding, nonce, {
+    query: request.query,
+    csrfToken: csrf.token,
+    action: `${basePath(ctx.config.issuer)}/authorize/continue`,
+    clientId: request.client.clientId,
+    userId: live.user.value.id,
+    role: request.role,
+    sessionId: live.session.sid,
+  });
+  return formResponse(html, nonce, false, 200, [csrf.setCookie]);
+}
+
+/**
  * Answers with the second step's form: the code, a recovery code when some are left, a passkey
  * when the user has one (and the server has a relying party).
  */
@@ -166,9 +234,11 @@ function passkeyButton(ctx: FlowContext, path: string): PasskeyButton | undefine
 
 /**
  * The end of every sign-in on the page (a password alone, a password and a second factor, a
- * passkey): any older sign-in of this browser ends whole, its applications' sessions too (no
- * session fixation; see `sign_out.ts`), a new one starts with the `amr` the sign-in proved, a
- * fresh device token, and the code for the client.
+ * passkey): a new browser session (a new cookie value: no session fixation) with the `amr` the
+ * sign-in proved, a fresh device token, and the code for the client. The browser's older
+ * session: the same user signing in again (`prompt=login`, `max_age`) re-authenticates (Core
+ * 3.1.2.1), so it is continued and its applications' sessions live on (`browser_sessions.ts`);
+ * another user's ends whole, its applications' sessions too (`sign_out.ts`).
  */
 export async function signedInRedirect(
   c: Context,
@@ -180,18 +250,26 @@ export async function signedInRedirect(
   const { services, config } = ctx;
   const names = cookieNames(config.issuer);
   const user = signedIn.user.value;
-  // A sign-in replaced in this browser ends whole, the sessions it gave applications too:
-  // otherwise they would outlive every later logout (which ends the new sign-in only).
+  // Another user's sign-in replaced in this browser ends whole, the sessions it gave
+  // applications too: otherwise they would outlive every later logout (which ends the new
+  // sign-in only). The same user's is continued: the new session's logout ends them.
   const replaced = await services.browserSessions.stored(
     readCookie(c.req.header("Cookie"), names.session),
   );
-  if (replaced) {
+  const continued = replaced !== undefined && continuesSignIn(replaced, user, services.now())
+    ? replaced
+    : undefined;
+  if (replaced && !continued) {
     await services.signOut.endSignIn(
       { userUid: replaced.userUid, browserSessionKey: replaced.key },
       "signed_in_again",
     );
   }
-  const { cookieValue, session } = await services.browserSessions.start(user, signedIn.proof.amr);
+  const { cookieValue, session } = await services.browserSessions.start(
+    user,
+    signedIn.proof.amr,
+    continued,
+  );
   const deviceToken = services.login.issueDeviceToken(
     user,
     signedIn.client,

@@ -25,6 +25,17 @@ export interface BrowserSessionRecord {
   readonly amr: readonly string[];
   /** `authTime + SESSION_MAX_AGE`: the absolute end (the KV entry expires then too). */
   readonly expiresAt: number;
+  /**
+   * The earlier sessions of this sign-in in this browser, replaced when the same user signed in
+   * again (re-authentication, `browser_sessions.ts`): the token sessions they issued still name
+   * their keys, and end with this one (`sign_out.ts`). Absent when there was none.
+   */
+  readonly predecessors?: readonly { readonly key: string; readonly expiresAt: number }[];
+  /**
+   * On a replaced session: the key of the session that replaced it. Its cookie signs nobody in
+   * any more; a logout of a token session it issued ends the successor too.
+   */
+  readonly successor?: string;
 }
 
 /** Browser sessions by key. Every method throws `StoreUnavailableError` when the store fails. */

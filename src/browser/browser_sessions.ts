@@ -6,6 +6,12 @@
  * sessions too: a password change, disabling, removal or any session-epoch bump (checked on
  * every read, like `isSessionUsable`).
  *
+ * Signing in again in the same browser as the same user (`prompt=login`, `max_age`, a step-up)
+ * is re-authentication, not a logout (OpenID Connect Core 3.1.2.1): the session is replaced by a
+ * new one (a new cookie value, against fixation; the new `auth_time` and `amr`; the same `sid`)
+ * that lists the replaced one among its `predecessors`, and the replaced one names its
+ * `successor`, so the token sessions it issued to applications live on and end with the sign-in.
+ *
  * @module
  */
 import { base64url } from "jose";
@@ -30,6 +36,8 @@ export interface LiveBrowserSession {
 }
 
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
+/** Re-authentications one sign-in keeps within `SESSION_MAX_AGE`; past it, it ends whole. */
+const MAX_PREDECESSORS = 16;
 
 /** The store key of a cookie value. */
 export function browserSessionKey(cookieValue: string): string {
@@ -43,31 +51,60 @@ export function isBrowserSessionLive(
   now: number,
 ): boolean {
   return user !== undefined && now < session.expiresAt && !user.disabled &&
+    session.successor === undefined &&
     userUid(user) === session.userUid && sessionEpoch(user) === session.epoch;
+}
+
+/**
+ * Whether `user`, who just signed in, continues the browser's `previous` session (the same user,
+ * still live: re-authentication), rather than replacing it with a sign-in of its own.
+ */
+export function continuesSignIn(
+  previous: BrowserSessionRecord,
+  user: UserRecord,
+  now: number,
+): boolean {
+  return isBrowserSessionLive(previous, user, now) &&
+    (previous.predecessors?.length ?? 0) < MAX_PREDECESSORS;
 }
 
 /** Creates the browser session service. */
 export function createBrowserSessions(deps: BrowserSessionDeps) {
   const maxAgeMs = deps.maxAge * 1000;
 
-  /** Starts a session for a user who just signed in; the cookie value and the record. */
+  /**
+   * Starts a session for a user who just signed in; the cookie value and the record. With
+   * `continued` (see {@link continuesSignIn}), the new session replaces that one: same `sid`,
+   * the replaced key among its predecessors, and the replaced record marked with its successor.
+   */
   async function start(
     user: UserRecord,
     amr: readonly string[],
+    continued?: BrowserSessionRecord,
   ): Promise<{ cookieValue: string; session: BrowserSessionRecord }> {
     const now = deps.now();
     const cookieValue = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+    // A predecessor past its end issued nothing that still lives (token sessions end with it).
+    const predecessors = continued === undefined ? [] : [
+      ...(continued.predecessors ?? []).filter((p) => p.expiresAt > now),
+      { key: continued.key, expiresAt: continued.expiresAt },
+    ];
     const session: BrowserSessionRecord = {
       key: browserSessionKey(cookieValue),
-      sid: crypto.randomUUID(),
+      sid: continued?.sid ?? crypto.randomUUID(),
       userId: user.id,
       userUid: userUid(user),
       epoch: sessionEpoch(user),
       authTime: now,
       amr: [...amr],
       expiresAt: now + maxAgeMs,
+      ...(predecessors.length > 0 ? { predecessors } : {}),
     };
     await deps.store.createBrowserSession(session);
+    // Only then is the old cookie retired: a failure in between leaves the browser signed in.
+    if (continued !== undefined) {
+      await deps.store.createBrowserSession({ ...continued, successor: session.key });
+    }
     return { cookieValue, session };
   }
 
@@ -77,7 +114,8 @@ export function createBrowserSessions(deps: BrowserSessionDeps) {
     if (!found) return undefined;
     const user = await deps.users.getUser(found.value.userId);
     if (!isBrowserSessionLive(found.value, user?.value, deps.now())) {
-      await deps.store.deleteBrowserSession(key);
+      // A replaced session stays until its sign-in ends: a logout that names it finds the rest.
+      if (found.value.successor === undefined) await deps.store.deleteBrowserSession(key);
       return undefined;
     }
     return { session: found.value, user: user! };

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { issuerUrl } from "../config/issuer.ts";
 
 /** What the operator may set: a product name and an accent colour. */
 export interface Branding {
@@ -31,7 +32,10 @@ export interface Branding {
  * ```
  */
 export function basePath(issuer: string): string {
-  return new URL(issuer).pathname.replace(/\/+$/, "");
+  const url = issuerUrl(issuer);
+  // The pages are not served under a non-URL issuer (`middleware/require_issuer_url.ts`).
+  if (url === undefined) throw new TypeError("basePath needs an issuer that is an http(s) URL");
+  return url.pathname.replace(/\/+$/, "");
 }
 
 /** The login form's fields. */
@@ -55,6 +59,20 @@ export interface PasskeyButton {
   /** The form the assertion is posted with (`/authorize/passkey`, or the second step's). */
   readonly action: string;
   readonly scriptUrl: string;
+}
+
+/** The confirmation a signed-in browser gives before a public client gets its code. */
+export interface ContinueForm {
+  readonly query: string;
+  readonly csrfToken: string;
+  /** `basePath(ISSUER)` + `/authorize/continue`. */
+  readonly action: string;
+  readonly clientId: string;
+  readonly userId: string;
+  /** The role asked for in `scope`, if any. */
+  readonly role: string | undefined;
+  /** The browser session it was shown for (`sid`): a confirmation counts for that one only. */
+  readonly sessionId: string;
 }
 
 /** The second step's form: a code from the authenticator app, or a recovery code. */
@@ -137,6 +155,33 @@ ${error}<form method="post" action="${escapeHtml(form.action)}" novalidate>
 <button type="submit">Sign in</button>
 </form>
 ${passkeyForm(nonce, form, "Sign in with a passkey")}`,
+  );
+}
+
+/**
+ * "Continue to <client> as <user>?": a public client's code is issued only once the person has
+ * said so on this page (the one button posts the form; Cancel tells the client `access_denied`).
+ */
+export function renderContinuePage(branding: Branding, nonce: string, form: ContinueForm): string {
+  const role = form.role === undefined
+    ? ""
+    : ` with the role <strong>${escapeHtml(form.role)}</strong>`;
+  return page(
+    branding,
+    nonce,
+    "Continue",
+    `<h1>Continue to ${escapeHtml(form.clientId)}?</h1>
+<p>You are signed in to ${escapeHtml(branding.productName)} as <strong>${
+      escapeHtml(form.userId)
+    }</strong>. The application ${escapeHtml(form.clientId)} asks to sign you in${role}.</p>
+<form method="post" action="${escapeHtml(form.action)}">
+${hiddenFields(form)}
+<input type="hidden" name="session" value="${escapeHtml(form.sessionId)}">
+<button type="submit" name="decision" value="continue" autofocus>Continue as ${
+      escapeHtml(form.userId)
+    }</button>
+<button type="submit" name="decision" value="cancel" class="secondary">Cancel</button>
+</form>`,
   );
 }
 
@@ -302,6 +347,7 @@ label { display: block; margin-top: 1rem; font-weight: 600; }
 input { box-sizing: border-box; width: 100%; padding: .6rem; font: inherit; border: 1px solid #767676; border-radius: .3rem; }
 input:focus, button:focus { outline: 3px solid var(--accent); outline-offset: 2px; }
 button { margin-top: 1.5rem; width: 100%; padding: .7rem; font: inherit; font-weight: 600; color: #fff; background: var(--accent); border: 0; border-radius: .3rem; cursor: pointer; }
+button.secondary { color: var(--accent); background: transparent; border: 1px solid var(--accent); }
 .error { padding: .6rem; border-left: 4px solid #b00020; background: #fdecee; color: #5f0010; }
 [hidden] { display: none !important; }
 details { margin-top: 1.5rem; }

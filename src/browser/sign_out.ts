@@ -18,6 +18,10 @@
  *   about the person's sign-in at this server; node-oidc-provider and Keycloak's revocation
  *   endpoints leave the single sign-on session alone as well.
  *
+ * A sign-in may span several browser sessions: re-authentication by the same user replaces the
+ * session and keeps what it issued (`browser_sessions.ts`). Ending any of them ends the whole
+ * line: the latest one (found through `successor`) and every predecessor it lists.
+ *
  * Other ends need no cascade: a password change, disabling, removal or a session-epoch bump end
  * browser and token sessions by the same check, and a token session started from a browser
  * session ends no later than it (`SESSION_MAX_AGE` after the sign-in).
@@ -30,10 +34,16 @@ import type { BrowserSessionStore } from "./browser_session_store.ts";
 
 /** Dependencies of {@link createSignOut}. */
 export interface SignOutDeps {
-  readonly browserSessions: Pick<BrowserSessionStore, "deleteBrowserSession">;
+  readonly browserSessions: Pick<
+    BrowserSessionStore,
+    "getBrowserSession" | "deleteBrowserSession"
+  >;
   readonly sessionStore: Pick<SessionStore, "listUserSessions">;
   readonly sessions: Pick<SessionService, "revoke">;
 }
+
+/** Successor links followed at most (a line has at most a few dozen sessions). */
+const MAX_HOPS = 64;
 
 /** A sign-in at the login page: the browser session's store key and its user. */
 export interface SignIn {
@@ -52,14 +62,38 @@ export function createSignOut(deps: SignOutDeps) {
    * its own (`authorization_codes.ts`).
    */
   async function endSignIn(signIn: SignIn, reason: string): Promise<void> {
-    await revokeIssued(signIn, reason);
-    await deps.browserSessions.deleteBrowserSession(signIn.browserSessionKey);
-    await revokeIssued(signIn, reason);
+    const { latest, keys } = await lineOf(signIn.browserSessionKey);
+    await revokeIssued(signIn.userUid, keys, reason);
+    // The latest last: a retry through the browser's cookie finds the line again.
+    for (const key of keys) {
+      if (key !== latest) await deps.browserSessions.deleteBrowserSession(key);
+    }
+    await deps.browserSessions.deleteBrowserSession(latest);
+    await revokeIssued(signIn.userUid, keys, reason);
   }
 
-  async function revokeIssued(signIn: SignIn, reason: string): Promise<void> {
-    const issued = (await deps.sessionStore.listUserSessions(signIn.userUid)).filter((session) =>
-      session.browserSessionKey === signIn.browserSessionKey && session.revokedAt === undefined
+  /** The browser sessions of the sign-in `key` belongs to: its latest one and every key. */
+  async function lineOf(key: string): Promise<{ latest: string; keys: Set<string> }> {
+    const keys = new Set([key]);
+    let latest = key;
+    let record = (await deps.browserSessions.getBrowserSession(key))?.value;
+    for (let hop = 0; record?.successor !== undefined && hop < MAX_HOPS; hop++) {
+      latest = record.successor;
+      keys.add(latest);
+      record = (await deps.browserSessions.getBrowserSession(latest))?.value;
+    }
+    for (const predecessor of record?.predecessors ?? []) keys.add(predecessor.key);
+    return { latest, keys };
+  }
+
+  async function revokeIssued(
+    userUid: string,
+    keys: ReadonlySet<string>,
+    reason: string,
+  ): Promise<void> {
+    const issued = (await deps.sessionStore.listUserSessions(userUid)).filter((session) =>
+      session.browserSessionKey !== undefined && keys.has(session.browserSessionKey) &&
+      session.revokedAt === undefined
     );
     for (const session of issued) await deps.sessions.revoke(session.sid, reason);
   }

@@ -37,6 +37,17 @@ const AuthorizeQuery = z.object({
   prompt: z.enum(["none", "login", "consent", "select_account"]).optional(),
   max_age: z.string().optional(),
   login_hint: z.string().optional(),
+  id_token_hint: z.string().optional().meta({
+    description:
+      "An ID token this server issued (expired is fine): single sign-on for its user only",
+  }),
+});
+
+const ContinueForm = z.object({
+  csrf_token: z.string(),
+  request: z.string().meta({ description: "The authorization request's query, as shown" }),
+  session: z.string().meta({ description: "The browser session (sid) the page was shown for" }),
+  decision: z.enum(["continue", "cancel"]),
 });
 
 const LoginForm = z.object({
@@ -78,20 +89,51 @@ const UserInfo = UserinfoSchema.meta({ id: "UserInfo" });
 /** Registers the documentation of the browser sign-in routes. */
 export function documentBrowserRoutes(app: AppRouter): void {
   const registry = app.openAPIRegistry;
+  const authorizeResponses = {
+    200: page(
+      "The login form (no single sign-on session, prompt=login, max_age passed, or an " +
+        "id_token_hint for another user), or, signed in, the confirmation a public client needs",
+    ),
+    302: redirect(
+      "To the redirect URI with `code`, `state`, `iss`; or with `error` (invalid_request, " +
+        "unsupported_response_type, invalid_scope, login_required, interaction_required, ...)",
+    ),
+    400: page("Unknown client, or a redirect_uri it did not register: never redirected"),
+    414: page("The request is over 8 KiB"),
+    429: page("Too many requests from this address (Retry-After): never redirected"),
+    503: htmlUnavailable,
+  };
   registry.registerPath({
     method: "get",
     path: "/authorize",
     summary: "Authorization endpoint (code + PKCE, OpenID Connect): the login page or a redirect",
     request: { query: AuthorizeQuery },
+    responses: authorizeResponses,
+  });
+  registry.registerPath({
+    method: "post",
+    path: "/authorize",
+    summary: "The authorization endpoint with its parameters in a form (OpenID Connect Core " +
+      "3.1.2.1): the same answers as GET",
+    request: { body: form(AuthorizeQuery) },
     responses: {
-      200: page("The login form (no single sign-on session, prompt=login, or max_age passed)"),
-      302: redirect(
-        "To the redirect URI with `code`, `state`, `iss`; or with `error` " +
-          "(invalid_request, unsupported_response_type, invalid_scope, login_required, ...)",
-      ),
-      400: page("Unknown client, or a redirect_uri it did not register: never redirected"),
-      414: page("The query is over 8 KiB"),
-      429: page("Too many requests from this address (Retry-After): never redirected"),
+      ...authorizeResponses,
+      413: errorResponse("The body is over 8 KiB (`payload_too_large`)"),
+      415: page("Not a form"),
+    },
+  });
+  registry.registerPath({
+    method: "post",
+    path: "/authorize/continue",
+    summary: "The confirmation a signed-in browser gives before a public client gets its code",
+    request: { body: form(ContinueForm) },
+    responses: {
+      200: page("The login form: no longer signed in, or signed in as another user meanwhile"),
+      303: redirect("To the redirect URI with `code`; or `error=access_denied` for Cancel"),
+      400: page("The carried request is invalid"),
+      403: page("Missing or wrong CSRF token"),
+      413: errorResponse("The body is over 16 KiB (`payload_too_large`)"),
+      415: page("Not a form"),
       503: htmlUnavailable,
     },
   });

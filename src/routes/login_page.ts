@@ -11,6 +11,10 @@
  * - `POST /authorize/passkey`: a discoverable passkey alone (the page's script posts the
  *   assertion), under the client's login limit.
  * - `GET /authorize/passkey.js`: that script (the page's CSP admits it by nonce).
+ * - `POST /authorize/continue`: the "Continue as" page a signed-in browser answers before a
+ *   public client gets its code (`mustConfirm` in `browser/authorize_flow.ts`): the code for
+ *   the browser session the page was shown for, or `access_denied` for Cancel. No new sign-in:
+ *   the browser session, and what it issued to other applications, stay as they are.
  *
  * Every form checks its CSRF token first (a form posted from another site is refused before
  * anything else is read) and reads the authorization request it carries with the validator of
@@ -22,15 +26,15 @@
 import type { Context } from "hono";
 import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { AppContext, AppRouter } from "../app_types.ts";
+import { type AuthorizationRequest, errorUrl } from "../browser/authorization_request.ts";
 import {
-  type AuthorizationRequest,
-  errorUrl,
-  readAuthorizationRequest,
-} from "../browser/authorization_request.ts";
-import {
+  codeRedirect,
   failurePage,
   loginForm,
   messagePage,
+  mustConfirm,
+  mustSignIn,
+  readRequest,
   redirect,
   secondStepForm,
   signedInRedirect,
@@ -48,7 +52,6 @@ import { clientIp } from "../client_ip.ts";
 import { ApiError } from "../errors.ts";
 import { AMR_PASSWORD, MFA_TOKEN_TTL_MS, type PresentedFactor } from "../mfa/mfa_login.ts";
 import { limitBody } from "../middleware/json_body.ts";
-import { idTokenKey } from "../oidc/id_token.ts";
 import { isCredentialId } from "../passkeys/credential_id.ts";
 import { passkeyUser } from "../passkeys/passkey_service.ts";
 import { type UserRecord, userUid } from "../users/user_store.ts";
@@ -101,9 +104,7 @@ export function loginPageRoutes(app: AppRouter, ctx: AppContext): void {
           "and start signing in again.",
       );
     }
-    const read = await readAuthorizationRequest(form.get("request") ?? "", services.clients, {
-      openidAvailable: idTokenKey(services.keys()) !== undefined,
-    });
+    const read = await readRequest(ctx, form.get("request") ?? "");
     if (!read.ok) {
       return "page" in read
         ? messagePage(ctx, 400, "Sign-in failed", read.page)
@@ -288,6 +289,38 @@ export function loginPageRoutes(app: AppRouter, ctx: AppContext): void {
       return await signedInRedirect(c, ctx, request, { user, proof, client });
     } catch (err) {
       return failurePage(ctx, "/authorize/passkey", err);
+    }
+  });
+
+  app.use("/authorize/continue", limitBody());
+  app.post("/authorize/continue", async (c) => {
+    try {
+      const checked = await checkForm(c);
+      if (checked instanceof Response) return checked;
+      const { form, request, cookies } = checked;
+      if (form.get("decision") === "cancel") {
+        return redirect(
+          errorUrl({
+            redirectUri: request.redirectUri,
+            state: request.state,
+            error: "access_denied",
+            description: "the user declined",
+          }, config.issuer),
+          303,
+        );
+      }
+      const live = await services.browserSessions.current(readCookie(cookies, names.session));
+      // Only the session the page was shown for, and only while it still would get a code: a
+      // browser signed out, or signed in as someone else meanwhile, signs in again.
+      if (
+        form.get("decision") !== "continue" || !mustConfirm(request) || live === undefined ||
+        form.get("session") !== live.session.sid || mustSignIn(request, live, services.now())
+      ) {
+        return loginForm(c, ctx, request);
+      }
+      return redirect(await codeRedirect(ctx, request, live), 303);
+    } catch (err) {
+      return failurePage(ctx, "/authorize/continue", err);
     }
   });
 

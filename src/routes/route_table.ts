@@ -159,7 +159,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   {
     name: "authorize",
     warm: false,
-    routes: [["GET", "/authorize"]],
+    routes: [["GET", "/authorize"], ["ALL", "/authorize"], ["POST", "/authorize"]],
     load: async () => (await import("./authorize.ts")).authorizeRoutes,
   },
   {
@@ -172,6 +172,8 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
       ["POST", "/authorize/mfa"],
       ["ALL", "/authorize/passkey"],
       ["POST", "/authorize/passkey"],
+      ["ALL", "/authorize/continue"],
+      ["POST", "/authorize/continue"],
       ["GET", "/authorize/passkey.js"],
     ],
     load: async () => (await import("./login_page.ts")).loginPageRoutes,

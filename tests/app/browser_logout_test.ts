@@ -14,6 +14,7 @@ import { addUser, login, makeApp, type TestApp } from "../helpers/app.ts";
 import {
   addBrowserClients,
   authorize,
+  authorizeConfirmed,
   CookieJar,
   pkce,
   REDIRECT_URI,
@@ -38,7 +39,8 @@ interface AppTokens {
 
 /**
  * A person signed in once on the login page, and two applications holding token sessions from
- * that sign-in (the confidential `web` by the form, the public `spa` by single sign-on), plus a
+ * that sign-in (the confidential `web` by the form, the public `spa` by single sign-on, confirmed
+ * on the "Continue as" page), plus a
  * `/login` session of the same user.
  */
 async function signedIn(vars: Record<string, string> = {}) {
@@ -82,17 +84,16 @@ async function exchange(
   return body;
 }
 
-/** The public client signs in by single sign-on (no form) and exchanges its code. */
+/** The public client signs in by single sign-on (confirmed, no form) and exchanges its code. */
 async function spaTokens(t: TestApp, jar: CookieJar): Promise<AppTokens> {
   const { verifier, challenge } = pkce();
-  const res = await authorize(t, jar, {
+  const res = await authorizeConfirmed(t, jar, {
     response_type: "code",
     client_id: "spa",
     redirect_uri: SPA_URI,
     code_challenge: challenge,
     code_challenge_method: "S256",
   });
-  assert.equal(res.status, 302, "single sign-on");
   return await exchange(t, {
     code: redirectParams(res).get("code")!,
     redirect_uri: SPA_URI,
@@ -129,8 +130,8 @@ async function bearerStatus(t: TestApp, path: string, token: string): Promise<nu
 async function stillSignedIn(t: TestApp, jar: CookieJar): Promise<boolean> {
   const res = await authorize(t, jar, {
     response_type: "code",
-    client_id: "spa",
-    redirect_uri: SPA_URI,
+    client_id: "web",
+    redirect_uri: REDIRECT_URI,
     code_challenge: pkce().challenge,
     code_challenge_method: "S256",
   });
@@ -309,9 +310,8 @@ test("an end-session that fails partway can be retried, and the retry ends every
   assert.equal(await bearerStatus(t, "/me", spa.access_token), 401);
 });
 
-test("a second sign-in in one browser (prompt=login) ends the first one's token sessions", async () => {
-  const { t, web, jar, webTokens, spa } = await signedIn();
-  using _ = t;
+/** Signs in again on the form (`prompt=login`) in the same browser; the spa's new tokens. */
+async function signInAgain(t: TestApp, jar: CookieJar, userId: string): Promise<AppTokens> {
   const p = pkce();
   const code = await signInForCode(
     t,
@@ -324,15 +324,84 @@ test("a second sign-in in one browser (prompt=login) ends the first one's token 
       code_challenge_method: "S256",
       prompt: "login",
     },
-    "ada",
+    userId,
     PASSWORD,
   );
-  const again = await exchange(t, {
+  return await exchange(t, {
     code,
     redirect_uri: SPA_URI,
     code_verifier: p.verifier,
     client_id: "spa",
   });
+}
+
+test("the same user signing in again (prompt=login, max_age) keeps the other applications", async () => {
+  const { t, web, jar, webTokens, spa } = await signedIn();
+  using _ = t;
+  const before = jar.cookies.get("__Host-auth_session");
+  t.clock.advance(60);
+  const again = await signInAgain(t, jar, "ada");
+  // Re-authentication, not a logout (OpenID Connect Core 3.1.2.1).
+  assert.equal(await webRefreshes(t, webTokens, web), true, "the other application lives on");
+  assert.equal(await bearerStatus(t, "/me", spa.access_token), 200);
+  assert.equal(await bearerStatus(t, "/me", again.access_token), 200);
+  // A new cookie value (no fixation); the old one signs nobody in.
+  const after = jar.cookies.get("__Host-auth_session");
+  assert.ok(after && before && after !== before);
+  const old = new CookieJar();
+  old.cookies.set("__Host-auth_session", before);
+  assert.equal(await stillSignedIn(t, old), false, "the replaced cookie is dead");
+  assert.equal(await stillSignedIn(t, jar), true);
+  // The new authentication's auth_time in the next ID token; the sign-in's sid is kept.
+  const p = pkce();
+  const sso = await authorize(t, jar, {
+    response_type: "code",
+    client_id: "web",
+    redirect_uri: REDIRECT_URI,
+    scope: "openid",
+    code_challenge: p.challenge,
+    code_challenge_method: "S256",
+  });
+  const next = await exchange(t, {
+    code: redirectParams(sso).get("code")!,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: p.verifier,
+  }, web);
+  const claims = (token: string) =>
+    JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
+  assert.equal(claims(next.id_token!).auth_time, Math.floor(t.clock.ms / 1000));
+  assert.equal(claims(next.id_token!).sid, claims(webTokens.id_token!).sid);
+  // One logout still ends all of it: the sessions issued before and after the re-authentication.
+  const ended = await t.request(`/end-session?id_token_hint=${next.id_token}`, {
+    headers: { Cookie: jar.header() },
+  });
+  assert.equal(ended.status, 200);
+  await ended.body?.cancel();
+  assert.equal(await webRefreshes(t, webTokens, web), false);
+  assert.equal(await bearerStatus(t, "/me", spa.access_token), 401);
+  assert.equal(await bearerStatus(t, "/me", again.access_token), 401);
+  assert.equal(await bearerStatus(t, "/me", next.access_token), 401);
+});
+
+test("POST /logout of a token session from before a re-authentication ends the whole sign-in", async () => {
+  const { t, web, jar, webTokens, spa } = await signedIn();
+  using _ = t;
+  const again = await signInAgain(t, jar, "ada");
+  const out = await t.request("/logout", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${spa.access_token}` },
+  });
+  assert.equal(out.status, 204);
+  assert.equal(await webRefreshes(t, webTokens, web), false);
+  assert.equal(await bearerStatus(t, "/me", again.access_token), 401, "the later one too");
+  assert.equal(await stillSignedIn(t, jar), false, "and the browser session it continued");
+});
+
+test("another user signing in in the same browser ends the first one's token sessions", async () => {
+  const { t, web, jar, webTokens, spa } = await signedIn();
+  using _ = t;
+  await addUser(t, "carol", PASSWORD, ["user"]);
+  const again = await signInAgain(t, jar, "carol");
   // The first sign-in's applications are signed out: a later logout could no longer reach them.
   assert.equal(await webRefreshes(t, webTokens, web), false);
   assert.equal(await bearerStatus(t, "/me", spa.access_token), 401);

@@ -14,6 +14,7 @@ import { fakeStores, type Faults } from "../helpers/fake_stores.ts";
 import {
   addBrowserClients,
   authorize,
+  authorizeConfirmed,
   CookieJar,
   formFields,
   pkce,
@@ -21,6 +22,7 @@ import {
   REDIRECT_URI,
   redirectParams,
   signInForCode,
+  submitContinue,
   submitLogin,
   tokenRequest,
 } from "../helpers/browser_flow.ts";
@@ -260,7 +262,8 @@ test("single sign-on: the next authorize, for any client, skips the form", async
   await signInForCode(t, jar, webParams(pkce().challenge), "ada", PASSWORD);
 
   const spa = pkce();
-  const again = await authorize(t, jar, {
+  // A public client: the "Continue as" page, no form (mustConfirm).
+  const again = await authorizeConfirmed(t, jar, {
     response_type: "code",
     client_id: "spa",
     redirect_uri: "https://spa.example/cb",
@@ -268,7 +271,6 @@ test("single sign-on: the next authorize, for any client, skips the form", async
     code_challenge_method: "S256",
     state: "s2",
   });
-  assert.equal(again.status, 302);
   const params = redirectParams(again);
   assert.equal(params.get("state"), "s2");
   assert.equal(params.get("iss"), ISSUER);
@@ -638,4 +640,189 @@ test("a store outage: /authorize and its form answer a 503 page, the token endpo
   }, { id: "web", secret: webSecret });
   assert.equal(token.status, 503);
   assert.equal((await token.json()).error, "temporarily_unavailable");
+});
+
+/** A public (native) client's request from a loopback port of the caller's choosing. */
+function nativeParams(challenge: string, extra: Record<string, string> = {}) {
+  return {
+    response_type: "code",
+    client_id: "spa",
+    redirect_uri: "http://127.0.0.1:49999/cb",
+    scope: "admin",
+    state: "n-st",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    ...extra,
+  };
+}
+
+test("a public client never gets a code silently: a Continue page, interaction_required", async () => {
+  const { t } = await setup();
+  using _ = t;
+  const jar = new CookieJar();
+  await signInForCode(t, jar, webParams(pkce().challenge), "ada", PASSWORD);
+  // Any local program can name the native app, a port of its own and its own PKCE (RFC 8252
+  // section 8.6): no code without the person, for the admin role least of all.
+  const attacker = pkce();
+  const page = await authorize(t, jar, nativeParams(attacker.challenge));
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get("Location"), null);
+  assert.match(page.headers.get("Content-Security-Policy")!, /frame-ancestors 'none'/);
+  const html = await page.text();
+  assert.match(html, /Continue to spa\?/);
+  assert.match(html, /as <strong>ada<\/strong>/);
+  assert.match(html, /with the role <strong>admin<\/strong>/);
+  const none = await authorize(t, jar, nativeParams(pkce().challenge, { prompt: "none" }));
+  assert.equal(none.status, 302);
+  assert.equal(redirectParams(none).get("error"), "interaction_required");
+  assert.equal(redirectParams(none).get("code"), null);
+  assert.equal(redirectParams(none).get("state"), "n-st");
+
+  // The confirmation: CSRF-checked, for the session it was shown for, Cancel is access_denied.
+  const forged = await submitContinue(t, jar, html, "continue", { csrf_token: "forged" });
+  assert.equal(forged.status, 403);
+  await forged.body?.cancel();
+  const otherSession = await submitContinue(t, jar, html, "continue", { session: "other" });
+  assert.equal(otherSession.status, 200, "the login form, no code");
+  assert.equal(otherSession.headers.get("Location"), null);
+  assert.match(await otherSession.text(), /autocomplete="current-password"/);
+  const cancel = await submitContinue(t, jar, html, "cancel");
+  assert.equal(cancel.status, 303);
+  assert.equal(redirectParams(cancel).get("error"), "access_denied");
+  const confirmed = await submitContinue(t, jar, html);
+  assert.equal(confirmed.status, 303);
+  const code = redirectParams(confirmed).get("code")!;
+  assert.equal(redirectParams(confirmed).get("state"), "n-st");
+  const tokens = await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: "http://127.0.0.1:49999/cb",
+    code_verifier: attacker.verifier,
+    client_id: "spa",
+  });
+  assert.equal(tokens.status, 200);
+  assert.equal(decodeJwt((await tokens.json()).access_token).role, "admin");
+  // A confidential client keeps silent single sign-on.
+  const web = await authorize(t, jar, webParams(pkce().challenge, { prompt: "none" }));
+  assert.ok(redirectParams(web).get("code"));
+  // A Continue page of a browser that signed out meanwhile shows the login form.
+  const signedOut = new CookieJar();
+  signedOut.cookies.set("__Host-auth_csrf", jar.cookies.get("__Host-auth_csrf")!);
+  const late = await submitContinue(t, signedOut, html);
+  assert.equal(late.status, 200);
+  assert.equal(late.headers.get("Location"), null);
+  await late.body?.cancel();
+});
+
+/** An ID token for `userId`, signed in through the form in a browser of its own. */
+async function idTokenOf(t: TestApp, web: { id: string; secret: string }, userId: string) {
+  const { verifier, challenge } = pkce();
+  const jar = new CookieJar();
+  const code = await signInForCode(t, jar, webParams(challenge), userId, PASSWORD);
+  const res = await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  }, web);
+  return { idToken: (await res.json()).id_token as string, jar };
+}
+
+test("id_token_hint: single sign-on only for the hinted user; a forged hint is refused", async () => {
+  const { t, web } = await setup();
+  using _ = t;
+  await addUser(t, "carol", PASSWORD, ["user"]);
+  const carol = await idTokenOf(t, web, "carol");
+  const ada = await idTokenOf(t, web, "ada");
+  const hinted = (idToken: string, extra: Record<string, string> = {}) =>
+    authorize(t, ada.jar, webParams(pkce().challenge, { id_token_hint: idToken, ...extra }));
+
+  // ada's browser, carol's hint: no code for ada (Core 3.1.2.1).
+  const none = await hinted(carol.idToken, { prompt: "none" });
+  assert.equal(none.status, 302);
+  assert.equal(redirectParams(none).get("error"), "login_required");
+  assert.equal(redirectParams(none).get("code"), null);
+  const form = await hinted(carol.idToken);
+  assert.equal(form.status, 200, "the login form");
+  assert.match(await form.text(), /autocomplete="current-password"/);
+  // ada's own hint, expired too: single sign-on.
+  t.clock.advance(t.config.tokenTtl + 60);
+  const own = await hinted(ada.idToken, { prompt: "none" });
+  assert.ok(redirectParams(own).get("code"), "an expired hint of the signed-in user is fine");
+  // A forged one (another signature) is refused to the client.
+  const [header, payload] = carol.idToken.split(".");
+  const forged = await hinted(`${header}.${payload}.${"A".repeat(342)}`, { prompt: "none" });
+  assert.equal(redirectParams(forged).get("error"), "invalid_request");
+  assert.match(redirectParams(forged).get("error_description")!, /id_token_hint/);
+  const garbage = await hinted("not-a-jwt");
+  assert.equal(redirectParams(garbage).get("error"), "invalid_request");
+});
+
+test("POST /authorize: the same parameters in a form, the same answers (Core 3.1.2.1)", async () => {
+  const { t, web } = await setup();
+  using _ = t;
+  const jar = new CookieJar();
+  const post = (params: Record<string, string>, type = "application/x-www-form-urlencoded") =>
+    t.request("/authorize", {
+      method: "POST",
+      headers: { "Content-Type": type, Cookie: jar.header() },
+      body: new URLSearchParams(params).toString(),
+    });
+  const { verifier, challenge } = pkce();
+  const page = await post(webParams(challenge));
+  assert.equal(page.status, 200);
+  jar.take(page);
+  const signedIn = await submitLogin(t, jar, await page.text(), "ada", PASSWORD);
+  assert.equal(signedIn.status, 303);
+  const code = redirectParams(signedIn).get("code")!;
+  const tokens = await tokenRequest(t, {
+    grant_type: "authorization_code",
+    code,
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  }, web);
+  assert.equal(tokens.status, 200);
+  const sso = await post(webParams(pkce().challenge, { prompt: "none", state: "p" }));
+  assert.equal(sso.status, 302);
+  assert.equal(redirectParams(sso).get("state"), "p");
+  assert.ok(redirectParams(sso).get("code"));
+  const unknown = await post({ ...webParams(challenge), client_id: "nobody" });
+  assert.equal(unknown.status, 400);
+  await unknown.body?.cancel();
+  const json = await post(webParams(challenge), "application/json");
+  assert.equal(json.status, 415);
+  await json.body?.cancel();
+  const big = await post({ ...webParams(challenge), state: "x".repeat(9000) });
+  assert.equal(big.status, 413);
+  assert.equal((await big.json()).code, "payload_too_large");
+});
+
+test("an ISSUER that is no URL: the browser pages answer a JSON 404 saying why, never a 500", async () => {
+  const { t } = await setup({ JWT_ALG: "ES256", ISSUER: "your identity" });
+  using _ = t;
+  const discovery = await t.request("/.well-known/openid-configuration");
+  assert.equal(discovery.status, 404);
+  await discovery.body?.cancel();
+  for (
+    const [method, path] of [
+      ["GET", `/authorize?${new URLSearchParams(webParams(pkce().challenge))}`],
+      ["POST", "/authorize"],
+      ["POST", "/authorize/login"],
+      ["POST", "/authorize/continue"],
+      ["GET", "/end-session"],
+      ["GET", "/passkeys"],
+    ] as const
+  ) {
+    const res = await t.request(path, {
+      method,
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      ...(method === "POST" ? { body: "a=b" } : {}),
+    });
+    assert.equal(res.status, 404, `${method} ${path}`);
+    const body = await res.json();
+    assert.equal(body.code, "not_found");
+    assert.match(body.error, /browser sign-in needs an issuer that is an http\(s\) URL/);
+  }
+  // Tokens work as before.
+  assert.equal((await t.post("/login", { user_id: "ada", password: PASSWORD })).status, 200);
 });

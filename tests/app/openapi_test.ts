@@ -13,6 +13,7 @@ const BROWSER_PAGES = [
   "/authorize/login",
   "/authorize/mfa",
   "/authorize/passkey",
+  "/authorize/continue",
   "/end-session",
 ];
 

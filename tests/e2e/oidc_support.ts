@@ -8,6 +8,12 @@ import assert from "node:assert/strict";
 import * as oidc from "npm:openid-client@^6.8.9";
 import { runTask } from "./support.ts";
 
+/** A hidden field's value in a page of ours. */
+function hiddenField(html: string, name: string): string {
+  return new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&amp;", "&")
+    .replaceAll("&quot;", '"').replaceAll("&#39;", "'");
+}
+
 /** A browser without a screen: follows our redirects by hand, keeps cookies. */
 export class HttpBrowser {
   readonly #cookies = new Map<string, string>();
@@ -36,24 +42,37 @@ export class HttpBrowser {
 
   /**
    * Opens the authorization URL: with a browser session, where it sends the browser at once
-   * (single sign-on); without one, signs in as `userId` (a password is then expected).
+   * (single sign-on; for a public client, once its "Continue as" page is confirmed); without
+   * one, signs in as `userId` (a password is then expected).
    */
   async authorize(url: URL, userId: string, password?: string): Promise<URL> {
     const page = await this.get(url.href);
     if (page.status === 302) return new URL(page.headers.get("Location")!);
     assert.equal(page.status, 200, "the login page");
+    const html = await page.text();
+    if (html.includes('name="decision"')) return await this.confirm(url, html);
     assert.ok(password !== undefined, "signed out: the login page, unexpected here");
-    return await this.#logIn(url, await page.text(), userId, password);
+    return await this.#logIn(url, html, userId, password);
+  }
+
+  /** Confirms a "Continue as" page (`html`); where the answer sends the browser. */
+  async confirm(url: URL, html: string): Promise<URL> {
+    const answer = await this.postForm(new URL("/authorize/continue", url).href, {
+      csrf_token: hiddenField(html, "csrf_token"),
+      request: hiddenField(html, "request"),
+      session: hiddenField(html, "session"),
+      decision: "continue",
+    });
+    await answer.body?.cancel();
+    assert.equal(answer.status, 303);
+    return new URL(answer.headers.get("Location")!);
   }
 
   /** Fills the login page's form (`html`) and returns where the answer sends the browser. */
   async #logIn(url: URL, html: string, userId: string, password: string): Promise<URL> {
-    const field = (name: string) =>
-      new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&amp;", "&")
-        .replaceAll("&quot;", '"').replaceAll("&#39;", "'");
     const answer = await this.postForm(new URL("/authorize/login", url).href, {
-      csrf_token: field("csrf_token"),
-      request: field("request"),
+      csrf_token: hiddenField(html, "csrf_token"),
+      request: hiddenField(html, "request"),
       user_id: userId,
       password,
     });

@@ -87,25 +87,36 @@ test("openid-client: discovery, login page, code + PKCE, ID token, userinfo, ref
     assert.ok(refreshed.access_token);
     assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
 
-    // Single sign-on: the public client gets a code without the form.
+    // Single sign-on: the public client gets a code without the form, once the person has
+    // confirmed on the "Continue as" page (RFC 8252 section 8.6); prompt=none cannot.
     const nativeConfig = await oidc.discovery(new URL(issuer), "native", undefined, oidc.None(), {
       execute: [oidc.allowInsecureRequests],
     });
     const nativeVerifier = oidc.randomPKCECodeVerifier();
     const nativeState = oidc.randomState();
-    const sso = await browser.get(
+    const nativeChallenge = await oidc.calculatePKCECodeChallenge(nativeVerifier);
+    const nativeUrl = (extra: Record<string, string> = {}) =>
       oidc.buildAuthorizationUrl(nativeConfig, {
         redirect_uri: NATIVE_CALLBACK,
         scope: "openid",
-        code_challenge: await oidc.calculatePKCECodeChallenge(nativeVerifier),
+        code_challenge: nativeChallenge,
         code_challenge_method: "S256",
         state: nativeState,
-      }).href,
-    );
-    assert.equal(sso.status, 302, "no form the second time");
+        ...extra,
+      });
+    const silent = await browser.get(nativeUrl({ prompt: "none" }).href);
+    assert.equal(silent.status, 302);
+    const silentAnswer = new URL(silent.headers.get("Location")!).searchParams;
+    assert.equal(silentAnswer.get("error"), "interaction_required");
+    assert.equal(silentAnswer.get("code"), null);
+    const sso = await browser.get(nativeUrl().href);
+    assert.equal(sso.status, 200, "the Continue page, not the form");
+    const continueHtml = await sso.text();
+    assert.match(continueHtml, /Continue to native\?/);
+    assert.doesNotMatch(continueHtml, /autocomplete="current-password"/);
     const nativeTokens = await oidc.authorizationCodeGrant(
       nativeConfig,
-      new URL(sso.headers.get("Location")!),
+      await browser.confirm(nativeUrl(), continueHtml),
       { pkceCodeVerifier: nativeVerifier, expectedState: nativeState, idTokenExpected: true },
     );
     assert.equal(nativeTokens.claims()!.sub, claims.sub, "one user, one sub for every client");

@@ -105,6 +105,45 @@ export async function submitLogin(
   return res;
 }
 
+/**
+ * Answers the "Continue as" page a signed-in browser gets for a public client (`decision`:
+ * `continue` or `cancel`), with the page's hidden fields.
+ */
+export async function submitContinue(
+  t: TestApp,
+  jar: CookieJar,
+  page: string,
+  decision: "continue" | "cancel" = "continue",
+  override: Record<string, string> = {},
+): Promise<Response> {
+  const session = /name="session" value="([^"]*)"/.exec(page);
+  assert.ok(session, "no Continue page");
+  const fields = { ...formFields(page), session: session[1]!, decision, ...override };
+  const res = await t.request("/authorize/continue", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header() },
+    body: new URLSearchParams(fields).toString(),
+  });
+  jar.take(res);
+  return res;
+}
+
+/**
+ * `/authorize` for a public client in a signed-in browser: the "Continue as" page, confirmed.
+ * The code's redirect (303).
+ */
+export async function authorizeConfirmed(
+  t: TestApp,
+  jar: CookieJar,
+  params: Record<string, string | undefined>,
+): Promise<Response> {
+  const page = await authorize(t, jar, params);
+  assert.equal(page.status, 200, "the Continue page");
+  const res = await submitContinue(t, jar, await page.text());
+  assert.equal(res.status, 303, await res.clone().text());
+  return res;
+}
+
 /** The query parameters of a redirect answer's Location. */
 export function redirectParams(res: Response): URLSearchParams {
   const location = res.headers.get("Location");
