@@ -2028,6 +2028,30 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "false",
   },
   {
+    name: "browser-line-successor-not-followed",
+    property: "a logout through any session of a re-authenticated sign-in ends the whole line " +
+      "(the replaced sessions lead to the latest)",
+    file: "src/browser/browser_sessions.ts",
+    search: "record?.successor !== undefined && hop < MAX_HOPS",
+    replace: "false",
+  },
+  {
+    name: "stale-tab-sign-in-ends-line",
+    property: "the same user signing in from a tab whose cookie another tab's re-authentication " +
+      "replaced continues the line: the applications' sessions live on",
+    file: "src/browser/browser_sessions.ts",
+    search: "return (await lineFrom(deps.store, browserSessionKey(cookieValue))).record;",
+    replace: "return (await deps.store.getBrowserSession(browserSessionKey(cookieValue)))?.value;",
+  },
+  {
+    name: "continue-page-autofocus",
+    property: "the Continue page of a public client gives no button the focus (no stray Enter " +
+      "confirms an impostor's request)",
+    file: "src/browser/login_page.ts",
+    search: '<button type="submit" name="decision" value="continue">',
+    replace: '<button type="submit" name="decision" value="continue" autofocus>',
+  },
+  {
     name: "authorize-id-token-hint-forged",
     property: "an id_token_hint that this server did not sign is refused (invalid_request)",
     file: "src/browser/authorization_request.ts",

@@ -39,6 +39,28 @@ const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 /** Re-authentications one sign-in keeps within `SESSION_MAX_AGE`; past it, it ends whole. */
 const MAX_PREDECESSORS = 16;
 
+/** Successor links followed at most (a line holds at most `MAX_PREDECESSORS` + 1 sessions). */
+const MAX_HOPS = 64;
+
+/**
+ * The line the stored session `key` belongs to: its latest session (reached through each
+ * replaced session's `successor`), that one's record, and every key passed on the way.
+ */
+export async function lineFrom(
+  store: Pick<BrowserSessionStore, "getBrowserSession">,
+  key: string,
+): Promise<{ latest: string; record: BrowserSessionRecord | undefined; keys: Set<string> }> {
+  const keys = new Set([key]);
+  let latest = key;
+  let record = (await store.getBrowserSession(key))?.value;
+  for (let hop = 0; record?.successor !== undefined && hop < MAX_HOPS; hop++) {
+    latest = record.successor;
+    keys.add(latest);
+    record = (await store.getBrowserSession(latest))?.value;
+  }
+  return { latest, record, keys };
+}
+
 /** The store key of a cookie value. */
 export function browserSessionKey(cookieValue: string): string {
   return sha256Base64url("browser-session/v1", cookieValue);
@@ -129,12 +151,17 @@ export function createBrowserSessions(deps: BrowserSessionDeps) {
     return byKey(browserSessionKey(cookieValue));
   }
 
-  /** The stored session a cookie names, live or not (what a sign-out ends), else `undefined`. */
+  /**
+   * The stored session a cookie names, live or not (what a sign-out ends), else `undefined`. A
+   * cookie of a replaced session (a tab that loaded its form before another tab signed in again)
+   * names the latest session of its line: the same user signing in there continues that one,
+   * and does not end the applications' sessions of the line.
+   */
   async function stored(
     cookieValue: string | undefined,
   ): Promise<BrowserSessionRecord | undefined> {
     if (cookieValue === undefined || !COOKIE_VALUE.test(cookieValue)) return undefined;
-    return (await deps.store.getBrowserSession(browserSessionKey(cookieValue)))?.value;
+    return (await lineFrom(deps.store, browserSessionKey(cookieValue))).record;
   }
 
   return { start, current, byKey, stored };

@@ -177,7 +177,7 @@ export function renderContinuePage(branding: Branding, nonce: string, form: Cont
 <form method="post" action="${escapeHtml(form.action)}">
 ${hiddenFields(form)}
 <input type="hidden" name="session" value="${escapeHtml(form.sessionId)}">
-<button type="submit" name="decision" value="continue" autofocus>Continue as ${
+<button type="submit" name="decision" value="continue">Continue as ${
       escapeHtml(form.userId)
     }</button>
 <button type="submit" name="decision" value="cancel" class="secondary">Cancel</button>

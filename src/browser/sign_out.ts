@@ -31,6 +31,7 @@
 import type { SessionRecord, SessionStore } from "../tokens/session_store.ts";
 import type { SessionService } from "../tokens/sessions.ts";
 import type { BrowserSessionStore } from "./browser_session_store.ts";
+import { lineFrom } from "./browser_sessions.ts";
 
 /** Dependencies of {@link createSignOut}. */
 export interface SignOutDeps {
@@ -41,9 +42,6 @@ export interface SignOutDeps {
   readonly sessionStore: Pick<SessionStore, "listUserSessions">;
   readonly sessions: Pick<SessionService, "revoke">;
 }
-
-/** Successor links followed at most (a line has at most a few dozen sessions). */
-const MAX_HOPS = 64;
 
 /** A sign-in at the login page: the browser session's store key and its user. */
 export interface SignIn {
@@ -74,14 +72,7 @@ export function createSignOut(deps: SignOutDeps) {
 
   /** The browser sessions of the sign-in `key` belongs to: its latest one and every key. */
   async function lineOf(key: string): Promise<{ latest: string; keys: Set<string> }> {
-    const keys = new Set([key]);
-    let latest = key;
-    let record = (await deps.browserSessions.getBrowserSession(key))?.value;
-    for (let hop = 0; record?.successor !== undefined && hop < MAX_HOPS; hop++) {
-      latest = record.successor;
-      keys.add(latest);
-      record = (await deps.browserSessions.getBrowserSession(latest))?.value;
-    }
+    const { latest, record, keys } = await lineFrom(deps.browserSessions, key);
     for (const predecessor of record?.predecessors ?? []) keys.add(predecessor.key);
     return { latest, keys };
   }

@@ -383,6 +383,33 @@ test("the same user signing in again (prompt=login, max_age) keeps the other app
   assert.equal(await bearerStatus(t, "/me", next.access_token), 401);
 });
 
+test("a tab whose form predates another tab's re-authentication continues the line, ending nothing", async () => {
+  const { t, web, jar, webTokens, spa } = await signedIn();
+  using _ = t;
+  // Two tabs hold the same cookies; tab A signs in again first, then tab B, whose cookie is the
+  // one A's sign-in replaced.
+  const staleTab = new CookieJar();
+  for (const [name, value] of jar.cookies) staleTab.cookies.set(name, value);
+  const tabA = await signInAgain(t, jar, "ada");
+  const tabB = await signInAgain(t, staleTab, "ada");
+  assert.equal(await webRefreshes(t, webTokens, web), true, "the first application lives on");
+  assert.equal(await bearerStatus(t, "/me", spa.access_token), 200);
+  assert.equal(await bearerStatus(t, "/me", tabA.access_token), 200, "and tab A's");
+  assert.equal(await bearerStatus(t, "/me", tabB.access_token), 200);
+  assert.equal(await stillSignedIn(t, staleTab), true);
+  // One logout from the latest cookie still ends the whole line.
+  const out = await t.request("/logout", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${tabB.access_token}` },
+  });
+  assert.equal(out.status, 204);
+  assert.equal(await webRefreshes(t, webTokens, web), false);
+  assert.equal(await bearerStatus(t, "/me", spa.access_token), 401);
+  assert.equal(await bearerStatus(t, "/me", tabA.access_token), 401);
+  assert.equal(await stillSignedIn(t, jar), false);
+  assert.equal(await stillSignedIn(t, staleTab), false);
+});
+
 test("POST /logout of a token session from before a re-authentication ends the whole sign-in", async () => {
   const { t, web, jar, webTokens, spa } = await signedIn();
   using _ = t;

@@ -672,6 +672,8 @@ test("a public client never gets a code silently: a Continue page, interaction_r
   assert.match(html, /Continue to spa\?/);
   assert.match(html, /as <strong>ada<\/strong>/);
   assert.match(html, /with the role <strong>admin<\/strong>/);
+  // Nothing has the focus: a stray Enter when the browser comes to the front confirms nothing.
+  assert.doesNotMatch(html, /autofocus/);
   const none = await authorize(t, jar, nativeParams(pkce().challenge, { prompt: "none" }));
   assert.equal(none.status, 302);
   assert.equal(redirectParams(none).get("error"), "interaction_required");
