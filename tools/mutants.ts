@@ -2032,16 +2032,24 @@ export const MUTANTS: readonly Mutant[] = [
     property: "a logout through any session of a re-authenticated sign-in ends the whole line " +
       "(the replaced sessions lead to the latest)",
     file: "src/browser/browser_sessions.ts",
-    search: "record?.successor !== undefined && hop < MAX_HOPS",
-    replace: "false",
+    search: "&& hop < MAX_HOPS",
+    replace: "&& hop < 0",
+  },
+  {
+    name: "browser-line-forks",
+    property: "of two re-authentications of one browser at once, the one that loses the race " +
+      "continues the winner: one line, which one logout ends",
+    file: "src/browser/browser_sessions.ts",
+    search: "          target.versionstamp,\n        )\n      ) {",
+    replace: "          target.versionstamp,\n        ) || true\n      ) {",
   },
   {
     name: "stale-tab-sign-in-ends-line",
     property: "the same user signing in from a tab whose cookie another tab's re-authentication " +
       "replaced continues the line: the applications' sessions live on",
     file: "src/browser/browser_sessions.ts",
-    search: "return (await lineFrom(deps.store, browserSessionKey(cookieValue))).record;",
-    replace: "return (await deps.store.getBrowserSession(browserSessionKey(cookieValue)))?.value;",
+    search: "return (await lineFrom(deps.store, browserSessionKey(cookieValue))).found;",
+    replace: "return await deps.store.getBrowserSession(browserSessionKey(cookieValue));",
   },
   {
     name: "continue-page-autofocus",
@@ -2070,7 +2078,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: "reauthentication-escapes-logout",
     property: "the token sessions issued before a re-authentication end with the sign-in's logout",
     file: "src/browser/sign_out.ts",
-    search: "for (const predecessor of record?.predecessors ?? []) keys.add(predecessor.key);",
+    search: "for (const predecessor of found?.value.predecessors ?? []) keys.add(predecessor.key);",
     replace: "",
   },
   // ---- issue 24 (sessioncommit) ----

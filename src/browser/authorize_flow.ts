@@ -256,12 +256,12 @@ export async function signedInRedirect(
   const replaced = await services.browserSessions.stored(
     readCookie(c.req.header("Cookie"), names.session),
   );
-  const continued = replaced !== undefined && continuesSignIn(replaced, user, services.now())
+  const continued = replaced !== undefined && continuesSignIn(replaced.value, user, services.now())
     ? replaced
     : undefined;
   if (replaced && !continued) {
     await services.signOut.endSignIn(
-      { userUid: replaced.userUid, browserSessionKey: replaced.key },
+      { userUid: replaced.value.userUid, browserSessionKey: replaced.value.key },
       "signed_in_again",
     );
   }

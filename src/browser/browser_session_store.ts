@@ -42,5 +42,11 @@ export interface BrowserSessionRecord {
 export interface BrowserSessionStore {
   createBrowserSession(session: BrowserSessionRecord): Promise<void>;
   getBrowserSession(key: string): Promise<Versioned<BrowserSessionRecord> | undefined>;
+  /**
+   * Writes `session` over the stored one of its key only if that one still has `versionstamp`
+   * (marking a session replaced: of two sign-ins racing to replace it, one wins); false when it
+   * changed or is gone. Its end stays as it was stored.
+   */
+  replaceBrowserSession(session: BrowserSessionRecord, versionstamp: string): Promise<boolean>;
   deleteBrowserSession(key: string): Promise<void>;
 }

@@ -17,6 +17,7 @@
 import { base64url } from "jose";
 import { sha256Base64url } from "../crypto/digests.ts";
 import { sessionEpoch, type UserRecord, type UserStore, userUid } from "../users/user_store.ts";
+import { ContendedError } from "../errors.ts";
 import type { Versioned } from "../versioned.ts";
 import type { BrowserSessionRecord, BrowserSessionStore } from "./browser_session_store.ts";
 
@@ -38,6 +39,8 @@ export interface LiveBrowserSession {
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 /** Re-authentications one sign-in keeps within `SESSION_MAX_AGE`; past it, it ends whole. */
 const MAX_PREDECESSORS = 16;
+/** Tries to mark the replaced session before a sign-in gives up (503 `busy`). */
+const MAX_LINK_ATTEMPTS = 4;
 
 /** Successor links followed at most (a line holds at most `MAX_PREDECESSORS` + 1 sessions). */
 const MAX_HOPS = 64;
@@ -49,16 +52,18 @@ const MAX_HOPS = 64;
 export async function lineFrom(
   store: Pick<BrowserSessionStore, "getBrowserSession">,
   key: string,
-): Promise<{ latest: string; record: BrowserSessionRecord | undefined; keys: Set<string> }> {
+): Promise<
+  { latest: string; found: Versioned<BrowserSessionRecord> | undefined; keys: Set<string> }
+> {
   const keys = new Set([key]);
   let latest = key;
-  let record = (await store.getBrowserSession(key))?.value;
-  for (let hop = 0; record?.successor !== undefined && hop < MAX_HOPS; hop++) {
-    latest = record.successor;
+  let found = await store.getBrowserSession(key);
+  for (let hop = 0; found?.value.successor !== undefined && hop < MAX_HOPS; hop++) {
+    latest = found.value.successor;
     keys.add(latest);
-    record = (await store.getBrowserSession(latest))?.value;
+    found = await store.getBrowserSession(latest);
   }
-  return { latest, record, keys };
+  return { latest, found, keys };
 }
 
 /** The store key of a cookie value. */
@@ -90,6 +95,17 @@ export function continuesSignIn(
     (previous.predecessors?.length ?? 0) < MAX_PREDECESSORS;
 }
 
+/**
+ * The predecessors of a session that replaces `replaced`: its own, and itself. A predecessor
+ * past its end issued nothing that still lives (token sessions end with it).
+ */
+function predecessorsAfter(replaced: BrowserSessionRecord, now: number) {
+  return [
+    ...(replaced.predecessors ?? []).filter((p) => p.expiresAt > now),
+    { key: replaced.key, expiresAt: replaced.expiresAt },
+  ];
+}
+
 /** Creates the browser session service. */
 export function createBrowserSessions(deps: BrowserSessionDeps) {
   const maxAgeMs = deps.maxAge * 1000;
@@ -102,30 +118,51 @@ export function createBrowserSessions(deps: BrowserSessionDeps) {
   async function start(
     user: UserRecord,
     amr: readonly string[],
-    continued?: BrowserSessionRecord,
+    continued?: Versioned<BrowserSessionRecord>,
   ): Promise<{ cookieValue: string; session: BrowserSessionRecord }> {
     const now = deps.now();
     const cookieValue = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-    // A predecessor past its end issued nothing that still lives (token sessions end with it).
-    const predecessors = continued === undefined ? [] : [
-      ...(continued.predecessors ?? []).filter((p) => p.expiresAt > now),
-      { key: continued.key, expiresAt: continued.expiresAt },
-    ];
-    const session: BrowserSessionRecord = {
+    let session: BrowserSessionRecord = {
       key: browserSessionKey(cookieValue),
-      sid: continued?.sid ?? crypto.randomUUID(),
+      sid: continued?.value.sid ?? crypto.randomUUID(),
       userId: user.id,
       userUid: userUid(user),
       epoch: sessionEpoch(user),
       authTime: now,
       amr: [...amr],
       expiresAt: now + maxAgeMs,
-      ...(predecessors.length > 0 ? { predecessors } : {}),
+      ...(continued === undefined ? {} : { predecessors: predecessorsAfter(continued.value, now) }),
     };
     await deps.store.createBrowserSession(session);
     // Only then is the old cookie retired: a failure in between leaves the browser signed in.
-    if (continued !== undefined) {
-      await deps.store.createBrowserSession({ ...continued, successor: session.key });
+    // Of two sign-ins of one browser replacing the same session at once (two tabs), one marks
+    // it; the other follows the line to its latest session and continues that one, so one line,
+    // never a fork, leads from every session of the sign-in to the latest (`sign_out.ts`).
+    let target = continued;
+    for (let attempt = 0; target !== undefined; attempt++) {
+      if (
+        await deps.store.replaceBrowserSession(
+          { ...target.value, successor: session.key },
+          target.versionstamp,
+        )
+      ) {
+        break;
+      }
+      const { found } = await lineFrom(deps.store, target.value.key);
+      if (found === undefined || attempt + 1 >= MAX_LINK_ATTEMPTS) {
+        // The line ended meanwhile (a logout, another user), or the race goes on: this sign-in
+        // starts nothing rather than a session no logout of the line would reach.
+        await deps.store.deleteBrowserSession(session.key);
+        throw new ContendedError("browser sign-in raced another one in the same browser");
+      }
+      if (found.value.predecessors?.some((p) => p.key === target!.value.key) !== true) {
+        // Not replaced by another sign-in: the same session, changed or not; try it again.
+        target = found;
+        continue;
+      }
+      session = { ...session, predecessors: predecessorsAfter(found.value, now) };
+      await deps.store.createBrowserSession(session);
+      target = found;
     }
     return { cookieValue, session };
   }
@@ -159,9 +196,9 @@ export function createBrowserSessions(deps: BrowserSessionDeps) {
    */
   async function stored(
     cookieValue: string | undefined,
-  ): Promise<BrowserSessionRecord | undefined> {
+  ): Promise<Versioned<BrowserSessionRecord> | undefined> {
     if (cookieValue === undefined || !COOKIE_VALUE.test(cookieValue)) return undefined;
-    return (await lineFrom(deps.store, browserSessionKey(cookieValue))).record;
+    return (await lineFrom(deps.store, browserSessionKey(cookieValue))).found;
   }
 
   return { start, current, byKey, stored };

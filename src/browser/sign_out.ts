@@ -72,8 +72,8 @@ export function createSignOut(deps: SignOutDeps) {
 
   /** The browser sessions of the sign-in `key` belongs to: its latest one and every key. */
   async function lineOf(key: string): Promise<{ latest: string; keys: Set<string> }> {
-    const { latest, record, keys } = await lineFrom(deps.browserSessions, key);
-    for (const predecessor of record?.predecessors ?? []) keys.add(predecessor.key);
+    const { latest, found, keys } = await lineFrom(deps.browserSessions, key);
+    for (const predecessor of found?.value.predecessors ?? []) keys.add(predecessor.key);
     return { latest, keys };
   }
 

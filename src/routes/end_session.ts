@@ -121,7 +121,7 @@ export function endSessionRoutes(app: AppRouter, ctx: AppContext): void {
     if (ended) {
       // The sign-in ends whole: the token sessions it issued to applications too (sign_out.ts).
       await services.signOut.endSignIn(
-        { userUid: ended.userUid, browserSessionKey: ended.key },
+        { userUid: ended.value.userUid, browserSessionKey: ended.value.key },
         "end-session",
       );
     }

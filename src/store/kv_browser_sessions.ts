@@ -36,6 +36,16 @@ export class KvBrowserSessionStore implements BrowserSessionStore {
     );
   }
 
+  replaceBrowserSession(session: BrowserSessionRecord, versionstamp: string): Promise<boolean> {
+    return kvCall("replaceBrowserSession", async () => {
+      const key = browserKey(session.key);
+      const result = await this.#kv.atomic().check({ key, versionstamp }).set(key, session, {
+        expireIn: Math.max(1, session.expiresAt - session.authTime),
+      }).commit();
+      return result.ok;
+    });
+  }
+
   deleteBrowserSession(key: string): Promise<void> {
     return kvCall("deleteBrowserSession", () => this.#kv.delete(browserKey(key)));
   }

@@ -98,6 +98,17 @@ export class PgBrowserSessionStore implements BrowserSessionStore {
     });
   }
 
+  replaceBrowserSession(session: BrowserSessionRecord, versionstamp: string): Promise<boolean> {
+    return pgCall("replaceBrowserSession", async () => {
+      const record = json(session);
+      const rows = await this.#sql`
+        UPDATE browser_sessions SET record = ${record}::text::jsonb, stamp = nextval('stamps')
+        WHERE key = ${session.key} AND stamp = ${versionstamp} AND gone_at > ${this.#wall()}
+        RETURNING key`;
+      return rows.length === 1;
+    });
+  }
+
   deleteBrowserSession(key: string): Promise<void> {
     return pgCall("deleteBrowserSession", async () => {
       await this.#sql`DELETE FROM browser_sessions WHERE key = ${key}`;

@@ -410,6 +410,37 @@ test("a tab whose form predates another tab's re-authentication continues the li
   assert.equal(await stillSignedIn(t, staleTab), false);
 });
 
+test("two re-authentications of one browser at once make one line, and one logout ends it all", async () => {
+  const { t, web, jar, webTokens } = await signedIn();
+  using _ = t;
+  const user = await t.services.users.get("ada");
+  const first = (await t.services.browserSessions.stored(jar.cookies.get("__Host-auth_session")))!;
+  // Both read the first session before either marked it replaced (two tabs at once).
+  const [a, b] = await Promise.all([
+    t.services.browserSessions.start(user, ["pwd"], first),
+    t.services.browserSessions.start(user, ["pwd"], first),
+  ]);
+  const keys = [a.session.key, b.session.key];
+  const marked = (await t.stores.browserSessions.getBrowserSession(first.value.key))!.value;
+  assert.ok(marked.successor !== undefined && keys.includes(marked.successor));
+  const later = marked.successor === a.session.key ? b : a;
+  assert.deepEqual(
+    later.session.predecessors?.map((p) => p.key),
+    [first.value.key, marked.successor],
+    "the later one continues the earlier, not the first",
+  );
+  // A logout through the earlier one (the cookie a browser may have kept) ends the later one too.
+  const earlier = later === a ? b : a;
+  await t.services.signOut.endSignIn(
+    { userUid: earlier.session.userUid, browserSessionKey: earlier.session.key },
+    "end-session",
+  );
+  for (const key of [first.value.key, ...keys]) {
+    assert.equal(await t.services.browserSessions.byKey(key), undefined);
+  }
+  assert.equal(await webRefreshes(t, webTokens, web), false);
+});
+
 test("POST /logout of a token session from before a re-authentication ends the whole sign-in", async () => {
   const { t, web, jar, webTokens, spa } = await signedIn();
   using _ = t;

@@ -547,6 +547,11 @@ class FakeBrowserSessionStore implements BrowserSessionStore {
     this.t.touch("getBrowserSession");
     return Promise.resolve(this.t.get<BrowserSessionRecord>(browserKey(key)));
   }
+  replaceBrowserSession(session: BrowserSessionRecord, versionstamp: string) {
+    this.t.touch("replaceBrowserSession");
+    const key = browserKey(session.key);
+    return Promise.resolve(this.t.commit([[key, versionstamp]], [[key, session]]) !== undefined);
+  }
   deleteBrowserSession(key: string) {
     this.t.touch("deleteBrowserSession");
     this.t.commit([], [[browserKey(key), undefined]], false);

@@ -58,3 +58,53 @@ contract("browser sessions", "create, get, delete", async ({ stores }) => {
   await stores.browserSessions.deleteBrowserSession("k1");
   assert.equal(await stores.browserSessions.getBrowserSession("k1"), undefined);
 });
+
+contract(
+  "browser sessions",
+  "a session is marked replaced by exactly one of two sign-ins that read it",
+  async ({ stores, second }) => {
+    const session = {
+      key: "k2",
+      sid: "bs2",
+      userId: "ada",
+      userUid: "u1",
+      epoch: 0,
+      authTime: NOW,
+      amr: ["pwd"],
+      expiresAt: NOW + 3_600_000,
+    };
+    await stores.browserSessions.createBrowserSession(session);
+    const read = (await stores.browserSessions.getBrowserSession("k2"))!;
+    const marked = await Promise.all(
+      [stores, second].map((s, i) =>
+        s.browserSessions.replaceBrowserSession(
+          { ...read.value, successor: `n${i}` },
+          read.versionstamp,
+        )
+      ),
+    );
+    assert.equal(marked.filter(Boolean).length, 1);
+    const after = (await stores.browserSessions.getBrowserSession("k2"))!;
+    assert.equal(after.value.successor, marked[0] ? "n0" : "n1");
+    assert.notEqual(after.versionstamp, read.versionstamp);
+    assert.equal(
+      await stores.browserSessions.replaceBrowserSession(
+        { ...read.value, successor: "late" },
+        read.versionstamp,
+      ),
+      false,
+      "a stale stamp writes nothing",
+    );
+    assert.equal(
+      (await stores.browserSessions.getBrowserSession("k2"))?.value.successor,
+      after.value.successor,
+    );
+    await stores.browserSessions.deleteBrowserSession("k2");
+    assert.equal(
+      await stores.browserSessions.replaceBrowserSession(session, after.versionstamp),
+      false,
+      "a deleted session is not written again",
+    );
+    assert.equal(await stores.browserSessions.getBrowserSession("k2"), undefined);
+  },
+);
