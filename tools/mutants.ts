@@ -1994,7 +1994,7 @@ export const MUTANTS: readonly Mutant[] = [
       "applications' sessions too (a later logout could not reach them)",
     file: "src/browser/authorize_flow.ts",
     search: "  if (replaced && !continued) {",
-    replace: '  if (replaced && !continued && replaced.key === "") {',
+    replace: '  if (replaced && !continued && replaced.value.key === "") {',
   },
   {
     name: "sign-out-deletes-first",
@@ -2040,8 +2040,17 @@ export const MUTANTS: readonly Mutant[] = [
     property: "of two re-authentications of one browser at once, the one that loses the race " +
       "continues the winner: one line, which one logout ends",
     file: "src/browser/browser_sessions.ts",
-    search: "          target.versionstamp,\n        )\n      ) {",
-    replace: "          target.versionstamp,\n        ) || true\n      ) {",
+    search: "      if (marked) break;",
+    replace: "      if (marked || attempt >= 0) break;",
+  },
+  {
+    name: "browser-line-loser-unstored",
+    property: "the sign-in that lost the race stores the line it continues (a logout through " +
+      "its cookie reads that list)",
+    file: "src/browser/browser_sessions.ts",
+    search:
+      "predecessors: [...passed, ...listed] };\n        await deps.store.createBrowserSession(session);",
+    replace: "predecessors: [...passed, ...listed] };",
   },
   {
     name: "stale-tab-sign-in-ends-line",

@@ -45,7 +45,8 @@ export interface BrowserSessionStore {
   /**
    * Writes `session` over the stored one of its key only if that one still has `versionstamp`
    * (marking a session replaced: of two sign-ins racing to replace it, one wins); false when it
-   * changed or is gone. Its end stays as it was stored.
+   * changed or is gone. Its `expiresAt` still decides when it ends (PostgreSQL keeps the row's
+   * end; Deno KV's entry may outlive it by up to `SESSION_MAX_AGE`, as a new session's does).
    */
   replaceBrowserSession(session: BrowserSessionRecord, versionstamp: string): Promise<boolean>;
   deleteBrowserSession(key: string): Promise<void>;

@@ -140,28 +140,28 @@ export function createBrowserSessions(deps: BrowserSessionDeps) {
     // never a fork, leads from every session of the sign-in to the latest (`sign_out.ts`).
     let target = continued;
     for (let attempt = 0; target !== undefined; attempt++) {
-      if (
-        await deps.store.replaceBrowserSession(
-          { ...target.value, successor: session.key },
-          target.versionstamp,
-        )
-      ) {
-        break;
-      }
-      const { found } = await lineFrom(deps.store, target.value.key);
+      const marked = await deps.store.replaceBrowserSession(
+        { ...target.value, successor: session.key },
+        target.versionstamp,
+      );
+      if (marked) break;
+      const { found, keys } = await lineFrom(deps.store, target.value.key);
       if (found === undefined || attempt + 1 >= MAX_LINK_ATTEMPTS) {
         // The line ended meanwhile (a logout, another user), or the race goes on: this sign-in
         // starts nothing rather than a session no logout of the line would reach.
         await deps.store.deleteBrowserSession(session.key);
         throw new ContendedError("browser sign-in raced another one in the same browser");
       }
-      if (found.value.predecessors?.some((p) => p.key === target!.value.key) !== true) {
-        // Not replaced by another sign-in: the same session, changed or not; try it again.
-        target = found;
-        continue;
+      if (found.value.key !== target.value.key) {
+        // Replaced by another sign-in: this one continues the line's latest session, and lists
+        // every session on the way (an expired one may have left the latest's own list).
+        const listed = predecessorsAfter(found.value, now);
+        const passed = [...keys].filter((key) =>
+          key !== found.value.key && !listed.some((p) => p.key === key)
+        ).map((key) => ({ key, expiresAt: found.value.expiresAt }));
+        session = { ...session, predecessors: [...passed, ...listed] };
+        await deps.store.createBrowserSession(session);
       }
-      session = { ...session, predecessors: predecessorsAfter(found.value, now) };
-      await deps.store.createBrowserSession(session);
       target = found;
     }
     return { cookieValue, session };

@@ -424,20 +424,22 @@ test("two re-authentications of one browser at once make one line, and one logou
   const marked = (await t.stores.browserSessions.getBrowserSession(first.value.key))!.value;
   assert.ok(marked.successor !== undefined && keys.includes(marked.successor));
   const later = marked.successor === a.session.key ? b : a;
-  assert.deepEqual(
-    later.session.predecessors?.map((p) => p.key),
-    [first.value.key, marked.successor],
-    "the later one continues the earlier, not the first",
-  );
-  // A logout through the earlier one (the cookie a browser may have kept) ends the later one too.
   const earlier = later === a ? b : a;
+  const stored = async (key: string) =>
+    (await t.stores.browserSessions.getBrowserSession(key))?.value;
+  assert.equal((await stored(earlier.session.key))?.successor, later.session.key);
+  assert.deepEqual(
+    (await stored(later.session.key))?.predecessors?.map((p) => p.key),
+    [first.value.key, earlier.session.key],
+    "the later one continues the earlier, not the first (as stored, what a logout reads)",
+  );
+  // A logout through the latest (the cookie the browser kept when its answer came last) ends
+  // every session of the sign-in, and what the first one issued.
   await t.services.signOut.endSignIn(
-    { userUid: earlier.session.userUid, browserSessionKey: earlier.session.key },
+    { userUid: later.session.userUid, browserSessionKey: later.session.key },
     "end-session",
   );
-  for (const key of [first.value.key, ...keys]) {
-    assert.equal(await t.services.browserSessions.byKey(key), undefined);
-  }
+  for (const key of [first.value.key, ...keys]) assert.equal(await stored(key), undefined);
   assert.equal(await webRefreshes(t, webTokens, web), false);
 });
 
