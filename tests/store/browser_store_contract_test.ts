@@ -1,6 +1,7 @@
 /** The browser sign-in stores' contract (codes, browser sessions), every engine unchanged. */
 import assert from "node:assert/strict";
 import type { AuthorizationCodeRecord } from "../../src/browser/authorization_code_store.ts";
+import type { BrowserSessionRecord } from "../../src/browser/browser_session_store.ts";
 import { contract } from "./engines.ts";
 
 const NOW = Date.now();
@@ -42,17 +43,19 @@ contract(
   },
 );
 
+const browserSession = (key: string): BrowserSessionRecord => ({
+  key,
+  sid: `sid-${key}`,
+  userId: "ada",
+  userUid: "u1",
+  epoch: 0,
+  authTime: NOW,
+  amr: ["pwd"],
+  expiresAt: NOW + 3_600_000,
+});
+
 contract("browser sessions", "create, get, delete", async ({ stores }) => {
-  const session = {
-    key: "k1",
-    sid: "bs1",
-    userId: "ada",
-    userUid: "u1",
-    epoch: 0,
-    authTime: NOW,
-    amr: ["pwd"],
-    expiresAt: NOW + 3_600_000,
-  };
+  const session = browserSession("k1");
   await stores.browserSessions.createBrowserSession(session);
   assert.deepEqual((await stores.browserSessions.getBrowserSession("k1"))?.value, session);
   await stores.browserSessions.deleteBrowserSession("k1");
@@ -63,16 +66,7 @@ contract(
   "browser sessions",
   "a session is marked replaced by exactly one of two sign-ins that read it",
   async ({ stores, second }) => {
-    const session = {
-      key: "k2",
-      sid: "bs2",
-      userId: "ada",
-      userUid: "u1",
-      epoch: 0,
-      authTime: NOW,
-      amr: ["pwd"],
-      expiresAt: NOW + 3_600_000,
-    };
+    const session = browserSession("k2");
     await stores.browserSessions.createBrowserSession(session);
     const read = (await stores.browserSessions.getBrowserSession("k2"))!;
     const marked = await Promise.all(
