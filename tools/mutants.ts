@@ -2014,6 +2014,14 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "return false;",
   },
   {
+    name: "continue-skips-sign-in-check",
+    property: "a Continue confirmation issues no code for a request that asks for a new sign-in " +
+      "(prompt=login, max_age, another user's id_token_hint)",
+    file: "src/routes/login_page.ts",
+    search: " || mustSignIn(request, live, services.now())",
+    replace: "",
+  },
+  {
     name: "continue-other-browser-session",
     property: "a Continue confirmation counts only for the browser session it was shown for",
     file: "src/routes/login_page.ts",

@@ -688,6 +688,13 @@ test("a public client never gets a code silently: a Continue page, interaction_r
   assert.equal(otherSession.status, 200, "the login form, no code");
   assert.equal(otherSession.headers.get("Location"), null);
   assert.match(await otherSession.text(), /autocomplete="current-password"/);
+  // A confirmation whose request asks for a new sign-in (prompt=login) gets the login form.
+  const relogin = await submitContinue(t, jar, html, "continue", {
+    request: `${formFields(html).request}&prompt=login`,
+  });
+  assert.equal(relogin.status, 200, "the login form, no code");
+  assert.equal(relogin.headers.get("Location"), null);
+  assert.match(await relogin.text(), /autocomplete="current-password"/);
   const cancel = await submitContinue(t, jar, html, "cancel");
   assert.equal(cancel.status, 303);
   assert.equal(redirectParams(cancel).get("error"), "access_denied");
