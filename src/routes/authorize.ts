@@ -29,6 +29,7 @@ import {
 } from "../browser/authorize_flow.ts";
 import { cookieNames, readCookie } from "../browser/cookies.ts";
 import { clientIp } from "../client_ip.ts";
+import { isFormBody } from "../http/form_body.ts";
 import { limitBody } from "../middleware/json_body.ts";
 
 /** The longest request `/authorize` reads (a state, a nonce and a challenge fit many times). */
@@ -96,8 +97,7 @@ export function authorizeRoutes(app: AppRouter, ctx: AppContext): void {
   app.use("/authorize", limitBody(MAX_QUERY));
   app.post("/authorize", async (c) => {
     try {
-      const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
-      if (mediaType !== "application/x-www-form-urlencoded") {
+      if (!isFormBody(c.req.header("Content-Type"))) {
         return messagePage(ctx, 415, "Sign-in failed", "The request was not sent as a form.");
       }
       return await authorize(c, await c.req.text());

@@ -36,6 +36,7 @@ import {
 } from "../browser/cookies.ts";
 import { basePath, newNonce, pageHeaders, renderLogoutConfirmPage } from "../browser/login_page.ts";
 import { clientIp } from "../client_ip.ts";
+import { isFormBody } from "../http/form_body.ts";
 import { limitBody } from "../middleware/json_body.ts";
 import { readIdTokenHint } from "../oidc/id_token_hint.ts";
 
@@ -144,8 +145,7 @@ export function endSessionRoutes(app: AppRouter, ctx: AppContext): void {
   app.use("/end-session", limitBody());
   app.post("/end-session", async (c) => {
     try {
-      const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
-      const body = mediaType === "application/x-www-form-urlencoded" ? await c.req.text() : "";
+      const body = isFormBody(c.req.header("Content-Type")) ? await c.req.text() : "";
       return await endSession(c, new URLSearchParams(body), true);
     } catch (err) {
       return failurePage(ctx, "/end-session", err);

@@ -55,9 +55,9 @@ import { limitBody } from "../middleware/json_body.ts";
 import { isCredentialId } from "../passkeys/credential_id.ts";
 import { passkeyUser } from "../passkeys/passkey_service.ts";
 import { type UserRecord, userUid } from "../users/user_store.ts";
+import { isFormBody } from "../http/form_body.ts";
 import { LoginBody } from "./schemas.ts";
 
-const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
 /** What the form says for a wrong user name, password, or a disabled account alike. */
 export const WRONG_CREDENTIALS = "The user name or password is incorrect.";
 /** What the second step says for a wrong, expired or used code. */
@@ -88,8 +88,7 @@ export function loginPageRoutes(app: AppRouter, ctx: AppContext): void {
 
   /** The CSRF check and the carried request, or the page that refuses the form. */
   async function checkForm(c: Context): Promise<CheckedForm | Response> {
-    const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
-    if (mediaType !== FORM_MEDIA_TYPE) {
+    if (!isFormBody(c.req.header("Content-Type"))) {
       return messagePage(ctx, 415, "Sign-in failed", "The form was not sent as a form.");
     }
     const form = new URLSearchParams(await c.req.text());

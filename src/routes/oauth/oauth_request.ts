@@ -8,10 +8,9 @@
  */
 import type { Context } from "hono";
 import type { ClientService } from "../../oauth/client_service.ts";
+import { FORM_MEDIA_TYPE, isFormBody } from "../../http/form_body.ts";
 import { OAuthError } from "./oauth_error.ts";
 import type { ClientRecord } from "../../oauth/client_store.ts";
-
-const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
 
 /** A parsed form: `get` returns `undefined` for an absent or empty parameter. */
 export interface OAuthForm {
@@ -26,8 +25,7 @@ export type ClientCredentials =
 
 /** Reads the form body; `invalid_request` for another media type or a repeated parameter. */
 export async function readForm(c: Context): Promise<OAuthForm> {
-  const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
-  if (mediaType !== FORM_MEDIA_TYPE) {
+  if (!isFormBody(c.req.header("Content-Type"))) {
     throw new OAuthError("invalid_request", `Content-Type must be ${FORM_MEDIA_TYPE}`);
   }
   return parseForm(await c.req.text());
