@@ -2522,4 +2522,44 @@ export const MUTANTS: readonly Mutant[] = [
     search: "return host === null || PLAIN_HOST.test(host);",
     replace: "return host === null || PLAIN_HOST.test(host) || host.length > 0;",
   },
+  {
+    name: "key-list-shows-secret-digest",
+    property: "under HS256 the key list names each secret by its HMAC kid, never by a digest of " +
+      "the secret (the RFC 7638 thumbprint that tokens before 2.16 carried)",
+    file: "src/keys/key_admin.ts",
+    search: "(await importHmacKey(s)).kid",
+    replace: 'btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", ' +
+      'new TextEncoder().encode(JSON.stringify({ k: btoa(s).replace(/=+$/, "")' +
+      '.replace(/[+]/g, "-").replace(/[/]/g, "_"), kty: "oct" })))))).replace(/=+$/, "")' +
+      '.replace(/[+]/g, "-").replace(/[/]/g, "_")',
+  },
+  {
+    name: "new-user-id-invisible-allowed",
+    property: "a new user id has no invisible or direction characters (`admin\\u200b` is not " +
+      "another `admin`)",
+    file: "src/users/user_rules.ts",
+    search: "if (INVISIBLE.test(id)) return",
+    replace: "if (INVISIBLE.test(id) && false) return",
+  },
+  {
+    name: "new-user-id-edge-space-allowed",
+    property: "a new user id does not begin or end with white space",
+    file: "src/users/user_rules.ts",
+    search: "if (id.trim() !== id) return",
+    replace: "if (id.trim() !== id && false) return",
+  },
+  {
+    name: "new-user-id-compatibility-form-allowed",
+    property: "a new user id is in NFKC (no full-width `ａｄｍｉｎ`, one encoding of each accent)",
+    file: "src/users/user_rules.ts",
+    search: 'if (id.normalize("NFKC") !== id) {',
+    replace: 'if (id.normalize("NFKC") !== id && false) {',
+  },
+  {
+    name: "user-service-add-look-alike",
+    property: "every way of creating a user (admin API, CLI, bootstrap) refuses look-alike ids",
+    file: "src/users/user_service.ts",
+    search: "requireValid(newUserIdProblem(userId) ??",
+    replace: "requireValid((newUserIdProblem(userId) && undefined) ??",
+  },
 ];

@@ -178,7 +178,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 
 /** The rules every user id, password and role follows (also in the README). */
 export const USER_RULES = [
-  `Rules: a user_id is 1 to ${MAX_USER_ID_LENGTH} characters, no control characters; a password`,
+  `Rules: a user_id is 1 to ${MAX_USER_ID_LENGTH} characters, no control characters; a new one`,
+  "also has no invisible or direction characters, no white space at its ends and is in Unicode",
+  "NFKC (no full-width letters), so that no id looks like another; a password",
   `is ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters; a role is 1 to ${MAX_ROLE_LENGTH} of ` +
   "A-Z a-z 0-9 _ . : -",
   "Options: --json (machine-readable output), --help",

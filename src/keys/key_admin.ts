@@ -13,7 +13,7 @@ import {
   type AsymmetricAlgorithm,
   isAsymmetricAlgorithm,
 } from "../tokens/algorithms.ts";
-import { hmacKeyRing } from "../crypto/keys.ts";
+import { importHmacKey } from "../crypto/keys.ts";
 import { ApiError, ContendedError, type ErrorCode } from "../errors.ts";
 import {
   iso,
@@ -214,14 +214,19 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
       };
     });
     if (config.jwtAlg !== "HS256") return rows;
-    const ring = await hmacKeyRing(config.secretKey, config.previousSecretKeys);
-    const secrets = [...ring.verification.values()].map((key) => ({
-      kid: key.kid,
+    // One row per secret, named by its HMAC kid. Not the ring's verification map: it also holds
+    // the kids of tokens before 2.16, plain digests of each secret that a pasted list would
+    // offer for testing guesses of the secret offline.
+    const kids = await Promise.all(
+      [config.secretKey, ...config.previousSecretKeys].map(async (s) =>
+        (await importHmacKey(s)).kid
+      ),
+    );
+    const secrets = kids.map((kid, i) => ({
+      kid,
       alg: "HS256",
       use: "access" as const,
-      state: key.kid === ring.signing.kid
-        ? "active (SECRET_KEY)"
-        : "retiring (PREVIOUS_SECRET_KEYS)",
+      state: i === 0 ? "active (SECRET_KEY)" : "retiring (PREVIOUS_SECRET_KEYS)",
       created_at: "-",
       activates_at: "-",
       last_signed_at: null,

@@ -13,6 +13,7 @@ import {
   MAX_ROLES,
   MAX_USER_ID_LENGTH,
   MIN_PASSWORD_LENGTH,
+  newUserIdProblem,
   roleProblem,
   unicodeProblem,
   userIdProblem,
@@ -57,6 +58,9 @@ export function bodyObject<T extends z.ZodRawShape>(shape: T) {
 
 const userId = ruled("user_id", userIdProblem)
   .meta({ example: "ada", minLength: 1, maxLength: MAX_USER_ID_LENGTH });
+/** The id of a user being created: no look-alikes of another id (`newUserIdProblem`). */
+const newUserId = ruled("user_id", newUserIdProblem)
+  .meta({ example: "grace", minLength: 1, maxLength: MAX_USER_ID_LENGTH });
 const role = ruled("role", roleProblem);
 const roles = z.array(role, { error: "roles must be an array of strings" })
   .max(MAX_ROLES, `at most ${MAX_ROLES} roles`);
@@ -201,7 +205,7 @@ export const User = PublicUserSchema.meta({
 });
 
 export const NewUserBody = bodyObject({
-  user_id: userId,
+  user_id: newUserId,
   password: newPassword,
   roles: roles.optional(),
 }).meta({

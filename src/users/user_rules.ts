@@ -39,6 +39,36 @@ export function userIdProblem(id: string): string | undefined {
   return unicodeProblem("user_id", id);
 }
 
+/** Characters that render as nothing or reorder the text around them. */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+
+/**
+ * Why the id of a new user is refused, or `undefined`: {@link userIdProblem}, and none of the
+ * ways two different ids look the same. Stored ids compare exactly, so `admin` and `ａｄｍｉｎ`
+ * (full width), `admin\u200b` (a zero-width space), `admin ` or `\u202enimda` (right-to-left
+ * override) would be other users that read as `admin` in logs, tokens and admin screens. Only
+ * new ids are held to it: an id stored before keeps signing in.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { newUserIdProblem } from "./user_rules.ts";
+ * assert(newUserIdProblem("Ada Lovelace") === undefined && newUserIdProblem("日本語") === undefined);
+ * assert(newUserIdProblem("\uff41da") !== undefined && newUserIdProblem("ada\u200b") !== undefined);
+ * ```
+ */
+export function newUserIdProblem(id: string): string | undefined {
+  const problem = userIdProblem(id);
+  if (problem !== undefined) return problem;
+  if (INVISIBLE.test(id)) return "user_id must not contain invisible or direction characters";
+  if (id.trim() !== id) return "user_id must not begin or end with white space";
+  // NFKC: no full-width or other compatibility forms, and one encoding of each accent (NFC).
+  if (id.normalize("NFKC") !== id) {
+    return "user_id must be in Unicode normalization form NFKC (no full-width letters)";
+  }
+  return undefined;
+}
+
 /**
  * Why a new password is refused, or `undefined`: 8 to 1024 characters of valid Unicode.
  *

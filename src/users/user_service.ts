@@ -8,7 +8,7 @@ import { ApiError, ContendedError } from "../errors.ts";
 import type { EmitEvent } from "../events.ts";
 import type { PasswordHasher } from "../crypto/passwords.ts";
 import type { PublicUser } from "../wire.ts";
-import { ADMIN_ROLE, passwordProblem, rolesProblem, userIdProblem } from "./user_rules.ts";
+import { ADMIN_ROLE, newUserIdProblem, passwordProblem, rolesProblem } from "./user_rules.ts";
 import {
   type Guard,
   keptSession,
@@ -116,7 +116,7 @@ export function createUserService(deps: UserDeps) {
     password: string,
     roles: readonly string[],
   ): Promise<UserRecord> {
-    requireValid(userIdProblem(userId) ?? passwordProblem(password) ?? rolesProblem(roles));
+    requireValid(newUserIdProblem(userId) ?? passwordProblem(password) ?? rolesProblem(roles));
     if (await store.getUser(userId)) throw conflict(`user "${userId}" already exists`);
     const now = deps.now();
     const user: UserRecord = {

@@ -37,25 +37,38 @@ Deno.test("admin API: create, read, list, change, delete", async (s) => {
     assert.equal((await again.json()).code, "conflict");
   });
 
-  await s.step("validation: short password, bad role, control character -> 400", async () => {
-    for (
-      const body of [
-        { user_id: "x", password: "short" },
-        { user_id: "x", password: "a long passphrase", roles: ["bad role!"] },
-        { user_id: "x\u0007", password: "a long passphrase" },
-        { user_id: "x", password: "a long passphrase", roles: "user" },
-        { user_id: "x", password: "a long \ud800 passphrase" }, // a lone surrogate
-      ]
-    ) {
-      const res = await t.request("/admin/users", {
-        method: "POST",
-        headers: json,
-        body: JSON.stringify(body),
-      });
-      assert.equal(res.status, 400, JSON.stringify(body));
-      assert.equal((await res.json()).code, "validation_failed");
-    }
-  });
+  await s.step(
+    "validation: short password, bad role, control character, look-alike ids -> 400",
+    async () => {
+      for (
+        const body of [
+          { user_id: "x", password: "short" },
+          { user_id: "x", password: "a long passphrase", roles: ["bad role!"] },
+          { user_id: "x\u0007", password: "a long passphrase" },
+          { user_id: "x", password: "a long passphrase", roles: "user" },
+          { user_id: "x", password: "a long \ud800 passphrase" }, // a lone surrogate
+          { user_id: "\uff41\uff44\uff41", password: "a long passphrase" }, // full width "ada"
+          { user_id: "ada\u200b", password: "a long passphrase" }, // a zero-width space
+          { user_id: "\u202eada", password: "a long passphrase" }, // right-to-left override
+          { user_id: "ada ", password: "a long passphrase" },
+        ]
+      ) {
+        const res = await t.request("/admin/users", {
+          method: "POST",
+          headers: json,
+          body: JSON.stringify(body),
+        });
+        assert.equal(res.status, 400, JSON.stringify(body));
+        const answer = await res.json();
+        assert.equal(answer.code, "validation_failed");
+        if (
+          typeof body.user_id === "string" && body.user_id !== "x" && body.user_id !== "x\u0007"
+        ) {
+          assert.match(answer.error, /user_id/);
+        }
+      }
+    },
+  );
 
   await s.step("GET /admin/users/:id and 404", async () => {
     const res = await t.request("/admin/users/ada", { headers: auth });

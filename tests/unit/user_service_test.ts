@@ -3,7 +3,12 @@ import { ApiError, type ErrorCode } from "../../src/errors.ts";
 import type { DomainEvent } from "../../src/events.ts";
 import { kvStores } from "../../src/store/kv_stores.ts";
 import type { Stores } from "../../src/store/stores.ts";
-import { MAX_USER_ID_LENGTH, rolesProblem, userIdProblem } from "../../src/users/user_rules.ts";
+import {
+  MAX_USER_ID_LENGTH,
+  newUserIdProblem,
+  rolesProblem,
+  userIdProblem,
+} from "../../src/users/user_rules.ts";
 import { createUserService, publicUser, type UserService } from "../../src/users/user_service.ts";
 import type { UserRecord } from "../../src/users/user_store.ts";
 import { hasher, TestClock } from "../helpers/app.ts";
@@ -101,6 +106,41 @@ Deno.test("userIdProblem: 1 to 128 characters, no control characters", () => {
   ) {
     assert.ok(userIdProblem(bad), JSON.stringify(bad));
   }
+});
+
+/** Ids that read as `admin` (or another id) but are stored as other users. */
+const LOOK_ALIKES = [
+  "\uff41\uff44\uff4d\uff49\uff4e", // full width
+  "admin\u200b", // zero-width space
+  "ad\u00admin", // soft hyphen
+  "\u202enimda", // right-to-left override
+  "admin\u2066", // left-to-right isolate
+  "admin\ufeff", // byte order mark
+  "admin ",
+  " admin",
+  "caf\u0065\u0301", // "café" decomposed (NFD): the NFC form would be another user
+  "\u2160", // roman numeral one, "I" under NFKC
+];
+
+Deno.test("newUserIdProblem: no invisible, direction, edge-space or compatibility characters", () => {
+  for (const good of ["admin", "Ada Lovelace <ada@example.com>", "日本語", "caf\u00e9", "a/b"]) {
+    assert.equal(newUserIdProblem(good), undefined, JSON.stringify(good));
+  }
+  for (const bad of LOOK_ALIKES) assert.ok(newUserIdProblem(bad), JSON.stringify(bad));
+  // Everything userIdProblem refuses, too.
+  for (const bad of ["", "x".repeat(129), "a\nb", "a\ud800"]) {
+    assert.ok(newUserIdProblem(bad), JSON.stringify(bad));
+  }
+});
+
+Deno.test("add: a look-alike id is refused; an id stored before the rule still signs in", async () => {
+  await using f = await fixture();
+  for (const id of LOOK_ALIKES) {
+    await rejectsWith(f.users.add(id, PASSWORD, ["user"]), "validation_failed");
+  }
+  assert.equal(await f.stores.users.hasUsers(), false);
+  await putUser(f, "admin ", ["user"]);
+  assert.equal((await f.users.authenticate("admin ", PASSWORD)).id, "admin ");
 });
 
 Deno.test("rolesProblem: 1 to 32 roles of a safe alphabet", () => {
