@@ -1414,8 +1414,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "code-reusable",
     property: "an authorization code is spent once",
     file: "src/browser/authorization_codes.ts",
-    search: "if (entry.value.usedAt !== undefined) return await replayed(entry);",
-    replace: "",
+    search: "if (code.usedAt !== undefined) {",
+    replace: "if (code.usedAt === -1) {",
   },
   {
     name: "code-any-client",
@@ -2561,5 +2561,30 @@ export const MUTANTS: readonly Mutant[] = [
     file: "src/users/user_service.ts",
     search: "requireValid(newUserIdProblem(userId) ??",
     replace: "requireValid((newUserIdProblem(userId) && undefined) ??",
+  },
+  {
+    name: "code-replay-revokes-unbound",
+    property: "a spent authorization code revokes what it issued only when presented with its " +
+      "bindings (its client, redirect URI, PKCE verifier): a leaked code replayed by another " +
+      "client ends nothing",
+    file: "src/browser/authorization_codes.ts",
+    search: "        checkBindings(code, exchange);\n        return await replayed(entry);",
+    replace: "        return await replayed(entry);",
+  },
+  {
+    name: "code-grant-refusals-unlimited",
+    property: "refused authorization_code exchanges count against the OAuth endpoint limit, " +
+      "and a caller over it is refused before any store read",
+    file: "src/oauth/grant_types.ts",
+    search: 'endpointLimited: "refusals",',
+    replace: "endpointLimited: false,",
+  },
+  {
+    name: "code-grant-refusals-by-address-only",
+    property: "a confidential client's refused code exchanges count against the client's " +
+      "budget, as its other limited OAuth requests do",
+    file: "src/routes/oauth.ts",
+    search: "services.oauthLimits.countRefusal(address, provenClientId(client));",
+    replace: "services.oauthLimits.countRefusal(address, undefined);",
   },
 ];

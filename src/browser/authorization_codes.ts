@@ -3,7 +3,9 @@
  * the client, the redirect URI, the PKCE challenge, the nonce, the user and the browser session,
  * stored as SHA-256 hashes. A code presented again after it was spent is `invalid_grant`, and the
  * token session it issued is revoked (RFC 6749 section 4.1.2: "SHOULD revoke (when possible) all
- * tokens previously issued based on that authorization code"; RFC 9700 section 4.5).
+ * tokens previously issued based on that authorization code"; RFC 9700 section 4.5), but only
+ * when the replay carries every binding a first exchange must (see `redeem`): anyone else holding
+ * a spent code gets `invalid_grant` and changes nothing.
  *
  * Spending is two guarded commits: mark the code used (only one exchange can), start the token
  * session, then record that session on the code. A replay that lands between the two marks the
@@ -91,9 +93,20 @@ export function createAuthorizationCodes(deps: AuthorizationCodeDeps) {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const entry = await deps.store.getCode(hash);
       if (!entry) throw invalidGrant("authorization code is invalid or expired");
-      if (entry.value.usedAt !== undefined) return await replayed(entry);
       const code = entry.value;
-      check(code, exchange);
+      if (code.usedAt !== undefined) {
+        // A spent code revokes what it issued only when presented as its first exchange had to
+        // be: by its own client (authenticated when confidential), with its redirect URI and
+        // its PKCE verifier; expiry aside, RFC 6749 4.1.2's revocation is for the code's own
+        // exchange coming second. A public client's client_id and the redirect URI travel with
+        // the code through the browser (history, logs, Referer), so they prove nothing; the
+        // verifier never does (RFC 7636, RFC 9700 section 4.5), nor does a confidential client's
+        // secret. Anyone else gets invalid_grant and cannot end the victim's session.
+        checkBindings(code, exchange);
+        return await replayed(entry);
+      }
+      if (deps.now() >= code.expiresAt) throw invalidGrant("authorization code has expired");
+      checkBindings(code, exchange);
       const { user, browser } = await usableUser(code);
       const spent: AuthorizationCodeRecord = { ...code, usedAt: deps.now() };
       if (!(await deps.store.updateCode(spent, entry.versionstamp))) continue;
@@ -151,8 +164,7 @@ export function createAuthorizationCodes(deps: AuthorizationCodeDeps) {
   }
 
   /** The bindings the token request must match (RFC 6749 section 4.1.3, RFC 7636 4.6). */
-  function check(code: AuthorizationCodeRecord, exchange: CodeExchange): void {
-    if (deps.now() >= code.expiresAt) throw invalidGrant("authorization code has expired");
+  function checkBindings(code: AuthorizationCodeRecord, exchange: CodeExchange): void {
     if (code.clientId !== exchange.client.clientId) {
       throw invalidGrant("authorization code was issued to another client");
     }

@@ -1,11 +1,12 @@
 /**
  * The limits of the OAuth endpoints that have none of their own: `/oauth/revoke` (open to
  * public callers), `/oauth/introspect` and the client_credentials grant, each a store read or
- * more. Counted like `/refresh`, in this instance's memory: per caller address
- * (`REFRESH_LIMIT_PER_CLIENT`) when no client authenticates, per authenticated client
- * (`REFRESH_LIMIT_PER_OAUTH_CLIENT`) when one does. A failed client authentication at any OAuth
- * endpoint counts against the address, and an address or a claimed client already over its limit
- * is refused before the client is read.
+ * more, and the authorization_code grant's refusals (a wrong, spent or foreign code costs the
+ * client's read and the code's). Counted like `/refresh`, in this instance's memory: per caller
+ * address (`REFRESH_LIMIT_PER_CLIENT`) when no client authenticates (a public client's id proves
+ * nothing), per authenticated client (`REFRESH_LIMIT_PER_OAUTH_CLIENT`) when one does. A failed
+ * client authentication at any OAuth endpoint counts against the address, and an address or a
+ * claimed client already over its limit is refused before the client is read.
  *
  * @module
  */
@@ -52,6 +53,11 @@ export function createOAuthEndpointLimits(deps: OAuthEndpointLimitDeps) {
     emit({ type: "rate_limited", limit: "oauth_endpoint" });
     return tooManyAttempts(state.retryAfter);
   };
+  /** The one rule: the authenticated client's budget, or else the address's. */
+  const hit = (address: string, clientId: string | undefined) =>
+    clientId === undefined
+      ? limiter.hit("oauth_address", limitSubject(address), perAddress)
+      : limiter.hit("oauth_client", clientId, perClient);
 
   return {
     /** Before any store read: the address, or the client it claims, is already over its limit. */
@@ -68,10 +74,17 @@ export function createOAuthEndpointLimits(deps: OAuthEndpointLimitDeps) {
     },
     /** One request of a limited endpoint, by the authenticated client or else the address. */
     count(address: string, clientId: string | undefined): void {
-      const state = clientId === undefined
-        ? limiter.hit("oauth_address", limitSubject(address), perAddress)
-        : limiter.hit("oauth_client", clientId, perClient);
+      const state = hit(address, clientId);
       if (state.limited) throw refuse(state);
+    },
+    /**
+     * One refused request of a grant limited by its refusals (the authorization_code grant), on
+     * the budget `count` uses. It keeps its own answer; a caller over the limit is refused by
+     * `refuseEarly` from the next request on, so other addresses' refusals never cost a public
+     * client's users their exchanges.
+     */
+    countRefusal(address: string, clientId: string | undefined): void {
+      hit(address, clientId);
     },
   };
 }

@@ -22,10 +22,12 @@ export interface GrantDefinition {
   /** A client registered without `--grant` gets it: `confidential`, `public`, or neither. */
   readonly defaultFor?: "confidential" | "public";
   /**
-   * Counted by the OAuth endpoint limits (`oauth/endpoint_limits.ts`): a grant with no limit of
-   * its own (the password and refresh_token grants have `/login`'s and `/refresh`'s).
+   * What the OAuth endpoint limits (`oauth/endpoint_limits.ts`) count of a grant with no limit of
+   * its own (the password and refresh_token grants have `/login`'s and `/refresh`'s): `true`
+   * every request, `"refusals"` each request it refuses (a grant whose successes another limit
+   * already bounds: a code is issued only at a sign-in, under the login limits), `false` nothing.
    */
-  readonly endpointLimited: boolean;
+  readonly endpointLimited: boolean | "refusals";
 }
 
 /** The grant types, in the order the metadata lists them. */
@@ -38,7 +40,7 @@ export const GRANTS = {
     },
     publicClients: true,
     defaultFor: "public",
-    endpointLimited: false,
+    endpointLimited: "refusals",
   },
   password: {
     fields: {
@@ -113,9 +115,23 @@ export function defaultGrant(isPublic: boolean): GrantType {
   return found;
 }
 
-/** Whether a `grant_type` value is counted by the OAuth endpoint limits. */
-export function isEndpointLimited(name: string | undefined): boolean {
-  return name !== undefined && isGrantType(name) && GRANTS[name].endpointLimited;
+/**
+ * What the OAuth endpoint limits count of a `grant_type` value: every request (`true`), its
+ * refusals, or nothing (`false`, an unknown name too).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { endpointLimitOf } from "./grant_types.ts";
+ * assert.equal(endpointLimitOf("client_credentials"), true);
+ * assert.equal(endpointLimitOf("authorization_code"), "refusals");
+ * assert.equal(endpointLimitOf("implicit"), false);
+ * ```
+ */
+export function endpointLimitOf(name: string | undefined): boolean | "refusals" {
+  return name !== undefined && isGrantType(name)
+    ? (GRANTS[name] as GrantDefinition).endpointLimited
+    : false;
 }
 
 /**

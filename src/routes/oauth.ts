@@ -15,7 +15,7 @@ import { introspectToken, revokeToken, tokenGrant } from "./oauth/grants.ts";
 import { authenticateClient, clientCredentials, readForm } from "./oauth/oauth_request.ts";
 import { OAuthError } from "./oauth/oauth_error.ts";
 import type { ClientRecord } from "../oauth/client_store.ts";
-import { GRANT_TYPES, isEndpointLimited, oneOf, tokenFormFields } from "../oauth/grant_types.ts";
+import { endpointLimitOf, GRANT_TYPES, oneOf, tokenFormFields } from "../oauth/grant_types.ts";
 import {
   IntrospectionResponseSchema,
   OAuthErrorBodySchema,
@@ -163,23 +163,29 @@ export function oauthRoutes(app: AppRouter, ctx: AppContext): void {
       ),
       413: tooLarge,
       429: oauthError(
-        "too_many_attempts: the /login and /refresh limits, or for client_credentials the " +
-          "OAuth endpoint limits; see Retry-After",
+        "too_many_attempts: the /login and /refresh limits, or for client_credentials and " +
+          "authorization_code (counting its refusals) the OAuth endpoint limits; see Retry-After",
       ),
       503: temporarilyUnavailable,
     },
   });
   app.post("/oauth/token", async (c) => {
     const { body, client, address } = await start(c, false);
-    // A grant with no limit of its own (client_credentials; password and refresh_token have).
-    if (isEndpointLimited(body.get("grant_type"))) {
-      services.oauthLimits.count(address, provenClientId(client));
-    }
+    // A grant with no limit of its own (password and refresh_token have): client_credentials
+    // counts every request, authorization_code its refusals (`GRANTS`).
+    const limit = endpointLimitOf(body.get("grant_type"));
+    if (limit === true) services.oauthLimits.count(address, provenClientId(client));
     const answer = await tokenGrant(ctx, {
       form: body,
       client,
       address,
       endUserAddress: forwardedEndUser(c, client),
+    }).catch((err) => {
+      // A refusal (not a store outage): wrong, spent or foreign codes cost reads, so they count.
+      if (limit === "refusals" && err instanceof OAuthError && err.status < 500) {
+        services.oauthLimits.countRefusal(address, provenClientId(client));
+      }
+      throw err;
     });
     noStore(c);
     return c.json(answer, 200);
