@@ -335,8 +335,9 @@ export const VARIABLES = [
     description: "Refreshes per client address, counted by each instance in its own memory",
     details: "Refreshes per client address, counted by each instance in its own memory (it " +
       "guards the instance, not a secret: refresh tokens cannot be guessed). The same rate, each " +
-      "in a bucket of its own, limits `/oauth/revoke` and `/oauth/introspect` for public " +
-      "callers, and `GET /authorize` and `/end-session` (429 page).",
+      "in a bucket of its own, limits `/oauth/revoke`, `/oauth/introspect` and the refused " +
+      "`authorization_code` exchanges of public callers, and `GET /authorize` and " +
+      "`/end-session` (429 page).",
   }),
   variable({
     name: "LOGIN_LIMIT_PER_OAUTH_CLIENT",
@@ -363,7 +364,7 @@ export const VARIABLES = [
     description: "Refreshes per authenticated OAuth client (refresh_token grant)",
     details: "Refreshes per authenticated OAuth client (refresh_token grant), counted by each " +
       "instance in its own memory; also the limit of one client at `/oauth/introspect`, " +
-      "`/oauth/revoke` and `client_credentials`.",
+      "`/oauth/revoke`, `client_credentials` and its refused `authorization_code` exchanges.",
   }),
   variable({
     name: "DEVICE_TOKEN_TTL",
