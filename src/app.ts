@@ -10,6 +10,7 @@ import type { Context, ErrorHandler } from "hono";
 import denoJson from "../deno.json" with { type: "json" };
 import type { AppContext, AppEnv } from "./app_types.ts";
 import { ApiRouter, type Definition, type ResponseConfig } from "./http/api_router.ts";
+import { isForbiddenMethod, methodNotAllowed } from "./http/read_body.ts";
 import type { Config } from "./config/parse_config.ts";
 import { issuerUrl } from "./config/issuer.ts";
 import { ApiError, type ErrorCode, toApiError } from "./errors.ts";
@@ -54,6 +55,12 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   const { trustProxy, issuer } = config;
   const chain = createRequestChain({ logger, trustProxy, metrics: services.metrics, issuer });
   app.use(chain.middleware);
+  // TRACE, TRACK (and CONNECT, which Deno answers itself): no route takes them, and no Request can
+  // be built with them (the body limit rebuilds one), so they stop here, logged, with 405.
+  app.use(async function refuseForbiddenMethods(c, next) {
+    if (isForbiddenMethod(c.req.method)) throw methodNotAllowed(c.req.method);
+    await next();
+  });
   // A repeated GET /me answered without Hono (server.ts asks it first); not under CORS, whose
   // headers depend on the request's Origin.
   const meAnswers = createMeAnswers({
@@ -173,8 +180,10 @@ function nameOperations(
       JSON_BODY_PATHS.some((path) =>
         path.endsWith("/*") ? route.path.startsWith(path.slice(0, -1)) : route.path === path
       );
-    // `/logout` takes an optional body and the OAuth endpoints a form: limited, any type.
-    const form = route.path.startsWith("/oauth/") || route.path === "/logout";
+    // `/logout` takes an optional body, the OAuth endpoints a form, and `POST /userinfo` a body it
+    // ignores (`routes/userinfo.ts`): limited, any type.
+    const form = route.path.startsWith("/oauth/") || route.path === "/logout" ||
+      (route.path === "/userinfo" && route.method === "post");
     if (!json && !form) continue;
     // The OAuth endpoints answer in their own error shape: the one their 400 documents.
     const shape = route.responses[400];

@@ -2587,4 +2587,64 @@ export const MUTANTS: readonly Mutant[] = [
     search: "services.oauthLimits.countRefusal(address, provenClientId(client));",
     replace: "services.oauthLimits.countRefusal(address, undefined);",
   },
+  {
+    name: "trace-reaches-routes",
+    property: "TRACE and TRACK (any case) are refused with 405 before any route or body limit: " +
+      "never a 500, never a 404",
+    file: "src/app.ts",
+    search: "if (isForbiddenMethod(c.req.method)) throw methodNotAllowed(c.req.method);",
+    replace: "",
+  },
+  {
+    name: "body-limit-rebuilds-forbidden-method",
+    property: "the body limit answers a method no Request can carry with 405, not by failing to " +
+      "rebuild the request",
+    file: "src/middleware/json_body.ts",
+    search: "if (isForbiddenMethod(raw.method)) throw methodNotAllowed(raw.method);",
+    replace: "",
+  },
+  {
+    name: "body-read-bad-resource-is-500",
+    property: "a client that goes away mid-body (Deno's BadResource) gets 400, not a 500 and an " +
+      "error-level log line anyone can flood",
+    file: "src/http/read_body.ts",
+    search: "  Deno.errors.BadResource,\n",
+    replace: "",
+  },
+  {
+    name: "body-read-http-error-is-500",
+    property: "a body that breaks off with Deno's Http error is a client's break too: 400",
+    file: "src/http/read_body.ts",
+    search: "  Deno.errors.Http,\n",
+    replace: "",
+  },
+  {
+    name: "body-limit-read-unguarded",
+    property: "a chunked body broken off while the body limit reads it is 400, not 500",
+    file: "src/middleware/json_body.ts",
+    search: "await readBody(async () => {",
+    replace: "await (async () => {",
+  },
+  {
+    name: "oauth-form-read-unguarded",
+    property: "an OAuth form broken off mid-body is 400 invalid_request, not 500 server_error",
+    file: "src/routes/oauth/oauth_request.ts",
+    search: "parseForm(await readText(c))",
+    replace: "parseForm(await c.req.text())",
+  },
+  {
+    name: "userinfo-body-unlimited",
+    property: "POST /userinfo refuses a body over 16 KiB with 413, as every route does",
+    file: "src/routes/userinfo.ts",
+    search: 'app.post("/userinfo", limitBody(), requireUser, answer);',
+    replace: 'app.post("/userinfo", requireUser, answer);',
+  },
+  {
+    name: "media-gate-clones-request",
+    property: "the media-type gate reads a body without Content-Type without Request.clone(): " +
+      'no "request.signal aborts on successful responses" warning on stderr',
+    file: "src/http/api_router.ts",
+    search: "return Number(length) > 0;",
+    replace: "return (await raw.clone().arrayBuffer()).byteLength > 0;",
+  },
 ];

@@ -21,6 +21,7 @@ import { HTTPException } from "hono/http-exception";
 import { validator } from "hono/validator";
 import type { z } from "zod";
 import { ApiError } from "../errors.ts";
+import { readBytes } from "./read_body.ts";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
 
@@ -232,23 +233,18 @@ function isZod(schema: unknown): schema is Schema {
   return typeof (schema as Schema | undefined)?.safeParseAsync === "function";
 }
 
-/** Whether a request without `Content-Type` carries a non-empty body (read from a clone). */
+/**
+ * Whether a request without `Content-Type` carries a non-empty body: by its `Content-Length`, or,
+ * for a body sent without one (chunked), by reading it through Hono, which keeps it for a later
+ * read. Never through `Request.clone()`: a clone copies the request's `signal`, and Deno then
+ * prints its "request.signal aborts on successful responses" warning.
+ */
 async function hasBody(c: Context): Promise<boolean> {
   const raw = c.req.raw;
   if (raw.body === null) return false;
-  if (raw.bodyUsed) return (await c.req.arrayBuffer()).byteLength > 0;
-  const body = raw.clone().body;
-  if (body === null) return false;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return false;
-      if (value.byteLength > 0) return true;
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
+  const length = raw.headers.get("content-length");
+  if (length !== null && !raw.headers.has("transfer-encoding")) return Number(length) > 0;
+  return (await readBytes(c)).byteLength > 0;
 }
 
 /**

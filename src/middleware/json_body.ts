@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors.ts";
+import { isForbiddenMethod, methodNotAllowed, readBody } from "../http/read_body.ts";
 
 /** The largest body any route accepts: 16 KiB. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -16,7 +17,8 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
  * Refuses a body over `maxBytes` (by `Content-Length`, or while reading a body sent without one)
  * with 413. Unlike `hono/body-limit`, a read body is put back into a request built from the URL,
  * method and headers, not from the incoming request: copying that one also copies its `signal`,
- * and Deno then prints its "request.signal aborts on successful responses" warning.
+ * and Deno then prints its "request.signal aborts on successful responses" warning. A body that
+ * cannot be read to its end (the client went away) is 400 `bad_request` (`http/read_body.ts`).
  */
 export function limitBody(maxBytes: number = MAX_BODY_BYTES): MiddlewareHandler {
   const tooLarge = () =>
@@ -29,13 +31,19 @@ export function limitBody(maxBytes: number = MAX_BODY_BYTES): MiddlewareHandler 
       if (Number(length) > maxBytes) throw tooLarge();
       return await next();
     }
+    // A Request cannot be built with these: the app refuses them before any route (app.ts);
+    // this is the second line, so that they are never a 500.
+    if (isForbiddenMethod(raw.method)) throw methodNotAllowed(raw.method);
+    const stream = raw.body;
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const chunk of raw.body) {
-      size += chunk.length;
-      if (size > maxBytes) throw tooLarge();
-      chunks.push(chunk);
-    }
+    await readBody(async () => {
+      for await (const chunk of stream) {
+        size += chunk.length;
+        if (size > maxBytes) throw tooLarge();
+        chunks.push(chunk);
+      }
+    });
     const body = new Uint8Array(size);
     let offset = 0;
     for (const chunk of chunks) {
@@ -44,12 +52,17 @@ export function limitBody(maxBytes: number = MAX_BODY_BYTES): MiddlewareHandler 
     }
     const headers = new Headers(raw.headers);
     headers.delete("transfer-encoding");
-    c.req.raw = new Request(raw.url, {
-      method: raw.method,
-      headers,
-      // A GET or HEAD request may not carry a body in a Request: what it sent is dropped.
-      ...(size > 0 && raw.method !== "GET" && raw.method !== "HEAD" ? { body } : {}),
-    });
+    try {
+      c.req.raw = new Request(raw.url, {
+        method: raw.method,
+        headers,
+        // A GET or HEAD request may not carry a body in a Request: what it sent is dropped.
+        ...(size > 0 && raw.method !== "GET" && raw.method !== "HEAD" ? { body } : {}),
+      });
+    } catch (err) {
+      // Whatever the fetch standard refuses to build is the request's fault, not a bug.
+      throw new ApiError("bad_request", "request cannot be read", {}, { cause: err });
+    }
     await next();
   };
 }

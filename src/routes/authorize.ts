@@ -30,6 +30,7 @@ import {
 import { cookieNames, readCookie } from "../browser/cookies.ts";
 import { clientIp } from "../client_ip.ts";
 import { isFormBody } from "../http/form_body.ts";
+import { readText } from "../http/read_body.ts";
 import { limitBody } from "../middleware/json_body.ts";
 
 /** The longest request `/authorize` reads (a state, a nonce and a challenge fit many times). */
@@ -100,7 +101,7 @@ export function authorizeRoutes(app: AppRouter, ctx: AppContext): void {
       if (!isFormBody(c.req.header("Content-Type"))) {
         return messagePage(ctx, 415, "Sign-in failed", "The request was not sent as a form.");
       }
-      return await authorize(c, await c.req.text());
+      return await authorize(c, await readText(c));
     } catch (err) {
       return failurePage(ctx, "/authorize", err);
     }

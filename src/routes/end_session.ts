@@ -37,6 +37,7 @@ import {
 import { basePath, newNonce, pageHeaders, renderLogoutConfirmPage } from "../browser/login_page.ts";
 import { clientIp } from "../client_ip.ts";
 import { isFormBody } from "../http/form_body.ts";
+import { readText } from "../http/read_body.ts";
 import { limitBody } from "../middleware/json_body.ts";
 import { readIdTokenHint } from "../oidc/id_token_hint.ts";
 
@@ -145,7 +146,7 @@ export function endSessionRoutes(app: AppRouter, ctx: AppContext): void {
   app.use("/end-session", limitBody());
   app.post("/end-session", async (c) => {
     try {
-      const body = isFormBody(c.req.header("Content-Type")) ? await c.req.text() : "";
+      const body = isFormBody(c.req.header("Content-Type")) ? await readText(c) : "";
       return await endSession(c, new URLSearchParams(body), true);
     } catch (err) {
       return failurePage(ctx, "/end-session", err);

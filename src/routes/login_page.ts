@@ -56,6 +56,7 @@ import { isCredentialId } from "../passkeys/credential_id.ts";
 import { passkeyUser } from "../passkeys/passkey_service.ts";
 import { type UserRecord, userUid } from "../users/user_store.ts";
 import { isFormBody } from "../http/form_body.ts";
+import { readText } from "../http/read_body.ts";
 import { LoginBody } from "./schemas.ts";
 
 /** What the form says for a wrong user name, password, or a disabled account alike. */
@@ -91,7 +92,7 @@ export function loginPageRoutes(app: AppRouter, ctx: AppContext): void {
     if (!isFormBody(c.req.header("Content-Type"))) {
       return messagePage(ctx, 415, "Sign-in failed", "The form was not sent as a form.");
     }
-    const form = new URLSearchParams(await c.req.text());
+    const form = new URLSearchParams(await readText(c));
     const cookies = c.req.header("Cookie");
     const csrfCookie = readCookie(cookies, names.csrf);
     if (!csrfTokenMatches(csrfKey, csrfCookie, form.get("csrf_token") ?? "")) {

@@ -5,13 +5,15 @@
  * `roles`. The token is checked as `/me` checks it (signature, issuer, audience, expiry, a live
  * session, the user's roles now); a service-account token has no user: 403
  * `subject_not_allowed`. Only the `Authorization` header carries the token (Core 5.3.1 allows a
- * form body too; RFC 6750 2.2 says such a form parameter SHOULD NOT be used).
+ * form body too; RFC 6750 2.2 says such a form parameter SHOULD NOT be used). A `POST` body is
+ * limited all the same (413 over 16 KiB), before the token is checked.
  *
  * @module
  */
 import type { Context } from "hono";
 import type { AppContext, AppEnv, AppRouter } from "../app_types.ts";
 import { ApiError } from "../errors.ts";
+import { limitBody } from "../middleware/json_body.ts";
 import type { UserinfoClaims } from "../oidc/claims.ts";
 import { oidcSubject } from "../oidc/subject.ts";
 
@@ -42,5 +44,6 @@ export function userinfoRoutes(app: AppRouter, ctx: AppContext): void {
     return c.json(body, 200);
   };
   app.get("/userinfo", requireUser, answer);
-  app.post("/userinfo", requireUser, answer);
+  // The body is never read, but it is limited as every route's is: 413 over 16 KiB.
+  app.post("/userinfo", limitBody(), requireUser, answer);
 }

@@ -9,6 +9,7 @@
 import type { Context } from "hono";
 import type { ClientService } from "../../oauth/client_service.ts";
 import { FORM_MEDIA_TYPE, isFormBody } from "../../http/form_body.ts";
+import { readText } from "../../http/read_body.ts";
 import { OAuthError } from "./oauth_error.ts";
 import type { ClientRecord } from "../../oauth/client_store.ts";
 
@@ -28,7 +29,7 @@ export async function readForm(c: Context): Promise<OAuthForm> {
   if (!isFormBody(c.req.header("Content-Type"))) {
     throw new OAuthError("invalid_request", `Content-Type must be ${FORM_MEDIA_TYPE}`);
   }
-  return parseForm(await c.req.text());
+  return parseForm(await readText(c));
 }
 
 /**
