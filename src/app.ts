@@ -55,8 +55,8 @@ export function createApp(services: Services, config: Config, logger: Logger) {
   const { trustProxy, issuer } = config;
   const chain = createRequestChain({ logger, trustProxy, metrics: services.metrics, issuer });
   app.use(chain.middleware);
-  // TRACE, TRACK (and CONNECT, which Deno answers itself): no route takes them, and no Request can
-  // be built with them (the body limit rebuilds one), so they stop here, logged, with 405.
+  // CONNECT, TRACE and TRACK: no route takes them, and no Request can be built with them (the body
+  // limit rebuilds one), so they stop here, logged, with 405.
   app.use(async function refuseForbiddenMethods(c, next) {
     if (isForbiddenMethod(c.req.method)) throw methodNotAllowed(c.req.method);
     await next();

@@ -2580,12 +2580,12 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "endpointLimited: false,",
   },
   {
-    name: "code-grant-refusals-by-address-only",
-    property: "a confidential client's refused code exchanges count against the client's " +
-      "budget, as its other limited OAuth requests do",
-    file: "src/routes/oauth.ts",
-    search: "services.oauthLimits.countRefusal(address, provenClientId(client));",
-    replace: "services.oauthLimits.countRefusal(address, undefined);",
+    name: "code-grant-refusals-lock-confidential-client",
+    property: "a confidential client's refused code exchanges are not counted: codes forwarded " +
+      "through its callback cannot lock it out of the OAuth endpoints",
+    file: "src/oauth/endpoint_limits.ts",
+    search: 'if (clientId === undefined) limiter.hit("oauth_address"',
+    replace: 'if (clientId === undefined || true) limiter.hit("oauth_address"',
   },
   {
     name: "trace-reaches-routes",
@@ -2598,7 +2598,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "body-limit-rebuilds-forbidden-method",
     property: "the body limit answers a method no Request can carry with 405, not by failing to " +
-      "rebuild the request",
+      "rebuild the request (defence in depth: the app refuses such methods first, so only a test " +
+      "of the limit alone can see it)",
     file: "src/middleware/json_body.ts",
     search: "if (isForbiddenMethod(raw.method)) throw methodNotAllowed(raw.method);",
     replace: "",
@@ -2623,7 +2624,7 @@ export const MUTANTS: readonly Mutant[] = [
     property: "a chunked body broken off while the body limit reads it is 400, not 500",
     file: "src/middleware/json_body.ts",
     search: "await readBody(async () => {",
-    replace: "await (async () => {",
+    replace: "await ((read: () => Promise<void>) => read())(async () => {",
   },
   {
     name: "oauth-form-read-unguarded",

@@ -180,7 +180,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 export const USER_RULES = [
   `Rules: a user_id is 1 to ${MAX_USER_ID_LENGTH} characters, no control characters; a new one`,
   "also has no invisible or direction characters, no white space at its ends and is in Unicode",
-  "NFKC (no full-width letters), so that no id looks like another; a password",
+  "NFKC (no full-width letters): two ids never differ only by what does not show; a password",
   `is ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters; a role is 1 to ${MAX_ROLE_LENGTH} of ` +
   "A-Z a-z 0-9 _ . : -",
   "Options: --json (machine-readable output), --help",

@@ -335,9 +335,9 @@ export const VARIABLES = [
     description: "Refreshes per client address, counted by each instance in its own memory",
     details: "Refreshes per client address, counted by each instance in its own memory (it " +
       "guards the instance, not a secret: refresh tokens cannot be guessed). The same rate, each " +
-      "in a bucket of its own, limits `/oauth/revoke`, `/oauth/introspect` and the refused " +
-      "`authorization_code` exchanges of public callers, and `GET /authorize` and " +
-      "`/end-session` (429 page).",
+      "in a bucket of its own, limits the OAuth endpoints for public callers (`/oauth/revoke`, " +
+      "`/oauth/introspect` and refused `authorization_code` exchanges share one), and " +
+      "`GET /authorize` and `/end-session` (429 page).",
   }),
   variable({
     name: "LOGIN_LIMIT_PER_OAUTH_CLIENT",
@@ -364,7 +364,7 @@ export const VARIABLES = [
     description: "Refreshes per authenticated OAuth client (refresh_token grant)",
     details: "Refreshes per authenticated OAuth client (refresh_token grant), counted by each " +
       "instance in its own memory; also the limit of one client at `/oauth/introspect`, " +
-      "`/oauth/revoke`, `client_credentials` and its refused `authorization_code` exchanges.",
+      "`/oauth/revoke` and `client_credentials`.",
   }),
   variable({
     name: "DEVICE_TOKEN_TTL",

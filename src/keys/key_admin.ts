@@ -217,12 +217,15 @@ export function createKeyAdmin(deps: KeyAdminDeps) {
     // One row per secret, named by its HMAC kid. Not the ring's verification map: it also holds
     // the kids of tokens before 2.16, plain digests of each secret that a pasted list would
     // offer for testing guesses of the secret offline.
-    const kids = await Promise.all(
-      [config.secretKey, ...config.previousSecretKeys].map(async (s) =>
-        (await importHmacKey(s)).kid
+    // A secret listed twice (or SECRET_KEY again in PREVIOUS_SECRET_KEYS) is one key: one row.
+    const kids = new Set(
+      await Promise.all(
+        [config.secretKey, ...config.previousSecretKeys].map(async (s) =>
+          (await importHmacKey(s)).kid
+        ),
       ),
     );
-    const secrets = kids.map((kid, i) => ({
+    const secrets = [...kids].map((kid, i) => ({
       kid,
       alg: "HS256",
       use: "access" as const,

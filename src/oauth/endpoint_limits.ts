@@ -78,13 +78,16 @@ export function createOAuthEndpointLimits(deps: OAuthEndpointLimitDeps) {
       if (state.limited) throw refuse(state);
     },
     /**
-     * One refused request of a grant limited by its refusals (the authorization_code grant), on
-     * the budget `count` uses. It keeps its own answer; a caller over the limit is refused by
-     * `refuseEarly` from the next request on, so other addresses' refusals never cost a public
-     * client's users their exchanges.
+     * One refused request of a grant limited by its refusals (the authorization_code grant). A
+     * caller no secret proves (a public client, or none) spends from its address's budget; over
+     * it, `refuseEarly` refuses it from the next request on, so other addresses' refusals never
+     * cost a public client's users their exchanges. An authenticated confidential client's
+     * refusals are not counted: it forwards whatever `?code=` reaches its callback, so on its
+     * own budget they would let anyone who can reach that callback lock the client out of every
+     * OAuth endpoint, and its secret already says who can make it read.
      */
     countRefusal(address: string, clientId: string | undefined): void {
-      hit(address, clientId);
+      if (clientId === undefined) limiter.hit("oauth_address", limitSubject(address), perAddress);
     },
   };
 }

@@ -58,7 +58,7 @@ export function bodyObject<T extends z.ZodRawShape>(shape: T) {
 
 const userId = ruled("user_id", userIdProblem)
   .meta({ example: "ada", minLength: 1, maxLength: MAX_USER_ID_LENGTH });
-/** The id of a user being created: no look-alikes of another id (`newUserIdProblem`). */
+/** The id of a user being created: nothing that does not show (`newUserIdProblem`). */
 const newUserId = ruled("user_id", newUserIdProblem)
   .meta({ example: "grace", minLength: 1, maxLength: MAX_USER_ID_LENGTH });
 const role = ruled("role", roleProblem);

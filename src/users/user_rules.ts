@@ -39,15 +39,18 @@ export function userIdProblem(id: string): string | undefined {
   return unicodeProblem("user_id", id);
 }
 
-/** Characters that render as nothing or reorder the text around them. */
-const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+/** Characters that render as nothing (or a blank) or reorder the text around them. */
+const INVISIBLE =
+  /[\p{Default_Ignorable_Code_Point}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069\u2800]/u;
 
 /**
- * Why the id of a new user is refused, or `undefined`: {@link userIdProblem}, and none of the
- * ways two different ids look the same. Stored ids compare exactly, so `admin` and `ａｄｍｉｎ`
- * (full width), `admin\u200b` (a zero-width space), `admin ` or `\u202enimda` (right-to-left
- * override) would be other users that read as `admin` in logs, tokens and admin screens. Only
- * new ids are held to it: an id stored before keeps signing in.
+ * Why the id of a new user is refused, or `undefined`: {@link userIdProblem}, and nothing that
+ * does not show. Stored ids compare exactly, so `admin` and `ａｄｍｉｎ` (full width),
+ * `admin\u200b` (a zero-width space), `admin ` or `\u202enimda` (right-to-left override) would be
+ * other users that read as `admin` in logs, tokens and admin screens. Not caught: letters of
+ * other scripts that look alike (Cyrillic `а`, UTS #39's confusables) and case (`Admin`); an
+ * admin creating users sees those. Only new ids are held to it: an id stored before keeps
+ * signing in.
  *
  * @example
  * ```ts

@@ -199,6 +199,18 @@ test("list under HS256: the secrets' kids first, then any stored keys", async ()
   ]);
 });
 
+test("list under HS256: a secret listed twice is one row, SECRET_KEY's the active one", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const keys = admin(kv, { ms: START }, {
+    jwtAlg: "HS256",
+    previousSecretKeys: [OTHER_SECRET, SECRET, OTHER_SECRET],
+  });
+  assert.deepEqual((await keys.list()).map((row) => [row.kid, row.state]), [
+    [(await importHmacKey(SECRET)).kid, "active (SECRET_KEY)"],
+    [(await importHmacKey(OTHER_SECRET)).kid, "retiring (PREVIOUS_SECRET_KEYS)"],
+  ]);
+});
+
 test("a refusal reads the same at both doors but for the words of each", () => {
   const refusal = { kind: "not_retirable" as const, kid: "k1", reason: "tokens may be live" };
   assert.equal(refusalMessage(refusal), "tokens may be live; ?force=true retires it now");

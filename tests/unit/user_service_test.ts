@@ -120,6 +120,7 @@ const LOOK_ALIKES = [
   " admin",
   "caf\u0065\u0301", // "café" decomposed (NFD): the NFC form would be another user
   "\u2160", // roman numeral one, "I" under NFKC
+  "admin\u2800", // a Braille blank: shows as a space, yet no white space
 ];
 
 Deno.test("newUserIdProblem: no invisible, direction, edge-space or compatibility characters", () => {
