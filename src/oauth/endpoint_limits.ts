@@ -1,8 +1,9 @@
 /**
  * The limits of the OAuth endpoints that have none of their own: `/oauth/revoke` (open to
  * public callers), `/oauth/introspect` and the client_credentials grant, each a store read or
- * more, and the authorization_code grant's refusals (a wrong, spent or foreign code costs the
- * client's read and the code's). Counted like `/refresh`, in this instance's memory: per caller
+ * more, and the authorization_code grant's refusals to public callers (a wrong, spent or foreign
+ * code costs the client's read and the code's; a confidential client's are not counted, see
+ * `countRefusal`). Counted like `/refresh`, in this instance's memory: per caller
  * address (`REFRESH_LIMIT_PER_CLIENT`) when no client authenticates (a public client's id proves
  * nothing), per authenticated client (`REFRESH_LIMIT_PER_OAUTH_CLIENT`) when one does. A failed
  * client authentication at any OAuth endpoint counts against the address, and an address or a
