@@ -10,7 +10,7 @@ import type { Context, ErrorHandler } from "hono";
 import denoJson from "../deno.json" with { type: "json" };
 import type { AppContext, AppEnv } from "./app_types.ts";
 import { ApiRouter, type Definition, type ResponseConfig } from "./http/api_router.ts";
-import { isForbiddenMethod, methodNotAllowed } from "./http/read_body.ts";
+import { isForbiddenMethod, methodNotAllowed } from "./http/forbidden_methods.ts";
 import type { Config } from "./config/parse_config.ts";
 import { issuerUrl } from "./config/issuer.ts";
 import { ApiError, type ErrorCode, toApiError } from "./errors.ts";

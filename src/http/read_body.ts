@@ -6,8 +6,6 @@
  * without an error-level log line. Anyone can cause one at will, so it must not reach the error
  * log or count as a 5xx. A proxy's body timeout is what ends a body that stalls without closing.
  *
- * Also the one test of a method no `Request` may be built with ({@link isForbiddenMethod}).
- *
  * @module
  */
 import type { Context } from "hono";
@@ -77,28 +75,4 @@ export function readText(c: Context): Promise<string> {
 /** The request body's bytes (Hono keeps them for a later read); see {@link readBody}. */
 export function readBytes(c: Context): Promise<ArrayBuffer> {
   return readBody(() => c.req.arrayBuffer());
-}
-
-/**
- * Whether no `Request` may carry `method` (the fetch standard's forbidden methods, compared
- * case-insensitively as the standard does): the server answers them 405 before any route.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isForbiddenMethod } from "./read_body.ts";
- * assert.ok(isForbiddenMethod("TRACE") && isForbiddenMethod("trace") && isForbiddenMethod("Track"));
- * assert.ok(isForbiddenMethod("CONNECT"));
- * assert.ok(!isForbiddenMethod("POST") && !isForbiddenMethod("TRACES"));
- * ```
- */
-export function isForbiddenMethod(method: string): boolean {
-  return FORBIDDEN_METHODS.has(method.toUpperCase());
-}
-
-const FORBIDDEN_METHODS: ReadonlySet<string> = new Set(["CONNECT", "TRACE", "TRACK"]);
-
-/** The answer to a forbidden method (`method` is one of them: never echoed unchecked). */
-export function methodNotAllowed(method: string): ApiError {
-  return new ApiError("method_not_allowed", `method ${method.toUpperCase()} is not allowed`);
 }

@@ -6,7 +6,8 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors.ts";
-import { isForbiddenMethod, methodNotAllowed, readBody } from "../http/read_body.ts";
+import { isForbiddenMethod, methodNotAllowed } from "../http/forbidden_methods.ts";
+import { readBody } from "../http/read_body.ts";
 
 /** The largest body any route accepts: 16 KiB. */
 export const MAX_BODY_BYTES = 16 * 1024;

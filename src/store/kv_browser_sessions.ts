@@ -13,6 +13,14 @@ import { kvCall, versioned } from "./kv_layout.ts";
 
 const browserKey = (key: string): Deno.KvKey => ["browser_sessions", key];
 
+/**
+ * How long a session's KV entry lives: `SESSION_MAX_AGE` from its sign-in (`expiresAt` still
+ * decides when it ends; a replaced session's entry may outlive it, as the store's contract says).
+ */
+function entryLife(session: BrowserSessionRecord): number {
+  return Math.max(1, session.expiresAt - session.authTime);
+}
+
 /** Browser sessions in Deno KV. */
 export class KvBrowserSessionStore implements BrowserSessionStore {
   readonly #kv: Deno.Kv;
@@ -23,9 +31,7 @@ export class KvBrowserSessionStore implements BrowserSessionStore {
 
   createBrowserSession(session: BrowserSessionRecord): Promise<void> {
     return kvCall("createBrowserSession", async () => {
-      await this.#kv.set(browserKey(session.key), session, {
-        expireIn: Math.max(1, session.expiresAt - session.authTime),
-      });
+      await this.#kv.set(browserKey(session.key), session, { expireIn: entryLife(session) });
     });
   }
 
@@ -39,9 +45,8 @@ export class KvBrowserSessionStore implements BrowserSessionStore {
   replaceBrowserSession(session: BrowserSessionRecord, versionstamp: string): Promise<boolean> {
     return kvCall("replaceBrowserSession", async () => {
       const key = browserKey(session.key);
-      const result = await this.#kv.atomic().check({ key, versionstamp }).set(key, session, {
-        expireIn: Math.max(1, session.expiresAt - session.authTime),
-      }).commit();
+      const result = await this.#kv.atomic().check({ key, versionstamp })
+        .set(key, session, { expireIn: entryLife(session) }).commit();
       return result.ok;
     });
   }
